@@ -1,0 +1,1 @@
+"""Operations tooling: release preflight, determinism lint, replay check, instance management."""
