@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 # Modules that provide a subcommand, in the order `--help` lists them.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("ops.determinism_lint.cli",)
 
 
 def build_parser() -> argparse.ArgumentParser:
