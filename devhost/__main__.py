@@ -1,0 +1,165 @@
+"""`python -m devhost start`: run a Python v2-model Functions app locally on Azurite, like `func start`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+import traceback
+from pathlib import Path
+
+from aiohttp import web
+
+from devhost.clock import Clock
+from devhost.config import ConfigError, apply_local_settings, load_host_settings, load_local_settings
+from devhost.engine import Engine
+from devhost.invoke import Invoker
+from devhost.loader import AppLoadError, FunctionIndex, load_app
+from devhost.server import DevHostServer
+from devhost.store import BlobStore, StorageUnavailableError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m devhost", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    start = commands.add_parser("start", help="run the app in the current (or given) folder")
+    start.add_argument(
+        "--script-root", default=".", help="the app folder holding function_app.py (default: .)"
+    )
+    start.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("FUNCTIONS_PORT", "7071")),
+        help="HTTP port (default 7071)",
+    )
+    start.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    start.add_argument(
+        "--virtual-clock",
+        action="store_true",
+        help='time moves only through POST /admin/clock/advance {"seconds": N}',
+    )
+    start.add_argument(
+        "--deliver-activities-twice",
+        action="store_true",
+        help="run every activity twice with the same input (proves idempotency)",
+    )
+    start.add_argument(
+        "--trace-payloads",
+        action="store_true",
+        help="keep every orchestration trigger payload and SDK answer (GET /admin/instances/{id}/trace)",
+    )
+    start.add_argument("--verbose", action="store_true", help="log every episode and activity")
+    return parser
+
+
+def print_functions(index: FunctionIndex, origin: str, prefix: str) -> None:
+    print("\nFunctions:\n")
+    for route in index.http_routes:
+        methods = ",".join(sorted(route.methods))
+        path = f"/{prefix}/{route.template}" if prefix else f"/{route.template}"
+        print(f"        {route.function.function_name}: [{methods}] {origin}{path}\n")
+    for function in index.functions:
+        if function.trigger_type == "httpTrigger":
+            continue
+        suffix = " (disabled)" if function.disabled else ""
+        print(f"        {function.function_name}: {function.trigger_type}{suffix}\n")
+    for function in index.unsupported:
+        print(
+            f"Warning: {function.function_name} uses trigger '{function.trigger_type}', which the devhost "
+            "does not run.",
+            file=sys.stderr,
+        )
+    sys.stdout.flush()
+
+
+async def serve(args: argparse.Namespace) -> int:
+    script_root = Path(args.script_root).resolve()
+    try:
+        apply_local_settings(load_local_settings(script_root))
+        settings = load_host_settings(script_root)
+    except ConfigError as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return 1
+    try:
+        index = load_app(script_root)
+    except AppLoadError as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return 1
+    except Exception:
+        print("Error: function_app.py failed to import:\n" + traceback.format_exc(), file=sys.stderr)
+        return 1
+    try:
+        connection = settings.storage_connection_string()
+    except ConfigError as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return 1
+    store = BlobStore(connection, settings.hub_name, settings.storage_connection_name)
+    try:
+        await store.open()
+    except StorageUnavailableError as error:
+        print(f"Error: {error}", file=sys.stderr)
+        await store.close()
+        return 1
+    loop = asyncio.get_running_loop()
+    invoker = Invoker(loop, settings.max_concurrent_activities, settings.max_concurrent_orchestrations)
+    engine = Engine(
+        settings,
+        index,
+        store,
+        Clock(virtual=args.virtual_clock),
+        invoker,
+        deliver_activities_twice=args.deliver_activities_twice,
+    )
+    if args.trace_payloads:
+        engine.trace = {}
+    await engine.start()
+    server = DevHostServer(engine, index, invoker, args.port)
+    runner = web.AppRunner(server.application(), access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, args.host, args.port)
+    try:
+        await site.start()
+    except OSError as error:
+        print(
+            f"Error: cannot listen on {args.host}:{args.port}: {error.strerror}. Use --port.", file=sys.stderr
+        )
+        await engine.stop()
+        await store.close()
+        return 1
+    origin = f"http://localhost:{args.port}"
+    print(
+        f"devhost: task hub '{settings.hub_name}', storage from '{settings.storage_connection_name}'"
+        + (", virtual clock" if args.virtual_clock else "")
+        + (", activities delivered twice" if args.deliver_activities_twice else "")
+    )
+    print_functions(index, origin, settings.route_prefix)
+    print(f"Host started. Durable API: {origin}/runtime/webhooks/durabletask  (Ctrl-C to stop)", flush=True)
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    print("devhost: stopping", flush=True)
+    await runner.cleanup()
+    await engine.stop()
+    invoker.shutdown()
+    await store.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("azure").setLevel(logging.WARNING)
+    return asyncio.run(serve(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,329 @@
+"""History events in the extension's wire shape (spec §3), and the JSON helpers every part shares.
+
+Events are plain dicts with PascalCase keys exactly as the SDK reads them. Builders here are the
+only place that knows each event's fields, so the engine, the store and the management API agree.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from enum import IntEnum
+from typing import Any
+
+Event = dict[str, Any]
+
+
+class EventType(IntEnum):
+    """DTFx `HistoryEventType` numbers (spec §3.3)."""
+
+    EXECUTION_STARTED = 0
+    EXECUTION_COMPLETED = 1
+    EXECUTION_FAILED = 2
+    EXECUTION_TERMINATED = 3
+    TASK_SCHEDULED = 4
+    TASK_COMPLETED = 5
+    TASK_FAILED = 6
+    SUB_ORCHESTRATION_INSTANCE_CREATED = 7
+    SUB_ORCHESTRATION_INSTANCE_COMPLETED = 8
+    SUB_ORCHESTRATION_INSTANCE_FAILED = 9
+    TIMER_CREATED = 10
+    TIMER_FIRED = 11
+    ORCHESTRATOR_STARTED = 12
+    ORCHESTRATOR_COMPLETED = 13
+    EVENT_SENT = 14
+    EVENT_RAISED = 15
+    CONTINUE_AS_NEW = 16
+    GENERIC_EVENT = 17
+    HISTORY_STATE = 18
+    EXECUTION_SUSPENDED = 19
+    EXECUTION_RESUMED = 20
+
+
+# The names the status API shows (`EventType` as its enum name).
+EVENT_TYPE_NAMES: dict[int, str] = {
+    member.value: "".join(part.title() for part in member.name.split("_")) for member in EventType
+}
+EVENT_TYPE_NAMES[EventType.SUB_ORCHESTRATION_INSTANCE_CREATED] = "SubOrchestrationInstanceCreated"
+EVENT_TYPE_NAMES[EventType.SUB_ORCHESTRATION_INSTANCE_COMPLETED] = "SubOrchestrationInstanceCompleted"
+EVENT_TYPE_NAMES[EventType.SUB_ORCHESTRATION_INSTANCE_FAILED] = "SubOrchestrationInstanceFailed"
+
+# Events that are delivered as messages (their IsPlayed flips to true once an episode consumed them).
+MESSAGE_EVENT_TYPES = frozenset(
+    {
+        EventType.EXECUTION_STARTED,
+        EventType.TASK_COMPLETED,
+        EventType.TASK_FAILED,
+        EventType.SUB_ORCHESTRATION_INSTANCE_COMPLETED,
+        EventType.SUB_ORCHESTRATION_INSTANCE_FAILED,
+        EventType.TIMER_FIRED,
+        EventType.EVENT_RAISED,
+        EventType.EXECUTION_TERMINATED,
+        EventType.EXECUTION_SUSPENDED,
+        EventType.EXECUTION_RESUMED,
+    }
+)
+
+
+class RuntimeStatus:
+    """Runtime status names and their DTFx numbers (spec §12.1)."""
+
+    RUNNING = "Running"
+    COMPLETED = "Completed"
+    CONTINUED_AS_NEW = "ContinuedAsNew"
+    FAILED = "Failed"
+    CANCELED = "Canceled"
+    TERMINATED = "Terminated"
+    PENDING = "Pending"
+    SUSPENDED = "Suspended"
+
+    NUMBERS: dict[str, int] = {
+        "Running": 0,
+        "Completed": 1,
+        "ContinuedAsNew": 2,
+        "Failed": 3,
+        "Canceled": 4,
+        "Terminated": 5,
+        "Pending": 6,
+        "Suspended": 7,
+    }
+    NAMES: dict[int, str] = {number: name for name, number in NUMBERS.items()}
+    TERMINAL = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
+    ALL = frozenset(NUMBERS)
+
+
+# ---------------------------------------------------------------------------------------------------
+# JSON and time formats
+
+
+def compact_json(value: Any) -> str:
+    """Compact JSON text as the extension writes it (Newtonsoft Formatting.None, spec §2.3)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def parse_json_or_string(text: str | None) -> Any:
+    """How the status API shows stored text: parsed JSON, else the raw string; None stays None."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def utc_now() -> datetime:
+    """The real clock, timezone-aware."""
+    return datetime.now(UTC)
+
+
+def format_history_time(moment: datetime) -> str:
+    """History timestamp: ISO-8601 UTC with 7 fractional digits and `Z` (spec §2.4)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
+
+
+def format_status_time(moment: datetime) -> str:
+    """Status API time: whole seconds, `yyyy-MM-ddTHH:mm:ssZ`."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: str) -> datetime:
+    """Parse any ISO-8601 form the SDK or a client sends; naive values are taken as UTC."""
+    cleaned = text.strip()
+    if cleaned.endswith(("Z", "z")):
+        cleaned = cleaned[:-1] + "+00:00"
+    # Python's fromisoformat takes at most 6 fractional digits before 3.11 and 7 since; trim longer.
+    head, dot, rest = cleaned.partition(".")
+    if dot:
+        digits = ""
+        index = 0
+        while index < len(rest) and rest[index].isdigit():
+            digits += rest[index]
+            index += 1
+        cleaned = f"{head}.{digits[:6] or '0'}{rest[index:]}"
+    moment = datetime.fromisoformat(cleaned)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Event builders
+
+
+def _event(event_type: EventType, moment: datetime, event_id: int = -1, **fields: Any) -> Event:
+    event: Event = {
+        "EventType": int(event_type),
+        "EventId": event_id,
+        "IsPlayed": False,
+        "Timestamp": format_history_time(moment),
+    }
+    event.update(fields)
+    return event
+
+
+def orchestrator_started(moment: datetime) -> Event:
+    return _event(EventType.ORCHESTRATOR_STARTED, moment)
+
+
+def orchestrator_completed(moment: datetime) -> Event:
+    return _event(EventType.ORCHESTRATOR_COMPLETED, moment)
+
+
+def execution_started(
+    moment: datetime,
+    *,
+    name: str,
+    version: str,
+    input_text: str | None,
+    instance_id: str,
+    execution_id: str,
+    parent: dict[str, Any] | None,
+    generation: int = 0,
+) -> Event:
+    return _event(
+        EventType.EXECUTION_STARTED,
+        moment,
+        Name=name,
+        Version=version,
+        Input=input_text,
+        OrchestrationInstance={"InstanceId": instance_id, "ExecutionId": execution_id},
+        ParentInstance=parent,
+        Tags=None,
+        Correlation=None,
+        ParentTraceContext=None,
+        ScheduledStartTime=None,
+        Generation=generation,
+    )
+
+
+def execution_completed(moment: datetime, event_id: int, status: str, result: str | None) -> Event:
+    return _event(
+        EventType.EXECUTION_COMPLETED,
+        moment,
+        event_id,
+        OrchestrationStatus=RuntimeStatus.NUMBERS[status],
+        Result=result,
+        FailureDetails=None,
+    )
+
+
+def task_scheduled(moment: datetime, event_id: int, name: str, input_text: str | None) -> Event:
+    return _event(
+        EventType.TASK_SCHEDULED,
+        moment,
+        event_id,
+        Name=name,
+        Version="",
+        Input=compact_json([input_text]),
+        Tags=None,
+        ParentTraceContext=None,
+    )
+
+
+def task_completed(moment: datetime, scheduled_id: int, result: str | None) -> Event:
+    return _event(EventType.TASK_COMPLETED, moment, TaskScheduledId=scheduled_id, Result=result)
+
+
+def task_failed(moment: datetime, scheduled_id: int, reason: str, details: str | None) -> Event:
+    return _event(
+        EventType.TASK_FAILED,
+        moment,
+        TaskScheduledId=scheduled_id,
+        Reason=reason,
+        Details=details,
+        FailureDetails=None,
+    )
+
+
+def sub_orchestration_created(
+    moment: datetime, event_id: int, name: str, version: str, instance_id: str, input_text: str | None
+) -> Event:
+    return _event(
+        EventType.SUB_ORCHESTRATION_INSTANCE_CREATED,
+        moment,
+        event_id,
+        Name=name,
+        Version=version,
+        InstanceId=instance_id,
+        Input=input_text,
+    )
+
+
+def sub_orchestration_completed(moment: datetime, scheduled_id: int, result: str | None) -> Event:
+    return _event(
+        EventType.SUB_ORCHESTRATION_INSTANCE_COMPLETED, moment, TaskScheduledId=scheduled_id, Result=result
+    )
+
+
+def sub_orchestration_failed(moment: datetime, scheduled_id: int, reason: str, details: str | None) -> Event:
+    return _event(
+        EventType.SUB_ORCHESTRATION_INSTANCE_FAILED,
+        moment,
+        TaskScheduledId=scheduled_id,
+        Reason=reason,
+        Details=details,
+        FailureDetails=None,
+    )
+
+
+def timer_created(moment: datetime, event_id: int, fire_at: str) -> Event:
+    return _event(EventType.TIMER_CREATED, moment, event_id, FireAt=fire_at)
+
+
+def timer_fired(moment: datetime, timer_id: int, fire_at: str) -> Event:
+    return _event(EventType.TIMER_FIRED, moment, TimerId=timer_id, FireAt=fire_at)
+
+
+def event_sent(moment: datetime, event_id: int, target: str, name: str, input_text: str) -> Event:
+    return _event(EventType.EVENT_SENT, moment, event_id, InstanceId=target, Name=name, Input=input_text)
+
+
+def event_raised(moment: datetime, name: str, input_text: str | None) -> Event:
+    return _event(EventType.EVENT_RAISED, moment, Name=name, Input=input_text)
+
+
+def execution_terminated(moment: datetime, reason: str | None) -> Event:
+    return _event(EventType.EXECUTION_TERMINATED, moment, Input=reason)
+
+
+def execution_suspended(moment: datetime, reason: str | None) -> Event:
+    return _event(EventType.EXECUTION_SUSPENDED, moment, Reason=reason)
+
+
+def execution_resumed(moment: datetime, reason: str | None) -> Event:
+    return _event(EventType.EXECUTION_RESUMED, moment, Reason=reason)
+
+
+def activity_failure_details(message: str) -> str:
+    """`TaskFailed.Details` shaped like the extension's serialized .NET exception (spec §6.1)."""
+    inner = {
+        "$type": "Microsoft.Azure.WebJobs.Script.Workers.Rpc.RpcException, Microsoft.Azure.WebJobs.Script",
+        "ClassName": "Microsoft.Azure.WebJobs.Script.Workers.Rpc.RpcException",
+        "Message": f"Result: Failure\nException:{message}",
+        "Data": None,
+        "InnerException": None,
+        "HelpURL": None,
+        "StackTraceString": None,
+        "RemoteStackTraceString": None,
+        "RemoteStackIndex": 0,
+        "ExceptionMethod": None,
+        "HResult": -2146233088,
+        "Source": None,
+        "WatsonBuckets": None,
+    }
+    outer = {
+        "$type": "System.Exception, System.Private.CoreLib",
+        "ClassName": "System.Exception",
+        "Message": message,
+        "Data": None,
+        "InnerException": inner,
+        "HelpURL": None,
+        "StackTraceString": None,
+        "RemoteStackTraceString": None,
+        "RemoteStackIndex": 0,
+        "ExceptionMethod": None,
+        "HResult": -2146233088,
+        "Source": None,
+        "WatsonBuckets": None,
+    }
+    return compact_json(outer)

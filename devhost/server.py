@@ -1,0 +1,209 @@
+"""The devhost's HTTP front: the app's HTTP functions, the Durable API and the admin endpoints."""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+import azure.functions as func
+from aiohttp import web
+
+from devhost.engine import Engine
+from devhost.history import format_history_time
+from devhost.invoke import Invoker
+from devhost.loader import FunctionIndex, HttpRoute
+from devhost.management import WEBHOOK_PATH, ManagementApi, json_response
+
+log = logging.getLogger("devhost.http")
+
+# Payloads of several MB are normal for Durable apps (spec §12.2); the app's own API sets its limits.
+MAX_REQUEST_BYTES = 200 * 1024 * 1024
+
+
+@dataclass
+class InvocationContext:
+    """What a v2-model function gets as its `context` parameter."""
+
+    invocation_id: str
+    function_name: str
+    function_directory: str
+    trace_context: Any = None
+    retry_context: Any = None
+
+
+class DevHostServer:
+    """Builds the aiohttp application that serves every route of the host."""
+
+    def __init__(self, engine: Engine, index: FunctionIndex, invoker: Invoker, port: int) -> None:
+        self.engine = engine
+        self.index = index
+        self.invoker = invoker
+        self.management = ManagementApi(engine)
+        self.rpc_base_url = f"http://127.0.0.1:{port}{WEBHOOK_PATH}/"
+        self.prefix = engine.settings.route_prefix
+
+    def application(self) -> web.Application:
+        app = web.Application(client_max_size=MAX_REQUEST_BYTES)
+        app.router.add_route("*", "/{tail:.*}", self.dispatch)
+        return app
+
+    async def dispatch(self, request: web.Request) -> web.StreamResponse:
+        raw_path = request.rel_url.raw_path
+        segments = [unquote(s) for s in raw_path.strip("/").split("/")] if raw_path.strip("/") else []
+        if raw_path.startswith(WEBHOOK_PATH + "/") or raw_path == WEBHOOK_PATH:
+            depth = len(WEBHOOK_PATH.strip("/").split("/"))
+            return await self.management.handle(request, [s for s in segments[depth:] if s != ""])
+        if raw_path.startswith("/admin/"):
+            return await self.admin(request, segments[1:])
+        return await self.user_function(request, raw_path)
+
+    # -- admin ------------------------------------------------------------------------------------
+
+    async def admin(self, request: web.Request, segments: list[str]) -> web.StreamResponse:
+        path = "/".join(segments)
+        if path == "host/status" and request.method == "GET":
+            return json_response(
+                {
+                    "id": "devhost",
+                    "state": "Running",
+                    "version": "devhost",
+                    "taskHub": self.engine.settings.hub_name,
+                    "virtualClock": self.engine.clock.virtual,
+                }
+            )
+        if path == "functions" and request.method == "GET":
+            return json_response(
+                [
+                    {
+                        "name": f.function_name,
+                        "durableName": f.durable_name,
+                        "trigger": f.trigger_type,
+                        "disabled": f.disabled,
+                    }
+                    for f in self.index.functions
+                ]
+            )
+        if path == "clock" and request.method == "GET":
+            return json_response(self._clock_body())
+        if path == "clock/advance" and request.method == "POST":
+            return await self.advance_clock(request)
+        if len(segments) == 3 and segments[0] == "instances" and request.method == "GET":
+            return await self.instance_internals(segments[1], segments[2])
+        if path == "metrics" and request.method == "GET":
+            return json_response(
+                {
+                    "storageOperations": self.engine.store.operations,
+                    "activityRuns": self.engine.activity_runs,
+                    "instancesInMemory": len(self.engine.instances),
+                    "pendingTimers": self.engine.timers.pending(),
+                }
+            )
+        return json_response({"error": f"Unknown admin route '/admin/{path}'"}, 404)
+
+    async def instance_internals(self, instance_id: str, view: str) -> web.Response:
+        """Wire-level views for tests and debugging: raw history and (opt-in) the payload trace."""
+        instance = await self.engine.get_instance(instance_id)
+        if instance is None:
+            return json_response({"error": f"No instance with ID '{instance_id}'"}, 404)
+        if view == "raw-history":
+            return json_response(await self.engine.load_history(instance))
+        if view == "trace":
+            if self.engine.trace is None:
+                return json_response({"error": "Start the host with --trace-payloads to record payloads."}, 409)
+            return json_response(self.engine.trace.get(instance_id, []))
+        return json_response({"error": f"Unknown view '{view}': use raw-history or trace"}, 404)
+
+    def _clock_body(self) -> dict[str, Any]:
+        next_due = self.engine.timers.next_due()
+        return {
+            "virtual": self.engine.clock.virtual,
+            "now": format_history_time(self.engine.clock.now()),
+            "nextTimer": format_history_time(next_due) if next_due else None,
+        }
+
+    async def advance_clock(self, request: web.Request) -> web.Response:
+        if not self.engine.clock.virtual:
+            return json_response(
+                {"error": "The clock is real: start the host with --virtual-clock to advance time."}, 409
+            )
+        try:
+            body = json.loads(await request.read() or b"null")
+        except ValueError:
+            return json_response({"error": 'Body must be JSON like {"seconds": 3600}', "field": "body"}, 400)
+        seconds = body.get("seconds") if isinstance(body, dict) else None
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+            return json_response(
+                {"error": "'seconds' must be a non-negative number", "field": "seconds"}, 400
+            )
+        moment = self.engine.clock.advance(float(seconds))
+        await self.engine.store.write_document("clock", {"now": moment.isoformat()})
+        self.engine.timers.fire_due()
+        return json_response(self._clock_body())
+
+    # -- the app's HTTP functions -------------------------------------------------------------
+
+    def _match(self, method: str, path: str) -> tuple[HttpRoute, dict[str, str]] | None:
+        for route in self.index.http_routes:
+            params = route.match(method, path)
+            if params is not None:
+                return route, params
+        return None
+
+    async def user_function(self, request: web.Request, raw_path: str) -> web.StreamResponse:
+        prefix = f"/{self.prefix}/" if self.prefix else "/"
+        if not raw_path.startswith(prefix) and raw_path != prefix.rstrip("/"):
+            return web.Response(status=404)
+        relative = raw_path[len(prefix) :] if raw_path.startswith(prefix) else ""
+        relative = unquote(relative).strip("/")
+        found = self._match(request.method, relative)
+        if found is None:
+            return web.Response(status=404)
+        route, route_params = found
+        if route.function.disabled:
+            return web.Response(status=404)
+        body = await request.read()
+        http_request = func.HttpRequest(
+            method=request.method,
+            url=str(request.url),
+            headers=dict(request.headers),
+            params={key: request.query[key] for key in request.query},
+            route_params=route_params,
+            body=body,
+        )
+        kwargs: dict[str, Any] = {route.function.binding_name: http_request}
+        origin = f"{request.scheme}://{request.host}"
+        if route.client_binding_name:
+            kwargs[route.client_binding_name] = self.management.client_binding(origin, self.rpc_base_url)
+        if route.accepts_context:
+            kwargs["context"] = InvocationContext(
+                invocation_id=str(uuid.uuid4()),
+                function_name=route.function.function_name,
+                function_directory=str(self.engine.settings.script_root),
+            )
+        try:
+            result = await self.invoker.http(route.function, kwargs)
+        except Exception:
+            log.error("Function '%s' failed:\n%s", route.function.function_name, traceback.format_exc())
+            return web.Response(status=500)
+        return _to_response(result)
+
+
+def _to_response(result: Any) -> web.StreamResponse:
+    if isinstance(result, func.HttpResponse):
+        headers = {k: v for k, v in result.headers.items() if k.lower() != "content-length"}
+        if result.mimetype and not any(k.lower() == "content-type" for k in headers):
+            charset = f"; charset={result.charset}" if result.charset else ""
+            headers["Content-Type"] = f"{result.mimetype}{charset}"
+        return web.Response(status=result.status_code, body=result.get_body(), headers=headers)
+    if result is None:
+        return web.Response(status=204)
+    if isinstance(result, bytes):
+        return web.Response(status=200, body=result)
+    if isinstance(result, str):
+        return web.Response(status=200, text=result)
+    return json_response(result)

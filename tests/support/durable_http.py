@@ -1,0 +1,70 @@
+"""A small synchronous client of the Durable HTTP management API, for tests."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+WEBHOOK = "/runtime/webhooks/durabletask"
+TERMINAL = {"Completed", "Failed", "Terminated", "Canceled"}
+
+
+@dataclass
+class DurableApi:
+    """Calls the host's `/runtime/webhooks/durabletask` routes."""
+
+    base_url: str
+
+    @property
+    def webhook(self) -> str:
+        return f"{self.base_url}{WEBHOOK}"
+
+    def start(self, name: str, body: Any = None, instance_id: str | None = None, **params: str) -> requests.Response:
+        url = f"{self.webhook}/orchestrators/{name}" + (f"/{quote(instance_id, safe='')}" if instance_id else "")
+        data = None if body is None else json.dumps(body)
+        headers = {"Content-Type": "application/json"} if data is not None else {}
+        return requests.post(url, data=data, headers=headers, params=params, timeout=30)
+
+    def start_id(self, name: str, body: Any = None, instance_id: str | None = None) -> str:
+        response = self.start(name, body, instance_id)
+        assert response.status_code == 202, response.text
+        return str(response.json()["id"])
+
+    def status(self, instance_id: str, **params: str) -> requests.Response:
+        return requests.get(f"{self.webhook}/instances/{quote(instance_id, safe='')}", params=params, timeout=30)
+
+    def raise_event(self, instance_id: str, name: str, data: Any = None) -> requests.Response:
+        return requests.post(
+            f"{self.webhook}/instances/{quote(instance_id, safe='')}/raiseEvent/{name}",
+            data=json.dumps(data),
+            headers={"Content-Type": "application/json"},
+            timeout=30,
+        )
+
+    def post(self, instance_id: str, operation: str, **params: str) -> requests.Response:
+        return requests.post(
+            f"{self.webhook}/instances/{quote(instance_id, safe='')}/{operation}", params=params, timeout=30
+        )
+
+    def wait(self, instance_id: str, timeout: float = 30, statuses: set[str] | None = None) -> dict[str, Any]:
+        """Poll until the instance reaches one of `statuses` (default: any terminal one)."""
+        wanted = statuses or TERMINAL
+        deadline = time.monotonic() + timeout
+        body: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            response = self.status(instance_id, showHistory="true", showHistoryOutput="true")
+            if response.status_code in (200, 202):
+                body = response.json()
+                if body["runtimeStatus"] in wanted:
+                    return body
+            time.sleep(0.05)
+        raise AssertionError(f"{instance_id} did not reach {wanted} in {timeout} s; last status: {body}")
+
+    def history(self, instance_id: str) -> list[dict[str, Any]]:
+        body = self.status(instance_id, showHistory="true", showHistoryOutput="true").json()
+        return list(body.get("historyEvents") or [])
