@@ -463,9 +463,7 @@ def parse_suppressions(source: str) -> tuple[dict[int, Suppression], list[tuple[
         ids = frozenset(part.strip().upper() for part in (ids_text or "").split(",") if part.strip())
         unknown = sorted(i for i in ids if i not in RULES_BY_ID or i == "DF000")
         if not ids:
-            problems.append(
-                (line, column, "suppression names no rule; write `# durable-lint: ignore[DF001] <reason>`")
-            )
+            problems.append((line, column, "suppression names no rule"))
         elif unknown:
             problems.append((line, column, f"suppression names unknown rule {', '.join(unknown)}"))
         elif not reason:
@@ -725,7 +723,8 @@ class FunctionVisitor(ast.NodeVisitor):
             return
         subject = ast.unparse(node) + ("()" if id(node) in self.called else "")
         if rule == "DF011":
-            if not self.guarded:
+            # Only a call logs; passing `print` as a value does not.
+            if id(node) in self.called and not self.guarded:
                 self.report(node, rule, subject, " is not guarded by is_replaying")
             return
         self.report(node, rule, subject)
@@ -898,8 +897,6 @@ class FunctionVisitor(ast.NodeVisitor):
                 return
         elif name in registered:
             return
-        if not isinstance(expr, ast.Constant):
-            subject = f"{subject} = {name!r}"
         same_but_case = [n for n in registered if n.lower() == name.lower()]
         if same_but_case:
             detail = f": the registered {kind} is {same_but_case[0]!r} (case differs)"

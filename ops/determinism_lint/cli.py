@@ -89,8 +89,11 @@ def print_text(report: LintReport) -> None:
     for path, line, message in report.warnings:
         print(f"Warning: {display(path)}:{line}: {message}; calls to it cannot be checked", file=sys.stderr)
     count = len(report.findings)
-    noun = "finding" if count == 1 else "findings"
-    print(f"{count} {noun} in {len(report.files)} files checked", file=sys.stderr)
+    files = len(report.files)
+    print(
+        f"{count} finding{'' if count == 1 else 's'} in {files} file{'' if files == 1 else 's'} checked",
+        file=sys.stderr,
+    )
 
 
 def report_document(report: LintReport) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,15 +31,17 @@ class LintReport:
 
 
 def python_files(path: Path) -> Iterator[Path]:
-    """`path` itself if it is a file, else the .py files below it (hidden and venv dirs skipped)."""
+    """`path` itself if it is a file, else the .py files below it (hidden and venv dirs pruned)."""
     if path.is_file():
         yield path
         return
-    for candidate in sorted(path.rglob("*.py")):
-        relative_dirs = candidate.relative_to(path).parts[:-1]
-        if any(part in SKIPPED_LINT_DIRS or part.startswith(".") for part in relative_dirs):
-            continue
-        yield candidate
+    for directory, subdirectories, filenames in os.walk(path):
+        subdirectories[:] = sorted(
+            d for d in subdirectories if d not in SKIPPED_LINT_DIRS and not d.startswith(".")
+        )
+        for filename in sorted(filenames):
+            if filename.endswith(".py"):
+                yield Path(directory) / filename
 
 
 def lint_paths(paths: Sequence[Path], app_root: Path | None = None) -> LintReport:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -331,13 +332,17 @@ class AppIndex:
 
 
 def iter_app_files(root: Path, suffix: str) -> Iterator[Path]:
-    """Files under `root` whose name ends in `suffix`, skipping virtualenvs, tests and hidden dirs."""
-    for path in root.rglob(f"*{suffix}"):
-        relative_dirs = path.relative_to(root).parts[:-1]
-        if any(part in SKIPPED_DIRS or part.startswith(".") for part in relative_dirs):
-            continue
-        if path.is_file():
-            yield path
+    """Files under `root` whose name ends in `suffix`, skipping virtualenvs, tests and hidden dirs.
+
+    Skipped folders are pruned, not walked: node_modules alone can hold tens of thousands of files.
+    """
+    for directory, subdirectories, filenames in os.walk(root):
+        subdirectories[:] = sorted(
+            d for d in subdirectories if d not in SKIPPED_DIRS and not d.startswith(".")
+        )
+        for filename in sorted(filenames):
+            if filename.endswith(suffix):
+                yield Path(directory) / filename
 
 
 def terminal_name(node: ast.expr) -> str | None:
