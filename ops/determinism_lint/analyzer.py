@@ -535,13 +535,29 @@ class ModuleAnalyzer:
     def _module_names_reading_environment(self) -> dict[str, int]:
         names: dict[str, int] = {}
         for name, value in self.module.assignments.items():
-            for node in ast.walk(value):
-                if isinstance(node, ast.Name | ast.Attribute):
-                    qualified = self.module.qualified_name(node)
-                    if qualified and match_pattern(qualified) == "DF005":
-                        names[name] = value.lineno
-                        break
+            line = environment_read_line(self.module, value)
+            if line is not None:
+                names[name] = line
         return names
+
+    def environment_source(self, qualified: str) -> str | None:
+        """`config.py:12` when `qualified` is an app module's name set or computed from the environment.
+
+        Covers module-level settings (`settings = Settings()` with env reads, `API_URL =
+        os.environ[...]`) and functions that read the environment (`load_settings()`), one level deep.
+        """
+        target = self.index.split_module(qualified)
+        if target is None or target[0] is self.module:
+            return None
+        module, (name, *_) = target
+        line: int | None = None
+        if name in module.assignments:
+            line = environment_read_line(module, module.assignments[name])
+        elif name in module.functions:
+            line = environment_read_line(module, module.functions[name])
+        if line is None:
+            return None
+        return f"{module.path.name}:{line}"
 
     @staticmethod
     def _is_set_literal_or_call(value: ast.expr) -> bool:
@@ -552,6 +568,26 @@ class ModuleAnalyzer:
             and isinstance(value.func, ast.Name)
             and value.func.id in {"set", "frozenset"}
         )
+
+
+def environment_read_line(module: ModuleInfo, node: ast.AST, depth: int = 0) -> int | None:
+    """Line of the first environment read in `node`, following same-module calls one level deep."""
+    for child in ast.walk(node):
+        if isinstance(child, ast.Name | ast.Attribute):
+            qualified = module.qualified_name(child)
+            if qualified and match_pattern(qualified) == "DF005":
+                return child.lineno
+        if isinstance(child, ast.Call) and isinstance(child.func, ast.Name) and depth == 0:
+            called = child.func.id
+            if called in module.functions:
+                line = environment_read_line(module, module.functions[called], depth + 1)
+                if line is not None:
+                    return line
+            elif called in module.classes:
+                bases = {terminal_name(base) for base in module.classes[called].bases}
+                if "BaseSettings" in bases:
+                    return child.lineno
+    return None
 
 
 def match_pattern(qualified: str) -> str | None:
@@ -717,9 +753,15 @@ class FunctionVisitor(ast.NodeVisitor):
             self.check_reference(node, qualified)
 
     def check_reference(self, node: ast.expr, qualified: str) -> None:
-        """Report a reference whose dotted name matches a rule pattern."""
+        """Report a reference whose dotted name matches a rule pattern (or reads app settings)."""
         rule = match_pattern(qualified)
         if rule is None:
+            source = self.owner.environment_source(qualified)
+            if source is not None:
+                called = "()" if id(node) in self.called else ""
+                self.report(
+                    node, "DF005", f"{ast.unparse(node)}{called} (read from the environment in {source})"
+                )
             return
         subject = ast.unparse(node) + ("()" if id(node) in self.called else "")
         if rule == "DF011":
