@@ -197,3 +197,11 @@ def test_python_dash_m_ops_lint_runs_on_the_project() -> None:
 
     assert (result.returncode, result.stdout) == (0, "")
     assert result.stderr.startswith("0 findings in ")
+
+
+def test_docs_list_every_rule() -> None:
+    """docs/determinism-lint.md has a table row `| DFnnn | name |` for each rule, in order."""
+    text = (PROJECT_ROOT / "docs" / "determinism-lint.md").read_text(encoding="utf-8")
+    rows = [line.split("|")[1:3] for line in text.splitlines() if line.startswith("| DF")]
+
+    assert [(rule_id.strip(), name.strip()) for rule_id, name in rows] == [(r.id, r.name) for r in RULES]
