@@ -267,3 +267,17 @@ def flow(context):
     )
 
     assert rules_by_line(findings) == [(9, "DF002"), (11, "DF013")]
+
+
+def test_keyword_arguments_and_string_annotations_are_understood(tmp_path: Path) -> None:
+    findings = lint_snippet(
+        tmp_path,
+        HEADER
+        + """
+def flow(context: "df.DurableOrchestrationContext"):
+    yield context.call_activity(name="notify_aprover", input_="x")
+    yield context.call_activity("notify_approver", input_={"at": context.current_utc_datetime})
+""",
+    )
+
+    assert rules_by_line(findings) == [(9, "DF012"), (10, "DF015")]
