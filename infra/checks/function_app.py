@@ -1,0 +1,194 @@
+"""Function App checks that no stock checkov check covers: identity, secrets, task hubs, storage auth."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from checkov.arm.base_resource_check import BaseResourceCheck
+from checkov.common.models.enums import CheckCategories, CheckResult
+from funcapp_settings import APP_SETTINGS_CONFIG_TYPES, SITE_TYPES, app_settings_of, config_name
+
+# Setting names that hold credentials. Their value must be a Key Vault reference.
+SECRET_NAME = re.compile(
+    r"(SECRET|PASSWORD|PASSWD|API_?KEY|ACCESS_?KEY|TOKEN|CONNECTION_?STRING|_KEY$)", re.IGNORECASE
+)
+TASK_HUB_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{2,44}")
+# Named like secrets but carrying none, by design of this template:
+# - the App Insights connection string is configuration once the component disables local auth;
+# - the scheduler "connection string" is endpoint + Authentication=ManagedIdentity + client ID;
+# - the storage provider override only names the setting above.
+NOT_SECRET = frozenset(
+    {
+        "APPLICATIONINSIGHTS_CONNECTION_STRING",
+        "DURABLE_TASK_SCHEDULER_CONNECTION_STRING",
+        "AzureFunctionsJobHost__extensions__durableTask__storageProvider__connectionStringName",
+    }
+)
+KEY_VAULT_REFERENCE = re.compile(r"^@Microsoft\.KeyVault\((SecretUri=|VaultName=)", re.I)
+TASK_HUB_SETTING = "TASKHUB_NAME"
+
+
+class _AppSettingsCheck(BaseResourceCheck):  # type: ignore[misc]
+    """Base for checks on the app settings a site, slot or config/appsettings child writes."""
+
+    def __init__(self, name: str, check_id: str) -> None:
+        super().__init__(
+            name=name,
+            id=check_id,
+            categories=(CheckCategories.SECRETS,),
+            supported_resources=(*APP_SETTINGS_CONFIG_TYPES, *SITE_TYPES),
+        )
+
+    def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
+        settings = app_settings_of(self.entity_type, conf)
+        if settings is None:
+            return CheckResult.UNKNOWN  # this resource writes no app settings
+        return self.scan_settings(settings)
+
+    def scan_settings(self, settings: dict[str, Any]) -> CheckResult:
+        raise NotImplementedError
+
+
+class SecretSettingsAreKeyVaultReferences(_AppSettingsCheck):
+    """Secret-looking settings must be Key Vault references, never literal values."""
+
+    def __init__(self) -> None:
+        super().__init__("Secret app settings must be Key Vault references", "CKV_FUNCAPP_3")
+
+    def scan_settings(self, settings: dict[str, Any]) -> CheckResult:
+        for name, value in settings.items():
+            if name in NOT_SECRET or not SECRET_NAME.search(name):
+                continue
+            if not (isinstance(value, str) and KEY_VAULT_REFERENCE.match(value)):
+                self.details.append(f"{name} is not a Key Vault reference")
+        return CheckResult.FAILED if self.details else CheckResult.PASSED
+
+
+class StorageByIdentity(_AppSettingsCheck):
+    """Host storage is reached by managed identity; no AzureWebJobsStorage connection string."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "AzureWebJobsStorage must use managed identity (no connection string)", "CKV_FUNCAPP_4"
+        )
+
+    def scan_settings(self, settings: dict[str, Any]) -> CheckResult:
+        if "AzureWebJobsStorage" in settings:
+            self.details.append("AzureWebJobsStorage (a connection string) is set")
+            return CheckResult.FAILED
+        if settings.get("AzureWebJobsStorage__credential") != "managedidentity":
+            self.details.append("AzureWebJobsStorage__credential is not 'managedidentity'")
+            return CheckResult.FAILED
+        has_account = "AzureWebJobsStorage__accountName" in settings or all(
+            f"AzureWebJobsStorage__{s}ServiceUri" in settings for s in ("blob", "queue", "table")
+        )
+        return CheckResult.PASSED if has_account else CheckResult.FAILED
+
+
+class TaskHubDefinedPerSlot(_AppSettingsCheck):
+    """Every slot's settings define TASKHUB_NAME (host.json reads %TASKHUB_NAME%)."""
+
+    def __init__(self) -> None:
+        super().__init__("Every slot must define its own TASKHUB_NAME app setting", "CKV_FUNCAPP_5")
+
+    def scan_settings(self, settings: dict[str, Any]) -> CheckResult:
+        value = settings.get(TASK_HUB_SETTING)
+        if value is None or value == "":
+            return CheckResult.FAILED
+        literal = isinstance(value, str) and "$" not in value
+        if literal and not TASK_HUB_NAME.fullmatch(value):
+            self.details.append(f"TASKHUB_NAME {value!r} is not 3-45 letters/digits starting with a letter")
+            return CheckResult.FAILED
+        return CheckResult.PASSED
+
+
+class TaskHubIsSticky(BaseResourceCheck):  # type: ignore[misc]
+    """slotConfigNames must list TASKHUB_NAME so a swap never moves a slot onto the other hub."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            name="TASKHUB_NAME must be a sticky (slot) setting in slotConfigNames",
+            id="CKV_FUNCAPP_6",
+            categories=(CheckCategories.GENERAL_SECURITY,),
+            supported_resources=("Microsoft.Web/sites/config",),
+        )
+
+    def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
+        if config_name(conf) != "slotConfigNames":
+            return CheckResult.UNKNOWN
+        properties = conf.get("properties")
+        names = properties.get("appSettingNames") if isinstance(properties, dict) else None
+        if isinstance(names, list) and TASK_HUB_SETTING in names:
+            return CheckResult.PASSED
+        return CheckResult.FAILED
+
+
+class AppHasManagedIdentity(BaseResourceCheck):  # type: ignore[misc]
+    """Sites and slots carry a user-assigned identity and use it for Key Vault references."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            name="Function App and slots must use a user-assigned identity for Key Vault references",
+            id="CKV_FUNCAPP_7",
+            categories=(CheckCategories.IAM,),
+            supported_resources=SITE_TYPES,
+        )
+
+    def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
+        identity = conf.get("identity")
+        identity_type = identity.get("type") if isinstance(identity, dict) else None
+        if not (isinstance(identity_type, str) and "UserAssigned" in identity_type):
+            self.details.append("identity.type does not include UserAssigned")
+            return CheckResult.FAILED
+        properties = conf.get("properties")
+        if not (isinstance(properties, dict) and properties.get("keyVaultReferenceIdentity")):
+            self.details.append("keyVaultReferenceIdentity is not set")
+            return CheckResult.FAILED
+        return CheckResult.PASSED
+
+
+class BasicPublishingDisabled(BaseResourceCheck):  # type: ignore[misc]
+    """FTP and SCM basic-auth publishing credentials are turned off (Entra tokens only)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            name="Basic publishing credentials (FTP/SCM) must be disabled",
+            id="CKV_FUNCAPP_8",
+            categories=(CheckCategories.IAM,),
+            supported_resources=(
+                "Microsoft.Web/sites/basicPublishingCredentialsPolicies",
+                "Microsoft.Web/sites/slots/basicPublishingCredentialsPolicies",
+            ),
+        )
+
+    def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
+        properties = conf.get("properties")
+        allowed = properties.get("allow") if isinstance(properties, dict) else None
+        return CheckResult.PASSED if allowed is False else CheckResult.FAILED
+
+
+class KeyVaultRbacMode(BaseResourceCheck):  # type: ignore[misc]
+    """Key Vault uses Azure RBAC, not access policies."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            name="Key Vault must use RBAC authorization",
+            id="CKV_FUNCAPP_9",
+            categories=(CheckCategories.IAM,),
+            supported_resources=("Microsoft.KeyVault/vaults",),
+        )
+
+    def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
+        properties = conf.get("properties")
+        enabled = properties.get("enableRbacAuthorization") if isinstance(properties, dict) else None
+        return CheckResult.PASSED if enabled is True else CheckResult.FAILED
+
+
+secret_settings = SecretSettingsAreKeyVaultReferences()
+storage_by_identity = StorageByIdentity()
+task_hub_per_slot = TaskHubDefinedPerSlot()
+task_hub_sticky = TaskHubIsSticky()
+app_identity = AppHasManagedIdentity()
+basic_publishing = BasicPublishingDisabled()
+key_vault_rbac = KeyVaultRbacMode()

@@ -1,0 +1,220 @@
+// Durable Functions workflows on Linux Elastic Premium with a `staging` slot.
+// Deploy with docs/deploy-to-azure.md (what-if first, incremental mode only). Outputs in
+// UPPER_SNAKE are read by `python -m ops preflight` and `python -m ops release`; tests in
+// tests/infra/ assert they exist.
+
+@description('Azure region for all resources; defaults to the resource group region.')
+param location string = resourceGroup().location
+
+@description('Short workload name used to derive resource names (letters and digits, 2-12 chars).')
+@minLength(2)
+@maxLength(12)
+param workloadName string
+
+@description('Environment label used in names and tags, e.g. prod or test.')
+@allowed([
+  'dev'
+  'test'
+  'prod'
+])
+param environmentName string = 'prod'
+
+@description('Elastic Premium SKU of the plan.')
+@allowed([
+  'EP1'
+  'EP2'
+  'EP3'
+])
+param planSku string = 'EP1'
+
+@description('Maximum number of elastic workers the plan may scale out to.')
+@minValue(1)
+@maxValue(100)
+param maximumElasticWorkerCount int = 20
+
+@description('Spread the plan across availability zones (needs 3 instances minimum and GZRS storage).')
+param zoneRedundant bool = true
+
+@description('Replication SKU of the host/task hub storage account.')
+@allowed([
+  'Standard_GZRS'
+  'Standard_RAGZRS'
+  'Standard_GRS'
+  'Standard_RAGRS'
+])
+param storageSku string = 'Standard_GZRS'
+
+@description('Task hub of the production slot (sticky TASKHUB_NAME); 3-45 letters and digits, starting with a letter.')
+@minLength(3)
+@maxLength(45)
+param productionTaskHubName string = 'wfprod'
+
+@description('Task hub of the staging slot (sticky TASKHUB_NAME); must differ from productionTaskHubName.')
+@minLength(3)
+@maxLength(45)
+param stagingTaskHubName string = 'wfstaging'
+
+@description('Durable backend: AzureStorage (task hubs in the storage account, default) or DurableTaskScheduler (managed scheduler; see docs/deploy-to-azure.md for when to choose it).')
+@allowed([
+  'AzureStorage'
+  'DurableTaskScheduler'
+])
+param durableBackend string = 'AzureStorage'
+
+@description('Durable Task Scheduler SKU; used only when durableBackend is DurableTaskScheduler.')
+@allowed([
+  'Dedicated'
+  'Consumption'
+])
+param schedulerSku string = 'Dedicated'
+
+@description('Create a virtual network, VNet integration and private endpoints for storage and Key Vault, and close their public access.')
+param enablePrivateNetworking bool = false
+
+@description('Days Log Analytics keeps logs and telemetry.')
+@minValue(30)
+@maxValue(730)
+param logRetentionInDays int = 90
+
+@description('Path the platform health check probes; the app must answer it with HTTP 200.')
+param healthCheckPath string = '/api/health'
+
+@description('Tags applied to every resource.')
+param tags object = {}
+
+var token = toLower(uniqueString(subscription().id, resourceGroup().id, workloadName, environmentName))
+var baseName = toLower('${workloadName}-${environmentName}')
+var allTags = union(tags, {
+  workload: workloadName
+  environment: environmentName
+})
+var useScheduler = durableBackend == 'DurableTaskScheduler'
+
+module identity 'modules/identity.bicep' = {
+  name: 'identity'
+  params: {
+    location: location
+    name: 'id-${baseName}'
+    tags: allTags
+  }
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  params: {
+    location: location
+    workspaceName: 'log-${baseName}'
+    appInsightsName: 'appi-${baseName}'
+    retentionInDays: logRetentionInDays
+    tags: allTags
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  params: {
+    location: location
+    name: take('st${toLower(workloadName)}${token}', 24)
+    skuName: storageSku
+    enablePrivateNetworking: enablePrivateNetworking
+    logAnalyticsWorkspaceId: monitoring.outputs.workspaceId
+    tags: allTags
+  }
+}
+
+module keyVault 'modules/keyvault.bicep' = {
+  name: 'keyvault'
+  params: {
+    location: location
+    name: take('kv-${toLower(workloadName)}-${token}', 24)
+    enablePrivateNetworking: enablePrivateNetworking
+    logAnalyticsWorkspaceId: monitoring.outputs.workspaceId
+    tags: allTags
+  }
+}
+
+module scheduler 'modules/durable-scheduler.bicep' = if (useScheduler) {
+  name: 'durable-scheduler'
+  params: {
+    location: location
+    name: 'dts-${baseName}'
+    skuName: schedulerSku
+    productionTaskHubName: productionTaskHubName
+    stagingTaskHubName: stagingTaskHubName
+    tags: allTags
+  }
+}
+
+module network 'modules/network.bicep' = if (enablePrivateNetworking) {
+  name: 'network'
+  params: {
+    location: location
+    namePrefix: baseName
+    storageAccountId: storage.outputs.id
+    keyVaultId: keyVault.outputs.id
+    tags: allTags
+  }
+}
+
+// Roles before the app: the host starts as soon as the site exists and needs its data roles.
+module rbac 'modules/rbac.bicep' = {
+  name: 'rbac'
+  params: {
+    principalId: identity.outputs.principalId
+    storageAccountName: storage.outputs.name
+    appInsightsName: monitoring.outputs.appInsightsName
+    keyVaultName: keyVault.outputs.name
+    durableBackend: durableBackend
+    schedulerName: useScheduler ? scheduler.outputs.name : ''
+  }
+}
+
+module functionApp 'modules/functionapp.bicep' = {
+  name: 'functionapp'
+  dependsOn: [
+    rbac
+  ]
+  params: {
+    location: location
+    appName: 'func-${baseName}-${take(token, 6)}'
+    planName: 'asp-${baseName}'
+    planSku: planSku
+    maximumElasticWorkerCount: maximumElasticWorkerCount
+    zoneRedundant: zoneRedundant
+    productionTaskHubName: productionTaskHubName
+    stagingTaskHubName: stagingTaskHubName
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    storageAccountName: storage.outputs.name
+    appInsightsName: monitoring.outputs.appInsightsName
+    keyVaultUri: keyVault.outputs.uri
+    logAnalyticsWorkspaceId: monitoring.outputs.workspaceId
+    durableBackend: durableBackend
+    schedulerEndpoint: useScheduler ? scheduler.outputs.endpoint : ''
+    enablePrivateNetworking: enablePrivateNetworking
+    appSubnetId: enablePrivateNetworking ? network.outputs.appSubnetId : ''
+    healthCheckPath: healthCheckPath
+    tags: allTags
+  }
+}
+
+// Read by ops/preflight.py and ops/release.py (`az deployment group show ... properties.outputs`).
+// None of them is a secret.
+output FUNCTION_APP_NAME string = functionApp.outputs.siteName
+output FUNCTION_APP_HOST_NAME string = functionApp.outputs.defaultHostName
+output STAGING_SLOT_NAME string = functionApp.outputs.stagingSlotName
+output STAGING_HOST_NAME string = functionApp.outputs.stagingHostName
+output RESOURCE_GROUP string = resourceGroup().name
+output STORAGE_ACCOUNT_NAME string = storage.outputs.name
+output PACKAGE_CONTAINER_NAME string = storage.outputs.packageContainerName
+output PACKAGE_BLOB_ENDPOINT string = storage.outputs.blobEndpoint
+output APPLICATION_INSIGHTS_NAME string = monitoring.outputs.appInsightsName
+output APPLICATION_INSIGHTS_ID string = monitoring.outputs.appInsightsId
+output KEY_VAULT_NAME string = keyVault.outputs.name
+output IDENTITY_RESOURCE_ID string = identity.outputs.id
+output IDENTITY_CLIENT_ID string = identity.outputs.clientId
+output IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
+output PRODUCTION_TASK_HUB string = productionTaskHubName
+output STAGING_TASK_HUB string = stagingTaskHubName
+output DURABLE_BACKEND string = durableBackend
+output DURABLE_TASK_SCHEDULER_ENDPOINT string = useScheduler ? scheduler.outputs.endpoint : ''

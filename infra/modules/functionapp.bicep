@@ -1,0 +1,399 @@
+// Linux Elastic Premium plan, the Python Function App and its `staging` slot.
+//
+// App settings are owned here but MERGED with the settings already on the site/slot
+// (retainCurrentAppSettings): a config/appsettings resource replaces the whole collection, and the
+// release writes WEBSITE_RUN_FROM_PACKAGE outside IaC, so a plain replace would strip the code
+// from the app on the next infra deployment. Values defined here win over current values.
+//
+// Task hubs: TASKHUB_NAME is sticky (slotConfigNames) and differs per slot, so production and
+// staging never share a hub; host.json reads it as "hubName": "%TASKHUB_NAME%".
+
+@description('Azure region of the plan and the app.')
+param location string
+
+@description('Function App name (also the production host name prefix).')
+@minLength(2)
+@maxLength(60)
+param appName string
+
+@description('Name of the Elastic Premium plan.')
+param planName string
+
+@description('Elastic Premium SKU.')
+@allowed([
+  'EP1'
+  'EP2'
+  'EP3'
+])
+param planSku string = 'EP1'
+
+@description('Maximum number of elastic workers the plan may scale out to.')
+@minValue(1)
+@maxValue(100)
+param maximumElasticWorkerCount int = 20
+
+@description('Always-ready instances per app (Elastic Premium keeps at least one).')
+@minValue(1)
+@maxValue(20)
+param minimumElasticInstanceCount int = 1
+
+@description('Spread the plan across availability zones (needs a ZRS/GZRS storage account and 3 instances minimum).')
+param zoneRedundant bool = true
+
+@description('Python version of the worker; the app is built and tested on 3.11.')
+@allowed([
+  '3.11'
+])
+param pythonVersion string = '3.11'
+
+@description('Name of the deployment slot that receives new builds before the swap.')
+param stagingSlotName string = 'staging'
+
+@description('Task hub of the production slot (3-45 letters and digits, starting with a letter).')
+@minLength(3)
+@maxLength(45)
+param productionTaskHubName string = 'wfprod'
+
+@description('Task hub of the staging slot; must differ from productionTaskHubName.')
+@minLength(3)
+@maxLength(45)
+param stagingTaskHubName string = 'wfstaging'
+
+@description('Resource ID of the user-assigned identity attached to the site and the slot.')
+param identityId string
+
+@description('Client ID of the user-assigned identity (Durable needs the client ID, not the resource ID).')
+param identityClientId string
+
+@description('Name of the storage account for host state and the Azure Storage task hubs.')
+param storageAccountName string
+
+@description('Name of the workspace-based Application Insights component.')
+param appInsightsName string
+
+@description('Vault URI (https://NAME.vault.azure.net/) used to build Key Vault references.')
+param keyVaultUri string
+
+@description('Resource ID of the Log Analytics workspace that receives diagnostic logs.')
+param logAnalyticsWorkspaceId string
+
+@description('Durable backend: AzureStorage (default) or DurableTaskScheduler.')
+@allowed([
+  'AzureStorage'
+  'DurableTaskScheduler'
+])
+param durableBackend string = 'AzureStorage'
+
+@description('Durable Task Scheduler endpoint; used only when durableBackend is DurableTaskScheduler.')
+param schedulerEndpoint string = ''
+
+@description('When true, outbound traffic goes through appSubnetId (VNet integration).')
+param enablePrivateNetworking bool = false
+
+@description('Subnet delegated to Microsoft.Web/serverFarms; used only when enablePrivateNetworking is true.')
+param appSubnetId string = ''
+
+@description('Path the platform probes on every instance; an instance that fails it is replaced, so the app must serve it (HTTP 200).')
+param healthCheckPath string = '/api/health'
+
+@description('Merge the settings already on the site and slot (true) instead of replacing them; keep true so the package URL written by the release survives.')
+param retainCurrentAppSettings bool = true
+
+@description('Tags applied to every resource.')
+param tags object
+
+resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: appInsightsName
+}
+
+// host.json configures the Azure Storage provider; these app settings override it for the
+// Durable Task Scheduler without a second host.json.
+var durableTaskSchedulerAppSettings = {
+  DURABLE_TASK_SCHEDULER_CONNECTION_STRING: 'Endpoint=${schedulerEndpoint};Authentication=ManagedIdentity;ClientID=${identityClientId}'
+  AzureFunctionsJobHost__extensions__durableTask__storageProvider__type: 'azureManaged'
+  AzureFunctionsJobHost__extensions__durableTask__storageProvider__connectionStringName: 'DURABLE_TASK_SCHEDULER_CONNECTION_STRING'
+}
+
+var backendAppSettings = durableBackend == 'DurableTaskScheduler' ? durableTaskSchedulerAppSettings : {}
+
+resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
+  name: planName
+  location: location
+  tags: tags
+  kind: 'elastic'
+  sku: {
+    name: planSku
+    tier: 'ElasticPremium'
+    capacity: zoneRedundant ? 3 : 1
+  }
+  properties: {
+    reserved: true
+    maximumElasticWorkerCount: maximumElasticWorkerCount
+    zoneRedundant: zoneRedundant
+  }
+}
+
+resource site 'Microsoft.Web/sites@2025-03-01' = {
+  name: appName
+  location: location
+  tags: tags
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityId}': {}
+    }
+  }
+  properties: {
+    // checkov:skip=CKV_AZURE_17: client certificates are for mTLS APIs; callers authenticate with Entra ID
+    // checkov:skip=CKV_AZURE_212: Elastic Premium scales with minimumElasticInstanceCount, not numberOfWorkers
+    // checkov:skip=CKV_AZURE_222: the HTTP starters are public endpoints protected by Entra ID; storage and the vault can be private
+    // checkov:skip=CKV_AZURE_56: authentication (EasyAuth) is configured per environment by the platform team, outside this template
+    serverFarmId: plan.id
+    httpsOnly: true
+    clientAffinityEnabled: false
+    keyVaultReferenceIdentity: identityId
+    virtualNetworkSubnetId: enablePrivateNetworking ? appSubnetId : null
+    siteConfig: {
+      linuxFxVersion: 'Python|${pythonVersion}'
+      minTlsVersion: '1.2'
+      scmMinTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      http20Enabled: true
+      remoteDebuggingEnabled: false
+      healthCheckPath: healthCheckPath
+      minimumElasticInstanceCount: minimumElasticInstanceCount
+      functionsRuntimeScaleMonitoringEnabled: enablePrivateNetworking
+      functionsRuntimeAdminIsolationEnabled: true
+      vnetRouteAllEnabled: enablePrivateNetworking
+      cors: {
+        allowedOrigins: []
+      }
+    }
+  }
+}
+
+// The settings are written inline (not through a variable) in both slots: checkov does not
+// reliably substitute object variables, and the custom checks must see every value. Settings other
+// than the sticky ones must be identical in both slots (tests/infra asserts it).
+// pycep 0.5.1 (checkov's Bicep parser) fails on five or more consecutive comment lines at the
+// resource-body level, so the skip comments of the config children are split around `name:`.
+resource siteAppSettings 'Microsoft.Web/sites/config@2025-03-01' = {
+  parent: site
+  // checkov:skip=CKV_AZURE_13: false positive: checkov applies site checks to every sites/config child; authentication is not an app setting
+  // checkov:skip=CKV_AZURE_63: false positive on an appsettings config child (HTTP logging is a site property)
+  // checkov:skip=CKV_AZURE_65: false positive on an appsettings config child (detailed errors are a site property)
+  name: 'appsettings'
+  // checkov:skip=CKV_AZURE_66: false positive on an appsettings config child (failed-request tracing is a site property)
+  // checkov:skip=CKV_AZURE_80: false positive: .NET version does not apply to a Python app
+  // checkov:skip=CKV_AZURE_88: identity-only storage: Azure Files needs shared keys, which are disabled by design
+  // checkov:skip=CKV_AZURE_222: false positive on an appsettings config child (public access is a site property)
+  properties: union(retainCurrentAppSettings ? list('${site.id}/config/appsettings', '2025-03-01').properties : {}, {
+    FUNCTIONS_EXTENSION_VERSION: '~4'
+    FUNCTIONS_WORKER_RUNTIME: 'python'
+    // Identity-based host storage; an AzureWebJobsStorage connection string must never be set.
+    AzureWebJobsStorage__accountName: storageAccountName
+    AzureWebJobsStorage__credential: 'managedidentity'
+    AzureWebJobsStorage__clientId: identityClientId
+    // Not a credential once the component disables local auth; ingestion needs the Entra token.
+    APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
+    APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identityClientId}'
+    // The package URL (WEBSITE_RUN_FROM_PACKAGE) is written per slot by the release and kept by the merge.
+    WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID: identityId
+    WEBSITE_OVERRIDE_STICKY_DIAGNOSTICS_SETTINGS: '0'
+    // Workflow secrets: Key Vault references only (versionless, so rotation is picked up).
+    PAYMENT_GATEWAY_API_KEY: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/payment-gateway-api-key/)'
+    // Sticky (slotConfigNames): stay with this slot on a swap.
+    TASKHUB_NAME: productionTaskHubName
+    APP_SLOT_ROLE: 'production'
+    AzureFunctionsWebHost__hostid: '${take(appName, 27)}-prod'
+  }, backendAppSettings)
+}
+
+// Sticky settings: they stay with their slot on a swap. Each must be defined in every slot.
+resource slotConfigNames 'Microsoft.Web/sites/config@2025-03-01' = {
+  parent: site
+  name: 'slotConfigNames'
+  properties: {
+    // checkov:skip=CKV_AZURE_13: false positive: checkov applies site checks to every sites/config child
+    // checkov:skip=CKV_AZURE_63: false positive on the slotConfigNames config child
+    // checkov:skip=CKV_AZURE_65: false positive on the slotConfigNames config child
+    // checkov:skip=CKV_AZURE_66: false positive on the slotConfigNames config child
+    // checkov:skip=CKV_AZURE_80: false positive: .NET version does not apply to a Python app
+    // checkov:skip=CKV_AZURE_88: identity-only storage: Azure Files needs shared keys, which are disabled by design
+    // checkov:skip=CKV_AZURE_222: false positive on the slotConfigNames config child
+    appSettingNames: [
+      'TASKHUB_NAME'
+      'APP_SLOT_ROLE'
+      'AzureFunctionsWebHost__hostid'
+    ]
+  }
+}
+
+resource stagingSlot 'Microsoft.Web/sites/slots@2025-03-01' = {
+  parent: site
+  name: stagingSlotName
+  location: location
+  tags: tags
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityId}': {}
+    }
+  }
+  properties: {
+    // checkov:skip=CKV_AZURE_17: client certificates are for mTLS APIs; callers authenticate with Entra ID
+    // checkov:skip=CKV_AZURE_212: Elastic Premium scales with minimumElasticInstanceCount, not numberOfWorkers
+    // checkov:skip=CKV_AZURE_222: the staging host name serves smoke tests; access is restricted by Entra ID
+    // checkov:skip=CKV_AZURE_56: authentication (EasyAuth) is configured per environment by the platform team, outside this template
+    serverFarmId: plan.id
+    httpsOnly: true
+    clientAffinityEnabled: false
+    keyVaultReferenceIdentity: identityId
+    virtualNetworkSubnetId: enablePrivateNetworking ? appSubnetId : null
+    siteConfig: {
+      linuxFxVersion: 'Python|${pythonVersion}'
+      minTlsVersion: '1.2'
+      scmMinTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      http20Enabled: true
+      remoteDebuggingEnabled: false
+      healthCheckPath: healthCheckPath
+      minimumElasticInstanceCount: minimumElasticInstanceCount
+      functionsRuntimeScaleMonitoringEnabled: enablePrivateNetworking
+      functionsRuntimeAdminIsolationEnabled: true
+      vnetRouteAllEnabled: enablePrivateNetworking
+      cors: {
+        allowedOrigins: []
+      }
+    }
+  }
+}
+
+resource stagingAppSettings 'Microsoft.Web/sites/slots/config@2025-03-01' = {
+  parent: stagingSlot
+  // checkov:skip=CKV_AZURE_13: false positive: checkov applies site checks to every config child
+  // checkov:skip=CKV_AZURE_63: false positive on an appsettings config child
+  // checkov:skip=CKV_AZURE_65: false positive on an appsettings config child
+  name: 'appsettings'
+  // checkov:skip=CKV_AZURE_66: false positive on an appsettings config child
+  // checkov:skip=CKV_AZURE_80: false positive: .NET version does not apply to a Python app
+  // checkov:skip=CKV_AZURE_88: identity-only storage: Azure Files needs shared keys, which are disabled by design
+  // checkov:skip=CKV_AZURE_222: false positive on an appsettings config child
+  properties: union(retainCurrentAppSettings ? list('${stagingSlot.id}/config/appsettings', '2025-03-01').properties : {}, {
+    FUNCTIONS_EXTENSION_VERSION: '~4'
+    FUNCTIONS_WORKER_RUNTIME: 'python'
+    // Identity-based host storage; an AzureWebJobsStorage connection string must never be set.
+    AzureWebJobsStorage__accountName: storageAccountName
+    AzureWebJobsStorage__credential: 'managedidentity'
+    AzureWebJobsStorage__clientId: identityClientId
+    // Not a credential once the component disables local auth; ingestion needs the Entra token.
+    APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
+    APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identityClientId}'
+    // The package URL (WEBSITE_RUN_FROM_PACKAGE) is written per slot by the release and kept by the merge.
+    WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID: identityId
+    WEBSITE_OVERRIDE_STICKY_DIAGNOSTICS_SETTINGS: '0'
+    // Workflow secrets: Key Vault references only (versionless, so rotation is picked up).
+    PAYMENT_GATEWAY_API_KEY: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/payment-gateway-api-key/)'
+    // Sticky (slotConfigNames): stay with this slot on a swap.
+    TASKHUB_NAME: stagingTaskHubName
+    APP_SLOT_ROLE: 'staging'
+    AzureFunctionsWebHost__hostid: '${take(appName, 27)}-stg'
+  }, backendAppSettings)
+}
+
+// No basic (FTP / SCM) publishing credentials: deployments authenticate with Entra tokens.
+resource siteFtpPolicy 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2025-03-01' = {
+  parent: site
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource siteScmPolicy 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2025-03-01' = {
+  parent: site
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
+resource slotFtpPolicy 'Microsoft.Web/sites/slots/basicPublishingCredentialsPolicies@2025-03-01' = {
+  parent: stagingSlot
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource slotScmPolicy 'Microsoft.Web/sites/slots/basicPublishingCredentialsPolicies@2025-03-01' = {
+  parent: stagingSlot
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
+// Diagnostic settings are per slot and do not move with a swap.
+resource siteDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: site
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [
+      {
+        category: 'FunctionAppLogs'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
+      }
+    ]
+  }
+}
+
+resource slotDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: stagingSlot
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [
+      {
+        category: 'FunctionAppLogs'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
+      }
+    ]
+  }
+}
+
+resource planDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: plan
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
+      }
+    ]
+  }
+}
+
+output siteName string = site.name
+output siteId string = site.id
+output defaultHostName string = site.properties.defaultHostName
+output stagingSlotName string = stagingSlot.name
+output stagingHostName string = stagingSlot.properties.defaultHostName
+output planId string = plan.id
