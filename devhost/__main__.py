@@ -77,7 +77,7 @@ def print_functions(index: FunctionIndex, origin: str, prefix: str) -> None:
 
 
 async def serve(args: argparse.Namespace) -> int:
-    script_root = Path(args.script_root).resolve()
+    script_root: Path = args.script_root
     try:
         apply_local_settings(load_local_settings(script_root))
         settings = load_host_settings(script_root)
@@ -153,6 +153,7 @@ async def serve(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.script_root = Path(args.script_root).resolve()
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

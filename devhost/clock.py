@@ -6,12 +6,13 @@ import asyncio
 import contextlib
 import heapq
 import itertools
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
+from typing import Any
 
 from devhost.history import utc_now
 
-TimerCallback = Callable[[], Awaitable[None]]
+TimerCallback = Callable[[], Coroutine[Any, Any, None]]
 
 
 class Clock:

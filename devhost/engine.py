@@ -486,19 +486,14 @@ class Engine:
             await self._fail(instance, consumed, new_events, str(error), None)
             return
         decisions.sort(key=lambda decision: decision.event_id)
-        scheduled: list[Event] = []
-        prepared: list[tuple[Decision, dict[str, Any]]] = []
-        for decision in decisions:
-            event, context = self._scheduling_event(instance, decision, now)
-            scheduled.append(event)
-            prepared.append((decision, context))
+        scheduled = [self._scheduling_event(instance, decision, now) for decision in decisions]
         new_events.extend(scheduled)
         continue_as_new = next((a for a in actions if a.get("actionType") == 4), None)
         status = RuntimeStatus.RUNNING
         if state.get("isDone"):
             if continue_as_new is not None:
                 await self._commit(instance, consumed, new_events, RuntimeStatus.RUNNING, final=False)
-                self._dispatch(instance, prepared)
+                self._dispatch(instance, scheduled)
                 await self._continue_as_new(instance, continue_as_new)
                 return
             output = state.get("output")
@@ -508,7 +503,7 @@ class Engine:
             status = RuntimeStatus.COMPLETED
         new_events.append(h.orchestrator_completed(now))
         await self._commit(instance, consumed, new_events, status)
-        self._dispatch(instance, prepared)
+        self._dispatch(instance, scheduled)
         if status == RuntimeStatus.COMPLETED:
             await self._notify_parent(instance)
 
@@ -583,46 +578,36 @@ class Engine:
         if instance.is_terminal:
             instance.inbox.clear()
 
-    def _scheduling_event(
-        self, instance: Instance, decision: Decision, now: datetime
-    ) -> tuple[Event, dict[str, Any]]:
+    def _scheduling_event(self, instance: Instance, decision: Decision, now: datetime) -> Event:
+        """The history event that records a new decision (spec §5.5)."""
         action = decision.action
-        context: dict[str, Any] = {}
         if decision.kind == "timer":
             assert decision.fire_at is not None
-            return h.timer_created(now, decision.event_id, decision.fire_at), context
+            return h.timer_created(now, decision.event_id, decision.fire_at)
         if decision.kind == "activity":
             name = str(action.get("functionName"))
-            return h.task_scheduled(now, decision.event_id, name, action.get("input")), context
+            return h.task_scheduled(now, decision.event_id, name, action.get("input"))
         if decision.kind == "http":
-            request = action.get("httpRequest") or {}
-            return h.task_scheduled(
-                now, decision.event_id, HTTP_ACTIVITY_NAME, compact_json(request)
-            ), context
+            http_request = compact_json(action.get("httpRequest") or {})
+            return h.task_scheduled(now, decision.event_id, HTTP_ACTIVITY_NAME, http_request)
         if decision.kind == "sub_orchestration":
             requested = action.get("instanceId")
             child_id = (
-                requested
+                str(requested)
                 if requested and str(requested).strip()
                 else f"{instance.execution_id}:{decision.event_id}"
             )
             version = action.get("version")
-            child_version = version if version is not None else self.settings.default_version
             child_input = action.get("input")
-            context.update(child_id=child_id, version=child_version)
-            return (
-                h.sub_orchestration_created(
-                    now,
-                    decision.event_id,
-                    str(action.get("functionName")),
-                    child_version,
-                    child_id,
-                    compact_json(child_input) if child_input is not None else None,
-                ),
-                context,
+            return h.sub_orchestration_created(
+                now,
+                decision.event_id,
+                str(action.get("functionName")),
+                version if version is not None else self.settings.default_version,
+                child_id,
+                compact_json(child_input) if child_input is not None else None,
             )
-        # entity call or signal
-        target = str(action.get("instanceId"))
+        # Entity call or signal: the request message the entity receives (spec §9.4).
         input_text = action.get("input")
         request: dict[str, Any] = {"op": action.get("operation")}
         if decision.kind == "entity_signal":
@@ -637,20 +622,15 @@ class Engine:
                 "Predecessor": "0001-01-01T00:00:00",
             }
         )
-        return h.event_sent(now, decision.event_id, target, "op", compact_json(request)), context
+        return h.event_sent(
+            now, decision.event_id, str(action.get("instanceId")), "op", compact_json(request)
+        )
 
     # -- dispatching new work ---------------------------------------------------------------
 
-    def _dispatch(self, instance: Instance, prepared: list[tuple[Decision, dict[str, Any]]]) -> None:
-        history_by_id = {
-            e["EventId"]: e
-            for e in instance.history
-            if e["EventType"] in _SCHEDULING_TYPES and e["EventId"] >= 0
-        }
-        for decision, _ in prepared:
-            event = history_by_id.get(decision.event_id)
-            if event is not None:
-                self._start_work(instance, event)
+    def _dispatch(self, instance: Instance, scheduled: list[Event]) -> None:
+        for event in scheduled:
+            self._start_work(instance, event)
 
     def _start_work(self, instance: Instance, event: Event) -> None:
         """Start what a scheduling event asks for (also used on recovery)."""

@@ -241,8 +241,8 @@ class EntityHost:
         await self._engine.store.append(self._engine.store.entity_log_name(entity.scheduler_id), [record])
         consumed = {m[0] for m in batch}
         entity.queue = [m for m in entity.queue if m[0] not in consumed]
-        for request_id, reply in replies.items():
-            _remember(entity, request_id, reply)
+        for request_id, stored_reply in replies.items():
+            _remember(entity, request_id, stored_reply)
         for _, request in batch:
             await self._reply(request, replies[str(request.get("id"))])
 

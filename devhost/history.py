@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from enum import IntEnum
-from typing import Any
+from typing import Any, ClassVar
 
 Event = dict[str, Any]
 
@@ -77,7 +77,7 @@ class RuntimeStatus:
     PENDING = "Pending"
     SUSPENDED = "Suspended"
 
-    NUMBERS: dict[str, int] = {
+    NUMBERS: ClassVar[dict[str, int]] = {
         "Running": 0,
         "Completed": 1,
         "ContinuedAsNew": 2,
@@ -87,7 +87,7 @@ class RuntimeStatus:
         "Pending": 6,
         "Suspended": 7,
     }
-    NAMES: dict[int, str] = {number: name for name, number in NUMBERS.items()}
+    NAMES: ClassVar[dict[int, str]] = {number: name for name, number in NUMBERS.items()}
     TERMINAL = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
     ALL = frozenset(NUMBERS)
 
@@ -235,7 +235,7 @@ def task_failed(moment: datetime, scheduled_id: int, reason: str, details: str |
     )
 
 
-def sub_orchestration_created(
+def sub_orchestration_created(  # noqa: PLR0917 - mirrors the event's fields
     moment: datetime, event_id: int, name: str, version: str, instance_id: str, input_text: str | None
 ) -> Event:
     return _event(

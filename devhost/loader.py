@@ -152,7 +152,7 @@ def _describe(function: func.Function) -> FunctionInfo:
         raise AppLoadError(f"Function '{function.get_function_name()}' has no trigger")
     trigger_dict = {key: _value(value) for key, value in trigger.get_dict_repr().items()}
     trigger_type = str(trigger_dict.get("type"))
-    name = function.get_function_name()
+    name = str(function.get_function_name())
     durable_key = _DURABLE_NAME_KEYS.get(trigger_type)
     durable_name = str(trigger_dict.get(durable_key) or name) if durable_key else name
     bindings = [

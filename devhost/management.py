@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import traceback
@@ -241,8 +242,6 @@ class ManagementApi:
         interval = _float_query(request, "pollingInterval")
         if timeout is None or interval is None:
             return self.check_status_response(request, instance_id)
-        import asyncio
-
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:

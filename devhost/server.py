@@ -114,7 +114,9 @@ class DevHostServer:
             return json_response(await self.engine.load_history(instance))
         if view == "trace":
             if self.engine.trace is None:
-                return json_response({"error": "Start the host with --trace-payloads to record payloads."}, 409)
+                return json_response(
+                    {"error": "Start the host with --trace-payloads to record payloads."}, 409
+                )
             return json_response(self.engine.trace.get(instance_id, []))
         return json_response({"error": f"Unknown view '{view}': use raw-history or trace"}, 404)
 

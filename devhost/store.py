@@ -115,7 +115,8 @@ class BlobStore:
         await self._upload(f"instances/{blob_safe(instance_id)}", document, metadata)
 
     async def read_instance(self, instance_id: str) -> dict[str, Any] | None:
-        return await self._download_json(f"instances/{blob_safe(instance_id)}")
+        document = await self._download_json(f"instances/{blob_safe(instance_id)}")
+        return dict(document) if document is not None else None
 
     async def list_instances(self) -> AsyncIterator[tuple[str, dict[str, str]]]:
         """(instance id, metadata) of every instance document."""

@@ -24,8 +24,12 @@ class DurableApi:
     def webhook(self) -> str:
         return f"{self.base_url}{WEBHOOK}"
 
-    def start(self, name: str, body: Any = None, instance_id: str | None = None, **params: str) -> requests.Response:
-        url = f"{self.webhook}/orchestrators/{name}" + (f"/{quote(instance_id, safe='')}" if instance_id else "")
+    def start(
+        self, name: str, body: Any = None, instance_id: str | None = None, **params: str
+    ) -> requests.Response:
+        url = f"{self.webhook}/orchestrators/{name}" + (
+            f"/{quote(instance_id, safe='')}" if instance_id else ""
+        )
         data = None if body is None else json.dumps(body)
         headers = {"Content-Type": "application/json"} if data is not None else {}
         return requests.post(url, data=data, headers=headers, params=params, timeout=30)
@@ -36,7 +40,9 @@ class DurableApi:
         return str(response.json()["id"])
 
     def status(self, instance_id: str, **params: str) -> requests.Response:
-        return requests.get(f"{self.webhook}/instances/{quote(instance_id, safe='')}", params=params, timeout=30)
+        return requests.get(
+            f"{self.webhook}/instances/{quote(instance_id, safe='')}", params=params, timeout=30
+        )
 
     def raise_event(self, instance_id: str, name: str, data: Any = None) -> requests.Response:
         return requests.post(

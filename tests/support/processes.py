@@ -71,8 +71,15 @@ class Azurite:
         log = (ARTIFACTS / "azurite.log").open("ab")
         process = subprocess.Popen(
             [
-                str(AZURITE_BIN), "--blobHost", "127.0.0.1", "--blobPort", str(port),
-                "--skipApiVersionCheck", "--disableTelemetry", "--inMemoryPersistence", "--silent",
+                str(AZURITE_BIN),
+                "--blobHost",
+                "127.0.0.1",
+                "--blobPort",
+                str(port),
+                "--skipApiVersionCheck",
+                "--disableTelemetry",
+                "--inMemoryPersistence",
+                "--silent",
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -109,7 +116,11 @@ class HostProcess:
     def start(self, timeout: float = 60) -> HostProcess:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            self.command, cwd=self.app_dir, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            self.command,
+            cwd=self.app_dir,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         self.wait_ready(timeout)
@@ -123,10 +134,12 @@ class HostProcess:
                 raise RuntimeError(
                     f"host exited with {self.process.returncode}; log:\n{self.log_path.read_text()[-4000:]}"
                 )
-            with contextlib.suppress(OSError, urllib.error.URLError, ValueError):
-                with urllib.request.urlopen(f"{self.base_url}/admin/host/status", timeout=2) as response:
-                    if json.loads(response.read()).get("state") == "Running":
-                        return
+            with (
+                contextlib.suppress(OSError, urllib.error.URLError, ValueError),
+                urllib.request.urlopen(f"{self.base_url}/admin/host/status", timeout=2) as response,
+            ):
+                if json.loads(response.read()).get("state") == "Running":
+                    return
             time.sleep(0.1)
         raise TimeoutError(f"host not ready after {timeout} s; log:\n{self.log_path.read_text()[-4000:]}")
 
@@ -187,7 +200,16 @@ def make_host(
     if kind == "func":
         command = ["func", "start", "--port", str(port)]
     else:
-        command = [sys.executable, "-m", "devhost", "start", "--script-root", str(app_dir), "--port", str(port)]
+        command = [
+            sys.executable,
+            "-m",
+            "devhost",
+            "start",
+            "--script-root",
+            str(app_dir),
+            "--port",
+            str(port),
+        ]
         if virtual_clock:
             command.append("--virtual-clock")
         if deliver_twice:

@@ -22,7 +22,9 @@ devhost_only = pytest.mark.skipif(
 
 def raw_history(base_url: str, instance_id: str) -> list[dict[str, Any]]:
     """The instance's history exactly as sent to the SDK (EventType ints, EventId, IsPlayed...)."""
-    response = requests.get(f"{base_url}/admin/instances/{quote(instance_id, safe='')}/raw-history", timeout=30)
+    response = requests.get(
+        f"{base_url}/admin/instances/{quote(instance_id, safe='')}/raw-history", timeout=30
+    )
     response.raise_for_status()
     return list(response.json())
 
