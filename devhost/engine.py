@@ -78,6 +78,8 @@ class Instance:
     next_message_id: int = 0
     busy: bool = False
     history_loaded: bool = True
+    played_upto: int = 0
+    saved_signature: tuple[Any, ...] | None = None
 
     @property
     def log_name(self) -> str:
@@ -151,6 +153,7 @@ class Engine:
         self._instance_locks: dict[str, asyncio.Lock] = {}
         self._http_session: aiohttp.ClientSession | None = None
         self.activity_runs = 0
+        self._index_loaded = False
         # Opt-in wire trace (devhost --trace-payloads): every trigger payload and SDK answer per instance.
         self.trace: dict[str, list[dict[str, Any]]] | None = None
 
@@ -174,6 +177,7 @@ class Engine:
         for instance_id in unfinished:
             await self._recover_instance(instance_id)
         await self.entities.recover()
+        self._index_loaded = True
         for instance_id in unfinished:
             instance = self.instances.get(instance_id)
             if instance is not None:
@@ -210,7 +214,8 @@ class Engine:
     async def get_instance(self, instance_id: str) -> Instance | None:
         """The instance (history loaded lazily for finished ones), or None."""
         instance = self.instances.get(instance_id)
-        if instance is not None:
+        if instance is not None or self._index_loaded:
+            # After start every document is in memory: this host is the hub's only writer.
             return instance
         document = await self.store.read_instance(instance_id)
         if document is None:
@@ -228,6 +233,7 @@ class Engine:
             records = await self.store.read_log(instance.log_name) or []
             instance.history, _, _ = _fold_log(records)
             instance.history_json = [compact_json(e) for e in instance.history]
+            instance.played_upto = len(instance.history)
             instance.history_loaded = True
         return instance.history
 
@@ -282,7 +288,7 @@ class Engine:
             await self.store.create_log(instance.log_name, [_message_record(0, started)])
             instance.inbox.append((0, started))
             instance.next_message_id = 1
-            await self.store.write_instance(instance_id, instance.document())
+            await self._save_document(instance, force=True)
             self.instances[instance_id] = instance
         self._schedule_episode(instance)
         return instance
@@ -492,7 +498,7 @@ class Engine:
         status = RuntimeStatus.RUNNING
         if state.get("isDone"):
             if continue_as_new is not None:
-                await self._commit(instance, consumed, new_events, RuntimeStatus.RUNNING, final=False)
+                await self._commit(instance, consumed, new_events, RuntimeStatus.RUNNING)
                 self._dispatch(instance, scheduled)
                 await self._continue_as_new(instance, continue_as_new)
                 return
@@ -555,28 +561,35 @@ class Engine:
         consumed: list[tuple[int, Event]],
         new_events: list[Event],
         status: str,
-        *,
-        final: bool = True,
-        extra: dict[str, Any] | None = None,
     ) -> None:
-        """Append the episode to the log, then apply it in memory and update the document."""
+        """Append the episode to the log, then apply it in memory (and to the document if it changed)."""
         record: Record = {"t": "ep", "consumed": [m[0] for m in consumed], "events": new_events}
-        if extra:
-            record.update(extra)
         await self.store.append(instance.log_name, [record])
         consumed_ids = {m[0] for m in consumed}
         instance.inbox = [m for m in instance.inbox if m[0] not in consumed_ids]
-        _mark_played(instance)
         instance.history.extend(new_events)
         instance.history_json.extend(compact_json(event) for event in new_events)
-        previous_status = instance.status
+        _mark_played(instance)
         instance.status = status
-        instance.last_updated = h.parse_time(new_events[-1]["Timestamp"]) if final else self.clock.now()
-        instance.last_updated = max(instance.last_updated, self.clock.now())
-        del previous_status
-        await self.store.write_instance(instance.instance_id, instance.document())
+        instance.last_updated = max(h.parse_time(new_events[-1]["Timestamp"]), self.clock.now())
+        await self._save_document(instance)
         if instance.is_terminal:
             instance.inbox.clear()
+
+    async def _save_document(self, instance: Instance, *, force: bool = False) -> None:
+        """Write the instance document when what queries and recovery need from it changed.
+
+        lastUpdatedTime alone is not worth a write: recovery takes it from the log's last event.
+        """
+        signature = (
+            instance.status,
+            instance.execution_id,
+            instance.custom_status_text,
+            instance.output_text,
+        )
+        if force or signature != instance.saved_signature:
+            await self.store.write_instance(instance.instance_id, instance.document())
+            instance.saved_signature = signature
 
     def _scheduling_event(self, instance: Instance, decision: Decision, now: datetime) -> Event:
         """The history event that records a new decision (spec §5.5)."""
@@ -822,7 +835,7 @@ class Engine:
         instance.next_message_id = 1
         instance.status = RuntimeStatus.RUNNING
         instance.last_updated = self.clock.now()
-        await self.store.write_instance(instance.instance_id, instance.document())
+        await self._save_document(instance, force=True)
 
     # -- management operations ---------------------------------------------------------------
 
@@ -865,7 +878,7 @@ class Engine:
         instance.output_text = None
         instance.failure_details = None
         instance.last_updated = now
-        await self.store.write_instance(instance.instance_id, instance.document())
+        await self._save_document(instance, force=True)
         # A new episode re-dispatches the rewound tasks; children that were rewound report back.
         rewound_children = set(children)
         for event in instance.history:
@@ -909,8 +922,11 @@ class Engine:
             return
         instance.history = history
         instance.history_json = [compact_json(e) for e in history]
+        instance.played_upto = len(history)
         instance.inbox = inbox
         instance.history_loaded = True
+        if history:
+            instance.last_updated = max(instance.last_updated, h.parse_time(history[-1]["Timestamp"]))
         instance.next_message_id = 1 + max([m[0] for m in inbox] + _consumed_ids(records), default=-1)
         completed = next((e for e in history if e["EventType"] == EventType.EXECUTION_COMPLETED), None)
         if completed is not None:
@@ -925,7 +941,7 @@ class Engine:
                 elif event["EventType"] == EventType.EXECUTION_RESUMED:
                     suspended = RuntimeStatus.RUNNING
             instance.status = suspended
-        await self.store.write_instance(instance_id, instance.document())
+        await self._save_document(instance, force=True)
         self.instances[instance_id] = instance
         if instance.is_terminal:
             await self._notify_parent(instance)
@@ -975,10 +991,13 @@ def _message_record(message_id: int, event: Event) -> Record:
 
 def _mark_played(instance: Instance) -> None:
     """Message events consumed in earlier episodes are replayed with IsPlayed true (spec §3.6)."""
-    for position, event in enumerate(instance.history):
+    history, texts = instance.history, instance.history_json
+    for position in range(instance.played_upto, len(history)):
+        event = history[position]
         if not event["IsPlayed"] and event["EventType"] in h.MESSAGE_EVENT_TYPES:
             event["IsPlayed"] = True
-            instance.history_json[position] = compact_json(event)
+            texts[position] = compact_json(event)
+    instance.played_upto = len(history)
 
 
 def _consumed_ids(records: list[Record]) -> list[int]:
