@@ -12,7 +12,12 @@ import sys
 from collections.abc import Callable, Sequence
 
 # Modules that provide a subcommand, in the order `--help` lists them.
-COMMAND_MODULES: tuple[str, ...] = ("ops.determinism_lint.cli",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "ops.determinism_lint.cli",
+    "ops.infra_validate",
+    "ops.preflight",
+    "ops.release",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
