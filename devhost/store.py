@@ -21,7 +21,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlsplit
 
 from azure.core.exceptions import (
     AzureError,
@@ -88,6 +88,7 @@ class BlobStore:
                 f"The connection string in '{self._connection_setting}' is not valid: {error}"
             ) from error
         self._container = self._service.get_container_client(self.container_name)
+        await self._probe_endpoint()
         try:
             await self._container.create_container()
         except ResourceExistsError:
@@ -100,6 +101,22 @@ class BlobStore:
                 "connection string."
             ) from error
         self.operations += 1
+
+    async def _probe_endpoint(self) -> None:
+        """Fail fast with advice when nothing listens, instead of after the SDK's retries."""
+        assert self._service is not None
+        endpoint = urlsplit(self._service.url)
+        port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(endpoint.hostname, port), timeout=5)
+        except (OSError, TimeoutError) as error:
+            raise StorageUnavailableError(
+                f"Cannot reach the storage account of '{self._connection_setting}' at "
+                f"{endpoint.scheme}://{endpoint.hostname}:{port} ({error.__class__.__name__}). Start Azurite "
+                "(./scripts/dev starts it, or `npx azurite-blob --skipApiVersionCheck`) or fix the "
+                "connection string."
+            ) from error
+        writer.close()
 
     async def close(self) -> None:
         if self._service is not None:
