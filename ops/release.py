@@ -43,12 +43,29 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # --replay-check-command (or set OPS_REPLAY_CHECK_COMMAND). It receives the package path as its
 # last argument and must exit 0 only when every recorded history replays without error.
 REPLAY_CHECK_COMMAND = (sys.executable, "-m", "ops", "replay-check", "--package")
+# Deployment outputs of infra/main.bicep this module reads (tests/infra asserts main.bicep has them).
+DEPLOYMENT_OUTPUTS_READ = (
+    "STORAGE_ACCOUNT_NAME",
+    "PACKAGE_CONTAINER_NAME",
+    "PACKAGE_BLOB_ENDPOINT",
+    "APPLICATION_INSIGHTS_NAME",
+    "PRODUCTION_TASK_HUB",
+    "FUNCTION_APP_HOST_NAME",
+)
 ACTIVE_STATUSES = ("Running", "Pending", "Suspended")
 REVIEW_TYPES = (
     "microsoft.web/sites/config",
     "microsoft.web/sites/slots/config",
     "microsoft.authorization/roleassignments",
 )
+
+
+def resource_type(resource_id: str) -> str:
+    """`Namespace/type/childType` of an ARM resource ID (names dropped), lower-case."""
+    tail = resource_id.lower().rsplit("/providers/", 1)[-1].strip("/").split("/")
+    if len(tail) < 2:
+        return ""
+    return "/".join([tail[0], *tail[1::2]])
 
 
 class ReleaseRefusedError(Exception):
@@ -216,8 +233,7 @@ class Release:
             review = [
                 c.get("resourceId")
                 for c in changes
-                if c.get("changeType") == "Modify"
-                and any(t in str(c.get("resourceId")).lower() for t in REVIEW_TYPES)
+                if c.get("changeType") == "Modify" and resource_type(str(c.get("resourceId"))) in REVIEW_TYPES
             ]
             counts: dict[str, int] = {}
             for change in changes:
@@ -235,15 +251,7 @@ class Release:
 
     def _outputs(self, deployment: Any) -> dict[str, Any]:
         if self.o.dry_run or not isinstance(deployment, dict):
-            names = (
-                "STORAGE_ACCOUNT_NAME",
-                "PACKAGE_CONTAINER_NAME",
-                "PACKAGE_BLOB_ENDPOINT",
-                "APPLICATION_INSIGHTS_NAME",
-                "PRODUCTION_TASK_HUB",
-                "FUNCTION_APP_HOST_NAME",
-            )
-            return {n: f"<{n}>" for n in names}
+            return {n: f"<{n}>" for n in DEPLOYMENT_OUTPUTS_READ}
         outputs = (deployment.get("properties") or {}).get("outputs") or {}
         values = {k: (v or {}).get("value") for k, v in outputs.items()}
         missing = [

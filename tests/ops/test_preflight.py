@@ -1,0 +1,451 @@
+"""Preflight against recorded az output: the healthy app passes, and every check fails when its
+evidence is broken."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from ops import preflight
+from ops.preflight import Preflight, PreflightReport, Target, action_allowed, key_vault_target
+from tests.ops.fake_az import FakeAz, load
+
+RG = "rg-wflows-prod"
+APP = "func-wflows-prod-k3x9qa"
+SUBSCRIPTION = "8f1e2d3c-4b5a-4c6d-9e8f-0a1b2c3d4e5f"
+TARGET = Target(
+    resource_group=RG,
+    app=APP,
+    subscription=SUBSCRIPTION,
+    app_insights="appi-wflows-prod",
+    storage_account="stwflowsk3x9qa7m2c4",
+)
+PROD_SETTINGS = "functionapp config appsettings list"
+STAGING_SETTINGS = "functionapp config appsettings list --slot staging"
+
+
+def run(fake: FakeAz, target: Target = TARGET) -> PreflightReport:
+    return Preflight(fake.cli(), target).run()
+
+
+def status(report: PreflightReport, check_id: str) -> str:
+    matches = [c for c in report.checks if c.id == check_id]
+    assert matches, f"check {check_id} did not run; ran: {[c.id for c in report.checks]}"
+    return "fail" if any(c.status == "fail" for c in matches) else matches[-1].status
+
+
+def setting(fake: FakeAz, key: str, name: str) -> dict[str, Any]:
+    entry: dict[str, Any] = next(s for s in fake.stdout(key) if s["name"] == name)
+    return entry
+
+
+def test_healthy_app_passes_every_check() -> None:
+    fake = FakeAz.healthy()
+    report = run(fake)
+    assert report.ok, [c for c in report.checks if c.status != "pass"]
+    assert {c.status for c in report.checks} == {"pass"}
+    assert report.target["subscriptionId"] == SUBSCRIPTION
+    assert report.target["touchesProductionState"] is False
+
+
+def test_preflight_only_reads() -> None:
+    fake = FakeAz.healthy()
+    run(fake)
+    mutating_words = {"create", "set", "delete", "swap", "upload", "update", "restart", "start", "stop"}
+    for call in fake.calls:
+        words = [a for a in call if not a.startswith("-")][:4]
+        assert not mutating_words & set(words), call
+        if call[0] == "rest" and call[call.index("--method") + 1] != "get":
+            assert call[call.index("--url") + 1].split("?")[0].endswith("/slotsdiffs"), call
+
+
+def test_snapshot_never_contains_setting_values() -> None:
+    fake = FakeAz.healthy()
+    report = run(fake)
+    document = json.dumps(report.to_dict())
+    # Task hub names, the account name and identity IDs are evidence and appear on purpose.
+    never_shown = (
+        "APPLICATIONINSIGHTS_CONNECTION_STRING",
+        "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+        "WEBSITE_RUN_FROM_PACKAGE",
+        "AzureFunctionsWebHost__hostid",
+    )
+    for key in (PROD_SETTINGS, STAGING_SETTINGS):
+        for name in never_shown:
+            assert setting(fake, key, name)["value"] not in document, name
+    production = report.snapshots["production"]
+    names = {s["name"]: s for s in production["settings"]}
+    assert names["PAYMENT_GATEWAY_API_KEY"]["keyVaultReference"].endswith("/secrets/payment-gateway-api-key/")
+    assert names["TASKHUB_NAME"]["valueHash"].startswith("sha256:")
+    assert production["extensionBundle"]["id"] == "Microsoft.Azure.Functions.ExtensionBundle"
+    assert production["runtime"] == "Python|3.11"
+    assert any("Storage Queue Data Contributor" in r for r in production["storageRoles"])
+
+
+def test_slot_diff_explains_sticky_and_package_differences() -> None:
+    report = run(FakeAz.healthy())
+    differing = {d["setting"]: d for d in report.slot_diff if "setting" in d}
+    assert differing["TASKHUB_NAME"]["sticky"] is True
+    assert differing["WEBSITE_RUN_FROM_PACKAGE"]["expected"] is True
+    assert all(d["expected"] for d in differing.values())
+    assert len(report.snapshots["platformSlotDiff"]) == 2
+
+
+def test_unexpected_difference_between_slots_is_reported() -> None:
+    fake = FakeAz.healthy()
+    setting(fake, STAGING_SETTINGS, "FUNCTIONS_EXTENSION_VERSION")["value"] = "~3"
+    report = run(fake)
+    unexpected = [d for d in report.slot_diff if d.get("setting") == "FUNCTIONS_EXTENSION_VERSION"]
+    assert unexpected and unexpected[0]["expected"] is False
+    assert "differs: FUNCTIONS_EXTENSION_VERSION" in preflight.format_summary(report)
+
+
+def test_not_logged_in_stops_at_the_target() -> None:
+    fake = FakeAz.healthy()
+    fake.set("account show", exit_code=1, stderr="ERROR: Please run 'az login' to setup account.")
+    report = run(fake)
+    assert status(report, "target.account") == "fail"
+    assert len(fake.calls) == 1
+
+
+def test_wrong_subscription_is_refused_before_anything_else() -> None:
+    fake = FakeAz.healthy()
+    report = run(
+        fake, Target(resource_group=RG, app=APP, subscription="00000000-0000-0000-0000-000000000000")
+    )
+    assert status(report, "target.subscription") == "fail"
+    assert "az account set --subscription" in report.checks[-1].remedy
+    assert fake.keys_called() == ["account show"]
+
+
+def test_missing_list_permission_fails_access_check() -> None:
+    fake = FakeAz.healthy()
+    fake.stdout("rest get " + _permissions_path())["value"] = [
+        {"actions": ["*/read"], "notActions": [], "dataActions": [], "notDataActions": []}
+    ]
+    report = run(fake)
+    assert status(report, "access.permissions") == "fail"
+    failed = next(c for c in report.checks if c.id == "access.permissions")
+    assert "Microsoft.Web/sites/config/list/action" in failed.detail
+
+
+def test_release_needs_more_permissions_than_preflight() -> None:
+    fake = FakeAz.healthy()
+    fake.stdout("rest get " + _permissions_path())["value"][1]["actions"].remove("Microsoft.Web/sites/*")
+    fake.stdout("rest get " + _permissions_path())["value"][1]["actions"].append(
+        "Microsoft.Web/sites/*/list/action"
+    )
+    assert status(run(fake), "access.permissions") == "pass"
+    release_target = Target(**{**TARGET.__dict__, "release_permissions": True})
+    assert status(run(fake, release_target), "access.permissions") == "fail"
+
+
+def test_action_allowed_honours_wildcards_and_not_actions() -> None:
+    permissions = [
+        {"actions": ["Microsoft.Web/*"], "notActions": ["Microsoft.Web/sites/slots/slotsswap/action"]}
+    ]
+    assert action_allowed("Microsoft.Web/sites/config/list/action", permissions)
+    assert not action_allowed("Microsoft.Web/sites/slots/slotsswap/action", permissions)
+    assert not action_allowed("Microsoft.Storage/storageAccounts/read", permissions)
+
+
+def test_unregistered_provider_fails() -> None:
+    fake = FakeAz.healthy()
+    fake.stdout("provider show Microsoft.Insights")["registrationState"] = "NotRegistered"
+    report = run(fake)
+    assert status(report, "access.providers") == "fail"
+    assert (
+        "Microsoft.Insights (NotRegistered)"
+        in next(c for c in report.checks if c.id == "access.providers").detail
+    )
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda site: site.update(state="Stopped"), "state is Stopped"),
+        (lambda site: site["siteConfig"].update(linuxFxVersion="Python|3.9"), "expected Python|3.11"),
+        (lambda site: site.update(httpsOnly=False), "httpsOnly is off"),
+        (lambda site: site.update(kind="functionapp"), "expected functionapp,linux"),
+        (lambda site: site["siteConfig"].update(ftpsState="AllAllowed"), "ftpsState"),
+    ],
+)
+def test_site_problems_fail_the_site_check(edit: Callable[[dict[str, Any]], None], message: str) -> None:
+    fake = FakeAz.healthy()
+    edit(fake.stdout("functionapp show --slot staging"))
+    report = run(fake)
+    assert status(report, "staging.site") == "fail"
+    assert message in next(c for c in report.checks if c.id == "staging.site").detail
+
+
+def test_flex_app_is_refused() -> None:
+    fake = FakeAz.healthy()
+    fake.set("functionapp show", stdout=load("functionapp_list")["stdout"][1])
+    assert status(run(fake), "production.site") == "fail"
+
+
+def test_missing_user_assigned_identity_fails() -> None:
+    fake = FakeAz.healthy()
+    site = fake.stdout("functionapp show")
+    site["identity"] = {"type": "SystemAssigned", "principalId": "x", "userAssignedIdentities": None}
+    site["keyVaultReferenceIdentity"] = "SystemAssigned"
+    assert status(run(fake), "production.identity") == "fail"
+
+
+def test_missing_required_setting_fails() -> None:
+    fake = FakeAz.healthy()
+    settings = fake.stdout(PROD_SETTINGS)
+    settings[:] = [s for s in settings if s["name"] != "APPLICATIONINSIGHTS_AUTHENTICATION_STRING"]
+    report = run(fake)
+    assert status(report, "production.settings.required") == "fail"
+    assert status(report, "telemetry.component") == "fail"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        (
+            "AzureWebJobsStorage",
+            "DefaultEndpointsProtocol=https;AccountName=x;AccountKey=abc==",
+            "connection string",
+        ),
+        ("AzureWebJobsStorage__credential", "connectionstring", "not managedidentity"),
+        ("AzureWebJobsStorage__clientId", "11111111-1111-1111-1111-111111111111", "client ID"),
+    ],
+)
+def test_storage_not_reached_by_identity_fails(name: str, value: str, message: str) -> None:
+    fake = FakeAz.healthy()
+    settings = fake.stdout(PROD_SETTINGS)
+    settings[:] = [s for s in settings if s["name"] != name] + [
+        {"name": name, "slotSetting": False, "value": value}
+    ]
+    report = run(fake)
+    assert status(report, "production.storage.identity") == "fail"
+    assert message in next(c for c in report.checks if c.id == "production.storage.identity").detail
+    assert value not in json.dumps(report.to_dict())
+
+
+def test_plain_secret_setting_fails() -> None:
+    fake = FakeAz.healthy()
+    setting(fake, STAGING_SETTINGS, "PAYMENT_GATEWAY_API_KEY")["value"] = "sk_live_51Hx-not-a-real-key"
+    report = run(fake)
+    assert status(report, "staging.settings.secrets") == "fail"
+    assert "sk_live_51Hx" not in json.dumps(report.to_dict())
+
+
+def test_unresolved_key_vault_reference_fails() -> None:
+    fake = FakeAz.healthy()
+    path = (
+        "rest get /subscriptions/"
+        + SUBSCRIPTION
+        + f"/resourceGroups/{RG}/providers/Microsoft.Web/sites/{APP}"
+    )
+    fake.stdout(path + "/config/configreferences/appsettings")["value"][0]["properties"]["status"] = (
+        "AccessToKeyVaultDenied"
+    )
+    report = run(fake)
+    assert status(report, "production.keyvault.references") == "fail"
+    assert "Key Vault Secrets User" in next(c for c in report.checks if c.status == "fail").remedy
+
+
+def test_settings_list_forbidden_fails_with_permission_hint() -> None:
+    fake = FakeAz.healthy()
+    fake.set(
+        PROD_SETTINGS,
+        exit_code=1,
+        stderr="ERROR: (AuthorizationFailed) The client 'release@contoso.com' does not have authorization to "
+        "perform action 'Microsoft.Web/sites/config/list/action'.",
+    )
+    report = run(fake)
+    check = next(c for c in report.checks if c.id == "production.settings")
+    assert check.status == "fail"
+    assert "lacks permission" in check.remedy
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda slots: slots.clear(), "not found"),
+        (lambda slots: slots[0].update(state="Stopped"), "Stopped"),
+        (lambda slots: slots[0].update(appServicePlan="asp-other"), "plan"),
+    ],
+)
+def test_staging_slot_problems_fail(edit: Callable[[list[dict[str, Any]]], None], message: str) -> None:
+    fake = FakeAz.healthy()
+    edit(fake.stdout("functionapp deployment slot list"))
+    report = run(fake)
+    assert status(report, "slots.staging") == "fail"
+    assert message in next(c for c in report.checks if c.id == "slots.staging").detail
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda f: setting(f, STAGING_SETTINGS, "TASKHUB_NAME").update(value="wfprod"), "compete"),
+        (lambda f: setting(f, PROD_SETTINGS, "TASKHUB_NAME").update(slotSetting=False), "not a slot"),
+        (lambda f: setting(f, STAGING_SETTINGS, "TASKHUB_NAME").update(value="wf-staging"), "letters/digits"),
+        (
+            lambda f: f.stdout(STAGING_SETTINGS).remove(setting(f, STAGING_SETTINGS, "TASKHUB_NAME")),
+            "TASKHUB_NAME missing",
+        ),
+    ],
+)
+def test_task_hub_problems_fail(edit: Callable[[FakeAz], None], message: str) -> None:
+    fake = FakeAz.healthy()
+    edit(fake)
+    report = run(fake)
+    assert status(report, "taskhub.per_slot") == "fail"
+    assert message in next(c for c in report.checks if c.id == "taskhub.per_slot").detail
+
+
+def test_app_insights_extension_missing_falls_back_to_resource_show() -> None:
+    fake = FakeAz.healthy()
+    fake.use("appinsights_extension_missing")
+    report = run(fake)
+    assert status(report, "telemetry.component") == "pass"
+    assert "resource show" in next(c for c in report.checks if c.id == "telemetry.component").detail
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda f: f.stdout("resource show")["properties"].update(DisableLocalAuth=False), "local"),
+        (
+            lambda f: (
+                f.stdout("resource show")["properties"].update(WorkspaceResourceId=None),
+                f.stdout("monitor app-insights component show").update(workspaceResourceId=None),
+            ),
+            "workspace",
+        ),
+        (
+            lambda f: setting(f, STAGING_SETTINGS, "APPLICATIONINSIGHTS_CONNECTION_STRING").update(
+                value="InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://x/"
+            ),
+            "another component",
+        ),
+        (
+            lambda f: setting(f, PROD_SETTINGS, "APPLICATIONINSIGHTS_AUTHENTICATION_STRING").update(value=""),
+            "AUTHENTICATION_STRING",
+        ),
+    ],
+)
+def test_telemetry_problems_fail(edit: Callable[[FakeAz], None], message: str) -> None:
+    fake = FakeAz.healthy()
+    edit(fake)
+    report = run(fake)
+    assert status(report, "telemetry.component") == "fail"
+    assert message in next(c for c in report.checks if c.id == "telemetry.component").detail
+
+
+def test_telemetry_and_storage_are_warnings_without_names() -> None:
+    report = run(FakeAz.healthy(), Target(resource_group=RG, app=APP))
+    assert status(report, "telemetry.component") == "warn"
+    assert status(report, "storage.account") == "warn"
+    assert report.ok
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("allowSharedKeyAccess", True, "shared-key"),
+        ("allowBlobPublicAccess", True, "public blob"),
+        ("minimumTlsVersion", "TLS1_0", "TLS1_0"),
+    ],
+)
+def test_storage_account_hardening_failures(field: str, value: object, message: str) -> None:
+    fake = FakeAz.healthy()
+    fake.stdout("storage account show")[field] = value
+    report = run(fake)
+    assert status(report, "storage.account") == "fail"
+    assert message in next(c for c in report.checks if c.id == "storage.account").detail
+
+
+def test_missing_storage_data_role_fails() -> None:
+    fake = FakeAz.healthy()
+    assignments = fake.stdout("role assignment list")
+    assignments[:] = [a for a in assignments if a["roleDefinitionName"] != "Storage Table Data Contributor"]
+    report = run(fake)
+    assert status(report, "storage.roles") == "fail"
+    assert (
+        "Storage Table Data Contributor" in next(c for c in report.checks if c.id == "storage.roles").detail
+    )
+
+
+def test_key_vault_target_parses_both_reference_forms() -> None:
+    assert key_vault_target("@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/a/)") == (
+        "https://kv.vault.azure.net/secrets/a/"
+    )
+    assert key_vault_target("@Microsoft.KeyVault(VaultName=kv;SecretName=a)") == "kv/a"
+    assert key_vault_target("plain") is None
+
+
+def _args(**overrides: Any) -> argparse.Namespace:
+    values: dict[str, Any] = {
+        "resource_group": RG,
+        "app": APP,
+        "slot": "staging",
+        "subscription": SUBSCRIPTION,
+        "app_insights": "appi-wflows-prod",
+        "storage_account": "stwflowsk3x9qa7m2c4",
+        "snapshot_dir": None,
+        "json": True,
+    }
+    values.update(overrides)
+    return argparse.Namespace(**values)
+
+
+def test_json_mode_prints_one_document_and_exit_codes(
+    capsys: pytest.CaptureFixture[str], tmp_path: Any
+) -> None:
+    assert preflight.handle(_args(snapshot_dir=tmp_path), FakeAz.healthy().cli()) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["ok"] is True
+    assert {p.name for p in tmp_path.iterdir()} == {
+        "production.json",
+        "staging.json",
+        "platformSlotDiff.json",
+        "slot-diff.json",
+    }
+    broken = FakeAz.healthy()
+    broken.stdout("storage account show")["allowSharedKeyAccess"] = True
+    assert preflight.handle(_args(), broken.cli()) == 1
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["ok"] is False
+    assert "Error: preflight failed" in captured.err
+
+
+def test_usage_error_exits_2() -> None:
+    from ops.__main__ import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["preflight", "--app", APP])  # no --resource-group
+    assert exit_info.value.code == 2
+
+
+def test_inventory_lists_durable_apps_and_handles_flex(capsys: pytest.CaptureFixture[str]) -> None:
+    fake = FakeAz.healthy()
+    fake.use("functionapp_list")
+    flex_settings = load("appsettings_flex")
+    fake.routes.append((lambda args: "func-thumbnails-flex" in args, flex_settings))
+    assert preflight.handle_inventory(argparse.Namespace(resource_group=RG, json=True), fake.cli()) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows[APP]["durable"] == "yes"
+    assert rows[APP]["taskHub"] == "wfprod"
+    assert rows[APP]["runtime"] == "Python|3.11"
+    assert rows["func-thumbnails-flex"]["plan"] == "FlexConsumption"
+    assert rows["func-thumbnails-flex"]["durable"].startswith("unknown")
+
+
+def test_inventory_az_failure_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    fake = FakeAz.healthy()
+    fake.set("functionapp list", exit_code=1, stderr="ERROR: Please run 'az login'")
+    assert preflight.handle_inventory(argparse.Namespace(resource_group=None, json=False), fake.cli()) == 1
+    assert capsys.readouterr().err.startswith("Error:")
+
+
+def _permissions_path() -> str:
+    return f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RG}/providers/Microsoft.Authorization/permissions"
