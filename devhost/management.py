@@ -468,9 +468,9 @@ class ManagementApi:
                     raise ApiError(400, f"Could not parse JSON content: {error}") from error
             else:
                 input_text = compact_json(body.decode("utf-8", "replace"))
-        # Requests carry the input as the JSON text of a JSON string (spec §9.4).
-        request_input = compact_json(input_text) if input_text is not None else None
-        await self.engine.entities.signal(name, key, operation, request_input)
+        # The stored text is already the request input: a client's body is a JSON string token whose
+        # compact text is the JSON text of a JSON string, as for orchestrator calls (spec §9.4, §9.5).
+        await self.engine.entities.signal(name, key, operation, input_text)
         return empty_response(202)
 
     async def list_entities(self, request: web.Request, name: str | None) -> web.Response:
