@@ -277,6 +277,26 @@ def test_c45_suspend_holds_episodes_and_events_until_resume(api: DurableApi, bas
     assert 19 in types and 20 in types and 15 in types, types
     assert types.index(19) < types.index(20) < types.index(15), types
 
+    # an activity that finishes while the instance is suspended: its result waits for resume
+    sleeper = api.start_id("b_sleep_once")
+    deadline = time.monotonic() + 10
+    while not [e for e in raw_history(base_url, sleeper) if e["EventType"] == 4]:
+        assert time.monotonic() < deadline, "b_sleep never scheduled"
+        time.sleep(0.02)
+    assert api.post(sleeper, "suspend", reason="hold").status_code == 202
+    wait_for(api, sleeper, {"Suspended"})
+    episodes = len(trace(base_url, sleeper))
+    time.sleep(2)  # the 1 s activity has finished by now
+    assert api.status(sleeper).json()["runtimeStatus"] == "Suspended"
+    assert len(trace(base_url, sleeper)) == episodes
+    assert not [e for e in raw_history(base_url, sleeper) if e["EventType"] == 5]
+    assert api.post(sleeper, "resume", reason="go on").status_code == 202
+    done = api.wait(sleeper)
+    assert done["runtimeStatus"] == "Completed"
+    assert done["output"] == {"slept": 1.0}
+    types = [e["EventType"] for e in raw_history(base_url, sleeper)]
+    assert types.index(20) < types.index(5), types
+
 
 def test_c46_suspend_twice_and_resume_running_answer_500(api: DurableApi) -> None:
     instance_id = started_running(api, "b_wait_event")
@@ -284,11 +304,19 @@ def test_c46_suspend_twice_and_resume_running_answer_500(api: DurableApi) -> Non
         response = api.post(instance_id, "resume", reason="not suspended")
         assert response.status_code == 500
         assert response.json()["Message"] == "Something went wrong while processing your request"
+        assert response.json()["ExceptionMessage"] == (
+            f"Cannot resume the orchestration instance {instance_id} "
+            f"because instance is in the Running state."
+        )
         assert api.post(instance_id, "suspend", reason="first").status_code == 202
         wait_for(api, instance_id, {"Suspended"})
         response = api.post(instance_id, "suspend", reason="second")
         assert response.status_code == 500
         assert response.json()["Message"] == "Something went wrong while processing your request"
+        assert response.json()["ExceptionMessage"] == (
+            f"Cannot suspend the orchestration instance {instance_id} "
+            f"because instance is in the Suspended state."
+        )
         assert api.status(instance_id).json()["runtimeStatus"] == "Suspended"
     finally:
         api.post(instance_id, "terminate", reason="cleanup")

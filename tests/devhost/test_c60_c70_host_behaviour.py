@@ -118,15 +118,22 @@ def test_c63_purge_refuses_running_orchestrations_but_not_entities(api: DurableA
             response = requests.delete(f"{api.webhook}/instances/{instance_id}", timeout=30)
             assert response.status_code not in (200, 404), (expected, response.status_code)
             assert response.status_code == 500, (expected, response.status_code, response.text)
-            assert response.json()["Message"], response.text
+            error = response.json()
+            assert error["Message"] == "Something went wrong while processing your request", error
+            assert error["ExceptionType"] == "System.InvalidOperationException", error
+            assert error["ExceptionMessage"] == (
+                "Only orchestrations in a terminal state can be purged, but the orchestration with "
+                f"instance ID {instance_id} has status {expected}"
+            ), error
             assert api.status(instance_id).json()["runtimeStatus"] == expected
     finally:
         for instance_id in (running, suspended):
             api.post(instance_id, "terminate", reason="cleanup")
 
     key = unique("c63")
+    # body = the JSON string token "3", exactly what the Python client's signal_entity(..., 3) sends (§10.3)
     signal = requests.post(
-        f"{api.webhook}/entities/b_counter/{key}", params={"op": "add"}, json=3, timeout=30
+        f"{api.webhook}/entities/b_counter/{key}", params={"op": "add"}, json="3", timeout=30
     )
     assert signal.status_code == 202
     deadline = time.monotonic() + 10

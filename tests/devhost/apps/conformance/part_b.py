@@ -54,6 +54,13 @@ def b_wait_event(context: df.DurableOrchestrationContext):
     return {"input": context.get_input(), "event": event}
 
 
+@bp.orchestration_trigger(context_name="context")
+def b_sleep_once(context: df.DurableOrchestrationContext):
+    """One 1 s sleeping activity (item 45: its result arrives while the instance is suspended)."""
+    slept = yield context.call_activity("b_sleep", 1)
+    return {"slept": slept}
+
+
 # -- item 53: custom status ---------------------------------------------------------------------------
 
 
