@@ -17,21 +17,21 @@ from typing import Any
 
 
 def parse(paths: list[str]) -> dict[str, Any]:
-    from pycep import BicepParser  # type: ignore[import-not-found]
+    from pycep import BicepParser  # type: ignore[import-not-found]  # noqa: PLC0415 - per mode
 
     parser = BicepParser()
     trees: dict[str, Any] = {}
     for path in paths:
         try:
             trees[path] = parser.parse(file_path=Path(path))
-        except Exception as error:  # noqa: BLE001 - any parse failure is reported per file
+        except Exception as error:
             trees[path] = {"error": f"{type(error).__name__}: {str(error)[:500]}"}
     return trees
 
 
 def syntax(paths: list[str]) -> dict[str, list[str]]:
-    import tree_sitter  # type: ignore[import-not-found]
-    import tree_sitter_bicep  # type: ignore[import-not-found]
+    import tree_sitter  # type: ignore[import-not-found]  # noqa: PLC0415 - per mode
+    import tree_sitter_bicep  # type: ignore[import-not-found]  # noqa: PLC0415
 
     parser = tree_sitter.Parser(tree_sitter.Language(tree_sitter_bicep.language()))
     errors: dict[str, list[str]] = {}

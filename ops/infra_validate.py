@@ -21,7 +21,7 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CHECKOV_VENV = REPO_ROOT / ".venv-checkov"
-CUSTOM_CHECK_ID = re.compile(r"""id=["'](CKV2?_FUNCAPP_\d+)["']""")
+CUSTOM_CHECK_ID = re.compile(r"""["'](CKV2?_FUNCAPP_\d+)["']""")
 FAILED_TO_RUN = re.compile(r"Failed to run check (\S+) on (\S+?):(\S+)")
 CANNOT_LOAD = re.compile(r"Cannot load external check '([^']+)'")
 

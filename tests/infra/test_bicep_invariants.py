@@ -1,0 +1,247 @@
+"""Project invariants of infra/ that checkov cannot express, asserted on pycep parse trees (the
+parser checkov itself uses). Expressions come back as operator trees, so these tests assert on
+literals or on the expression's shape."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from ops import release
+
+from .conftest import INFRA
+
+API_VERSIONS = {
+    "Microsoft.Web/serverfarms": "2025-03-01",
+    "Microsoft.Web/sites": "2025-03-01",
+    "Microsoft.Web/sites/config": "2025-03-01",
+    "Microsoft.Web/sites/slots": "2025-03-01",
+    "Microsoft.Web/sites/slots/config": "2025-03-01",
+    "Microsoft.Web/sites/basicPublishingCredentialsPolicies": "2025-03-01",
+    "Microsoft.Web/sites/slots/basicPublishingCredentialsPolicies": "2025-03-01",
+    "Microsoft.Storage/storageAccounts": "2025-06-01",
+    "Microsoft.Storage/storageAccounts/blobServices": "2025-06-01",
+    "Microsoft.Storage/storageAccounts/queueServices": "2025-06-01",
+    "Microsoft.Storage/storageAccounts/tableServices": "2025-06-01",
+    "Microsoft.Storage/storageAccounts/blobServices/containers": "2025-01-01",
+    "Microsoft.Insights/components": "2020-02-02",
+    "Microsoft.Insights/diagnosticSettings": "2021-05-01-preview",
+    "Microsoft.OperationalInsights/workspaces": "2025-07-01",
+    "Microsoft.KeyVault/vaults": "2024-11-01",
+    "Microsoft.ManagedIdentity/userAssignedIdentities": "2024-11-30",
+    "Microsoft.Authorization/roleAssignments": "2022-04-01",
+    "Microsoft.Authorization/locks": "2020-05-01",
+    "Microsoft.DurableTask/schedulers": "2025-11-01",
+    "Microsoft.DurableTask/schedulers/taskHubs": "2025-11-01",
+    "Microsoft.Network/virtualNetworks": "2024-05-01",
+    "Microsoft.Network/privateEndpoints": "2024-05-01",
+    "Microsoft.Network/privateEndpoints/privateDnsZoneGroups": "2024-05-01",
+    "Microsoft.Network/privateDnsZones": "2024-06-01",
+    "Microsoft.Network/privateDnsZones/virtualNetworkLinks": "2024-06-01",
+}
+STICKY = {"TASKHUB_NAME", "APP_SLOT_ROLE", "AzureFunctionsWebHost__hostid"}
+
+
+def resources(bicep: dict[str, Any], file: str) -> dict[str, Any]:
+    tree: dict[str, Any] = bicep[file]
+    return {name: r for name, r in tree.get("resources", {}).items() if not r["existing"]}
+
+
+def body(resource: dict[str, Any]) -> dict[str, Any]:
+    """A resource's declaration body (pycep nests it one level deeper for `if (...)` resources)."""
+    config: dict[str, Any] = resource["config"]
+    return config["config"] if "condition" in config else config
+
+
+def settings_literal(resource: dict[str, Any]) -> dict[str, Any]:
+    """The object literal an appsettings config writes (second argument of its union)."""
+    union = resource["config"]["properties"]["function"]
+    assert union["type"] == "union"
+    merge_current = union["parameters"]["arg_1"]["operator"]
+    assert merge_current["operands"]["condition"] == "retainCurrentAppSettings"
+    list_call = merge_current["operands"]["true_value"]["operator"]["operands"]["operand_1"]["function"]
+    assert list_call["parameters"]["resource_identifier"].endswith("/config/appsettings")
+    literal: dict[str, Any] = union["parameters"]["arg_2"]
+    assert union["parameters"]["arg_3"] == "backendAppSettings"
+    return literal
+
+
+def test_every_file_parses_with_checkovs_parser(bicep: dict[str, Any]) -> None:
+    assert set(bicep) >= {"main.bicep", "modules/functionapp.bicep", "modules/storage.bicep"}
+    assert {path: tree["error"] for path, tree in bicep.items() if "error" in tree} == {}
+
+
+def test_every_parameter_has_a_description(bicep: dict[str, Any]) -> None:
+    missing = [
+        f"{path}:{name}"
+        for path, tree in bicep.items()
+        for name, param in tree["parameters"].items()
+        if not any(d["type"] == "description" and d["argument"] for d in param["decorators"])
+    ]
+    assert missing == []
+
+
+def test_no_secret_is_a_parameter_or_an_output(bicep: dict[str, Any]) -> None:
+    secretish = re.compile(r"(secret|password|key$|connectionstring|token)", re.IGNORECASE)
+    for path, tree in bicep.items():
+        for name, param in tree["parameters"].items():
+            assert not any(d["type"] == "secure" for d in param["decorators"]), f"{path}:{name}"
+            assert not secretish.search(name), f"{path}:{name}"
+        for name, output in tree.get("outputs", {}).items():
+            assert not secretish.search(name), f"{path}: output {name}"
+            assert "list" not in json.dumps(output["value"]), f"{path}: output {name} calls list*()"
+
+
+def test_api_versions_are_pinned_and_allow_listed(bicep: dict[str, Any]) -> None:
+    for path, tree in bicep.items():
+        for name, resource in tree.get("resources", {}).items():
+            assert API_VERSIONS.get(resource["type"]) == resource["api_version"], f"{path}:{name}"
+
+
+def test_outputs_read_by_the_scripts_exist(bicep: dict[str, Any]) -> None:
+    outputs = bicep["main.bicep"]["outputs"]
+    for name in (*release.DEPLOYMENT_OUTPUTS_READ, "FUNCTION_APP_NAME", "STAGING_TASK_HUB", "KEY_VAULT_NAME"):
+        assert name in outputs, name
+        assert outputs[name]["type"] == "string"
+    assert outputs["PRODUCTION_TASK_HUB"]["value"] == "productionTaskHubName"
+    assert outputs["STAGING_TASK_HUB"]["value"] == "stagingTaskHubName"
+
+
+def test_task_hubs_are_sticky_and_distinct_per_slot(bicep: dict[str, Any]) -> None:
+    app = resources(bicep, "modules/functionapp.bicep")
+    sticky = app["slotConfigNames"]["config"]
+    assert sticky["name"] == "slotConfigNames"
+    assert set(sticky["properties"]["appSettingNames"]) == STICKY
+    production = settings_literal(app["siteAppSettings"])
+    staging = settings_literal(app["stagingAppSettings"])
+    assert production["TASKHUB_NAME"] == "productionTaskHubName"
+    assert staging["TASKHUB_NAME"] == "stagingTaskHubName"
+    for tree in (bicep["main.bicep"], bicep["modules/functionapp.bicep"]):
+        params = tree["parameters"]
+        assert params["productionTaskHubName"]["default"] != params["stagingTaskHubName"]["default"]
+    parameters = json.loads((INFRA / "main.parameters.json").read_text())["parameters"]
+    assert parameters["productionTaskHubName"]["value"] != parameters["stagingTaskHubName"]["value"]
+    assert production["AzureFunctionsWebHost__hostid"] != staging["AzureFunctionsWebHost__hostid"]
+
+
+def test_slots_share_every_non_sticky_setting(bicep: dict[str, Any]) -> None:
+    app = resources(bicep, "modules/functionapp.bicep")
+    production = settings_literal(app["siteAppSettings"])
+    staging = settings_literal(app["stagingAppSettings"])
+    assert set(production) == set(staging)
+    differing = {name for name in production if production[name] != staging[name]}
+    assert differing <= STICKY
+
+
+def test_storage_is_reached_by_identity_only(bicep: dict[str, Any]) -> None:
+    production = settings_literal(resources(bicep, "modules/functionapp.bicep")["siteAppSettings"])
+    assert "AzureWebJobsStorage" not in production
+    assert production["AzureWebJobsStorage__credential"] == "managedidentity"
+    assert production["AzureWebJobsStorage__clientId"] == "identityClientId"
+    assert (
+        production["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"]
+        == "Authorization=AAD;ClientId=${identityClientId}"
+    )
+    assert production["PAYMENT_GATEWAY_API_KEY"].startswith(
+        "@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/"
+    )
+    storage = resources(bicep, "modules/storage.bicep")["storage"]["config"]["properties"]
+    assert storage["allowSharedKeyAccess"] is False
+    assert storage["allowBlobPublicAccess"] is False
+    assert storage["minimumTlsVersion"] == "TLS1_2"
+    assert storage["supportsHttpsTrafficOnly"] is True
+    assert resources(bicep, "modules/storage.bicep")["packageContainer"]["config"]["properties"] == {
+        "publicAccess": "None"
+    }
+
+
+def test_durable_task_scheduler_overrides_host_json(bicep: dict[str, Any]) -> None:
+    tree = bicep["modules/functionapp.bicep"]
+    overrides = tree["variables"]["durableTaskSchedulerAppSettings"]["value"]
+    prefix = "AzureFunctionsJobHost__extensions__durableTask__storageProvider__"
+    assert overrides[f"{prefix}type"] == "azureManaged"
+    assert overrides[f"{prefix}connectionStringName"] == "DURABLE_TASK_SCHEDULER_CONNECTION_STRING"
+    assert overrides["DURABLE_TASK_SCHEDULER_CONNECTION_STRING"] == (
+        "Endpoint=${schedulerEndpoint};Authentication=ManagedIdentity;ClientID=${identityClientId}"
+    )
+    hubs = resources(bicep, "modules/durable-scheduler.bicep")
+    assert hubs["productionHub"]["config"]["name"] == "productionTaskHubName"
+    assert hubs["stagingHub"]["config"]["name"] == "stagingTaskHubName"
+    backend = bicep["main.bicep"]["parameters"]["durableBackend"]
+    assert backend["default"] == "AzureStorage"
+    assert {"AzureStorage", "DurableTaskScheduler"} == set(
+        next(d["argument"] for d in backend["decorators"] if d["type"] == "allowed")
+    )
+
+
+def test_role_assignments_are_idempotent_and_documented(bicep: dict[str, Any]) -> None:
+    source = (INFRA / "modules" / "rbac.bicep").read_text()
+    assignments = {
+        n: r
+        for n, r in bicep["modules/rbac.bicep"]["resources"].items()
+        if r["type"].endswith("roleAssignments")
+    }
+    assert len(assignments) == 6
+    for name, assignment in assignments.items():
+        guid = body(assignment)["name"]["function"]
+        assert guid["type"] == "guid" and len(guid["parameters"]) == 3, name
+        assert body(assignment)["properties"]["principalType"] == "ServicePrincipal"
+    for role_guid in re.findall(r"'([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})'", source):
+        line = next(i for i, text in enumerate(source.splitlines()) if role_guid in text)
+        assert source.splitlines()[line - 1].startswith("// "), f"role {role_guid} has no comment naming it"
+
+
+@pytest.mark.parametrize(
+    ("file", "scope"),
+    [
+        ("modules/functionapp.bicep", "site"),
+        ("modules/functionapp.bicep", "stagingSlot"),
+        ("modules/functionapp.bicep", "plan"),
+        ("modules/storage.bicep", "storage"),
+        ("modules/storage.bicep", "blobService"),
+        ("modules/storage.bicep", "queueService"),
+        ("modules/storage.bicep", "tableService"),
+        ("modules/keyvault.bicep", "vault"),
+    ],
+)
+def test_diagnostic_settings_cover(bicep: dict[str, Any], file: str, scope: str) -> None:
+    settings = [
+        r["config"]
+        for r in resources(bicep, file).values()
+        if r["type"] == "Microsoft.Insights/diagnosticSettings" and r["config"].get("scope") == scope
+    ]
+    assert len(settings) == 1
+    assert settings[0]["properties"]["workspaceId"] == "logAnalyticsWorkspaceId"
+
+
+def test_plan_is_linux_elastic_premium_with_a_staging_slot(bicep: dict[str, Any]) -> None:
+    app = resources(bicep, "modules/functionapp.bicep")
+    plan = app["plan"]["config"]
+    assert plan["kind"] == "elastic" and plan["properties"]["reserved"] is True
+    assert plan["sku"]["tier"] == "ElasticPremium"
+    assert bicep["main.bicep"]["parameters"]["planSku"]["default"] == "EP1"
+    assert app["stagingSlot"]["config"]["name"] == "stagingSlotName"
+    assert bicep["modules/functionapp.bicep"]["parameters"]["stagingSlotName"]["default"] == "staging"
+    for site in ("site", "stagingSlot"):
+        config = app[site]["config"]
+        assert config["identity"]["type"] == "UserAssigned"
+        assert config["properties"]["siteConfig"]["linuxFxVersion"] == "Python|${pythonVersion}"
+    assert bicep["modules/functionapp.bicep"]["parameters"]["pythonVersion"]["default"] == "3.11"
+
+
+def test_private_endpoints_are_behind_a_parameter(bicep: dict[str, Any]) -> None:
+    main = bicep["main.bicep"]
+    assert main["parameters"]["enablePrivateNetworking"]["default"] is False
+    assert main["modules"]["network"]["config"]["condition"] == "enablePrivateNetworking"
+    assert main["modules"]["scheduler"]["config"]["condition"] == "useScheduler"
+
+
+def test_parameter_files_only_name_declared_parameters(bicep: dict[str, Any]) -> None:
+    declared = set(bicep["main.bicep"]["parameters"])
+    for path in INFRA.glob("*.parameters.json"):
+        parameters = json.loads(path.read_text())["parameters"]
+        assert set(parameters) <= declared, path.name
+        assert parameters["productionTaskHubName"]["value"] != parameters["stagingTaskHubName"]["value"]
