@@ -523,7 +523,8 @@ def handle(
         print(f"Error: --package {args.package} is not a file; build the zip first.", file=sys.stderr)
         return 2
     options = options_from_args(args)
-    client = az or AzureCli(dry_run=options.dry_run)
+    # A dry run's plan is the command's output: stdout, unless stdout carries the --json document.
+    client = az or AzureCli(dry_run=options.dry_run, out=sys.stderr if args.json else sys.stdout)
     client.dry_run = options.dry_run
     release = Release(options, client, confirm)
     status = 0
