@@ -14,6 +14,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from devhost import fast_timestamps
 from devhost.clock import Clock
 from devhost.config import ConfigError, apply_local_settings, load_host_settings, load_local_settings
 from devhost.engine import Engine
@@ -51,6 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--trace-payloads",
         action="store_true",
         help="keep every orchestration trigger payload and SDK answer (GET /admin/instances/{id}/trace)",
+    )
+    start.add_argument(
+        "--fast-timestamps",
+        action="store_true",
+        help="opt-in: parse history timestamps with datetime.fromisoformat (5-7x faster replays)",
     )
     start.add_argument("--verbose", action="store_true", help="log every episode and activity")
     return parser
@@ -114,6 +120,8 @@ async def serve(args: argparse.Namespace) -> int:
         invoker,
         deliver_activities_twice=args.deliver_activities_twice,
     )
+    if args.fast_timestamps:
+        fast_timestamps.enable()
     if args.trace_payloads:
         engine.trace = {}
     await engine.start()

@@ -99,6 +99,8 @@ class DevHostServer:
                 {
                     "storageOperations": self.engine.store.operations,
                     "activityRuns": self.engine.activity_runs,
+                    "episodes": self.invoker.episodes,
+                    "orchestratorSeconds": round(self.invoker.orchestrator_seconds, 6),
                     "instancesInMemory": len(self.engine.instances),
                     "pendingTimers": self.engine.timers.pending(),
                 }

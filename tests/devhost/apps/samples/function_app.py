@@ -189,3 +189,16 @@ def counter_orchestration(context: df.DurableOrchestrationContext):
     context.signal_entity(entity, "add", 3)
     yield context.call_entity(entity, "add", 4)
     return (yield context.call_entity(entity, "get"))
+
+
+# Clock and ids as the orchestrator sees them (used to prove replays are byte-identical).
+@myApp.orchestration_trigger(context_name="context")
+def clock_and_ids(context: df.DurableOrchestrationContext):
+    seen = [repr(context.current_utc_datetime), str(context.new_uuid())]
+    for city in ("Oslo", "Lima"):
+        seen.append((yield context.call_activity("hello", city)))
+        seen += [repr(context.current_utc_datetime), context.current_utc_datetime.isoformat()]
+        seen.append(str(context.new_uuid()))
+    yield context.create_timer(context.current_utc_datetime + timedelta(milliseconds=200))
+    seen.append(repr(context.current_utc_datetime))
+    return seen
