@@ -1,0 +1,84 @@
+"""The errors an HTTP endpoint raises on purpose; `api.handlers.json_errors` maps them to statuses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One bad input: where (`order.priority`, `items[2].sku`) and what is wrong with it."""
+
+    field: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        """`{"field": ..., "error": ...}`."""
+        return {"field": self.field, "error": self.message}
+
+
+class ApiError(Exception):
+    """A failure with a status code and a JSON body that is safe to show to the caller."""
+
+    status_code = 500
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body of the response."""
+        return {"error": str(self)}
+
+
+class InvalidRequest(ApiError):  # noqa: N818 (the style guide's name for it)
+    """400: the request names the wrong thing or its body does not validate."""
+
+    status_code = 400
+
+    def __init__(self, field: str, message: str, *, errors: list[FieldError] | None = None) -> None:
+        self.errors = errors or [FieldError(field, message)]
+        first = self.errors[0]
+        super().__init__(first.message if len(self.errors) == 1 else "invalid request")
+        self.field = first.field
+
+    @classmethod
+    def from_errors(cls, errors: list[FieldError]) -> InvalidRequest:
+        """One exception for several bad fields (at least one)."""
+        if not errors:
+            raise ValueError("at least one field error is required")
+        return cls(errors[0].field, errors[0].message, errors=errors)
+
+    def body(self) -> dict[str, Any]:
+        """`{"error", "field"}` of the first bad field, plus `fields` listing all of them."""
+        return {
+            "error": str(self),
+            "field": self.field,
+            "fields": [error.to_dict() for error in self.errors],
+        }
+
+
+class InstanceNotFound(ApiError):  # noqa: N818
+    """404: no workflow instance with that id."""
+
+    status_code = 404
+
+    def __init__(self, resource: str, identifier: str) -> None:
+        super().__init__(f"{resource} {identifier!r} does not exist")
+
+
+class Conflict(ApiError):  # noqa: N818
+    """409: the request is valid but the instance is not in a state that accepts it."""
+
+    status_code = 409
+
+    def __init__(self, message: str, *, status_url: str | None = None, state: str | None = None) -> None:
+        super().__init__(message)
+        self.status_url = status_url
+        self.state = state
+
+    def body(self) -> dict[str, Any]:
+        """`{"error"}` plus the existing instance's status URL and state when known."""
+        body: dict[str, Any] = {"error": str(self)}
+        if self.status_url:
+            body["statusQueryGetUri"] = self.status_url
+        if self.state:
+            body["state"] = self.state
+        return body

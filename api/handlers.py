@@ -1,0 +1,62 @@
+"""The one error-mapping wrapper for HTTP functions, and JSON responses.
+
+`json_errors` decides the status of every failure in one place: `InvalidRequest` → 400,
+`InstanceNotFound` → 404, `Conflict` → 409 (each with its JSON body), anything else → 500 with a
+generic body while the traceback goes to the (redacted) log. Internals never reach the caller.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, ParamSpec
+
+import azure.functions as func
+
+from api.errors import ApiError
+
+P = ParamSpec("P")
+log = logging.getLogger("workflows.api")
+
+
+def json_response(
+    body: Any, status_code: int = 200, headers: dict[str, str] | None = None
+) -> func.HttpResponse:
+    """A JSON HTTP response."""
+    return func.HttpResponse(
+        json.dumps(body), status_code=status_code, mimetype="application/json", headers=headers
+    )
+
+
+def error_response(error: ApiError) -> func.HttpResponse:
+    """The response for a deliberate API error."""
+    return json_response(error.body(), error.status_code)
+
+
+def json_errors(
+    function: Callable[P, Awaitable[func.HttpResponse]] | Callable[P, func.HttpResponse],
+) -> Callable[P, Awaitable[func.HttpResponse]]:
+    """Wrap an HTTP function (sync or async) so that every failure becomes a JSON error response.
+
+    Put it under the route decorator: `@bp.route(...)` then `@json_errors`. The wrapper keeps the
+    signature (`functools.wraps`), which is what the Functions host reads for the bindings.
+    """
+
+    @functools.wraps(function)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> func.HttpResponse:
+        try:
+            result = function(*args, **kwargs)
+            if inspect.isawaitable(result):
+                result = await result
+            assert isinstance(result, func.HttpResponse)
+            return result
+        except ApiError as error:
+            return error_response(error)
+        except Exception:
+            log.exception("unhandled error in HTTP function %s", getattr(function, "__name__", "?"))
+            return json_response({"error": "internal error"}, 500)
+
+    return wrapper

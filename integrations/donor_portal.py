@@ -1,0 +1,77 @@
+"""Donor portal: status updates on relief requests, published once per key."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Protocol
+
+from pydantic import Field
+
+from contracts import ContractModel
+from integrations.http_transport import HttpTransport
+from integrations.sandbox import SandboxSystem, stable_id
+
+SYSTEM = "donor_portal"
+
+
+class DonorUpdate(ContractModel):
+    """What donors see about a request: a status and counts, never shelter contacts."""
+
+    request_id: Annotated[str, Field(min_length=1, max_length=64)]
+    status: Annotated[str, Field(pattern=r"^[a-z_]{1,40}$")]
+    pallets_reserved: int = 0
+    pallets_delivered: int = 0
+    note: Annotated[str, Field(max_length=500)] = ""
+
+
+class DonorUpdateReceipt(ContractModel):
+    """The portal's id for the update."""
+
+    update_id: str
+    request_id: str
+    status: str
+
+
+class DonorPortal(Protocol):
+    """What relief routing publishes to donors."""
+
+    def publish(self, update: DonorUpdate, idempotency_key: str) -> DonorUpdateReceipt:
+        """Publish once per key."""
+        ...
+
+
+class HttpDonorPortal:
+    """The portal over HTTP (`DONOR_PORTAL_BASE_URL`, `DONOR_PORTAL_API_KEY`)."""
+
+    def __init__(self, transport: HttpTransport) -> None:
+        self._transport = transport
+
+    def publish(self, update: DonorUpdate, idempotency_key: str) -> DonorUpdateReceipt:
+        """POST /updates with the Idempotency-Key header."""
+        return DonorUpdateReceipt.from_dict(
+            self._transport.post("updates", update.to_dict(), idempotency_key)
+        )
+
+
+class SandboxDonorPortal:
+    """Portal updates recorded in Azurite, once per key."""
+
+    def __init__(self, sandbox: SandboxSystem) -> None:
+        self.sandbox = sandbox
+
+    @classmethod
+    def from_settings(cls, environ: Mapping[str, str] | None = None) -> SandboxDonorPortal:
+        """The sandbox with faults from `SANDBOX_FAULTS_DONOR_PORTAL`."""
+        return cls(SandboxSystem.from_settings(SYSTEM, environ))
+
+    def publish(self, update: DonorUpdate, idempotency_key: str) -> DonorUpdateReceipt:
+        """Record the update once per key."""
+
+        def respond() -> dict[str, object]:
+            return DonorUpdateReceipt(
+                update_id=stable_id("du", idempotency_key), request_id=update.request_id, status=update.status
+            ).to_dict()
+
+        return DonorUpdateReceipt.from_dict(
+            self.sandbox.mutate("publish", idempotency_key, update.to_dict(), respond)
+        )

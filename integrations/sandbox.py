@@ -1,0 +1,250 @@
+"""The local stand-in for an outside system: state in Azurite, dedupe by key, injected faults.
+
+Each system has, in the `<prefix>-sandbox` container:
+- `<system>/effects/<key>`: one blob per idempotency key holding the request and the response.
+  Created with `If-None-Match: *`, so a repeated key returns the first response and never acts
+  again, as payment gateways do with `Idempotency-Key`. The same key with a different request is
+  refused (`IdempotencyKeyReusedError`).
+- `<system>/calls`: an append blob with one line per call (operation, key, outcome: `effect`,
+  `duplicate`, or the injected fault), so tests can count attempts as well as effects.
+- `<system>/state/...`: whatever else the system keeps (documents' content, stock levels).
+
+Faults come from the app setting `SANDBOX_FAULTS_<SYSTEM>` (e.g. `SANDBOX_FAULTS_PAYMENTS`): a comma
+list of `mode` (every call) or `mode:1/N` (calls 1, N+1, 2N+1, ... of this process), with modes
+- `transient`: fails before acting (like a 503);
+- `timeout`: times out before acting;
+- `timeout_after_commit`: acts and records, then times out, so the caller cannot know it worked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+from urllib.parse import quote
+
+from azure.core import MatchConditions
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+from azure.storage.blob import ContainerClient
+
+from blob_clients import container_client
+from integrations.errors import IdempotencyKeyReusedError, IntegrationTimeoutError, TransientIntegrationError
+
+SANDBOX_CONTAINER_PURPOSE = "sandbox"
+FAULTS_SETTING_PREFIX = "SANDBOX_FAULTS_"
+FaultMode = Literal["transient", "timeout", "timeout_after_commit"]
+FAULT_MODES: tuple[FaultMode, ...] = ("transient", "timeout", "timeout_after_commit")
+JsonDict = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class FaultRule:
+    """Fail calls 1, N+1, 2N+1, ... (every call when `one_in` is 1) with `mode`."""
+
+    mode: FaultMode
+    one_in: int = 1
+
+    def applies_to(self, call_number: int) -> bool:
+        """Whether the `call_number`-th call (1-based) fails."""
+        return (call_number - 1) % self.one_in == 0
+
+
+def parse_faults(text: str) -> tuple[FaultRule, ...]:
+    """Parse `transient:1/3,timeout_after_commit` into rules; raise ValueError naming the bad part."""
+    rules = []
+    for part in filter(None, (piece.strip() for piece in text.split(","))):
+        mode, _, ratio = part.partition(":")
+        if mode not in FAULT_MODES:
+            raise ValueError(f"unknown sandbox fault {mode!r}; use one of {', '.join(FAULT_MODES)}")
+        one_in = 1
+        if ratio:
+            numerator, _, denominator = ratio.partition("/")
+            if numerator != "1" or not denominator.isdigit() or int(denominator) < 1:
+                raise ValueError(f"sandbox fault ratio {ratio!r} must look like 1/N")
+            one_in = int(denominator)
+        rules.append(FaultRule(mode, one_in))
+    return tuple(rules)
+
+
+class _CallCounter:
+    """Calls per system in this process; the fault schedule counts them."""
+
+    def __init__(self) -> None:
+        self._counts: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def next(self, system: str) -> int:
+        with self._lock:
+            self._counts[system] = self._counts.get(system, 0) + 1
+            return self._counts[system]
+
+
+_call_counter = _CallCounter()
+# Call logs this process has created (an append blob must exist before the first append).
+_created_call_logs: set[str] = set()
+
+
+class SandboxSystem:
+    """Storage, dedupe, fault injection and the call log of one sandboxed system."""
+
+    def __init__(self, system: str, container: ContainerClient, faults: tuple[FaultRule, ...] = ()) -> None:
+        self.system = system
+        self.container = container
+        self.faults = faults
+
+    @classmethod
+    def from_settings(cls, system: str, environ: Mapping[str, str] | None = None) -> SandboxSystem:
+        """The sandbox of `system` with faults from `SANDBOX_FAULTS_<SYSTEM>`."""
+        env = os.environ if environ is None else environ
+        setting = FAULTS_SETTING_PREFIX + system.upper()
+        try:
+            faults = parse_faults(env.get(setting, ""))
+        except ValueError as error:
+            raise ValueError(f"app setting {setting}: {error}") from None
+        return cls(system, container_client(SANDBOX_CONTAINER_PURPOSE, env), faults)
+
+    # -- calls --------------------------------------------------------------------------------
+
+    def read(self, operation: str, respond: Callable[[], Any]) -> Any:
+        """A read-only call: faults apply, nothing is recorded as an effect."""
+        fault = self._fault()
+        self._log_call(operation, None, f"fault:{fault}" if fault else "read")
+        if fault in ("transient", "timeout", "timeout_after_commit"):
+            self._raise_fault(fault, operation)
+        return respond()
+
+    def mutate(
+        self, operation: str, idempotency_key: str, request: JsonDict, respond: Callable[[], JsonDict]
+    ) -> JsonDict:
+        """A mutating call, deduped by `idempotency_key`. `respond` must be safe to run twice."""
+        if not idempotency_key:
+            raise ValueError(f"{self.system}.{operation}: an idempotency key is required")
+        fault = self._fault()
+        if fault in ("transient", "timeout"):
+            self._log_call(operation, idempotency_key, f"fault:{fault}")
+            self._raise_fault(fault, operation)
+        response, first = self._record_effect(operation, idempotency_key, request, respond)
+        self._log_call(operation, idempotency_key, "effect" if first else "duplicate")
+        if fault == "timeout_after_commit":
+            self._log_call(operation, idempotency_key, "fault:timeout_after_commit")
+            self._raise_fault(fault, operation)
+        return response
+
+    def transition(
+        self, operation: str, idempotency_key: str, apply: Callable[[], tuple[JsonDict, bool]]
+    ) -> JsonDict:
+        """A mutating call whose dedupe lives in the system's own state (`apply` → response, acted?)."""
+        fault = self._fault()
+        if fault in ("transient", "timeout"):
+            self._log_call(operation, idempotency_key, f"fault:{fault}")
+            self._raise_fault(fault, operation)
+        response, acted = apply()
+        self._log_call(operation, idempotency_key, "effect" if acted else "duplicate")
+        if fault == "timeout_after_commit":
+            self._log_call(operation, idempotency_key, "fault:timeout_after_commit")
+            self._raise_fault(fault, operation)
+        return response
+
+    # -- what tests and the read-only view see ------------------------------------------------
+
+    def effects(self, operation: str | None = None) -> list[JsonDict]:
+        """Every recorded effect (request, response, key), oldest first."""
+        found = []
+        for blob in self.container.list_blobs(name_starts_with=f"{self.system}/effects/"):
+            effect = json.loads(self.container.get_blob_client(blob.name).download_blob().readall())
+            if operation is None or effect["operation"] == operation:
+                found.append(effect)
+        return sorted(found, key=lambda effect: str(effect["recordedAt"]))
+
+    def calls(self) -> list[JsonDict]:
+        """Every call made to this system (including duplicates and injected faults), in order."""
+        try:
+            data = self.container.get_blob_client(f"{self.system}/calls").download_blob().readall()
+        except ResourceNotFoundError:
+            return []
+        return [json.loads(line) for line in data.decode().splitlines() if line.strip()]
+
+    def state_blob(self, name: str) -> str:
+        """The blob name of a piece of this system's own state."""
+        return f"{self.system}/state/{name}"
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _fault(self) -> FaultMode | None:
+        if not self.faults:
+            return None
+        call_number = _call_counter.next(self.system)
+        for rule in self.faults:
+            if rule.applies_to(call_number):
+                return rule.mode
+        return None
+
+    def _raise_fault(self, fault: FaultMode, operation: str) -> None:
+        if fault == "transient":
+            raise TransientIntegrationError(self.system, f"{operation}: injected 503 (sandbox)")
+        raise IntegrationTimeoutError(self.system, f"{operation}: injected timeout (sandbox)")
+
+    def _record_effect(
+        self, operation: str, key: str, request: JsonDict, respond: Callable[[], JsonDict]
+    ) -> tuple[JsonDict, bool]:
+        blob = self.container.get_blob_client(f"{self.system}/effects/{quote(key, safe='')}")
+        fingerprint = _fingerprint(operation, request)
+        existing = _download_json(blob)
+        if existing is None:
+            record: JsonDict = {
+                "system": self.system,
+                "operation": operation,
+                "idempotencyKey": key,
+                "fingerprint": fingerprint,
+                "request": request,
+                "response": respond(),
+                "recordedAt": datetime.now(UTC).isoformat(),
+            }
+            try:
+                blob.upload_blob(json.dumps(record).encode(), overwrite=False)  # If-None-Match: *
+                return record["response"], True
+            except ResourceExistsError:
+                existing = _download_json(blob)  # a concurrent duplicate recorded first
+            assert existing is not None
+        if existing["fingerprint"] != fingerprint:
+            raise IdempotencyKeyReusedError(
+                self.system, f"{operation}: key already used for another request", 422
+            )
+        return existing["response"], False
+
+    def _log_call(self, operation: str, key: str | None, outcome: str) -> None:
+        blob = self.container.get_blob_client(f"{self.system}/calls")
+        if blob.url not in _created_call_logs:
+            with contextlib.suppress(ResourceExistsError):
+                blob.create_append_blob(match_condition=MatchConditions.IfMissing)
+            _created_call_logs.add(blob.url)
+        line = {
+            "operation": operation,
+            "idempotencyKey": key,
+            "outcome": outcome,
+            "at": datetime.now(UTC).isoformat(),
+        }
+        blob.append_block((json.dumps(line) + "\n").encode())
+
+
+def _fingerprint(operation: str, request: JsonDict) -> str:
+    canonical = json.dumps([operation, request], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _download_json(blob: Any) -> Any:
+    try:
+        return json.loads(blob.download_blob().readall())
+    except ResourceNotFoundError:
+        return None
+
+
+def stable_id(prefix: str, key: str) -> str:
+    """A provider-style id derived from the idempotency key, so `respond` is safe to run twice."""
+    return f"{prefix}_{hashlib.sha256(key.encode()).hexdigest()[:20]}"

@@ -1,0 +1,35 @@
+"""Read-only HTTP view of sandbox state: `GET /api/sandbox/{system}`, for tests and demos.
+
+function_app.py registers this blueprint only when `sandbox_selected()`; a deployment that talks
+to real systems never serves it. It shows the sandbox's own records (what the outside system would
+hold, contact details included), so it must never be registered where real data flows.
+"""
+
+from __future__ import annotations
+
+import azure.functions as func
+
+from api import InvalidRequest, json_errors, json_response
+from integrations.inventory import SandboxInventoryStore
+from integrations.selection import SYSTEMS, sandbox_system
+
+bp = func.Blueprint()  # type: ignore[no-untyped-call]
+
+
+@bp.route(route="sandbox/{system}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@json_errors
+def sandbox_state(req: func.HttpRequest) -> func.HttpResponse:
+    """Effects, calls (and stock levels for inventory) recorded by one sandboxed system."""
+    system = req.route_params.get("system", "")
+    if system not in SYSTEMS:
+        raise InvalidRequest("system", f"must be one of {', '.join(SYSTEMS)}")
+    sandbox = sandbox_system(system)
+    operation = req.params.get("operation") or None
+    body: dict[str, object] = {
+        "system": system,
+        "effects": sandbox.effects(operation),
+        "calls": sandbox.calls(),
+    }
+    if system == "inventory":
+        body["levels"] = [level.to_dict() for level in SandboxInventoryStore(sandbox).levels()]
+    return json_response(body)
