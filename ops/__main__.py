@@ -17,6 +17,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ops.infra_validate",
     "ops.preflight",
     "ops.release",
+    "ops.replay.cli",
 )
 
 

@@ -1,0 +1,252 @@
+"""A synchronous client of the Durable HTTP management API for the ops commands (spec §11).
+
+One place knows the routes, the system key (`code`), the status codes and what each failure means
+to an operator, so `instances`, `audit` and `replay-record` print the same errors. Works against the
+devhost (no key) and an Azure app (the `durabletask_extension` system key).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+DEFAULT_BASE_URL = "http://127.0.0.1:7071"
+BASE_URL_ENV = "OPS_BASE_URL"
+SYSTEM_KEY_ENV = "DURABLETASK_EXTENSION_KEY"
+WEBHOOK_PATH = "/runtime/webhooks/durabletask"
+TERMINAL_STATUSES = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
+ACTIVE_STATUSES = frozenset({"Running", "Pending", "Suspended", "ContinuedAsNew"})
+RUNTIME_STATUSES = (
+    "Running",
+    "Pending",
+    "Suspended",
+    "ContinuedAsNew",
+    "Completed",
+    "Failed",
+    "Terminated",
+    "Canceled",
+)
+
+
+class OpsError(Exception):
+    """An operational failure the command reports as `Error: <message>` and exit code 1."""
+
+
+class HostUnreachableError(OpsError):
+    """Nothing answers at the base URL."""
+
+
+class InstanceNotFoundError(OpsError):
+    """The host does not know the instance id."""
+
+
+class ApiError(OpsError):
+    """The management API answered with an unexpected status code."""
+
+    def __init__(self, message: str, status: int, body: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
+
+
+def default_base_url() -> str:
+    """`OPS_BASE_URL` when set, else the devhost's default address."""
+    return os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+
+
+def _error_text(response: requests.Response) -> str:
+    """The most useful line of an error body (the extension's `ExceptionMessage`/`Message`)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text.strip()[:300]
+    if isinstance(body, dict):
+        return str(body.get("ExceptionMessage") or body.get("Message") or body.get("error") or body)[:300]
+    return str(body)[:300]
+
+
+@dataclass
+class DurableClient:
+    """The management API of one host (devhost or Azure) at `base_url`."""
+
+    base_url: str = DEFAULT_BASE_URL
+    code: str | None = None
+    timeout: float = 30.0
+    session: requests.Session = field(default_factory=requests.Session)
+
+    def __post_init__(self) -> None:
+        self.base_url = self.base_url.rstrip("/")
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, str] | None = None,
+        data: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> requests.Response:
+        query = dict(params or {})
+        if self.code:
+            query["code"] = self.code
+        url = f"{self.base_url}{path}"
+        try:
+            return self.session.request(
+                method, url, params=query, data=data, headers=headers, timeout=self.timeout
+            )
+        except requests.ConnectionError as error:
+            raise HostUnreachableError(
+                f"cannot reach {self.base_url} — is the app running? start it with ./scripts/dev"
+            ) from error
+        except requests.Timeout as error:
+            raise HostUnreachableError(
+                f"{self.base_url} did not answer within {self.timeout:.0f} s ({method} {path})"
+            ) from error
+
+    def _instance_path(self, instance_id: str, operation: str = "") -> str:
+        path = f"{WEBHOOK_PATH}/instances/{quote(instance_id, safe='')}"
+        return f"{path}/{operation}" if operation else path
+
+    def _unexpected(self, what: str, response: requests.Response) -> ApiError:
+        detail = _error_text(response)
+        if response.status_code in (401, 403):
+            detail = f"{detail or 'unauthorized'}; pass the durabletask_extension system key with --code"
+        return ApiError(
+            f"{what} failed: HTTP {response.status_code}{': ' + detail if detail else ''}",
+            response.status_code,
+            response.text,
+        )
+
+    def _not_found(self, instance_id: str) -> InstanceNotFoundError:
+        return InstanceNotFoundError(f"no instance with ID '{instance_id}' on {self.base_url}")
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    def status(
+        self,
+        instance_id: str,
+        *,
+        show_history: bool = False,
+        show_history_output: bool = False,
+        show_input: bool = True,
+    ) -> dict[str, Any]:
+        """`GET instances/{id}`: the status document (with `historyEvents` when asked)."""
+        params = {
+            "showHistory": str(show_history).lower(),
+            "showHistoryOutput": str(show_history_output).lower(),
+            "showInput": str(show_input).lower(),
+        }
+        response = self._request("GET", self._instance_path(instance_id), params)
+        if response.status_code == 404:
+            raise self._not_found(instance_id)
+        if response.status_code not in (200, 202, 500) or not response.content:
+            raise self._unexpected(f"status of '{instance_id}'", response)
+        body: dict[str, Any] = response.json()
+        return body
+
+    def query(
+        self,
+        *,
+        statuses: list[str] | None = None,
+        created_from: str | None = None,
+        created_to: str | None = None,
+        prefix: str | None = None,
+        top: int | None = None,
+        all_pages: bool = False,
+        show_input: bool = False,
+    ) -> list[dict[str, Any]]:
+        """`GET instances`: one page (or every page with `all_pages`), following continuation tokens."""
+        params: dict[str, str] = {"showInput": str(show_input).lower()}
+        if statuses:
+            params["runtimeStatus"] = ",".join(statuses)
+        if created_from:
+            params["createdTimeFrom"] = created_from
+        if created_to:
+            params["createdTimeTo"] = created_to
+        if prefix:
+            params["instanceIdPrefix"] = prefix
+        if top:
+            params["top"] = str(top)
+        results: list[dict[str, Any]] = []
+        headers: dict[str, str] = {}
+        while True:
+            response = self._request("GET", f"{WEBHOOK_PATH}/instances", params, headers=headers)
+            if response.status_code != 200:
+                raise self._unexpected("query of instances", response)
+            page = response.json()
+            results.extend(item for item in page if isinstance(item, dict))
+            token = response.headers.get("x-ms-continuation-token")
+            if not all_pages or not token:
+                return results
+            headers = {"x-ms-continuation-token": token}
+
+    def raw_history(self, instance_id: str) -> list[dict[str, Any]]:
+        """The history exactly as sent to the SDK (devhost `GET /admin/instances/{id}/raw-history`)."""
+        response = self._request("GET", f"/admin/instances/{quote(instance_id, safe='')}/raw-history")
+        if response.status_code == 404:
+            if "No instance" in response.text:
+                raise self._not_found(instance_id)
+            raise OpsError(
+                f"{self.base_url} has no raw-history route: record histories from the devhost "
+                "(./scripts/dev or python -m devhost start), which keeps EventIds as the SDK sees them"
+            )
+        if response.status_code != 200:
+            raise self._unexpected(f"raw history of '{instance_id}'", response)
+        body: list[dict[str, Any]] = response.json()
+        return body
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    def raise_event(self, instance_id: str, event_name: str, data: Any) -> None:
+        """`POST instances/{id}/raiseEvent/{name}` with a JSON body."""
+        response = self._request(
+            "POST",
+            self._instance_path(instance_id, f"raiseEvent/{quote(event_name, safe='')}"),
+            data=json.dumps(data),
+            headers={"Content-Type": "application/json"},
+        )
+        if response.status_code == 202:
+            return
+        if response.status_code == 404:
+            raise self._not_found(instance_id)
+        if response.status_code == 410:
+            raise OpsError(f"instance '{instance_id}' has finished; it no longer accepts events")
+        raise self._unexpected(f"raise event '{event_name}' on '{instance_id}'", response)
+
+    def control(self, instance_id: str, operation: str, reason: str) -> int:
+        """terminate/suspend/resume/rewind: returns the status code (202, or 410 when already finished)."""
+        response = self._request("POST", self._instance_path(instance_id, operation), {"reason": reason})
+        if response.status_code in (200, 202, 410):
+            return response.status_code
+        if response.status_code == 404:
+            raise self._not_found(instance_id)
+        raise self._unexpected(f"{operation} of '{instance_id}'", response)
+
+    def restart(self, instance_id: str, *, new_instance_id: bool) -> dict[str, Any]:
+        """`POST instances/{id}/restart`: the new instance's check-status body."""
+        response = self._request(
+            "POST",
+            self._instance_path(instance_id, "restart"),
+            {"restartWithNewInstanceId": str(new_instance_id).lower()},
+        )
+        if response.status_code == 400 and "does not match" in response.text:
+            raise self._not_found(instance_id)
+        if response.status_code not in (200, 202):
+            raise self._unexpected(f"restart of '{instance_id}'", response)
+        body: dict[str, Any] = response.json() if response.content else {"id": instance_id}
+        return body
+
+    def purge(self, instance_id: str) -> int:
+        """`DELETE instances/{id}`: the number of instances deleted."""
+        response = self._request("DELETE", self._instance_path(instance_id))
+        if response.status_code == 404:
+            raise self._not_found(instance_id)
+        if response.status_code != 200:
+            raise self._unexpected(f"purge of '{instance_id}'", response)
+        return int(response.json().get("instancesDeleted", 0))

@@ -1,0 +1,1 @@
+"""Replay check: recorded devhost histories replayed through the current orchestrator code."""

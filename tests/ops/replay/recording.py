@@ -1,0 +1,76 @@
+"""Regenerate recorded histories: `.venv/bin/python -m tests.ops.replay.recording [SUITE ...]`.
+
+Starts Azurite and a devhost for the suite's app, runs every scenario of tests/ops/replay/scenarios.py
+through the management API, and records each instance (with its sub-orchestrations) into the
+suite's folder under tests/histories/ with `ops.replay.history_file.record_instance`, the code
+behind `python -m ops replay-record`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ops.durable_client import DurableClient
+from ops.replay.history_file import record_instance
+from tests.ops.replay.scenarios import REPO_ROOT, SUITES, Scenario, Suite
+from tests.support.durable_http import DurableApi
+from tests.support.processes import Azurite, HostProcess, make_host
+
+
+def instance_id_for(scenario: Scenario) -> str:
+    """Fixed ids keep regenerated files comparable."""
+    return f"replay-{Path(scenario.file).stem.replace('_', '-')}"
+
+
+def run_and_record(host: HostProcess, suite: Suite, scenario: Scenario, out_dir: Path) -> list[Path]:
+    """Run one scenario on a started host and record it; returns the files written."""
+    api = DurableApi(host.base_url)
+    instance_id = instance_id_for(scenario)
+    # The input goes in as the Python client sends it: a JSON string token holding the JSON text.
+    body = None if scenario.input is None else json.dumps(scenario.input)
+    api.start_id(scenario.orchestrator, body, instance_id)
+    if scenario.drive is not None:
+        scenario.drive(api, instance_id)
+    api.wait(instance_id, timeout=60, statuses=set(scenario.final_statuses))
+    app_root = str(suite.app_dir.resolve().relative_to(REPO_ROOT))
+    return record_instance(
+        DurableClient(host.base_url), instance_id, out_dir / scenario.file, app_root=app_root
+    )
+
+
+def record_suite(suite: Suite, azurite: Azurite, out_dir: Path | None = None) -> list[Path]:
+    """Start a devhost for the suite's app, run and record every scenario, stop the host."""
+    target = out_dir or suite.out_dir
+    host = make_host(suite.app_dir, azurite).start()
+    try:
+        return [
+            path for scenario in suite.scenarios for path in run_and_record(host, suite, scenario, target)
+        ]
+    finally:
+        host.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Record the named suites (default: all)."""
+    parser = argparse.ArgumentParser(prog="python -m tests.ops.replay.recording", description=__doc__)
+    parser.add_argument("suites", nargs="*", choices=sorted(SUITES), help="suites to record (default: all)")
+    args = parser.parse_args(argv)
+    azurite = Azurite.start()
+    try:
+        for name in args.suites or sorted(SUITES):
+            suite = SUITES[name]
+            for stale in suite.out_dir.glob("*.json"):
+                stale.unlink()
+            for path in record_suite(suite, azurite):
+                print(f"wrote {path.relative_to(REPO_ROOT)}")
+    finally:
+        azurite.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
