@@ -5,6 +5,9 @@
 - `orchestration_log(context, workflow)` emits nothing while the orchestrator replays, so each
   line appears once however often the orchestrator function runs. Name the variable anything but
   `log`/`logger` (e.g. `journal`): the determinism linter treats those names as raw loggers.
+  Limit (SDK 1.7): `is_replaying` follows the history event that resolved the last task, so a
+  line right after a wait satisfied by an event that arrived in an earlier episode (an event
+  raised before the orchestrator waited for it) is skipped. Lines can go missing, never double.
 - `redact()` runs on every message and field before it is logged: values under sensitive keys
   (contact details, payment data, free-text evidence, secrets) and e-mail addresses, card numbers
   and phone numbers inside text become `[redacted]`. Use it too before putting anything into
@@ -137,6 +140,9 @@ def configure_telemetry(environ: Mapping[str, str] | None = None) -> logging.Log
         env = os.environ if environ is None else environ
         if logger.level == logging.NOTSET:
             logger.setLevel(logging.INFO)
+        # On the logger: covers every record logged on `workflows` itself, whatever the handler
+        # (the Functions worker's, the devhost's console, the exporter below).
+        logger.addFilter(RedactingFilter())
         connection_string = env.get(CONNECTION_STRING_SETTING, "").strip()
         if connection_string:
             # Imported here: the exporter starts a worker thread and is only wanted in Azure.

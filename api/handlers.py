@@ -2,7 +2,8 @@
 
 `json_errors` decides the status of every failure in one place: `InvalidRequest` → 400,
 `InstanceNotFound` → 404, `Conflict` → 409 (each with its JSON body), anything else → 500 with a
-generic body while the traceback goes to the (redacted) log. Internals never reach the caller.
+generic body while the traceback goes to the `workflows` log, redacted by its filter (see
+telemetry.py). Internals never reach the caller.
 """
 
 from __future__ import annotations
@@ -10,16 +11,15 @@ from __future__ import annotations
 import functools
 import inspect
 import json
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec
 
 import azure.functions as func
 
 from api.errors import ApiError
+from telemetry import configure_telemetry
 
 P = ParamSpec("P")
-log = logging.getLogger("workflows.api")
 
 
 def json_response(
@@ -56,7 +56,9 @@ def json_errors(
         except ApiError as error:
             return error_response(error)
         except Exception:
-            log.exception("unhandled error in HTTP function %s", getattr(function, "__name__", "?"))
+            configure_telemetry().exception(
+                "unhandled error in HTTP function %s", getattr(function, "__name__", "?")
+            )
             return json_response({"error": "internal error"}, 500)
 
     return wrapper

@@ -28,8 +28,9 @@ from idempotency import EffectLedger, orchestration_effect_key
 from integrations import integrations_from_settings
 from integrations.customer_messaging import CustomerMessage
 from integrations.payments import RefundRequest
-from telemetry import activity_log, instance_id_from_key, orchestration_log
+from telemetry import activity_log, configure_telemetry, instance_id_from_key, orchestration_log
 
+configure_telemetry()
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
 WORKFLOW = "building_blocks_test"
