@@ -18,6 +18,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ops.preflight",
     "ops.release",
     "ops.replay.cli",
+    "ops.instances",
+    "ops.audit.cli",
 )
 
 

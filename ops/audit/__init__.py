@@ -1,0 +1,1 @@
+"""Audit export: an instance and its sub-orchestrations as a JSON packet and an HTML report."""
