@@ -1,0 +1,271 @@
+"""The devhost workloads: one fresh devhost per repetition on a shared in-memory Azurite.
+
+Timing is taken by this (client) process: wall time from just before the start request to the
+first status poll that sees the instance Completed (polls every few milliseconds, without history).
+Storage operations come from the host's own counter (`GET /admin/metrics`), read when the host is
+idle before and after each workload.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from bench.stats import Metrics, percentile
+from tests.support.processes import Azurite, HostProcess, make_host
+
+APP_DIR = Path(__file__).resolve().parent / "apps" / "core"
+WEBHOOK = "/runtime/webhooks/durabletask"
+# Optional metrics the devhost may expose besides storageOperations: summed as deltas when present.
+OPTIONAL_COUNTERS = ("orchestratorSeconds", "episodes", "activityRuns", "episodeSeconds")
+
+
+class BenchError(RuntimeError):
+    """A workload did not complete as it must (wrong status or output): its numbers would lie."""
+
+
+@dataclass
+class Client:
+    """A small synchronous client of the host's management and admin routes (keep-alive session)."""
+
+    base_url: str
+    session: requests.Session = field(default_factory=requests.Session)
+
+    def start(self, name: str, body: Any, instance_id: str | None = None) -> str:
+        url = f"{self.base_url}{WEBHOOK}/orchestrators/{name}"
+        if instance_id:
+            url += f"/{quote(instance_id, safe='')}"
+        response = self.session.post(url, json=body, timeout=60)
+        if response.status_code != 202:
+            raise BenchError(f"start {name} answered {response.status_code}: {response.text[:300]}")
+        return str(response.json()["id"])
+
+    def status(self, instance_id: str) -> dict[str, Any]:
+        response = self.session.get(
+            f"{self.base_url}{WEBHOOK}/instances/{quote(instance_id, safe='')}",
+            params={"showInput": "false"},
+            timeout=60,
+        )
+        if response.status_code not in (200, 202):
+            raise BenchError(f"status of {instance_id} answered {response.status_code}")
+        body: dict[str, Any] = response.json()
+        return body
+
+    def wait(self, instance_id: str, timeout: float, interval: float = 0.005) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            body = self.status(instance_id)
+            if body["runtimeStatus"] in {"Completed", "Failed", "Terminated", "Canceled"}:
+                return body
+            if time.monotonic() > deadline:
+                raise BenchError(f"{instance_id} not finished after {timeout} s: {body['runtimeStatus']}")
+            time.sleep(interval)
+
+    def count_completed(self, prefix: str) -> tuple[int, int]:
+        """(completed, failed) instances whose id starts with `prefix`."""
+        response = self.session.get(
+            f"{self.base_url}{WEBHOOK}/instances",
+            params={"instanceIdPrefix": prefix, "showInput": "false", "top": "10000"},
+            timeout=60,
+        )
+        bodies: list[dict[str, Any]] = response.json()
+        completed = sum(1 for b in bodies if b["runtimeStatus"] == "Completed")
+        failed = sum(1 for b in bodies if b["runtimeStatus"] in {"Failed", "Terminated", "Canceled"})
+        return completed, failed
+
+    def metrics(self) -> dict[str, Any]:
+        body: dict[str, Any] = self.session.get(f"{self.base_url}/admin/metrics", timeout=60).json()
+        return body
+
+    def settled_metrics(self, quiet: float = 0.1, timeout: float = 10) -> dict[str, Any]:
+        """Metrics once the storage counter stopped moving (trailing document writes included)."""
+        deadline = time.monotonic() + timeout
+        last = self.metrics()
+        while time.monotonic() < deadline:
+            time.sleep(quiet)
+            now = self.metrics()
+            if now.get("storageOperations") == last.get("storageOperations"):
+                return now
+            last = now
+        return last
+
+    def raw_history(self, instance_id: str) -> list[dict[str, Any]]:
+        response = self.session.get(
+            f"{self.base_url}/admin/instances/{quote(instance_id, safe='')}/raw-history", timeout=60
+        )
+        if response.status_code != 200:
+            raise BenchError(f"raw-history of {instance_id} answered {response.status_code}")
+        events: list[dict[str, Any]] = response.json()
+        return events
+
+
+@dataclass
+class DevhostRun:
+    """What one repetition measured, plus the raw histories the SDK-floor step replays."""
+
+    metrics: dict[str, Metrics] = field(default_factory=dict)
+    histories: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+@contextmanager
+def running_host(azurite: Azurite, extra_args: list[str]) -> Iterator[HostProcess]:
+    """A fresh devhost (its own task hub) serving the bench app; stopped afterwards."""
+    host = make_host(APP_DIR, azurite)
+    host.command.extend(extra_args)
+    host.start()
+    try:
+        yield host
+    finally:
+        host.stop()
+
+
+def _counter_deltas(before: dict[str, Any], after: dict[str, Any]) -> Metrics:
+    deltas: Metrics = {}
+    for name in ("storageOperations", *OPTIONAL_COUNTERS):
+        if isinstance(before.get(name), int | float) and isinstance(after.get(name), int | float):
+            deltas[name] = float(after[name]) - float(before[name])
+    return deltas
+
+
+def _with_counters(result: Metrics, deltas: Metrics, activities: int) -> Metrics:
+    result["storageOps"] = deltas["storageOperations"]
+    result["storageOpsPerActivity"] = deltas["storageOperations"] / activities
+    for name in OPTIONAL_COUNTERS:
+        if name in deltas:
+            result[f"host.{name}"] = deltas[name]
+    return result
+
+
+def run_chain(client: Client, count: int, timeout: float) -> tuple[Metrics, list[dict[str, Any]]]:
+    """Chain of `count` activities: start → Completed wall time, storage ops per activity."""
+    before = client.settled_metrics()
+    started = time.perf_counter()
+    instance_id = client.start("bench_chain", {"n": count})
+    body = client.wait(instance_id, timeout)
+    wall = time.perf_counter() - started
+    if body["runtimeStatus"] != "Completed" or body.get("output") != count:
+        raise BenchError(f"chain {count}: {body['runtimeStatus']} with output {body.get('output')!r}")
+    deltas = _counter_deltas(before, client.settled_metrics())
+    result: Metrics = {"wallSeconds": wall, "activitiesPerSecond": count / wall}
+    return _with_counters(result, deltas, count), client.raw_history(instance_id)
+
+
+def run_fan_out(client: Client, count: int, timeout: float) -> tuple[Metrics, list[dict[str, Any]]]:
+    """Fan-out/fan-in of `count` activities: wall time, storage ops per activity."""
+    before = client.settled_metrics()
+    started = time.perf_counter()
+    instance_id = client.start("bench_fan_out", {"n": count})
+    body = client.wait(instance_id, timeout)
+    wall = time.perf_counter() - started
+    expected = count * (count - 1) // 2
+    if body["runtimeStatus"] != "Completed" or body.get("output") != expected:
+        raise BenchError(f"fan-out {count}: {body['runtimeStatus']} with output {body.get('output')!r}")
+    deltas = _counter_deltas(before, client.settled_metrics())
+    result: Metrics = {"wallSeconds": wall, "activitiesPerSecond": count / wall}
+    return _with_counters(result, deltas, count), client.raw_history(instance_id)
+
+
+def run_burst(client: Client, orchestrations: int, steps: int, timeout: float) -> Metrics:
+    """`orchestrations` chains of `steps` activities, all started at once: orchestrations/s."""
+    prefix = f"burst-{time.time_ns()}-"
+    before = client.settled_metrics()
+    clients = [Client(client.base_url) for _ in range(8)]
+
+    def start(index: int) -> str:
+        return clients[index % len(clients)].start("bench_chain", {"n": steps}, f"{prefix}{index:04d}")
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(len(clients)) as pool:
+        list(pool.map(start, range(orchestrations)))
+    all_started = time.perf_counter()
+    deadline = time.monotonic() + timeout
+    while True:
+        completed, failed = client.count_completed(prefix)
+        if failed:
+            raise BenchError(f"burst: {failed} orchestrations failed")
+        if completed == orchestrations:
+            break
+        if time.monotonic() > deadline:
+            raise BenchError(f"burst: {completed}/{orchestrations} completed after {timeout} s")
+        time.sleep(0.01)
+    wall = time.perf_counter() - started
+    deltas = _counter_deltas(before, client.settled_metrics())
+    result: Metrics = {
+        "wallSeconds": wall,
+        "orchestrationsPerSecond": orchestrations / wall,
+        "activitiesPerSecond": orchestrations * steps / wall,
+        "startSeconds": all_started - started,
+    }
+    return _with_counters(result, deltas, orchestrations * steps)
+
+
+def _history_time(text: str) -> float:
+    """A history Timestamp (7 fractional digits and Z) as epoch seconds."""
+    return datetime.fromisoformat(text).timestamp()
+
+
+def run_latency(client: Client, samples: int, timeout: float) -> Metrics:
+    """Activity scheduled → started on an idle host, one single-activity orchestration at a time.
+
+    Scheduled: the TaskScheduled event's Timestamp in the raw history (the host writes the
+    episode's start time there). Started: time.time() on the activity's first line, returned as
+    its result. Both clocks are the devhost process's wall clock.
+    """
+    latencies: list[float] = []
+    before = client.settled_metrics()
+    for _ in range(samples):
+        time.sleep(0.05)  # let the host go idle (trailing writes of the previous sample)
+        instance_id = client.start("bench_stamp", None)
+        body = client.wait(instance_id, timeout, interval=0.02)
+        if body["runtimeStatus"] != "Completed" or not isinstance(body.get("output"), float):
+            raise BenchError(f"latency sample: {body['runtimeStatus']} with {body.get('output')!r}")
+        scheduled = [e for e in client.raw_history(instance_id) if e["EventType"] == 4]
+        if len(scheduled) != 1:
+            raise BenchError(f"latency sample: {len(scheduled)} TaskScheduled events")
+        latencies.append(float(body["output"]) - _history_time(scheduled[0]["Timestamp"]))
+    deltas = _counter_deltas(before, client.settled_metrics())
+    result: Metrics = {
+        "p50Seconds": percentile(latencies, 0.50),
+        "p95Seconds": percentile(latencies, 0.95),
+        "maxSeconds": max(latencies),
+        "samples": float(len(latencies)),
+        "storageOpsPerOrchestration": deltas["storageOperations"] / samples,
+    }
+    if deltas.get("episodes"):
+        result["sdkSecondsPerEpisode"] = deltas.get("orchestratorSeconds", 0.0) / deltas["episodes"]
+    return result
+
+
+def run_devhost_repetition(
+    azurite: Azurite, selected: set[str], *, extra_args: list[str], log: Callable[[str], None]
+) -> DevhostRun:
+    """One repetition of every selected devhost workload on a fresh host."""
+    run = DevhostRun()
+    with running_host(azurite, extra_args) as host:
+        client = Client(host.base_url)
+        run_chain(client, 3, 60)  # warm-up: imports, first blob container writes
+        if "chain_100" in selected:
+            log("devhost chain 100")
+            run.metrics["chain_100"], run.histories["chain_100"] = run_chain(client, 100, 120)
+        if "fan_out_1000" in selected:
+            log("devhost fan-out 1,000")
+            run.metrics["fan_out_1000"], run.histories["fan_out_1000"] = run_fan_out(client, 1000, 300)
+        if "burst_100x3" in selected:
+            log("devhost burst 100 x 3")
+            run.metrics["burst_100x3"] = run_burst(client, 100, 3, 300)
+        if "sched_latency" in selected:
+            log("devhost scheduling latency")
+            run.metrics["sched_latency"] = run_latency(client, 50, 60)
+        if "chain_1000" in selected:
+            log("devhost chain 1,000 (long)")
+            run.metrics["chain_1000"], run.histories["chain_1000"] = run_chain(client, 1000, 900)
+    return run
