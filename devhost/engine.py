@@ -79,6 +79,8 @@ class Instance:
     busy: bool = False
     history_loaded: bool = True
     played_upto: int = 0
+    log_created: bool = False
+    pending_start: Event | None = None
     saved_signature: tuple[Any, ...] | None = None
 
     @property
@@ -104,6 +106,7 @@ class Instance:
             "output": self.output_text,
             "customStatus": self.custom_status_text,
             "failureDetails": self.failure_details,
+            "pendingStart": self.pending_start,
         }
 
     @classmethod
@@ -122,7 +125,9 @@ class Instance:
             output_text=document.get("output"),
             custom_status_text=document.get("customStatus"),
             failure_details=document.get("failureDetails"),
+            pending_start=document.get("pendingStart"),
             history_loaded=False,
+            log_created=True,
         )
 
 
@@ -285,7 +290,9 @@ class Engine:
                 execution_id=execution_id,
                 parent=parent,
             )
-            await self.store.create_log(instance.log_name, [_message_record(0, started)])
+            # One write makes the start durable: the document carries the start event until the
+            # first episode creates the execution's log.
+            instance.pending_start = started
             instance.inbox.append((0, started))
             instance.next_message_id = 1
             await self._save_document(instance, force=True)
@@ -295,8 +302,17 @@ class Engine:
 
     # -- messages -------------------------------------------------------------------------------
 
-    async def deliver(self, instance_id: str, execution_id: str | None, event: Event) -> bool:
-        """Durably accept a message for an instance; False when the target is gone or finished."""
+    async def deliver(
+        self, instance_id: str, execution_id: str | None, event: Event, *, durable: bool = True
+    ) -> bool:
+        """Accept a message for an instance; False when the target is gone or finished.
+
+        Messages from outside (events, terminate, suspend, resume) are `durable`: appended to the
+        log before the caller is answered. Results of the host's own work (activity results, timer
+        firings, child and entity replies) become durable with the episode that consumes them: a
+        crash before that re-runs the work on recovery (at-least-once), so they need no write of
+        their own.
+        """
         instance = await self.get_instance(instance_id)
         if instance is None or instance.is_terminal:
             return False
@@ -304,12 +320,23 @@ class Engine:
             return False
         message_id = instance.next_message_id
         instance.next_message_id += 1
-        await self.store.append(instance.log_name, [_message_record(message_id, event)])
-        if instance.execution_id != (execution_id or instance.execution_id) or instance.is_terminal:
-            return False
+        if durable:
+            await self._ensure_log(instance)
+            await self.store.append(instance.log_name, [_message_record(message_id, event)])
+            if instance.execution_id != (execution_id or instance.execution_id) or instance.is_terminal:
+                return False
         instance.inbox.append((message_id, event))
         self._schedule_episode(instance)
         return True
+
+    async def _ensure_log(self, instance: Instance) -> None:
+        """Create the execution's log blob on first use (a start writes only the document)."""
+        if instance.log_created:
+            return
+        async with self._lock(f"log:{instance.log_name}"):
+            if not instance.log_created:
+                await self.store.create_log(instance.log_name, [])
+                instance.log_created = True
 
     async def raise_event(self, instance: Instance, name: str, input_text: str | None) -> None:
         await self.deliver(
@@ -564,7 +591,9 @@ class Engine:
     ) -> None:
         """Append the episode to the log, then apply it in memory (and to the document if it changed)."""
         record: Record = {"t": "ep", "consumed": [m[0] for m in consumed], "events": new_events}
+        await self._ensure_log(instance)
         await self.store.append(instance.log_name, [record])
+        instance.pending_start = None
         consumed_ids = {m[0] for m in consumed}
         instance.inbox = [m for m in instance.inbox if m[0] not in consumed_ids]
         instance.history.extend(new_events)
@@ -581,8 +610,14 @@ class Engine:
 
         lastUpdatedTime alone is not worth a write: recovery takes it from the log's last event.
         """
+        # Pending, Running and ContinuedAsNew look alike on disk: recovery tells them apart from the log.
+        active = instance.status in (
+            RuntimeStatus.PENDING,
+            RuntimeStatus.RUNNING,
+            RuntimeStatus.CONTINUED_AS_NEW,
+        )
         signature = (
-            instance.status,
+            "active" if active else instance.status,
             instance.execution_id,
             instance.custom_status_text,
             instance.output_text,
@@ -654,7 +689,7 @@ class Engine:
 
             async def fire() -> None:
                 fired = h.timer_fired(self.clock.now(), event_id, fire_at)
-                await self.deliver(instance_id, execution_id, fired)
+                await self.deliver(instance_id, execution_id, fired, durable=False)
 
             self.timers.schedule(h.parse_time(fire_at), fire)
         elif event_type == EventType.TASK_SCHEDULED:
@@ -673,7 +708,7 @@ class Engine:
                 completion = await self._run_http_activity(event_id, input_text)
             else:
                 completion = await self._invoke_activity(name, event_id, input_text)
-        await self.deliver(instance_id, execution_id, completion)
+        await self.deliver(instance_id, execution_id, completion, durable=False)
 
     async def _invoke_activity(self, name: str, event_id: int, input_text: str | None) -> Event:
         function = self.index.activity(name)
@@ -763,7 +798,7 @@ class Engine:
             problem = f"The instance id '{child_id}' cannot be used for a sub-orchestration."
         if problem is not None:
             failure = h.sub_orchestration_failed(self.clock.now(), event_id, problem, f"Message: {problem}")
-            await self.deliver(parent.instance_id, parent.execution_id, failure)
+            await self.deliver(parent.instance_id, parent.execution_id, failure, durable=False)
             return
         existing = await self.get_instance(child_id)
         if existing is not None and existing.parent == parent_info:
@@ -781,7 +816,7 @@ class Engine:
             )
         except InstanceExistsError as error:
             failure = h.sub_orchestration_failed(self.clock.now(), event_id, str(error), f"Message: {error}")
-            await self.deliver(parent.instance_id, parent.execution_id, failure)
+            await self.deliver(parent.instance_id, parent.execution_id, failure, durable=False)
 
     async def _notify_parent(self, child: Instance) -> None:
         if not child.parent:
@@ -794,7 +829,7 @@ class Engine:
         else:
             reason = child.output_text or f"Sub-orchestration '{child.instance_id}' {child.status.lower()}"
             event = h.sub_orchestration_failed(now, task_id, reason, child.failure_details)
-        await self.deliver(parent_ref["InstanceId"], parent_ref["ExecutionId"], event)
+        await self.deliver(parent_ref["InstanceId"], parent_ref["ExecutionId"], event, durable=False)
 
     # -- continue-as-new --------------------------------------------------------------------
 
@@ -827,10 +862,11 @@ class Engine:
         instance.input_text = input_text
         instance.history = []
         instance.history_json = []
+        instance.played_upto = 0
         instance.inbox = []
         instance.output_text = None
-        instance.status = RuntimeStatus.CONTINUED_AS_NEW
-        await self.store.create_log(instance.log_name, [_message_record(0, started)])
+        instance.log_created = False
+        instance.pending_start = started
         instance.inbox.append((0, started))
         instance.next_message_id = 1
         instance.status = RuntimeStatus.RUNNING
@@ -904,10 +940,13 @@ class Engine:
             return
         instance = Instance.from_document(document)
         while True:
-            records = await self.store.read_log(instance.log_name)
-            if records is None:
-                records = []
+            stored = await self.store.read_log(instance.log_name)
+            instance.log_created = stored is not None
+            records = stored or []
             history, inbox, continued = _fold_log(records)
+            if not history and instance.pending_start is not None and all(m[0] != 0 for m in inbox):
+                # Started, but the first episode never reached the log before the crash.
+                inbox = [(0, instance.pending_start), *inbox]
             if continued is None:
                 break
             # Crashed during continue-as-new: carry on in the new execution.

@@ -250,7 +250,9 @@ class EntityHost:
         if reply is None or request.get("signal") or not request.get("parent"):
             return
         event = h.event_raised(self._engine.clock.now(), str(request["id"]), reply)
-        await self._engine.deliver(str(request["parent"]), request.get("parentExecution"), event)
+        await self._engine.deliver(
+            str(request["parent"]), request.get("parentExecution"), event, durable=False
+        )
 
     async def purge(self, entity: EntityRecord) -> None:
         await self._engine.store.delete_blob(self._engine.store.entity_log_name(entity.scheduler_id))
