@@ -147,6 +147,12 @@ def _context(target: Target, results: dict[str, dict[str, Summaries]]) -> str:
             parts.append(f"{ops:.0f} storage ops ({per_activity:.2f}/activity)")
         if ops is not None and wall:
             parts.append(f"{ops / wall:.0f} storage ops/s")
+        episodes = m(workload, "devhost", "host.episodes")
+        if target.key == "chain_100" and wall and in_host_sdk is not None and episodes:
+            parts.append(
+                f"per step {fmt(wall / 100, 'ms')} of which SDK {fmt(in_host_sdk / episodes, 'ms')} "
+                "(the rest is the schedule → start → complete → next episode path: see the latency row)"
+            )
         peer = m(workload, "peer", target.source[2])
         if peer is not None:
             parts.append(f"peer {fmt(peer, target.unit or 's')}")
