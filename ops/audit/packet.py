@@ -1,318 +1,36 @@
-"""Builds the audit packet of an instance (and, recursively, of its sub-orchestrations).
+"""Builds the audit packet of an instance (and, recursively, of its sub-orchestrations) for `ops audit`.
 
-Source: the raw history (devhost `/admin/instances/{id}/raw-history`), which keeps EventIds, so
-every attempt is matched to its scheduling event exactly; against a host without that route (an
-Azure app) the status API's `historyEvents` are used, where attempts are matched by activity name
-and input. Every payload (inputs, results, event data, custom status, failure texts) is redacted.
+The history walk is the product's (`audit_packets.history.packet_from_history`); this module only
+reads: the raw history (devhost `/admin/instances/{id}/raw-history`, which keeps EventIds, so every
+attempt is matched to its scheduling event exactly) and, against a host without that route (an
+Azure app), the status API's `historyEvents`. Every payload is redacted by the given redactor.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from audit_packets.history import (
+    ACTOR_KEYS,
+    CUSTOM_STATUS_NOTE,
+    FORMAT,
+    STATUS_NAMES,
+    Redactor,
+    actor_of,
+    packet_from_history,
+)
 from ops.durable_client import DurableClient, OpsError
 
-FORMAT = "durable-audit/1"
-CUSTOM_STATUS_NOTE = (
-    "History keeps only the current custom status: earlier values are not recorded unless the "
-    "workflow records them itself (for example in an activity or its output)."
-)
-# Payload fields that name who acted, in the order they are looked for.
-ACTOR_KEYS = (
-    "approver",
-    "supervisor",
-    "decidedBy",
-    "approvedBy",
-    "reviewer",
-    "by",
-    "actor",
-    "user",
-    "requestedBy",
-    "operator",
-)
-STATUS_NAMES = {
-    0: "Running",
-    1: "Completed",
-    2: "ContinuedAsNew",
-    3: "Failed",
-    4: "Canceled",
-    5: "Terminated",
-}
-
-Redactor = Callable[[Any], Any]
-
-
-def _loads(value: Any) -> Any:
-    """Parse JSON text, repeatedly (payloads are often JSON text inside a JSON string)."""
-    for _ in range(3):
-        if not isinstance(value, str):
-            return value
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return value
-    return value
-
-
-def actor_of(data: Any) -> str | None:
-    """Who raised an event, from its payload fields (`approver`, `supervisor`, ...), if named."""
-    if not isinstance(data, dict):
-        return None
-    lowered = {str(k).lower(): v for k, v in data.items()}
-    for key in ACTOR_KEYS:
-        value = lowered.get(key.lower())
-        if value not in (None, ""):
-            return value if isinstance(value, str) else json.dumps(value)
-    return None
-
-
-class _Builder:
-    """Walks one history and fills the packet sections."""
-
-    def __init__(self, redactor: Redactor) -> None:
-        self.redact = redactor
-        self.activities: list[dict[str, Any]] = []
-        self.events: list[dict[str, Any]] = []
-        self.timers: list[dict[str, Any]] = []
-        self.children: list[dict[str, Any]] = []
-        self.entity_operations: list[dict[str, Any]] = []
-        self.timeline: list[dict[str, Any]] = []
-        self.outcome: dict[str, Any] = {}
-        self.notes: list[str] = []
-
-    def line(self, at: Any, kind: str, summary: str, event_id: int | None = None) -> None:
-        self.timeline.append({"at": at, "kind": kind, "summary": summary, "eventId": event_id})
-
-    def attempt(self, name: str, input_value: Any, attempt: dict[str, Any], event_id: int | None) -> None:
-        """Add an attempt to the activity it retries (same name and input, last attempt failed)."""
-        for activity in reversed(self.activities):
-            if (
-                activity["name"] == name
-                and activity["input"] == input_value
-                and activity["attempts"][-1]["outcome"] == "failed"
-            ):
-                break
-        else:
-            activity = {"name": name, "input": input_value, "attempts": []}
-            self.activities.append(activity)
-        attempt["attempt"] = len(activity["attempts"]) + 1
-        attempt["eventId"] = event_id
-        activity["attempts"].append(attempt)
-        activity["outcome"] = attempt["outcome"]
-        activity["retried"] = len(activity["attempts"]) > 1
-
-    # -- raw history (EventIds known) ------------------------------------------------------------
-
-    def from_raw(self, history: list[dict[str, Any]]) -> None:
-        scheduled: dict[int, dict[str, Any]] = {}
-        entity_requests: dict[str, dict[str, Any]] = {}
-        failure_in_episode: str | None = None
-        for event in history:
-            kind = event.get("EventType")
-            at = event.get("Timestamp")
-            event_id = event.get("EventId")
-            if kind == 12:  # OrchestratorStarted: a new episode
-                failure_in_episode = None
-            elif kind == 0:
-                generation = event.get("Generation") or 0
-                self.line(at, "started", f"orchestration {event.get('Name')} started")
-                if generation:
-                    self.notes.append(
-                        f"This is execution {generation + 1} of the instance (continue-as-new); history "
-                        "covers the latest execution only."
-                    )
-            elif kind in (4, 7, 10, 14) and isinstance(event_id, int):
-                scheduled[event_id] = event
-                if kind == 10:
-                    purpose = (
-                        f"retry delay after '{failure_in_episode}' failed" if failure_in_episode else "timer"
-                    )
-                    self.timers.append(
-                        {
-                            "eventId": event_id,
-                            "createdAt": at,
-                            "fireAt": event.get("FireAt"),
-                            "firedAt": None,
-                            "purpose": purpose,
-                        }
-                    )
-                    self.line(at, "timer", f"{purpose}: fires at {event.get('FireAt')}", event_id)
-                elif kind == 14:
-                    request = _loads(event.get("Input"))
-                    request = request if isinstance(request, dict) else {}
-                    operation = {
-                        "eventId": event_id,
-                        "entity": event.get("InstanceId"),
-                        "operation": request.get("op"),
-                        "signal": bool(request.get("signal")),
-                        "input": self.redact(_loads(request.get("input"))),
-                        "sentAt": at,
-                        "result": None,
-                        "answeredAt": None,
-                    }
-                    self.entity_operations.append(operation)
-                    if request.get("id"):
-                        entity_requests[str(request["id"])] = operation
-                    verb = "signalled" if operation["signal"] else "called"
-                    self.line(
-                        at, "entity", f"{verb} {operation['entity']} '{operation['operation']}'", event_id
-                    )
-                elif kind == 7:
-                    self.children.append(
-                        {
-                            "eventId": event_id,
-                            "name": event.get("Name"),
-                            "instanceId": event.get("InstanceId"),
-                            "input": self.redact(_loads(event.get("Input"))),
-                            "createdAt": at,
-                            "outcome": "running",
-                        }
-                    )
-                    self.line(
-                        at,
-                        "sub-orchestration",
-                        f"started {event.get('Name')} ({event.get('InstanceId')})",
-                        event_id,
-                    )
-            elif kind in (5, 6):
-                source = scheduled.get(int(event.get("TaskScheduledId", -1)), {})
-                name = str(source.get("Name") or "?")
-                wrapped = _loads(source.get("Input"))
-                input_value = self.redact(
-                    _loads(wrapped[0]) if isinstance(wrapped, list) and wrapped else None
-                )
-                attempt: dict[str, Any] = {"scheduledAt": source.get("Timestamp"), "finishedAt": at}
-                if kind == 5:
-                    attempt.update(outcome="completed", result=self.redact(_loads(event.get("Result"))))
-                    self.line(at, "activity", f"{name} completed", source.get("EventId"))
-                else:
-                    attempt.update(outcome="failed", failure=self.redact(event.get("Reason")))
-                    failure_in_episode = name
-                    self.line(at, "activity", f"{name} failed: {attempt['failure']}", source.get("EventId"))
-                self.attempt(name, input_value, attempt, source.get("EventId"))
-            elif kind in (8, 9):
-                child = next((c for c in self.children if c["eventId"] == event.get("TaskScheduledId")), None)
-                if child is not None:
-                    child["outcome"] = "completed" if kind == 8 else "failed"
-                    child["finishedAt"] = at
-                    self.line(
-                        at, "sub-orchestration", f"{child['name']} {child['outcome']}", child["eventId"]
-                    )
-            elif kind == 11:
-                timer = next((t for t in self.timers if t["eventId"] == event.get("TimerId")), None)
-                if timer is not None:
-                    timer["firedAt"] = at
-                self.line(at, "timer", f"timer fired (due {event.get('FireAt')})", event.get("TimerId"))
-            elif kind == 15:
-                self.raised(event, entity_requests)
-            elif kind == 3:
-                reason = self.redact(_loads(event.get("Input")))
-                self.outcome.update(status="Terminated", reason=reason, at=at)
-                self.line(at, "terminated", f"terminated: {reason}")
-            elif kind in (19, 20):
-                verb = "suspended" if kind == 19 else "resumed"
-                self.line(
-                    at,
-                    verb,
-                    f"{verb}" + (f": {self.redact(event.get('Reason'))}" if event.get("Reason") else ""),
-                )
-            elif kind == 1:
-                self.completed(
-                    at, STATUS_NAMES.get(int(event.get("OrchestrationStatus", -1)), "?"), event.get("Result")
-                )
-
-    def raised(self, event: dict[str, Any], entity_requests: dict[str, dict[str, Any]]) -> None:
-        at = event.get("Timestamp")
-        name = str(event.get("Name"))
-        data = _loads(event.get("Input"))
-        if name in entity_requests:  # an entity's reply to a call, not an external event
-            operation = entity_requests[name]
-            reply = data if isinstance(data, dict) else {}
-            operation["result"] = self.redact(_loads(reply.get("result")))
-            operation["answeredAt"] = at
-            return
-        actor = actor_of(data)
-        self.events.append(
-            {"name": name, "receivedAt": at, "by": self.redact(actor), "data": self.redact(data)}
-        )
-        who = f" from {self.redact(actor)}" if actor else ""
-        self.line(at, "event", f"event '{name}' received{who}")
-
-    def completed(self, at: Any, status: str, result: Any) -> None:
-        value = self.redact(_loads(result))
-        if status == "Failed":
-            self.outcome.update(status="Failed", failure=value, at=at)
-        else:
-            self.outcome.update(status=status, output=value, at=at)
-        self.line(at, "finished", f"orchestration {status.lower()}")
-
-    # -- status API history (an Azure app: no EventIds) ---------------------------------------
-
-    def from_status(self, events: list[dict[str, Any]]) -> None:
-        self.notes.append(
-            "Built from the status API history (no raw history on this host): attempts are matched "
-            "by activity name and input, and timers are not linked to retries."
-        )
-        for event in events:
-            kind = event.get("EventType")
-            at = event.get("Timestamp")
-            if kind == "ExecutionStarted":
-                self.line(at, "started", f"orchestration {event.get('FunctionName')} started")
-            elif kind in ("TaskCompleted", "TaskFailed"):
-                name = str(event.get("FunctionName") or "?")
-                wrapped = _loads(event.get("Input"))
-                input_value = self.redact(
-                    _loads(wrapped[0]) if isinstance(wrapped, list) and wrapped else wrapped
-                )
-                attempt: dict[str, Any] = {"scheduledAt": event.get("ScheduledTime"), "finishedAt": at}
-                if kind == "TaskCompleted":
-                    attempt.update(outcome="completed", result=self.redact(event.get("Result")))
-                else:
-                    attempt.update(outcome="failed", failure=self.redact(event.get("Reason")))
-                self.attempt(name, input_value, attempt, None)
-                self.line(at, "activity", f"{name} {attempt['outcome']}")
-            elif kind == "TimerCreated":
-                self.timers.append(
-                    {
-                        "eventId": None,
-                        "createdAt": at,
-                        "fireAt": event.get("FireAt"),
-                        "firedAt": None,
-                        "purpose": "timer",
-                    }
-                )
-                self.line(at, "timer", f"timer: fires at {event.get('FireAt')}")
-            elif kind == "TimerFired":
-                self.line(at, "timer", f"timer fired (due {event.get('FireAt')})")
-                timer = next(
-                    (t for t in self.timers if t["fireAt"] == event.get("FireAt") and not t["firedAt"]), None
-                )
-                if timer is not None:
-                    timer["firedAt"] = at
-            elif kind == "EventRaised":
-                self.raised({"Timestamp": at, "Name": event.get("Name"), "Input": event.get("Input")}, {})
-            elif kind in ("SubOrchestrationInstanceCompleted", "SubOrchestrationInstanceFailed"):
-                outcome = "completed" if kind.endswith("Completed") else "failed"
-                self.children.append(
-                    {
-                        "eventId": None,
-                        "name": event.get("FunctionName"),
-                        "instanceId": event.get("InstanceId"),
-                        "input": self.redact(_loads(event.get("Input"))),
-                        "createdAt": event.get("ScheduledTime"),
-                        "finishedAt": at,
-                        "outcome": outcome,
-                    }
-                )
-                self.line(at, "sub-orchestration", f"{event.get('FunctionName')} {outcome}")
-            elif kind == "ExecutionTerminated":
-                self.outcome.update(status="Terminated", reason=self.redact(event.get("Input")), at=at)
-                self.line(at, "terminated", "terminated")
-            elif kind == "ExecutionCompleted":
-                self.completed(at, str(event.get("OrchestrationStatus")), event.get("Result"))
+__all__ = [
+    "ACTOR_KEYS",
+    "CUSTOM_STATUS_NOTE",
+    "FORMAT",
+    "STATUS_NAMES",
+    "Redactor",
+    "actor_of",
+    "build_packet",
+]
 
 
 def build_packet(
@@ -325,50 +43,19 @@ def build_packet(
 ) -> dict[str, Any]:
     """The audit packet of one instance, with its sub-orchestrations' packets nested."""
     status = client.status(instance_id, show_history=True, show_history_output=True, show_input=True)
-    builder = _Builder(redactor)
     try:
         raw = client.raw_history(instance_id)
     except OpsError:
         raw = None
-    if raw is not None:
-        builder.from_raw(raw)
-        source = "raw-history"
-    else:
-        builder.from_status(list(status.get("historyEvents") or []))
-        source = "status-history"
-    runtime_status = str(status.get("runtimeStatus"))
-    if not builder.outcome:
-        builder.outcome = {"status": runtime_status}
-    builder.outcome["status"] = runtime_status
-    for child in builder.children:
+    packet = packet_from_history({"instanceId": instance_id} | dict(status), redactor, raw_history=raw)
+    for child in packet["subOrchestrations"]:
         child_id = child.get("instanceId")
         if child_id and depth < 10:
             try:
                 child["packet"] = build_packet(client, str(child_id), redactor, depth=depth + 1, now=now)
             except OpsError as error:
                 child["packet"] = None
-                builder.notes.append(f"sub-orchestration {child_id} could not be read: {error}")
-    packet: dict[str, Any] = {
-        "format": FORMAT,
-        "instance": {
-            "instanceId": status.get("instanceId", instance_id),
-            "name": status.get("name"),
-            "runtimeStatus": runtime_status,
-            "createdTime": status.get("createdTime"),
-            "lastUpdatedTime": status.get("lastUpdatedTime"),
-            "input": redactor(_loads(status.get("input"))),
-        },
-        "outcome": builder.outcome,
-        "customStatus": {"current": redactor(status.get("customStatus")), "note": CUSTOM_STATUS_NOTE},
-        "activities": builder.activities,
-        "events": builder.events,
-        "timers": builder.timers,
-        "entityOperations": builder.entity_operations,
-        "subOrchestrations": builder.children,
-        "timeline": builder.timeline,
-        "historySource": source,
-        "notes": builder.notes,
-    }
+                packet["notes"].append(f"sub-orchestration {child_id} could not be read: {error}")
     if depth == 0:
         packet["generatedAt"] = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
         packet["source"] = client.base_url
