@@ -2,12 +2,14 @@
 
 import azure.durable_functions as df
 
+from api.health import bp as health_bp
 from integrations import sandbox_selected
 from integrations.sandbox_view import bp as sandbox_view_bp
 from telemetry import configure_telemetry
 
 configure_telemetry()
 app = df.DFApp()
+app.register_functions(health_bp)
 
 # The read-only sandbox view is served only where the sandboxes are selected (INTEGRATIONS_MODE),
 # never in a deployment that talks to real systems.

@@ -109,7 +109,7 @@ class ReleaseLog:
 def run_replay_check(command: Sequence[str], package: Path | None) -> subprocess.CompletedProcess[str]:
     """Run the replay check of recorded histories against the new build (the pluggable hook)."""
     argv = [*command, str(package) if package else ""]
-    return subprocess.run([a for a in argv if a], capture_output=True, text=True, check=False)
+    return subprocess.run([a for a in argv if a], capture_output=True, text=True, check=False, cwd=REPO_ROOT)
 
 
 def package_blob_name(app: str, package: Path) -> str:
