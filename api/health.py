@@ -13,7 +13,7 @@ from azure.core.exceptions import AzureError
 from api.handlers import json_response
 from blob_clients import blob_service_client
 
-bp = func.Blueprint()
+bp = func.Blueprint()  # type: ignore[no-untyped-call]
 
 
 @bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
