@@ -535,8 +535,13 @@ class Engine:
             instance.output_text = result_text
             status = RuntimeStatus.COMPLETED
         new_events.append(h.orchestrator_completed(now))
+        # Activities and timers start while the episode is being written: if the write never lands,
+        # recovery schedules them again, which is the at-least-once contract activities have anyway.
+        # Children and entity messages wait for the write: their identities must be the recorded ones.
+        early = [e for e in scheduled if e["EventType"] in _START_BEFORE_COMMIT]
+        self._dispatch(instance, early)
         await self._commit(instance, consumed, new_events, status)
-        self._dispatch(instance, scheduled)
+        self._dispatch(instance, [e for e in scheduled if e["EventType"] not in _START_BEFORE_COMMIT])
         if status == RuntimeStatus.COMPLETED:
             await self._notify_parent(instance)
 
@@ -1016,6 +1021,7 @@ class Engine:
                 self.spawn(self.entities.resend_if_unanswered(instance, event))
 
 
+_START_BEFORE_COMMIT = {EventType.TASK_SCHEDULED, EventType.TIMER_CREATED}
 _SCHEDULING_TYPES = {
     EventType.TASK_SCHEDULED,
     EventType.TIMER_CREATED,
