@@ -1,0 +1,225 @@
+# mypy: disable-error-code="untyped-decorator"
+# (azure-functions-durable 1.x decorators carry no types; the functions themselves are fully typed)
+"""HTTP API of the maintenance order workflow (route prefix `api`).
+
+- `POST maintenance-orders`: start `maintenance-<orderId>` (202 + status URLs; 409 if it exists).
+  Contact details are claim-checked (`always=True`) before the start: history holds a reference.
+  The approval policy comes from app settings here (orchestrators never read settings):
+  `MAINTENANCE_REMINDER_INTERVAL` (PT24H), `MAINTENANCE_ESCALATE_AFTER_REMINDERS` (3),
+  `MAINTENANCE_APPROVAL_DEADLINE` (P7D).
+- `POST maintenance-orders/{orderId}/approval`: raise the approval decision (202). 404 unknown
+  order, 409 when the order no longer takes a decision (decided, expired, finished), 400 bad body.
+  A decision sent while the order is still preparing (before the wait) is accepted: the runtime
+  keeps the event until the orchestration waits for it.
+- `GET maintenance-orders/{orderId}`: stage, what it waits for, deadlines (custom status).
+- `GET maintenance-orders/{orderId}/audit`: the audit packet (stored as a blob, then served).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import azure.durable_functions as df
+import azure.functions as func
+from pydantic import Field, StrictBool
+
+from api.errors import Conflict, InstanceNotFound
+from api.handlers import json_errors, json_response
+from api.starters import existing_instance, start_once
+from api.validation import parse_body, route_identifier
+from audit_packets import decision_records, loads_json, publish_audit_packet
+from claim_check import ClaimCheck
+from contracts import ContractModel, InvalidDurationError, duration_setting, format_duration
+from orchestrators.maintenance_order import (
+    APPROVAL_DECISION_EVENT,
+    INSTANCE_ID_PREFIX,
+    MAINTENANCE_ORDER,
+    SEND_APPROVAL_REMINDER,
+    STAGES_ACCEPTING_APPROVAL,
+    WORKFLOW,
+    ApprovalDecisionEvent,
+    ApprovalPolicy,
+    Inspection,
+    MaintenanceOrderInput,
+    instance_id_for,
+)
+
+bp = df.Blueprint()
+
+RESOURCE = "maintenance order"
+REMINDER_INTERVAL_SETTING = "MAINTENANCE_REMINDER_INTERVAL"
+ESCALATE_AFTER_SETTING = "MAINTENANCE_ESCALATE_AFTER_REMINDERS"
+APPROVAL_DEADLINE_SETTING = "MAINTENANCE_APPROVAL_DEADLINE"
+DEFAULT_REMINDER_INTERVAL = "PT24H"
+DEFAULT_ESCALATE_AFTER = 3
+DEFAULT_APPROVAL_DEADLINE = "P7D"
+OrderIdentifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+
+
+class Customer(ContractModel):
+    """The customer to notify (kept out of history by claim-check)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    email: Annotated[str, Field(max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")]
+
+
+class MaintenanceOrderRequest(ContractModel):
+    """Body of `POST /api/maintenance-orders`."""
+
+    order_id: OrderIdentifier
+    asset_id: OrderIdentifier
+    customer: Customer
+    inspection: Inspection
+
+
+class ApprovalRequest(ContractModel):
+    """Body of `POST /api/maintenance-orders/{orderId}/approval`."""
+
+    approved: StrictBool
+    approver: Annotated[str, Field(min_length=1, max_length=100)]
+    comment: Annotated[str, Field(max_length=2000)] | None = None
+
+
+def approval_policy(environ: dict[str, str] | None = None) -> ApprovalPolicy:
+    """Reminder interval, reminders before escalation and deadline, from app settings."""
+    env = dict(os.environ) if environ is None else environ
+    interval = duration_setting(REMINDER_INTERVAL_SETTING, DEFAULT_REMINDER_INTERVAL, env)
+    deadline = duration_setting(APPROVAL_DEADLINE_SETTING, DEFAULT_APPROVAL_DEADLINE, env)
+    text = env.get(ESCALATE_AFTER_SETTING, "").strip()
+    try:
+        escalate_after = int(text) if text else DEFAULT_ESCALATE_AFTER
+    except ValueError:
+        raise InvalidDurationError(f"app setting {ESCALATE_AFTER_SETTING} must be a whole number") from None
+    return ApprovalPolicy(
+        reminder_interval=format_duration(interval),
+        escalate_after_reminders=escalate_after,
+        approval_deadline=format_duration(deadline),
+    )
+
+
+@bp.route(route="maintenance-orders", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+@json_errors
+async def start_maintenance_order(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """Start the order's orchestration once (202), or 409 with the existing instance's status URL."""
+    request = parse_body(req, MaintenanceOrderRequest)
+    instance_id = instance_id_for(request.order_id)
+    contact = ClaimCheck.from_settings().offload(request.customer.to_dict(), instance_id, always=True)
+    orchestration_input = MaintenanceOrderInput(
+        order_id=request.order_id,
+        asset_id=request.asset_id,
+        customer_contact=contact,
+        inspection=request.inspection,
+        approval_policy=approval_policy(),
+    )
+    return await start_once(
+        client, req, MAINTENANCE_ORDER, instance_id, orchestration_input.to_dict(), RESOURCE
+    )
+
+
+@bp.route(route="maintenance-orders/{orderId}/approval", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+@json_errors
+async def approve_maintenance_order(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """Raise the approval decision; 404 unknown order, 409 when it takes no decision now."""
+    order_id = route_identifier(req, "orderId")
+    request = parse_body(req, ApprovalRequest)
+    instance_id = instance_id_for(order_id)
+    status = await existing_instance(client, instance_id, RESOURCE, order_id)
+    state = status.runtime_status.value if status.runtime_status is not None else ""
+    stage = (loads_json(status.custom_status) or {}).get("stage") if status.custom_status else None
+    if state not in ("Running", "Pending") or (stage is not None and stage not in STAGES_ACCEPTING_APPROVAL):
+        raise Conflict(
+            f"{RESOURCE} {order_id!r} is not waiting for approval",
+            status_url=client.create_http_management_payload(instance_id)["statusQueryGetUri"],
+            state=str(stage or state),
+        )
+    comment_ref = (
+        ClaimCheck.from_settings().offload({"comment": request.comment}, instance_id, always=True)
+        if request.comment
+        else None
+    )
+    event = ApprovalDecisionEvent(
+        approved=request.approved,
+        approver=request.approver,
+        decided_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        comment_ref=comment_ref,
+    )
+    await client.raise_event(instance_id, APPROVAL_DECISION_EVENT, event.to_dict())
+    return json_response(
+        {"orderId": order_id, "instanceId": instance_id, "accepted": True, "decision": event.to_dict()}, 202
+    )
+
+
+@bp.route(route="maintenance-orders/{orderId}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+@json_errors
+async def get_maintenance_order(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """Current step, what it waits for and the deadlines, from the custom status."""
+    order_id = route_identifier(req, "orderId")
+    instance_id = instance_id_for(order_id)
+    status = await existing_instance(client, instance_id, RESOURCE, order_id)
+    custom = loads_json(status.custom_status) or {}
+    output = loads_json(status.output)
+    body: dict[str, Any] = {
+        "orderId": order_id,
+        "instanceId": instance_id,
+        "runtimeStatus": status.runtime_status.value if status.runtime_status is not None else None,
+        **(custom if isinstance(custom, dict) else {}),
+    }
+    if isinstance(output, dict) and "outcome" in output:
+        body["outcome"] = output["outcome"]
+    return json_response(body)
+
+
+@bp.route(route="maintenance-orders/{orderId}/audit", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+@json_errors
+async def get_maintenance_order_audit(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """The order's audit packet: what ran, who approved and when, reminders, outcome."""
+    order_id = route_identifier(req, "orderId")
+    instance_id = instance_id_for(order_id)
+    packet = await publish_audit_packet(client, instance_id, workflow=WORKFLOW, extras=audit_extras)
+    if packet is None:
+        raise InstanceNotFound(RESOURCE, order_id)
+    return json_response(packet)
+
+
+def audit_extras(packet: dict[str, Any]) -> dict[str, Any]:
+    """The maintenance order's part of the packet: decision, approval events, reminders, outcome."""
+    output = packet.get("outcome", {}).get("output")
+    output = output if isinstance(output, dict) else {}
+    decision = output.get("approval")
+    reminders = [
+        {
+            "recipient": (activity.get("input") or {}).get("recipient"),
+            "reminderNumber": (activity.get("input") or {}).get("reminderNumber"),
+            "sentAt": activity["attempts"][-1].get("finishedAt"),
+            "outcome": activity.get("outcome"),
+        }
+        for activity in packet.get("activities", [])
+        if activity.get("name") == SEND_APPROVAL_REMINDER
+    ]
+    return {
+        "orderId": str(packet["instance"]["instanceId"]).removeprefix(INSTANCE_ID_PREFIX),
+        "instanceIds": [packet["instance"]["instanceId"]],
+        "approval": {
+            "decision": decision,
+            "approvedBy": decision.get("approver") if decision and decision.get("approved") else None,
+            "approvedAt": decision.get("decidedAt") if decision and decision.get("approved") else None,
+            "receivedAt": decision.get("receivedAt") if decision else None,
+            "events": decision_records(packet, APPROVAL_DECISION_EVENT, ("approved", "decidedAt")),
+        },
+        "reminders": reminders,
+        "finalOutcome": output.get("outcome") or packet.get("outcome", {}).get("status"),
+    }

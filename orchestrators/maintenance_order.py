@@ -1,0 +1,579 @@
+# mypy: disable-error-code="untyped-decorator"
+# (azure-functions-durable 1.x decorators carry no types; the functions themselves are fully typed)
+"""Maintenance order: from inspection to an approved release (or a rejection, or expiry).
+
+Business steps, one instance per order (`maintenance-<orderId>`):
+1. Capture the inspection: file the inspector's findings as the order's inspection record.
+2. Look up parts: one catalogue lookup per finding (fan-out), giving a supplier per part.
+3. Request parts: one request per supplier (fan-out), keyed `<instance>:request_parts:<supplier>`,
+   retried with `SUPPLIER_RETRY`; the effect ledger and the supplier dedupe by that key.
+4. Generate the compliance pack: a document blob (claim-check) filed in the document store.
+5. Notify the customer that the order waits for approval (contact details by claim-check reference).
+6. Wait for the approval decision (`APPROVAL_DECISION_EVENT`). Durable timers send a reminder every
+   `reminderInterval`; after `escalateAfterReminders` reminders the next one escalates to a
+   supervisor instead; at `approvalDeadline` (from the start of the wait) the order expires.
+   A decision raised before the wait begins is buffered by the runtime and taken here.
+7. Release (release certificate filed) or rejection or expiry, then tell the customer the outcome.
+
+Custom status (`MaintenanceOrderStatus`) shows the stage, what the order waits for and the deadline
+throughout. The output records the orchestration version (host.json `defaultVersion`), the
+decision with approver and timestamps, reminders sent and every external receipt id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal, cast
+
+import azure.durable_functions as df
+from azure.durable_functions.models.Task import TimerTask
+from pydantic import Field
+
+from contracts import ContractModel, parse_duration, parse_event
+from idempotency import orchestration_effect_key
+from telemetry import orchestration_log
+
+bp = df.Blueprint()
+
+WORKFLOW = "maintenance_order"
+MAINTENANCE_ORDER = "maintenance_order"
+INSTANCE_ID_PREFIX = "maintenance-"
+
+# Activity names (the registered durable names of activities/maintenance_order.py).
+CAPTURE_INSPECTION = "capture_inspection"
+LOOK_UP_PARTS = "look_up_parts"
+REQUEST_PARTS_FROM_SUPPLIER = "request_parts_from_supplier"
+GENERATE_COMPLIANCE_PACK = "generate_compliance_pack"
+NOTIFY_CUSTOMER = "notify_customer"
+SEND_APPROVAL_REMINDER = "send_approval_reminder"
+ISSUE_RELEASE_CERTIFICATE = "issue_release_certificate"
+
+# External event: the approver's decision, raised by POST /api/maintenance-orders/{id}/approval.
+APPROVAL_DECISION_EVENT = "approval_decision"
+
+# Supplier APIs answer 503 during their own deploys and night maintenance: 6 attempts 5 s apart
+# (SDK 1.x RetryOptions has no backoff, so ~25 s in all) ride out a restart; the effect ledger
+# lease (PT2M) is longer than one attempt's adapter timeout (PT30S).
+SUPPLIER_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=5_000, max_number_of_attempts=6)
+# Our own storage and the messaging/document providers: brief blips only.
+STEP_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=2_000, max_number_of_attempts=4)
+
+UNVERSIONED = "unversioned"
+
+# Customer message templates (the messaging provider holds their text).
+TEMPLATE_AWAITING_APPROVAL = "maintenance.awaiting_approval"
+TEMPLATE_RELEASED = "maintenance.released"
+TEMPLATE_REJECTED = "maintenance.rejected"
+TEMPLATE_EXPIRED = "maintenance.expired"
+
+
+def instance_id_for(order_id: str) -> str:
+    """`maintenance-<orderId>`; the order id must not be empty."""
+    if not order_id:
+        raise ValueError("order_id must not be empty")
+    return f"{INSTANCE_ID_PREFIX}{order_id}"
+
+
+# -- wire models ------------------------------------------------------------------------------------
+
+PartNumber = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")]
+
+
+class Finding(ContractModel):
+    """One inspection finding and the parts it needs."""
+
+    code: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")]
+    severity: Literal["low", "medium", "high", "critical"]
+    part_numbers: Annotated[list[PartNumber], Field(max_length=20)] = Field(default_factory=list)
+
+
+class Inspection(ContractModel):
+    """Who inspected the asset and what they found (bounded, so it fits any history)."""
+
+    inspector: Annotated[str, Field(min_length=1, max_length=100)]
+    findings: Annotated[list[Finding], Field(min_length=1, max_length=50)]
+
+
+class ApprovalPolicy(ContractModel):
+    """Reminder and deadline durations (ISO 8601), read from app settings by the HTTP starter."""
+
+    reminder_interval: str
+    escalate_after_reminders: Annotated[int, Field(ge=0, le=100)]
+    approval_deadline: str
+
+
+class MaintenanceOrderInput(ContractModel):
+    """Orchestration input. `customerContact` is a claim-check reference, never the contact itself."""
+
+    order_id: str
+    asset_id: str
+    customer_contact: dict[str, Any]
+    inspection: Inspection
+    approval_policy: ApprovalPolicy
+
+
+class ApprovalDecisionEvent(ContractModel):
+    """The approval event's payload (`commentRef`: the free-text comment, claim-checked)."""
+
+    approved: bool
+    approver: str
+    decided_at: str
+    comment_ref: dict[str, Any] | None = None
+
+
+class Stage(StrEnum):
+    """Custom status stages; the values are persisted (custom status, output)."""
+
+    CAPTURING_INSPECTION = "capturing_inspection"
+    LOOKING_UP_PARTS = "looking_up_parts"
+    REQUESTING_PARTS = "requesting_parts"
+    GENERATING_DOCUMENTS = "generating_documents"
+    NOTIFYING_CUSTOMER = "notifying_customer"
+    AWAITING_APPROVAL = "awaiting_approval"
+    RELEASING = "releasing"
+    NOTIFYING_OUTCOME = "notifying_outcome"
+    RELEASED = "released"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+
+# Stages in which the order still takes an approval decision (before the wait it is buffered).
+STAGES_ACCEPTING_APPROVAL = frozenset(
+    {
+        Stage.CAPTURING_INSPECTION,
+        Stage.LOOKING_UP_PARTS,
+        Stage.REQUESTING_PARTS,
+        Stage.GENERATING_DOCUMENTS,
+        Stage.NOTIFYING_CUSTOMER,
+        Stage.AWAITING_APPROVAL,
+    }
+)
+
+
+class MaintenanceOrderStatus(ContractModel):
+    """Custom status: where the order is, what it waits for, until when (falsy values omitted)."""
+
+    stage: Stage
+    waiting_for: str | None = None
+    deadline_utc: str | None = None
+    next_reminder_utc: str | None = None
+    reminders_sent: int | None = None
+    escalated: bool | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Wire form without falsy values (the SDK drops them anyway)."""
+        return {key: value for key, value in super().to_dict().items() if value}
+
+
+class SupplierRequestSummary(ContractModel):
+    """One supplier request as the output records it."""
+
+    supplier_id: str
+    supplier_request_id: str
+    parts_count: int
+
+
+class ApprovalRecord(ContractModel):
+    """The decision the order took: who, when they decided, when the orchestration received it."""
+
+    approved: bool
+    approver: str
+    decided_at: str
+    received_at: str
+
+
+class MaintenanceOrderOutput(ContractModel):
+    """Orchestration output: the outcome and what ran, for the audit packet."""
+
+    order_id: str
+    outcome: Literal["released", "rejected", "expired"]
+    orchestration_version: str
+    inspection_record: dict[str, Any]
+    supplier_requests: list[SupplierRequestSummary]
+    compliance_document_id: str
+    approval: ApprovalRecord | None = None
+    reminders_sent: int = 0
+    escalated: bool = False
+    release_certificate_id: str | None = None
+    customer_message_ids: list[str] = Field(default_factory=list)
+
+
+# -- activity inputs and results ----------------------------------------------------------------------
+
+
+class CaptureInspectionWork(ContractModel):
+    """Input of `capture_inspection`."""
+
+    key: str
+    order_id: str
+    asset_id: str
+    inspection: Inspection
+
+
+class InspectionRecord(ContractModel):
+    """Result of `capture_inspection`: where the record is filed, and its size."""
+
+    document: dict[str, Any]
+    findings_count: int
+    part_numbers_count: int
+
+
+class LookUpPartsWork(ContractModel):
+    """Input of `look_up_parts`: one finding's parts."""
+
+    finding_code: str
+    part_numbers: list[str]
+
+
+class PartOfferSummary(ContractModel):
+    """Which supplier delivers a part."""
+
+    part_number: str
+    supplier_id: str
+    lead_time_days: int
+
+
+class PartsLookup(ContractModel):
+    """Result of `look_up_parts`."""
+
+    finding_code: str
+    offers: list[PartOfferSummary]
+
+
+class PartLineWork(ContractModel):
+    """One part and how many, in a supplier request."""
+
+    part_number: str
+    quantity: int
+
+
+class RequestPartsWork(ContractModel):
+    """Input of `request_parts_from_supplier`."""
+
+    key: str
+    supplier_id: str
+    order_reference: str
+    parts: list[PartLineWork]
+
+
+class ComplianceWork(ContractModel):
+    """Input of `generate_compliance_pack`."""
+
+    key: str
+    order_id: str
+    asset_id: str
+    inspection_document: dict[str, Any]
+    supplier_requests: list[SupplierRequestSummary]
+    generated_at: str
+    orchestration_version: str
+
+
+class FiledDocument(ContractModel):
+    """Result of the document activities: the store's id and the claim-check blob."""
+
+    document_id: str
+    sha256: str
+    size: int
+    blob: dict[str, Any]
+
+
+class NotifyCustomerWork(ContractModel):
+    """Input of `notify_customer` (the contact is a reference, loaded inside the activity)."""
+
+    key: str
+    customer_contact: dict[str, Any]
+    template: str
+    parameters: dict[str, str] = Field(default_factory=dict)
+
+
+class NotificationResult(ContractModel):
+    """Result of the messaging activities."""
+
+    delivered: bool
+    message_id: str | None = None
+    reason: str | None = None
+
+
+class ReminderWork(ContractModel):
+    """Input of `send_approval_reminder` (the recipient's address comes from app settings)."""
+
+    key: str
+    order_id: str
+    recipient: Literal["approver", "supervisor"]
+    reminder_number: int
+    deadline_utc: str
+
+
+class ReleaseCertificateWork(ContractModel):
+    """Input of `issue_release_certificate`."""
+
+    key: str
+    order_id: str
+    asset_id: str
+    approver: str
+    decided_at: str
+    compliance_document_id: str
+    orchestration_version: str
+
+
+class ApprovalWaitResult(ContractModel):
+    """What the approval wait ended with."""
+
+    decision: ApprovalRecord | None
+    reminders_sent: int
+    escalated: bool
+
+
+# -- the orchestration ------------------------------------------------------------------------------
+
+
+@bp.orchestration_trigger(context_name="context", orchestration=MAINTENANCE_ORDER)
+def maintenance_order(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
+    """Run one maintenance order. Input: `MaintenanceOrderInput`; output: `MaintenanceOrderOutput`."""
+    order = MaintenanceOrderInput.from_dict(context.get_input())
+    journal = orchestration_log(context, WORKFLOW)
+    version = context.version or UNVERSIONED
+    message_ids: list[str] = []
+
+    # 1. Capture the inspection.
+    publish(context, MaintenanceOrderStatus(stage=Stage.CAPTURING_INSPECTION))
+    record = InspectionRecord.from_dict(
+        (
+            yield context.call_activity_with_retry(
+                CAPTURE_INSPECTION,
+                STEP_RETRY,
+                CaptureInspectionWork(
+                    key=orchestration_effect_key(context, "capture_inspection"),
+                    order_id=order.order_id,
+                    asset_id=order.asset_id,
+                    inspection=order.inspection,
+                ).to_dict(),
+            )
+        )
+    )
+
+    # 2. Look up the parts of every finding (fan-out).
+    publish(context, MaintenanceOrderStatus(stage=Stage.LOOKING_UP_PARTS))
+    lookup_tasks = [
+        context.call_activity_with_retry(
+            LOOK_UP_PARTS,
+            SUPPLIER_RETRY,
+            LookUpPartsWork(finding_code=finding.code, part_numbers=finding.part_numbers).to_dict(),
+        )
+        for finding in order.inspection.findings
+        if finding.part_numbers
+    ]
+    lookups = (
+        [PartsLookup.from_dict(item) for item in (yield context.task_all(lookup_tasks))]
+        if lookup_tasks
+        else []
+    )
+
+    # 3. One parts request per supplier (fan-out), each keyed by the supplier.
+    publish(context, MaintenanceOrderStatus(stage=Stage.REQUESTING_PARTS))
+    request_tasks = [
+        context.call_activity_with_retry(
+            REQUEST_PARTS_FROM_SUPPLIER,
+            SUPPLIER_RETRY,
+            RequestPartsWork(
+                key=orchestration_effect_key(context, "request_parts", supplier_id),
+                supplier_id=supplier_id,
+                order_reference=order.order_id,
+                parts=parts,
+            ).to_dict(),
+        )
+        for supplier_id, parts in parts_by_supplier(lookups)
+    ]
+    receipts = list((yield context.task_all(request_tasks))) if request_tasks else []
+    supplier_requests = [SupplierRequestSummary.from_dict(receipt) for receipt in receipts]
+    journal.bind(step="request_parts").info("parts requested", suppliers=str(len(supplier_requests)))
+
+    # 4. The compliance pack.
+    publish(context, MaintenanceOrderStatus(stage=Stage.GENERATING_DOCUMENTS))
+    compliance = FiledDocument.from_dict(
+        (
+            yield context.call_activity_with_retry(
+                GENERATE_COMPLIANCE_PACK,
+                STEP_RETRY,
+                ComplianceWork(
+                    key=orchestration_effect_key(context, "compliance_pack"),
+                    order_id=order.order_id,
+                    asset_id=order.asset_id,
+                    inspection_document=record.document,
+                    supplier_requests=supplier_requests,
+                    generated_at=utc_text(context.current_utc_datetime),
+                    orchestration_version=version,
+                ).to_dict(),
+            )
+        )
+    )
+
+    # 5. Tell the customer the order waits for approval.
+    publish(context, MaintenanceOrderStatus(stage=Stage.NOTIFYING_CUSTOMER))
+    notified = yield from notify(context, order, "awaiting_approval", TEMPLATE_AWAITING_APPROVAL)
+    message_ids += [notified.message_id] if notified.message_id else []
+
+    # 6. Wait for the decision, with reminders, escalation and a deadline.
+    waited = yield from await_approval(context, order)
+    decision = waited.decision
+
+    # 7. Release or reject (or expire), then tell the customer.
+    certificate_id: str | None = None
+    if decision is not None and decision.approved:
+        publish(context, MaintenanceOrderStatus(stage=Stage.RELEASING))
+        certificate = FiledDocument.from_dict(
+            (
+                yield context.call_activity_with_retry(
+                    ISSUE_RELEASE_CERTIFICATE,
+                    STEP_RETRY,
+                    ReleaseCertificateWork(
+                        key=orchestration_effect_key(context, "release_certificate"),
+                        order_id=order.order_id,
+                        asset_id=order.asset_id,
+                        approver=decision.approver,
+                        decided_at=decision.decided_at,
+                        compliance_document_id=compliance.document_id,
+                        orchestration_version=version,
+                    ).to_dict(),
+                )
+            )
+        )
+        certificate_id = certificate.document_id
+        outcome: Literal["released", "rejected", "expired"] = "released"
+        template = TEMPLATE_RELEASED
+    elif decision is not None:
+        outcome, template = "rejected", TEMPLATE_REJECTED
+    else:
+        outcome, template = "expired", TEMPLATE_EXPIRED
+
+    publish(context, MaintenanceOrderStatus(stage=Stage.NOTIFYING_OUTCOME))
+    notified = yield from notify(context, order, outcome, template)
+    message_ids += [notified.message_id] if notified.message_id else []
+
+    publish(context, MaintenanceOrderStatus(stage=Stage(outcome)))
+    journal.bind(step="outcome").info("maintenance order finished", outcome=outcome)
+    return MaintenanceOrderOutput(
+        order_id=order.order_id,
+        outcome=outcome,
+        orchestration_version=version,
+        inspection_record=record.document,
+        supplier_requests=supplier_requests,
+        compliance_document_id=compliance.document_id,
+        approval=decision,
+        reminders_sent=waited.reminders_sent,
+        escalated=waited.escalated,
+        release_certificate_id=certificate_id,
+        customer_message_ids=message_ids,
+    ).to_dict()
+
+
+def await_approval(
+    context: df.DurableOrchestrationContext, order: MaintenanceOrderInput
+) -> Generator[Any, Any, ApprovalWaitResult]:
+    """Wait for the decision; remind, then escalate, on durable timers; expire at the deadline."""
+    policy = order.approval_policy
+    interval = parse_duration(policy.reminder_interval)
+    deadline = context.current_utc_datetime + parse_duration(policy.approval_deadline)
+    # One wait task for the whole loop: a second wait for the same name would be handed the event
+    # first by the runtime only if it were created first, so re-creating it could lose a decision.
+    approval = context.wait_for_external_event(APPROVAL_DECISION_EVENT)
+    reminders_sent = 0
+    escalated = False
+    while True:
+        next_reminder: datetime | None = None
+        if not escalated and context.current_utc_datetime + interval < deadline:
+            next_reminder = context.current_utc_datetime + interval
+        wake_at = next_reminder or deadline
+        publish(
+            context,
+            MaintenanceOrderStatus(
+                stage=Stage.AWAITING_APPROVAL,
+                waiting_for=APPROVAL_DECISION_EVENT,
+                deadline_utc=utc_text(deadline),
+                next_reminder_utc=utc_text(next_reminder) if next_reminder else None,
+                reminders_sent=reminders_sent,
+                escalated=escalated,
+            ),
+        )
+        timer = cast(TimerTask, context.create_timer(wake_at))
+        winner = yield context.task_any([approval, timer])
+        if winner == approval:
+            timer.cancel()  # type: ignore[no-untyped-call]
+            event = parse_event(approval.result, ApprovalDecisionEvent)
+            record = ApprovalRecord(
+                approved=event.approved,
+                approver=event.approver,
+                decided_at=event.decided_at,
+                received_at=utc_text(context.current_utc_datetime),
+            )
+            return ApprovalWaitResult(decision=record, reminders_sent=reminders_sent, escalated=escalated)
+        if context.current_utc_datetime >= deadline:
+            return ApprovalWaitResult(decision=None, reminders_sent=reminders_sent, escalated=escalated)
+        escalate = reminders_sent >= policy.escalate_after_reminders
+        if escalate:
+            escalated = True
+        else:
+            reminders_sent += 1
+        yield context.call_activity_with_retry(
+            SEND_APPROVAL_REMINDER,
+            STEP_RETRY,
+            ReminderWork(
+                key=orchestration_effect_key(
+                    context,
+                    "escalate_approval" if escalate else "approval_reminder",
+                    None if escalate else reminders_sent,
+                ),
+                order_id=order.order_id,
+                recipient="supervisor" if escalate else "approver",
+                reminder_number=reminders_sent,
+                deadline_utc=utc_text(deadline),
+            ).to_dict(),
+        )
+
+
+def notify(
+    context: df.DurableOrchestrationContext, order: MaintenanceOrderInput, step: str, template: str
+) -> Generator[Any, Any, NotificationResult]:
+    """Send one templated customer message for `step` (keyed by the step)."""
+    result = yield context.call_activity_with_retry(
+        NOTIFY_CUSTOMER,
+        STEP_RETRY,
+        NotifyCustomerWork(
+            key=orchestration_effect_key(context, "notify_customer", step),
+            customer_contact=order.customer_contact,
+            template=template,
+            parameters={"orderId": order.order_id, "assetId": order.asset_id},
+        ).to_dict(),
+    )
+    return NotificationResult.from_dict(result)
+
+
+def parts_by_supplier(lookups: list[PartsLookup]) -> list[tuple[str, list[PartLineWork]]]:
+    """Group looked-up parts by supplier: quantity = findings needing the part; sorted for replay."""
+    quantities: dict[str, dict[str, int]] = {}
+    for lookup in lookups:
+        for offer in lookup.offers:
+            parts = quantities.setdefault(offer.supplier_id, {})
+            parts[offer.part_number] = parts.get(offer.part_number, 0) + 1
+    return [
+        (
+            supplier_id,
+            [
+                PartLineWork(part_number=part, quantity=count)
+                for part, count in sorted(quantities[supplier_id].items())
+            ],
+        )
+        for supplier_id in sorted(quantities)
+    ]
+
+
+def publish(context: df.DurableOrchestrationContext, status: MaintenanceOrderStatus) -> None:
+    """Set the custom status (a small typed dict)."""
+    context.set_custom_status(status.to_dict())
+
+
+def utc_text(moment: datetime) -> str:
+    """`2026-01-01T00:00:00Z` (orchestration time is UTC)."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

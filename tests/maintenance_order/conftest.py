@@ -1,0 +1,174 @@
+"""Fixtures of the maintenance order tests: the test app's hosts on Azurite and an HTTP client.
+
+Each module gets its own container prefix (ledger, sandboxes, claim-check blobs) and task hub, and
+each test its own order ids, so tests of one module can share a host.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from integrations.sandbox import SandboxSystem
+from integrations.suppliers import SANDBOX_SUPPLIERS
+from tests.support.processes import Azurite, HostProcess, make_host
+
+MAINTENANCE_APP = Path(__file__).parent / "app"
+CUSTOMER_EMAIL = "pat.customer@example.com"
+
+
+def part_numbers_for_every_supplier() -> list[str]:
+    """Part numbers that the sandbox catalogue spreads over all three suppliers (one each)."""
+    chosen: dict[str, str] = {}
+    for number in range(1000):
+        part = f"P-{number}"
+        supplier = SANDBOX_SUPPLIERS[hashlib.sha256(part.encode()).digest()[0] % len(SANDBOX_SUPPLIERS)]
+        chosen.setdefault(supplier, part)
+        if len(chosen) == len(SANDBOX_SUPPLIERS):
+            return sorted(chosen.values())
+    raise AssertionError("no part numbers found")
+
+
+PARTS = part_numbers_for_every_supplier()
+
+
+def order_body(order_id: str, **overrides: Any) -> dict[str, Any]:
+    """A valid order whose two findings need parts from all three sandbox suppliers."""
+    body: dict[str, Any] = {
+        "orderId": order_id,
+        "assetId": "A320-MSN-4711",
+        "customer": {"name": "Pat Customer", "email": CUSTOMER_EMAIL},
+        "inspection": {
+            "inspector": "Ines Inspector",
+            "findings": [
+                {"code": "CORR-12", "severity": "high", "partNumbers": PARTS[:2]},
+                {"code": "WEAR-3", "severity": "low", "partNumbers": [PARTS[2], PARTS[0]]},
+            ],
+        },
+    }
+    body.update(overrides)
+    return body
+
+
+def new_order_id(label: str) -> str:
+    return f"{label}-{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class MaintenanceApi:
+    """The workflow's HTTP API as a client drives it, plus the devhost's clock."""
+
+    base_url: str
+
+    def start(self, body: dict[str, Any]) -> requests.Response:
+        return requests.post(f"{self.base_url}/api/maintenance-orders", json=body, timeout=30)
+
+    def approve(self, order_id: str, body: Any) -> requests.Response:
+        url = f"{self.base_url}/api/maintenance-orders/{order_id}/approval"
+        if isinstance(body, str | bytes):
+            return requests.post(url, data=body, timeout=30)
+        return requests.post(url, json=body, timeout=30)
+
+    def order(self, order_id: str) -> requests.Response:
+        return requests.get(f"{self.base_url}/api/maintenance-orders/{order_id}", timeout=30)
+
+    def audit(self, order_id: str) -> requests.Response:
+        return requests.get(f"{self.base_url}/api/maintenance-orders/{order_id}/audit", timeout=30)
+
+    def advance_clock(self, seconds: float) -> None:
+        response = requests.post(
+            f"{self.base_url}/admin/clock/advance", json={"seconds": seconds}, timeout=30
+        )
+        response.raise_for_status()
+
+    def wait_for(
+        self, order_id: str, predicate: Callable[[dict[str, Any]], bool], what: str, timeout: float = 30
+    ) -> dict[str, Any]:
+        """Poll GET /api/maintenance-orders/{id} until `predicate` holds."""
+        deadline = time.monotonic() + timeout
+        body: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            response = self.order(order_id)
+            if response.status_code == 200:
+                body = response.json()
+                if predicate(body):
+                    return body
+            time.sleep(0.05)
+        raise AssertionError(f"order {order_id}: timed out waiting for {what}; last status {body}")
+
+    def wait_value(self, order_id: str, key: str, value: object, timeout: float = 30) -> dict[str, Any]:
+        return self.wait_for(order_id, lambda body: body.get(key) == value, f"{key} = {value!r}", timeout)
+
+    def wait_stage(self, order_id: str, stage: str, timeout: float = 30) -> dict[str, Any]:
+        return self.wait_for(order_id, lambda body: body.get("stage") == stage, f"stage {stage}", timeout)
+
+    def wait_finished(self, order_id: str, timeout: float = 30) -> dict[str, Any]:
+        return self.wait_for(
+            order_id,
+            lambda body: body.get("runtimeStatus") in ("Completed", "Failed", "Terminated"),
+            "the end",
+            timeout,
+        )
+
+
+@dataclass
+class Sandboxes:
+    """Direct reads of the sandboxed outside systems (what they recorded)."""
+
+    env: dict[str, str]
+
+    def system(self, name: str) -> SandboxSystem:
+        return SandboxSystem.from_settings(name, self.env)
+
+    def effects(self, name: str, instance_id: str, operation: str | None = None) -> list[dict[str, Any]]:
+        """Effects of one order (keys start with its instance id)."""
+        return [
+            effect
+            for effect in self.system(name).effects(operation)
+            if str(effect["idempotencyKey"]).startswith(f"{instance_id}:")
+        ]
+
+
+@pytest.fixture(scope="module")
+def storage_env(azurite: Azurite) -> dict[str, str]:
+    """App settings for this module's hosts: own containers, sandboxes, a short ledger lease."""
+    return {
+        "AzureWebJobsStorage": azurite.connection_string,
+        "STORAGE_CONTAINER_PREFIX": f"mo{uuid.uuid4().hex[:10]}",
+        "INTEGRATIONS_MODE": "sandbox",
+        "EFFECT_LEDGER_LEASE": "PT1S",
+        "MAINTENANCE_REMINDER_INTERVAL": "PT24H",
+        "MAINTENANCE_ESCALATE_AFTER_REMINDERS": "3",
+        "MAINTENANCE_APPROVAL_DEADLINE": "P7D",
+    }
+
+
+@pytest.fixture(scope="module")
+def sandboxes(storage_env: dict[str, str]) -> Sandboxes:
+    return Sandboxes(storage_env)
+
+
+@pytest.fixture(scope="module")
+def start_host(azurite: Azurite, storage_env: dict[str, str]) -> Iterator[Callable[..., HostProcess]]:
+    """Start hosts (virtual clock) of an app folder for this module; all stop at its end."""
+    started: list[HostProcess] = []
+
+    def start(
+        app_dir: Path = MAINTENANCE_APP, env: dict[str, str] | None = None, **options: Any
+    ) -> HostProcess:
+        options.setdefault("virtual_clock", True)
+        host = make_host(app_dir, azurite, env={**storage_env, **(env or {})}, **options).start()
+        started.append(host)
+        return host
+
+    yield start
+    for host in started:
+        host.stop()
