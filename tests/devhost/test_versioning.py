@@ -1,0 +1,28 @@
+"""Orchestration versions reach `context.version`: host.json default, start and sub-orchestrations."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import requests
+
+from tests.support.durable_http import DurableApi
+from tests.support.processes import HostProcess
+
+APP = Path(__file__).parent / "apps" / "versioned"
+
+
+def test_versions_from_start_sub_orchestration_and_default(start_host: Callable[..., HostProcess]) -> None:
+    host = start_host(APP)
+    api = DurableApi(host.base_url)
+
+    by_client = requests.post(f"{host.base_url}/api/start/1.5", timeout=30).json()["id"]
+    assert api.wait(by_client)["output"] == {"parent": "1.5", "pinnedChild": "3.0", "defaultChild": "2.1"}
+
+    by_http = api.start_id("versions_seen")  # no version: host.json defaultVersion
+    assert api.wait(by_http)["output"]["parent"] == "2.1"
+
+    explicit = api.start("versions_seen", version="4.0")
+    assert explicit.status_code == 202
+    assert api.wait(explicit.json()["id"])["output"]["parent"] == "4.0"
