@@ -498,7 +498,10 @@ def await_approval(
             ),
         )
         timer = cast(TimerTask, context.create_timer(wake_at))
-        winner = yield context.task_any([approval, timer])
+        # The timer comes first: a decision raised before this wait completes `approval` while
+        # the WhenAny is scheduled, and the devhost then numbers the next action before any later
+        # sibling (the extension numbers all siblings first); with the timer first both agree.
+        winner = yield context.task_any([timer, approval])
         if winner == approval:
             timer.cancel()  # type: ignore[no-untyped-call]
             event = parse_event(approval.result, ApprovalDecisionEvent)

@@ -1,0 +1,90 @@
+"""Supplier faults hold the order inside the supplier fan-out (retry timers wait on the virtual
+clock), so the host can be killed there, and a decision can arrive before the approval wait.
+
+Suppliers fail calls 1, 3, 5, ... of each host process (`SANDBOX_FAULTS_SUPPLIERS=transient:1/2`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+
+from tests.support.processes import HostProcess
+
+from .conftest import MaintenanceApi, Sandboxes, new_order_id, order_body
+
+SUPPLIER_FAULTS = {"SANDBOX_FAULTS_SUPPLIERS": "transient:1/2"}
+RETRY_SECONDS = 5
+
+
+def drive_retries_until(api: MaintenanceApi, order_id: str, stage: str, rounds: int = 30) -> None:
+    """Advance the clock one retry interval at a time until the order reaches `stage`."""
+    for _ in range(rounds):
+        time.sleep(0.3)
+        if api.order(order_id).json().get("stage") == stage:
+            return
+        api.advance_clock(RETRY_SECONDS)
+    raise AssertionError(f"order {order_id} never reached {stage}: {api.order(order_id).json()}")
+
+
+def wait_inside_fan_out(api: MaintenanceApi, sandboxes: Sandboxes, order_id: str) -> None:
+    """Until one supplier request is recorded and another failed and waits for its retry."""
+    instance_id = f"maintenance-{order_id}"
+    for _ in range(60):
+        calls = [
+            call
+            for call in sandboxes.system("suppliers").calls()
+            if call["operation"] == "request_parts" and str(call.get("idempotencyKey")).startswith(instance_id)
+        ]
+        outcomes = Counter(call["outcome"] for call in calls)
+        if outcomes["effect"] >= 1 and outcomes["fault:transient"] >= 1:
+            assert api.order(order_id).json()["stage"] == "requesting_parts"
+            return
+        if api.order(order_id).json().get("stage") == "looking_up_parts":
+            api.advance_clock(RETRY_SECONDS)
+        time.sleep(0.2)
+    raise AssertionError("the order never got inside the supplier fan-out")
+
+
+def test_kill_during_supplier_fan_out_then_restart_requests_each_supplier_once(
+    start_host: Callable[..., HostProcess], sandboxes: Sandboxes
+) -> None:
+    host = start_host(env=SUPPLIER_FAULTS)
+    api = MaintenanceApi(host.base_url)
+    order_id = new_order_id("crash")
+    instance_id = f"maintenance-{order_id}"
+    assert api.start(order_body(order_id)).status_code == 202
+    wait_inside_fan_out(api, sandboxes, order_id)
+
+    host.kill()
+    host.start()
+    drive_retries_until(api, order_id, "awaiting_approval")
+    requests_made = sandboxes.effects("suppliers", instance_id, "request_parts")
+    assert Counter(effect["request"]["supplierId"] for effect in requests_made) == {
+        "supplier-east": 1,
+        "supplier-north": 1,
+        "supplier-south": 1,
+    }
+    assert api.approve(order_id, {"approved": True, "approver": "Ada Approver"}).status_code == 202
+    assert api.wait_finished(order_id)["outcome"] == "released"
+
+
+def test_approval_sent_before_the_order_waits_is_taken_when_it_does(
+    start_host: Callable[..., HostProcess], sandboxes: Sandboxes
+) -> None:
+    host = start_host(env=SUPPLIER_FAULTS)
+    api = MaintenanceApi(host.base_url)
+    order_id = new_order_id("early")
+    assert api.start(order_body(order_id)).status_code == 202
+    wait_inside_fan_out(api, sandboxes, order_id)
+
+    early = api.approve(order_id, {"approved": True, "approver": "Early Eve"})
+    assert early.status_code == 202, early.text
+    assert api.order(order_id).json()["stage"] == "requesting_parts", "the decision came before the wait"
+    drive_retries_until(api, order_id, "released")
+    finished = api.wait_finished(order_id)
+    assert finished["outcome"] == "released"
+    packet = api.audit(order_id).json()
+    assert packet["approval"]["approvedBy"] == "Early Eve"
+    assert packet["reminders"] == []
