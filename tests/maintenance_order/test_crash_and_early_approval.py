@@ -35,7 +35,8 @@ def wait_inside_fan_out(api: MaintenanceApi, sandboxes: Sandboxes, order_id: str
         calls = [
             call
             for call in sandboxes.system("suppliers").calls()
-            if call["operation"] == "request_parts" and str(call.get("idempotencyKey")).startswith(instance_id)
+            if call["operation"] == "request_parts"
+            and str(call.get("idempotencyKey")).startswith(instance_id)
         ]
         outcomes = Counter(call["outcome"] for call in calls)
         if outcomes["effect"] >= 1 and outcomes["fault:transient"] >= 1:
