@@ -3,11 +3,14 @@
 import azure.durable_functions as df
 
 from activities.maintenance_order import bp as maintenance_order_activities_bp
+from activities.relief_routing import bp as relief_routing_activities_bp
 from api.health import bp as health_bp
 from api.maintenance_order import bp as maintenance_order_api_bp
+from api.relief_routing import bp as relief_routing_api_bp
 from integrations import sandbox_selected
 from integrations.sandbox_view import bp as sandbox_view_bp
 from orchestrators.maintenance_order import bp as maintenance_order_bp
+from orchestrators.relief_routing import bp as relief_routing_bp
 from telemetry import configure_telemetry
 
 configure_telemetry()
@@ -16,6 +19,9 @@ app.register_functions(health_bp)
 app.register_functions(maintenance_order_bp)
 app.register_functions(maintenance_order_activities_bp)
 app.register_functions(maintenance_order_api_bp)
+app.register_functions(relief_routing_bp)
+app.register_functions(relief_routing_activities_bp)
+app.register_functions(relief_routing_api_bp)
 
 # The read-only sandbox view is served only where the sandboxes are selected (INTEGRATIONS_MODE),
 # never in a deployment that talks to real systems.

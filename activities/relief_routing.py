@@ -1,0 +1,339 @@
+# mypy: disable-error-code="untyped-decorator"
+# (azure-functions-durable 1.x decorators carry no types; the functions themselves are fully typed)
+"""Side effects of relief routing: inventory, route records, drivers, shelters, donor portal.
+
+Every activity is safe to run twice with the same input (retries, re-delivery, kill -9, the
+devhost's --deliver-activities-twice), and returns the same result when it does:
+- inventory changes are keyed by reservation key inside the inventory's own ETag-conditional
+  write (a repeated reserve returns the recorded reservation; release and deliver are transitions
+  of it), so stock is never taken or given back twice;
+- messages, portal updates and the route document go through the effect ledger with the key the
+  orchestrator derived (instance id + step + item + plan revision), and the outside system
+  dedupes by the same key.
+Shelter and operations-desk contacts are read from the network data here and never enter
+orchestration history.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import azure.durable_functions as df
+
+from idempotency import EffectLedger
+from integrations import integrations_from_settings
+from integrations.customer_messaging import CustomerMessage, CustomerMessaging
+from integrations.donor_portal import DonorUpdate
+from integrations.driver_messaging import DriverNotification
+from integrations.inventory import InventoryStore, ReserveRequest
+from orchestrators.relief_routing import (
+    ESCALATE_RELIEF_CONFIRMATIONS,
+    NOTIFY_RELIEF_DRIVERS,
+    NOTIFY_RELIEF_SHELTERS,
+    PUBLISH_RELIEF_UPDATE,
+    RECORD_RELIEF_DELIVERY,
+    RELEASE_RELIEF_STOCK,
+    RESERVE_RELIEF_STOCK,
+    SELECT_RELIEF_ROUTES,
+    WORKFLOW,
+    DonorUpdateWork,
+    DriverNotice,
+    EscalationNotice,
+    Holding,
+    LineOutcome,
+    ReservationResult,
+    ReservationWork,
+    RoutingResult,
+    RoutingWork,
+    ShelterNotice,
+    StockWork,
+)
+from relief_routes import ReliefNetwork, candidate_depots, network_from_settings, plan_routes
+from relief_routes.network import ContactPoint
+from telemetry import activity_log, instance_id_from_key
+
+bp = df.Blueprint()
+
+JsonDict = dict[str, Any]
+
+
+# -- network stock ---------------------------------------------------------------------------------
+
+
+def load_network_stock(network: ReliefNetwork, inventory: InventoryStore, ledger: EffectLedger) -> JsonDict:
+    """Put the network's stock into inventory once per network revision (first request or first look).
+
+    The ledger key names the network and its revision, so concurrent first requests load it once and
+    the rest wait for that load; `set_stock` keeps existing reservations and deliveries.
+    """
+
+    def load() -> JsonDict:
+        count = 0
+        for depot in network.depots:
+            for sku, stock in sorted(depot.stock.items()):
+                inventory.set_stock(depot.depot_id, sku, stock)
+                count += 1
+        return {"networkId": network.network_id, "revision": network.revision, "levels": count}
+
+    return ledger.run_once(network.load_key, load).result
+
+
+# -- reservations ----------------------------------------------------------------------------------
+
+
+def rebalance_reservations(
+    network: ReliefNetwork, inventory: InventoryStore, work: ReservationWork
+) -> ReservationResult:
+    """Bring the holdings in line with the wanted lines: release surplus, then reserve what is missing.
+
+    Deterministic for a given input and inventory history: depots are tried in the planner's fixed
+    order and every reservation key is `<prefix>:<shelter>:<sku>:<depot>[:keep]`, so a repeated run
+    meets its own recorded reservations and takes nothing twice.
+    1. Surplus (a line asks for fewer pallets, or is gone): whole reservations are released, farthest
+       depot first; one that is larger than the surplus is split by reserving the part to keep at
+       the same depot (key `...:keep`) before releasing it, so the shelter does not lose its place.
+    2. Shortfall: reserve from the candidate depots nearest first, partial grants allowed; what no
+       depot has is left short and reported.
+    """
+    wanted = {(line.shelter_id, line.sku): line.pallets for line in work.lines}
+    order = {
+        (line.shelter_id, line.sku): candidate_depots(network, line.shelter_id, line.sku)
+        for line in work.lines
+    }
+    kept: list[Holding] = []
+    released: list[Holding] = []
+    by_line: dict[tuple[str, str], list[Holding]] = {}
+    for holding in work.holdings:
+        by_line.setdefault((holding.shelter_id, holding.sku), []).append(holding)
+    for line_key, holdings in sorted(by_line.items()):
+        surplus = sum(h.pallets for h in holdings) - wanted.get(line_key, 0)
+        rank = {depot_id: index for index, depot_id in enumerate(order.get(line_key, []))}
+        for holding in sorted(
+            holdings, key=lambda h: (rank.get(h.depot_id, len(rank)), h.reservation_key), reverse=True
+        ):
+            if surplus <= 0:
+                kept.append(holding)
+                continue
+            if holding.pallets > surplus:
+                keep = holding.pallets - surplus
+                key = f"{work.key_prefix}:{holding.shelter_id}:{holding.sku}:{holding.depot_id}:keep"
+                reservation = inventory.reserve(
+                    ReserveRequest(depot_id=holding.depot_id, sku=holding.sku, pallets=keep), key
+                )
+                if reservation.reserved > 0:
+                    kept.append(
+                        holding.model_copy(update={"reservation_key": key, "pallets": reservation.reserved})
+                    )
+            inventory.release(holding.depot_id, holding.sku, holding.reservation_key)
+            released.append(holding)
+            surplus -= holding.pallets
+    outcomes: list[LineOutcome] = []
+    for line in work.lines:
+        line_key = (line.shelter_id, line.sku)
+        held = sum(h.pallets for h in kept if (h.shelter_id, h.sku) == line_key)
+        for depot_id in order[line_key]:
+            if held >= line.pallets:
+                break
+            key = f"{work.key_prefix}:{line.shelter_id}:{line.sku}:{depot_id}"
+            reservation = inventory.reserve(
+                ReserveRequest(depot_id=depot_id, sku=line.sku, pallets=line.pallets - held), key
+            )
+            if reservation.reserved > 0:
+                kept.append(
+                    Holding(
+                        reservation_key=key,
+                        depot_id=depot_id,
+                        shelter_id=line.shelter_id,
+                        sku=line.sku,
+                        pallets=reservation.reserved,
+                    )
+                )
+                held += reservation.reserved
+        outcomes.append(
+            LineOutcome(
+                shelter_id=line.shelter_id,
+                sku=line.sku,
+                requested=line.pallets,
+                reserved=held,
+                status="reserved" if held >= line.pallets else "short",
+            )
+        )
+    kept.sort(key=lambda h: (h.shelter_id, h.sku, h.depot_id, h.reservation_key))
+    return ReservationResult(holdings=kept, lines=outcomes, released=released)
+
+
+@bp.activity_trigger(input_name="work", activity=RESERVE_RELIEF_STOCK)
+def reserve_relief_stock(work: JsonDict) -> JsonDict:
+    """Reserve (and release surplus) so the request's holdings match its current lines."""
+    request = ReservationWork.from_dict(work)
+    inventory = integrations_from_settings().inventory
+    network = network_from_settings()
+    load_network_stock(network, inventory, EffectLedger.from_settings())
+    result = rebalance_reservations(network, inventory, request)
+    activity_log(WORKFLOW, "reserve", instance_id_from_key(request.key_prefix)).info(
+        "reservations balanced",
+        held=sum(h.pallets for h in result.holdings),
+        released=sum(h.pallets for h in result.released),
+    )
+    return result.to_dict()
+
+
+@bp.activity_trigger(input_name="work", activity=RELEASE_RELIEF_STOCK)
+def release_relief_stock(work: JsonDict) -> JsonDict:
+    """Give every listed reservation back (compensation); a second release changes nothing."""
+    request = StockWork.from_dict(work)
+    inventory = integrations_from_settings().inventory
+    for holding in request.holdings:
+        inventory.release(holding.depot_id, holding.sku, holding.reservation_key)
+    return {"released": sum(holding.pallets for holding in request.holdings)}
+
+
+@bp.activity_trigger(input_name="work", activity=RECORD_RELIEF_DELIVERY)
+def record_relief_delivery(work: JsonDict) -> JsonDict:
+    """Move every listed reservation to delivered; a second delivery changes nothing."""
+    request = StockWork.from_dict(work)
+    inventory = integrations_from_settings().inventory
+    for holding in request.holdings:
+        inventory.deliver(holding.depot_id, holding.sku, holding.reservation_key)
+    return {"delivered": sum(holding.pallets for holding in request.holdings)}
+
+
+# -- routes ----------------------------------------------------------------------------------------
+
+
+@bp.activity_trigger(input_name="work", activity=SELECT_RELIEF_ROUTES)
+def select_relief_routes(work: JsonDict) -> JsonDict:
+    """Plan the routes for the held pallets and record the full plan (with road paths) as a document."""
+    request = RoutingWork.from_dict(work)
+    network = network_from_settings()
+    plan = plan_routes(
+        network,
+        request.request_id,
+        request.revision,
+        request.priority,
+        [holding.shipment() for holding in request.holdings],
+    )
+    content = json.dumps(plan.to_dict(), sort_keys=True, separators=(",", ":")).encode()
+    documents = integrations_from_settings().documents
+    name = f"relief-routes-{request.request_id}-r{request.revision}.json"
+    receipt = (
+        EffectLedger.from_settings()
+        .run_once(
+            request.record_key,
+            lambda: documents.store(name, content, "application/json", request.record_key).to_dict(),
+        )
+        .result
+    )
+    return RoutingResult(
+        routes=[route.summary() for route in plan.routes],
+        route_document_id=str(receipt["documentId"]),
+        unreachable=plan.unreachable,
+    ).to_dict()
+
+
+# -- messages --------------------------------------------------------------------------------------
+
+
+@bp.activity_trigger(input_name="work", activity=NOTIFY_RELIEF_DRIVERS)
+def notify_relief_drivers(work: JsonDict) -> JsonDict:
+    """Tell drivers about assigned, changed or cancelled routes, once per key."""
+    notices = [DriverNotice.from_dict(item) for item in work["notices"]]
+    dispatch = integrations_from_settings().driver_messaging
+    ledger = EffectLedger.from_settings()
+    receipts = []
+    for notice in notices:
+        notification = DriverNotification(
+            driver_id=notice.driver_id, route_id=notice.route_id, kind=notice.kind, stops=notice.stops
+        )
+        receipts.append(ledger.run_once(notice.key, _bind(dispatch.notify, notification, notice.key)).result)
+    return {"notified": [receipt["notificationId"] for receipt in receipts]}
+
+
+@bp.activity_trigger(input_name="work", activity=NOTIFY_RELIEF_SHELTERS)
+def notify_relief_shelters(work: JsonDict) -> JsonDict:
+    """Message each shelter about what is coming (or changed, cancelled, unavailable), once per key."""
+    notices = [ShelterNotice.from_dict(item) for item in work["notices"]]
+    network = network_from_settings()
+    messaging = integrations_from_settings().customer_messaging
+    ledger = EffectLedger.from_settings()
+    sent = []
+    for notice in notices:
+        shelter = network.shelter(notice.shelter_id)
+        parameters = {
+            "requestId": notice.request_id,
+            "shelter": shelter.name,
+            "pallets": _pallets_text(notice),
+        }
+        if notice.eta_minutes is not None:
+            parameters["etaMinutes"] = str(notice.eta_minutes)
+        message = _message(shelter.contact, f"relief_{notice.kind}", parameters)
+        sent.append(
+            ledger.run_once(notice.key, _bind(messaging.send, message, notice.key)).result["messageId"]
+        )
+    return {"sent": sent}
+
+
+@bp.activity_trigger(input_name="work", activity=ESCALATE_RELIEF_CONFIRMATIONS)
+def escalate_relief_confirmations(work: JsonDict) -> JsonDict:
+    """Remind late shelters; at the last step also hand the shelter to the operations desk."""
+    notices = [EscalationNotice.from_dict(item) for item in work["notices"]]
+    network = network_from_settings()
+    messaging = integrations_from_settings().customer_messaging
+    ledger = EffectLedger.from_settings()
+    sent = []
+    for notice in notices:
+        shelter = network.shelter(notice.shelter_id)
+        parameters = {"requestId": notice.request_id, "shelter": shelter.name, "level": str(notice.level)}
+        reminder = _message(shelter.contact, "relief_confirmation_reminder", parameters)
+        sent.append(_send_once(ledger, messaging, reminder, f"{notice.key}:shelter"))
+        if notice.final:
+            alert = _message(network.operations_contact, "relief_confirmation_unresolved", parameters)
+            sent.append(_send_once(ledger, messaging, alert, f"{notice.key}:desk"))
+        activity_log(WORKFLOW, "escalate", instance_id_from_key(notice.key)).info(
+            "confirmation escalated", shelter_id=notice.shelter_id, level=notice.level, final=notice.final
+        )
+    return {"sent": sent}
+
+
+@bp.activity_trigger(input_name="work", activity=PUBLISH_RELIEF_UPDATE)
+def publish_relief_update(work: JsonDict) -> JsonDict:
+    """Publish the request's status to the donor portal, once per key."""
+    request = DonorUpdateWork.from_dict(work)
+    portal = integrations_from_settings().donor_portal
+    update = DonorUpdate(
+        request_id=request.request_id,
+        status=request.status,
+        pallets_reserved=request.pallets_reserved,
+        pallets_delivered=request.pallets_delivered,
+        note=request.note[:500],
+    )
+    return (
+        EffectLedger.from_settings().run_once(request.key, _bind(portal.publish, update, request.key)).result
+    )
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+
+def _bind(call: Callable[[Any, str], Any], request: Any, key: str) -> Callable[[], JsonDict]:
+    """`call(request, key).to_dict()` as a ledger effect (binds the loop's current values)."""
+
+    def effect() -> JsonDict:
+        result: JsonDict = call(request, key).to_dict()
+        return result
+
+    return effect
+
+
+def _message(contact: ContactPoint, template: str, parameters: dict[str, str]) -> CustomerMessage:
+    return CustomerMessage(channel=contact.channel, to=contact.to, template=template, parameters=parameters)
+
+
+def _send_once(ledger: EffectLedger, messaging: CustomerMessaging, message: CustomerMessage, key: str) -> str:
+    return str(ledger.run_once(key, _bind(messaging.send, message, key)).result["messageId"])
+
+
+def _pallets_text(notice: ShelterNotice) -> str:
+    return ", ".join(f"{sku}: {count}" for sku, count in sorted(notice.pallets.items())) or "none"

@@ -1,0 +1,311 @@
+# mypy: disable-error-code="untyped-decorator"
+# (azure-functions-durable 1.x decorators carry no types; the functions themselves are fully typed)
+"""HTTP API of the relief routing workflow (route prefix `api`).
+
+- `POST relief-requests`: start `relief-<requestId>` (202 + status URLs; 409 if it exists; 400 names
+  the bad field, including shelters and SKUs the network does not know). The escalation policy is
+  read here from app settings (orchestrators never read settings): `RELIEF_CONFIRMATION_INTERVAL`
+  (PT6H) and `RELIEF_MAX_ESCALATIONS` (2).
+- `POST relief-requests/{requestId}/changes`: add or re-size shelters (`shelters`), remove shelters
+  (`removeShelterIds`) or `cancel`; 202. 404 unknown request, 409 when it no longer takes changes
+  (finished, or the change touches a shelter that already received its pallets), 400 bad body.
+- `POST relief-requests/{requestId}/shelter-confirmations`: a shelter confirms receipt
+  (`shelterId`, `receivedItems`); 202, 409 unless that shelter is awaiting its pallets.
+- `GET relief-requests/{requestId}`: stage, next escalation, per-shelter state, and the outcome.
+- `GET relief-requests/{requestId}/audit`: the audit packet (stored as a blob, then served).
+- `GET inventory`: stock, reserved, delivered and available pallets per depot and SKU.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+import azure.durable_functions as df
+import azure.functions as func
+from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrchestrationStatus
+from pydantic import Field
+
+from activities.relief_routing import load_network_stock
+from api.errors import Conflict, FieldError, InstanceNotFound, InvalidRequest
+from api.handlers import json_errors, json_response
+from api.starters import existing_instance, start_once
+from api.validation import json_body, parse_body, route_identifier, validate
+from audit_packets import decision_records, loads_json, publish_audit_packet
+from contracts import ContractModel, InvalidDurationError, duration_setting, format_duration
+from idempotency import EffectLedger
+from integrations import integrations_from_settings
+from orchestrators.relief_routing import (
+    CHANGE_EVENT,
+    CONFIRMATION_EVENT,
+    DELIVERED_STATES,
+    FINAL_STAGES,
+    INSTANCE_ID_PREFIX,
+    RELIEF_ROUTING,
+    SELECT_RELIEF_ROUTES,
+    WORKFLOW,
+    Identifier,
+    ReceivedItem,
+    ReliefChange,
+    ReliefRequest,
+    ReliefStatus,
+    ReliefWorkflowInput,
+    ShelterConfirmation,
+    ShelterRequest,
+    instance_id_for,
+)
+from relief_routes import ReliefNetwork, network_from_settings
+
+bp = df.Blueprint()
+
+RESOURCE = "relief request"
+CONFIRMATION_INTERVAL_SETTING = "RELIEF_CONFIRMATION_INTERVAL"
+MAX_ESCALATIONS_SETTING = "RELIEF_MAX_ESCALATIONS"
+DEFAULT_CONFIRMATION_INTERVAL = "PT6H"
+DEFAULT_MAX_ESCALATIONS = 2
+ACTIVE_RUNTIME_STATES = ("Running", "Pending")
+
+
+class ShelterConfirmationRequest(ContractModel):
+    """Body of `POST relief-requests/{requestId}/shelter-confirmations`."""
+
+    shelter_id: Identifier
+    received_items: Annotated[list[ReceivedItem], Field(max_length=20)] = Field(default_factory=list)
+
+
+def escalation_policy(environ: Mapping[str, str] | None = None) -> tuple[str, int]:
+    """Confirmation interval (ISO 8601) and escalation steps before a shelter is resolved unconfirmed."""
+    env = os.environ if environ is None else environ
+    interval = duration_setting(CONFIRMATION_INTERVAL_SETTING, DEFAULT_CONFIRMATION_INTERVAL, env)
+    text = env.get(MAX_ESCALATIONS_SETTING, "").strip()
+    try:
+        steps = int(text) if text else DEFAULT_MAX_ESCALATIONS
+    except ValueError:
+        raise InvalidDurationError(f"app setting {MAX_ESCALATIONS_SETTING} must be a whole number") from None
+    if not 1 <= steps <= 10:
+        raise InvalidDurationError(f"app setting {MAX_ESCALATIONS_SETTING} must be between 1 and 10")
+    return format_duration(interval), steps
+
+
+def check_against_network(
+    network: ReliefNetwork, shelters: list[ShelterRequest], prefix: str = "shelters"
+) -> None:
+    """400 naming each shelter or SKU the network does not know."""
+    errors = []
+    for index, shelter in enumerate(shelters):
+        if not network.has_shelter(shelter.shelter_id):
+            errors.append(FieldError(f"{prefix}[{index}].shelterId", "unknown shelter"))
+        for item_index, item in enumerate(shelter.items):
+            if item.sku not in network.skus:
+                errors.append(FieldError(f"{prefix}[{index}].items[{item_index}].sku", "unknown SKU"))
+    if errors:
+        raise InvalidRequest.from_errors(errors)
+
+
+@bp.route(route="relief-requests", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+@json_errors
+async def start_relief_request(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """Start the request's orchestration once (202), or 409 with the existing instance's status URL."""
+    request = parse_body(req, ReliefRequest)
+    check_against_network(network_from_settings(), request.shelters)
+    interval, max_escalations = escalation_policy()
+    orchestration_input = ReliefWorkflowInput(
+        request=request, confirmation_interval=interval, max_escalations=max_escalations
+    )
+    instance_id = instance_id_for(request.request_id)
+    return await start_once(client, req, RELIEF_ROUTING, instance_id, orchestration_input.to_dict(), RESOURCE)
+
+
+@bp.route(route="relief-requests/{requestId}/changes", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+@json_errors
+async def change_relief_request(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """Raise a change (re-plan) or a cancellation; 404 unknown request, 409 when it takes no change."""
+    request_id = route_identifier(req, "requestId")
+    body = json_body(req)
+    if isinstance(body, dict) and not body.get("changeId"):
+        body = {**body, "changeId": uuid.uuid4().hex}  # the orchestrator ignores a repeated change id
+    change = validate(ReliefChange, body)
+    check_against_network(network_from_settings(), change.shelters)
+    instance_id = instance_id_for(request_id)
+    status = await existing_instance(client, instance_id, RESOURCE, request_id)
+    relief_status = _accepting(client, status, request_id, "changes")
+    delivered = [
+        shelter_id
+        for shelter_id in change.touched_shelters()
+        if shelter_id in relief_status.shelters
+        and relief_status.shelters[shelter_id].state in DELIVERED_STATES
+    ]
+    if delivered:
+        raise _conflict(
+            client, instance_id, f"shelters already received their pallets: {', '.join(delivered)}"
+        )
+    unknown = [
+        s for s in change.remove_shelter_ids if relief_status.shelters and s not in relief_status.shelters
+    ]
+    if unknown:
+        raise _conflict(
+            client, instance_id, f"shelters not part of {RESOURCE} {request_id!r}: {', '.join(unknown)}"
+        )
+    await client.raise_event(instance_id, CHANGE_EVENT, change.to_dict())
+    return json_response(
+        {"requestId": request_id, "instanceId": instance_id, "accepted": True, "change": change.to_dict()},
+        202,
+    )
+
+
+@bp.route(
+    route="relief-requests/{requestId}/shelter-confirmations",
+    methods=["POST"],
+    auth_level=func.AuthLevel.FUNCTION,
+)
+@bp.durable_client_input(client_name="client")
+@json_errors
+async def confirm_relief_delivery(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """Raise a shelter's receipt; 409 unless the request is waiting for that shelter's confirmation."""
+    request_id = route_identifier(req, "requestId")
+    body = parse_body(req, ShelterConfirmationRequest)
+    instance_id = instance_id_for(request_id)
+    status = await existing_instance(client, instance_id, RESOURCE, request_id)
+    relief_status = _accepting(client, status, request_id, "confirmations")
+    shelter = relief_status.shelters.get(body.shelter_id)
+    if shelter is None or shelter.state != "awaiting":
+        state = shelter.state if shelter else "not part of the request"
+        raise _conflict(
+            client,
+            instance_id,
+            f"shelter {body.shelter_id!r} is not awaiting a delivery ({state})",
+            state=state,
+        )
+    confirmation = ShelterConfirmation(shelter_id=body.shelter_id, received_items=body.received_items)
+    await client.raise_event(instance_id, CONFIRMATION_EVENT, confirmation.to_dict())
+    return json_response(
+        {"requestId": request_id, "instanceId": instance_id, "accepted": True, "shelterId": body.shelter_id},
+        202,
+    )
+
+
+@bp.route(route="relief-requests/{requestId}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+@json_errors
+async def get_relief_request(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """Stage, next escalation, per-shelter confirmation state, and the outcome once finished."""
+    request_id = route_identifier(req, "requestId")
+    instance_id = instance_id_for(request_id)
+    status = await existing_instance(client, instance_id, RESOURCE, request_id)
+    custom = loads_json(status.custom_status) or {}
+    body: dict[str, Any] = {
+        "requestId": request_id,
+        "instanceId": instance_id,
+        "runtimeStatus": status.runtime_status.value if status.runtime_status is not None else None,
+        **(custom if isinstance(custom, dict) else {}),
+    }
+    output = loads_json(status.output)
+    if isinstance(output, dict):
+        body["outcome"] = output
+    return json_response(body)
+
+
+@bp.route(route="relief-requests/{requestId}/audit", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+@json_errors
+async def get_relief_request_audit(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """The request's audit packet: reservations, chosen routes, changes, confirmations, escalations."""
+    request_id = route_identifier(req, "requestId")
+    instance_id = instance_id_for(request_id)
+    packet = await publish_audit_packet(client, instance_id, workflow=WORKFLOW, extras=audit_extras)
+    if packet is None:
+        raise InstanceNotFound(RESOURCE, request_id)
+    return json_response(packet)
+
+
+def audit_extras(packet: dict[str, Any]) -> dict[str, Any]:
+    """The relief part of the packet: routes per plan revision, changes, confirmations, outcome."""
+    output = packet.get("outcome", {}).get("output")
+    output = output if isinstance(output, dict) else {}
+    route_records = []
+    for activity in packet.get("activities", []):
+        if activity.get("name") != SELECT_RELIEF_ROUTES or not activity.get("attempts"):
+            continue
+        result = activity["attempts"][-1].get("result") or {}
+        route_records.append(
+            {
+                "revision": (activity.get("input") or {}).get("revision"),
+                "routes": result.get("routes"),
+                "routeDocumentId": result.get("routeDocumentId"),
+                "finishedAt": activity["attempts"][-1].get("finishedAt"),
+            }
+        )
+    return {
+        "requestId": str(packet["instance"]["instanceId"]).removeprefix(INSTANCE_ID_PREFIX),
+        "routePlans": route_records,
+        "changes": decision_records(packet, CHANGE_EVENT, ("changeId", "cancel")),
+        "confirmations": decision_records(packet, CONFIRMATION_EVENT, ("shelterId", "receivedItems")),
+        "reservation": output.get("reservation"),
+        "lines": output.get("lines"),
+        "shelters": output.get("shelters"),
+        "finalOutcome": output.get("outcome") or packet.get("outcome", {}).get("status"),
+    }
+
+
+@bp.route(route="inventory", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@json_errors
+def get_relief_inventory(req: func.HttpRequest) -> func.HttpResponse:
+    """Stock, reserved, delivered and available pallets per depot and SKU (loads the network first)."""
+    network = network_from_settings()
+    inventory = integrations_from_settings().inventory
+    load_network_stock(network, inventory, EffectLedger.from_settings())
+    levels = [level.to_dict() for level in inventory.levels()]
+    return json_response(
+        {"networkId": network.network_id, "networkRevision": network.revision, "levels": levels}
+    )
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+
+def _accepting(
+    client: df.DurableOrchestrationClient, status: DurableOrchestrationStatus, request_id: str, what: str
+) -> ReliefStatus:
+    """The custom status of a request that still takes `what`; 409 otherwise."""
+    instance_id = instance_id_for(request_id)
+    state = status.runtime_status.value if status.runtime_status is not None else ""
+    custom = loads_json(status.custom_status) if status.custom_status else None
+    relief_status = (
+        ReliefStatus.from_dict(custom) if isinstance(custom, dict) else ReliefStatus(stage="accepted")
+    )
+    if (
+        state not in ACTIVE_RUNTIME_STATES
+        or relief_status.stage in FINAL_STAGES
+        or relief_status.stage == "cancelling"
+    ):
+        raise _conflict(
+            client,
+            instance_id,
+            f"{RESOURCE} {request_id!r} takes no more {what}",
+            state=relief_status.stage if state in ACTIVE_RUNTIME_STATES else state,
+        )
+    return relief_status
+
+
+def _conflict(
+    client: df.DurableOrchestrationClient, instance_id: str, message: str, state: str | None = None
+) -> Conflict:
+    return Conflict(
+        message,
+        status_url=client.create_http_management_payload(instance_id)["statusQueryGetUri"],
+        state=state,
+    )

@@ -1,0 +1,962 @@
+# mypy: disable-error-code="untyped-decorator"
+# (azure-functions-durable 1.x decorators carry no types; the functions themselves are fully typed)
+"""Relief routing: pallets from depots to storm shelters, reserved atomically, routed, confirmed.
+
+Business steps of one relief request (instance `relief-<requestId>`):
+1. Reserve: take the requested pallets per shelter and SKU from the nearest depots that stock them,
+   spilling over to farther depots; what no depot has is recorded as short (never over-allocated).
+2. Route: pick trucks, stops and road paths for what was reserved (shortest paths, truck capacity,
+   request priority) and record the chosen routes as a document.
+3. Dispatch: tell each driver about their route, tell each shelter what is coming (or that nothing
+   is), and update the donor portal.
+4. Confirm: wait for each shelter to confirm receipt; a confirmation moves its pallets to delivered.
+   A durable timer escalates a late shelter every `confirmationInterval`; after `maxEscalations`
+   steps the shelter is resolved as unconfirmed (the operations desk takes over, and its pallets,
+   which left the depot, are booked as delivered).
+5. Complete: once every shelter is confirmed or resolved, publish the final donor update.
+A change (add, remove or re-size shelters) re-plans at any point: it reserves the extra, releases
+the surplus, re-routes and tells only the affected drivers and shelters. A cancellation releases
+everything still held (compensation) and tells drivers and shelters.
+
+How events are never lost (azure-functions-durable 1.7 specifics):
+- Every `yield` is a `task_any` of new tasks only: the work (or timer) plus a *fresh* waiter for
+  each event name. So an event always finds a waiter: the SDK mishandles events that arrive with
+  no waiter (it keeps only the last one and hands it to every later waiter,
+  Azure/azure-functions-durable-python#507).
+- A task that is already running is never yielded again inside a new `task_any` (the extension's
+  replay would not count its completion, and the next step would never be scheduled). When an
+  event wins the race, the same activity is simply scheduled again: every activity is idempotent
+  by its keys, so the second call returns what the first did.
+- Events are queued in the orchestration's state and applied at safe points: after a reservation,
+  after routing, between dispatch steps and while waiting for confirmations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal, Self
+
+import azure.durable_functions as df
+from azure.durable_functions.models.Task import TaskBase, TaskState
+from pydantic import Field, ValidationError, model_validator
+
+from contracts import ContractModel, WorkflowStatus, parse_duration, parse_event
+from idempotency import orchestration_effect_key
+from relief_routes.planner import RouteSummary, Shipment
+from telemetry import orchestration_log
+
+bp = df.Blueprint()
+
+WORKFLOW = "relief_routing"
+RELIEF_ROUTING = "relief_routing"  # the orchestrator's registered name
+INSTANCE_ID_PREFIX = "relief-"
+
+# External events (value = wire name, raised by api/relief_routing.py).
+CHANGE_EVENT = "relief_request_change"
+CONFIRMATION_EVENT = "shelter_confirmation"
+
+# Activities (activities/relief_routing.py).
+RESERVE_RELIEF_STOCK = "reserve_relief_stock"
+SELECT_RELIEF_ROUTES = "select_relief_routes"
+NOTIFY_RELIEF_DRIVERS = "notify_relief_drivers"
+NOTIFY_RELIEF_SHELTERS = "notify_relief_shelters"
+PUBLISH_RELIEF_UPDATE = "publish_relief_update"
+RECORD_RELIEF_DELIVERY = "record_relief_delivery"
+RELEASE_RELIEF_STOCK = "release_relief_stock"
+ESCALATE_RELIEF_CONFIRMATIONS = "escalate_relief_confirmations"
+
+# Every outside call goes through an adapter with a 30 s client timeout; 5 attempts 5 s apart ride
+# out a brief outage (503s, throttling) of inventory, dispatch, messaging or the portal. The
+# activities are idempotent, so a retry never repeats an effect.
+RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=5_000, max_number_of_attempts=5)
+
+Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")]
+RequestIdentifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")]
+ShelterState = Literal[
+    "planning", "awaiting", "confirmed", "unconfirmed", "nothing_to_deliver", "removed", "cancelled"
+]
+# Resolved shelters; the first two received pallets, so a change can no longer touch them.
+RESOLVED_STATES = frozenset({"confirmed", "unconfirmed", "nothing_to_deliver", "removed", "cancelled"})
+DELIVERED_STATES = frozenset({"confirmed", "unconfirmed"})
+FINAL_STAGES = frozenset({"completed", "cancelled"})
+
+
+def instance_id_for(request_id: str) -> str:
+    """The orchestration instance id of a relief request."""
+    if not request_id:
+        raise ValueError("request_id must not be empty")
+    return INSTANCE_ID_PREFIX + request_id
+
+
+# -- request, change and confirmation contracts ---------------------------------------------------
+
+
+class ReliefItem(ContractModel):
+    """Pallets of one SKU."""
+
+    sku: Identifier
+    pallets: Annotated[int, Field(ge=1, le=1000)]
+
+
+class ShelterRequest(ContractModel):
+    """What one shelter needs."""
+
+    shelter_id: Identifier
+    items: Annotated[list[ReliefItem], Field(min_length=1, max_length=20)]
+
+    @model_validator(mode="after")
+    def _one_line_per_sku(self) -> Self:
+        skus = [item.sku for item in self.items]
+        if len(set(skus)) != len(skus):
+            raise ValueError("each SKU may appear once per shelter")
+        return self
+
+    def wanted(self) -> dict[str, int]:
+        """Pallets per SKU."""
+        return {item.sku: item.pallets for item in self.items}
+
+
+def _unique_shelters(shelters: list[ShelterRequest]) -> None:
+    ids = [shelter.shelter_id for shelter in shelters]
+    if len(set(ids)) != len(ids):
+        raise ValueError("each shelter may appear once")
+
+
+class ReliefRequest(ContractModel):
+    """Body of `POST /api/relief-requests`; priority 1 is the most urgent."""
+
+    request_id: RequestIdentifier
+    priority: Annotated[int, Field(ge=1, le=5)]
+    shelters: Annotated[list[ShelterRequest], Field(min_length=1, max_length=20)]
+
+    @model_validator(mode="after")
+    def _shelters_unique(self) -> Self:
+        _unique_shelters(self.shelters)
+        return self
+
+
+class ReliefWorkflowInput(ContractModel):
+    """The orchestration input: the request plus the escalation policy read from app settings."""
+
+    request: ReliefRequest
+    confirmation_interval: str
+    max_escalations: Annotated[int, Field(ge=1, le=10)]
+
+
+class ReliefChange(ContractModel):
+    """A change: cancel, or add/replace shelters' items and remove shelters (the CHANGE_EVENT payload)."""
+
+    change_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+    cancel: bool = False
+    shelters: Annotated[list[ShelterRequest], Field(max_length=20)] = Field(default_factory=list)
+    remove_shelter_ids: Annotated[list[Identifier], Field(max_length=20)] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_kind_of_change(self) -> Self:
+        _unique_shelters(self.shelters)
+        if self.cancel and (self.shelters or self.remove_shelter_ids):
+            raise ValueError("a cancellation cannot also change shelters")
+        if not self.cancel and not self.shelters and not self.remove_shelter_ids:
+            raise ValueError("a change needs cancel, shelters or removeShelterIds")
+        both = {shelter.shelter_id for shelter in self.shelters} & set(self.remove_shelter_ids)
+        if both:
+            raise ValueError(f"shelters both changed and removed: {sorted(both)}")
+        return self
+
+    def touched_shelters(self) -> list[str]:
+        """Every shelter this change adds, re-sizes or removes."""
+        return [shelter.shelter_id for shelter in self.shelters] + list(self.remove_shelter_ids)
+
+
+class ReceivedItem(ContractModel):
+    """Pallets of one SKU a shelter counted on arrival."""
+
+    sku: Identifier
+    pallets: Annotated[int, Field(ge=0, le=1000)]
+
+
+class ShelterConfirmation(ContractModel):
+    """A shelter confirms receipt (the CONFIRMATION_EVENT payload)."""
+
+    shelter_id: Identifier
+    received_items: Annotated[list[ReceivedItem], Field(max_length=20)] = Field(default_factory=list)
+
+
+# -- activity contracts ----------------------------------------------------------------------------
+
+
+class Holding(ContractModel):
+    """Pallets held for a shelter by one inventory reservation (its key releases or delivers it)."""
+
+    reservation_key: str
+    depot_id: str
+    shelter_id: str
+    sku: str
+    pallets: int
+
+    def shipment(self) -> Shipment:
+        """As input to route planning."""
+        return Shipment(
+            depot_id=self.depot_id, shelter_id=self.shelter_id, sku=self.sku, pallets=self.pallets
+        )
+
+
+class ReliefLine(ContractModel):
+    """Pallets wanted for one shelter and SKU."""
+
+    shelter_id: str
+    sku: str
+    pallets: int
+
+
+class LineOutcome(ContractModel):
+    """Requested and reserved pallets of one line: reserved in full, or explicitly short."""
+
+    shelter_id: str
+    sku: str
+    requested: int
+    reserved: int
+    status: Literal["reserved", "short"]
+
+
+class ReservationWork(ContractModel):
+    """Input of RESERVE_RELIEF_STOCK: bring `holdings` in line with `lines`; keys start with `key_prefix`."""
+
+    key_prefix: str
+    lines: list[ReliefLine]
+    holdings: list[Holding]
+
+
+class ReservationResult(ContractModel):
+    """What is held afterwards, per line, and what was given back."""
+
+    holdings: list[Holding]
+    lines: list[LineOutcome]
+    released: list[Holding] = Field(default_factory=list)
+
+
+class RoutingWork(ContractModel):
+    """Input of SELECT_RELIEF_ROUTES."""
+
+    request_id: str
+    revision: int
+    priority: int
+    record_key: str
+    holdings: list[Holding]
+
+
+class RoutingResult(ContractModel):
+    """The chosen routes (without road paths) and the document that records them in full."""
+
+    routes: list[RouteSummary]
+    route_document_id: str
+    unreachable: list[Shipment] = Field(default_factory=list)
+
+
+class DriverNotice(ContractModel):
+    """One driver notification and its idempotency key."""
+
+    key: str
+    driver_id: str
+    route_id: str
+    kind: Literal["assigned", "changed", "cancelled"]
+    stops: list[str] = Field(default_factory=list)
+
+
+ShelterNoticeKind = Literal["dispatched", "changed", "cancelled", "unavailable"]
+
+
+class ShelterNotice(ContractModel):
+    """One message to a shelter (its contact is looked up in the activity, never carried here)."""
+
+    key: str
+    request_id: str
+    shelter_id: str
+    kind: ShelterNoticeKind
+    pallets: dict[str, int] = Field(default_factory=dict)
+    eta_minutes: int | None = None
+
+
+class DonorUpdateWork(ContractModel):
+    """One donor portal update and its idempotency key."""
+
+    key: str
+    request_id: str
+    status: str
+    pallets_reserved: int = 0
+    pallets_delivered: int = 0
+    note: str = ""
+
+
+class EscalationNotice(ContractModel):
+    """One escalation step of a shelter's missing confirmation."""
+
+    key: str
+    request_id: str
+    shelter_id: str
+    level: int
+    final: bool
+
+
+class StockWork(ContractModel):
+    """Input of RECORD_RELIEF_DELIVERY and RELEASE_RELIEF_STOCK."""
+
+    holdings: list[Holding]
+
+
+# -- status and outcome ----------------------------------------------------------------------------
+
+
+class ShelterProgress(ContractModel):
+    """Confirmation state of one shelter, as shown in the custom status."""
+
+    state: ShelterState
+    escalations: int = 0
+
+
+class ReliefStatus(WorkflowStatus):
+    """Custom status: stage, what it waits for, next escalation, plan revision, per-shelter state."""
+
+    revision: int = 0
+    reservation: Literal["fully_reserved", "short"] | None = None
+    pending_changes: int = 0
+    shelters: dict[str, ShelterProgress] = Field(default_factory=dict)
+
+
+class RejectedChange(ContractModel):
+    """A change the workflow did not apply, and why."""
+
+    change_id: str
+    reason: str
+
+
+class ReliefOutcome(ContractModel):
+    """The orchestration output."""
+
+    request_id: str
+    outcome: Literal["completed", "cancelled"]
+    reservation: Literal["fully_reserved", "short"] | None
+    revision: int
+    lines: list[LineOutcome]
+    routes: list[RouteSummary]
+    route_document_id: str | None
+    shelters: dict[str, ShelterProgress]
+    pallets_delivered: int
+    pallets_released: int
+    applied_changes: list[str]
+    rejected_changes: list[RejectedChange]
+    discrepancies: dict[str, dict[str, int]] = Field(default_factory=dict)
+
+
+# -- the orchestration's working state (rebuilt identically on every replay) ----------------------
+
+
+@dataclass
+class _Shelter:
+    state: ShelterState = "planning"
+    escalations: int = 0
+    due: datetime | None = None
+    dispatch_revision: int = 0
+
+
+@dataclass
+class _Run:
+    request_id: str
+    priority: int
+    interval: timedelta
+    max_escalations: int
+    desired: dict[str, dict[str, int]]
+    shelters: dict[str, _Shelter]
+    revision: int = 0
+    planned_for: dict[str, dict[str, int]] | None = None
+    planned_revision: int = 0
+    holdings: list[Holding] = field(default_factory=list)
+    delivered: list[Holding] = field(default_factory=list)
+    lines: list[LineOutcome] = field(default_factory=list)
+    planned_routes: list[RouteSummary] = field(default_factory=list)
+    dispatched_routes: list[RouteSummary] = field(default_factory=list)
+    dispatched_revision: int = 0
+    route_document_id: str | None = None
+    pending_changes: list[ReliefChange] = field(default_factory=list)
+    pending_confirmations: list[ShelterConfirmation] = field(default_factory=list)
+    applied_changes: list[str] = field(default_factory=list)
+    rejected_changes: list[RejectedChange] = field(default_factory=list)
+    discrepancies: dict[str, dict[str, int]] = field(default_factory=dict)
+    cancel_requested: bool = False
+    pallets_released: int = 0
+    stage: str = "accepted"
+    waiting_for: str | None = None
+    deadline: datetime | None = None
+
+    @classmethod
+    def start(cls, workflow_input: ReliefWorkflowInput) -> _Run:
+        request = workflow_input.request
+        return cls(
+            request_id=request.request_id,
+            priority=request.priority,
+            interval=parse_duration(workflow_input.confirmation_interval),
+            max_escalations=workflow_input.max_escalations,
+            desired={shelter.shelter_id: shelter.wanted() for shelter in request.shelters},
+            shelters={shelter.shelter_id: _Shelter() for shelter in request.shelters},
+        )
+
+    def open_desired(self) -> dict[str, dict[str, int]]:
+        """What is wanted for shelters that have not received their pallets yet."""
+        return {
+            shelter_id: dict(items)
+            for shelter_id, items in self.desired.items()
+            if self.shelters[shelter_id].state not in DELIVERED_STATES
+        }
+
+    def needs_plan(self) -> bool:
+        """Whether what is wanted differs from what the last reservation was made for."""
+        if self.planned_for is None:
+            return True
+        planned = {
+            shelter_id: items
+            for shelter_id, items in self.planned_for.items()
+            if self.shelters[shelter_id].state not in DELIVERED_STATES
+        }
+        return planned != self.open_desired()
+
+    def reservation_state(self) -> Literal["fully_reserved", "short"] | None:
+        if not self.lines:
+            return None
+        return "fully_reserved" if all(line.status == "reserved" for line in self.lines) else "short"
+
+    def held_pallets(self) -> int:
+        return sum(holding.pallets for holding in self.holdings)
+
+    def delivered_pallets(self) -> int:
+        return sum(holding.pallets for holding in self.delivered)
+
+    def awaiting(self) -> list[str]:
+        return [shelter_id for shelter_id, shelter in self.shelters.items() if shelter.state == "awaiting"]
+
+    def all_resolved(self) -> bool:
+        return all(shelter.state in RESOLVED_STATES for shelter in self.shelters.values())
+
+
+# -- the orchestrator -----------------------------------------------------------------------------
+
+
+@bp.orchestration_trigger(context_name="context", orchestration=RELIEF_ROUTING)
+def relief_routing(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
+    """Run one relief request; input is `ReliefWorkflowInput` as a dict, output `ReliefOutcome`.
+
+    Each pass of the loop first applies what arrived (changes, then confirmations), then does
+    the next piece of work; a wait happens only when nothing is left but confirmations.
+    """
+    run = _Run.start(ReliefWorkflowInput.from_dict(context.get_input()))
+    journal = orchestration_log(context, WORKFLOW)
+    journal.info("relief request accepted", request_id=run.request_id, priority=str(run.priority))
+    while True:
+        _apply_changes(run)
+        if run.cancel_requested:
+            return (yield from _cancel(context, run))
+        if run.needs_plan():
+            yield from _plan(context, run)
+        elif run.dispatched_revision != run.planned_revision:
+            yield from _dispatch(context, run)
+        elif run.pending_confirmations:
+            yield from _record_confirmations(context, run)
+        elif run.all_resolved():
+            return (yield from _complete(context, run))
+        else:
+            yield from _wait_for_confirmations(context, run)
+
+
+# -- steps ------------------------------------------------------------------------------------------
+
+
+def _plan(context: df.DurableOrchestrationContext, run: _Run) -> Generator[Any, Any, None]:
+    """Steps 1-2 for a new plan revision: reserve (or re-balance), then route unless changes wait."""
+    run.revision += 1
+    target = run.open_desired()
+    _publish_status(context, run, "reserving")
+    lines = [
+        ReliefLine(shelter_id=shelter_id, sku=sku, pallets=pallets)
+        for shelter_id, items in target.items()
+        for sku, pallets in items.items()
+    ]
+    open_holdings = [h for h in run.holdings if run.shelters[h.shelter_id].state not in DELIVERED_STATES]
+    reservation_work = ReservationWork(
+        key_prefix=orchestration_effect_key(context, "reserve_stock", f"r{run.revision}"),
+        lines=lines,
+        holdings=open_holdings,
+    ).to_dict()
+    reserved = ReservationResult.from_dict(
+        (
+            yield from _until_done(
+                context,
+                run,
+                lambda: context.call_activity_with_retry(RESERVE_RELIEF_STOCK, RETRY, reservation_work),
+            )
+        )
+    )
+    run.holdings = reserved.holdings
+    run.lines = reserved.lines
+    run.pallets_released += sum(holding.pallets for holding in reserved.released)
+    run.planned_for = target
+    orchestration_log(context, WORKFLOW, "reserve").info(
+        "stock reserved", revision=str(run.revision), reservation=str(run.reservation_state())
+    )
+    if run.pending_changes:
+        return  # a newer request is waiting: re-balance first, route once
+    if not run.holdings:  # nothing to drive anywhere
+        run.planned_routes, run.route_document_id = [], None
+        run.planned_revision = run.revision
+        return
+    _publish_status(context, run, "routing")
+    routing_work = RoutingWork(
+        request_id=run.request_id,
+        revision=run.revision,
+        priority=run.priority,
+        record_key=orchestration_effect_key(context, "record_routes", f"r{run.revision}"),
+        holdings=run.holdings,
+    ).to_dict()
+    routed = RoutingResult.from_dict(
+        (
+            yield from _until_done(
+                context,
+                run,
+                lambda: context.call_activity_with_retry(SELECT_RELIEF_ROUTES, RETRY, routing_work),
+            )
+        )
+    )
+    run.planned_routes = routed.routes
+    run.route_document_id = routed.route_document_id
+    run.planned_revision = run.revision
+
+
+def _dispatch(context: df.DurableOrchestrationContext, run: _Run) -> Generator[Any, Any, None]:
+    """Step 3: tell the drivers and shelters whose part of the plan changed; update donors."""
+    _publish_status(context, run, "dispatching")
+    revision = run.planned_revision
+    now = context.current_utc_datetime
+    old_routes = {route.route_id: route for route in run.dispatched_routes}
+    new_routes = {route.route_id: route for route in run.planned_routes}
+    driver_notices = [
+        _driver_notice(
+            context, run, route, "assigned" if route_id not in old_routes else "changed", f"r{revision}"
+        )
+        for route_id, route in new_routes.items()
+        if old_routes.get(route_id) != route
+    ] + [
+        _driver_notice(context, run, route, "cancelled", f"r{revision}")
+        for route_id, route in old_routes.items()
+        if route_id not in new_routes
+    ]
+    old_loads, new_loads = _loads(run.dispatched_routes), _loads(run.planned_routes)
+    shelter_notices: list[dict[str, Any]] = []
+    for shelter_id, shelter in run.shelters.items():
+        if shelter.state in DELIVERED_STATES or shelter.state in ("removed", "cancelled"):
+            continue
+        old, new = old_loads.get(shelter_id), new_loads.get(shelter_id)
+        if shelter_id not in run.desired or new is None:
+            if old is not None:
+                shelter_notices.append(_shelter_notice(context, run, shelter_id, "cancelled"))
+            elif shelter_id in run.desired and shelter.state != "nothing_to_deliver":
+                shelter_notices.append(_shelter_notice(context, run, shelter_id, "unavailable"))
+            shelter.state = "removed" if shelter_id not in run.desired else "nothing_to_deliver"
+            shelter.due = None
+            continue
+        if new == old and shelter.state == "awaiting":
+            continue  # untouched by this revision: its deadline stands
+        kind: ShelterNoticeKind = "changed" if old is not None else "dispatched"
+        shelter_notices.append(
+            _shelter_notice(context, run, shelter_id, kind, pallets=new[0], eta_minutes=new[1])
+        )
+        shelter.state, shelter.escalations = "awaiting", 0
+        shelter.due, shelter.dispatch_revision = now + run.interval, revision
+    donor_update = DonorUpdateWork(
+        key=orchestration_effect_key(context, "publish_update", f"dispatched:r{revision}"),
+        request_id=run.request_id,
+        status="dispatched" if revision == 1 else "replanned",
+        pallets_reserved=run.held_pallets(),
+        pallets_delivered=run.delivered_pallets(),
+        note=_shortfall_note(run),
+    ).to_dict()
+    yield from _until_done(
+        context,
+        run,
+        lambda: context.task_all(
+            [
+                *_if_any(context, NOTIFY_RELIEF_DRIVERS, {"notices": driver_notices}),
+                *_if_any(context, NOTIFY_RELIEF_SHELTERS, {"notices": shelter_notices}),
+                context.call_activity_with_retry(PUBLISH_RELIEF_UPDATE, RETRY, donor_update),
+            ]
+        ),
+    )
+    run.dispatched_routes = run.planned_routes
+    run.dispatched_revision = revision
+    orchestration_log(context, WORKFLOW, "dispatch").info(
+        "routes dispatched",
+        revision=str(revision),
+        drivers_notified=str(len(driver_notices)),
+        shelters_notified=str(len(shelter_notices)),
+    )
+
+
+def _record_confirmations(context: df.DurableOrchestrationContext, run: _Run) -> Generator[Any, Any, None]:
+    """Step 4: book the pallets of every confirmed shelter as delivered."""
+    confirmations, run.pending_confirmations = run.pending_confirmations, []
+    confirmed: list[str] = []
+    for confirmation in confirmations:
+        shelter = run.shelters.get(confirmation.shelter_id)
+        if shelter is None or shelter.state != "awaiting" or confirmation.shelter_id in confirmed:
+            orchestration_log(context, WORKFLOW, "confirm").warning(
+                "confirmation ignored", shelter_id=confirmation.shelter_id
+            )
+            continue
+        confirmed.append(confirmation.shelter_id)
+        shipped = _loads(run.dispatched_routes).get(confirmation.shelter_id, ({}, None))[0]
+        received = {item.sku: item.pallets for item in confirmation.received_items}
+        if received and received != shipped:
+            run.discrepancies[confirmation.shelter_id] = {
+                sku: received.get(sku, 0) - shipped.get(sku, 0)
+                for sku in sorted(set(shipped) | set(received))
+            }
+    if confirmed:
+        yield from _deliver(context, run, confirmed, "confirmed")
+
+
+def _wait_for_confirmations(context: df.DurableOrchestrationContext, run: _Run) -> Generator[Any, Any, None]:
+    """Step 4: wait until the next escalation deadline or the next event; escalate late shelters."""
+    awaiting = run.awaiting()
+    if not awaiting:  # nothing to time: only an event (a change) can move the request on
+        _publish_status(context, run, "awaiting_changes", CHANGE_EVENT)
+        yield from _race(context, run, [])
+        return
+    due = min(run.shelters[shelter_id].due or context.current_utc_datetime for shelter_id in awaiting)
+    _publish_status(context, run, "awaiting_confirmations", CONFIRMATION_EVENT, due)
+    timer = context.create_timer(due)
+    winner = yield from _race(context, run, [timer])
+    if winner is not timer:
+        return
+    now = context.current_utc_datetime
+    late = [shelter_id for shelter_id in run.awaiting() if (run.shelters[shelter_id].due or now) <= now]
+    notices = []
+    for shelter_id in late:
+        shelter = run.shelters[shelter_id]
+        shelter.escalations += 1
+        shelter.due = now + run.interval
+        notices.append(
+            EscalationNotice(
+                key=orchestration_effect_key(
+                    context,
+                    "escalate_confirmation",
+                    f"{shelter_id}:r{shelter.dispatch_revision}:{shelter.escalations}",
+                ),
+                request_id=run.request_id,
+                shelter_id=shelter_id,
+                level=shelter.escalations,
+                final=shelter.escalations >= run.max_escalations,
+            ).to_dict()
+        )
+    if not notices:
+        return
+    _publish_status(context, run, "escalating")
+    yield from _until_done(
+        context,
+        run,
+        lambda: context.call_activity_with_retry(ESCALATE_RELIEF_CONFIRMATIONS, RETRY, {"notices": notices}),
+    )
+    unresolved = [
+        shelter_id for shelter_id in late if run.shelters[shelter_id].escalations >= run.max_escalations
+    ]
+    orchestration_log(context, WORKFLOW, "escalate").info(
+        "confirmations escalated", late=",".join(late), unresolved=",".join(unresolved)
+    )
+    if unresolved:
+        yield from _deliver(context, run, unresolved, "unconfirmed")
+
+
+def _deliver(
+    context: df.DurableOrchestrationContext, run: _Run, shelter_ids: list[str], state: ShelterState
+) -> Generator[Any, Any, None]:
+    """Move the shelters' reservations to delivered and mark the shelters resolved."""
+    holdings = [holding for holding in run.holdings if holding.shelter_id in shelter_ids]
+    work = StockWork(holdings=holdings).to_dict()
+    if holdings:
+        yield from _until_done(
+            context, run, lambda: context.call_activity_with_retry(RECORD_RELIEF_DELIVERY, RETRY, work)
+        )
+    run.holdings = [holding for holding in run.holdings if holding.shelter_id not in shelter_ids]
+    run.delivered.extend(holdings)
+    for shelter_id in shelter_ids:
+        run.shelters[shelter_id].state = state
+        run.shelters[shelter_id].due = None
+
+
+def _complete(context: df.DurableOrchestrationContext, run: _Run) -> Generator[Any, Any, dict[str, Any]]:
+    """Step 5: the final donor update, then the outcome."""
+    _publish_status(context, run, "completing")
+    unconfirmed = sorted(s for s, shelter in run.shelters.items() if shelter.state == "unconfirmed")
+    note = "; ".join(
+        part
+        for part in (_shortfall_note(run), f"unconfirmed: {', '.join(unconfirmed)}" if unconfirmed else "")
+        if part
+    )
+    update = DonorUpdateWork(
+        key=orchestration_effect_key(context, "publish_update", "completed"),
+        request_id=run.request_id,
+        status="completed",
+        pallets_reserved=run.held_pallets(),
+        pallets_delivered=run.delivered_pallets(),
+        note=note,
+    ).to_dict()
+    yield from _until_done(
+        context, run, lambda: context.call_activity_with_retry(PUBLISH_RELIEF_UPDATE, RETRY, update)
+    )
+    _publish_status(context, run, "completed")
+    orchestration_log(context, WORKFLOW, "complete").info(
+        "relief request completed", delivered=str(run.delivered_pallets())
+    )
+    return _outcome(run, "completed")
+
+
+def _cancel(context: df.DurableOrchestrationContext, run: _Run) -> Generator[Any, Any, dict[str, Any]]:
+    """Compensation: release every pallet still held and tell drivers and shelters still waiting."""
+    _publish_status(context, run, "cancelling")
+    open_shelters = [s for s, shelter in run.shelters.items() if shelter.state not in RESOLVED_STATES]
+    driver_notices = [
+        _driver_notice(context, run, route, "cancelled", "cancel")
+        for route in run.dispatched_routes
+        if any(stop.shelter_id in open_shelters for stop in route.stops)
+    ]
+    dispatched_to = _loads(run.dispatched_routes)
+    shelter_notices = [
+        _shelter_notice(context, run, shelter_id, "cancelled", item_suffix="cancel")
+        for shelter_id in open_shelters
+        if shelter_id in dispatched_to
+    ]
+    released = StockWork(holdings=run.holdings).to_dict()
+    update = DonorUpdateWork(
+        key=orchestration_effect_key(context, "publish_update", "cancelled"),
+        request_id=run.request_id,
+        status="cancelled",
+        pallets_delivered=run.delivered_pallets(),
+    ).to_dict()
+    yield from _until_done(
+        context,
+        run,
+        lambda: context.task_all(
+            [
+                *_if_any(context, RELEASE_RELIEF_STOCK, released, bool(run.holdings)),
+                *_if_any(context, NOTIFY_RELIEF_DRIVERS, {"notices": driver_notices}),
+                *_if_any(context, NOTIFY_RELIEF_SHELTERS, {"notices": shelter_notices}),
+                context.call_activity_with_retry(PUBLISH_RELIEF_UPDATE, RETRY, update),
+            ]
+        ),
+    )
+    run.pallets_released += run.held_pallets()
+    run.holdings = []
+    for shelter_id in open_shelters:
+        run.shelters[shelter_id].state = "cancelled"
+        run.shelters[shelter_id].due = None
+    _publish_status(context, run, "cancelled")
+    orchestration_log(context, WORKFLOW, "cancel").info(
+        "relief request cancelled", released=str(run.pallets_released)
+    )
+    return _outcome(run, "cancelled")
+
+
+# -- waiting without losing events ---------------------------------------------------------------
+
+
+def _until_done(
+    context: df.DurableOrchestrationContext, run: _Run, schedule: Callable[[], TaskBase]
+) -> Generator[Any, Any, Any]:
+    """Run the work `schedule()` creates to its end while taking in events (module docstring)."""
+    while True:
+        work = schedule()
+        winner = yield from _race(context, run, [work])
+        if winner is work:
+            if work.state is TaskState.FAILED:
+                raise work.result
+            return work.result
+        # An event won: the work runs on, but may not be yielded again in a new task_any, so the
+        # loop schedules it afresh; its activities' keys make the repeat return the same result.
+
+
+def _race(
+    context: df.DurableOrchestrationContext, run: _Run, tasks: list[TaskBase]
+) -> Generator[Any, Any, TaskBase]:
+    """Yield `tasks` with fresh event waiters; queue an event that wins; return the winner."""
+    change = context.wait_for_external_event(CHANGE_EVENT)
+    confirmation = context.wait_for_external_event(CONFIRMATION_EVENT)
+    winner: TaskBase = yield context.task_any([*tasks, change, confirmation])
+    if winner is change:
+        _accept_change(context, run, change.result)
+    elif winner is confirmation:
+        _accept_confirmation(context, run, confirmation.result)
+    return winner
+
+
+def _accept_change(context: df.DurableOrchestrationContext, run: _Run, payload: Any) -> None:
+    try:
+        change: ReliefChange = parse_event(payload, ReliefChange)
+    except ValidationError:
+        orchestration_log(context, WORKFLOW, "change").warning("malformed change ignored")
+        return
+    run.pending_changes.append(change)
+    _publish_status(context, run, run.stage, run.waiting_for, run.deadline)  # shows pendingChanges
+
+
+def _accept_confirmation(context: df.DurableOrchestrationContext, run: _Run, payload: Any) -> None:
+    try:
+        confirmation: ShelterConfirmation = parse_event(payload, ShelterConfirmation)
+    except ValidationError:
+        orchestration_log(context, WORKFLOW, "confirm").warning("malformed confirmation ignored")
+        return
+    run.pending_confirmations.append(confirmation)
+
+
+def _apply_changes(run: _Run) -> None:
+    """Fold queued changes into what is wanted (a shelter that received its pallets stays as it is)."""
+    changes, run.pending_changes = run.pending_changes, []
+    for change in changes:
+        if change.change_id in run.applied_changes or any(
+            rejected.change_id == change.change_id for rejected in run.rejected_changes
+        ):
+            continue  # the same change sent twice
+        if change.cancel:
+            run.cancel_requested = True
+            run.applied_changes.append(change.change_id)
+            continue
+        frozen = [
+            s
+            for s in change.touched_shelters()
+            if s in run.shelters and run.shelters[s].state in DELIVERED_STATES
+        ]
+        if frozen:
+            run.rejected_changes.append(
+                RejectedChange(change_id=change.change_id, reason=f"already delivered: {', '.join(frozen)}")
+            )
+            continue
+        for shelter in change.shelters:
+            run.desired[shelter.shelter_id] = shelter.wanted()
+            progress = run.shelters.setdefault(shelter.shelter_id, _Shelter())
+            if progress.state in ("removed", "nothing_to_deliver"):
+                progress.state = "planning"
+        for shelter_id in change.remove_shelter_ids:
+            run.desired.pop(shelter_id, None)
+        run.applied_changes.append(change.change_id)
+
+
+# -- small pieces ----------------------------------------------------------------------------------
+
+
+def _if_any(
+    context: df.DurableOrchestrationContext, activity: str, work: dict[str, Any], wanted: bool | None = None
+) -> list[TaskBase]:
+    """The activity call as a one-element list, or nothing when there is nothing to send."""
+    needed = bool(work.get("notices")) if wanted is None else wanted
+    return [context.call_activity_with_retry(activity, RETRY, work)] if needed else []
+
+
+def _loads(routes: list[RouteSummary]) -> dict[str, tuple[dict[str, int], int]]:
+    """Pallets per SKU and the latest ETA for each shelter across routes."""
+    loads: dict[str, tuple[dict[str, int], int]] = {}
+    for route in routes:
+        for stop in route.stops:
+            pallets, eta = loads.get(stop.shelter_id, ({}, 0))
+            merged = dict(pallets)
+            for sku, count in stop.pallets.items():
+                merged[sku] = merged.get(sku, 0) + count
+            loads[stop.shelter_id] = (dict(sorted(merged.items())), max(eta, stop.eta_minutes))
+    return loads
+
+
+def _driver_notice(
+    context: df.DurableOrchestrationContext,
+    run: _Run,
+    route: RouteSummary,
+    kind: Literal["assigned", "changed", "cancelled"],
+    item_suffix: str,
+) -> dict[str, Any]:
+    local_route_id = route.route_id.removeprefix(f"{run.request_id}-")
+    return DriverNotice(
+        key=orchestration_effect_key(context, "notify_driver", f"{local_route_id}:{item_suffix}"),
+        driver_id=route.driver_id,
+        route_id=route.route_id,
+        kind=kind,
+        stops=[stop.shelter_id for stop in route.stops] if kind != "cancelled" else [],
+    ).to_dict()
+
+
+def _shelter_notice(
+    context: df.DurableOrchestrationContext,
+    run: _Run,
+    shelter_id: str,
+    kind: ShelterNoticeKind,
+    *,
+    pallets: dict[str, int] | None = None,
+    eta_minutes: int | None = None,
+    item_suffix: str | None = None,
+) -> dict[str, Any]:
+    item = f"{shelter_id}:{kind}:{item_suffix or f'r{run.planned_revision}'}"
+    return ShelterNotice(
+        key=orchestration_effect_key(context, "notify_shelter", item),
+        request_id=run.request_id,
+        shelter_id=shelter_id,
+        kind=kind,
+        pallets=pallets or {},
+        eta_minutes=eta_minutes,
+    ).to_dict()
+
+
+def _shortfall_note(run: _Run) -> str:
+    short = [line for line in run.lines if line.status == "short"]
+    if not short:
+        return ""
+    return "short: " + ", ".join(
+        f"{line.shelter_id}/{line.sku} {line.reserved}/{line.requested}" for line in short
+    )
+
+
+def _publish_status(
+    context: df.DurableOrchestrationContext,
+    run: _Run,
+    stage: str,
+    waiting_for: str | None = None,
+    deadline: datetime | None = None,
+) -> None:
+    run.stage, run.waiting_for, run.deadline = stage, waiting_for, deadline
+    status = ReliefStatus(
+        stage=stage,
+        waiting_for=waiting_for,
+        deadline_utc=deadline.isoformat() if deadline else None,
+        revision=run.revision,
+        reservation=run.reservation_state(),
+        pending_changes=len(run.pending_changes),
+        shelters={
+            shelter_id: ShelterProgress(state=shelter.state, escalations=shelter.escalations)
+            for shelter_id, shelter in run.shelters.items()
+        },
+    )
+    context.set_custom_status(status.to_dict())
+
+
+def _outcome(run: _Run, outcome: Literal["completed", "cancelled"]) -> dict[str, Any]:
+    return ReliefOutcome(
+        request_id=run.request_id,
+        outcome=outcome,
+        reservation=run.reservation_state(),
+        revision=run.revision,
+        lines=run.lines,
+        routes=run.dispatched_routes,
+        route_document_id=run.route_document_id,
+        shelters={
+            shelter_id: ShelterProgress(state=shelter.state, escalations=shelter.escalations)
+            for shelter_id, shelter in run.shelters.items()
+        },
+        pallets_delivered=run.delivered_pallets(),
+        pallets_released=run.pallets_released,
+        applied_changes=run.applied_changes,
+        rejected_changes=run.rejected_changes,
+        discrepancies=run.discrepancies,
+    ).to_dict()

@@ -1,0 +1,111 @@
+"""Drive the relief routing HTTP API as a client would, and read what the sandboxes recorded."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from integrations.sandbox import SandboxSystem
+
+TEST_NETWORK = Path(__file__).parent / "network.json"
+TEST_APP = Path(__file__).parent / "app"
+Json = dict[str, Any]
+
+
+@dataclass
+class ReliefApi:
+    """The workflow's HTTP endpoints on one host."""
+
+    base_url: str
+
+    def start(self, body: Any) -> requests.Response:
+        return requests.post(f"{self.base_url}/api/relief-requests", json=body, timeout=30)
+
+    def change(self, request_id: str, body: Any) -> requests.Response:
+        return requests.post(
+            f"{self.base_url}/api/relief-requests/{request_id}/changes", json=body, timeout=30
+        )
+
+    def confirm(
+        self, request_id: str, shelter_id: str, received: dict[str, int] | None = None
+    ) -> requests.Response:
+        body: Json = {
+            "shelterId": shelter_id,
+            "receivedItems": [{"sku": sku, "pallets": count} for sku, count in (received or {}).items()],
+        }
+        return requests.post(
+            f"{self.base_url}/api/relief-requests/{request_id}/shelter-confirmations", json=body, timeout=30
+        )
+
+    def status(self, request_id: str) -> Json:
+        response = requests.get(f"{self.base_url}/api/relief-requests/{request_id}", timeout=30)
+        assert response.status_code == 200, response.text
+        body: Json = response.json()
+        return body
+
+    def inventory(self) -> list[Json]:
+        response = requests.get(f"{self.base_url}/api/inventory", timeout=30)
+        assert response.status_code == 200, response.text
+        return list(response.json()["levels"])
+
+    def levels(self) -> dict[tuple[str, str], Json]:
+        return {(level["depotId"], level["sku"]): level for level in self.inventory()}
+
+    def wait_for(
+        self, request_id: str, predicate: Callable[[Json], bool], what: str, timeout: float = 30
+    ) -> Json:
+        """Poll the request's status until `predicate` holds."""
+        deadline = time.monotonic() + timeout
+        body: Json = {}
+        while time.monotonic() < deadline:
+            body = self.status(request_id)
+            if predicate(body):
+                return body
+            time.sleep(0.05)
+        raise AssertionError(f"{request_id}: {what} not reached in {timeout} s; last status: {body}")
+
+    def wait_stage(self, request_id: str, stage: str, timeout: float = 30) -> Json:
+        return self.wait_for(request_id, lambda body: body.get("stage") == stage, f"stage {stage}", timeout)
+
+    def wait_done(self, request_id: str, timeout: float = 30) -> Json:
+        return self.wait_for(
+            request_id,
+            lambda body: body.get("runtimeStatus") in ("Completed", "Failed", "Terminated"),
+            "the end",
+            timeout,
+        )
+
+
+def request_body(request_id: str, shelters: dict[str, dict[str, int]], priority: int = 3) -> Json:
+    """A relief request body from {shelter: {sku: pallets}}."""
+    return {
+        "requestId": request_id,
+        "priority": priority,
+        "shelters": [
+            {"shelterId": shelter, "items": [{"sku": sku, "pallets": count} for sku, count in items.items()]}
+            for shelter, items in shelters.items()
+        ],
+    }
+
+
+def assert_inventory_consistent(levels: list[Json]) -> None:
+    """stock = available + reserved + delivered, nothing negative, for every depot and SKU."""
+    assert levels, "inventory is empty"
+    for level in levels:
+        assert level["stock"] == level["available"] + level["reserved"] + level["delivered"], level
+        assert min(level["available"], level["reserved"], level["delivered"]) >= 0, level
+
+
+def effects(env: dict[str, str], system: str, operation: str | None = None) -> list[Json]:
+    """The effects a sandboxed system recorded (one per idempotency key)."""
+    return SandboxSystem.from_settings(system, env).effects(operation)
+
+
+def calls(env: dict[str, str], system: str) -> list[Json]:
+    """Every call a sandboxed system received, duplicates included."""
+    return SandboxSystem.from_settings(system, env).calls()
