@@ -1,0 +1,265 @@
+# mypy: disable-error-code="untyped-decorator"
+"""Fare dispute HTTP API (route prefix `api`).
+
+- `POST /api/fare-disputes`: file a dispute; 202 with status URLs, 409 for a known `disputeId`.
+- `POST /api/fare-disputes/{disputeId}/evidence`: customer evidence (sealed before it is raised).
+- `POST /api/fare-disputes/{disputeId}/supervisor-decision`: approve | partial | reject.
+- `GET /api/fare-disputes/{disputeId}`: stage, SLA due time, what the case waits for, outcome.
+
+400 names the bad field, 404 is an unknown dispute, 409 a dispute that is not waiting for that
+input. App settings are read here (never in the orchestrator) and passed in the input.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import azure.durable_functions as df
+import azure.functions as func
+from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrchestrationStatus
+from pydantic import Field
+
+from activities.fare_dispute import accepted_currencies, load_fare_rules
+from api.errors import Conflict, InvalidRequest
+from api.handlers import json_errors, json_response
+from api.starters import existing_instance, start_once
+from api.validation import parse_body, route_identifier
+from claim_check import ClaimCheck
+from contracts import ContractModel, Money, duration_setting
+from orchestrators.fare_dispute import (
+    EVIDENCE_SUBMITTED_EVENT,
+    FARE_DISPUTE_ORCHESTRATOR,
+    SUPERVISOR_DECISION_EVENT,
+    DisputeReason,
+    EvidenceSubmission,
+    FareDisputeInput,
+    FareDisputeSettings,
+    SupervisorDecision,
+    WaitingFor,
+    instance_id_for,
+    money,
+)
+
+RESOURCE = "fare dispute"
+ROUTE_ID = "disputeId"
+_IDENTIFIER = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+AUTO_APPROVE_LIMIT_SETTING = "FARE_DISPUTE_AUTO_APPROVE_LIMIT"
+SLA_TIME_ZONE_SETTING = "FARE_DISPUTE_SLA_TIME_ZONE"
+SLA_BUSINESS_DAYS_SETTING = "FARE_DISPUTE_SLA_BUSINESS_DAYS"
+HOLIDAYS_SETTING = "FARE_DISPUTE_HOLIDAYS"
+EVIDENCE_REMINDER_SETTING = "FARE_DISPUTE_EVIDENCE_REMINDER_AFTER"
+EVIDENCE_WAIT_SETTING = "FARE_DISPUTE_EVIDENCE_WAIT"
+DEFAULTS = {
+    AUTO_APPROVE_LIMIT_SETTING: "15.00",
+    SLA_TIME_ZONE_SETTING: "Europe/Amsterdam",
+    SLA_BUSINESS_DAYS_SETTING: "2",
+    HOLIDAYS_SETTING: "",
+    EVIDENCE_REMINDER_SETTING: "P1D",
+    EVIDENCE_WAIT_SETTING: "P3D",
+}
+ACTIVE_STATES = {"Pending", "Running"}
+
+bp = df.Blueprint()
+
+
+# -- request bodies -------------------------------------------------------------------------------
+
+
+class FileFareDisputeRequest(ContractModel):
+    """Body of `POST /api/fare-disputes`."""
+
+    dispute_id: Annotated[str, Field(pattern=_IDENTIFIER)]
+    customer_id: Annotated[str, Field(pattern=_IDENTIFIER)]
+    trip_id: Annotated[str, Field(pattern=_IDENTIFIER)]
+    reason: DisputeReason
+    claimed_amount: Money
+
+
+class EvidenceDocument(ContractModel):
+    """A document the customer uploaded elsewhere (reference only)."""
+
+    document_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+
+
+class SubmitEvidenceRequest(ContractModel):
+    """Body of `POST .../evidence`: free text and document references (sealed, never in history)."""
+
+    description: Annotated[str, Field(min_length=1, max_length=4000)]
+    documents: Annotated[list[EvidenceDocument], Field(max_length=20)] = Field(default_factory=list)
+
+
+class SupervisorDecisionRequest(ContractModel):
+    """Body of `POST .../supervisor-decision`."""
+
+    decision: Literal["approve", "partial", "reject"]
+    supervisor: Annotated[str, Field(pattern=_IDENTIFIER)]
+    refund_amount: Money | None = None
+    note: Annotated[str, Field(max_length=2000)] | None = None
+
+
+# -- settings and checks --------------------------------------------------------------------------
+
+
+def dispute_settings(currency: str, environ: Mapping[str, str] | None = None) -> FareDisputeSettings:
+    """The workflow's app settings (with defaults), checked; a bad value raises ValueError (500)."""
+    env = os.environ if environ is None else environ
+
+    def text(name: str) -> str:
+        return env.get(name, "").strip() or DEFAULTS[name]
+
+    zone = text(SLA_TIME_ZONE_SETTING)
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"app setting {SLA_TIME_ZONE_SETTING}: unknown time zone {zone!r}") from None
+    holidays = [date.fromisoformat(day.strip()) for day in text(HOLIDAYS_SETTING).split(",") if day.strip()]
+    return FareDisputeSettings(
+        auto_approve_limit=money(Decimal(text(AUTO_APPROVE_LIMIT_SETTING)), currency),
+        sla_time_zone=zone,
+        sla_business_days=int(text(SLA_BUSINESS_DAYS_SETTING)),
+        sla_holidays=sorted(holidays),
+        evidence_reminder_after=duration_setting(
+            EVIDENCE_REMINDER_SETTING, DEFAULTS[EVIDENCE_REMINDER_SETTING], env
+        ),
+        evidence_wait=duration_setting(EVIDENCE_WAIT_SETTING, DEFAULTS[EVIDENCE_WAIT_SETTING], env),
+    )
+
+
+def check_amount(value: Money, field: str, rules: Mapping[str, Any]) -> None:
+    """An amount the agency can refund: accepted currency, cents, within the claim bounds."""
+    currencies = accepted_currencies(rules)
+    if value.currency not in currencies:
+        raise InvalidRequest(f"{field}.currency", f"must be one of {', '.join(currencies)}")
+    exponent = value.amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -2:
+        raise InvalidRequest(f"{field}.amount", "must have at most 2 decimal places")
+    minimum, maximum = Decimal(rules["minimumClaim"]), Decimal(rules["maximumClaim"])
+    if not minimum <= value.amount <= maximum:
+        raise InvalidRequest(f"{field}.amount", f"must be between {minimum} and {maximum}")
+
+
+def waiting_for(status: DurableOrchestrationStatus) -> str | None:
+    """What a running dispute waits for (custom status `waitingFor`), else None."""
+    runtime = status.runtime_status.value if status.runtime_status else None
+    custom = status.custom_status
+    if runtime not in ACTIVE_STATES or not isinstance(custom, dict):
+        return None
+    value = custom.get("waitingFor")
+    return str(value) if value else None
+
+
+async def _waiting_instance(
+    client: df.DurableOrchestrationClient, dispute_id: str, expected: WaitingFor
+) -> str:
+    instance_id = instance_id_for(dispute_id)
+    status = await existing_instance(client, instance_id, RESOURCE, dispute_id)
+    if waiting_for(status) != expected.value:
+        state = status.runtime_status.value if status.runtime_status else None
+        raise Conflict(f"{RESOURCE} {dispute_id!r} is not waiting for {expected.value}", state=state)
+    return instance_id
+
+
+# -- routes ---------------------------------------------------------------------------------------
+
+
+@bp.route(route="fare-disputes", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+@json_errors
+async def file_fare_dispute(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """Start `fare_dispute` as `fare-dispute-<disputeId>` (202), or 409 if that dispute exists."""
+    request = parse_body(req, FileFareDisputeRequest)
+    check_amount(request.claimed_amount, "claimedAmount", load_fare_rules())
+    dispute = FareDisputeInput(
+        dispute_id=request.dispute_id,
+        customer_id=request.customer_id,
+        trip_id=request.trip_id,
+        reason=request.reason,
+        claimed_amount=request.claimed_amount,
+        settings=dispute_settings(request.claimed_amount.currency),
+    )
+    instance_id = instance_id_for(request.dispute_id)
+    return await start_once(client, req, FARE_DISPUTE_ORCHESTRATOR, instance_id, dispute.to_dict(), RESOURCE)
+
+
+@bp.route(route="fare-disputes/{disputeId}/evidence", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+@json_errors
+async def submit_fare_dispute_evidence(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """Seal the evidence in a blob and raise `evidence_submitted` with its reference (202)."""
+    dispute_id = route_identifier(req, ROUTE_ID)
+    evidence = parse_body(req, SubmitEvidenceRequest)
+    instance_id = await _waiting_instance(client, dispute_id, WaitingFor.EVIDENCE)
+    sealed = ClaimCheck.from_settings().offload(evidence.to_dict(), f"{instance_id}:evidence", always=True)
+    event = EvidenceSubmission(evidence=sealed, document_count=len(evidence.documents))
+    await client.raise_event(instance_id, EVIDENCE_SUBMITTED_EVENT, event.to_dict())
+    return json_response({"accepted": True, "disputeId": dispute_id}, 202)
+
+
+@bp.route(
+    route="fare-disputes/{disputeId}/supervisor-decision",
+    methods=["POST"],
+    auth_level=func.AuthLevel.FUNCTION,
+)
+@bp.durable_client_input(client_name="client")
+@json_errors
+async def decide_fare_dispute(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """Raise `supervisor_decision` (202); the note is sealed, the amount checked (400)."""
+    dispute_id = route_identifier(req, ROUTE_ID)
+    decision = parse_body(req, SupervisorDecisionRequest)
+    if decision.decision == "partial":
+        if decision.refund_amount is None:
+            raise InvalidRequest("refundAmount", "is required when decision is 'partial'")
+        check_amount(decision.refund_amount, "refundAmount", load_fare_rules())
+    elif decision.refund_amount is not None:
+        raise InvalidRequest("refundAmount", "is only allowed when decision is 'partial'")
+    instance_id = await _waiting_instance(client, dispute_id, WaitingFor.SUPERVISOR_DECISION)
+    note = None
+    if decision.note:
+        note = ClaimCheck.from_settings().offload(
+            {"note": decision.note}, f"{instance_id}:supervisor_note", always=True
+        )
+    event = SupervisorDecision(
+        decision=decision.decision,
+        supervisor=decision.supervisor,
+        refund_amount=decision.refund_amount,
+        note=note,
+    )
+    await client.raise_event(instance_id, SUPERVISOR_DECISION_EVENT, event.to_dict())
+    return json_response({"accepted": True, "disputeId": dispute_id}, 202)
+
+
+@bp.route(route="fare-disputes/{disputeId}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+@json_errors
+async def get_fare_dispute(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """The support portal's view: stage, SLA due time, what the case waits for, and the outcome."""
+    dispute_id = route_identifier(req, ROUTE_ID)
+    status = await existing_instance(client, instance_id_for(dispute_id), RESOURCE, dispute_id)
+    custom = status.custom_status if isinstance(status.custom_status, dict) else {}
+    body: dict[str, Any] = {
+        "disputeId": dispute_id,
+        "runtimeStatus": status.runtime_status.value if status.runtime_status else None,
+        "stage": custom.get("stage"),
+        "slaDue": custom.get("slaDue"),
+        "waitingFor": custom.get("waitingFor"),
+        "escalated": bool(custom.get("escalated")),
+        "outcome": custom.get("outcome"),
+        "createdTime": status.created_time.isoformat() if status.created_time else None,
+        "lastUpdatedTime": status.last_updated_time.isoformat() if status.last_updated_time else None,
+    }
+    if isinstance(status.output, dict):
+        body["result"] = status.output
+    return json_response(body)

@@ -1,0 +1,677 @@
+# mypy: disable-error-code="untyped-decorator"
+"""Fare dispute: one orchestration per disputed fare, resolved within 2 business days.
+
+Business steps (instance id `fare-dispute-<disputeId>`):
+1. Filed: the SLA due time is fixed (2 business days from filing, in the configured time zone,
+   weekends and holidays skipped) and the customer is told it.
+2. Trip history: the trip is looked up (only a card- and contact-free summary comes back); an
+   unknown trip, or one of another customer, closes the case as `trip_not_found`.
+3. Fare rules (data: fare_data/fare_rules.json): overcharge vs tariff, cancelled trip, duplicate
+   charge. A rule either confirms a refundable amount, cannot confirm it from the trip history
+   (`unconfirmed`), or finds the claim not eligible (rejected).
+4. Decision: a confirmed amount up to the auto-approve limit is refunded at once. Otherwise the
+   case goes to a supervisor (external event `supervisor_decision`: approve, partial, reject);
+   an unconfirmed claim first asks the customer for evidence (event `evidence_submitted`), with a
+   reminder and, after the configured wait, closes as `insufficient_evidence`.
+5. Refund: one refund per dispute through the payment gateway, idempotency key
+   `<instance id>:issue_refund`, never more than what the trip was charged.
+6. The customer hears at each step (received, evidence requested/reminder, under review,
+   escalated, outcome). If the SLA due time passes while the case waits, it escalates once
+   (custom status `escalated`) and the customer is told.
+
+Everything that crosses the wire is a ContractModel in its dict form; contact details, card data,
+evidence text and supervisor notes never enter the orchestration (claim-check references only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, Literal, cast
+from zoneinfo import ZoneInfo
+
+import azure.durable_functions as df
+from azure.durable_functions.models.Task import TaskBase, TimerTask
+from pydantic import Field, ValidationError
+
+from contracts import ContractModel, Money, parse_event
+from idempotency import orchestration_effect_key
+from telemetry import orchestration_log
+
+WORKFLOW = "fare_dispute"
+FARE_DISPUTE_ORCHESTRATOR = "fare_dispute"
+INSTANCE_ID_PREFIX = "fare-dispute-"
+
+# External events (value = wire name).
+EVIDENCE_SUBMITTED_EVENT = "evidence_submitted"
+SUPERVISOR_DECISION_EVENT = "supervisor_decision"
+
+# Activities (value = registered name; activities/fare_dispute.py registers them).
+LOOK_UP_DISPUTED_TRIP_ACTIVITY = "look_up_disputed_trip"
+APPLY_FARE_RULES_ACTIVITY = "apply_fare_rules"
+NOTIFY_DISPUTE_CUSTOMER_ACTIVITY = "notify_dispute_customer"
+ISSUE_FARE_REFUND_ACTIVITY = "issue_fare_refund"
+
+# Every activity talks to an outside system (or storage) and is idempotent by key. 5 s apart,
+# 6 attempts: rides out a gateway blip of about half a minute (the adapters' timeout is PT30S);
+# a longer outage fails the instance, which operators can rewind (same keys, no duplicate effect).
+ACTIVITY_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=5_000, max_number_of_attempts=6)
+
+_IDENTIFIER = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+bp = df.Blueprint()
+
+
+def instance_id_for(dispute_id: str) -> str:
+    """`fare-dispute-<disputeId>`; the id must be non-empty."""
+    if not dispute_id:
+        raise ValueError("dispute_id must not be empty")
+    return INSTANCE_ID_PREFIX + dispute_id
+
+
+# -- contracts ------------------------------------------------------------------------------------
+
+
+class DisputeReason(StrEnum):
+    """Why the customer disputes the fare (each has a fare rule)."""
+
+    OVERCHARGE = "overcharge"
+    CANCELLED_TRIP = "cancelled_trip"
+    DUPLICATE_CHARGE = "duplicate_charge"
+
+
+class DisputeStage(StrEnum):
+    """Where the case is (custom status `stage`)."""
+
+    FILED = "filed"
+    LOOKING_UP_TRIP = "looking_up_trip"
+    APPLYING_RULES = "applying_rules"
+    AWAITING_EVIDENCE = "awaiting_evidence"
+    AWAITING_SUPERVISOR = "awaiting_supervisor"
+    REFUNDING = "refunding"
+    RESOLVED = "resolved"
+
+
+class WaitingFor(StrEnum):
+    """The input the case waits for (custom status `waitingFor`); the HTTP edge checks it (409)."""
+
+    EVIDENCE = "evidence"
+    SUPERVISOR_DECISION = "supervisor_decision"
+
+
+class DisputeOutcome(StrEnum):
+    """How the case ended."""
+
+    REFUNDED = "refunded"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    REJECTED = "rejected"
+    INSUFFICIENT_EVIDENCE = "insufficient_evidence"
+    TRIP_NOT_FOUND = "trip_not_found"
+    REFUND_DECLINED = "refund_declined"
+
+
+class FareDisputeSettings(ContractModel):
+    """App settings the HTTP starter read, passed in so the orchestrator never reads settings."""
+
+    auto_approve_limit: Money
+    sla_time_zone: Annotated[str, Field(min_length=1, max_length=64)]
+    sla_business_days: Annotated[int, Field(ge=1, le=30)] = 2
+    sla_holidays: list[date] = Field(default_factory=list)
+    evidence_reminder_after: timedelta
+    evidence_wait: timedelta
+
+
+class FareDisputeInput(ContractModel):
+    """The orchestration input: the dispute as filed, and the settings in force when it was filed."""
+
+    dispute_id: Annotated[str, Field(pattern=_IDENTIFIER)]
+    customer_id: Annotated[str, Field(pattern=_IDENTIFIER)]
+    trip_id: Annotated[str, Field(pattern=_IDENTIFIER)]
+    reason: DisputeReason
+    claimed_amount: Money
+    settings: FareDisputeSettings
+
+
+class TripCharge(ContractModel):
+    """One charge of a trip (payment reference only, never card data)."""
+
+    payment_reference: str
+    amount: Money
+
+
+class TripSummary(ContractModel):
+    """What the workflow keeps of the trip history."""
+
+    trip_id: str
+    status: Literal["completed", "cancelled"]
+    tariff_fare: Money
+    charges: list[TripCharge]
+    charged_total: Money
+
+
+class TripLookupResult(ContractModel):
+    """`trip` is None when the trip is unknown or belongs to another customer."""
+
+    trip: TripSummary | None = None
+
+
+class RuleEvaluation(ContractModel):
+    """The fare rule applied to the claim.
+
+    `refundable` is what the trip history supports (capped by the claim), `refund_limit` what the
+    trip was charged in total: no refund, whoever decides it, ever exceeds the limit.
+    """
+
+    rule_id: str
+    rules_version: str
+    verdict: Literal["confirmed", "unconfirmed", "not_eligible"]
+    refundable: Money
+    refund_limit: Money
+    payment_reference: str | None = None
+    explanation: str
+
+
+class EvidenceSubmission(ContractModel):
+    """Event `evidence_submitted`: the sealed evidence (claim-check reference) and its size."""
+
+    evidence: dict[str, Any]
+    document_count: Annotated[int, Field(ge=0)]
+
+
+class SupervisorDecision(ContractModel):
+    """Event `supervisor_decision`. `note` is a claim-check reference (free text stays out)."""
+
+    decision: Literal["approve", "partial", "reject"]
+    supervisor: Annotated[str, Field(pattern=_IDENTIFIER)]
+    refund_amount: Money | None = None
+    note: dict[str, Any] | None = None
+
+
+class DecisionRecord(ContractModel):
+    """Who decided what, when (orchestration time), for the audit packet."""
+
+    decided_by: str
+    decision: str
+    at: str
+    amount: Money | None = None
+    accepted: bool = True
+    detail: str | None = None
+
+
+class RefundRecord(ContractModel):
+    """The refund as the gateway answered it."""
+
+    refund_id: str | None = None
+    amount: Money
+    status: str
+
+
+class FareDisputeStatus(ContractModel):
+    """Custom status for the support portal: stage, SLA due time, what the case waits for."""
+
+    stage: DisputeStage
+    sla_due: str | None = None
+    waiting_for: WaitingFor | None = None
+    escalated: bool = False
+    outcome: DisputeOutcome | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Wire form without falsy values (the SDK drops them anyway)."""
+        return {key: value for key, value in super().to_dict().items() if value}
+
+
+class FareDisputeResult(ContractModel):
+    """The orchestration output (no card or contact data)."""
+
+    dispute_id: str
+    outcome: DisputeOutcome
+    sla_due: str
+    escalated: bool
+    rule_id: str | None = None
+    verdict: str | None = None
+    decisions: list[DecisionRecord] = Field(default_factory=list)
+    refund: RefundRecord | None = None
+    messages: list[str] = Field(default_factory=list)
+
+
+# -- activity inputs (built here, parsed by the activities) ---------------------------------------
+
+
+class LookUpTripInput(ContractModel):
+    """Input of `look_up_disputed_trip`."""
+
+    customer_id: str
+    trip_id: str
+
+
+class ApplyFareRulesInput(ContractModel):
+    """Input of `apply_fare_rules`."""
+
+    reason: DisputeReason
+    claimed_amount: Money
+    trip: TripSummary
+
+
+class NotifyCustomerInput(ContractModel):
+    """Input of `notify_dispute_customer`: the template and its (non-personal) parameters."""
+
+    key: str
+    customer_id: str
+    template: Annotated[str, Field(pattern=r"^[a-z0-9_.-]{1,64}$")]
+    parameters: dict[str, str] = Field(default_factory=dict)
+
+
+class IssueRefundInput(ContractModel):
+    """Input of `issue_fare_refund`. `refund_limit` lets the activity refuse an over-fare refund too."""
+
+    key: str
+    payment_reference: str
+    amount: Money
+    refund_limit: Money
+    reason: Annotated[str, Field(pattern=r"^[a-z_]{1,40}$")]
+
+
+class NotifyCustomerResult(ContractModel):
+    """What `notify_dispute_customer` returns (no contact details)."""
+
+    template: str
+    status: Literal["queued", "sent", "skipped"]
+    message_id: str | None = None
+    channel: str | None = None
+
+
+class IssueRefundResult(ContractModel):
+    """What `issue_fare_refund` returns; `refused` when the amount broke the fare limit."""
+
+    status: Literal["succeeded", "pending", "declined", "rejected", "refused"]
+    amount: Money
+    refund_id: str | None = None
+
+
+# -- SLA: business days, pure and deterministic ----------------------------------------------------
+
+
+def is_business_day(day: date, holidays: frozenset[date]) -> bool:
+    """Monday to Friday and not a holiday."""
+    return day.weekday() < 5 and day not in holidays
+
+
+def sla_due_utc(
+    filed_at: datetime, time_zone: str, holidays: Sequence[date], business_days: int = 2
+) -> datetime:
+    """The moment `business_days` business days after `filed_at`, as a UTC datetime.
+
+    The SLA clock runs only on business days in `time_zone`: filed on a business day at 15:00, the
+    case is due at 15:00 on the `business_days`-th following business day; filed on a weekend or
+    holiday, the clock starts at midnight of the next business day. Depends only on its arguments
+    (zoneinfo data is pinned through tzdata), so replays compute the same instant.
+    """
+    zone = ZoneInfo(time_zone)
+    closed = frozenset(holidays)
+    local = filed_at.astimezone(zone)
+    day = local.date()
+    wall_time = local.time().replace(tzinfo=None)
+    if not is_business_day(day, closed):
+        wall_time = time(0)
+        day += timedelta(days=1)
+        while not is_business_day(day, closed):
+            day += timedelta(days=1)
+    remaining = business_days
+    while remaining > 0:
+        day += timedelta(days=1)
+        if is_business_day(day, closed):
+            remaining -= 1
+    return datetime.combine(day, wall_time, tzinfo=zone).astimezone(UTC)
+
+
+def money(amount: Decimal, currency: str) -> Money:
+    """A `Money` from a Decimal (Money accepts decimal text only, so floats never sneak in)."""
+    return Money.from_dict({"amount": f"{amount:f}", "currency": currency})
+
+
+def format_utc(moment: datetime) -> str:
+    """ISO 8601 in UTC with a `Z`, seconds precision."""
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+# -- the orchestration -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Case:
+    """The running case inside one orchestrator execution (rebuilt identically on every replay)."""
+
+    dispute: FareDisputeInput
+    sla_due: datetime
+    stage: DisputeStage = DisputeStage.FILED
+    waiting_for: WaitingFor | None = None
+    escalated: bool = False
+    decisions: list[DecisionRecord] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+
+
+@bp.orchestration_trigger(context_name="context", orchestration=FARE_DISPUTE_ORCHESTRATOR)
+def fare_dispute(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
+    """Resolve one fare dispute. Input: `FareDisputeInput` as a dict; output: `FareDisputeResult`."""
+    dispute = FareDisputeInput.from_dict(context.get_input())
+    settings = dispute.settings
+    journal = orchestration_log(context, WORKFLOW)
+    case = _Case(
+        dispute,
+        sla_due_utc(
+            context.current_utc_datetime,
+            settings.sla_time_zone,
+            settings.sla_holidays,
+            settings.sla_business_days,
+        ),
+    )
+    _publish(context, case, DisputeStage.FILED)
+    journal.info("dispute filed", dispute_id=dispute.dispute_id, sla_due=format_utc(case.sla_due))
+    yield from _notify(context, case, "received", {"slaDue": format_utc(case.sla_due)})
+
+    # 2. Trip history.
+    _publish(context, case, DisputeStage.LOOKING_UP_TRIP)
+    lookup = TripLookupResult.from_dict(
+        (
+            yield context.call_activity_with_retry(
+                LOOK_UP_DISPUTED_TRIP_ACTIVITY,
+                ACTIVITY_RETRY,
+                LookUpTripInput(customer_id=dispute.customer_id, trip_id=dispute.trip_id).to_dict(),
+            )
+        )
+    )
+    if lookup.trip is None:
+        _decide(context, case, "rules", "reject", detail="trip_not_found")
+        return (yield from _resolve(context, case, DisputeOutcome.TRIP_NOT_FOUND, None, None))
+
+    # 3. Fare rules.
+    _publish(context, case, DisputeStage.APPLYING_RULES)
+    rules = RuleEvaluation.from_dict(
+        (
+            yield context.call_activity_with_retry(
+                APPLY_FARE_RULES_ACTIVITY,
+                ACTIVITY_RETRY,
+                ApplyFareRulesInput(
+                    reason=dispute.reason, claimed_amount=dispute.claimed_amount, trip=lookup.trip
+                ).to_dict(),
+            )
+        )
+    )
+    journal.bind(step="apply_fare_rules").info("rule applied", rule_id=rules.rule_id, verdict=rules.verdict)
+    if rules.verdict == "not_eligible":
+        _decide(context, case, "rules", "reject", detail=rules.explanation)
+        return (yield from _resolve(context, case, DisputeOutcome.REJECTED, rules, None))
+
+    # 4. Decision: automatic, or evidence (when the rules cannot confirm) and a supervisor.
+    refund_amount: Money | None
+    if rules.verdict == "confirmed" and _within(rules.refundable, settings.auto_approve_limit):
+        refund_amount = rules.refundable
+        _decide(context, case, "rules", "auto_approve", amount=refund_amount, detail=rules.rule_id)
+    else:
+        if rules.verdict == "unconfirmed":
+            evidence = yield from _await_evidence(context, case)
+            if evidence is None:
+                _decide(context, case, "rules", "close", detail="no_evidence_before_deadline")
+                return (yield from _resolve(context, case, DisputeOutcome.INSUFFICIENT_EVIDENCE, rules, None))
+        refund_amount = yield from _await_supervisor(context, case, rules)
+        if refund_amount is None:
+            return (yield from _resolve(context, case, DisputeOutcome.REJECTED, rules, None))
+
+    # 5. Refund: once per dispute, never above what the trip was charged.
+    if not _within(refund_amount, rules.refund_limit) or refund_amount.amount <= 0:
+        # Both deciders above already keep to (0, fare]; this guards against a future edit.
+        raise ValueError("refund amount outside (0, fare]: refusing to refund")
+    _publish(context, case, DisputeStage.REFUNDING)
+    assert rules.payment_reference is not None
+    refund = IssueRefundResult.from_dict(
+        (
+            yield context.call_activity_with_retry(
+                ISSUE_FARE_REFUND_ACTIVITY,
+                ACTIVITY_RETRY,
+                IssueRefundInput(
+                    key=orchestration_effect_key(context, "issue_refund"),
+                    payment_reference=rules.payment_reference,
+                    amount=refund_amount,
+                    refund_limit=rules.refund_limit,
+                    reason=f"fare_{dispute.reason.value}",
+                ).to_dict(),
+            )
+        )
+    )
+    journal.bind(step="issue_fare_refund").info("refund answered", status=refund.status)
+    record = RefundRecord(refund_id=refund.refund_id, amount=refund.amount, status=refund.status)
+    if refund.status not in ("succeeded", "pending"):
+        return (yield from _resolve(context, case, DisputeOutcome.REFUND_DECLINED, rules, record))
+    full = refund_amount.amount >= min(rules.refund_limit.amount, case.dispute.claimed_amount.amount)
+    outcome = DisputeOutcome.REFUNDED if full else DisputeOutcome.PARTIALLY_REFUNDED
+    return (yield from _resolve(context, case, outcome, rules, record))
+
+
+def _within(amount: Money, limit: Money) -> bool:
+    return amount.currency == limit.currency and amount.amount <= limit.amount
+
+
+def _publish(
+    context: df.DurableOrchestrationContext,
+    case: _Case,
+    stage: DisputeStage,
+    waiting_for: WaitingFor | None = None,
+    outcome: DisputeOutcome | None = None,
+) -> None:
+    case.stage = stage
+    case.waiting_for = waiting_for
+    status = FareDisputeStatus(
+        stage=stage,
+        sla_due=format_utc(case.sla_due),
+        waiting_for=waiting_for,
+        escalated=case.escalated,
+        outcome=outcome,
+    )
+    context.set_custom_status(status.to_dict())
+
+
+def _decide(
+    context: df.DurableOrchestrationContext,
+    case: _Case,
+    decided_by: str,
+    decision: str,
+    *,
+    amount: Money | None = None,
+    detail: str | None = None,
+    accepted: bool = True,
+) -> None:
+    case.decisions.append(
+        DecisionRecord(
+            decided_by=decided_by,
+            decision=decision,
+            at=format_utc(context.current_utc_datetime),
+            amount=amount,
+            accepted=accepted,
+            detail=detail,
+        )
+    )
+
+
+def _notify(
+    context: df.DurableOrchestrationContext, case: _Case, stage: str, parameters: dict[str, str]
+) -> Generator[Any, Any, None]:
+    """Tell the customer (one message per stage: the stage is the key's item)."""
+    template = f"fare_dispute.{stage}"
+    request = NotifyCustomerInput(
+        key=orchestration_effect_key(context, "notify_customer", stage),
+        customer_id=case.dispute.customer_id,
+        template=template,
+        parameters={"disputeId": case.dispute.dispute_id, **parameters},
+    )
+    answer = NotifyCustomerResult.from_dict(
+        (
+            yield context.call_activity_with_retry(
+                NOTIFY_DISPUTE_CUSTOMER_ACTIVITY, ACTIVITY_RETRY, request.to_dict()
+            )
+        )
+    )
+    if answer.status != "skipped":
+        case.messages.append(template)
+
+
+def _escalate_if_due(context: df.DurableOrchestrationContext, case: _Case) -> Generator[Any, Any, None]:
+    """Past the SLA due time and not yet escalated: escalate once and tell the customer."""
+    if case.escalated or context.current_utc_datetime < case.sla_due:
+        return
+    case.escalated = True
+    _publish(context, case, case.stage, case.waiting_for)
+    _decide(context, case, "sla", "escalate", detail=f"due {format_utc(case.sla_due)}")
+    orchestration_log(context, WORKFLOW, "escalate").warning("SLA due time passed: escalated")
+    yield from _notify(context, case, "escalated", {"slaDue": format_utc(case.sla_due)})
+
+
+def _await_evidence(
+    context: df.DurableOrchestrationContext, case: _Case
+) -> Generator[Any, Any, EvidenceSubmission | None]:
+    """Ask for evidence; remind once; None when nothing valid arrives before the wait ends."""
+    settings = case.dispute.settings
+    requested_at = context.current_utc_datetime
+    reminder_at = requested_at + settings.evidence_reminder_after
+    close_at = requested_at + settings.evidence_wait
+    yield from _notify(context, case, "evidence_requested", {"respondBy": format_utc(close_at)})
+    # Published once the wait below is open (same episode), so the HTTP edge accepts evidence only
+    # when an event task is there to take it.
+    _publish(context, case, DisputeStage.AWAITING_EVIDENCE, WaitingFor.EVIDENCE)
+    reminded = False
+    while True:
+        deadlines = [close_at]
+        if not reminded:
+            deadlines.append(reminder_at)
+        if not case.escalated:
+            deadlines.append(case.sla_due)
+        arrival, timer = _wait_with_timer(context, EVIDENCE_SUBMITTED_EVENT, min(deadlines))
+        winner = yield context.task_any([timer, arrival])
+        if winner is timer:
+            yield from _escalate_if_due(context, case)
+            now = context.current_utc_datetime
+            if not reminded and reminder_at <= now < close_at:
+                reminded = True
+                yield from _notify(context, case, "evidence_reminder", {"respondBy": format_utc(close_at)})
+            # Evidence that came in while the messages above were sent was caught by `arrival`.
+            if not arrival.is_completed:
+                if now >= close_at:
+                    return None
+                continue
+        else:
+            timer.cancel()  # type: ignore[no-untyped-call]
+        try:
+            submission: EvidenceSubmission = parse_event(arrival.result, EvidenceSubmission)
+        except ValidationError:
+            _decide(context, case, "customer", "evidence", accepted=False, detail="malformed event")
+            continue
+        _decide(context, case, "customer", "evidence", detail=f"{submission.document_count} documents")
+        return submission
+
+
+def _await_supervisor(
+    context: df.DurableOrchestrationContext, case: _Case, rules: RuleEvaluation
+) -> Generator[Any, Any, Money | None]:
+    """Wait for a valid supervisor decision; the refund amount it implies, or None for a rejection.
+
+    The first valid decision wins; a decision that would refund more than the trip was charged (or
+    in another currency) is recorded as refused and the case keeps waiting. Once a decision is
+    taken nothing waits for the event any more, so duplicate or late decisions change nothing.
+    """
+    yield from _notify(context, case, "under_review", {})
+    _publish(context, case, DisputeStage.AWAITING_SUPERVISOR, WaitingFor.SUPERVISOR_DECISION)
+    while True:
+        if case.escalated:
+            arrival = context.wait_for_external_event(SUPERVISOR_DECISION_EVENT)
+            yield arrival
+        else:
+            arrival, timer = _wait_with_timer(context, SUPERVISOR_DECISION_EVENT, case.sla_due)
+            winner = yield context.task_any([timer, arrival])
+            if winner is timer:
+                yield from _escalate_if_due(context, case)
+                if not arrival.is_completed:
+                    continue
+            else:
+                timer.cancel()  # type: ignore[no-untyped-call]
+        try:
+            decision: SupervisorDecision = parse_event(arrival.result, SupervisorDecision)
+        except ValidationError:
+            _decide(context, case, "unknown", "decision", accepted=False, detail="malformed event")
+            continue
+        amount = _refund_for(decision, rules, case.dispute.claimed_amount)
+        if decision.decision != "reject" and amount is None:
+            _decide(
+                context,
+                case,
+                decision.supervisor,
+                decision.decision,
+                amount=decision.refund_amount,
+                accepted=False,
+                detail="refund must be above zero and at most the fare charged, in its currency",
+            )
+            orchestration_log(context, WORKFLOW, "supervisor").warning("decision refused: over the fare")
+            continue
+        _decide(context, case, decision.supervisor, decision.decision, amount=amount)
+        return amount
+
+
+def _wait_with_timer(
+    context: df.DurableOrchestrationContext, event_name: str, deadline: datetime
+) -> tuple[TaskBase, TimerTask]:
+    """A fresh wait for `event_name` and a timer at `deadline`, for one `task_any([timer, wait])`.
+
+    Each round waits with a new event task (a task reused in a second task_any is not scheduled
+    again, and the host would not see it there); an event that arrives between rounds completes
+    the previous round's task, which the caller checks. The timer is listed first so it takes the
+    next sequence id before anything the event unblocks.
+    """
+    arrival = context.wait_for_external_event(event_name)
+    timer = cast(TimerTask, context.create_timer(deadline))
+    return arrival, timer
+
+
+def _refund_for(decision: SupervisorDecision, rules: RuleEvaluation, claimed: Money) -> Money | None:
+    """The refund a decision implies; None for a rejection or an amount outside (0, fare]."""
+    if decision.decision == "reject":
+        return None
+    if decision.decision == "partial":
+        amount = decision.refund_amount
+        if amount is None or amount.amount <= 0 or not _within(amount, rules.refund_limit):
+            return None
+        return amount
+    # approve: what the rules support, or (unconfirmed by the trip history) the claim; capped by the fare.
+    base = rules.refundable if rules.verdict == "confirmed" else claimed
+    if base.currency != rules.refund_limit.currency:
+        return None
+    capped = min(base.amount, rules.refund_limit.amount)
+    return money(capped, base.currency) if capped > 0 else None
+
+
+def _resolve(
+    context: df.DurableOrchestrationContext,
+    case: _Case,
+    outcome: DisputeOutcome,
+    rules: RuleEvaluation | None,
+    refund: RefundRecord | None,
+) -> Generator[Any, Any, dict[str, Any]]:
+    """Tell the customer the outcome, publish it and return the result."""
+    parameters = {"outcome": outcome.value}
+    if refund is not None:
+        parameters["refundAmount"] = f"{refund.amount.amount} {refund.amount.currency}"
+    yield from _notify(context, case, "resolved", parameters)
+    _publish(context, case, DisputeStage.RESOLVED, outcome=outcome)
+    orchestration_log(context, WORKFLOW, "resolve").info("dispute resolved", outcome=outcome.value)
+    result = FareDisputeResult(
+        dispute_id=case.dispute.dispute_id,
+        outcome=outcome,
+        sla_due=format_utc(case.sla_due),
+        escalated=case.escalated,
+        rule_id=rules.rule_id if rules else None,
+        verdict=rules.verdict if rules else None,
+        decisions=case.decisions,
+        refund=refund,
+        messages=case.messages,
+    )
+    return result.to_dict()

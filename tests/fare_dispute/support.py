@@ -1,0 +1,170 @@
+"""Driving fare disputes over HTTP the way a client would, and reading what the sandboxes hold."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import requests
+
+from idempotency import EffectLedger
+from integrations.sandbox import SandboxSystem
+from orchestrators.fare_dispute import instance_id_for
+from tests.support.durable_http import DurableApi
+from tests.support.processes import HostProcess
+from tests.support.wire import advance_clock
+
+# Retry timers (5 s) and host work follow the virtual clock: `settle` nudges it by this much.
+CLOCK_NUDGE_SECONDS = 6
+JsonDict = dict[str, Any]
+
+
+def claim(
+    dispute_id: str,
+    trip_id: str,
+    reason: str,
+    amount: str,
+    *,
+    customer_id: str = "cust-ana",
+    currency: str = "EUR",
+) -> JsonDict:
+    """A `POST /api/fare-disputes` body."""
+    return {
+        "disputeId": dispute_id,
+        "customerId": customer_id,
+        "tripId": trip_id,
+        "reason": reason,
+        "claimedAmount": {"amount": amount, "currency": currency},
+    }
+
+
+@dataclass
+class DisputeHost:
+    """A started host of the fare dispute app plus the settings it runs with."""
+
+    process: HostProcess
+    settings: dict[str, str]
+
+    @property
+    def base_url(self) -> str:
+        return self.process.base_url
+
+    @property
+    def durable(self) -> DurableApi:
+        return DurableApi(self.base_url)
+
+    # -- the HTTP API ---------------------------------------------------------------------------
+
+    def file(self, body: Any) -> requests.Response:
+        return requests.post(f"{self.base_url}/api/fare-disputes", json=body, timeout=30)
+
+    def file_ok(self, body: JsonDict) -> str:
+        response = self.file(body)
+        assert response.status_code == 202, response.text
+        return instance_id_for(body["disputeId"])
+
+    def evidence(self, dispute_id: str, body: Any) -> requests.Response:
+        return requests.post(
+            f"{self.base_url}/api/fare-disputes/{dispute_id}/evidence", json=body, timeout=30
+        )
+
+    def decide(self, dispute_id: str, body: Any) -> requests.Response:
+        return requests.post(
+            f"{self.base_url}/api/fare-disputes/{dispute_id}/supervisor-decision", json=body, timeout=30
+        )
+
+    def view(self, dispute_id: str) -> requests.Response:
+        return requests.get(f"{self.base_url}/api/fare-disputes/{dispute_id}", timeout=30)
+
+    def view_ok(self, dispute_id: str) -> JsonDict:
+        response = self.view(dispute_id)
+        assert response.status_code == 200, response.text
+        body: JsonDict = response.json()
+        return body
+
+    # -- time -----------------------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        body = requests.get(f"{self.base_url}/admin/clock", timeout=30).json()
+        return datetime.fromisoformat(body["now"].replace("Z", "+00:00")).astimezone(UTC)
+
+    def advance(self, delta: timedelta) -> None:
+        advance_clock(self.base_url, delta.total_seconds())
+
+    def advance_to(self, moment: datetime) -> None:
+        """Move the virtual clock to `moment` (never backwards)."""
+        seconds = (moment - self.now()).total_seconds()
+        if seconds > 0:
+            advance_clock(self.base_url, seconds)
+
+    def settle(
+        self, dispute_id: str, done: Callable[[JsonDict], bool], timeout: float = 40, nudge: bool = True
+    ) -> JsonDict:
+        """Poll the dispute's view until `done`; nudge the clock so retry timers can fire."""
+        deadline = time.monotonic() + timeout
+        last_nudge = time.monotonic()
+        view: JsonDict = {}
+        while time.monotonic() < deadline:
+            view = self.view_ok(dispute_id)
+            if done(view):
+                return view
+            if view["runtimeStatus"] in ("Failed", "Terminated"):
+                status = self.durable.status(instance_id_for(dispute_id)).json()
+                raise AssertionError(
+                    f"dispute {dispute_id} ended {view['runtimeStatus']}: {status.get('output')}"
+                )
+            if nudge and time.monotonic() - last_nudge > 0.5:
+                advance_clock(self.base_url, CLOCK_NUDGE_SECONDS)
+                last_nudge = time.monotonic()
+            time.sleep(0.05)
+        raise AssertionError(f"dispute {dispute_id} did not settle in {timeout} s; last view: {view}")
+
+    def resolved(self, dispute_id: str, timeout: float = 40) -> JsonDict:
+        """Wait for the dispute to complete; its view (with `result`)."""
+        return self.settle(dispute_id, lambda view: view["runtimeStatus"] == "Completed", timeout)
+
+    def waiting_for(self, dispute_id: str, what: str, timeout: float = 40) -> JsonDict:
+        """Wait until the dispute waits for `what` (evidence | supervisor_decision)."""
+        return self.settle(dispute_id, lambda view: view.get("waitingFor") == what, timeout)
+
+    # -- what the outside systems saw -----------------------------------------------------------
+
+    def sandbox(self, system: str) -> SandboxSystem:
+        return SandboxSystem.from_settings(system, self.settings)
+
+    def refunds(self, dispute_id: str) -> list[JsonDict]:
+        """Refund effects the sandbox gateway recorded for this dispute."""
+        prefix = instance_id_for(dispute_id) + ":"
+        return [
+            effect
+            for effect in self.sandbox("payments").effects("refund")
+            if effect["idempotencyKey"].startswith(prefix)
+        ]
+
+    def refund_calls(self, dispute_id: str) -> Counter[str]:
+        """Outcomes of every gateway call for this dispute (effect, duplicate, faults)."""
+        prefix = instance_id_for(dispute_id) + ":"
+        return Counter(
+            call["outcome"]
+            for call in self.sandbox("payments").calls()
+            if (call["idempotencyKey"] or "").startswith(prefix)
+        )
+
+    def messages(self, dispute_id: str) -> list[str]:
+        """Templates of the customer messages sent for this dispute, in order."""
+        prefix = instance_id_for(dispute_id) + ":"
+        return [
+            effect["request"]["template"]
+            for effect in self.sandbox("customer_messaging").effects("send")
+            if effect["idempotencyKey"].startswith(prefix)
+        ]
+
+    def ledger(self) -> EffectLedger:
+        return EffectLedger.from_settings(self.settings)
+
+    def history(self, dispute_id: str) -> list[JsonDict]:
+        return self.durable.history(instance_id_for(dispute_id))
