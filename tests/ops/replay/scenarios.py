@@ -8,6 +8,7 @@ a workflow's histories: add a suite (or scenarios) here, then run
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,4 +61,87 @@ SAMPLES = Suite(
     ],
 )
 
-SUITES: dict[str, Suite] = {"samples": SAMPLES}
+
+def _maintenance_input(
+    order_id: str, interval: str = "PT24H", escalate_after: int = 3, deadline: str = "P7D"
+) -> Any:
+    """A maintenance order input as the HTTP starter builds it (contact: a reference, no blob)."""
+    return {
+        "orderId": order_id,
+        "assetId": "A320-MSN-4711",
+        "customerContact": {
+            "$claimCheck": {
+                "container": "wf-payloads",
+                "blob": "replay/contact.json",
+                "size": 2,
+                "sha256": "0" * 64,
+            }
+        },
+        "inspection": {
+            "inspector": "Ines Inspector",
+            "findings": [
+                {"code": "CORR-12", "severity": "high", "partNumbers": ["P-1", "P-2"]},
+                {"code": "WEAR-3", "severity": "low", "partNumbers": ["P-0"]},
+            ],
+        },
+        "approvalPolicy": {
+            "reminderInterval": interval,
+            "escalateAfterReminders": escalate_after,
+            "approvalDeadline": deadline,
+        },
+    }
+
+
+def _maintenance_until(predicate: Callable[[dict[str, Any]], bool]) -> Callable[[DurableApi, str], None]:
+    def drive(api: DurableApi, instance_id: str) -> None:
+        for _ in range(600):
+            if predicate(api.status(instance_id).json().get("customStatus") or {}):
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"{instance_id} did not reach the recorded state")
+
+    return drive
+
+
+def _maintenance_decide(approved: bool) -> Callable[[DurableApi, str], None]:
+    def drive(api: DurableApi, instance_id: str) -> None:
+        _maintenance_until(lambda status: status.get("stage") == "awaiting_approval")(api, instance_id)
+        decision = {"approved": approved, "approver": "Ada Approver", "decidedAt": "2026-01-01T00:00:00Z"}
+        assert api.raise_event(instance_id, "approval_decision", decision).status_code == 202
+
+    return drive
+
+
+MAINTENANCE_ORDER = Suite(
+    app_dir=REPO_ROOT,
+    out_dir=HISTORIES / "maintenance_order",
+    scenarios=[
+        Scenario(
+            "waiting_for_approval.json",
+            "maintenance_order",
+            _maintenance_input("replay-1"),
+            _maintenance_until(lambda status: status.get("stage") == "awaiting_approval"),
+            frozenset({"Running"}),
+        ),
+        Scenario(
+            "after_reminders.json",
+            "maintenance_order",
+            _maintenance_input("replay-2", interval="PT1S", escalate_after=2),
+            _maintenance_until(lambda status: bool(status.get("escalated"))),
+            frozenset({"Running"}),
+        ),
+        Scenario(
+            "released.json", "maintenance_order", _maintenance_input("replay-3"), _maintenance_decide(True)
+        ),
+        Scenario(
+            "rejected.json", "maintenance_order", _maintenance_input("replay-4"), _maintenance_decide(False)
+        ),
+        Scenario(
+            "expired.json",
+            "maintenance_order",
+            _maintenance_input("replay-5", interval="PT1S", escalate_after=1, deadline="PT3S"),
+        ),
+    ],
+)
+
+SUITES: dict[str, Suite] = {"samples": SAMPLES, "maintenance_order": MAINTENANCE_ORDER}
