@@ -5,6 +5,8 @@
 - `POST /api/fare-disputes/{disputeId}/evidence`: customer evidence (sealed before it is raised).
 - `POST /api/fare-disputes/{disputeId}/supervisor-decision`: approve | partial | reject.
 - `GET /api/fare-disputes/{disputeId}`: stage, SLA due time, what the case waits for, outcome.
+- `GET /api/fare-disputes/{disputeId}/audit`: the audit packet (built from history, redacted,
+  stored as a blob): decisions with who and when, rules applied, refund, messages sent.
 
 400 names the bad field, 404 is an unknown dispute, 409 a dispute that is not waiting for that
 input. App settings are read here (never in the orchestrator) and passed in the input.
@@ -25,16 +27,22 @@ from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrc
 from pydantic import Field
 
 from activities.fare_dispute import accepted_currencies, load_fare_rules
-from api.errors import Conflict, InvalidRequest
+from api.errors import Conflict, InstanceNotFound, InvalidRequest
 from api.handlers import json_errors, json_response
 from api.starters import existing_instance, start_once
 from api.validation import parse_body, route_identifier
+from audit_packets import decision_records, publish_audit_packet
 from claim_check import ClaimCheck
 from contracts import ContractModel, Money, duration_setting
 from orchestrators.fare_dispute import (
+    APPLY_FARE_RULES_ACTIVITY,
     EVIDENCE_SUBMITTED_EVENT,
     FARE_DISPUTE_ORCHESTRATOR,
+    INSTANCE_ID_PREFIX,
+    ISSUE_FARE_REFUND_ACTIVITY,
+    NOTIFY_DISPUTE_CUSTOMER_ACTIVITY,
     SUPERVISOR_DECISION_EVENT,
+    WORKFLOW,
     DisputeReason,
     EvidenceSubmission,
     FareDisputeInput,
@@ -263,3 +271,71 @@ async def get_fare_dispute(req: func.HttpRequest, client: df.DurableOrchestratio
     if isinstance(status.output, dict):
         body["result"] = status.output
     return json_response(body)
+
+
+@bp.route(route="fare-disputes/{disputeId}/audit", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+@json_errors
+async def get_fare_dispute_audit(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """The dispute's audit packet: decisions (who, when), rules applied, refund, messages sent."""
+    dispute_id = route_identifier(req, ROUTE_ID)
+    packet = await publish_audit_packet(
+        client, instance_id_for(dispute_id), workflow=WORKFLOW, extras=audit_extras
+    )
+    if packet is None:
+        raise InstanceNotFound(RESOURCE, dispute_id)
+    return json_response(packet)
+
+
+def _results(packet: Mapping[str, Any], activity_name: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(input, last successful attempt) of every completed call of one activity."""
+    found = []
+    for activity in packet.get("activities", []):
+        attempts = activity.get("attempts") or []
+        if activity.get("name") == activity_name and attempts and attempts[-1].get("outcome") == "completed":
+            found.append((activity.get("input") or {}, attempts[-1]))
+    return found
+
+
+def audit_extras(packet: dict[str, Any]) -> dict[str, Any]:
+    """The fare dispute's part of the packet, from history (so it is there for running cases too)."""
+    output = packet.get("outcome", {}).get("output")
+    output = output if isinstance(output, dict) else {}
+    custom = packet.get("customStatus", {}).get("current")
+    custom = custom if isinstance(custom, dict) else {}
+    rules = [attempt.get("result") for _, attempt in _results(packet, APPLY_FARE_RULES_ACTIVITY)]
+    refunds = [
+        {
+            **(attempt.get("result") or {}),
+            "idempotencyKey": work.get("key"),
+            "recordedAt": attempt.get("finishedAt"),
+        }
+        for work, attempt in _results(packet, ISSUE_FARE_REFUND_ACTIVITY)
+    ]
+    messages = [
+        {
+            "template": work.get("template"),
+            "status": (attempt.get("result") or {}).get("status"),
+            "messageId": (attempt.get("result") or {}).get("messageId"),
+            "sentAt": attempt.get("finishedAt"),
+        }
+        for work, attempt in _results(packet, NOTIFY_DISPUTE_CUSTOMER_ACTIVITY)
+    ]
+    return {
+        "disputeId": str(packet["instance"]["instanceId"]).removeprefix(INSTANCE_ID_PREFIX),
+        "sla": {
+            "due": custom.get("slaDue") or output.get("slaDue"),
+            "escalated": bool(custom.get("escalated")),
+        },
+        "rulesApplied": rules[-1] if rules else None,
+        "decisions": output.get("decisions", []),
+        "supervisorDecisionEvents": decision_records(
+            packet, SUPERVISOR_DECISION_EVENT, ("decision", "refundAmount")
+        ),
+        "evidenceEvents": decision_records(packet, EVIDENCE_SUBMITTED_EVENT, ("documentCount",)),
+        "refund": refunds[-1] if refunds else None,
+        "messagesSent": messages,
+        "finalOutcome": output.get("outcome") or custom.get("outcome"),
+    }

@@ -362,3 +362,75 @@ def test_decisions_and_evidence_are_validated_404_and_409(dispute_host: DisputeH
     late = dispute_host.decide(dispute_id, {"decision": "approve", "supervisor": SUPERVISOR})
     assert late.status_code == 409 and late.json()["state"] == "Completed"
     assert dispute_host.refunds(dispute_id) == []
+
+
+# -- audit and privacy (last: they read what the tests above left behind) --------------------------
+
+
+def test_audit_packet_names_decisions_rules_refund_and_messages(
+    dispute_host: DisputeHost, dispute_id: str
+) -> None:
+    import requests
+
+    file_for_supervisor(dispute_host, dispute_id)
+    note = "Called the customer at ben.okafor@example.test, card 5555 5555 5555 4444 was charged."
+    decision = {"decision": "approve", "supervisor": SUPERVISOR, "note": note}
+    assert dispute_host.decide(dispute_id, decision).status_code == 202
+    result = dispute_host.resolved(dispute_id)["result"]
+    response = requests.get(f"{dispute_host.base_url}/api/fare-disputes/{dispute_id}/audit", timeout=30)
+    assert response.status_code == 200, response.text
+    packet = response.json()
+    assert packet["workflow"] == "fare_dispute" and packet["disputeId"] == dispute_id
+    assert packet["rulesApplied"]["ruleId"] == "cancelled_trip"
+    assert packet["rulesApplied"]["verdict"] == "confirmed"
+    assert packet["refund"]["refundId"] == result["refund"]["refundId"]
+    assert packet["refund"]["amount"] == {"amount": "42.50", "currency": "EUR"}
+    [event] = packet["supervisorDecisionEvents"]
+    assert event["by"] == SUPERVISOR and event["receivedAt"]
+    assert [(d["decidedBy"], d["decision"]) for d in packet["decisions"]] == [(SUPERVISOR, "approve")]
+    assert [m["template"] for m in packet["messagesSent"]] == [
+        "fare_dispute.received",
+        "fare_dispute.under_review",
+        "fare_dispute.resolved",
+    ]
+    assert packet["finalOutcome"] == "refunded" and packet["document"]
+    text = response.text
+    for secret in ("ben.okafor@example.test", "5555 5555 5555 4444", "Called the customer"):
+        assert secret not in text
+    unknown = requests.get(f"{dispute_host.base_url}/api/fare-disputes/nobody/audit", timeout=30)
+    assert unknown.status_code == 404
+
+
+# Card numbers and contact details of tests/fare_data sample customers and trips, and the evidence.
+SECRETS = (
+    "ana.silva@example.test",
+    "ben.okafor@example.test",
+    "+31 6 1234 5678",
+    "+31 6 8765 4321",
+    "4111 1111 1111 1111",
+    "4111111111111111",
+    "5555 5555 5555 4444",
+    "Ana Silva",
+    "Ben Okafor",
+    "Charged twice at the gate",
+    "Called the customer",
+)
+
+
+def test_no_card_or_contact_data_in_any_history_or_the_host_log(dispute_host: DisputeHost) -> None:
+    """Every instance this module ran: inputs, histories (with outputs), custom status, and the log."""
+    import requests
+
+    listing = requests.get(f"{dispute_host.durable.webhook}/instances", timeout=30).json()
+    instance_ids = [item["instanceId"] for item in listing]
+    assert len(instance_ids) >= 15
+    for instance_id in instance_ids:
+        stored = dispute_host.durable.status(
+            instance_id, showHistory="true", showHistoryOutput="true", showInput="true"
+        ).text
+        for secret in SECRETS:
+            assert secret not in stored, (instance_id, secret)
+    log = dispute_host.process.log_text()
+    assert "refund recorded" in log
+    for secret in SECRETS:
+        assert secret not in log, secret
