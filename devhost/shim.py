@@ -59,6 +59,7 @@ class _Node:
     parent: _Node | None = None
     children: list[_Node] = field(default_factory=list)
     started: bool = False
+    starting: bool = False  # a compound whose children are still being started
     done: bool = False
     # leaf bookkeeping
     task_id: int | None = None
@@ -108,6 +109,7 @@ class ActionReplay:
         self._top = [_build(action, None) for action in actions]
         self._history = history
         self._cursor = 0
+        self._advancing = False
         self._next_id = 0
         self._by_id: dict[int, _Node] = {}
         self._allocations: list[tuple[int, _Node, bool]] = []  # (id, node, is_retry_timer)
@@ -232,9 +234,13 @@ class ActionReplay:
         node.started = True
         action_type = node.action_type
         if action_type in (WHEN_ALL, WHEN_ANY):
+            # Every child gets its ids before the compound may complete (a child can complete at
+            # once, e.g. a wait for an event that arrived early): ids are allocated depth-first.
+            node.starting = True
             for child in node.children:
                 self._start(child)
-            if not node.children:
+            node.starting = False
+            if self._compound_finished(node):
                 self._complete(node)
             return
         if action_type in (CALL_ACTIVITY, CALL_HTTP, CALL_SUB_ORCHESTRATOR, CREATE_TIMER):
@@ -271,20 +277,34 @@ class ActionReplay:
         if parent is None:
             self._advance_top_level()
             return
-        if parent.done:
+        if parent.done or parent.starting:
             return
-        if parent.action_type == WHEN_ANY or all(child.done for child in parent.children):
+        if self._compound_finished(parent):
             self._complete(parent)
+
+    @staticmethod
+    def _compound_finished(node: _Node) -> bool:
+        if not node.children:
+            return True
+        if node.action_type == WHEN_ANY:
+            return any(child.done for child in node.children)
+        return all(child.done for child in node.children)
 
     def _advance_top_level(self) -> None:
         """Start top-level nodes one after another, as long as the current one is finished."""
-        while self._cursor < len(self._top):
-            node = self._top[self._cursor]
-            if not node.started:
-                self._start(node)
-            if not node.done:
-                return
-            self._cursor += 1
+        if self._advancing:
+            return  # a node finished while being started: the running loop moves on
+        self._advancing = True
+        try:
+            while self._cursor < len(self._top):
+                node = self._top[self._cursor]
+                if not node.started:
+                    self._start(node)
+                if not node.done:
+                    return
+                self._cursor += 1
+        finally:
+            self._advancing = False
 
 
 def _leaf_kind(node: _Node) -> str:

@@ -128,3 +128,26 @@ def test_changed_activity_name_is_non_deterministic() -> None:
     history = [*started(), h.task_scheduled(T0, 0, "a", '"x"'), h.orchestrator_completed(T0)]
     with pytest.raises(NonDeterminismError, match="Non-Deterministic workflow detected"):
         ActionReplay([activity("renamed")], history).run()
+
+
+def test_when_any_children_get_ids_before_the_next_action_when_one_completes_at_once() -> None:
+    # The event arrived before the wait: the WhenAny completes while it is being started, yet its
+    # timer must still get id 0 and the following activity id 1, as the SDK numbers them.
+    wait = {"actionType": 6, "externalEventName": "Approval", "reason": "ExternalEvent"}
+    timer = {"actionType": 5, "fireAt": "2026-01-02T00:00:00.000000Z", "isCanceled": False}
+    race = {"actionType": 11, "compoundActions": [wait, timer]}
+    history = [*started(), h.event_raised(T0, "Approval", '"yes"')]
+    assert [(d[0], d[1]) for d in decisions([race, activity("after")], history)] == [
+        (0, "timer"),
+        (1, "activity"),
+    ]
+
+
+def test_signal_then_call_at_top_level_are_numbered_in_order() -> None:
+    signal = {"actionType": 9, "instanceId": "@counter@k", "operation": "add", "input": "1"}
+    call = {"actionType": 7, "instanceId": "@counter@k", "operation": "get", "input": "null"}
+    assert [(d[0], d[1]) for d in decisions([signal, signal, call], started())] == [
+        (0, "entity_signal"),
+        (1, "entity_signal"),
+        (2, "entity_call"),
+    ]
