@@ -498,9 +498,8 @@ def await_approval(
             ),
         )
         timer = cast(TimerTask, context.create_timer(wake_at))
-        # The timer comes first: a decision raised before this wait completes `approval` while
-        # the WhenAny is scheduled, and the devhost then numbers the next action before any later
-        # sibling (the extension numbers all siblings first); with the timer first both agree.
+        # Keep this order (timer, then approval): sequence ids of in-flight orders depend on it,
+        # and the recorded histories under tests/histories/ check that it does not change.
         winner = yield context.task_any([timer, approval])
         if winner == approval:
             timer.cancel()  # type: ignore[no-untyped-call]
