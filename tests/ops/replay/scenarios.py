@@ -144,4 +144,79 @@ MAINTENANCE_ORDER = Suite(
     ],
 )
 
-SUITES: dict[str, Suite] = {"samples": SAMPLES, "maintenance_order": MAINTENANCE_ORDER}
+
+def _relief_input(request_id: str, interval: str = "PT6H", max_escalations: int = 2) -> Any:
+    """A relief request input as the HTTP starter builds it (sample network shelters and SKUs)."""
+    shelters = [
+        {"shelterId": "shelter-bayview-school", "items": [{"sku": "water", "pallets": 14}]},
+        {"shelterId": "shelter-marsh-road-clinic", "items": [{"sku": "generator", "pallets": 2}]},
+    ]
+    return {
+        "request": {"requestId": request_id, "priority": 3, "shelters": shelters},
+        "confirmationInterval": interval,
+        "maxEscalations": max_escalations,
+    }
+
+
+def _relief_drive(*events: tuple[str, Any]) -> Callable[[DurableApi, str], None]:
+    """Before each event (and once when there is none), wait until the request awaits confirmations."""
+
+    def drive(api: DurableApi, instance_id: str) -> None:
+        for event_name, payload in events or (("", None),):
+            for _ in range(600):
+                status = api.status(instance_id).json().get("customStatus") or {}
+                if status.get("stage") == "awaiting_confirmations" and not status.get("pendingChanges"):
+                    break
+                time.sleep(0.05)
+            else:
+                raise AssertionError(f"{instance_id} did not reach awaiting_confirmations")
+            if event_name:
+                assert api.raise_event(instance_id, event_name, payload).status_code == 202
+                time.sleep(0.5)  # let the orchestration take the event before looking again
+
+    return drive
+
+
+_RELIEF_CHANGE = {
+    "changeId": "replay-change",
+    "shelters": [{"shelterId": "shelter-hilltop-center", "items": [{"sku": "blanket", "pallets": 3}]}],
+    "removeShelterIds": ["shelter-marsh-road-clinic"],
+}
+RELIEF_ROUTING = Suite(
+    app_dir=REPO_ROOT,
+    out_dir=HISTORIES / "relief_routing",
+    scenarios=[
+        Scenario(
+            "awaiting_confirmations.json",
+            "relief_routing",
+            _relief_input("replay-1"),
+            _relief_drive(),
+            frozenset({"Running"}),
+        ),
+        Scenario(
+            "completed.json",
+            "relief_routing",
+            _relief_input("replay-2"),
+            _relief_drive(
+                ("shelter_confirmation", {"shelterId": "shelter-bayview-school"}),
+                ("shelter_confirmation", {"shelterId": "shelter-marsh-road-clinic"}),
+            ),
+        ),
+        Scenario(
+            "changed_then_cancelled.json",
+            "relief_routing",
+            _relief_input("replay-3"),
+            _relief_drive(
+                ("relief_request_change", _RELIEF_CHANGE),
+                ("relief_request_change", {"changeId": "replay-cancel", "cancel": True}),
+            ),
+        ),
+        Scenario("escalated_unconfirmed.json", "relief_routing", _relief_input("replay-4", "PT1S", 2)),
+    ],
+)
+
+SUITES: dict[str, Suite] = {
+    "samples": SAMPLES,
+    "maintenance_order": MAINTENANCE_ORDER,
+    "relief_routing": RELIEF_ROUTING,
+}
