@@ -215,8 +215,117 @@ RELIEF_ROUTING = Suite(
     ],
 )
 
+
+def _fare_dispute_input(dispute_id: str, trip_id: str, reason: str, amount: str, customer_id: str) -> Any:
+    """A fare dispute input as the HTTP starter builds it (sample trips; evidence waits of seconds)."""
+    return {
+        "disputeId": dispute_id,
+        "customerId": customer_id,
+        "tripId": trip_id,
+        "reason": reason,
+        "claimedAmount": {"amount": amount, "currency": "EUR"},
+        "settings": {
+            "autoApproveLimit": {"amount": "15.00", "currency": "EUR"},
+            "slaTimeZone": "Europe/Amsterdam",
+            "slaBusinessDays": 2,
+            "slaHolidays": ["2026-12-25"],
+            "evidenceReminderAfter": "PT1S",
+            "evidenceWait": "PT3S",
+        },
+    }
+
+
+def _fare_dispute_drive(*events: tuple[str, str, Any]) -> Callable[[DurableApi, str], None]:
+    """For each (waited-for input, event, payload): wait until the case waits for it, then raise it."""
+
+    def drive(api: DurableApi, instance_id: str) -> None:
+        for waiting_for, event_name, payload in events:
+            for _ in range(600):
+                if (api.status(instance_id).json().get("customStatus") or {}).get(
+                    "waitingFor"
+                ) == waiting_for:
+                    break
+                time.sleep(0.05)
+            else:
+                raise AssertionError(f"{instance_id} did not wait for {waiting_for}")
+            if event_name:
+                assert api.raise_event(instance_id, event_name, payload).status_code == 202
+                time.sleep(0.5)  # let the orchestration take the event before looking again
+
+    return drive
+
+
+_FARE_AIRPORT = ("trip-airport", "cancelled_trip", "42.50", "cust-ben")
+_FARE_EVIDENCE = {
+    "evidence": {"$claimCheck": {"container": "wf-payloads", "blob": "replay"}},
+    "documentCount": 1,
+}
+FARE_DISPUTE = Suite(
+    app_dir=REPO_ROOT,
+    out_dir=HISTORIES / "fare_dispute",
+    scenarios=[
+        Scenario(
+            "auto_refunded.json",
+            "fare_dispute",
+            _fare_dispute_input("replay-1", "trip-overcharged", "overcharge", "4.50", "cust-ana"),
+        ),
+        Scenario(
+            "awaiting_supervisor.json",
+            "fare_dispute",
+            _fare_dispute_input("replay-2", *_FARE_AIRPORT),
+            _fare_dispute_drive(("supervisor_decision", "", None)),
+            frozenset({"Running"}),
+        ),
+        Scenario(
+            "refused_then_partial.json",
+            "fare_dispute",
+            _fare_dispute_input("replay-3", *_FARE_AIRPORT),
+            _fare_dispute_drive(
+                (
+                    "supervisor_decision",
+                    "supervisor_decision",
+                    {
+                        "decision": "partial",
+                        "supervisor": "sup-a",
+                        "refundAmount": {"amount": "50.00", "currency": "EUR"},
+                    },
+                ),
+                (
+                    "supervisor_decision",
+                    "supervisor_decision",
+                    {
+                        "decision": "partial",
+                        "supervisor": "sup-a",
+                        "refundAmount": {"amount": "20.00", "currency": "EUR"},
+                    },
+                ),
+            ),
+        ),
+        Scenario(
+            "evidence_then_approved.json",
+            "fare_dispute",
+            _fare_dispute_input("replay-4", "trip-correct", "overcharge", "2.00", "cust-ana"),
+            _fare_dispute_drive(
+                ("evidence", "evidence_submitted", _FARE_EVIDENCE),
+                (
+                    "supervisor_decision",
+                    "supervisor_decision",
+                    {"decision": "approve", "supervisor": "sup-b"},
+                ),
+            ),
+        ),
+        Scenario(
+            "evidence_closed.json",
+            "fare_dispute",
+            _fare_dispute_input("replay-5", "trip-correct", "cancelled_trip", "3.20", "cust-ana"),
+        ),
+    ],
+)
+
+
 SUITES: dict[str, Suite] = {
     "samples": SAMPLES,
     "maintenance_order": MAINTENANCE_ORDER,
     "relief_routing": RELIEF_ROUTING,
+    "fare_dispute": FARE_DISPUTE,
 }
