@@ -21,6 +21,11 @@ Business steps (instance id `fare-dispute-<disputeId>`):
 
 Everything that crosses the wire is a ContractModel in its dict form; contact details, card data,
 evidence text and supervisor notes never enter the orchestration (claim-check references only).
+
+Limits: a refund that still fails after the activity's retries fails the instance (stage
+`refunding`); rewinding it retries under the same key, so it still pays at most once. Two disputes
+about the same trip are two cases, each capped by the charge it refunds. Trip history and the
+customer directory come from a JSON file (no ticketing or CRM integration exists yet).
 """
 
 from __future__ import annotations
