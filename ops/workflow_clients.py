@@ -1,0 +1,505 @@
+"""HTTP clients of the three reference workflows, driven the way a user (or a load generator) would.
+
+Shared by `python -m ops demo`, the bench workloads (`bench/workloads/`) and the chaos soak. They
+talk only to the app's own HTTP API (route prefix `api`), never to the Durable management API, so
+they work against the devhost, `func start` or an Azure app (`code`: a function or host key).
+
+API (all synchronous, `requests`-based; every method raises a `WorkflowClientError` subclass):
+
+    app = AppClient("http://127.0.0.1:7071", code=None, timeout=30.0)   # one keep-alive session
+    app.health() / app.inventory() / app.sandbox("payments")            # GET /api/health, ...
+
+    orders = MaintenanceOrderClient(app)      # business id = orderId, instance `maintenance-<id>`
+    orders.start(maintenance_order_body("demo-1"))                 # 202 body (id, status URLs)
+    orders.wait_for_approval("demo-1")                             # stage awaiting_approval
+    orders.approve("demo-1", approved=True, approver="Ada Approver", comment=None)
+
+    disputes = FareDisputeClient(app)         # business id = disputeId, `fare-dispute-<id>`
+    disputes.file(auto_approved_fare_dispute_body("d-1"))          # refunded without a person
+    disputes.file(supervised_fare_dispute_body("d-2"))             # waits for a supervisor
+    disputes.wait_waiting_for("d-2", "supervisor_decision")        # or "evidence"
+    disputes.decide("d-2", "approve", supervisor="sup-demo")      # or "partial" + refund_amount
+    disputes.submit_evidence("d-3", "receipt attached", documents=[{"documentId": "doc-1"}])
+
+    relief = ReliefRequestClient(app)         # business id = requestId, `relief-<id>`
+    relief.start(relief_request_body("r-1", {"shelter-bayview-school": {"water": 2}}, priority=2))
+    relief.wait_stage("r-1", "awaiting_confirmations")
+    relief.change("r-1", shelters={"shelter-hilltop-center": {"blanket": 1}})   # or cancel=True
+    relief.confirm("r-1", "shelter-bayview-school", received={"water": 2})
+    relief.wait_shelters_awaiting("r-1")     # every planned shelter awaits (after a re-plan)
+
+  Common to the three (`WorkflowClient`):
+    .status(id) -> dict          GET .../{id}: runtimeStatus plus the custom status fields
+    .wait_until(id, predicate, what, timeout=60, on_status=None) -> dict
+                                 poll the GET endpoint; `on_status(body)` sees every new body (for
+                                 progress displays); raises WorkflowTimeoutError (with the last body)
+                                 or WorkflowFailedError when the instance ends before the predicate
+    .wait_stage(id, stage) / .wait_terminal(id) -> dict
+    .audit(id) -> dict / .audit_url(id) -> str       GET .../{id}/audit (the packet, stored as a blob)
+    .instance_id(id) -> str                          the orchestration instance id (for `ops audit`)
+    .outcome(body) -> str | None                     the business outcome of a terminal status body
+
+Errors: `WorkflowHostUnreachableError` (nothing answers: "start it with ./scripts/dev"),
+`WorkflowApiError` (an unexpected HTTP status; `.status`, `.body`, `.field` from a 400's
+`{"error", "field"}`), `WorkflowTimeoutError` (`.last_status`), `WorkflowFailedError`
+(`.last_status`). Payloads are the API's camelCase JSON; the `*_body` helpers build deterministic,
+valid requests for the sample data (fare_data/sample_trips.json, data/relief_network.json).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+import requests
+
+Json = dict[str, Any]
+StatusCallback = Callable[[Json], None]
+
+DEFAULT_BASE_URL = "http://127.0.0.1:7071"
+TERMINAL_RUNTIME_STATUSES = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
+POLL_INTERVAL_SECONDS = 0.1
+
+
+class WorkflowClientError(Exception):
+    """A workflow call failed; the message says what and, where possible, what to do."""
+
+
+class WorkflowHostUnreachableError(WorkflowClientError):
+    """Nothing answers at the base URL (or it did not answer in time)."""
+
+
+class WorkflowApiError(WorkflowClientError):
+    """The app answered with a status the call did not expect."""
+
+    def __init__(self, message: str, status: int, body: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
+        self.field: str | None = body.get("field") if isinstance(body, dict) else None
+
+
+class WorkflowTimeoutError(WorkflowClientError):
+    """A wait ran out before the workflow reached what it waited for."""
+
+    def __init__(self, message: str, last_status: Json) -> None:
+        super().__init__(message)
+        self.last_status = last_status
+
+
+class WorkflowFailedError(WorkflowClientError):
+    """The instance ended (Failed, Terminated, or finished otherwise) before what a wait expected."""
+
+    def __init__(self, message: str, last_status: Json) -> None:
+        super().__init__(message)
+        self.last_status = last_status
+
+
+def _body_of(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return response.text[:500]
+
+
+@dataclass
+class AppClient:
+    """The app's HTTP API at `base_url` (`/api/...`), with an optional function/host key (`code`)."""
+
+    base_url: str = DEFAULT_BASE_URL
+    code: str | None = None
+    timeout: float = 30.0
+    session: requests.Session = field(default_factory=requests.Session)
+
+    def __post_init__(self) -> None:
+        self.base_url = self.base_url.rstrip("/")
+
+    def url(self, path: str) -> str:
+        """Absolute URL of an app route (`path` below `/api/`), with the key when one is set."""
+        url = f"{self.base_url}/api/{path.lstrip('/')}"
+        return f"{url}?code={quote(self.code, safe='')}" if self.code else url
+
+    def request(self, method: str, path: str, body: Any = None) -> requests.Response:
+        """One call; connection failures and timeouts become WorkflowHostUnreachableError."""
+        params = {"code": self.code} if self.code else None
+        try:
+            return self.session.request(
+                method,
+                f"{self.base_url}/api/{path.lstrip('/')}",
+                params=params,
+                json=body,
+                timeout=self.timeout,
+            )
+        except requests.ConnectionError as error:
+            raise WorkflowHostUnreachableError(
+                f"cannot reach {self.base_url} — is the app running? start it with ./scripts/dev"
+            ) from error
+        except requests.Timeout as error:
+            raise WorkflowHostUnreachableError(
+                f"{self.base_url} did not answer {method} /api/{path} within {self.timeout:.0f} s"
+            ) from error
+
+    def call(self, method: str, path: str, body: Any = None, expected: Iterable[int] = (200,)) -> Json:
+        """`request`, then the JSON body; any other status than `expected` is a WorkflowApiError."""
+        response = self.request(method, path, body)
+        answer = _body_of(response)
+        if response.status_code not in set(expected):
+            detail = answer.get("error") if isinstance(answer, dict) else answer
+            if isinstance(answer, dict) and answer.get("field"):
+                detail = f"{answer['field']}: {detail}"
+            raise WorkflowApiError(
+                f"{method} /api/{path} answered HTTP {response.status_code}: {detail}",
+                response.status_code,
+                answer,
+            )
+        return answer if isinstance(answer, dict) else {"body": answer}
+
+    def health(self) -> Json:
+        """`GET /api/health`."""
+        return self.call("GET", "health")
+
+    def inventory(self) -> Json:
+        """`GET /api/inventory`: relief stock per depot and SKU (`levels`)."""
+        return self.call("GET", "inventory")
+
+    def sandbox(self, system: str, operation: str | None = None) -> Json:
+        """`GET /api/sandbox/{system}`: effects and calls a sandboxed system recorded (sandbox mode only)."""
+        path = f"sandbox/{quote(system, safe='')}"
+        if operation:
+            path += f"?operation={quote(operation, safe='')}"
+        return self.call("GET", path)
+
+
+@dataclass
+class WorkflowClient:
+    """What every workflow's API has in common: start, status, waits and the audit packet."""
+
+    app: AppClient
+    resource: ClassVar[str] = ""  # route segment, e.g. "maintenance-orders"
+    instance_prefix: ClassVar[str] = ""  # orchestration instance id = prefix + business id
+    name: ClassVar[str] = ""  # for messages
+
+    def path(self, business_id: str, *parts: str) -> str:
+        """Route of one instance (`<resource>/<id>[/part...]`)."""
+        return "/".join([self.resource, quote(business_id, safe=""), *parts])
+
+    def instance_id(self, business_id: str) -> str:
+        """The orchestration instance id (what `python -m ops audit` and `ops instances` take)."""
+        return self.instance_prefix + business_id
+
+    def _start(self, body: Json) -> Json:
+        return self.app.call("POST", self.resource, body, expected=(202,))
+
+    def status(self, business_id: str) -> Json:
+        """`GET .../{id}`: runtimeStatus plus the workflow's custom status (stage, waitingFor, ...)."""
+        return self.app.call("GET", self.path(business_id))
+
+    def audit(self, business_id: str) -> Json:
+        """`GET .../{id}/audit`: the audit packet (built from history, redacted, stored as a blob)."""
+        return self.app.call("GET", self.path(business_id, "audit"))
+
+    def audit_url(self, business_id: str) -> str:
+        """The URL of the audit packet, to print or open."""
+        return self.app.url(self.path(business_id, "audit"))
+
+    def outcome(self, body: Json) -> str | None:
+        """The business outcome in a status body (None while running)."""
+        outcome = body.get("outcome")
+        if isinstance(outcome, dict):
+            outcome = outcome.get("outcome")
+        return str(outcome) if outcome else None
+
+    def wait_until(
+        self,
+        business_id: str,
+        predicate: Callable[[Json], bool],
+        what: str,
+        *,
+        timeout: float = 60.0,
+        on_status: StatusCallback | None = None,
+        interval: float = POLL_INTERVAL_SECONDS,
+    ) -> Json:
+        """Poll the GET endpoint until `predicate(body)`; fail fast when the instance ends first."""
+        deadline = time.monotonic() + timeout
+        last: Json = {}
+        while True:
+            body = self.status(business_id)
+            if on_status is not None and body != last:
+                on_status(body)
+            last = body
+            if predicate(body):
+                return body
+            if body.get("runtimeStatus") in TERMINAL_RUNTIME_STATUSES:
+                raise WorkflowFailedError(
+                    f"{self.name} {business_id!r} ended ({body.get('runtimeStatus')}, outcome "
+                    f"{self.outcome(body)}) before {what}",
+                    body,
+                )
+            if time.monotonic() >= deadline:
+                raise WorkflowTimeoutError(
+                    f"{self.name} {business_id!r}: {what} not reached within {timeout:.0f} s "
+                    f"(last: {body.get('runtimeStatus')}, stage {body.get('stage')})",
+                    body,
+                )
+            time.sleep(interval)
+
+    def wait_stage(
+        self, business_id: str, stage: str, timeout: float = 60.0, on_status: StatusCallback | None = None
+    ) -> Json:
+        """Wait until the custom status `stage` is `stage`."""
+        return self.wait_until(
+            business_id,
+            lambda body: body.get("stage") == stage,
+            f"stage {stage!r}",
+            timeout=timeout,
+            on_status=on_status,
+        )
+
+    def wait_terminal(
+        self, business_id: str, timeout: float = 60.0, on_status: StatusCallback | None = None
+    ) -> Json:
+        """Wait until the instance is Completed, Failed, Terminated or Canceled; returns that body."""
+        return self.wait_until(
+            business_id,
+            lambda body: body.get("runtimeStatus") in TERMINAL_RUNTIME_STATUSES,
+            "the end",
+            timeout=timeout,
+            on_status=on_status,
+        )
+
+
+# -- maintenance order ------------------------------------------------------------------------------
+
+MAINTENANCE_APPROVAL_STAGE = "awaiting_approval"
+# Part numbers the sandbox catalogue spreads over its three suppliers (one each).
+SAMPLE_PART_NUMBERS = ("P-0", "P-1", "P-4")
+
+
+def maintenance_order_body(
+    order_id: str, *, asset_id: str = "A320-MSN-4711", inspector: str = "Ines Inspector"
+) -> Json:
+    """A valid order: two findings whose parts come from all three sandbox suppliers."""
+    first, second, third = SAMPLE_PART_NUMBERS
+    return {
+        "orderId": order_id,
+        "assetId": asset_id,
+        "customer": {"name": "Pat Customer", "email": "pat.customer@example.com"},
+        "inspection": {
+            "inspector": inspector,
+            "findings": [
+                {"code": "CORR-12", "severity": "high", "partNumbers": [first, second]},
+                {"code": "WEAR-3", "severity": "low", "partNumbers": [third, first]},
+            ],
+        },
+    }
+
+
+@dataclass
+class MaintenanceOrderClient(WorkflowClient):
+    """`/api/maintenance-orders`: start, approval decision, status, audit."""
+
+    resource: ClassVar[str] = "maintenance-orders"
+    instance_prefix: ClassVar[str] = "maintenance-"
+    name: ClassVar[str] = "maintenance order"
+
+    def start(self, body: Json) -> Json:
+        """`POST /api/maintenance-orders` (202); 409 for a known orderId raises WorkflowApiError."""
+        return self._start(body)
+
+    def approve(self, order_id: str, *, approved: bool, approver: str, comment: str | None = None) -> Json:
+        """`POST .../{orderId}/approval` (202); 409 when the order takes no decision any more."""
+        body: Json = {"approved": approved, "approver": approver}
+        if comment:
+            body["comment"] = comment
+        return self.app.call("POST", self.path(order_id, "approval"), body, expected=(202,))
+
+    def wait_for_approval(
+        self, order_id: str, timeout: float = 60.0, on_status: StatusCallback | None = None
+    ) -> Json:
+        """Wait until the order waits for its approval decision."""
+        return self.wait_stage(order_id, MAINTENANCE_APPROVAL_STAGE, timeout, on_status)
+
+
+# -- fare dispute -----------------------------------------------------------------------------------
+
+
+def fare_dispute_body(
+    dispute_id: str, trip_id: str, reason: str, amount: str, *, customer_id: str, currency: str = "EUR"
+) -> Json:
+    """A dispute as the support portal files it."""
+    return {
+        "disputeId": dispute_id,
+        "customerId": customer_id,
+        "tripId": trip_id,
+        "reason": reason,
+        "claimedAmount": {"amount": amount, "currency": currency},
+    }
+
+
+def auto_approved_fare_dispute_body(dispute_id: str) -> Json:
+    """Overcharge of 4.50 EUR on `trip-overcharged`: confirmed by the fare rules, under the 15.00
+    auto-approve limit, so it is refunded without any person (no event, no timer)."""
+    return fare_dispute_body(dispute_id, "trip-overcharged", "overcharge", "4.50", customer_id="cust-ana")
+
+
+def supervised_fare_dispute_body(dispute_id: str) -> Json:
+    """Cancelled airport trip charged 42.50 EUR: confirmed, but above the auto-approve limit, so the
+    case waits for a supervisor decision (post it at once: only the SLA timer runs meanwhile)."""
+    return fare_dispute_body(dispute_id, "trip-airport", "cancelled_trip", "42.50", customer_id="cust-ben")
+
+
+@dataclass
+class FareDisputeClient(WorkflowClient):
+    """`/api/fare-disputes`: file, evidence, supervisor decision, status, audit."""
+
+    resource: ClassVar[str] = "fare-disputes"
+    instance_prefix: ClassVar[str] = "fare-dispute-"
+    name: ClassVar[str] = "fare dispute"
+
+    def file(self, body: Json) -> Json:
+        """`POST /api/fare-disputes` (202); 409 for a known disputeId raises WorkflowApiError."""
+        return self._start(body)
+
+    def start(self, body: Json) -> Json:
+        """Same as `file` (every client has `start`)."""
+        return self.file(body)
+
+    def submit_evidence(self, dispute_id: str, description: str, documents: list[Json] | None = None) -> Json:
+        """`POST .../{disputeId}/evidence` (202); 409 unless the case waits for evidence."""
+        body: Json = {"description": description, "documents": documents or []}
+        return self.app.call("POST", self.path(dispute_id, "evidence"), body, expected=(202,))
+
+    def decide(
+        self,
+        dispute_id: str,
+        decision: str,
+        *,
+        supervisor: str,
+        refund_amount: Json | None = None,
+        note: str | None = None,
+    ) -> Json:
+        """`POST .../{disputeId}/supervisor-decision` (approve | partial | reject; 202)."""
+        body: Json = {"decision": decision, "supervisor": supervisor}
+        if refund_amount is not None:
+            body["refundAmount"] = refund_amount
+        if note:
+            body["note"] = note
+        return self.app.call("POST", self.path(dispute_id, "supervisor-decision"), body, expected=(202,))
+
+    def wait_waiting_for(
+        self, dispute_id: str, input_name: str, timeout: float = 60.0, on_status: StatusCallback | None = None
+    ) -> Json:
+        """Wait until the case waits for `input_name` (`evidence` or `supervisor_decision`)."""
+        return self.wait_until(
+            dispute_id,
+            lambda body: body.get("waitingFor") == input_name,
+            f"waiting for {input_name}",
+            timeout=timeout,
+            on_status=on_status,
+        )
+
+
+# -- relief routing ---------------------------------------------------------------------------------
+
+RELIEF_AWAITING_STAGE = "awaiting_confirmations"
+
+
+def relief_request_body(
+    request_id: str, shelters: Mapping[str, Mapping[str, int]], priority: int = 3
+) -> Json:
+    """A relief request from `{shelterId: {sku: pallets}}` (priority 1 is the most urgent)."""
+    return {"requestId": request_id, "priority": priority, "shelters": _shelter_list(shelters)}
+
+
+def _shelter_list(shelters: Mapping[str, Mapping[str, int]]) -> list[Json]:
+    return [
+        {"shelterId": shelter, "items": [{"sku": sku, "pallets": count} for sku, count in items.items()]}
+        for shelter, items in shelters.items()
+    ]
+
+
+@dataclass
+class ReliefRequestClient(WorkflowClient):
+    """`/api/relief-requests`: start, changes, shelter confirmations, status, audit."""
+
+    resource: ClassVar[str] = "relief-requests"
+    instance_prefix: ClassVar[str] = "relief-"
+    name: ClassVar[str] = "relief request"
+
+    def start(self, body: Json) -> Json:
+        """`POST /api/relief-requests` (202); 409 known requestId, 400 unknown shelter or SKU."""
+        return self._start(body)
+
+    def change(
+        self,
+        request_id: str,
+        *,
+        shelters: Mapping[str, Mapping[str, int]] | None = None,
+        remove_shelter_ids: list[str] | None = None,
+        cancel: bool = False,
+        change_id: str | None = None,
+    ) -> Json:
+        """`POST .../{requestId}/changes` (202): add or re-size shelters, remove them, or cancel.
+
+        Pass `change_id` to make a retried change idempotent (the workflow ignores a repeated id).
+        """
+        body: Json = {}
+        if change_id:
+            body["changeId"] = change_id
+        if cancel:
+            body["cancel"] = True
+        if shelters:
+            body["shelters"] = _shelter_list(shelters)
+        if remove_shelter_ids:
+            body["removeShelterIds"] = list(remove_shelter_ids)
+        return self.app.call("POST", self.path(request_id, "changes"), body, expected=(202,))
+
+    def confirm(self, request_id: str, shelter_id: str, received: Mapping[str, int] | None = None) -> Json:
+        """`POST .../{requestId}/shelter-confirmations` (202); 409 unless that shelter awaits pallets."""
+        body: Json = {
+            "shelterId": shelter_id,
+            "receivedItems": [{"sku": sku, "pallets": count} for sku, count in (received or {}).items()],
+        }
+        return self.app.call("POST", self.path(request_id, "shelter-confirmations"), body, expected=(202,))
+
+    def wait_shelters_awaiting(
+        self,
+        request_id: str,
+        shelter_ids: Iterable[str] | None = None,
+        timeout: float = 60.0,
+        on_status: StatusCallback | None = None,
+    ) -> Json:
+        """Wait until the request waits for confirmations with no change pending and every shelter
+        in `shelter_ids` (default: every shelter still in `planning`) awaiting its pallets."""
+        wanted = set(shelter_ids) if shelter_ids is not None else None
+
+        def ready(body: Json) -> bool:
+            shelters: Mapping[str, Any] = body.get("shelters") or {}
+            if body.get("stage") != RELIEF_AWAITING_STAGE or body.get("pendingChanges"):
+                return False
+            names = wanted if wanted is not None else set(shelters)
+            states = {name: (shelters.get(name) or {}).get("state") for name in names}
+            if wanted is None:
+                return all(state != "planning" for state in states.values())
+            return all(state == "awaiting" for state in states.values())
+
+        what = f"shelters {sorted(wanted)} awaiting" if wanted else "every shelter planned"
+        return self.wait_until(request_id, ready, what, timeout=timeout, on_status=on_status)
+
+    @staticmethod
+    def awaiting_shelters(body: Json) -> list[str]:
+        """Shelters of a status body that await their pallets (sorted)."""
+        shelters: Mapping[str, Any] = body.get("shelters") or {}
+        return sorted(
+            name for name, progress in shelters.items() if (progress or {}).get("state") == "awaiting"
+        )
+
+
+WORKFLOW_CLIENTS: dict[str, type[WorkflowClient]] = {
+    "maintenance": MaintenanceOrderClient,
+    "fare": FareDisputeClient,
+    "relief": ReliefRequestClient,
+}
