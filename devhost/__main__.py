@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib
 import logging
 import os
 import signal
@@ -156,7 +157,24 @@ async def serve(args: argparse.Namespace) -> int:
     await engine.stop()
     invoker.shutdown()
     await store.close()
+    await close_sdk_client_session()
     return 0
+
+
+async def close_sdk_client_session() -> None:
+    """Close the SDK client's process-wide HTTP session, so a clean stop logs no unclosed session.
+
+    The Python worker never closes it (the process just exits); the devhost stops politely instead.
+    The function is SDK-internal, hence looked up defensively.
+    """
+    try:
+        http_utils = importlib.import_module("azure.durable_functions.models.utils.http_utils")
+    except ImportError:
+        return
+    close = getattr(http_utils, "_close_session", None)
+    if close is not None:
+        with contextlib.suppress(Exception):
+            await close()
 
 
 def main(argv: list[str] | None = None) -> int:
