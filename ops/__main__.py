@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ops.replay.cli",
     "ops.instances",
     "ops.audit.cli",
+    "ops.demo",
 )
 
 

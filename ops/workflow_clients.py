@@ -17,6 +17,7 @@ API (all synchronous, `requests`-based; every method raises a `WorkflowClientErr
     disputes = FareDisputeClient(app)         # business id = disputeId, `fare-dispute-<id>`
     disputes.file(auto_approved_fare_dispute_body("d-1"))          # refunded without a person
     disputes.file(supervised_fare_dispute_body("d-2"))             # waits for a supervisor
+    disputes.file(evidence_fare_dispute_body("d-3"))               # evidence first, then supervisor
     disputes.wait_waiting_for("d-2", "supervisor_decision")        # or "evidence"
     disputes.decide("d-2", "approve", supervisor="sup-demo")      # or "partial" + refund_amount
     disputes.submit_evidence("d-3", "receipt attached", documents=[{"documentId": "doc-1"}])
@@ -26,7 +27,8 @@ API (all synchronous, `requests`-based; every method raises a `WorkflowClientErr
     relief.wait_stage("r-1", "awaiting_confirmations")
     relief.change("r-1", shelters={"shelter-hilltop-center": {"blanket": 1}})   # or cancel=True
     relief.confirm("r-1", "shelter-bayview-school", received={"water": 2})
-    relief.wait_shelters_awaiting("r-1")     # every planned shelter awaits (after a re-plan)
+    relief.wait_planned("r-1", ["shelter-hilltop-center"], min_revision=2)   # re-planned after the change
+    relief.awaiting_shelters(status_body) -> list[str]                    # whom to confirm
 
   Common to the three (`WorkflowClient`):
     .status(id) -> dict          GET .../{id}: runtimeStatus plus the custom status fields
@@ -345,6 +347,12 @@ def auto_approved_fare_dispute_body(dispute_id: str) -> Json:
     return fare_dispute_body(dispute_id, "trip-overcharged", "overcharge", "4.50", customer_id="cust-ana")
 
 
+def evidence_fare_dispute_body(dispute_id: str) -> Json:
+    """Overcharge of 2.00 EUR on `trip-correct`, which was charged its tariff: the fare rules cannot
+    confirm it, so the case asks for evidence, then waits for a supervisor."""
+    return fare_dispute_body(dispute_id, "trip-correct", "overcharge", "2.00", customer_id="cust-ana")
+
+
 def supervised_fare_dispute_body(dispute_id: str) -> Json:
     """Cancelled airport trip charged 42.50 EUR: confirmed, but above the auto-approve limit, so the
     case waits for a supervisor decision (post it at once: only the SLA timer runs meanwhile)."""
@@ -487,6 +495,34 @@ class ReliefRequestClient(WorkflowClient):
             return all(state == "awaiting" for state in states.values())
 
         what = f"shelters {sorted(wanted)} awaiting" if wanted else "every shelter planned"
+        return self.wait_until(request_id, ready, what, timeout=timeout, on_status=on_status)
+
+    def wait_planned(
+        self,
+        request_id: str,
+        shelter_ids: Iterable[str] = (),
+        *,
+        min_revision: int = 0,
+        timeout: float = 60.0,
+        on_status: StatusCallback | None = None,
+    ) -> Json:
+        """Wait until the request waits for confirmations with no change pending, plan `revision`
+        at least `min_revision`, every shelter in `shelter_ids` part of it and no shelter still in
+        `planning` (shelters then await, or got nothing: `nothing_to_deliver`). After a change, pass
+        the changed shelters or the next revision: the status read just after may predate it."""
+        wanted = set(shelter_ids)
+
+        def ready(body: Json) -> bool:
+            shelters: Mapping[str, Any] = body.get("shelters") or {}
+            return (
+                body.get("stage") == RELIEF_AWAITING_STAGE
+                and not body.get("pendingChanges")
+                and int(body.get("revision") or 0) >= min_revision
+                and wanted <= set(shelters)
+                and all((progress or {}).get("state") != "planning" for progress in shelters.values())
+            )
+
+        what = f"plan revision {min_revision}+ with {sorted(wanted)}" if wanted else "every shelter planned"
         return self.wait_until(request_id, ready, what, timeout=timeout, on_status=on_status)
 
     @staticmethod
