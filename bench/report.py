@@ -274,7 +274,7 @@ def markdown(report: dict[str, Any]) -> str:
         f"{report['peer'].get('versions', {}).get('grpcio', '–')}) · commit {machine['gitCommit']}",
         "",
         f"Runs: {settings['runs']} (median, then min – max in brackets) · selection: "
-        f"{', '.join(settings['selected'])}"
+        f"{', '.join([*settings['selected'], *settings.get('workflows', [])])}"
         + (" · devhost --fast-timestamps (opt-in)" if settings.get("fastTimestamps") else ""),
         "",
         "## Targets",
@@ -362,8 +362,8 @@ def markdown(report: dict[str, Any]) -> str:
                 lines.append(f"- {metric}: {_range(summary, _unit_of(metric))}")
     else:
         lines.append(
-            "None registered: the maintenance order, fare dispute and relief routing workflows do not exist "
-            "yet (bench/workloads/ explains how to add one). No figures are reported for them."
+            "Not run in this run: select them with --only (bench/workloads/ lists them and explains how to "
+            "add one)."
         )
     if report.get("notes"):
         lines += ["", "## Notes", ""]

@@ -195,6 +195,10 @@ class WorkflowClient:
     def _start(self, body: Json) -> Json:
         return self.app.call("POST", self.resource, body, expected=(202,))
 
+    def start(self, body: Json) -> Json:
+        """`POST /api/<resource>` (202 with the instance id and status URLs); 409 for a known id."""
+        return self._start(body)
+
     def status(self, business_id: str) -> Json:
         """`GET .../{id}`: runtimeStatus plus the workflow's custom status (stage, waitingFor, ...)."""
         return self.app.call("GET", self.path(business_id))
