@@ -22,6 +22,10 @@ API:
   The steps are also separate: `read_audit_status`, `build_audit_packet`, `store_audit_packet`,
   `status_as_dict` (handles the SDK's `historyEvents` attribute).
 
+- `render_html(packet) -> str`: the packet as one self-contained HTML report (inline CSS, no
+  script, every text escaped; `STYLE_SHA256` is its stylesheet's CSP hash). `ops audit` writes it,
+  the operations console serves it.
+
 A workflow's handler:
 
     packet = await publish_audit_packet(
@@ -49,6 +53,7 @@ from audit_packets.redaction import (
     redact_value,
     redaction_keys,
 )
+from audit_packets.report import STYLE_SHA256, render_html
 from audit_packets.service import (
     AUDIT_PACKET_FILE_NAME,
     PacketExtras,
@@ -65,6 +70,7 @@ __all__ = [
     "CUSTOM_STATUS_NOTE",
     "DEFAULT_EXTRA_KEYS",
     "FORMAT",
+    "STYLE_SHA256",
     "PacketExtras",
     "Redactor",
     "actor_of",
@@ -78,6 +84,7 @@ __all__ = [
     "read_audit_status",
     "redact_value",
     "redaction_keys",
+    "render_html",
     "status_as_dict",
     "store_audit_packet",
 ]
