@@ -1,7 +1,9 @@
 """Logging for workflows: correlated, replay-safe, redacted, exported to Application Insights.
 
 - Every record carries `instance_id`, `workflow` and `step` (in the text, and as
-  `custom_dimensions` for Application Insights).
+  `custom_dimensions` for Application Insights), and `region` where the workflow has one (relief:
+  the service depots of the request's shelters). These are the dimensions the Application Insights
+  workbook and alert queries read (infra/monitoring/queries/*.kql, `DIMENSIONS`).
 - `orchestration_log(context, workflow)` emits nothing while the orchestrator replays, so each
   line appears once however often the orchestrator function runs. Name the variable anything but
   `log`/`logger` (e.g. `journal`): the determinism linter treats those names as raw loggers.
@@ -28,6 +30,8 @@ from typing import Any, Protocol
 LOGGER_NAME = "workflows"
 CONNECTION_STRING_SETTING = "APPLICATIONINSIGHTS_CONNECTION_STRING"
 REDACTED = "[redacted]"
+# Correlation dimensions of every record (region only where known); the KQL under infra/ reads them.
+DIMENSIONS = ("instance_id", "workflow", "step", "region")
 
 # Keys compared lower-case without '_' and '-': customerEmail, customer_email and CUSTOMER-EMAIL alike.
 _SENSITIVE_KEYS = frozenset(
@@ -228,17 +232,21 @@ class OrchestrationLogger(CorrelatedLogger):
 
 
 def orchestration_log(
-    context: _OrchestrationContext, workflow: str, step: str = "orchestrator"
+    context: _OrchestrationContext, workflow: str, step: str = "orchestrator", region: str | None = None
 ) -> OrchestrationLogger:
-    """A replay-safe logger for an orchestrator, correlated by instance id, workflow and step."""
+    """A replay-safe logger for an orchestrator, correlated by instance id, workflow, step (and region)."""
     fields = {"instance_id": context.instance_id, "workflow": workflow, "step": step}
+    if region:
+        fields["region"] = region
     return OrchestrationLogger(context, logging.getLogger(LOGGER_NAME), fields)
 
 
-def activity_log(workflow: str, step: str, instance_id: str) -> CorrelatedLogger:
+def activity_log(workflow: str, step: str, instance_id: str, region: str | None = None) -> CorrelatedLogger:
     """A logger for an activity or HTTP function (pass the instance id: activities are not told it)."""
     configure_telemetry()
     fields = {"instance_id": instance_id, "workflow": workflow, "step": step}
+    if region:
+        fields["region"] = region
     return CorrelatedLogger(logging.getLogger(LOGGER_NAME), fields)
 
 

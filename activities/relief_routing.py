@@ -50,7 +50,7 @@ from orchestrators.relief_routing import (
     ShelterNotice,
     StockWork,
 )
-from relief_routes import ReliefNetwork, candidate_depots, network_from_settings, plan_routes
+from relief_routes import ReliefNetwork, candidate_depots, network_from_settings, plan_routes, service_regions
 from relief_routes.network import ContactPoint
 from telemetry import activity_log, instance_id_from_key
 
@@ -172,7 +172,9 @@ def reserve_relief_stock(work: JsonDict) -> JsonDict:
     network = network_from_settings()
     load_network_stock(network, inventory, EffectLedger.from_settings())
     result = rebalance_reservations(network, inventory, request)
-    activity_log(WORKFLOW, "reserve", instance_id_from_key(request.key_prefix)).info(
+    # `region` (the shelters' service depots) is the dimension the workbook groups relief requests by.
+    region = ",".join(service_regions(network, {line.shelter_id for line in request.lines}))
+    activity_log(WORKFLOW, "reserve", instance_id_from_key(request.key_prefix), region=region).info(
         "reservations balanced",
         held=sum(h.pallets for h in result.holdings),
         released=sum(h.pallets for h in result.released),

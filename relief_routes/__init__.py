@@ -2,6 +2,7 @@
 reads except `network_file_setting` in network.py, which only activities and HTTP functions call).
 
 - `network.py`: the road network, depots (stock, trucks, drivers) and shelters, loaded from JSON.
+- `regions.py`: a shelter's region (its nearest depot), for the console and telemetry.
 - `planner.py`: shortest paths (Dijkstra), depot candidates per shelter, and route building with
   truck capacity and request priority; every choice breaks ties by id, so a plan is reproducible.
 """
@@ -17,6 +18,7 @@ from relief_routes.planner import (
     plan_routes,
     shortest_paths,
 )
+from relief_routes.regions import service_regions, shelter_service_depot
 
 __all__ = [
     "PlannedRoute",
@@ -29,5 +31,7 @@ __all__ = [
     "load_network",
     "network_from_settings",
     "plan_routes",
+    "service_regions",
+    "shelter_service_depot",
     "shortest_paths",
 ]
