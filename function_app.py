@@ -9,6 +9,7 @@ from api.fare_dispute import bp as fare_dispute_api_bp
 from api.health import bp as health_bp
 from api.maintenance_order import bp as maintenance_order_api_bp
 from api.relief_routing import bp as relief_routing_api_bp
+from console.routes import bp as console_bp
 from integrations import sandbox_selected
 from integrations.sandbox_view import bp as sandbox_view_bp
 from orchestrators.fare_dispute import bp as fare_dispute_bp
@@ -28,6 +29,7 @@ app.register_functions(relief_routing_api_bp)
 app.register_functions(fare_dispute_bp)
 app.register_functions(fare_dispute_activities_bp)
 app.register_functions(fare_dispute_api_bp)
+app.register_functions(console_bp)
 
 # The read-only sandbox view is served only where the sandboxes are selected (INTEGRATIONS_MODE),
 # never in a deployment that talks to real systems.

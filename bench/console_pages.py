@@ -1,0 +1,202 @@
+"""Console page timings with 1,000 real workflow instances on the devhost (not part of the tests).
+
+    .venv/bin/python -m bench.console_pages [--instances 1000] [--repeat 5] [--out .artifacts/console]
+
+Starts Azurite and the root app on the devhost (virtual clock, sandboxed outside systems), starts
+`--instances` real workflow instances through the workflows' own HTTP APIs (40 % maintenance orders,
+30 % fare disputes waiting for a supervisor, 30 % relief requests), waits until every one waits for
+a person, then times each console page `--repeat` times (server time as the client sees it: one
+HTTP GET, body read). Writes `console-timings.json` and prints a table. The budget is one second per
+page; the script reports, it does not assert.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from ops.workflow_clients import (
+    AppClient,
+    FareDisputeClient,
+    MaintenanceOrderClient,
+    ReliefRequestClient,
+    maintenance_order_body,
+    relief_request_body,
+    supervised_fare_dispute_body,
+)
+from tests.support.processes import ARTIFACTS, REPO_ROOT, Azurite, make_host
+
+BUDGET_SECONDS = 1.0
+SHELTERS = (
+    "shelter-bayview-school",
+    "shelter-lighthouse-church",
+    "shelter-riverside-arena",
+    "shelter-hilltop-center",
+    "shelter-marsh-road-clinic",
+)
+
+
+def start_instances(app: AppClient, count: int) -> dict[str, list[str]]:
+    """Start `count` instances across the three workflows (concurrently); their business ids."""
+    plan: list[tuple[str, str]] = []
+    for index in range(count):
+        kind = "maintenance" if index % 10 < 4 else "fare" if index % 10 < 7 else "relief"
+        plan.append((kind, f"bench-{kind}-{index:04d}-{uuid.uuid4().hex[:4]}"))
+    orders, disputes, relief = MaintenanceOrderClient(app), FareDisputeClient(app), ReliefRequestClient(app)
+
+    def start(item: tuple[str, str]) -> None:
+        kind, business_id = item
+        if kind == "maintenance":
+            orders.start(maintenance_order_body(business_id))
+        elif kind == "fare":
+            disputes.file(supervised_fare_dispute_body(business_id))
+        else:
+            shelter = SHELTERS[hash(business_id) % len(SHELTERS)]
+            relief.start(relief_request_body(business_id, {shelter: {"blanket": 1}}))
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(start, plan))
+    grouped: dict[str, list[str]] = {"maintenance": [], "fare": [], "relief": []}
+    for kind, business_id in plan:
+        grouped[kind].append(business_id)
+    return grouped
+
+
+def wait_settled(base_url: str, count: int, timeout: float) -> dict[str, int]:
+    """Wait until no instance is Pending or still working towards its first wait; the status counts."""
+    deadline = time.monotonic() + timeout
+    counts: dict[str, int] = {}
+    while time.monotonic() < deadline:
+        statuses = all_statuses(base_url)
+        counts = {}
+        busy = 0
+        for status in statuses:
+            counts[status["runtimeStatus"]] = counts.get(status["runtimeStatus"], 0) + 1
+            raw = status.get("customStatus")
+            custom: dict[str, Any] = raw if isinstance(raw, dict) else {}
+            waiting = custom.get("waitingFor") or custom.get("stage") == "awaiting_confirmations"
+            if status["runtimeStatus"] in ("Pending", "Running") and not waiting:
+                busy += 1
+        print(f"  {len(statuses)}/{count} instances, {busy} still working: {counts}", file=sys.stderr)
+        if len(statuses) >= count and busy == 0:
+            return counts
+        time.sleep(5)
+    return counts
+
+
+def all_statuses(base_url: str) -> list[dict[str, Any]]:
+    """Every instance's status via the management API (continuation tokens followed)."""
+    found: list[dict[str, Any]] = []
+    token = ""
+    while True:
+        response = requests.get(
+            f"{base_url}/runtime/webhooks/durabletask/instances",
+            params={"top": "500", "showInput": "false"},
+            headers={"x-ms-continuation-token": token} if token else {},
+            timeout=60,
+        )
+        response.raise_for_status()
+        found += response.json()
+        token = response.headers.get("x-ms-continuation-token", "")
+        if not token:
+            return found
+
+
+def time_pages(base_url: str, pages: dict[str, str], repeat: int) -> dict[str, dict[str, Any]]:
+    """GET each page `repeat` times; seconds per request (median, max), status and size."""
+    results: dict[str, dict[str, Any]] = {}
+    session = requests.Session()
+    for name, path in pages.items():
+        samples: list[float] = []
+        status, size = 0, 0
+        for _ in range(repeat):
+            started = time.perf_counter()
+            response = session.get(base_url + path, timeout=60)
+            body = response.content
+            samples.append(time.perf_counter() - started)
+            status, size = response.status_code, len(body)
+        results[name] = {
+            "path": path,
+            "status": status,
+            "bytes": size,
+            "median_seconds": round(statistics.median(samples), 4),
+            "max_seconds": round(max(samples), 4),
+            "within_budget": max(samples) < BUDGET_SECONDS,
+        }
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the measurement; exit 0 (a report, not a gate)."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--instances", type=int, default=1000, help="instances to start (default 1000)")
+    parser.add_argument("--repeat", type=int, default=5, help="requests per page (default 5)")
+    parser.add_argument("--out", default=str(ARTIFACTS / "console"), help="folder for console-timings.json")
+    parser.add_argument("--settle-timeout", type=float, default=900, help="seconds to wait for the instances")
+    args = parser.parse_args(argv)
+
+    azurite = Azurite.start()
+    env = {"STORAGE_CONTAINER_PREFIX": f"cb{uuid.uuid4().hex[:10]}", "INTEGRATIONS_MODE": "sandbox"}
+    host = make_host(REPO_ROOT, azurite, virtual_clock=True, env=env).start()
+    try:
+        app = AppClient(host.base_url, timeout=60)
+        print(f"starting {args.instances} instances on {host.base_url}", file=sys.stderr)
+        started = time.monotonic()
+        grouped = start_instances(app, args.instances)
+        counts = wait_settled(host.base_url, args.instances, args.settle_timeout)
+        settle_seconds = time.monotonic() - started
+        order = grouped["maintenance"][len(grouped["maintenance"]) // 2]
+        relief = grouped["relief"][0]
+        first = requests.get(f"{host.base_url}/api/console", params={"size": "50"}, timeout=60)
+        next_link = first.text.split('rel="next" href="', 1)[-1].split('"', 1)[0].replace("&amp;", "&")
+        pages = {
+            "instances (first page, 50)": "/api/console",
+            "instances (next page)": next_link,
+            "instances (200 per page)": "/api/console?size=200",
+            "instances (workflow + status)": "/api/console?workflow=fare_dispute&status=Running",
+            "instances (region filter, scans all)": "/api/console?region=depot-north",
+            "instances (business id text, scans all)": f"/api/console?q={order[-9:]}",
+            "pending decisions (all running)": "/api/console/decisions",
+            "instance (maintenance order)": f"/api/console/instance?id=maintenance-{order}",
+            "instance (relief request)": f"/api/console/instance?id=relief-{relief}",
+            "audit packet JSON": f"/api/console/instance/audit?id=maintenance-{order}&format=json",
+            "audit report HTML": f"/api/console/instance/audit?id=maintenance-{order}&format=html",
+        }
+        results = time_pages(host.base_url, pages, args.repeat)
+    finally:
+        host.stop()
+        azurite.stop()
+    report = {
+        "instances": args.instances,
+        "runtime_status_counts": counts,
+        "seconds_to_start_and_settle": round(settle_seconds, 1),
+        "budget_seconds": BUDGET_SECONDS,
+        "host": "devhost on Azurite (virtual clock)",
+        "pages": results,
+    }
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "console-timings.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(f"{'page':44} {'status':>6} {'KiB':>7} {'median':>8} {'max':>8}")
+    for name, row in results.items():
+        print(
+            f"{name:44} {row['status']:>6} {row['bytes'] / 1024:>7.1f} "
+            f"{row['median_seconds'] * 1000:>6.0f}ms {row['max_seconds'] * 1000:>6.0f}ms"
+        )
+    print(f"written: {out / 'console-timings.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

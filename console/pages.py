@@ -1,0 +1,658 @@
+"""Server-rendered HTML of the console (stdlib only, no script, no front-end build).
+
+Every value from an instance (ids, inputs, custom status, event data, failure texts) reaches the page
+only through `esc` (HTML-escaped, quotes included) or `pretty` (escaped JSON), so payloads can never
+become markup. The one stylesheet is inline and allowed by its hash in the Content-Security-Policy
+(`security_headers`), which otherwise forbids scripts, frames and foreign form targets.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from html import escape
+from typing import Any
+from urllib.parse import urlencode
+
+from console.catalogue import WORKFLOWS
+from console.decisions import PendingDecision
+from console.management import RUNTIME_STATUSES, InstanceFilter, InstancePage, InstanceRow
+
+STYLE = """
+*{box-sizing:border-box}
+body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1b1f24;background:#f6f8fa}
+header{background:#24292f;color:#fff;padding:.6rem 1.2rem;display:flex;gap:1.2rem;align-items:center}
+header a{color:#fff;text-decoration:none;font-weight:600}header .hub{margin-left:auto;opacity:.75}
+main{padding:1rem 1.2rem;max-width:90rem}
+h1{font-size:1.35rem;margin:.2rem 0 .8rem}h2{font-size:1.1rem;margin:1.4rem 0 .4rem}
+table{border-collapse:collapse;width:100%;background:#fff;margin:.4rem 0}
+th,td{border:1px solid #d0d7de;padding:.25rem .45rem;text-align:left;vertical-align:top}
+th{background:#eaeef2;font-weight:600}
+code,pre{font:12px ui-monospace,monospace}pre{white-space:pre-wrap;margin:0;max-height:18rem;overflow:auto}
+form.filters{display:flex;flex-wrap:wrap;gap:.5rem;align-items:end;background:#fff;padding:.6rem;
+border:1px solid #d0d7de}
+label{display:flex;flex-direction:column;font-size:12px;color:#57606a;gap:.15rem}
+input,select,textarea{font:inherit;padding:.2rem .3rem}
+button{font:inherit;padding:.25rem .7rem;cursor:pointer;border:1px solid #8c959f;border-radius:4px;
+background:#fff}
+button.primary{background:#1f883d;color:#fff;border-color:#1a7f37}
+button.danger{background:#cf222e;color:#fff;border-color:#a40e26}
+.status{font-weight:600}.s-Failed,.s-Terminated,.failed{color:#cf222e}.s-Completed,.completed{color:#1a7f37}
+.s-Suspended{color:#9a6700}.s-Running,.s-Pending{color:#0969da}
+.note{color:#57606a}.notice{background:#dafbe1;border:1px solid #1a7f37;padding:.5rem;margin:.5rem 0}
+.error{background:#ffebe9;border:1px solid #cf222e;padding:.5rem;margin:.5rem 0}
+.warn{background:#fff8c5;border:1px solid #9a6700;padding:.5rem;margin:.5rem 0}
+.actions form,.inline{display:inline-block;margin:0 .3rem .3rem 0}
+.decision form{display:flex;flex-wrap:wrap;gap:.4rem;align-items:end}
+dl.facts{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem;background:#fff;padding:.6rem;
+border:1px solid #d0d7de}
+dl.facts dt{font-weight:600}dl.facts dd{margin:0}
+.pager{margin:.6rem 0;display:flex;gap:1rem}
+"""
+_STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
+
+
+def security_headers(extra_style_hashes: Iterable[str] = ()) -> dict[str, str]:
+    """Headers of every console response: strict CSP (no script), no caching, no framing."""
+    styles = " ".join(f"'sha256-{h}'" for h in (_STYLE_HASH, *extra_style_hashes))
+    return {
+        "Content-Security-Policy": (
+            f"default-src 'none'; style-src {styles}; img-src 'self'; form-action 'self'; "
+            "frame-ancestors 'none'; base-uri 'none'"
+        ),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "Cache-Control": "no-store",
+        "X-Frame-Options": "DENY",
+    }
+
+
+def esc(value: Any) -> str:
+    """HTML-escaped text (quotes too); None is empty."""
+    return escape("" if value is None else str(value), quote=True)
+
+
+def pretty(value: Any) -> str:
+    """Escaped, indented JSON in a <pre>; empty for None."""
+    if value is None or value == "":
+        return ""
+    text = value if isinstance(value, str) else json.dumps(value, indent=1, ensure_ascii=False, default=str)
+    return f"<pre>{esc(text)}</pre>"
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An ISO 8601 timestamp as an aware datetime, or None."""
+    if not value:
+        return None
+    text = str(value).strip().replace("Z", "+00:00")
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def when(value: Any) -> str:
+    """A timestamp for people: `2026-11-24 10:00:03Z`."""
+    parsed = parse_time(value)
+    return esc(parsed.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")) if parsed else esc(value)
+
+
+def span(seconds: float | None) -> str:
+    """A duration for people: `850 ms`, `42 s`, `3 min`, `5 h 12 min`, `2 d 4 h`."""
+    if seconds is None:
+        return ""
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 120:
+        return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
+    minutes = int(seconds // 60)
+    if minutes < 120:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h"
+
+
+def between(start: Any, end: Any) -> float | None:
+    """Seconds from `start` to `end` (ISO texts), or None."""
+    first, last = parse_time(start), parse_time(end)
+    return (last - first).total_seconds() if first and last else None
+
+
+@dataclass(frozen=True)
+class Links:
+    """Builds console URLs: the console's base path, plus the function key if the page was opened with one."""
+
+    base: str  # e.g. /api/console
+    code: str = ""
+
+    def to(self, path: str = "", **params: Any) -> str:
+        """URL of a console path with query parameters (empty ones dropped), HTML-escaped."""
+        query = {k: v for k, v in params.items() if v not in (None, "", [])}
+        if self.code:
+            query["code"] = self.code
+        pairs = [(k, x) for k, v in query.items() for x in (v if isinstance(v, list | tuple) else [v])]
+        suffix = ("?" + urlencode(pairs)) if pairs else ""
+        return esc(f"{self.base}{'/' + path if path else ''}{suffix}")
+
+    def instance(self, instance_id: str) -> str:
+        """URL of an instance's page."""
+        return self.to("instance", id=instance_id)
+
+
+@dataclass
+class PageContext:
+    """What every page needs: links, the task hub name, a notice to show, the time of the request."""
+
+    links: Links
+    hub: str = ""
+    notice: str = ""
+    error: str = ""
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+def layout(context: PageContext, title: str, body: str) -> str:
+    """The whole page around `body`."""
+    links = context.links
+    notice = f'<div class="notice" role="status">{esc(context.notice)}</div>' if context.notice else ""
+    error = f'<div class="error" role="alert">{esc(context.error)}</div>' if context.error else ""
+    hub = f'<span class="hub">task hub {esc(context.hub)}</span>' if context.hub else ""
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{esc(title)} · Workflows console</title><style>{STYLE}</style></head><body>\n"
+        f'<header><a href="{links.to()}">Instances</a><a href="{links.to("decisions")}">Pending decisions</a>'
+        f"{hub}</header>\n<main>{notice}{error}<h1>{esc(title)}</h1>\n{body}\n</main></body></html>\n"
+    )
+
+
+def status_badge(status: str) -> str:
+    """A runtime status, coloured."""
+    return f'<span class="status s-{esc(status)}">{esc(status)}</span>'
+
+
+def _selected(chosen: bool) -> str:
+    return " selected" if chosen else ""
+
+
+def hidden(name: str, value: Any) -> str:
+    """A hidden form field."""
+    return f'<input type="hidden" name="{esc(name)}" value="{esc(value)}">'
+
+
+# -- instance list ------------------------------------------------------------------------------------
+
+
+def instances_page(  # noqa: PLR0917 (the page's parts, each named at the call)
+    context: PageContext,
+    page: InstancePage,
+    wanted: InstanceFilter,
+    regions: list[str],
+    size: int,
+    cursor_text: str,
+    created_from: str,
+    created_to: str,
+) -> str:
+    """The instance list with its filter form and pager."""
+    links = context.links
+    workflow_options = '<option value="">all</option>' + "".join(
+        f'<option value="{esc(w.name)}"{_selected(w.name == wanted.workflow)}>{esc(w.title)}</option>'
+        for w in WORKFLOWS
+    )
+    status_options = "".join(
+        f'<option value="{esc(s)}"{" selected" if s in wanted.statuses else ""}>{esc(s)}</option>'
+        for s in RUNTIME_STATUSES
+    )
+    region_options = '<option value="">all</option>' + "".join(
+        f'<option value="{esc(r)}"{" selected" if r == wanted.region else ""}>{esc(r)}</option>'
+        for r in regions
+    )
+    code = hidden("code", links.code) if links.code else ""
+    filters = (
+        f'<form class="filters" method="get" action="{links.to()}" aria-label="filters">{code}'
+        f'<label>Workflow<select name="workflow">{workflow_options}</select></label>'
+        f'<label>Status<select name="status" multiple size="3">{status_options}</select></label>'
+        '<label>Created from (UTC)<input type="datetime-local" name="createdFrom" '
+        f'value="{esc(created_from)}"></label>'
+        f'<label>Created to (UTC)<input type="datetime-local" name="createdTo" value="{esc(created_to)}">'
+        "</label>"
+        f'<label>Region<select name="region">{region_options}</select></label>'
+        f'<label>Business id contains<input type="search" name="q" value="{esc(wanted.text)}" '
+        'placeholder="order, dispute or request id"></label>'
+        f'<label>Per page<input type="number" name="size" min="10" max="200" value="{size}"></label>'
+        '<button class="primary" type="submit">Filter</button>'
+        f'<a href="{links.to()}">reset</a></form>'
+    )
+    rows = "".join(_instance_row(context, row) for row in page.rows)
+    table = (
+        "<table><thead><tr><th>business id</th><th>workflow</th><th>status</th><th>stage</th>"
+        "<th>waiting for</th><th>region</th><th>created</th><th>age</th><th>last update</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
+        if page.rows
+        else '<p class="note">No instance matches these filters.</p>'
+    )
+    params = _filter_params(wanted, size, created_from, created_to)
+    pager = ['<div class="pager">']
+    if cursor_text:
+        pager.append(f'<a href="{links.to(**params)}">« first page</a>')
+    if page.next_cursor is not None:
+        pager.append(
+            f'<a rel="next" href="{links.to(**params, cursor=page.next_cursor.encode())}">next page »</a>'
+        )
+    pager.append(
+        f'<span class="note">{len(page.rows)} shown, {page.scanned} read from the task hub</span></div>'
+    )
+    return layout(context, "Instances", filters + table + "".join(pager))
+
+
+def _filter_params(wanted: InstanceFilter, size: int, created_from: str, created_to: str) -> dict[str, Any]:
+    return {
+        "workflow": wanted.workflow,
+        "status": list(wanted.statuses),
+        "createdFrom": created_from,
+        "createdTo": created_to,
+        "region": wanted.region,
+        "q": wanted.text,
+        "size": str(size),
+    }
+
+
+def _instance_row(context: PageContext, row: InstanceRow) -> str:
+    age = (
+        span(between(row.created_time, context.now.isoformat()))
+        if row.runtime_status in ("Running", "Pending", "Suspended")
+        else ""
+    )
+    return (
+        f'<tr><td><a href="{context.links.instance(row.instance_id)}">{esc(row.business_id)}</a></td>'
+        f"<td>{esc(row.workflow.title if row.workflow else row.name)}</td>"
+        f"<td>{status_badge(row.runtime_status)}</td><td>{esc(row.stage)}</td><td>{esc(row.waiting_for)}</td>"
+        f"<td>{esc(', '.join(row.regions))}</td><td>{when(row.created_time)}</td><td>{esc(age)}</td>"
+        f"<td>{when(row.last_updated_time)}</td></tr>"
+    )
+
+
+# -- one instance -------------------------------------------------------------------------------------
+
+OPERATOR_ACTIONS = {
+    "suspend": (
+        "Suspend",
+        ("Running", "Pending"),
+        "The instance stops processing until resumed; events and timers queue up.",
+    ),
+    "resume": (
+        "Resume",
+        ("Suspended",),
+        "The instance continues with what queued up while it was suspended.",
+    ),
+    "terminate": (
+        "Terminate",
+        ("Running", "Pending", "Suspended"),
+        "The instance ends now as Terminated. It cannot be resumed; compensations do not run.",
+    ),
+    "rewind": (
+        "Rewind",
+        ("Failed",),
+        "The failed instance goes back to before the failure and retries the failed step.",
+    ),
+}
+
+
+def available_actions(runtime_status: str) -> list[str]:
+    """The operator actions that apply to an instance in this runtime status (never purge)."""
+    return [name for name, (_, states, _) in OPERATOR_ACTIONS.items() if runtime_status in states]
+
+
+@dataclass
+class InstanceView:
+    """What the instance page shows."""
+
+    row: InstanceRow
+    packet: dict[str, Any]
+    decisions: list[PendingDecision]
+    action_tokens: dict[str, str]
+    decision_tokens: dict[str, str]
+
+
+def instance_page(context: PageContext, view: InstanceView) -> str:
+    """An instance: facts, why it stands where it stands, actions, decisions, timeline, audit downloads."""
+    links = context.links
+    row, packet = view.row, view.packet
+    outcome = packet.get("outcome") or {}
+    facts = [
+        ("instance id", f"<code>{esc(row.instance_id)}</code>"),
+        ("workflow", esc(row.workflow.title if row.workflow else row.name)),
+        ("orchestrator", esc(row.name)),
+        ("runtime status", status_badge(row.runtime_status)),
+        ("stage", esc(row.stage) or '<span class="note">not set</span>'),
+        ("waiting for", esc(row.waiting_for) or '<span class="note">nothing</span>'),
+        ("region", esc(", ".join(row.regions)) or '<span class="note">none</span>'),
+        ("created", when(row.created_time)),
+        (
+            "last update",
+            f"{when(row.last_updated_time)} "
+            f"({esc(span(between(row.last_updated_time, context.now.isoformat())))} ago)",
+        ),
+    ]
+    body = ['<dl class="facts">' + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in facts) + "</dl>"]
+    body.append(_diagnosis(row, packet))
+    audit = links.to("instance/audit", id=row.instance_id, format="json")
+    report = links.to("instance/audit", id=row.instance_id, format="html")
+    body.append(
+        f'<p>Audit packet: <a href="{audit}" download>JSON</a> · <a href="{report}" download>HTML '
+        "report</a></p>"
+    )
+    actions = available_actions(row.runtime_status)
+    if actions:
+        forms = "".join(
+            f'<form method="post" action="{links.to("instance/action", id=row.instance_id)}">'
+            f"{hidden('action', name)}{hidden('csrf', view.action_tokens[name])}"
+            '<button type="submit" '
+            f'class="{"danger" if name == "terminate" else ""}">{esc(OPERATOR_ACTIONS[name][0])}…</button>'
+            "</form>"
+            for name in actions
+        )
+        body.append(
+            f'<h2>Operator actions</h2><div class="actions">{forms}</div>'
+            '<p class="note">Each action asks for a reason and a confirmation first. Purge is not offered '
+            "here.</p>"
+        )
+    if view.decisions:
+        body.append(
+            "<h2>Pending decisions</h2>" + decision_table(context, view.decisions, view.decision_tokens)
+        )
+    body.append("<h2>Custom status</h2>" + (pretty(row.custom_status) or '<p class="note">none set</p>'))
+    if outcome.get("status") in ("Failed",) or outcome.get("failure"):
+        body.append("<h2>Failure</h2>" + pretty(outcome.get("failure")))
+    elif "output" in outcome:
+        body.append("<h2>Output</h2>" + pretty(outcome.get("output")))
+    elif outcome.get("reason"):
+        body.append("<h2>Termination reason</h2>" + pretty(outcome.get("reason")))
+    body.append(
+        "<h2>Input</h2>" + (pretty(packet.get("instance", {}).get("input")) or '<p class="note">none</p>')
+    )
+    body.append(_activities(packet))
+    body.append(_events_timers_children(context, packet))
+    body.append(_timeline(packet))
+    notes = "".join(f"<li>{esc(n)}</li>" for n in packet.get("notes") or [])
+    if notes:
+        body.append(f'<ul class="note">{notes}</ul>')
+    return layout(
+        context, f"{row.workflow.title if row.workflow else row.name} {row.business_id}", "".join(body)
+    )
+
+
+def _diagnosis(row: InstanceRow, packet: dict[str, Any]) -> str:
+    """A plain-words reading of where the instance stands and what to do."""
+    status = row.runtime_status
+    failed_attempts = sum(
+        1
+        for a in packet.get("activities") or []
+        for attempt in a.get("attempts") or []
+        if attempt.get("outcome") == "failed"
+    )
+    lines: list[str] = []
+    if status == "Failed":
+        lines.append(
+            "The orchestration failed (see Failure below). Fix the cause (a setting, a downstream system), "
+            "then Rewind to retry the failed step."
+        )
+    elif status == "Suspended":
+        lines.append("An operator suspended this instance: it processes nothing until resumed.")
+    elif status == "Pending":
+        lines.append(
+            "Started but not yet picked up by the host: check that the app is running and the task hub's "
+            "queues drain."
+        )
+    elif status == "Running" and row.waiting_for:
+        lines.append(
+            f"Waiting for the external event '{row.waiting_for}'. If it never arrives, send it from Pending "
+            "decisions (it goes through the workflow's own endpoint) or ask the sender to repeat it; the "
+            "workflow's timers remind, escalate or expire it on their own."
+        )
+    elif status == "Running":
+        lines.append(
+            f"Working (stage '{row.stage or 'not set'}'). Activities still in flight are not listed by the "
+            "status API; the last update time shows when it last made progress."
+        )
+    if failed_attempts:
+        lines.append(
+            f"{failed_attempts} failed activity attempt(s) so far: read the failure texts in Activities."
+        )
+    if not lines:
+        return ""
+    css = "error" if status == "Failed" else "warn"
+    return f'<div class="{css}">' + "<br>".join(esc(line) for line in lines) + "</div>"
+
+
+def _activities(packet: dict[str, Any]) -> str:
+    rows = []
+    for activity in packet.get("activities") or []:
+        attempts = activity.get("attempts") or []
+        for attempt in attempts:
+            duration = span(between(attempt.get("scheduledAt"), attempt.get("finishedAt")))
+            detail = (
+                attempt.get("result") if attempt.get("outcome") == "completed" else attempt.get("failure")
+            )
+            rows.append(
+                f"<tr><td>{esc(activity.get('name'))}</td><td>{esc(attempt.get('attempt'))} of "
+                f"{len(attempts)}</td>"
+                f"<td>{when(attempt.get('scheduledAt'))}</td><td>{when(attempt.get('finishedAt'))}</td>"
+                f"<td>{esc(duration)}</td><td "
+                f'class="{esc(attempt.get("outcome"))}">{esc(attempt.get("outcome"))}</td>'
+                f"<td>{pretty(detail)}</td></tr>"
+            )
+    if not rows:
+        return '<h2>Activities</h2><p class="note">No activity has finished yet.</p>'
+    return (
+        "<h2>Activities</h2><table><thead><tr><th>activity</th><th>attempt</th><th>scheduled</th>"
+        "<th>finished</th>"
+        "<th>duration</th><th>outcome</th><th>result / failure</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _events_timers_children(context: PageContext, packet: dict[str, Any]) -> str:
+    parts = []
+    events = packet.get("events") or []
+    parts.append("<h2>External events</h2>")
+    parts.append(
+        "<table><thead><tr><th>event</th><th>received</th><th>by</th><th>data</th></tr></thead><tbody>"
+        + "".join(
+            f"<tr><td>{esc(e.get('name'))}</td><td>{when(e.get('receivedAt'))}</td>"
+            f"<td>{esc(e.get('by') or '')}</td>"
+            f"<td>{pretty(e.get('data'))}</td></tr>"
+            for e in events
+        )
+        + "</tbody></table>"
+        if events
+        else '<p class="note">No external event received.</p>'
+    )
+    timers = packet.get("timers") or []
+    parts.append("<h2>Timers</h2>")
+    parts.append(
+        "<table><thead><tr><th>purpose</th><th>created</th><th>due</th><th>fired</th></tr></thead><tbody>"
+        + "".join(
+            f"<tr><td>{esc(t.get('purpose'))}</td><td>{when(t.get('createdAt'))}</td>"
+            f"<td>{when(t.get('fireAt'))}</td>"
+            f"<td>{when(t.get('firedAt')) or '<span class=note>not fired</span>'}</td></tr>"
+            for t in timers
+        )
+        + "</tbody></table>"
+        if timers
+        else '<p class="note">No durable timer.</p>'
+    )
+    children = packet.get("subOrchestrations") or []
+    if children:
+        parts.append(
+            "<h2>Sub-orchestrations</h2><table><thead><tr><th>orchestrator</th><th>instance</th>"
+            "<th>created</th>"
+            "<th>finished</th><th>outcome</th></tr></thead><tbody>"
+            + "".join(
+                f"<tr><td>{esc(c.get('name'))}</td><td><a "
+                f'href="{context.links.instance(str(c.get("instanceId") or ""))}">'
+                f"{esc(c.get('instanceId'))}</a></td><td>{when(c.get('createdAt'))}</td>"
+                f"<td>{when(c.get('finishedAt'))}</td>"
+                f"<td>{esc(c.get('outcome'))}</td></tr>"
+                for c in children
+            )
+            + "</tbody></table>"
+        )
+    return "".join(parts)
+
+
+def _timeline(packet: dict[str, Any]) -> str:
+    lines = packet.get("timeline") or []
+    if not lines:
+        return '<h2>History timeline</h2><p class="note">No history yet.</p>'
+    return (
+        "<h2>History timeline</h2><table><thead><tr><th>time</th><th>kind</th><th>what</th></tr></thead>"
+        "<tbody>"
+        + "".join(
+            f"<tr><td>{when(t.get('at'))}</td><td>{esc(t.get('kind'))}</td><td>{esc(t.get('summary'))}</td>"
+            "</tr>"
+            for t in lines
+        )
+        + "</tbody></table>"
+    )
+
+
+# -- pending decisions --------------------------------------------------------------------------------
+
+DECISION_TITLES = {
+    "maintenance_approval": "Maintenance approvals",
+    "supervisor_decision": "Supervisor decisions (fare disputes)",
+    "shelter_confirmation": "Missing shelter confirmations (relief)",
+}
+
+
+def decision_purpose(decision: PendingDecision) -> str:
+    """The CSRF purpose of a decision form: kind, instance and subject."""
+    return f"decide|{decision.kind}|{decision.row.instance_id}|{decision.shelter_id}"
+
+
+def decision_table(context: PageContext, decisions: list[PendingDecision], tokens: Mapping[str, str]) -> str:
+    """A table of pending decisions, each with its form (the form asks for confirmation next)."""
+    rows = []
+    for decision in decisions:
+        row = decision.row
+        rows.append(
+            f'<tr class="decision" id="{esc(_anchor(decision))}"><td><a '
+            f'href="{context.links.instance(row.instance_id)}">{esc(row.business_id)}</a>'
+            f"{'<br>shelter ' + esc(decision.shelter_id) if decision.shelter_id else ''}</td>"
+            f"<td>{status_badge(row.runtime_status)}<br>{esc(row.stage)}</td>"
+            f"<td>{when(row.last_updated_time)}<br><span "
+            f"class=note>{esc(span(between(row.last_updated_time, context.now.isoformat())))} ago</span></td>"
+            f"<td>{when(decision.due)}</td><td>{esc(decision.detail)}</td>"
+            f"<td>{_decision_form(context, decision, tokens.get(decision_purpose(decision), ''))}</td></tr>"
+        )
+    return (
+        "<table><thead><tr><th>business id</th><th>status / stage</th><th>waiting since (last update)</th>"
+        f"<th>due</th><th>detail</th><th>decide</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _anchor(decision: PendingDecision) -> str:
+    return f"d-{decision.row.instance_id}-{decision.shelter_id}".rstrip("-")
+
+
+def _decision_form(context: PageContext, decision: PendingDecision, token: str) -> str:
+    row = decision.row
+    common = (
+        f'<form method="post" action="{context.links.to("decide")}">'
+        f"{hidden('kind', decision.kind)}{hidden('id', row.instance_id)}{hidden('csrf', token)}"
+    )
+    if decision.kind == "maintenance_approval":
+        return (
+            common + '<label>Approver<input name="approver" required maxlength="100"></label>'
+            '<label>Comment<input name="comment" maxlength="2000"></label>'
+            '<button class="primary" type="submit" name="decision" value="approve">Approve…</button>'
+            '<button class="danger" type="submit" name="decision" value="reject">Reject…</button></form>'
+        )
+    if decision.kind == "supervisor_decision":
+        return (
+            common
+            + hidden("currency", decision.currency)
+            + '<label>Supervisor id<input name="supervisor" required maxlength="64" '
+            'pattern="[A-Za-z0-9][A-Za-z0-9_.\\-]*"></label>'
+            f'<label>Partial refund ({esc(decision.currency or "amount")})<input name="refundAmount" '
+            'inputmode="decimal" size="8"></label>'
+            '<label>Note<input name="note" maxlength="2000"></label>'
+            '<button class="primary" type="submit" name="decision" value="approve">Approve…</button>'
+            '<button type="submit" name="decision" value="partial">Partial…</button>'
+            '<button class="danger" type="submit" name="decision" value="reject">Reject…</button></form>'
+        )
+    return (
+        common
+        + hidden("shelterId", decision.shelter_id)
+        + '<label>Reported by<input name="confirmedBy" required maxlength="100"></label>'
+        '<button class="primary" type="submit">Confirm receipt…</button></form>'
+    )
+
+
+def decisions_page(
+    context: PageContext, decisions: list[PendingDecision], tokens: Mapping[str, str], limit: int, read: int
+) -> str:
+    """The queue of pending decisions, grouped by kind, soonest due first."""
+    parts = [
+        f'<p class="note">{len(decisions)} pending decision(s) among {read} running or suspended '
+        "instance(s). "
+        "Each form shows what will be sent and asks for confirmation; the decision then goes to the "
+        "workflow's own endpoint, which validates it.</p>"
+    ]
+    for kind, title in DECISION_TITLES.items():
+        group = [d for d in decisions if d.kind == kind]
+        parts.append(f"<h2>{esc(title)} ({len(group)})</h2>")
+        if not group:
+            parts.append('<p class="note">Nothing waits.</p>')
+            continue
+        parts.append(decision_table(context, group[:limit], tokens))
+        if len(group) > limit:
+            parts.append(f'<p class="note">Showing the {limit} soonest due of {len(group)}.</p>')
+    return layout(context, "Pending decisions", "".join(parts))
+
+
+# -- confirmation and error pages ---------------------------------------------------------------------
+
+
+def confirm_page(  # noqa: PLR0917 (title, text, target, fields, button: each named at the call)
+    context: PageContext,
+    title: str,
+    summary: str,
+    action_url: str,
+    fields: Mapping[str, str],
+    button: str,
+    danger: bool,
+    details: Any = None,
+    reason_field: bool = False,
+) -> str:
+    """A confirmation step: says exactly what will happen, re-posts the fields with `confirmed=yes`."""
+    inputs = "".join(hidden(name, value) for name, value in fields.items())
+    reason = (
+        '<p><label>Reason (recorded in the instance history)<input name="reason" required maxlength="500" '
+        'size="60"></label></p>'
+        if reason_field
+        else ""
+    )
+    body = (
+        f'<div class="warn">{esc(summary)}</div>'
+        + (f"<h2>Request body</h2>{pretty(details)}" if details is not None else "")
+        + f'<form method="post" action="{action_url}">{inputs}{hidden("confirmed", "yes")}{reason}'
+        f'<button type="submit" class="{"danger" if danger else "primary"}">{esc(button)}</button> '
+        f'<a href="{context.links.instance(fields.get("id", ""))}">cancel</a></form>'
+    )
+    return layout(context, title, body)
+
+
+def message_page(context: PageContext, title: str, message: str, back: str | None = None) -> str:
+    """An error or information page with a way back."""
+    link = f'<p><a href="{back}">back</a></p>' if back else ""
+    return layout(context, title, f'<div class="error">{esc(message)}</div>{link}')

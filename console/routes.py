@@ -1,0 +1,439 @@
+# mypy: disable-error-code="untyped-decorator"
+# (azure-functions-durable 1.x decorators carry no types; the functions themselves are fully typed)
+"""HTTP functions of the operations console (route prefix `api`, authLevel function).
+
+- `GET console`: instances, filtered (workflow, status, created time, region, business id text)
+  and paged through the management API.
+- `GET console/instance?id=`: one instance: where it stands and why, custom status, input/output,
+  activities with attempts and durations, events, timers, sub-orchestrations, the history timeline,
+  operator actions and pending decisions.
+- `GET console/instance/audit?id=&format=json|html`: the audit packet (the workflow's own extras,
+  stored like the workflow's `GET .../audit`) as a JSON or HTML download.
+- `GET console/decisions`: pending human decisions with their forms.
+- `POST console/decide`: a decision form → confirmation page → (`confirmed=yes`) the workflow's own
+  event endpoint, server-side; 303 back to the instance.
+- `POST console/instance/action?id=`: suspend, resume, terminate or rewind → confirmation page with
+  a reason → (`confirmed=yes`) the SDK client call; 303 back. Purge is deliberately absent.
+
+Every POST needs the CSRF cookie and a token for exactly that action and instance (console.csrf).
+Links keep the `code` query parameter (the function key) when the console was opened with one.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, ParamSpec
+from urllib.parse import parse_qsl, quote, urlsplit
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from audit_packets import (
+    STYLE_SHA256,
+    build_audit_packet,
+    packet_from_history,
+    packet_redactor,
+    read_audit_status,
+    render_html,
+    status_as_dict,
+    store_audit_packet,
+)
+from console import csrf
+from console.catalogue import known_regions, workflow_of
+from console.decisions import DecisionFormError, decision_from_form, pending_decisions, send_decision
+from console.management import (
+    ACTIVE_STATUSES,
+    Cursor,
+    InstanceFilter,
+    ManagementApi,
+    ManagementError,
+    parse_statuses,
+    row_from_status,
+)
+from console.pages import (
+    OPERATOR_ACTIONS,
+    InstanceView,
+    Links,
+    PageContext,
+    available_actions,
+    confirm_page,
+    decision_purpose,
+    decisions_page,
+    instance_page,
+    instances_page,
+    message_page,
+    security_headers,
+)
+from telemetry import activity_log, configure_telemetry
+
+bp = df.Blueprint()
+
+WORKFLOW = "console"
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+DECISIONS_SHOWN_PER_KIND = 100
+P = ParamSpec("P")
+Handler = Callable[P, Awaitable[func.HttpResponse]]
+
+
+# -- request context ----------------------------------------------------------------------------------
+
+
+class Session:
+    """One request's view of the console: links, CSRF secret, function key, API base URL."""
+
+    def __init__(self, req: func.HttpRequest, client: df.DurableOrchestrationClient | None = None) -> None:
+        self.req = req
+        parts = urlsplit(req.url)
+        path = parts.path
+        marker = path.find("/console")
+        base = path[: marker + len("/console")] if marker >= 0 else "/api/console"
+        self.origin = f"{parts.scheme}://{parts.netloc}"
+        self.api_base = f"{self.origin}{base.removesuffix('console')}"
+        self.code = req.params.get("code", "")
+        self.function_key = self.code or _header(req.headers, "x-functions-key") or None
+        self.links = Links(base, self.code)
+        self.secure = parts.scheme == "https"
+        self.secret = csrf.cookie_secret(req.headers)
+        self.new_secret = self.secret is None
+        if self.secret is None:
+            self.secret = csrf.new_secret()
+        hub = client._orchestration_bindings.task_hub_name if client is not None else ""
+        self.context = PageContext(self.links, hub=str(hub or ""), notice=req.params.get("notice", "")[:300])
+
+    def token(self, purpose: str) -> str:
+        """The CSRF token of a form for `purpose`."""
+        assert self.secret is not None
+        return csrf.form_token(self.secret, purpose)
+
+    def html(self, page: str, status_code: int = 200) -> func.HttpResponse:
+        """An HTML response with the console's security headers (and the CSRF cookie when new)."""
+        headers = security_headers()
+        if self.new_secret and self.secret:
+            headers["Set-Cookie"] = csrf.set_cookie_header(self.secret, self.secure)
+        return func.HttpResponse(
+            page, status_code=status_code, headers=headers, mimetype="text/html", charset="utf-8"
+        )
+
+    def redirect(self, location: str) -> func.HttpResponse:
+        """303 See Other (after a POST)."""
+        headers = security_headers()
+        headers["Location"] = location
+        return func.HttpResponse("", status_code=303, headers=headers)
+
+    def form(self) -> dict[str, str]:
+        """The posted form (application/x-www-form-urlencoded); the last value of a repeated field."""
+        body = self.req.get_body() or b""
+        return dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
+
+    def instance_url(self, instance_id: str, notice: str = "") -> str:
+        """Absolute path of an instance page (not HTML-escaped: for a Location header)."""
+        params = [("id", instance_id)]
+        if notice:
+            params.append(("notice", notice))
+        if self.code:
+            params.append(("code", self.code))
+        query = "&".join(f"{k}={quote(v, safe='')}" for k, v in params)
+        return f"{self.links.base}/instance?{query}"
+
+
+def console_errors(handler: Handler[P]) -> Handler[P]:
+    """Turn failures into an HTML error page (500 with a generic text; the traceback is logged)."""
+
+    @functools.wraps(handler)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> func.HttpResponse:
+        try:
+            return await handler(*args, **kwargs)
+        except csrf.CsrfError as error:
+            session = Session(_request_of(args, kwargs))
+            page = message_page(session.context, "Form refused", str(error), session.links.to())
+            return session.html(page, 403)
+        except ManagementError as error:
+            configure_telemetry().warning("console: management API: %s", error)
+            session = Session(_request_of(args, kwargs))
+            return session.html(message_page(session.context, "Task hub unavailable", str(error)), 502)
+        except Exception:
+            configure_telemetry().exception("unhandled error in console function %s", handler.__name__)
+            session = Session(_request_of(args, kwargs))
+            page = message_page(session.context, "Console error", "internal error (logged)")
+            return session.html(page, 500)
+
+    return wrapper
+
+
+# -- pages --------------------------------------------------------------------------------------------
+
+
+@bp.route(route="console", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+@console_errors
+async def console_instances(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """The instance list."""
+    session = Session(req, client)
+    created_from, created_to = req.params.get("createdFrom", ""), req.params.get("createdTo", "")
+    statuses = parse_statuses(_all_values(req, "status"))
+    wanted = InstanceFilter(
+        workflow=req.params.get("workflow", "").strip(),
+        statuses=statuses,
+        created_from=_form_time(created_from),
+        created_to=_form_time(created_to),
+        region=req.params.get("region", "").strip(),
+        text=req.params.get("q", "").strip()[:100],
+    )
+    size = _page_size(req.params.get("size", ""))
+    cursor_text = req.params.get("cursor", "")
+    page = await ManagementApi(client).instances(wanted, Cursor.decode(cursor_text), size)
+    html = instances_page(
+        session.context, page, wanted, known_regions(), size, cursor_text, created_from, created_to
+    )
+    return session.html(html)
+
+
+@bp.route(route="console/instance", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+@console_errors
+async def console_instance(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """One instance."""
+    session = Session(req, client)
+    instance_id = req.params.get("id", "")
+    status = (
+        await client.get_status(instance_id, show_history=True, show_history_output=True, show_input=True)
+        if instance_id
+        else None
+    )
+    if status is None or status.runtime_status is None:
+        return session.html(
+            message_page(
+                session.context,
+                "Unknown instance",
+                f"No instance with id {instance_id!r}.",
+                session.links.to(),
+            ),
+            404,
+        )
+    data = status_as_dict(status)
+    row = row_from_status(data)
+    packet = packet_from_history(data, packet_redactor())
+    decisions = pending_decisions([row]) if row.runtime_status in ACTIVE_STATUSES else []
+    view = InstanceView(
+        row=row,
+        packet=packet,
+        decisions=decisions,
+        action_tokens={
+            name: session.token(_action_purpose(name, instance_id))
+            for name in available_actions(row.runtime_status)
+        },
+        decision_tokens={decision_purpose(d): session.token(decision_purpose(d)) for d in decisions},
+    )
+    return session.html(instance_page(session.context, view))
+
+
+@bp.route(route="console/instance/audit", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+@console_errors
+async def console_instance_audit(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """The audit packet as a download: `format=json` (default) or `format=html` (the report)."""
+    session = Session(req, client)
+    instance_id = req.params.get("id", "")
+    status = await read_audit_status(client, instance_id) if instance_id else None
+    if status is None:
+        return session.html(
+            message_page(session.context, "Unknown instance", f"No instance with id {instance_id!r}."), 404
+        )
+    workflow = workflow_of(instance_id, str(status.get("name") or "") or None)
+    packet = build_audit_packet(
+        status,
+        workflow=workflow.name if workflow else str(status.get("name") or "unknown"),
+        extras=workflow.audit_extras if workflow else None,
+    )
+    packet = store_audit_packet(packet)
+    stem = "audit-" + "".join(c if c.isalnum() or c in "-_." else "-" for c in instance_id)
+    if req.params.get("format", "json") == "html":
+        headers = security_headers((STYLE_SHA256,))
+        headers["Content-Disposition"] = f'attachment; filename="{stem}.html"'
+        return func.HttpResponse(render_html(packet), headers=headers, mimetype="text/html", charset="utf-8")
+    headers = security_headers()
+    headers["Content-Disposition"] = f'attachment; filename="{stem}.json"'
+    body = json.dumps(packet, indent=2, ensure_ascii=False)
+    return func.HttpResponse(body, headers=headers, mimetype="application/json", charset="utf-8")
+
+
+@bp.route(route="console/decisions", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+@console_errors
+async def console_decisions(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """The queue of pending human decisions."""
+    session = Session(req, client)
+    api = ManagementApi(client)
+    rows = []
+    for workflow in ("maintenance_order", "fare_dispute", "relief_routing"):
+        wanted = InstanceFilter(
+            workflow=workflow, statuses=("Running", "Suspended"), with_input=workflow == "fare_dispute"
+        )
+        rows += await api.all_instances(wanted)
+    decisions = pending_decisions(rows)
+    tokens = {decision_purpose(d): session.token(decision_purpose(d)) for d in decisions}
+    return session.html(
+        decisions_page(session.context, decisions, tokens, DECISIONS_SHOWN_PER_KIND, len(rows))
+    )
+
+
+# -- actions ------------------------------------------------------------------------------------------
+
+
+@bp.route(route="console/decide", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+@console_errors
+async def console_decide(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """A decision: checked, confirmed by the operator, then sent to the workflow's own endpoint."""
+    session = Session(req, client)
+    form = session.form()
+    kind, instance_id, shelter_id = form.get("kind", ""), form.get("id", ""), form.get("shelterId", "")
+    purpose = f"decide|{kind}|{instance_id}|{shelter_id if kind == 'shelter_confirmation' else ''}"
+    csrf.check(req.headers, req.url, form.get("csrf", ""), purpose)
+    workflow = workflow_of(instance_id)
+    if workflow is None:
+        return session.html(
+            message_page(session.context, "Decision refused", f"{instance_id!r} is not a workflow instance."),
+            400,
+        )
+    back = session.links.instance(instance_id)
+    try:
+        decision = decision_from_form(kind, instance_id, workflow.business_id(instance_id), form)
+    except DecisionFormError as error:
+        return session.html(
+            message_page(session.context, "Decision not sent", f"{error.field}: {error}", back), 400
+        )
+    if form.get("confirmed") != "yes":
+        fields = {k: v for k, v in form.items() if k not in ("confirmed",)}
+        page = confirm_page(
+            session.context,
+            "Confirm the decision",
+            f"{decision.summary}. This is sent to POST /api/{decision.path} and cannot be taken back.",
+            session.links.to("decide"),
+            fields,
+            "Send decision",
+            danger=decision.body.get("approved") is False or decision.body.get("decision") == "reject",
+            details=decision.body,
+        )
+        return session.html(page)
+    answer = await send_decision(session.api_base, decision, session.function_key)
+    journal = activity_log(WORKFLOW, "decide", instance_id)
+    if not answer.accepted:
+        journal.warning("decision refused by the workflow endpoint", kind=kind, status=str(answer.status))
+        message = f"The workflow refused the decision ({answer.status}): {answer.message()}"
+        return session.html(
+            message_page(session.context, "Decision not accepted", message, back),
+            409 if answer.status == 409 else 400,
+        )
+    journal.info(
+        "decision sent",
+        kind=kind,
+        operator=form.get("approver") or form.get("supervisor") or form.get("confirmedBy") or "",
+    )
+    return session.redirect(session.instance_url(instance_id, f"Sent: {decision.summary}."))
+
+
+@bp.route(route="console/instance/action", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+@console_errors
+async def console_instance_action(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """Suspend, resume, terminate or rewind one instance, after a confirmation with a reason."""
+    session = Session(req, client)
+    form = session.form()
+    instance_id = req.params.get("id", "") or form.get("id", "")
+    action = form.get("action", "")
+    csrf.check(req.headers, req.url, form.get("csrf", ""), _action_purpose(action, instance_id))
+    status = await client.get_status(instance_id, show_input=False)
+    if status.runtime_status is None:
+        return session.html(
+            message_page(session.context, "Unknown instance", f"No instance with id {instance_id!r}."), 404
+        )
+    state = status.runtime_status.value
+    back = session.links.instance(instance_id)
+    if action not in OPERATOR_ACTIONS or action not in available_actions(state):
+        message = f"{action or 'no action'} does not apply to an instance that is {state}."
+        return session.html(message_page(session.context, "Action refused", message, back), 409)
+    label, _, effect = OPERATOR_ACTIONS[action]
+    reason = form.get("reason", "").strip()[:500]
+    if form.get("confirmed") != "yes" or not reason:
+        page = confirm_page(
+            session.context,
+            f"{label} {instance_id}?",
+            f"{label} instance {instance_id} (now {state}). {effect}",
+            session.links.to("instance/action", id=instance_id),
+            {"id": instance_id, "action": action, "csrf": form.get("csrf", "")},
+            label,
+            danger=action == "terminate",
+            reason_field=True,
+        )
+        return session.html(page)
+    operation: Mapping[str, Callable[[str, str], Awaitable[Any]]] = {
+        "suspend": client.suspend,
+        "resume": client.resume,
+        "terminate": client.terminate,
+        "rewind": client.rewind,
+    }
+    await operation[action](instance_id, f"console: {reason}")
+    activity_log(WORKFLOW, action, instance_id).info("operator action", action=action, reason=reason)
+    return session.redirect(session.instance_url(instance_id, f"{label} requested: {reason}"))
+
+
+# -- helpers ------------------------------------------------------------------------------------------
+
+
+def _request_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> func.HttpRequest:
+    """The HTTP request among a function's arguments (the binding is named `req`)."""
+    found = kwargs.get("req", args[0] if args else None)
+    if not isinstance(found, func.HttpRequest):
+        raise TypeError("console functions take the HTTP request as `req`")
+    return found
+
+
+def _action_purpose(action: str, instance_id: str) -> str:
+    return f"action|{action}|{instance_id}"
+
+
+def _all_values(req: func.HttpRequest, name: str) -> list[str]:
+    """Every value of a repeated query parameter (`status=Running&status=Failed`)."""
+    query = urlsplit(req.url).query
+    values = [value for key, value in parse_qsl(query) if key == name]
+    single = req.params.get(name)
+    return values or ([single] if single else [])
+
+
+def _form_time(text: str) -> datetime | None:
+    """A `datetime-local` value (taken as UTC), or None."""
+    if not text.strip():
+        return None
+    try:
+        parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _page_size(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        return DEFAULT_PAGE_SIZE
+    return max(10, min(MAX_PAGE_SIZE, value))
+
+
+def _header(headers: Mapping[str, str], name: str) -> str:
+    for key, value in headers.items():
+        if key.lower() == name:
+            return str(value)
+    return ""
