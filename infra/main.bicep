@@ -79,6 +79,12 @@ param logRetentionInDays int = 90
 @description('Path the platform health check probes; the app must answer it with HTTP 200.')
 param healthCheckPath string = '/api/health'
 
+@description('E-mail address of the on-call operators who receive the workflow alerts (activity failures, stuck instances, SLA breaches, storage throttling).')
+param alertEmail string
+
+@description('Whether the workflow alert rules are enabled.')
+param alertsEnabled bool = true
+
 @description('Tags applied to every resource.')
 param tags object = {}
 
@@ -106,6 +112,19 @@ module monitoring 'modules/monitoring.bicep' = {
     workspaceName: 'log-${baseName}'
     appInsightsName: 'appi-${baseName}'
     retentionInDays: logRetentionInDays
+    tags: allTags
+  }
+}
+
+module operationsMonitoring 'modules/operations-monitoring.bicep' = {
+  name: 'operations-monitoring'
+  params: {
+    location: location
+    baseName: baseName
+    appInsightsId: monitoring.outputs.appInsightsId
+    workspaceId: monitoring.outputs.workspaceId
+    alertEmail: alertEmail
+    alertsEnabled: alertsEnabled
     tags: allTags
   }
 }
