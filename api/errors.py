@@ -55,6 +55,18 @@ class InvalidRequest(ApiError):  # noqa: N818 (the style guide's name for it)
         }
 
 
+class PayloadTooLarge(InvalidRequest):
+    """413: the body is larger than the API accepts (names the field `body`)."""
+
+    status_code = 413
+
+
+class UnsupportedMediaType(InvalidRequest):
+    """415: the body is declared as something other than JSON (names the field `body`)."""
+
+    status_code = 415
+
+
 class InstanceNotFound(ApiError):  # noqa: N818
     """404: no workflow instance with that id."""
 

@@ -10,14 +10,19 @@ from typing import Any, TypeVar
 import azure.functions as func
 from pydantic import ValidationError
 
-from api.errors import FieldError, InvalidRequest
+from api.errors import FieldError, InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 from contracts import ContractModel
 
 ModelT = TypeVar("ModelT", bound=ContractModel)
 
 BODY_FIELD = "body"
 # Ids that become part of instance ids, blob names and idempotency keys.
-_IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+IDENTIFIER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+_IDENTIFIER = re.compile(IDENTIFIER_PATTERN)
+# No workflow request comes near this; larger bodies are refused before they are parsed.
+MAX_BODY_BYTES = 1024 * 1024
+# JSON deeper than this is refused before the parser recurses (a deep body would exhaust the stack).
+MAX_JSON_DEPTH = 64
 
 
 def field_path(location: Sequence[int | str]) -> str:
@@ -43,15 +48,86 @@ def field_errors(error: ValidationError, prefix: str = "") -> list[FieldError]:
     return errors
 
 
+def _declared_non_json(request: func.HttpRequest) -> str | None:
+    """The declared media type when it is not JSON (`application/json` or `*/*+json`); None if absent."""
+    header = next((value for key, value in request.headers.items() if key.lower() == "content-type"), "")
+    media_type = header.split(";", 1)[0].strip().lower()
+    if not media_type or media_type == "application/json" or media_type.endswith("+json"):
+        return None
+    return media_type
+
+
+def _nesting_depth_exceeds(raw: bytes, limit: int) -> bool:
+    """Whether brackets outside strings nest deeper than `limit` (a linear scan, no recursion)."""
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False
+    depth = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return False
+
+
+def _unencodable_text(value: Any, path: Sequence[int | str] = ()) -> str | None:
+    """The field path of the first string (or key) that is not valid Unicode (a lone surrogate)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return field_path(path)
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _unencodable_text(key, path) or _unencodable_text(item, [*path, str(key)])
+            if found:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _unencodable_text(item, [*path, index])
+            if found:
+                return found
+    return None
+
+
 def json_body(request: func.HttpRequest) -> Any:
-    """The request's JSON body; `InvalidRequest("body", ...)` when it is missing or not JSON."""
+    """The request's JSON body; `InvalidRequest("body", ...)` when it is missing or not JSON.
+
+    Refused before parsing: a body over `MAX_BODY_BYTES` (413), a declared non-JSON media type
+    (415; a missing Content-Type is read as JSON), nesting deeper than `MAX_JSON_DEPTH` (400).
+    Text that cannot be stored (lone surrogates such as `"\\ud800"`) is a 400 naming its field.
+    """
+    media_type = _declared_non_json(request)
+    if media_type is not None:
+        raise UnsupportedMediaType(BODY_FIELD, f"must be application/json, not {media_type}")
     raw = request.get_body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(BODY_FIELD, f"must be at most {MAX_BODY_BYTES} bytes")
     if not raw or not raw.strip():
         raise InvalidRequest(BODY_FIELD, "a JSON body is required")
+    if _nesting_depth_exceeds(raw, MAX_JSON_DEPTH):
+        raise InvalidRequest(BODY_FIELD, f"must not nest deeper than {MAX_JSON_DEPTH} levels")
     try:
-        return json.loads(raw)
-    except ValueError:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
         raise InvalidRequest(BODY_FIELD, "the body is not valid JSON") from None
+    bad_text = _unencodable_text(data)
+    if bad_text is not None:
+        raise InvalidRequest(bad_text, "must be valid Unicode text (no lone surrogates)")
+    return data
 
 
 def validate(model: type[ModelT], data: Any, prefix: str = "") -> ModelT:

@@ -1,0 +1,68 @@
+"""Regressions found by the fuzzing, fixed in the shared HTTP edge (`api.validation.json_body`).
+
+Before the fix a body nested 100,000 levels deep raised RecursionError in `json.loads` (a 500), and
+a lone surrogate (`"\\ud800"`) in free text passed validation and failed when the claim-check
+encoded it as UTF-8 (a 500 on the maintenance start, the approval comment, evidence and notes).
+"""
+
+from __future__ import annotations
+
+import json
+
+import azure.functions as func
+import pytest
+
+from api.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
+from api.validation import MAX_BODY_BYTES, json_body
+
+
+def request(body: bytes, content_type: str | None = "application/json") -> func.HttpRequest:
+    headers = {"Content-Type": content_type} if content_type else {}
+    return func.HttpRequest(method="POST", url="http://h/api/x", headers=headers, params={}, body=body)
+
+
+def rejected(body: bytes, content_type: str | None = "application/json") -> InvalidRequest:
+    with pytest.raises(InvalidRequest) as caught:
+        json_body(request(body, content_type))
+    return caught.value
+
+
+def test_deep_nesting_is_a_400_on_the_body_not_a_recursion_error() -> None:
+    error = rejected(b"[" * 100_000 + b"]" * 100_000)
+    assert (error.status_code, error.field) == (400, "body")
+    assert json_body(request(b'{"a": [[["ok"]]], "b": "[[[[[[[[[[[["}')) == {
+        "a": [[["ok"]]],
+        "b": "[[[[[[[[[[[[",
+    }
+
+
+def test_a_lone_surrogate_is_a_400_naming_its_field() -> None:
+    body = json.dumps({"customer": {"name": "x\ud800"}, "items": ["ok", "\udfff"]}).encode()
+    error = rejected(body)
+    assert (error.status_code, error.field) == (400, "customer.name")
+    assert rejected(json.dumps({"items": ["ok", "\udfff"]}).encode()).field == "items[1]"
+    assert json_body(request(json.dumps({"name": "Zoë 🚀"}).encode())) == {"name": "Zoë 🚀"}
+
+
+def test_a_body_over_one_mebibyte_is_a_413_on_the_body() -> None:
+    error = rejected(b'{"a": "' + b"x" * MAX_BODY_BYTES + b'"}')
+    assert isinstance(error, PayloadTooLarge)
+    assert (error.status_code, error.field) == (413, "body")
+    assert error.body()["fields"] == [{"field": "body", "error": f"must be at most {MAX_BODY_BYTES} bytes"}]
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"]
+)
+def test_a_declared_non_json_body_is_a_415_on_the_body(content_type: str) -> None:
+    error = rejected(b'{"a": 1}', content_type)
+    assert isinstance(error, UnsupportedMediaType)
+    assert (error.status_code, error.field) == (415, "body")
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [None, "application/json", "application/json; charset=utf-8", "application/merge-patch+json"],
+)
+def test_json_or_an_undeclared_type_is_read_as_json(content_type: str | None) -> None:
+    assert json_body(request(b'{"a": 1}', content_type)) == {"a": 1}
