@@ -8,6 +8,7 @@ from activities.relief_routing import bp as relief_routing_activities_bp
 from api.fare_dispute import bp as fare_dispute_api_bp
 from api.health import bp as health_bp
 from api.maintenance_order import bp as maintenance_order_api_bp
+from api.openapi import bp as openapi_bp
 from api.relief_routing import bp as relief_routing_api_bp
 from console.routes import bp as console_bp
 from integrations import sandbox_selected
@@ -29,6 +30,7 @@ app.register_functions(relief_routing_api_bp)
 app.register_functions(fare_dispute_bp)
 app.register_functions(fare_dispute_activities_bp)
 app.register_functions(fare_dispute_api_bp)
+app.register_functions(openapi_bp)
 app.register_functions(console_bp)
 
 # The read-only sandbox view is served only where the sandboxes are selected (INTEGRATIONS_MODE),

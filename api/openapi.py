@@ -1,0 +1,647 @@
+# mypy: disable-error-code="untyped-decorator"
+"""The OpenAPI 3.1 document of the app's own HTTP API, generated, and `GET /api/openapi.json`.
+
+Single source: paths, methods and path parameters come from the HTTP triggers the workflows' API
+blueprints register; request bodies are the JSON Schemas of the pydantic models those endpoints
+validate with (`parse_body(req, Model)`); path parameters use the pattern `route_identifier`
+enforces. Only what code cannot say is declared here, in `OPERATIONS`: which model a function
+parses, its success status and response shape, and which error statuses it answers.
+
+`openapi.json` at the repository root is this document, committed; `python -m api.openapi` writes
+it and `python -m api.openapi --check` fails when it differs (tests/reliability runs the check).
+The read-only sandbox view (`sandbox/{system}`) is not part of the API: it is registered only
+where the sandboxes are selected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import azure.durable_functions as df
+import azure.functions as func
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_json_schema
+from pydantic_core import core_schema
+
+from api.fare_dispute import FileFareDisputeRequest, SubmitEvidenceRequest, SupervisorDecisionRequest
+from api.fare_dispute import bp as fare_dispute_api_bp
+from api.handlers import json_errors
+from api.health import bp as health_bp
+from api.maintenance_order import ApprovalRequest, MaintenanceOrderRequest
+from api.maintenance_order import bp as maintenance_order_api_bp
+from api.relief_routing import ShelterConfirmationRequest
+from api.relief_routing import bp as relief_routing_api_bp
+from api.validation import IDENTIFIER_PATTERN, MAX_BODY_BYTES
+from contracts import ContractModel
+from integrations.inventory import StockLevel
+from orchestrators.relief_routing import ReliefChange, ReliefRequest
+
+DOCUMENT_PATH = Path(__file__).resolve().parents[1] / "openapi.json"
+ROUTE_PREFIX = "/api"
+# Money amounts are decimal strings on the wire (contracts.Money), never JSON numbers.
+AMOUNT_PATTERN = r"^-?\d{1,12}(\.\d{1,4})?$"
+# Functions registered by the API blueprints that the document leaves out on purpose.
+UNDOCUMENTED_FUNCTIONS = frozenset({"sandbox_state"})
+# Routes of function_app.py that are not this JSON API: the sandbox view (registered only with the
+# sandboxes) and the operator console (HTML pages).
+UNDOCUMENTED_ROUTE_PREFIXES = ("sandbox/", "console")
+
+bp = func.Blueprint()  # type: ignore[no-untyped-call]
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What the code of one HTTP function does not declare itself."""
+
+    summary: str
+    tag: str
+    success_status: int
+    success_schema: str
+    request_model: type[ContractModel] | None = None
+    # Body fields the endpoint fills in itself when missing (e.g. a generated changeId).
+    optional_body_fields: tuple[str, ...] = ()
+    errors: tuple[int, ...] = ()
+    success_headers: tuple[str, ...] = ()
+    # A valid body (for the document's readers and the fuzzer's first requests).
+    example: dict[str, Any] | None = None
+
+
+def _operations() -> dict[str, Operation]:
+    """The declarative table, keyed by the HTTP function's registered name."""
+    start_errors = (400, 409, 413, 415, 500)
+    event_errors = (400, 404, 409, 413, 415, 500)
+    read_errors = (400, 404, 500)
+    started = ("Location",)
+    return {
+        "health": Operation(
+            "Platform health check: 200 while storage answers, 503 otherwise",
+            "platform",
+            200,
+            "Health",
+            errors=(503,),
+        ),
+        "openapi_document": Operation("This document", "platform", 200, "OpenApiDocument"),
+        "start_maintenance_order": Operation(
+            "Start a maintenance order (instance maintenance-<orderId>)",
+            "maintenance order",
+            202,
+            "InstanceStarted",
+            MaintenanceOrderRequest,
+            errors=start_errors,
+            success_headers=started,
+            example={
+                "orderId": "order-example-1",
+                "assetId": "A320-MSN-4711",
+                "customer": {"name": "Pat Customer", "email": "pat.customer@example.com"},
+                "inspection": {
+                    "inspector": "Ines Inspector",
+                    "findings": [{"code": "CORR-12", "severity": "high", "partNumbers": ["P-1", "P-2"]}],
+                },
+            },
+        ),
+        "approve_maintenance_order": Operation(
+            "Approve or reject a maintenance order",
+            "maintenance order",
+            202,
+            "MaintenanceApprovalAccepted",
+            ApprovalRequest,
+            errors=event_errors,
+            example={"approved": True, "approver": "Ada Approver", "comment": "parts checked"},
+        ),
+        "get_maintenance_order": Operation(
+            "A maintenance order's stage, what it waits for, deadlines and outcome",
+            "maintenance order",
+            200,
+            "MaintenanceOrderView",
+            errors=read_errors,
+        ),
+        "get_maintenance_order_audit": Operation(
+            "A maintenance order's audit packet", "maintenance order", 200, "AuditPacket", errors=read_errors
+        ),
+        "file_fare_dispute": Operation(
+            "File a fare dispute (instance fare-dispute-<disputeId>)",
+            "fare dispute",
+            202,
+            "InstanceStarted",
+            FileFareDisputeRequest,
+            errors=start_errors,
+            success_headers=started,
+            example={
+                "disputeId": "dispute-example-1",
+                "customerId": "cust-ana",
+                "tripId": "trip-overcharged",
+                "reason": "overcharge",
+                "claimedAmount": {"amount": "2.40", "currency": "EUR"},
+            },
+        ),
+        "submit_fare_dispute_evidence": Operation(
+            "Customer evidence for a dispute that waits for it",
+            "fare dispute",
+            202,
+            "FareDisputeEventAccepted",
+            SubmitEvidenceRequest,
+            errors=event_errors,
+            example={"description": "I tapped out at Central", "documents": [{"documentId": "receipt-1"}]},
+        ),
+        "decide_fare_dispute": Operation(
+            "A supervisor's decision for a dispute that waits for it",
+            "fare dispute",
+            202,
+            "FareDisputeEventAccepted",
+            SupervisorDecisionRequest,
+            errors=event_errors,
+            example={
+                "decision": "partial",
+                "supervisor": "sup-1",
+                "refundAmount": {"amount": "1.00", "currency": "EUR"},
+            },
+        ),
+        "get_fare_dispute": Operation(
+            "A dispute's stage, SLA due time, what it waits for, and the outcome",
+            "fare dispute",
+            200,
+            "FareDisputeView",
+            errors=read_errors,
+        ),
+        "get_fare_dispute_audit": Operation(
+            "A dispute's audit packet", "fare dispute", 200, "AuditPacket", errors=read_errors
+        ),
+        "start_relief_request": Operation(
+            "Start a relief request (instance relief-<requestId>)",
+            "relief routing",
+            202,
+            "InstanceStarted",
+            ReliefRequest,
+            errors=start_errors,
+            success_headers=started,
+            example={
+                "requestId": "relief-example-1",
+                "priority": 2,
+                "shelters": [
+                    {"shelterId": "shelter-bayview-school", "items": [{"sku": "water", "pallets": 2}]}
+                ],
+            },
+        ),
+        "change_relief_request": Operation(
+            "Change (add, re-size, remove shelters) or cancel a relief request",
+            "relief routing",
+            202,
+            "ReliefChangeAccepted",
+            ReliefChange,
+            optional_body_fields=("changeId",),
+            errors=event_errors,
+            example={
+                "shelters": [
+                    {"shelterId": "shelter-hilltop-center", "items": [{"sku": "blanket", "pallets": 1}]}
+                ]
+            },
+        ),
+        "confirm_relief_delivery": Operation(
+            "A shelter confirms it received its pallets",
+            "relief routing",
+            202,
+            "ReliefConfirmationAccepted",
+            ShelterConfirmationRequest,
+            errors=event_errors,
+            example={
+                "shelterId": "shelter-bayview-school",
+                "receivedItems": [{"sku": "water", "pallets": 2}],
+            },
+        ),
+        "get_relief_request": Operation(
+            "A relief request's stage, per-shelter state, next escalation and outcome",
+            "relief routing",
+            200,
+            "ReliefRequestView",
+            errors=read_errors,
+        ),
+        "get_relief_request_audit": Operation(
+            "A relief request's audit packet", "relief routing", 200, "AuditPacket", errors=read_errors
+        ),
+        "get_relief_inventory": Operation(
+            "Stock, reserved, delivered and available pallets per depot and SKU",
+            "relief routing",
+            200,
+            "Inventory",
+            errors=(500,),
+        ),
+    }
+
+
+def documented_blueprints() -> list[Any]:
+    """The blueprints whose HTTP functions make up the API (function_app.py registers each)."""
+    return [health_bp, maintenance_order_api_bp, fare_dispute_api_bp, relief_routing_api_bp, bp]
+
+
+@dataclass(frozen=True)
+class HttpFunction:
+    """One registered HTTP trigger."""
+
+    name: str
+    route: str
+    methods: tuple[str, ...]
+    auth_level: str
+
+
+def http_functions(blueprints: Iterable[Any]) -> list[HttpFunction]:
+    """The HTTP triggers the blueprints register (route, methods, auth level), in order."""
+    app = df.DFApp()
+    for blueprint in blueprints:
+        app.register_functions(blueprint)
+    return registered_http_functions(app)
+
+
+def registered_http_functions(app: func.FunctionRegister) -> list[HttpFunction]:
+    """The HTTP triggers registered on an app (function_app.app)."""
+    found = []
+    for function in app.get_functions():
+        trigger = function.get_trigger()
+        if trigger is None:
+            continue
+        binding = trigger.get_dict_repr()
+        if str(getattr(binding.get("type"), "value", binding.get("type"))) != "httpTrigger":
+            continue
+        methods = tuple(str(getattr(m, "value", m)).upper() for m in binding.get("methods") or ())
+        found.append(
+            HttpFunction(
+                name=str(function.get_function_name()),
+                route=str(binding.get("route")).strip("/"),
+                methods=methods or ("GET", "POST"),
+                auth_level=str(getattr(binding.get("authLevel"), "value", binding.get("authLevel"))),
+            )
+        )
+    return found
+
+
+class _WireJsonSchema(GenerateJsonSchema):
+    """pydantic's JSON Schema, with decimals as the strings `contracts.Money` accepts."""
+
+    def decimal_schema(self, schema: core_schema.DecimalSchema) -> JsonSchemaValue:
+        return {"type": "string", "pattern": AMOUNT_PATTERN}
+
+
+def _body_schemas(models: Sequence[type[ContractModel]]) -> tuple[dict[str, str], dict[str, Any]]:
+    """Component name per model, and every component (nested models included)."""
+    keys, top = models_json_schema(
+        [(model, "validation") for model in models],
+        by_alias=True,
+        ref_template="#/components/schemas/{model}",
+        schema_generator=_WireJsonSchema,
+    )
+    names = {model.__name__: str(keys[(model, "validation")]["$ref"]).rsplit("/", 1)[-1] for model in models}
+    return names, dict(top.get("$defs", {}))
+
+
+def _error_components() -> dict[str, Any]:
+    field_error = {
+        "type": "object",
+        "required": ["field", "error"],
+        "properties": {"field": {"type": "string"}, "error": {"type": "string"}},
+    }
+    return {
+        "FieldError": field_error,
+        "ValidationError": {
+            "type": "object",
+            "description": "400 (and 413, 415): the first bad field in `field`, every bad field in `fields`. "
+            "Field paths are camelCase with indexes (`shelters[0].items[1].sku`); `body` is the body as a "
+            "whole; a bad path parameter is named by the parameter (`orderId`).",
+            "required": ["error", "field", "fields"],
+            "properties": {
+                "error": {"type": "string"},
+                "field": {"type": "string", "minLength": 1},
+                "fields": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {"$ref": "#/components/schemas/FieldError"},
+                },
+            },
+        },
+        "Error": {
+            "type": "object",
+            "description": "404 (unknown instance) and 500 (internal error; details are only logged).",
+            "required": ["error"],
+            "properties": {"error": {"type": "string"}},
+        },
+        "ConflictError": {
+            "type": "object",
+            "description": "409: the instance exists but does not take this request now.",
+            "required": ["error"],
+            "properties": {
+                "error": {"type": "string"},
+                "statusQueryGetUri": {"type": "string"},
+                "state": {"type": "string"},
+            },
+        },
+    }
+
+
+def _response_components() -> dict[str, Any]:
+    text = {"type": "string"}
+    nullable_text = {"type": ["string", "null"]}
+    view = {"type": "object", "additionalProperties": True}
+    return {
+        "InstanceStarted": {
+            "type": "object",
+            "description": "The Durable management URLs of the new instance.",
+            "required": ["id", "statusQueryGetUri", "sendEventPostUri", "terminatePostUri"],
+            "properties": {
+                "id": text,
+                "statusQueryGetUri": text,
+                "sendEventPostUri": text,
+                "terminatePostUri": text,
+                "purgeHistoryDeleteUri": text,
+            },
+        },
+        "MaintenanceApprovalAccepted": {
+            "type": "object",
+            "required": ["orderId", "instanceId", "accepted", "decision"],
+            "properties": {
+                "orderId": text,
+                "instanceId": text,
+                "accepted": {"const": True},
+                "decision": view,
+            },
+        },
+        "FareDisputeEventAccepted": {
+            "type": "object",
+            "required": ["accepted", "disputeId"],
+            "properties": {"accepted": {"const": True}, "disputeId": text},
+        },
+        "ReliefChangeAccepted": {
+            "type": "object",
+            "required": ["requestId", "instanceId", "accepted", "change"],
+            "properties": {
+                "requestId": text,
+                "instanceId": text,
+                "accepted": {"const": True},
+                "change": view,
+            },
+        },
+        "ReliefConfirmationAccepted": {
+            "type": "object",
+            "required": ["requestId", "instanceId", "accepted", "shelterId"],
+            "properties": {
+                "requestId": text,
+                "instanceId": text,
+                "accepted": {"const": True},
+                "shelterId": text,
+            },
+        },
+        "MaintenanceOrderView": {
+            **view,
+            "required": ["orderId", "instanceId", "runtimeStatus"],
+            "properties": {
+                "orderId": text,
+                "instanceId": text,
+                "runtimeStatus": nullable_text,
+                "stage": text,
+            },
+        },
+        "FareDisputeView": {
+            **view,
+            "required": ["disputeId", "runtimeStatus", "stage", "waitingFor", "escalated", "outcome"],
+            "properties": {
+                "disputeId": text,
+                "runtimeStatus": nullable_text,
+                "stage": nullable_text,
+                "slaDue": nullable_text,
+                "waitingFor": nullable_text,
+                "escalated": {"type": "boolean"},
+                "outcome": nullable_text,
+            },
+        },
+        "ReliefRequestView": {
+            **view,
+            "required": ["requestId", "instanceId", "runtimeStatus"],
+            "properties": {
+                "requestId": text,
+                "instanceId": text,
+                "runtimeStatus": nullable_text,
+                "stage": text,
+            },
+        },
+        "AuditPacket": {
+            **view,
+            "description": "Built from history, redacted, stored as a blob (`document`).",
+            "required": ["format", "instance", "outcome", "activities", "events", "workflow", "document"],
+        },
+        "Inventory": {
+            "type": "object",
+            "required": ["networkId", "networkRevision", "levels"],
+            "properties": {
+                "networkId": text,
+                "networkRevision": {"type": "integer"},
+                "levels": {"type": "array", "items": {"$ref": "#/components/schemas/StockLevel"}},
+            },
+        },
+        "Health": {
+            "type": "object",
+            "required": ["status"],
+            "properties": {"status": {"enum": ["healthy", "unhealthy"]}, "reason": text},
+        },
+        "OpenApiDocument": {"type": "object", "required": ["openapi", "paths"]},
+    }
+
+
+_ERROR_RESPONSES = {
+    400: ("The request names a bad field (body field or path parameter)", "ValidationError"),
+    404: ("No instance with that id", "Error"),
+    409: ("The instance exists but does not take this request now", "ConflictError"),
+    413: (f"The body is larger than {MAX_BODY_BYTES} bytes (field `body`)", "ValidationError"),
+    415: ("The body is declared as something other than JSON (field `body`)", "ValidationError"),
+    500: ("Internal error; the details are only logged", "Error"),
+    503: ("Storage is unreachable", "Health"),
+}
+
+
+def _json_content(schema_name: str) -> dict[str, Any]:
+    return {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_name}"}}}
+
+
+def _path_parameters(route: str) -> list[dict[str, Any]]:
+    names = [part[1:-1] for part in route.split("/") if part.startswith("{") and part.endswith("}")]
+    return [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "description": "A business id: 1-64 letters, digits, '-', '_' or '.'; anything else is a 400 "
+            "naming this parameter.",
+            "schema": {"type": "string", "pattern": IDENTIFIER_PATTERN},
+        }
+        for name in names
+    ]
+
+
+def build_document(blueprints: Iterable[Any] | None = None) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of the HTTP functions the blueprints register."""
+    operations = _operations()
+    functions = [
+        function
+        for function in http_functions(documented_blueprints() if blueprints is None else blueprints)
+        if function.name not in UNDOCUMENTED_FUNCTIONS
+    ]
+    undeclared = sorted({function.name for function in functions} - operations.keys())
+    if undeclared:
+        raise ValueError(f"HTTP functions missing from api/openapi.py OPERATIONS: {', '.join(undeclared)}")
+    models = [op.request_model for op in operations.values() if op.request_model is not None]
+    model_names, schemas = _body_schemas([*dict.fromkeys(models), StockLevel])
+    schemas.update(_error_components())
+    schemas.update(_response_components())
+    paths: dict[str, Any] = {}
+    for function in functions:
+        operation = operations[function.name]
+        path = f"{ROUTE_PREFIX}/{function.route}"
+        for method in function.methods:
+            paths.setdefault(path, {})[method.lower()] = _operation_object(
+                function, operation, _body_component(operation, model_names, schemas)
+            )
+    _add_links(paths)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Durable workflows HTTP API",
+            "version": "1.0.0",
+            "description": "Maintenance orders, fare disputes and relief routing on Azure Durable Functions. "
+            "Generated by api/openapi.py from the request models; do not edit openapi.json by hand. "
+            "Every error body is JSON: 400/413/415 name the bad field (`field`, `fields`), 404/500 carry "
+            "`error`, 409 adds the existing instance's `statusQueryGetUri` and `state`. Functions with "
+            "auth level `function` need a function key (`code` query parameter or `x-functions-key` "
+            "header) on Azure. A path that matches no route is the host's 404, without a body.",
+        },
+        "servers": [{"url": "/"}],
+        "paths": dict(sorted(paths.items())),
+        "components": {
+            "schemas": dict(sorted(schemas.items())),
+            "securitySchemes": {
+                "functionKey": {"type": "apiKey", "in": "header", "name": "x-functions-key"},
+            },
+        },
+    }
+
+
+def _body_component(operation: Operation, model_names: dict[str, str], schemas: dict[str, Any]) -> str | None:
+    """The component of the operation's request body; fields the endpoint fills in become optional."""
+    if operation.request_model is None:
+        return None
+    name = model_names[operation.request_model.__name__]
+    if not operation.optional_body_fields:
+        return name
+    relaxed = json.loads(json.dumps(schemas[name]))
+    relaxed["required"] = [
+        key for key in relaxed.get("required", []) if key not in operation.optional_body_fields
+    ]
+    schemas[f"{name}Body"] = relaxed
+    return f"{name}Body"
+
+
+def _operation_object(
+    function: HttpFunction, operation: Operation, body_component: str | None
+) -> dict[str, Any]:
+    responses: dict[str, Any] = {
+        str(operation.success_status): {
+            "description": "Success",
+            "content": _json_content(operation.success_schema),
+            **(
+                {"headers": {name: {"schema": {"type": "string"}} for name in operation.success_headers}}
+                if operation.success_headers
+                else {}
+            ),
+        }
+    }
+    for status in operation.errors:
+        description, schema = _ERROR_RESPONSES[status]
+        responses[str(status)] = {"description": description, "content": _json_content(schema)}
+    result: dict[str, Any] = {
+        "operationId": function.name,
+        "summary": operation.summary,
+        "tags": [operation.tag],
+        "responses": responses,
+    }
+    if function.auth_level != "anonymous":
+        result["security"] = [{"functionKey": []}]
+    parameters = _path_parameters(function.route)
+    if parameters:
+        result["parameters"] = parameters
+    if body_component is not None:
+        content = _json_content(body_component)
+        if operation.example is not None:
+            content["application/json"]["example"] = operation.example
+        result["requestBody"] = {"required": True, "content": content}
+    return result
+
+
+def _add_links(paths: dict[str, Any]) -> None:
+    """Link each start (POST on a collection) to the operations on the instance it creates.
+
+    The business id the body carries names the new instance: `{orderId}` is `$request.body#/orderId`.
+    """
+    for collection, methods in paths.items():
+        start = methods.get("post")
+        if start is None or "{" in collection:
+            continue
+        links: dict[str, Any] = {}
+        for path, operations in paths.items():
+            prefix, _, rest = path.partition(collection + "/{")
+            if prefix or not rest:
+                continue
+            parameter = rest.split("}", 1)[0]
+            for operation in operations.values():
+                links[operation["operationId"]] = {
+                    "operationId": operation["operationId"],
+                    "parameters": {parameter: f"$request.body#/{parameter}"},
+                }
+        if links:
+            success = next(iter(start["responses"].values()))
+            success["links"] = dict(sorted(links.items()))
+
+
+def generate() -> dict[str, Any]:
+    """The document as committed."""
+    return build_document()
+
+
+def render(document: dict[str, Any]) -> str:
+    """The committed text form (stable key order from the generator, 2-space indent, final newline)."""
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+@functools.cache
+def _served_body() -> str:
+    return json.dumps(generate())
+
+
+@bp.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@json_errors
+def openapi_document(req: func.HttpRequest) -> func.HttpResponse:
+    """This API's OpenAPI 3.1 document (generated from the request models at first call)."""
+    return func.HttpResponse(_served_body(), status_code=200, mimetype="application/json")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m api.openapi [--check] [--output PATH]`: write or check the committed document."""
+    parser = argparse.ArgumentParser(prog="python -m api.openapi", description=main.__doc__)
+    parser.add_argument("--check", action="store_true", help="fail (exit 1) when the file differs")
+    parser.add_argument("--output", type=Path, default=DOCUMENT_PATH, help="document path (openapi.json)")
+    args = parser.parse_args(argv)
+    text = render(generate())
+    if args.check:
+        current = args.output.read_text() if args.output.exists() else ""
+        if current != text:
+            print(f"Error: {args.output} is out of date: run python -m api.openapi", file=sys.stderr)
+            return 1
+        print(f"{args.output} is up to date")
+        return 0
+    args.output.write_text(text)
+    print(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
