@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ops.instances",
     "ops.audit.cli",
     "ops.demo",
+    "ops.fuzz",
 )
 
 

@@ -1,0 +1,731 @@
+"""`python -m ops fuzz`: fuzz the app's HTTP API on a devhost on Azurite, then check every instance.
+
+1. Start Azurite (or use `AZURITE_BLOB_PORT`) and a devhost of the root app (virtual clock,
+   sandboxes, its own task hub and containers); check that `GET /api/openapi.json` is the
+   committed `openapi.json`.
+2. Schemathesis, property-based from the document (phases examples, coverage, fuzzing, stateful;
+   fixed `--seed` and `--max-examples`), with the checks: no 5xx, documented status codes, content
+   types, headers and response schemas, and `ops.fuzz_checks.documented_error_body` (every 4xx has
+   the documented error body; 400/413/415 name the field).
+3. The explicit abuse cases (`abuse_cases()`): malformed JSON, wrong content types, bodies over
+   1 MiB, deep nesting, lone surrogates, unicode and control characters in ids, `/ \\ # ? @` in
+   business ids, path traversal; then duplicate and out-of-order events on live instances.
+4. Every instance the run created: none Failed or Terminated; after the virtual clock moves 30
+   days, each has Completed or waits for a person (`waitingFor`), and its status and audit
+   endpoints answer 200 (no broken instance).
+
+Prints the figures, writes them as JSON (`--output`). Exit 0 when everything passed, 1 otherwise.
+The test suite runs a bounded version (tests/reliability/test_fuzz.py); the longer run:
+`.venv/bin/python -m ops fuzz --max-examples 200 --seed 7`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from api.openapi import DOCUMENT_PATH
+from ops.fuzz_checks import error_body_problem
+from ops.workflow_clients import (
+    AppClient,
+    FareDisputeClient,
+    MaintenanceOrderClient,
+    ReliefRequestClient,
+    WorkflowClient,
+    auto_approved_fare_dispute_body,
+    maintenance_order_body,
+    relief_request_body,
+    supervised_fare_dispute_body,
+)
+from tests.support.processes import ARTIFACTS, REPO_ROOT, Azurite, HostProcess, make_host
+
+Json = dict[str, Any]
+Log = Callable[[str], None]
+CHECKS = (
+    "not_a_server_error,status_code_conformance,content_type_conformance,"
+    "response_headers_conformance,response_schema_conformance,documented_error_body"
+)
+REQUEST_TIMEOUT_SECONDS = 15.0  # an answer slower than this counts as a hang
+MIB = 1024 * 1024
+WORKFLOW_CLIENTS: dict[str, type[WorkflowClient]] = {
+    "maintenance-": MaintenanceOrderClient,
+    "fare-dispute-": FareDisputeClient,
+    "relief-": ReliefRequestClient,
+}
+
+
+@dataclass
+class FuzzOptions:
+    """How long and how hard to fuzz."""
+
+    max_examples: int = 25
+    seed: int = 20261130
+    phases: str = "examples,coverage,fuzzing,stateful"
+    workers: int = 1
+    schemathesis_timeout: float = 600.0
+    output: Path = ARTIFACTS / "fuzz-report.json"
+
+
+@dataclass
+class FuzzReport:
+    """The figures of one run; `passed` when no failure of any kind was found."""
+
+    seed: int
+    max_examples: int
+    schemathesis: Json = field(default_factory=dict)
+    abuse_cases: int = 0
+    instances_checked: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    def to_dict(self) -> Json:
+        return {**asdict(self), "passed": self.passed}
+
+
+# -- the run -----------------------------------------------------------------------------------------
+
+
+def start_fuzz_host(azurite: Azurite) -> HostProcess:
+    """A devhost of the root app with the sandboxes, virtual clock, own hub and containers."""
+    env = {
+        "STORAGE_CONTAINER_PREFIX": f"fz{uuid.uuid4().hex[:10]}",
+        "INTEGRATIONS_MODE": "sandbox",
+        "EFFECT_LEDGER_LEASE": "PT2S",
+    }
+    return make_host(REPO_ROOT, azurite, virtual_clock=True, env=env).start()
+
+
+def run_fuzz(options: FuzzOptions, azurite: Azurite, log: Log) -> FuzzReport:
+    """Steps 1-4 of the module docstring on a fresh devhost; the host is stopped afterwards."""
+    report = FuzzReport(seed=options.seed, max_examples=options.max_examples)
+    host = start_fuzz_host(azurite)
+    try:
+        served = requests.get(f"{host.base_url}/api/openapi.json", timeout=30).json()
+        if served != json.loads(DOCUMENT_PATH.read_text()):
+            report.failures.append("GET /api/openapi.json differs from the committed openapi.json")
+        log(f"schemathesis: seed {options.seed}, {options.max_examples} examples per operation")
+        report.schemathesis = run_schemathesis(host.base_url, options, report.failures)
+        log("abuse cases")
+        report.abuse_cases = run_abuse_cases(host.base_url, report.failures)
+        log("event order cases")
+        report.abuse_cases += run_event_order_cases(host.base_url, report.failures)
+        log("instances")
+        report.instances_checked = check_instances(host.base_url, report.failures)
+    finally:
+        host.stop()
+    return report
+
+
+def run_schemathesis(base_url: str, options: FuzzOptions, failures: list[str]) -> Json:
+    """Run `st run` on the committed document; its JSON report's figures."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    report_path = ARTIFACTS / f"schemathesis-{uuid.uuid4().hex[:8]}.json"
+    command = [
+        str(Path(sys.executable).parent / "st"),
+        "run",
+        str(DOCUMENT_PATH),
+        "--url",
+        base_url,
+        "--checks",
+        CHECKS,
+        "--phases",
+        options.phases,
+        "--max-examples",
+        str(options.max_examples),
+        "--seed",
+        str(options.seed),
+        "--workers",
+        str(options.workers),
+        "--request-timeout",
+        str(REQUEST_TIMEOUT_SECONDS),
+        "--suppress-health-check",
+        "all",
+        "--no-color",
+        "--report",
+        "json",
+        "--report-json-path",
+        str(report_path),
+    ]
+    env = {
+        **os.environ,
+        "SCHEMATHESIS_HOOKS": "ops.fuzz_checks",
+        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]),
+    }
+    try:
+        finished = subprocess.run(
+            command,
+            cwd=ARTIFACTS,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=options.schemathesis_timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        failures.append(f"schemathesis did not finish within {options.schemathesis_timeout:.0f} s (hang)")
+        return {}
+    (ARTIFACTS / "schemathesis-output.txt").write_text(finished.stdout + finished.stderr)
+    if not report_path.exists():
+        failures.append(
+            f"schemathesis wrote no report (exit {finished.returncode}): {finished.stderr[-2000:]}"
+        )
+        return {}
+    result = json.loads(report_path.read_text())
+    cases = result.get("test_cases", {})
+    summary = {
+        "exitCode": finished.returncode,
+        "operationsTested": result.get("operations", {}).get("tested"),
+        "casesGenerated": cases.get("generated"),
+        "casesWithFailures": cases.get("with_failures"),
+        "errored": cases.get("errored"),
+        "failures": [f"{f.get('title')}: {', '.join(f.get('operations', []))}" for f in result["failures"]],
+        "runningSeconds": round(float(result.get("running_time") or 0), 1),
+    }
+    if finished.returncode != 0 or summary["failures"] or cases.get("errored"):
+        failures.append(
+            f"schemathesis failed (exit {finished.returncode}): {summary['failures']}; "
+            f"output in {ARTIFACTS / 'schemathesis-output.txt'}"
+        )
+    return summary
+
+
+# -- explicit abuse cases ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AbuseCase:
+    """One hand-written request and what the answer must be."""
+
+    name: str
+    method: str
+    path: str  # below the base URL, already percent-encoded where it must be
+    body: bytes | None = None
+    content_type: str | None = "application/json"
+    statuses: frozenset[int] = frozenset({400})
+    field: str | None = None  # the field the error body must name
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value).encode()
+
+
+def abuse_cases() -> list[AbuseCase]:
+    """Malformed and hostile requests against every POST endpoint and every id-taking route."""
+    order = maintenance_order_body("fz-abuse-order")
+    posts = {
+        "/api/maintenance-orders": order,
+        "/api/fare-disputes": auto_approved_fare_dispute_body("fz-abuse-dispute"),
+        "/api/relief-requests": relief_request_body(
+            "fz-abuse-relief", {"shelter-bayview-school": {"water": 1}}
+        ),
+        "/api/maintenance-orders/fz-none/approval": {"approved": True, "approver": "Ada"},
+        "/api/fare-disputes/fz-none/evidence": {"description": "receipt"},
+        "/api/fare-disputes/fz-none/supervisor-decision": {"decision": "approve", "supervisor": "sup-1"},
+        "/api/relief-requests/fz-none/changes": {"cancel": True},
+        "/api/relief-requests/fz-none/shelter-confirmations": {"shelterId": "shelter-bayview-school"},
+    }
+    cases: list[AbuseCase] = []
+    for path, valid in posts.items():
+        cases += [
+            AbuseCase(f"malformed JSON {path}", "POST", path, b'{"orderId": ', field="body"),
+            AbuseCase(f"truncated JSON {path}", "POST", path, _json(valid)[:-1], field="body"),
+            AbuseCase(f"empty body {path}", "POST", path, b"", field="body"),
+            AbuseCase(f"JSON array {path}", "POST", path, b"[1, 2]", field="body"),
+            AbuseCase(f"JSON null {path}", "POST", path, b"null", field="body"),
+            AbuseCase(f"not UTF-8 {path}", "POST", path, b'{"a": "\xff\xfe"}', field="body"),
+            AbuseCase(f"NaN {path}", "POST", path, b'{"x": NaN}', statuses=frozenset({400})),
+            AbuseCase(f"deep nesting {path}", "POST", path, b"[" * 100_000 + b"]" * 100_000, field="body"),
+            AbuseCase(f"huge number {path}", "POST", path, b'{"x": ' + b"9" * 5000 + b"}", field="body"),
+            AbuseCase(
+                f"text/plain {path}",
+                "POST",
+                path,
+                _json(valid),
+                content_type="text/plain",
+                statuses=frozenset({415}),
+                field="body",
+            ),
+            AbuseCase(
+                f"form {path}",
+                "POST",
+                path,
+                b"orderId=a&approved=true",
+                content_type="application/x-www-form-urlencoded",
+                statuses=frozenset({415}),
+                field="body",
+            ),
+            AbuseCase(
+                f"xml {path}",
+                "POST",
+                path,
+                b"<order/>",
+                content_type="application/xml",
+                statuses=frozenset({415}),
+                field="body",
+            ),
+            AbuseCase(
+                f"over 1 MiB {path}",
+                "POST",
+                path,
+                _json({**valid, "padding": "x" * (MIB + 1)}),
+                statuses=frozenset({413}),
+                field="body",
+            ),
+            AbuseCase(
+                f"8 MiB of spaces {path}",
+                "POST",
+                path,
+                b" " * (8 * MIB) + _json(valid),
+                statuses=frozenset({413}),
+                field="body",
+            ),
+        ]
+    # Lone surrogates in free text (claim-checked as UTF-8): a 400 naming the field, not a 500.
+    surrogate = "\ud800"
+    cases += [
+        AbuseCase(
+            "lone surrogate in customer.name",
+            "POST",
+            "/api/maintenance-orders",
+            json.dumps({**order, "customer": {**order["customer"], "name": surrogate}}).encode(),
+            field="customer.name",
+        ),
+        AbuseCase(
+            "lone surrogate in approval comment",
+            "POST",
+            "/api/maintenance-orders/fz-none/approval",
+            json.dumps({"approved": True, "approver": "Ada", "comment": "ok" + surrogate}).encode(),
+            field="comment",
+        ),
+        AbuseCase(
+            "lone surrogate in evidence",
+            "POST",
+            "/api/fare-disputes/fz-none/evidence",
+            json.dumps({"description": surrogate}).encode(),
+            field="description",
+        ),
+    ]
+    # Hostile business ids in bodies: each is a 400 naming the id field.
+    for label, bad in _hostile_ids().items():
+        cases.append(
+            AbuseCase(
+                f"orderId {label}",
+                "POST",
+                "/api/maintenance-orders",
+                _json({**order, "orderId": bad}),
+                field="orderId",
+            )
+        )
+        cases.append(
+            AbuseCase(
+                f"requestId {label}",
+                "POST",
+                "/api/relief-requests",
+                _json(relief_request_body(bad, {"shelter-bayview-school": {"water": 1}})),
+                field="requestId",
+            )
+        )
+    # Hostile ids in paths: a 400 naming the route parameter; a decoded `/` or `..` makes the
+    # path match no route at all (the host's 404). Nothing outside /api is ever reached.
+    for encoded, statuses in _hostile_path_ids().items():
+        for route, name in (
+            ("/api/maintenance-orders/{}", "orderId"),
+            ("/api/fare-disputes/{}/audit", "disputeId"),
+            ("/api/relief-requests/{}", "requestId"),
+        ):
+            cases.append(
+                AbuseCase(
+                    f"GET {route.format(encoded)}",
+                    "GET",
+                    route.format(encoded),
+                    None,
+                    content_type=None,
+                    statuses=statuses,
+                    field=name if statuses == frozenset({400}) else None,
+                )
+            )
+        cases.append(
+            AbuseCase(
+                f"approval for {encoded}",
+                "POST",
+                f"/api/maintenance-orders/{encoded}/approval",
+                _json({"approved": True, "approver": "Ada"}),
+                statuses=statuses,
+                field="orderId" if statuses == frozenset({400}) else None,
+            )
+        )
+    return cases
+
+
+def _hostile_ids() -> dict[str, str]:
+    return {
+        "with /": "a/b",
+        "with \\": "a\\b",
+        "with #": "a#b",
+        "with ?": "a?b",
+        "with @": "a@b",
+        "path traversal": "../../admin",
+        "dot dot": "..",
+        "unicode": "ordér-1",
+        "emoji": "order-\U0001f680",
+        "right-to-left override": "order-\u202e1",
+        "NUL": "order\x00",
+        "newline": "order\n1",
+        "tab": "a\tb",
+        "DEL": "a\x7fb",
+        "65 characters": "a" * 65,
+        "empty": "",
+        "space": "a b",
+    }
+
+
+def _hostile_path_ids() -> dict[str, frozenset[int]]:
+    bad = frozenset({400})
+    unrouted = frozenset({400, 404})  # the decoded path holds a `/`: no route, or a rejected id
+    return {
+        "a%2Fb": unrouted,
+        "a%5Cb": bad,
+        "a%23b": bad,
+        "a%3Fb": bad,
+        "a%40b": bad,
+        "a@b": bad,
+        "%2E%2E": bad,
+        "..%2F..%2Fadmin%2Fclock": unrouted,
+        "..%5C..%5Cwindows": bad,
+        "ord%C3%A9r": bad,
+        "%F0%9F%9A%80": bad,
+        "a%00b": bad,
+        # The devhost's catch-all route does not match a decoded newline: its 404 (see the report).
+        "a%0Ab": unrouted,
+        "a%0D%0AX-Injected:%201": unrouted,
+        "a%7Fb": bad,
+        "%E2%80%AEab": bad,
+        "a" * 65: bad,
+        "%FF%FE": bad,
+    }
+
+
+def run_abuse_cases(base_url: str, failures: list[str]) -> int:
+    """Send every abuse case; record each answer that is not as documented."""
+    session = requests.Session()
+    cases = abuse_cases()
+    for case in cases:
+        headers = {"Content-Type": case.content_type} if case.content_type else {}
+        request = requests.Request(case.method, base_url + case.path, data=case.body, headers=headers)
+        prepared = session.prepare_request(request)
+        prepared.url = base_url + case.path  # exactly as written: no re-quoting
+        try:
+            response = session.send(prepared, timeout=REQUEST_TIMEOUT_SECONDS)
+        except requests.Timeout:
+            failures.append(f"{case.name}: no answer within {REQUEST_TIMEOUT_SECONDS:.0f} s (hang)")
+            continue
+        failure = check_answer(case, response)
+        if failure:
+            failures.append(f"{case.name}: {failure}")
+    return len(cases)
+
+
+def check_answer(case: AbuseCase, response: requests.Response) -> str | None:
+    """What is wrong with the answer to one abuse case (None when it is as documented)."""
+    try:
+        body = response.json() if response.content else None
+    except ValueError:
+        body = {"not json": response.text[:200]}
+    if response.status_code not in case.statuses:
+        return f"HTTP {response.status_code} (expected {sorted(case.statuses)}): {str(body)[:300]}"
+    unrouted = response.status_code == 404 and case.statuses != frozenset({404})
+    if unrouted and "json" not in response.headers.get("Content-Type", ""):
+        return None  # the host's own 404 (no route matched), not the app's
+    problem = error_body_problem(response.status_code, body)
+    if problem:
+        return problem
+    if case.field is not None and response.status_code in (400, 413, 415):
+        assert isinstance(body, dict)
+        if body.get("field") != case.field:
+            return f"names field {body.get('field')!r}, expected {case.field!r}"
+    return None
+
+
+# -- duplicate and out-of-order events ---------------------------------------------------------------
+
+
+def _status_of(call: Callable[[], requests.Response]) -> int:
+    return call().status_code
+
+
+def _concurrently(calls: list[Callable[[], requests.Response]]) -> list[requests.Response]:
+    results: list[requests.Response | None] = [None] * len(calls)
+
+    def run(index: int) -> None:
+        results[index] = calls[index]()
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(REQUEST_TIMEOUT_SECONDS * 2)
+    return [result for result in results if result is not None]
+
+
+def _expect(failures: list[str], name: str, response: requests.Response, statuses: set[int]) -> None:
+    if response.status_code not in statuses:
+        failures.append(
+            f"{name}: HTTP {response.status_code}, expected {sorted(statuses)}: {response.text[:300]}"
+        )
+        return
+    try:
+        body = response.json() if response.content else None
+    except ValueError:
+        body = {"not json": response.text[:200]}
+    problem = error_body_problem(response.status_code, body)
+    if problem:
+        failures.append(f"{name}: {problem}")
+
+
+def run_event_order_cases(base_url: str, failures: list[str]) -> int:
+    """Duplicate starts and events, events before their instance exists or after it finished."""
+    app = AppClient(base_url, timeout=REQUEST_TIMEOUT_SECONDS)
+    orders, disputes, relief = MaintenanceOrderClient(app), FareDisputeClient(app), ReliefRequestClient(app)
+    post = app.request
+    run = uuid.uuid4().hex[:6]
+    checked = 0
+
+    # Maintenance: approval before the order exists; duplicate start; two approvals at once.
+    order_id = f"fz-{run}-order"
+    approval = {"approved": True, "approver": "Ada Approver"}
+    _expect(
+        failures,
+        "approval before the order exists",
+        post("POST", f"maintenance-orders/{order_id}/approval", approval),
+        {404},
+    )
+    orders.start(maintenance_order_body(order_id))
+    _expect(
+        failures,
+        "duplicate order start",
+        post("POST", "maintenance-orders", maintenance_order_body(order_id)),
+        {409},
+    )
+    orders.wait_for_approval(order_id)
+    both = _concurrently([lambda: post("POST", f"maintenance-orders/{order_id}/approval", approval)] * 3)
+    if sum(response.status_code == 202 for response in both) < 1:
+        failures.append(f"concurrent approvals: none accepted: {[r.status_code for r in both]}")
+    for response in both:
+        _expect(failures, "concurrent approval", response, {202, 409})
+    finished = _wait_terminal(orders, order_id, base_url)
+    if orders.outcome(finished) != "released":
+        failures.append(f"order after duplicate approvals: {finished}")
+    _expect(
+        failures,
+        "approval after release",
+        post("POST", f"maintenance-orders/{order_id}/approval", approval),
+        {409},
+    )
+    checked += 6
+
+    # Fare dispute: decision while none is awaited, then duplicate decisions at once.
+    dispute_id = f"fz-{run}-dispute"
+    disputes.file(supervised_fare_dispute_body(dispute_id))
+    disputes.wait_waiting_for(dispute_id, "supervisor_decision")
+    _expect(
+        failures,
+        "evidence while waiting for a supervisor",
+        post("POST", f"fare-disputes/{dispute_id}/evidence", {"description": "late"}),
+        {409},
+    )
+    decision = {"decision": "approve", "supervisor": "sup-fuzz"}
+    for response in _concurrently(
+        [lambda: post("POST", f"fare-disputes/{dispute_id}/supervisor-decision", decision)] * 3
+    ):
+        _expect(failures, "concurrent supervisor decision", response, {202, 409})
+    _wait_terminal(disputes, dispute_id, base_url)
+    refunds = [
+        effect
+        for effect in app.sandbox("payments", "refund").get("effects", [])
+        if str(effect.get("idempotencyKey", "")).startswith(f"fare-dispute-{dispute_id}:")
+    ]
+    if len(refunds) != 1:
+        failures.append(f"dispute after duplicate decisions: {len(refunds)} refunds, expected 1")
+    _expect(
+        failures,
+        "decision after resolution",
+        post("POST", f"fare-disputes/{dispute_id}/supervisor-decision", decision),
+        {409},
+    )
+    checked += 5
+
+    # Relief: confirmation of a shelter that is not part of it; duplicate confirmations; change after the end.
+    request_id = f"fz-{run}-relief"
+    relief.start(relief_request_body(request_id, {"shelter-bayview-school": {"water": 1}}))
+    relief.wait_shelters_awaiting(request_id)
+    _expect(
+        failures,
+        "confirmation of a shelter outside the request",
+        post(
+            "POST",
+            f"relief-requests/{request_id}/shelter-confirmations",
+            {"shelterId": "shelter-hilltop-center"},
+        ),
+        {409},
+    )
+    confirm = {"shelterId": "shelter-bayview-school"}
+    for response in _concurrently(
+        [lambda: post("POST", f"relief-requests/{request_id}/shelter-confirmations", confirm)] * 3
+    ):
+        _expect(failures, "concurrent confirmation", response, {202, 409})
+    _wait_terminal(relief, request_id, base_url)
+    _expect(
+        failures,
+        "change after completion",
+        post("POST", f"relief-requests/{request_id}/changes", {"cancel": True}),
+        {409},
+    )
+    checked += 5
+    return checked
+
+
+def _wait_terminal(client: WorkflowClient, business_id: str, base_url: str) -> Json:
+    """Wait for the end, nudging the virtual clock so retry timers fire."""
+    deadline = time.monotonic() + 90
+    while True:
+        body = client.status(business_id)
+        if body.get("runtimeStatus") in ("Completed", "Failed", "Terminated"):
+            return body
+        if time.monotonic() > deadline:
+            return body
+        advance_clock(base_url, 10)
+        time.sleep(0.2)
+
+
+def advance_clock(base_url: str, seconds: float) -> None:
+    """Move the devhost's virtual clock."""
+    requests.post(f"{base_url}/admin/clock/advance", json={"seconds": seconds}, timeout=30).raise_for_status()
+
+
+# -- instance health ---------------------------------------------------------------------------------
+
+
+def all_instances(base_url: str) -> list[Json]:
+    """Every instance of the task hub (the management API, paged)."""
+    found: list[Json] = []
+    token = ""
+    while True:
+        response = requests.get(
+            f"{base_url}/runtime/webhooks/durabletask/instances",
+            params={"top": "500", "showInput": "false"},
+            headers={"x-ms-continuation-token": token} if token else {},
+            timeout=60,
+        )
+        response.raise_for_status()
+        found += response.json()
+        token = response.headers.get("x-ms-continuation-token", "")
+        if not token:
+            return found
+
+
+def check_instances(base_url: str, failures: list[str], days: int = 30) -> int:
+    """No instance broken: none failed; after `days` of virtual time each is done or waits for a person."""
+    for _ in range(days * 4):
+        advance_clock(base_url, 6 * 3600)
+        time.sleep(0.05)
+    deadline = time.monotonic() + 60
+    app = AppClient(base_url, timeout=60)
+    while True:
+        instances = all_instances(base_url)
+        unsettled = [
+            instance
+            for instance in instances
+            if instance["runtimeStatus"] in ("Running", "Pending")
+            and not (instance.get("customStatus") or {}).get("waitingFor")
+        ]
+        if not unsettled or time.monotonic() > deadline:
+            break
+        advance_clock(base_url, 60)
+        time.sleep(0.5)
+    for instance in instances:
+        instance_id = str(instance["instanceId"])
+        if instance["runtimeStatus"] in ("Failed", "Terminated", "Canceled"):
+            failures.append(
+                f"instance {instance_id} is {instance['runtimeStatus']}: {str(instance.get('output'))[:300]}"
+            )
+    for instance in unsettled:
+        failures.append(f"instance {instance['instanceId']} is stuck: {instance.get('customStatus')}")
+    for instance in instances:
+        instance_id = str(instance["instanceId"])
+        prefix = next((p for p in WORKFLOW_CLIENTS if instance_id.startswith(p)), None)
+        if prefix is None:
+            failures.append(f"instance {instance_id!r} belongs to no workflow")
+            continue
+        client = WORKFLOW_CLIENTS[prefix](app)
+        business_id = instance_id.removeprefix(prefix)
+        for path in (client.path(business_id), client.path(business_id, "audit")):
+            response = app.request("GET", path)
+            if response.status_code != 200:
+                failures.append(f"GET /api/{path}: HTTP {response.status_code}: {response.text[:200]}")
+    return len(instances)
+
+
+# -- command line ------------------------------------------------------------------------------------
+
+
+def register(subparsers: Any) -> None:
+    """Add `fuzz` to `python -m ops`."""
+    parser = subparsers.add_parser(
+        "fuzz",
+        help="fuzz the HTTP API (Schemathesis + abuse cases) on a devhost on Azurite",
+        description=__doc__.splitlines()[0],
+    )
+    parser.add_argument("--max-examples", type=int, default=FuzzOptions.max_examples, help="per operation")
+    parser.add_argument("--seed", type=int, default=FuzzOptions.seed, help="Schemathesis seed")
+    parser.add_argument("--workers", type=int, default=1, help="concurrent Schemathesis workers")
+    parser.add_argument("--phases", default=FuzzOptions.phases, help="Schemathesis phases")
+    parser.add_argument("--output", type=Path, default=FuzzOptions.output, help="JSON report path")
+    parser.set_defaults(handler=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run the fuzzing; print the figures; exit 1 on any failure."""
+    options = FuzzOptions(
+        max_examples=args.max_examples,
+        seed=args.seed,
+        workers=args.workers,
+        phases=args.phases,
+        output=args.output,
+    )
+
+    def log(message: str) -> None:
+        print(f"fuzz: {message}", file=sys.stderr, flush=True)
+
+    azurite = Azurite.start()
+    try:
+        report = run_fuzz(options, azurite, log)
+    finally:
+        azurite.stop()
+    options.output.parent.mkdir(parents=True, exist_ok=True)
+    options.output.write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+    figures = report.schemathesis
+    print(
+        f"schemathesis: {figures.get('casesGenerated')} cases over {figures.get('operationsTested')} "
+        f"operations, {figures.get('casesWithFailures')} with failures (seed {report.seed}); "
+        f"abuse and event-order cases: {report.abuse_cases}; instances checked: {report.instances_checked}; "
+        f"failures: {len(report.failures)}"
+    )
+    for failure in report.failures:
+        print(f"  FAIL {failure}")
+    print(f"report: {options.output}")
+    return 0 if report.passed else 1

@@ -1,0 +1,59 @@
+"""Schemathesis hooks of `python -m ops fuzz` (loaded through `SCHEMATHESIS_HOOKS=ops.fuzz_checks`).
+
+One check beyond Schemathesis' own: every 4xx answer carries the documented JSON error body, and
+the field-naming statuses (400, 413, 415) name a field. The one exception is the host's own 404
+for a request that matches no route (an undocumented method, or a path parameter holding `/` or a
+dot segment), which has no body.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import schemathesis
+
+FIELD_NAMING_STATUSES = frozenset({400, 413, 415})
+
+
+def error_body_problem(
+    status: int, body: Any, path_parameters: dict[str, Any] | None = None, *, documented_method: bool = True
+) -> str | None:
+    """What is wrong with a 4xx answer's body (None when it is as documented)."""
+    if not 400 <= status < 500:
+        return None
+    if body is None:
+        values = [str(value) for value in (path_parameters or {}).values()]
+        unrouted = not documented_method or any("/" in value or value in (".", "..") for value in values)
+        if status in (404, 405) and unrouted:
+            return None  # the host's answer: the method or the decoded path matches no route
+        return f"{status} without a JSON body"
+    if not isinstance(body, dict) or not isinstance(body.get("error"), str) or not body["error"]:
+        return f"{status} body has no 'error' text: {str(body)[:200]}"
+    if status in FIELD_NAMING_STATUSES:
+        field = body.get("field")
+        fields = body.get("fields")
+        if not isinstance(field, str) or not field:
+            return f"{status} body names no 'field': {str(body)[:200]}"
+        if not isinstance(fields, list) or not fields or not all(isinstance(f, dict) for f in fields):
+            return f"{status} body has no 'fields' list: {str(body)[:200]}"
+    return None
+
+
+def _json_or_none(response: schemathesis.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return {"not json": bytes(response.content[:200]).decode(errors="replace")}
+
+
+@schemathesis.check
+def documented_error_body(ctx: schemathesis.CheckContext, response: schemathesis.Response, case: Any) -> None:
+    """Every 4xx has the documented error body; 400/413/415 name the field."""
+    documented = str(case.method).upper() == str(case.operation.method).upper()
+    problem = error_body_problem(
+        response.status_code, _json_or_none(response), case.path_parameters, documented_method=documented
+    )
+    if problem is not None:
+        raise AssertionError(problem)
