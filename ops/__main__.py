@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ops.audit.cli",
     "ops.demo",
     "ops.fuzz",
+    "ops.soak",
 )
 
 
