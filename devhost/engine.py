@@ -80,6 +80,7 @@ class Instance:
     history_loaded: bool = True
     played_upto: int = 0
     log_created: bool = False
+    logged_custom_status: str | None = None
     pending_start: Event | None = None
     saved_signature: tuple[Any, ...] | None = None
 
@@ -236,7 +237,7 @@ class Engine:
     async def load_history(self, instance: Instance) -> list[Event]:
         if not instance.history_loaded:
             records = await self.store.read_log(instance.log_name) or []
-            instance.history, _, _ = _fold_log(records)
+            instance.history = _fold_log(records).history
             instance.history_json = [compact_json(e) for e in instance.history]
             instance.played_upto = len(instance.history)
             instance.history_loaded = True
@@ -596,8 +597,15 @@ class Engine:
     ) -> None:
         """Append the episode to the log, then apply it in memory (and to the document if it changed)."""
         record: Record = {"t": "ep", "consumed": [m[0] for m in consumed], "events": new_events}
+        # Custom status and failure details live outside history: the episode record carries them
+        # so recovery restores what the episode set, even if the document write never happened.
+        if instance.custom_status_text != instance.logged_custom_status:
+            record["customStatus"] = instance.custom_status_text
+        if status == RuntimeStatus.FAILED and instance.failure_details:
+            record["failureDetails"] = instance.failure_details
         await self._ensure_log(instance)
         await self.store.append(instance.log_name, [record])
+        instance.logged_custom_status = instance.custom_status_text
         instance.pending_start = None
         consumed_ids = {m[0] for m in consumed}
         instance.inbox = [m for m in instance.inbox if m[0] not in consumed_ids]
@@ -948,19 +956,20 @@ class Engine:
             stored = await self.store.read_log(instance.log_name)
             instance.log_created = stored is not None
             records = stored or []
-            history, inbox, continued = _fold_log(records)
+            folded = _fold_log(records)
+            history, inbox = folded.history, folded.inbox
             if not history and instance.pending_start is not None and all(m[0] != 0 for m in inbox):
                 # Started, but the first episode never reached the log before the crash.
                 inbox = [(0, instance.pending_start), *inbox]
-            if continued is None:
+            if folded.continued is None:
                 break
             # Crashed during continue-as-new: carry on in the new execution.
-            next_execution = str(continued["executionId"])
+            next_execution = str(folded.continued["executionId"])
             if next_execution in instance.executions and next_execution != instance.execution_id:
                 instance.execution_id = next_execution
                 continue
             instance.history, instance.inbox = history, inbox
-            started = continued["event"]
+            started = folded.continued["event"]
             await self._begin_execution(instance, next_execution, started.get("Input"), started)
             self.instances[instance_id] = instance
             return
@@ -969,6 +978,11 @@ class Engine:
         instance.played_upto = len(history)
         instance.inbox = inbox
         instance.history_loaded = True
+        if folded.custom_status_logged:
+            instance.custom_status_text = folded.custom_status
+        instance.logged_custom_status = instance.custom_status_text
+        if folded.failure_details:
+            instance.failure_details = folded.failure_details
         if history:
             instance.last_updated = max(instance.last_updated, h.parse_time(history[-1]["Timestamp"]))
         instance.next_message_id = 1 + max([m[0] for m in inbox] + _consumed_ids(records), default=-1)
@@ -1068,29 +1082,45 @@ def _apply_rewind(history: list[Event], record: Record) -> None:
         }
 
 
-def _fold_log(records: list[Record]) -> tuple[list[Event], list[tuple[int, Event]], Record | None]:
-    """Rebuild (history, unconsumed messages, continue-as-new record) from an execution's log."""
-    history: list[Event] = []
+@dataclass
+class FoldedLog:
+    """What an execution's log says: history, unconsumed messages, and what lives beside history."""
+
+    history: list[Event]
+    inbox: list[tuple[int, Event]]
+    continued: Record | None = None
+    custom_status: str | None = None
+    custom_status_logged: bool = False
+    failure_details: str | None = None
+
+
+def _fold_log(records: list[Record]) -> FoldedLog:
+    """Rebuild an execution's state from its log records."""
+    folded = FoldedLog(history=[], inbox=[])
     messages: dict[int, Event] = {}
     consumed: set[int] = set()
-    continued: Record | None = None
     for record in records:
         kind = record.get("t")
         if kind == "msg":
             messages[int(record["id"])] = record["event"]
         elif kind == "ep":
             consumed.update(int(i) for i in record.get("consumed", []))
-            for event in record.get("events", []):
-                history.append(event)
+            folded.history.extend(record.get("events", []))
+            if "customStatus" in record:
+                folded.custom_status = record["customStatus"]
+                folded.custom_status_logged = True
+            if "failureDetails" in record:
+                folded.failure_details = record["failureDetails"]
         elif kind == "rewind":
-            _apply_rewind(history, record)
+            _apply_rewind(folded.history, record)
+            folded.failure_details = None
         elif kind == "continued":
-            continued = record
-    for event in history:
+            folded.continued = record
+    for event in folded.history:
         if event["EventType"] in h.MESSAGE_EVENT_TYPES:
             event["IsPlayed"] = True
-    inbox = sorted((i, e) for i, e in messages.items() if i not in consumed)
-    return history, [(i, e) for i, e in inbox], continued
+    folded.inbox = sorted(((i, e) for i, e in messages.items() if i not in consumed), key=lambda m: m[0])
+    return folded
 
 
 __all__ = [

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -15,10 +16,11 @@ from pathlib import Path
 
 import pytest
 import requests
+from azure.storage.blob import BlobServiceClient
 
 from tests.support.durable_http import DurableApi
-from tests.support.processes import HostProcess
-from tests.support.wire import advance_clock
+from tests.support.processes import Azurite, HostProcess
+from tests.support.wire import advance_clock, devhost_only, raw_history
 
 APP = Path(__file__).parent / "apps" / "durability"
 
@@ -146,3 +148,31 @@ def test_deliver_twice_runs_every_activity_twice_with_the_same_input(
     status = api.wait(instance_id)
     assert status["output"] == [0, 10, 20, 30, 40]
     assert run_counts(run_log) == Counter({f"counted_step {i}": 2 for i in range(5)})
+
+
+@devhost_only
+def test_custom_status_survives_a_crash_before_the_document_write(
+    start_host: Callable[..., HostProcess], azurite: Azurite
+) -> None:
+    """The episode's log record carries the custom status: a lost document write loses nothing."""
+    host = start_host(APP)
+    api = DurableApi(host.base_url)
+    instance_id = api.start_id("status_then_wait", {})
+    # History in memory grows only after the episode's append returned: then the record is in the log.
+    wait_until(lambda: len(raw_history(host.base_url, instance_id)) > 0, 20, "the first episode's write")
+    host.kill()
+    # Simulate the crash window: the episode reached the log, its document write did not.
+    container = BlobServiceClient.from_connection_string(azurite.connection_string).get_container_client(
+        f"dh-{host.extra['hub'].lower()}"
+    )
+    document_blob = container.get_blob_client(f"instances/{instance_id}")
+    document = json.loads(document_blob.download_blob().readall())
+    document["customStatus"] = None
+    document_blob.upload_blob(json.dumps(document), overwrite=True, metadata={"runtimestatus": "Running"})
+    host.start()
+
+    assert api.status(instance_id).json()["customStatus"] == {"stage": "waiting", "step": 1}
+    assert api.raise_event(instance_id, "Proceed", "go").status_code == 202
+    status = api.wait(instance_id)
+    assert status["customStatus"] == {"stage": "done", "step": 2}
+    assert status["output"] == "go"

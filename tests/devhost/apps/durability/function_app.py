@@ -56,3 +56,12 @@ def counted_step(number: int) -> int:
     with RUN_LOG.open("a") as runs:
         runs.write(f"counted_step {number}\n")
     return number * 10
+
+
+@app.orchestration_trigger(context_name="context")
+def status_then_wait(context: df.DurableOrchestrationContext):
+    """Sets a custom status, then waits for 'Proceed'."""
+    context.set_custom_status({"stage": "waiting", "step": 1})
+    proceed = yield context.wait_for_external_event("Proceed")
+    context.set_custom_status({"stage": "done", "step": 2})
+    return proceed
