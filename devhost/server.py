@@ -49,7 +49,8 @@ class DevHostServer:
 
     def application(self) -> web.Application:
         app = web.Application(client_max_size=MAX_REQUEST_BYTES)
-        app.router.add_route("*", "/{tail:.*}", self.dispatch)
+        # [\s\S]: a percent-encoded newline in a path must reach the router too, not aiohttp's 404.
+        app.router.add_route("*", r"/{tail:[\s\S]*}", self.dispatch)
         return app
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
@@ -163,11 +164,13 @@ class DevHostServer:
         if not raw_path.startswith(prefix) and raw_path != prefix.rstrip("/"):
             return web.Response(status=404)
         relative = raw_path[len(prefix) :] if raw_path.startswith(prefix) else ""
-        relative = unquote(relative).strip("/")
-        found = self._match(request.method, relative)
+        # Match on the encoded path and decode each parameter afterwards, as the Functions host
+        # does: `%2F` inside an id stays inside that route parameter instead of splitting it.
+        found = self._match(request.method, relative.strip("/"))
         if found is None:
             return web.Response(status=404)
-        route, route_params = found
+        route, encoded_params = found
+        route_params = {name: unquote(value) for name, value in encoded_params.items()}
         if route.function.disabled:
             return web.Response(status=404)
         body = await request.read()

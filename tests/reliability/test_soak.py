@@ -7,18 +7,10 @@ over-allocation, every audit packet complete. The full soak is `python -m ops so
 
 from __future__ import annotations
 
-import pytest
-
 from ops.soak import SoakOptions, run_soak
 from tests.support.processes import ARTIFACTS, Azurite
 
 
-@pytest.mark.xfail(
-    reason="devhost bug: an episode's custom status is not in its log record, so kill -9 between the "
-    "episode's append and the instance document write leaves a stale custom status after recovery "
-    "(docs/reliability.md, 'Known devhost deviations')",
-    strict=False,
-)
 def test_small_soak_loses_nothing_duplicates_nothing_and_over_allocates_nothing(azurite: Azurite) -> None:
     options = SoakOptions(
         orders=4,
