@@ -7,6 +7,7 @@ exactly one refund in the sandbox gateway, never more than the fare.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from datetime import timedelta
 
@@ -161,6 +162,11 @@ def test_partial_above_the_fare_is_refused_and_the_case_keeps_waiting(
         "refundAmount": {"amount": "50.00", "currency": "EUR"},
     }
     assert dispute_host.decide(dispute_id, too_much).status_code == 202
+    # The 202 means accepted, not yet processed: wait until the episode has taken the decision in.
+    deadline = time.monotonic() + 30
+    while not any(event["EventType"] == "EventRaised" for event in dispute_host.history(dispute_id)):
+        assert time.monotonic() < deadline, "the decision never reached the orchestration"
+        time.sleep(0.05)
     view = dispute_host.settle(dispute_id, lambda v: v["runtimeStatus"] == "Running", nudge=False)
     history = dispute_host.history(dispute_id)
     assert sum(event["EventType"] == "EventRaised" for event in history) == 1
