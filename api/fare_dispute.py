@@ -27,11 +27,11 @@ from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrc
 from pydantic import Field
 
 from activities.fare_dispute import accepted_currencies, load_fare_rules
-from api.errors import Conflict, InstanceNotFound, InvalidRequest
+from api.errors import Conflict, InvalidRequest
 from api.handlers import json_errors, json_response
-from api.starters import existing_instance, start_once
+from api.starters import audit_packet_of, existing_instance, start_once
 from api.validation import parse_body, route_identifier
-from audit_packets import decision_records, publish_audit_packet
+from audit_packets import decision_records
 from claim_check import ClaimCheck
 from contracts import ContractModel, Money, duration_setting
 from orchestrators.fare_dispute import (
@@ -281,12 +281,16 @@ async def get_fare_dispute_audit(
 ) -> func.HttpResponse:
     """The dispute's audit packet: decisions (who, when), rules applied, refund, messages sent."""
     dispute_id = route_identifier(req, ROUTE_ID)
-    packet = await publish_audit_packet(
-        client, instance_id_for(dispute_id), workflow=WORKFLOW, extras=audit_extras
+    return json_response(
+        await audit_packet_of(
+            client,
+            instance_id_for(dispute_id),
+            workflow=WORKFLOW,
+            extras=audit_extras,
+            resource=RESOURCE,
+            identifier=dispute_id,
+        )
     )
-    if packet is None:
-        raise InstanceNotFound(RESOURCE, dispute_id)
-    return json_response(packet)
 
 
 def _results(packet: Mapping[str, Any], activity_name: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:

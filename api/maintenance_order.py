@@ -25,11 +25,11 @@ import azure.durable_functions as df
 import azure.functions as func
 from pydantic import Field, StrictBool
 
-from api.errors import Conflict, InstanceNotFound
+from api.errors import Conflict
 from api.handlers import json_errors, json_response
-from api.starters import existing_instance, start_once
+from api.starters import audit_packet_of, existing_instance, start_once
 from api.validation import parse_body, route_identifier
-from audit_packets import decision_records, loads_json, publish_audit_packet
+from audit_packets import decision_records, loads_json
 from claim_check import ClaimCheck
 from contracts import ContractModel, InvalidDurationError, duration_setting, format_duration
 from orchestrators.maintenance_order import (
@@ -189,10 +189,16 @@ async def get_maintenance_order_audit(
     """The order's audit packet: what ran, who approved and when, reminders, outcome."""
     order_id = route_identifier(req, "orderId")
     instance_id = instance_id_for(order_id)
-    packet = await publish_audit_packet(client, instance_id, workflow=WORKFLOW, extras=audit_extras)
-    if packet is None:
-        raise InstanceNotFound(RESOURCE, order_id)
-    return json_response(packet)
+    return json_response(
+        await audit_packet_of(
+            client,
+            instance_id,
+            workflow=WORKFLOW,
+            extras=audit_extras,
+            resource=RESOURCE,
+            identifier=order_id,
+        )
+    )
 
 
 def audit_extras(packet: dict[str, Any]) -> dict[str, Any]:

@@ -29,11 +29,11 @@ from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrc
 from pydantic import Field
 
 from activities.relief_routing import load_network_stock
-from api.errors import Conflict, FieldError, InstanceNotFound, InvalidRequest
+from api.errors import Conflict, FieldError, InvalidRequest
 from api.handlers import json_errors, json_response
-from api.starters import existing_instance, start_once
+from api.starters import audit_packet_of, existing_instance, start_once
 from api.validation import json_body, parse_body, route_identifier, validate
-from audit_packets import decision_records, loads_json, publish_audit_packet
+from audit_packets import decision_records, loads_json
 from contracts import ContractModel, InvalidDurationError, duration_setting, format_duration
 from idempotency import EffectLedger
 from integrations import integrations_from_settings
@@ -226,10 +226,16 @@ async def get_relief_request_audit(
     """The request's audit packet: reservations, chosen routes, changes, confirmations, escalations."""
     request_id = route_identifier(req, "requestId")
     instance_id = instance_id_for(request_id)
-    packet = await publish_audit_packet(client, instance_id, workflow=WORKFLOW, extras=audit_extras)
-    if packet is None:
-        raise InstanceNotFound(RESOURCE, request_id)
-    return json_response(packet)
+    return json_response(
+        await audit_packet_of(
+            client,
+            instance_id,
+            workflow=WORKFLOW,
+            extras=audit_extras,
+            resource=RESOURCE,
+            identifier=request_id,
+        )
+    )
 
 
 def audit_extras(packet: dict[str, Any]) -> dict[str, Any]:
