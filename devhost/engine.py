@@ -851,7 +851,7 @@ class Engine:
         input_action_text = action.get("input")
         new_input = compact_json(input_action_text) if input_action_text is not None else None
         execution_id = uuid.uuid4().hex
-        generation = sum(1 for _ in instance.executions)
+        generation = len(instance.executions)
         started = h.execution_started(
             now,
             name=instance.name,
@@ -928,19 +928,10 @@ class Engine:
         instance.failure_details = None
         instance.last_updated = now
         await self._save_document(instance, force=True)
-        # A new episode re-dispatches the rewound tasks; children that were rewound report back.
-        rewound_children = set(children)
-        for event in instance.history:
-            if (
-                event["EventType"] == EventType.SUB_ORCHESTRATION_INSTANCE_CREATED
-                and event["EventId"] in failed_ids
-            ):
-                rewound_children.add(str(event["InstanceId"]))
+        # A new episode re-dispatches the rewound tasks; rewound children report back when done.
         message_id = instance.next_message_id
         instance.next_message_id += 1
-        wake = h.event_raised(now, "$rewind", None)
-        wake["EventType"] = EventType.GENERIC_EVENT
-        wake["Data"] = reason
+        wake = h.generic_event(now, reason)
         await self.store.append(instance.log_name, [_message_record(message_id, wake)])
         instance.inbox.append((message_id, wake))
         self._schedule_episode(instance)
@@ -1022,8 +1013,6 @@ class Engine:
                 done_tasks.add(int(event["TaskScheduledId"]))
             elif event_type == EventType.TIMER_FIRED:
                 done_timers.add(int(event["TimerId"]))
-            elif event_type == EventType.EVENT_RAISED:
-                pass
         for event in instance.history:
             event_type = event["EventType"]
             if event_type == EventType.TIMER_CREATED and event["EventId"] not in done_timers:

@@ -282,6 +282,11 @@ def event_raised(moment: datetime, name: str, input_text: str | None) -> Event:
     return _event(EventType.EVENT_RAISED, moment, Name=name, Input=input_text)
 
 
+def generic_event(moment: datetime, data: str | None) -> Event:
+    """A message the SDK ignores; rewind uses one to wake the instance for a new episode."""
+    return _event(EventType.GENERIC_EVENT, moment, Data=data)
+
+
 def execution_terminated(moment: datetime, reason: str | None) -> Event:
     return _event(EventType.EXECUTION_TERMINATED, moment, Input=reason)
 

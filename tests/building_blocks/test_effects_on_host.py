@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -10,16 +9,8 @@ from pathlib import Path
 from idempotency import EffectLedger
 from integrations.sandbox import SandboxSystem
 from tests.support.durable_http import DurableApi
+from tests.support.polling import wait_until
 from tests.support.processes import HostProcess
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def outcomes(sandbox: SandboxSystem) -> Counter[str]:

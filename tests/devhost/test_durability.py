@@ -19,6 +19,7 @@ import requests
 from azure.storage.blob import BlobServiceClient
 
 from tests.support.durable_http import DurableApi
+from tests.support.polling import wait_until
 from tests.support.processes import Azurite, HostProcess
 from tests.support.wire import advance_clock, devhost_only, raw_history
 
@@ -34,15 +35,6 @@ def run_log(tmp_path: Path) -> Path:
     path = tmp_path / "runs.log"
     path.touch()
     return path
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_kill_9_mid_chain_resumes_and_reruns_the_interrupted_activity(

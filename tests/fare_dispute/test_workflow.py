@@ -7,7 +7,6 @@ exactly one refund in the sandbox gateway, never more than the fare.
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from datetime import timedelta
 
@@ -15,6 +14,7 @@ import pytest
 
 from orchestrators.fare_dispute import instance_id_for
 from tests.fare_dispute.support import DisputeHost, JsonDict, claim
+from tests.support.polling import wait_until
 
 SUPERVISOR = "sup-maria"
 
@@ -163,10 +163,11 @@ def test_partial_above_the_fare_is_refused_and_the_case_keeps_waiting(
     }
     assert dispute_host.decide(dispute_id, too_much).status_code == 202
     # The 202 means accepted, not yet processed: wait until the episode has taken the decision in.
-    deadline = time.monotonic() + 30
-    while not any(event["EventType"] == "EventRaised" for event in dispute_host.history(dispute_id)):
-        assert time.monotonic() < deadline, "the decision never reached the orchestration"
-        time.sleep(0.05)
+    wait_until(
+        lambda: any(event["EventType"] == "EventRaised" for event in dispute_host.history(dispute_id)),
+        30,
+        "the decision to reach the orchestration",
+    )
     view = dispute_host.settle(dispute_id, lambda v: v["runtimeStatus"] == "Running", nudge=False)
     history = dispute_host.history(dispute_id)
     assert sum(event["EventType"] == "EventRaised" for event in history) == 1
