@@ -16,9 +16,10 @@ from pathlib import Path
 from aiohttp import web
 
 from devhost import fast_timestamps
-from devhost.clock import Clock
+from devhost.clock import Clock, parse_clock_start
 from devhost.config import ConfigError, apply_local_settings, load_host_settings, load_local_settings
 from devhost.engine import Engine
+from devhost.history import format_history_time
 from devhost.invoke import Invoker
 from devhost.loader import AppLoadError, FunctionIndex, load_app
 from devhost.server import DevHostServer
@@ -43,6 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--virtual-clock",
         action="store_true",
         help='time moves only through POST /admin/clock/advance {"seconds": N}',
+    )
+    start.add_argument(
+        "--clock-start",
+        metavar="ISO-8601-UTC",
+        help="with --virtual-clock: the instant the clock starts at, e.g. 2026-12-05T13:00:00Z "
+        "(default: now); a hub's persisted clock that is later wins",
     )
     start.add_argument(
         "--deliver-activities-twice",
@@ -86,6 +93,15 @@ def print_functions(index: FunctionIndex, origin: str, prefix: str) -> None:
 async def serve(args: argparse.Namespace) -> int:
     script_root: Path = args.script_root
     try:
+        clock = Clock(
+            virtual=args.virtual_clock,
+            start=parse_clock_start(args.clock_start) if args.clock_start else None,
+        )
+    except ValueError as error:
+        hint = "" if args.virtual_clock else " (add --virtual-clock)"
+        print(f"Error: --clock-start: {error}{hint}", file=sys.stderr)
+        return 2
+    try:
         apply_local_settings(load_local_settings(script_root))
         settings = load_host_settings(script_root)
     except ConfigError as error:
@@ -117,7 +133,7 @@ async def serve(args: argparse.Namespace) -> int:
         settings,
         index,
         store,
-        Clock(virtual=args.virtual_clock),
+        clock,
         invoker,
         deliver_activities_twice=args.deliver_activities_twice,
     )
@@ -142,7 +158,7 @@ async def serve(args: argparse.Namespace) -> int:
     origin = f"http://localhost:{args.port}"
     print(
         f"devhost: task hub '{settings.hub_name}', storage from '{settings.storage_connection_name}'"
-        + (", virtual clock" if args.virtual_clock else "")
+        + (f", virtual clock from {format_history_time(clock.now())}" if args.virtual_clock else "")
         + (", activities delivered twice" if args.deliver_activities_twice else "")
     )
     print_functions(index, origin, settings.route_prefix)

@@ -22,6 +22,10 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 AZURITE_BIN = REPO_ROOT / "node_modules" / ".bin" / "azurite-blob"
 ARTIFACTS = REPO_ROOT / ".artifacts"
 DEVSTORE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+# Where a virtual clock starts unless a test pins its own calendar case: a plain Wednesday,
+# 10:00 in Amsterdam, with no weekend, holiday, DST change or year end within a month of it.
+# Virtual-clock tests therefore never take their weekday from the day the suite happens to run.
+PLAIN_WEDNESDAY = "2026-11-11T09:00:00Z"
 
 
 def free_port() -> int:
@@ -178,12 +182,16 @@ def make_host(
     azurite: Azurite,
     *,
     virtual_clock: bool = False,
+    clock_start: str | None = None,
     deliver_twice: bool = False,
     trace_payloads: bool = False,
     hub_name: str | None = None,
     env: dict[str, str] | None = None,
 ) -> HostProcess:
-    """Describe a host for an app folder, isolated by its own task hub; call .start() to run it."""
+    """Describe a host for an app folder, isolated by its own task hub; call .start() to run it.
+
+    A virtual clock starts at `clock_start` (ISO-8601 UTC), by default at `PLAIN_WEDNESDAY`.
+    """
     port = free_port()
     hub = hub_name or f"t{uuid.uuid4().hex[:12]}"
     process_env = dict(os.environ)
@@ -211,7 +219,9 @@ def make_host(
             str(port),
         ]
         if virtual_clock:
-            command.append("--virtual-clock")
+            command += ["--virtual-clock", "--clock-start", clock_start or PLAIN_WEDNESDAY]
+        elif clock_start is not None:
+            raise ValueError("clock_start needs virtual_clock=True")
         if deliver_twice:
             command.append("--deliver-activities-twice")
         if trace_payloads:
