@@ -20,7 +20,6 @@ from orchestrators.fare_dispute import EVIDENCE_SUBMITTED_EVENT, SUPERVISOR_DECI
 from tests.fare_dispute.support import DisputeHost, JsonDict, claim
 from tests.support.wire import deliver_in_one_batch
 
-
 EVIDENCE = {"evidence": {"claimCheck": "tests/evidence.json"}, "documentCount": 1}
 APPROVAL = {"decision": "approve", "supervisor": "sup-ties"}
 ORDERS = [pytest.param(False, id="deadline-first"), pytest.param(True, id="event-first")]
