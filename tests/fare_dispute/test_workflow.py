@@ -3,6 +3,9 @@
 The host injects a gateway timeout after every other refund was committed and a transient failure
 into every fifth customer message, so every refund below goes through a retry and must still be
 exactly one refund in the sandbox gateway, never more than the fare.
+
+Calendar case: the module's host starts on the plain Wednesday (`PLAIN_WEDNESDAY`); the one test
+that walks business days (evidence never arriving) pins its own Monday and says so.
 """
 
 from __future__ import annotations
