@@ -441,7 +441,7 @@ def test_no_card_or_contact_data_in_any_history_or_the_host_log(dispute_host: Di
 
     listing = requests.get(f"{dispute_host.durable.webhook}/instances", timeout=30).json()
     instance_ids = [item["instanceId"] for item in listing]
-    assert len(instance_ids) >= 15
+    assert len(instance_ids) >= 14  # every dispute the tests on this host filed
     for instance_id in instance_ids:
         stored = dispute_host.durable.status(
             instance_id, showHistory="true", showHistoryOutput="true", showInput="true"
