@@ -116,5 +116,5 @@ class SandboxDocumentStore:
             except ResourceNotFoundError:
                 raise IntegrationRejectedError(SYSTEM, "fetch: no such document", 404) from None
 
-        content: bytes = self.sandbox.read("fetch", respond)
+        content: bytes = self.sandbox.read("fetch", document_id, respond)
         return content

@@ -9,11 +9,22 @@ Each system has, in the `<prefix>-sandbox` container:
   `duplicate`, or the injected fault), so tests can count attempts as well as effects.
 - `<system>/state/...`: whatever else the system keeps (documents' content, stock levels).
 
+- `<system>/attempts/<identity>`: (only when faults are configured) an append blob with one block per
+  attempt of one call identity, so the attempt number survives a restart of the caller.
+
 Faults come from the app setting `SANDBOX_FAULTS_<SYSTEM>` (e.g. `SANDBOX_FAULTS_PAYMENTS`): a comma
-list of `mode` (every call) or `mode:1/N` (calls 1, N+1, 2N+1, ... of this process), with modes
+list of `mode` (every call), `mode:1/N` (about one attempt in N) or `mode:first` (the first attempt
+of every call identity), with modes
 - `transient`: fails before acting (like a 503);
 - `timeout`: times out before acting;
 - `timeout_after_commit`: acts and records, then times out, so the caller cannot know it worked.
+
+The schedule is keyed by call identity, never by a counter of this process: a call is identified
+by its operation and idempotency key (a read by its operation and arguments), and whether attempt
+k of it fails is decided by a hash of (`SANDBOX_FAULTS_SEED`, system, identity, k). The attempt
+number is counted in storage, so a host that is killed and restarted continues each call's
+schedule instead of failing its first calls by construction, and retries of different calls do
+not fail in lockstep.
 """
 
 from __future__ import annotations
@@ -38,6 +49,7 @@ from integrations.errors import IdempotencyKeyReusedError, IntegrationTimeoutErr
 
 SANDBOX_CONTAINER_PURPOSE = "sandbox"
 FAULTS_SETTING_PREFIX = "SANDBOX_FAULTS_"
+FAULTS_SEED_SETTING = "SANDBOX_FAULTS_SEED"
 FaultMode = Literal["transient", "timeout", "timeout_after_commit"]
 FAULT_MODES: tuple[FaultMode, ...] = ("transient", "timeout", "timeout_after_commit")
 JsonDict = dict[str, Any]
@@ -45,58 +57,65 @@ JsonDict = dict[str, Any]
 
 @dataclass(frozen=True)
 class FaultRule:
-    """Fail calls 1, N+1, 2N+1, ... (every call when `one_in` is 1) with `mode`."""
+    """Fail an attempt with `mode`: every attempt (`one_in` 1), about one in `one_in`, or the first."""
 
     mode: FaultMode
     one_in: int = 1
+    first_only: bool = False
 
-    def applies_to(self, call_number: int) -> bool:
-        """Whether the `call_number`-th call (1-based) fails."""
-        return (call_number - 1) % self.one_in == 0
+    def applies_to(self, draw: int, attempt: int) -> bool:
+        """Whether attempt `attempt` (1-based) of a call whose identity hashed to `draw` fails."""
+        if self.first_only:
+            return attempt == 1
+        return draw % self.one_in == 0
 
 
 def parse_faults(text: str) -> tuple[FaultRule, ...]:
-    """Parse `transient:1/3,timeout_after_commit` into rules; raise ValueError naming the bad part."""
+    """Parse `transient:1/3,timeout_after_commit:first` into rules; raise ValueError naming the bad part."""
     rules = []
     for part in filter(None, (piece.strip() for piece in text.split(","))):
         mode, _, ratio = part.partition(":")
         if mode not in FAULT_MODES:
             raise ValueError(f"unknown sandbox fault {mode!r}; use one of {', '.join(FAULT_MODES)}")
+        if ratio == "first":
+            rules.append(FaultRule(mode, first_only=True))
+            continue
         one_in = 1
         if ratio:
             numerator, _, denominator = ratio.partition("/")
             if numerator != "1" or not denominator.isdigit() or int(denominator) < 1:
-                raise ValueError(f"sandbox fault ratio {ratio!r} must look like 1/N")
+                raise ValueError(f"sandbox fault ratio {ratio!r} must look like 1/N or be 'first'")
             one_in = int(denominator)
         rules.append(FaultRule(mode, one_in))
     return tuple(rules)
 
 
-class _CallCounter:
-    """Calls per system in this process; the fault schedule counts them."""
-
-    def __init__(self) -> None:
-        self._counts: dict[str, int] = {}
-        self._lock = threading.Lock()
-
-    def next(self, system: str) -> int:
-        with self._lock:
-            self._counts[system] = self._counts.get(system, 0) + 1
-            return self._counts[system]
+def fault_draw(seed: str, system: str, identity: str, attempt: int, rule_index: int) -> int:
+    """A number fixed by the call's identity and attempt (and the seed), never by process state."""
+    text = f"{seed}\n{system}\n{identity}\n{attempt}\n{rule_index}"
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
 
 
-_call_counter = _CallCounter()
-# Call logs this process has created (an append blob must exist before the first append).
-_created_call_logs: set[str] = set()
+# Call logs and attempt counters this process has created (an append blob must exist before the
+# first append).
+_created_append_blobs: set[str] = set()
+_created_lock = threading.Lock()
 
 
 class SandboxSystem:
     """Storage, dedupe, fault injection and the call log of one sandboxed system."""
 
-    def __init__(self, system: str, container: ContainerClient, faults: tuple[FaultRule, ...] = ()) -> None:
+    def __init__(
+        self,
+        system: str,
+        container: ContainerClient,
+        faults: tuple[FaultRule, ...] = (),
+        fault_seed: str = "",
+    ) -> None:
         self.system = system
         self.container = container
         self.faults = faults
+        self.fault_seed = fault_seed
 
     @classmethod
     def from_settings(cls, system: str, environ: Mapping[str, str] | None = None) -> SandboxSystem:
@@ -107,13 +126,18 @@ class SandboxSystem:
             faults = parse_faults(env.get(setting, ""))
         except ValueError as error:
             raise ValueError(f"app setting {setting}: {error}") from None
-        return cls(system, container_client(SANDBOX_CONTAINER_PURPOSE, env), faults)
+        return cls(
+            system,
+            container_client(SANDBOX_CONTAINER_PURPOSE, env),
+            faults,
+            env.get(FAULTS_SEED_SETTING, "").strip(),
+        )
 
     # -- calls --------------------------------------------------------------------------------
 
-    def read(self, operation: str, respond: Callable[[], Any]) -> Any:
-        """A read-only call: faults apply, nothing is recorded as an effect."""
-        fault = self._fault()
+    def read(self, operation: str, arguments: Any, respond: Callable[[], Any]) -> Any:
+        """A read-only call: faults apply (keyed by operation and `arguments`), no effect is recorded."""
+        fault = self._fault(f"{operation}:{_fingerprint(operation, {'arguments': arguments})}")
         self._log_call(operation, None, f"fault:{fault}" if fault else "read")
         if fault in ("transient", "timeout", "timeout_after_commit"):
             self._raise_fault(fault, operation)
@@ -125,7 +149,7 @@ class SandboxSystem:
         """A mutating call, deduped by `idempotency_key`. `respond` must be safe to run twice."""
         if not idempotency_key:
             raise ValueError(f"{self.system}.{operation}: an idempotency key is required")
-        fault = self._fault()
+        fault = self._fault(f"{operation}:{idempotency_key}")
         if fault in ("transient", "timeout"):
             self._log_call(operation, idempotency_key, f"fault:{fault}")
             self._raise_fault(fault, operation)
@@ -140,7 +164,7 @@ class SandboxSystem:
         self, operation: str, idempotency_key: str, apply: Callable[[], tuple[JsonDict, bool]]
     ) -> JsonDict:
         """A mutating call whose dedupe lives in the system's own state (`apply` → response, acted?)."""
-        fault = self._fault()
+        fault = self._fault(f"{operation}:{idempotency_key}")
         if fault in ("transient", "timeout"):
             self._log_call(operation, idempotency_key, f"fault:{fault}")
             self._raise_fault(fault, operation)
@@ -176,14 +200,23 @@ class SandboxSystem:
 
     # -- internals ----------------------------------------------------------------------------
 
-    def _fault(self) -> FaultMode | None:
+    def _fault(self, identity: str) -> FaultMode | None:
         if not self.faults:
             return None
-        call_number = _call_counter.next(self.system)
-        for rule in self.faults:
-            if rule.applies_to(call_number):
+        attempt = self._next_attempt(identity)
+        for index, rule in enumerate(self.faults):
+            draw = fault_draw(self.fault_seed, self.system, identity, attempt, index)
+            if rule.applies_to(draw, attempt):
                 return rule.mode
         return None
+
+    def _next_attempt(self, identity: str) -> int:
+        """Count this attempt of `identity` in storage; the answer is its 1-based number."""
+        blob = self.container.get_blob_client(
+            f"{self.system}/attempts/{hashlib.sha256(identity.encode()).hexdigest()}"
+        )
+        result = self._append(blob, b".")
+        return int(result["blob_committed_block_count"])
 
     def _raise_fault(self, fault: FaultMode, operation: str) -> None:
         if fault == "transient":
@@ -220,17 +253,30 @@ class SandboxSystem:
 
     def _log_call(self, operation: str, key: str | None, outcome: str) -> None:
         blob = self.container.get_blob_client(f"{self.system}/calls")
-        if blob.url not in _created_call_logs:
-            with contextlib.suppress(ResourceExistsError):
-                blob.create_append_blob(match_condition=MatchConditions.IfMissing)
-            _created_call_logs.add(blob.url)
         line = {
             "operation": operation,
             "idempotencyKey": key,
             "outcome": outcome,
             "at": datetime.now(UTC).isoformat(),
         }
-        blob.append_block((json.dumps(line) + "\n").encode())
+        self._append(blob, (json.dumps(line) + "\n").encode())
+
+    @staticmethod
+    def _append(blob: Any, data: bytes) -> dict[str, Any]:
+        """Append to an append blob, creating it on first use (again if storage lost it)."""
+        with _created_lock:
+            known = blob.url in _created_append_blobs
+        if known:
+            try:
+                return dict(blob.append_block(data))
+            except ResourceNotFoundError:
+                with _created_lock:
+                    _created_append_blobs.discard(blob.url)
+        with contextlib.suppress(ResourceExistsError):
+            blob.create_append_blob(match_condition=MatchConditions.IfMissing)
+        with _created_lock:
+            _created_append_blobs.add(blob.url)
+        return dict(blob.append_block(data))
 
 
 def _fingerprint(operation: str, request: JsonDict) -> str:

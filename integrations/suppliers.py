@@ -104,7 +104,7 @@ class SandboxSupplierApi:
                 )
             return offers
 
-        result: list[PartOffer] = self.sandbox.read("find_parts", respond)
+        result: list[PartOffer] = self.sandbox.read("find_parts", part_numbers, respond)
         return result
 
     def request_parts(self, request: PartsRequest, idempotency_key: str) -> PartsRequestReceipt:

@@ -21,7 +21,7 @@ def test_retries_after_a_timeout_that_committed_refund_once(
     start_host: Callable[..., HostProcess], storage_env: dict[str, str]
 ) -> None:
     """The gateway takes the refund, then times out; the retry gets the same refund back."""
-    host = start_host(env={"SANDBOX_FAULTS_PAYMENTS": "timeout_after_commit:1/2"})
+    host = start_host(env={"SANDBOX_FAULTS_PAYMENTS": "timeout_after_commit:first"})
     api = DurableApi(host.base_url)
     instance_id = api.start_id("refund_once", {"paymentReference": "trip-7", "amount": "9.99"})
     status = api.wait(instance_id)
@@ -41,7 +41,7 @@ def test_retries_after_a_timeout_that_committed_refund_once(
 def test_transient_failures_are_retried_without_duplicates(
     start_host: Callable[..., HostProcess], storage_env: dict[str, str]
 ) -> None:
-    host = start_host(env={"SANDBOX_FAULTS_CUSTOMER_MESSAGING": "transient:1/2"})
+    host = start_host(env={"SANDBOX_FAULTS_CUSTOMER_MESSAGING": "transient:first"})
     api = DurableApi(host.base_url)
     instance_id = api.start_id("notify_many", {"count": 4})
     status = api.wait(instance_id)

@@ -66,18 +66,19 @@ def test_concurrent_calls_with_one_key_record_one_effect(storage_env: dict[str, 
 
 
 def test_fault_settings_are_parsed_and_validated() -> None:
-    assert parse_faults("transient:1/3, timeout_after_commit") == (
+    assert parse_faults("transient:1/3, timeout_after_commit, timeout:first") == (
         FaultRule("transient", 3),
         FaultRule("timeout_after_commit", 1),
+        FaultRule("timeout", first_only=True),
     )
     assert parse_faults("") == ()
-    for bad in ["flaky", "transient:2/3", "timeout:1/0"]:
+    for bad in ["flaky", "transient:2/3", "timeout:1/0", "timeout:last"]:
         with pytest.raises(ValueError):
             parse_faults(bad)
 
 
 def test_transient_faults_fail_before_acting(storage_env: dict[str, str]) -> None:
-    env = {**storage_env, "SANDBOX_FAULTS_DONOR_PORTAL": "transient:1/2"}
+    env = {**storage_env, "SANDBOX_FAULTS_DONOR_PORTAL": "transient:first"}
     portal = integrations_from_settings(env).donor_portal
     from integrations.donor_portal import DonorUpdate
 
@@ -90,7 +91,7 @@ def test_transient_faults_fail_before_acting(storage_env: dict[str, str]) -> Non
 
 
 def test_timeout_after_commit_acts_then_the_retry_gets_the_same_answer(storage_env: dict[str, str]) -> None:
-    env = {**storage_env, "SANDBOX_FAULTS_PAYMENTS": "timeout_after_commit:1/2"}
+    env = {**storage_env, "SANDBOX_FAULTS_PAYMENTS": "timeout_after_commit:first"}
     gateway = SandboxPaymentGateway.from_settings(env)
     with pytest.raises(IntegrationTimeoutError):
         gateway.refund(REFUND, "d-4:issue_refund")

@@ -27,10 +27,10 @@ BASE_SETTINGS = {
     "FARE_DISPUTE_EVIDENCE_REMINDER_AFTER": "P1D",
     "FARE_DISPUTE_EVIDENCE_WAIT": "P3D",
 }
-# Every refund call 1, 3, 5, ... of a host process commits and then times out; every fifth
-# customer message fails before sending. Activities retry with the same keys.
+# The first attempt of every refund commits and then times out; about one customer message attempt
+# in five fails before sending. Activities retry with the same keys.
 FAULTS = {
-    "SANDBOX_FAULTS_PAYMENTS": "timeout_after_commit:1/2",
+    "SANDBOX_FAULTS_PAYMENTS": "timeout_after_commit:first",
     "SANDBOX_FAULTS_CUSTOMER_MESSAGING": "transient:1/5",
 }
 

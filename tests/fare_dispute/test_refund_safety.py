@@ -113,8 +113,8 @@ def test_a_late_decision_after_resolution_is_409_and_refunds_nothing_more(
 
 @pytest.fixture(scope="module")
 def twice_host(start_dispute_host: Callable[..., DisputeHost]) -> DisputeHost:
-    """Every activity runs twice; the gateway also fails every other call before acting."""
-    return start_dispute_host(deliver_twice=True, env={"SANDBOX_FAULTS_PAYMENTS": "transient:1/2"})
+    """Every activity runs twice; the gateway also fails the first attempt of each refund before acting."""
+    return start_dispute_host(deliver_twice=True, env={"SANDBOX_FAULTS_PAYMENTS": "transient:first"})
 
 
 @pytest.mark.parametrize("path", ["automatic", "supervisor"])

@@ -1,7 +1,8 @@
 """Supplier faults hold the order inside the supplier fan-out (retry timers wait on the virtual
 clock), so the host can be killed there, and a decision can arrive before the approval wait.
 
-Suppliers fail calls 1, 3, 5, ... of each host process (`SANDBOX_FAULTS_SUPPLIERS=transient:1/2`).
+The first attempt of every supplier call fails (`SANDBOX_FAULTS_SUPPLIERS=timeout_after_commit:first`):
+a parts lookup before answering, a parts request after the supplier recorded it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from tests.support.processes import HostProcess
 
 from .conftest import MaintenanceApi, Sandboxes, new_order_id, order_body
 
-SUPPLIER_FAULTS = {"SANDBOX_FAULTS_SUPPLIERS": "transient:1/2"}
+SUPPLIER_FAULTS = {"SANDBOX_FAULTS_SUPPLIERS": "timeout_after_commit:first"}
 RETRY_SECONDS = 5
 
 
@@ -29,7 +30,7 @@ def drive_retries_until(api: MaintenanceApi, order_id: str, stage: str, rounds: 
 
 
 def wait_inside_fan_out(api: MaintenanceApi, sandboxes: Sandboxes, order_id: str) -> None:
-    """Until one supplier request is recorded and another failed and waits for its retry."""
+    """Until a supplier recorded a request whose answer was lost, and its retry waits on the clock."""
     instance_id = f"maintenance-{order_id}"
     for _ in range(60):
         calls = [
@@ -39,7 +40,7 @@ def wait_inside_fan_out(api: MaintenanceApi, sandboxes: Sandboxes, order_id: str
             and str(call.get("idempotencyKey")).startswith(instance_id)
         ]
         outcomes = Counter(call["outcome"] for call in calls)
-        if outcomes["effect"] >= 1 and outcomes["fault:transient"] >= 1:
+        if outcomes["effect"] >= 1 and outcomes["fault:timeout_after_commit"] >= 1:
             assert api.order(order_id).json()["stage"] == "requesting_parts"
             return
         if api.order(order_id).json().get("stage") == "looking_up_parts":

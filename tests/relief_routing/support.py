@@ -11,6 +11,7 @@ from typing import Any
 import requests
 
 from integrations.sandbox import SandboxSystem
+from tests.support.wire import advance_clock
 
 TEST_NETWORK = Path(__file__).parent / "network.json"
 TEST_APP = Path(__file__).parent / "app"
@@ -57,15 +58,23 @@ class ReliefApi:
         return {(level["depotId"], level["sku"]): level for level in self.inventory()}
 
     def wait_for(
-        self, request_id: str, predicate: Callable[[Json], bool], what: str, timeout: float = 30
+        self,
+        request_id: str,
+        predicate: Callable[[Json], bool],
+        what: str,
+        timeout: float = 30,
+        nudge_clock: float = 0,
     ) -> Json:
-        """Poll the request's status until `predicate` holds."""
+        """Poll the request's status until `predicate` holds (moving the virtual clock by `nudge_clock`
+        seconds between polls, so activity retries waiting on it can run)."""
         deadline = time.monotonic() + timeout
         body: Json = {}
         while time.monotonic() < deadline:
             body = self.status(request_id)
             if predicate(body):
                 return body
+            if nudge_clock:
+                advance_clock(self.base_url, nudge_clock)
             time.sleep(0.05)
         raise AssertionError(f"{request_id}: {what} not reached in {timeout} s; last status: {body}")
 
