@@ -421,6 +421,12 @@ class _Run:
         }
         return planned != self.open_desired()
 
+    def has_new_changes(self) -> bool:
+        """Whether a queued change is one not applied or rejected yet (a client's retry of an applied
+        change is a duplicate: it must not hold up routing)."""
+        seen = set(self.applied_changes) | {rejected.change_id for rejected in self.rejected_changes}
+        return any(change.change_id not in seen for change in self.pending_changes)
+
     def reservation_state(self) -> Literal["fully_reserved", "short"] | None:
         if not self.lines:
             return None
@@ -458,6 +464,9 @@ def relief_routing(context: df.DurableOrchestrationContext) -> Generator[Any, An
             return (yield from _cancel(context, run))
         if run.needs_plan():
             yield from _plan(context, run)
+        elif run.planned_revision != run.revision:
+            # Reserved for this revision, routing skipped for a change that then changed nothing.
+            yield from _route(context, run)
         elif run.dispatched_revision != run.planned_revision:
             yield from _dispatch(context, run)
         elif run.pending_confirmations:
@@ -503,8 +512,13 @@ def _plan(context: df.DurableOrchestrationContext, run: _Run) -> Generator[Any, 
     orchestration_log(context, WORKFLOW, "reserve").info(
         "stock reserved", revision=str(run.revision), reservation=str(run.reservation_state())
     )
-    if run.pending_changes:
-        return  # a newer request is waiting: re-balance first, route once
+    if run.has_new_changes():
+        return  # a newer change is waiting: re-balance first, route once
+    yield from _route(context, run)
+
+
+def _route(context: df.DurableOrchestrationContext, run: _Run) -> Generator[Any, Any, None]:
+    """Step 2 for the reserved revision: choose and record the routes (none when nothing is held)."""
     if not run.holdings:  # nothing to drive anywhere
         run.planned_routes, run.route_document_id = [], None
         run.planned_revision = run.revision

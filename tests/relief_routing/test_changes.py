@@ -3,9 +3,10 @@ tell only the affected drivers and shelters); nothing raised during reservation 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
-from tests.relief_routing.support import ReliefApi, effects, request_body
+from tests.relief_routing.support import ReliefApi, calls, effects, request_body
 from tests.support.processes import HostProcess
 
 
@@ -136,4 +137,102 @@ def test_cancellation_releases_everything_still_held(
     assert api.change("cancel-2", {"cancel": True}).status_code == 202
     early = api.wait_done("cancel-2")["outcome"]
     assert early["outcome"] == "cancelled" and early["routes"] == []
+    assert sum(level["reserved"] for level in api.inventory()) == 0
+
+
+# -- a change that arrives while the re-plan's reservation is being retried -------------------------
+
+
+def _reserving_revision_2(api: ReliefApi, relief_env: dict[str, str], request_id: str) -> None:
+    """Start a request, dispatch revision 1, send change `add-1`, and stop while revision 2's
+    reservation waits for its retry (every reservation's first attempt fails: the virtual clock
+    holds the retry until the test moves it)."""
+    assert api.start(request_body(request_id, {"shelter-one": {"water": 2}})).status_code == 202
+    api.wait_for(
+        request_id, lambda s: s.get("stage") == "awaiting_confirmations", "revision 1", nudge_clock=2
+    )
+    add = {
+        "changeId": "add-1",
+        "shelters": [{"shelterId": "shelter-two", "items": [{"sku": "water", "pallets": 1}]}],
+    }
+    assert api.change(request_id, add).status_code == 202
+    api.wait_for(request_id, lambda s: s.get("stage") == "reserving" and s["revision"] == 2, "revision 2")
+    instance_id = f"relief-{request_id}"
+    for _ in range(200):
+        failed = [
+            c
+            for c in calls(relief_env, "inventory")
+            if c["outcome"] == "fault:transient"
+            and c["idempotencyKey"].startswith(f"{instance_id}:reserve_stock:r2")
+        ]
+        if failed:
+            return
+        time.sleep(0.05)
+    raise AssertionError("revision 2's reservation never failed its first attempt")
+
+
+def test_a_change_retried_while_its_reservation_is_retried_is_routed_and_dispatched(
+    start_relief_host: Callable[..., HostProcess], relief_env: dict[str, str]
+) -> None:
+    """The client retries change `add-1` (same id, the documented idempotent retry) while the
+    re-plan it caused is still reserving. The repeat is a duplicate, not a newer change: revision 2
+    is routed and dispatched once, and the request completes (it used to stay Running forever)."""
+    host = start_relief_host(env={"SANDBOX_FAULTS_INVENTORY": "transient:first"})
+    api = ReliefApi(host.base_url)
+    _reserving_revision_2(api, relief_env, "dup-1")
+    add = {
+        "changeId": "add-1",
+        "shelters": [{"shelterId": "shelter-two", "items": [{"sku": "water", "pallets": 1}]}],
+    }
+    assert api.change("dup-1", add).status_code == 202
+    api.wait_for("dup-1", lambda s: s.get("pendingChanges") == 1, "the repeat queued during the reservation")
+    planned = api.wait_for(
+        "dup-1",
+        lambda s: (
+            s.get("stage") == "awaiting_confirmations"
+            and {shelter["state"] for shelter in s["shelters"].values()} == {"awaiting"}
+        ),
+        "revision 2 dispatched",
+        nudge_clock=2,
+    )
+    assert planned["revision"] == 2 and set(planned["shelters"]) == {"shelter-one", "shelter-two"}
+    routed = [e["idempotencyKey"] for e in effects(relief_env, "documents", "store")]
+    assert sorted(key.rsplit(":", 1)[-1] for key in routed) == ["r1", "r2"], "each revision routed once"
+    assert ("dup-1-depot-b-1", "assigned", "r2") in driver_notes(relief_env)
+    for shelter in ("shelter-one", "shelter-two"):
+        assert api.confirm("dup-1", shelter).status_code == 202
+    done = api.wait_for("dup-1", lambda s: s["runtimeStatus"] == "Completed", "the end", nudge_clock=2)
+    assert done["outcome"]["appliedChanges"] == ["add-1"] and done["outcome"]["palletsDelivered"] == 3
+    assert sum(level["reserved"] for level in api.inventory()) == 0
+
+
+def test_a_newer_change_during_the_reservation_is_reserved_first_and_routed_once(
+    start_relief_host: Callable[..., HostProcess], relief_env: dict[str, str]
+) -> None:
+    """A genuinely newer change (`add-2`) arriving at the same point still holds routing back:
+    revision 2 is reserved but never routed, revision 3 takes both changes and is routed once."""
+    host = start_relief_host(env={"SANDBOX_FAULTS_INVENTORY": "transient:first"})
+    api = ReliefApi(host.base_url)
+    _reserving_revision_2(api, relief_env, "new-1")
+    newer = {
+        "changeId": "add-2",
+        "shelters": [{"shelterId": "shelter-three", "items": [{"sku": "blanket", "pallets": 2}]}],
+    }
+    assert api.change("new-1", newer).status_code == 202
+    planned = api.wait_for(
+        "new-1",
+        lambda s: s.get("stage") == "awaiting_confirmations" and s["revision"] == 3,
+        "revision 3 dispatched",
+        nudge_clock=2,
+    )
+    assert set(planned["shelters"]) == {"shelter-one", "shelter-two", "shelter-three"}
+    routed = [e["idempotencyKey"] for e in effects(relief_env, "documents", "store")]
+    assert sorted(key.rsplit(":", 1)[-1] for key in routed) == ["r1", "r3"], "revision 2 was never routed"
+    assert {suffix for _, _, suffix in driver_notes(relief_env)} == {"r1", "r3"}
+    for shelter in ("shelter-one", "shelter-two", "shelter-three"):
+        assert api.confirm("new-1", shelter).status_code == 202
+    done = api.wait_for("new-1", lambda s: s["runtimeStatus"] == "Completed", "the end", nudge_clock=2)
+    assert (
+        done["outcome"]["appliedChanges"] == ["add-1", "add-2"] and done["outcome"]["palletsDelivered"] == 5
+    )
     assert sum(level["reserved"] for level in api.inventory()) == 0
