@@ -12,6 +12,11 @@ devhost's --deliver-activities-twice), and returns the same result when it does:
   dedupes by the same key.
 Shelter and operations-desk contacts are read from the network data here and never enter
 orchestration history.
+
+Messages and portal updates are best effort (orchestrators/failure_policy.py). These activities run
+inside the orchestrator's `task_all`s, so they give up on their own rather than fail: each failed
+attempt is counted in the ledger (`count_failed_attempt`), and at `BEST_EFFORT_GIVE_UP_AT_ATTEMPT`
+the activity returns what it sent plus `gaveUp`, `unsent` (the keys it could not send) and a reason.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from integrations.customer_messaging import CustomerMessage, CustomerMessaging
 from integrations.donor_portal import DonorUpdate
 from integrations.driver_messaging import DriverNotification
 from integrations.inventory import InventoryStore, ReserveRequest
+from orchestrators.failure_policy import BEST_EFFORT_GIVE_UP_AT_ATTEMPT, failure_reason
 from orchestrators.relief_routing import (
     ESCALATE_RELIEF_CONFIRMATIONS,
     NOTIFY_RELIEF_DRIVERS,
@@ -244,13 +250,18 @@ def notify_relief_drivers(work: JsonDict) -> JsonDict:
     notices = [DriverNotice.from_dict(item) for item in work["notices"]]
     dispatch = integrations_from_settings().driver_messaging
     ledger = EffectLedger.from_settings()
-    receipts = []
-    for notice in notices:
-        notification = DriverNotification(
-            driver_id=notice.driver_id, route_id=notice.route_id, kind=notice.kind, stops=notice.stops
-        )
-        receipts.append(ledger.run_once(notice.key, _bind(dispatch.notify, notification, notice.key)).result)
-    return {"notified": [receipt["notificationId"] for receipt in receipts]}
+    notified: list[str] = []
+    try:
+        for notice in notices:
+            notification = DriverNotification(
+                driver_id=notice.driver_id, route_id=notice.route_id, kind=notice.kind, stops=notice.stops
+            )
+            receipt = ledger.run_once(notice.key, _bind(dispatch.notify, notification, notice.key)).result
+            notified.append(receipt["notificationId"])
+    except Exception as error:
+        unsent = [notice.key for notice in notices[len(notified) :]]
+        return _give_up_or_raise(ledger, error, unsent, {"notified": notified})
+    return {"notified": notified}
 
 
 @bp.activity_trigger(input_name="work", activity=NOTIFY_RELIEF_SHELTERS)
@@ -260,20 +271,24 @@ def notify_relief_shelters(work: JsonDict) -> JsonDict:
     network = network_from_settings()
     messaging = integrations_from_settings().customer_messaging
     ledger = EffectLedger.from_settings()
-    sent = []
-    for notice in notices:
-        shelter = network.shelter(notice.shelter_id)
-        parameters = {
-            "requestId": notice.request_id,
-            "shelter": shelter.name,
-            "pallets": _pallets_text(notice),
-        }
-        if notice.eta_minutes is not None:
-            parameters["etaMinutes"] = str(notice.eta_minutes)
-        message = _message(shelter.contact, f"relief_{notice.kind}", parameters)
-        sent.append(
-            ledger.run_once(notice.key, _bind(messaging.send, message, notice.key)).result["messageId"]
-        )
+    sent: list[str] = []
+    try:
+        for notice in notices:
+            shelter = network.shelter(notice.shelter_id)
+            parameters = {
+                "requestId": notice.request_id,
+                "shelter": shelter.name,
+                "pallets": _pallets_text(notice),
+            }
+            if notice.eta_minutes is not None:
+                parameters["etaMinutes"] = str(notice.eta_minutes)
+            message = _message(shelter.contact, f"relief_{notice.kind}", parameters)
+            sent.append(
+                ledger.run_once(notice.key, _bind(messaging.send, message, notice.key)).result["messageId"]
+            )
+    except Exception as error:
+        unsent = [notice.key for notice in notices[len(sent) :]]
+        return _give_up_or_raise(ledger, error, unsent, {"sent": sent})
     return {"sent": sent}
 
 
@@ -284,18 +299,24 @@ def escalate_relief_confirmations(work: JsonDict) -> JsonDict:
     network = network_from_settings()
     messaging = integrations_from_settings().customer_messaging
     ledger = EffectLedger.from_settings()
-    sent = []
-    for notice in notices:
-        shelter = network.shelter(notice.shelter_id)
-        parameters = {"requestId": notice.request_id, "shelter": shelter.name, "level": str(notice.level)}
-        reminder = _message(shelter.contact, "relief_confirmation_reminder", parameters)
-        sent.append(_send_once(ledger, messaging, reminder, f"{notice.key}:shelter"))
-        if notice.final:
-            alert = _message(network.operations_contact, "relief_confirmation_unresolved", parameters)
-            sent.append(_send_once(ledger, messaging, alert, f"{notice.key}:desk"))
-        activity_log(WORKFLOW, "escalate", instance_id_from_key(notice.key)).info(
-            "confirmation escalated", shelter_id=notice.shelter_id, level=notice.level, final=notice.final
-        )
+    sent: list[str] = []
+    done = 0
+    try:
+        for notice in notices:
+            shelter = network.shelter(notice.shelter_id)
+            parameters = {"requestId": notice.request_id, "shelter": shelter.name, "level": str(notice.level)}
+            reminder = _message(shelter.contact, "relief_confirmation_reminder", parameters)
+            sent.append(_send_once(ledger, messaging, reminder, f"{notice.key}:shelter"))
+            if notice.final:
+                alert = _message(network.operations_contact, "relief_confirmation_unresolved", parameters)
+                sent.append(_send_once(ledger, messaging, alert, f"{notice.key}:desk"))
+            activity_log(WORKFLOW, "escalate", instance_id_from_key(notice.key)).info(
+                "confirmation escalated", shelter_id=notice.shelter_id, level=notice.level, final=notice.final
+            )
+            done += 1
+    except Exception as error:
+        unsent = [notice.key for notice in notices[done:]]
+        return _give_up_or_raise(ledger, error, unsent, {"sent": sent})
     return {"sent": sent}
 
 
@@ -311,12 +332,30 @@ def publish_relief_update(work: JsonDict) -> JsonDict:
         pallets_delivered=request.pallets_delivered,
         note=request.note[:500],
     )
-    return (
-        EffectLedger.from_settings().run_once(request.key, _bind(portal.publish, update, request.key)).result
-    )
+    ledger = EffectLedger.from_settings()
+    try:
+        return ledger.run_once(request.key, _bind(portal.publish, update, request.key)).result
+    except Exception as error:
+        return _give_up_or_raise(ledger, error, [request.key], {})
 
 
 # -- helpers ---------------------------------------------------------------------------------------
+
+
+def _give_up_or_raise(ledger: EffectLedger, error: Exception, unsent: list[str], sent: JsonDict) -> JsonDict:
+    """Count the failed attempt; at the give-up attempt return what was sent and what was not, else raise.
+
+    The count is keyed by the first unsent key (what the retry starts with), so it survives restarts
+    and re-deliveries; when storage itself is down the count fails and the activity is retried.
+    """
+    attempts = ledger.count_failed_attempt(f"{unsent[0]}:best-effort") if unsent else 0
+    if attempts < BEST_EFFORT_GIVE_UP_AT_ATTEMPT:
+        raise error
+    reason = f"gave up after {attempts} attempts: {failure_reason(error)}"
+    activity_log(WORKFLOW, "best_effort", instance_id_from_key(unsent[0])).warning(
+        "best-effort delivery gave up", unsent=str(len(unsent)), reason=reason
+    )
+    return {**sent, "gaveUp": True, "unsent": unsent, "reason": reason}
 
 
 def _bind(call: Callable[[Any, str], Any], request: Any, key: str) -> Callable[[], JsonDict]:

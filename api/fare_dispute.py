@@ -31,7 +31,7 @@ from api.errors import Conflict, InvalidRequest
 from api.handlers import json_errors, json_response
 from api.starters import audit_packet_of, existing_instance, start_once
 from api.validation import parse_body, route_identifier
-from audit_packets import decision_records
+from audit_packets import decision_records, failure_policy_record
 from claim_check import ClaimCheck
 from contracts import ContractModel, Money, duration_setting
 from orchestrators.fare_dispute import (
@@ -270,6 +270,9 @@ async def get_fare_dispute(req: func.HttpRequest, client: df.DurableOrchestratio
         "createdTime": status.created_time.isoformat() if status.created_time else None,
         "lastUpdatedTime": status.last_updated_time.isoformat() if status.last_updated_time else None,
     }
+    for recorded in ("unsent", "failure"):  # the failure policy's records, when there are any
+        if custom.get(recorded):
+            body[recorded] = custom[recorded]
     if isinstance(status.output, dict):
         body["result"] = status.output
     return json_response(body)
@@ -343,5 +346,6 @@ def audit_extras(packet: dict[str, Any]) -> dict[str, Any]:
         "evidenceEvents": decision_records(packet, EVIDENCE_SUBMITTED_EVENT, ("documentCount",)),
         "refund": refunds[-1] if refunds else None,
         "messagesSent": messages,
+        **failure_policy_record(packet),
         "finalOutcome": output.get("outcome") or custom.get("outcome"),
     }

@@ -29,7 +29,7 @@ from api.errors import Conflict
 from api.handlers import json_errors, json_response
 from api.starters import audit_packet_of, existing_instance, start_once
 from api.validation import parse_body, route_identifier
-from audit_packets import decision_records, loads_json
+from audit_packets import decision_records, failure_policy_record, loads_json
 from claim_check import ClaimCheck
 from contracts import ContractModel, InvalidDurationError, duration_setting, format_duration
 from orchestrators.maintenance_order import (
@@ -228,5 +228,6 @@ def audit_extras(packet: dict[str, Any]) -> dict[str, Any]:
             "events": decision_records(packet, APPROVAL_DECISION_EVENT, ("approved", "decidedAt")),
         },
         "reminders": reminders,
+        **failure_policy_record(packet),
         "finalOutcome": output.get("outcome") or packet.get("outcome", {}).get("status"),
     }

@@ -33,7 +33,7 @@ from api.errors import Conflict, FieldError, InvalidRequest
 from api.handlers import json_errors, json_response
 from api.starters import audit_packet_of, existing_instance, start_once
 from api.validation import json_body, parse_body, route_identifier, validate
-from audit_packets import decision_records, loads_json
+from audit_packets import decision_records, failure_policy_record, loads_json
 from contracts import ContractModel, InvalidDurationError, duration_setting, format_duration
 from idempotency import EffectLedger
 from integrations import integrations_from_settings
@@ -263,6 +263,7 @@ def audit_extras(packet: dict[str, Any]) -> dict[str, Any]:
         "reservation": output.get("reservation"),
         "lines": output.get("lines"),
         "shelters": output.get("shelters"),
+        **failure_policy_record(packet),
         "finalOutcome": output.get("outcome") or packet.get("outcome", {}).get("status"),
     }
 
@@ -296,7 +297,7 @@ def _accepting(
     if (
         state not in ACTIVE_RUNTIME_STATES
         or relief_status.stage in FINAL_STAGES
-        or relief_status.stage == "cancelling"
+        or relief_status.stage in ("cancelling", "failing", "failed")
     ):
         raise _conflict(
             client,

@@ -12,6 +12,8 @@ API:
   `historySource`, `notes`.
 - `decision_records(packet, event_name, fields=()) -> list[dict]`: the events of one name with
   `by`, `receivedAt` and the chosen data fields (an approval's approver and timestamp).
+- `failure_policy_record(packet) -> dict`: `unsentNotifications` (best-effort steps that gave up)
+  and `failure` (why a process ended Failed, what it undid, what stays done).
 - `packet_redactor(extra_keys=()) -> Callable`, `redact_value(value, keys)`, `redaction_keys`,
   `DEFAULT_EXTRA_KEYS`, `normalise_key`: `telemetry.redact` plus audit keys (email, phone, ...).
 - `publish_audit_packet(client, instance_id, *, workflow, extras=None, extra_redact_keys=())`
@@ -43,6 +45,7 @@ from audit_packets.history import (
     Redactor,
     actor_of,
     decision_records,
+    failure_policy_record,
     loads_json,
     packet_from_history,
 )
@@ -76,6 +79,7 @@ __all__ = [
     "actor_of",
     "build_audit_packet",
     "decision_records",
+    "failure_policy_record",
     "loads_json",
     "normalise_key",
     "packet_from_history",

@@ -376,3 +376,21 @@ def decision_records(
         record.update({field: data.get(field) for field in fields})
         records.append(record)
     return records
+
+
+def failure_policy_record(packet: Mapping[str, Any]) -> dict[str, Any]:
+    """What the workflow's failure policy recorded (orchestrators/failure_policy.py).
+
+    `unsentNotifications`: best-effort messages and updates whose retries ran out (the process went
+    on); `failure`: for a process that ended Failed, the step, the reason, what it undid and what
+    stays done. Both come from the output or, while running or after a failure, the custom status.
+    """
+    outcome = packet.get("outcome") or {}
+    output = outcome.get("output")
+    output = output if isinstance(output, dict) else {}
+    custom = (packet.get("customStatus") or {}).get("current")
+    custom = custom if isinstance(custom, dict) else {}
+    return {
+        "unsentNotifications": list(output.get("unsentNotifications") or custom.get("unsent") or []),
+        "failure": custom.get("failure"),
+    }

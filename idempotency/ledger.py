@@ -131,6 +131,22 @@ class EffectLedger:
         """Where the record of `key` lives (percent-encoded, so any key is a valid blob name)."""
         return "effects/" + quote(key, safe="")
 
+    def count_failed_attempt(self, key: str) -> int:
+        """Record one failed attempt of the work identified by `key`; how many have failed so far.
+
+        Kept beside the records (`attempts/<key>`, one append block per failure), so the count
+        survives restarts and re-deliveries: a best-effort activity gives up once it is high enough.
+        """
+        blob = self._container.get_blob_client("attempts/" + quote(key, safe=""))
+        try:
+            result = blob.append_block(b".")
+        except ResourceNotFoundError:
+            with contextlib.suppress(ResourceExistsError):
+                blob.create_append_blob(match_condition=MatchConditions.IfMissing)
+            result = blob.append_block(b".")
+        count: Any = result["blob_committed_block_count"]
+        return int(count)
+
     def lookup(self, key: str) -> EffectRecord | None:
         """The current record of `key`, or None when the key was never claimed."""
         found = self._read(key)

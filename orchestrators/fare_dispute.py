@@ -31,8 +31,12 @@ keep the old behaviour on replay.)
 Everything that crosses the wire is a ContractModel in its dict form; contact details, card data,
 evidence text and supervisor notes never enter the orchestration (claim-check references only).
 
-Limits: a refund that still fails after the activity's retries fails the instance (stage
-`refunding`); rewinding it retries under the same key, so it still pays at most once. Two disputes
+Failure policy (orchestrators/failure_policy.py): customer messages are best effort (the case goes
+on and records what stayed unsent); the trip look-up, the fare rules and the refund are strict.
+
+Limits: a refund that still fails after the activity's retries fails the instance (custom status
+`failure` names the step; the refund may or may not have been taken by the gateway); rewinding it
+retries under the same key, so it still pays at most once. Two disputes
 about the same trip are two cases, each capped by the charge it refunds. Trip history and the
 customer directory come from a JSON file (no ticketing or CRM integration exists yet).
 """
@@ -53,6 +57,13 @@ from pydantic import Field, ValidationError
 
 from contracts import ContractModel, Money, parse_event
 from idempotency import orchestration_effect_key
+from orchestrators.failure_policy import (
+    BEST_EFFORT_RETRY,
+    StepFailure,
+    best_effort,
+    failure_reason,
+    log_process_failure,
+)
 from telemetry import orchestration_log
 
 WORKFLOW = "fare_dispute"
@@ -72,6 +83,7 @@ ISSUE_FARE_REFUND_ACTIVITY = "issue_fare_refund"
 # Every activity talks to an outside system (or storage) and is idempotent by key. 5 s apart,
 # 6 attempts: rides out a gateway blip of about half a minute (the adapters' timeout is PT30S);
 # a longer outage fails the instance, which operators can rewind (same keys, no duplicate effect).
+# Customer messages use the failure policy's BEST_EFFORT_RETRY instead.
 ACTIVITY_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=5_000, max_number_of_attempts=6)
 
 _IDENTIFIER = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -107,6 +119,7 @@ class DisputeStage(StrEnum):
     AWAITING_SUPERVISOR = "awaiting_supervisor"
     REFUNDING = "refunding"
     RESOLVED = "resolved"
+    FAILED = "failed"
 
 
 class WaitingFor(StrEnum):
@@ -246,6 +259,8 @@ class FareDisputeStatus(ContractModel):
     waiting_for: WaitingFor | None = None
     escalated: bool = False
     outcome: DisputeOutcome | None = None
+    unsent: list[str] | None = None
+    failure: StepFailure | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Wire form without falsy values (the SDK drops them anyway)."""
@@ -264,6 +279,7 @@ class FareDisputeResult(ContractModel):
     decisions: list[DecisionRecord] = Field(default_factory=list)
     refund: RefundRecord | None = None
     messages: list[str] = Field(default_factory=list)
+    unsent_messages: list[str] | None = None
 
 
 # -- activity inputs (built here, parsed by the activities) ---------------------------------------
@@ -396,6 +412,7 @@ class _Case:
     escalated: bool = False
     decisions: list[DecisionRecord] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
+    unsent: list[str] = field(default_factory=list)
 
 
 @bp.orchestration_trigger(context_name="context", orchestration=FARE_DISPUTE_ORCHESTRATOR)
@@ -403,7 +420,6 @@ def fare_dispute(context: df.DurableOrchestrationContext) -> Generator[Any, Any,
     """Resolve one fare dispute. Input: `FareDisputeInput` as a dict; output: `FareDisputeResult`."""
     dispute = FareDisputeInput.from_dict(context.get_input())
     settings = dispute.settings
-    journal = orchestration_log(context, WORKFLOW)
     case = _Case(
         dispute,
         sla_due_utc(
@@ -414,6 +430,29 @@ def fare_dispute(context: df.DurableOrchestrationContext) -> Generator[Any, Any,
             settings.deadline_rules,
         ),
     )
+    try:
+        return (yield from _resolve_dispute(context, case))
+    except Exception as error:
+        # A strict step ran out of retries. Nothing is undone: the only effect that matters, the
+        # refund, either never happened or happened once under its key (a rewind settles which).
+        kept = (
+            [f"refund under key {orchestration_effect_key(context, 'issue_refund')} may have been taken"]
+            if case.stage == DisputeStage.REFUNDING
+            else None
+        )
+        failure = StepFailure(step=case.stage.value, reason=failure_reason(error), kept=kept)
+        _publish(context, case, DisputeStage.FAILED, failure=failure)
+        log_process_failure(orchestration_log(context, WORKFLOW), failure)
+        raise
+
+
+def _resolve_dispute(
+    context: df.DurableOrchestrationContext, case: _Case
+) -> Generator[Any, Any, dict[str, Any]]:
+    """The business steps (module docstring)."""
+    dispute = case.dispute
+    settings = dispute.settings
+    journal = orchestration_log(context, WORKFLOW)
     _publish(context, case, DisputeStage.FILED)
     journal.info("dispute filed", dispute_id=dispute.dispute_id, sla_due=format_utc(case.sla_due))
     yield from _notify(context, case, "received", {"slaDue": format_utc(case.sla_due)})
@@ -506,8 +545,11 @@ def _publish(
     stage: DisputeStage,
     waiting_for: WaitingFor | None = None,
     outcome: DisputeOutcome | None = None,
+    *,
+    failure: StepFailure | None = None,
 ) -> None:
-    case.stage = stage
+    if stage != DisputeStage.FAILED:
+        case.stage = stage
     case.waiting_for = waiting_for
     status = FareDisputeStatus(
         stage=stage,
@@ -515,6 +557,8 @@ def _publish(
         waiting_for=waiting_for,
         escalated=case.escalated,
         outcome=outcome,
+        unsent=list(case.unsent) or None,
+        failure=failure,
     )
     context.set_custom_status(status.to_dict())
 
@@ -544,7 +588,7 @@ def _decide(
 def _notify(
     context: df.DurableOrchestrationContext, case: _Case, stage: str, parameters: dict[str, str]
 ) -> Generator[Any, Any, None]:
-    """Tell the customer (one message per stage: the stage is the key's item)."""
+    """Tell the customer (one message per stage: the stage is the key's item), best effort."""
     template = f"fare_dispute.{stage}"
     request = NotifyCustomerInput(
         key=orchestration_effect_key(context, "notify_customer", stage),
@@ -552,13 +596,17 @@ def _notify(
         template=template,
         parameters={"disputeId": case.dispute.dispute_id, **parameters},
     )
-    answer = NotifyCustomerResult.from_dict(
-        (
-            yield context.call_activity_with_retry(
-                NOTIFY_DISPUTE_CUSTOMER_ACTIVITY, ACTIVITY_RETRY, request.to_dict()
-            )
-        )
+    result = yield from best_effort(
+        orchestration_log(context, WORKFLOW),
+        "notify_customer",
+        context.call_activity_with_retry(
+            NOTIFY_DISPUTE_CUSTOMER_ACTIVITY, BEST_EFFORT_RETRY, request.to_dict()
+        ),
     )
+    if result is None:
+        case.unsent.append(template)
+        return
+    answer = NotifyCustomerResult.from_dict(result)
     if answer.status != "skipped":
         case.messages.append(template)
 
@@ -728,5 +776,6 @@ def _resolve(
         decisions=case.decisions,
         refund=refund,
         messages=case.messages,
+        unsent_messages=list(case.unsent) or None,
     )
     return result.to_dict()

@@ -20,11 +20,18 @@ Business steps, one instance per order (`maintenance-<orderId>`):
 Custom status (`MaintenanceOrderStatus`) shows the stage, what the order waits for and the deadline
 throughout. The output records the orchestration version (host.json `defaultVersion`), the
 decision with approver and timestamps, reminders sent and every external receipt id.
+
+Failure policy (orchestrators/failure_policy.py): customer messages, reminders and escalations are
+best effort (the order goes on and records what stayed unsent); the inspection record, supplier
+requests, compliance pack and release certificate are strict: when one still fails, the order ends
+Failed with a custom status that names the step and what stays done (supplier requests cannot be
+withdrawn), and a rewind retries the step under the same keys.
 """
 
 from __future__ import annotations
 
 from collections.abc import Generator
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal, cast
@@ -35,7 +42,14 @@ from pydantic import Field
 
 from contracts import ContractModel, parse_duration, parse_event
 from idempotency import orchestration_effect_key
-from telemetry import orchestration_log
+from orchestrators.failure_policy import (
+    BEST_EFFORT_RETRY,
+    StepFailure,
+    best_effort,
+    failure_reason,
+    log_process_failure,
+)
+from telemetry import OrchestrationLogger, orchestration_log
 
 bp = df.Blueprint()
 
@@ -59,7 +73,7 @@ APPROVAL_DECISION_EVENT = "approval_decision"
 # (SDK 1.x RetryOptions has no backoff, so ~25 s in all) ride out a restart; the effect ledger
 # lease (PT2M) is longer than one attempt's adapter timeout (PT30S).
 SUPPLIER_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=5_000, max_number_of_attempts=6)
-# Our own storage and the messaging/document providers: brief blips only.
+# Our own storage and the document provider: brief blips only (messages are best effort instead).
 STEP_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=2_000, max_number_of_attempts=4)
 
 UNVERSIONED = "unversioned"
@@ -143,6 +157,7 @@ class Stage(StrEnum):
     RELEASED = "released"
     REJECTED = "rejected"
     EXPIRED = "expired"
+    FAILED = "failed"
 
 
 # Stages in which the order still takes an approval decision (before the wait it is buffered).
@@ -167,6 +182,8 @@ class MaintenanceOrderStatus(ContractModel):
     next_reminder_utc: str | None = None
     reminders_sent: int | None = None
     escalated: bool | None = None
+    unsent: list[str] | None = None
+    failure: StepFailure | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Wire form without falsy values (the SDK drops them anyway)."""
@@ -204,6 +221,7 @@ class MaintenanceOrderOutput(ContractModel):
     escalated: bool = False
     release_certificate_id: str | None = None
     customer_message_ids: list[str] = Field(default_factory=list)
+    unsent_notifications: list[str] | None = None
 
 
 # -- activity inputs and results ----------------------------------------------------------------------
@@ -335,16 +353,44 @@ class ApprovalWaitResult(ContractModel):
 # -- the orchestration ------------------------------------------------------------------------------
 
 
+@dataclass
+class _Progress:
+    """What the running order has done so far (rebuilt identically on every replay)."""
+
+    step: str = "capture_inspection"
+    kept: list[str] = field(default_factory=list)
+    unsent: list[str] = field(default_factory=list)
+    message_ids: list[str] = field(default_factory=list)
+
+
 @bp.orchestration_trigger(context_name="context", orchestration=MAINTENANCE_ORDER)
 def maintenance_order(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
     """Run one maintenance order. Input: `MaintenanceOrderInput`; output: `MaintenanceOrderOutput`."""
     order = MaintenanceOrderInput.from_dict(context.get_input())
     journal = orchestration_log(context, WORKFLOW)
+    progress = _Progress()
+    try:
+        return (yield from _process(context, order, journal, progress))
+    except Exception as error:
+        # A strict step ran out of retries: nothing the order did can be withdrawn (supplier
+        # requests, filed documents, messages), so the status records what stays done.
+        failure = StepFailure(step=progress.step, reason=failure_reason(error), kept=progress.kept or None)
+        publish(context, progress, MaintenanceOrderStatus(stage=Stage.FAILED, failure=failure))
+        log_process_failure(journal, failure)
+        raise
+
+
+def _process(
+    context: df.DurableOrchestrationContext,
+    order: MaintenanceOrderInput,
+    journal: OrchestrationLogger,
+    progress: _Progress,
+) -> Generator[Any, Any, dict[str, Any]]:
+    """The business steps (module docstring)."""
     version = context.version or UNVERSIONED
-    message_ids: list[str] = []
 
     # 1. Capture the inspection.
-    publish(context, MaintenanceOrderStatus(stage=Stage.CAPTURING_INSPECTION))
+    publish(context, progress, MaintenanceOrderStatus(stage=Stage.CAPTURING_INSPECTION))
     record = InspectionRecord.from_dict(
         (
             yield context.call_activity_with_retry(
@@ -359,9 +405,11 @@ def maintenance_order(context: df.DurableOrchestrationContext) -> Generator[Any,
             )
         )
     )
+    progress.kept.append("inspection record filed")
 
     # 2. Look up the parts of every finding (fan-out).
-    publish(context, MaintenanceOrderStatus(stage=Stage.LOOKING_UP_PARTS))
+    progress.step = "look_up_parts"
+    publish(context, progress, MaintenanceOrderStatus(stage=Stage.LOOKING_UP_PARTS))
     lookup_tasks = [
         context.call_activity_with_retry(
             LOOK_UP_PARTS,
@@ -378,7 +426,8 @@ def maintenance_order(context: df.DurableOrchestrationContext) -> Generator[Any,
     )
 
     # 3. One parts request per supplier (fan-out), each keyed by the supplier.
-    publish(context, MaintenanceOrderStatus(stage=Stage.REQUESTING_PARTS))
+    progress.step = "request_parts"
+    publish(context, progress, MaintenanceOrderStatus(stage=Stage.REQUESTING_PARTS))
     request_tasks = [
         context.call_activity_with_retry(
             REQUEST_PARTS_FROM_SUPPLIER,
@@ -394,10 +443,14 @@ def maintenance_order(context: df.DurableOrchestrationContext) -> Generator[Any,
     ]
     receipts = list((yield context.task_all(request_tasks))) if request_tasks else []
     supplier_requests = [SupplierRequestSummary.from_dict(receipt) for receipt in receipts]
+    progress.kept += [
+        f"supplier request {item.supplier_request_id} to {item.supplier_id}" for item in supplier_requests
+    ]
     journal.bind(step="request_parts").info("parts requested", suppliers=str(len(supplier_requests)))
 
     # 4. The compliance pack.
-    publish(context, MaintenanceOrderStatus(stage=Stage.GENERATING_DOCUMENTS))
+    progress.step = "compliance_pack"
+    publish(context, progress, MaintenanceOrderStatus(stage=Stage.GENERATING_DOCUMENTS))
     compliance = FiledDocument.from_dict(
         (
             yield context.call_activity_with_retry(
@@ -415,20 +468,25 @@ def maintenance_order(context: df.DurableOrchestrationContext) -> Generator[Any,
             )
         )
     )
+    progress.kept.append(f"compliance pack {compliance.document_id}")
 
-    # 5. Tell the customer the order waits for approval.
-    publish(context, MaintenanceOrderStatus(stage=Stage.NOTIFYING_CUSTOMER))
-    notified = yield from notify(context, order, "awaiting_approval", TEMPLATE_AWAITING_APPROVAL)
-    message_ids += [notified.message_id] if notified.message_id else []
+    # 5. Tell the customer the order waits for approval (best effort).
+    progress.step = "notify_customer"
+    publish(context, progress, MaintenanceOrderStatus(stage=Stage.NOTIFYING_CUSTOMER))
+    yield from notify(
+        context, journal, progress, order, step="awaiting_approval", template=TEMPLATE_AWAITING_APPROVAL
+    )
 
     # 6. Wait for the decision, with reminders, escalation and a deadline.
-    waited = yield from await_approval(context, order)
+    progress.step = "await_approval"
+    waited = yield from await_approval(context, journal, progress, order)
     decision = waited.decision
 
     # 7. Release or reject (or expire), then tell the customer.
     certificate_id: str | None = None
     if decision is not None and decision.approved:
-        publish(context, MaintenanceOrderStatus(stage=Stage.RELEASING))
+        progress.step = "release_certificate"
+        publish(context, progress, MaintenanceOrderStatus(stage=Stage.RELEASING))
         certificate = FiledDocument.from_dict(
             (
                 yield context.call_activity_with_retry(
@@ -454,11 +512,11 @@ def maintenance_order(context: df.DurableOrchestrationContext) -> Generator[Any,
     else:
         outcome, template = "expired", TEMPLATE_EXPIRED
 
-    publish(context, MaintenanceOrderStatus(stage=Stage.NOTIFYING_OUTCOME))
-    notified = yield from notify(context, order, outcome, template)
-    message_ids += [notified.message_id] if notified.message_id else []
+    progress.step = "notify_outcome"
+    publish(context, progress, MaintenanceOrderStatus(stage=Stage.NOTIFYING_OUTCOME))
+    yield from notify(context, journal, progress, order, step=outcome, template=template)
 
-    publish(context, MaintenanceOrderStatus(stage=Stage(outcome)))
+    publish(context, progress, MaintenanceOrderStatus(stage=Stage(outcome)))
     journal.bind(step="outcome").info("maintenance order finished", outcome=outcome)
     return MaintenanceOrderOutput(
         order_id=order.order_id,
@@ -471,12 +529,16 @@ def maintenance_order(context: df.DurableOrchestrationContext) -> Generator[Any,
         reminders_sent=waited.reminders_sent,
         escalated=waited.escalated,
         release_certificate_id=certificate_id,
-        customer_message_ids=message_ids,
+        customer_message_ids=progress.message_ids,
+        unsent_notifications=progress.unsent or None,
     ).to_dict()
 
 
 def await_approval(
-    context: df.DurableOrchestrationContext, order: MaintenanceOrderInput
+    context: df.DurableOrchestrationContext,
+    journal: OrchestrationLogger,
+    progress: _Progress,
+    order: MaintenanceOrderInput,
 ) -> Generator[Any, Any, ApprovalWaitResult]:
     """Wait for the decision; remind, then escalate, on durable timers; expire at the deadline."""
     policy = order.approval_policy
@@ -494,6 +556,7 @@ def await_approval(
         wake_at = next_reminder or deadline
         publish(
             context,
+            progress,
             MaintenanceOrderStatus(
                 stage=Stage.AWAITING_APPROVAL,
                 waiting_for=APPROVAL_DECISION_EVENT,
@@ -526,38 +589,56 @@ def await_approval(
             escalated = True
         else:
             reminders_sent += 1
-        yield context.call_activity_with_retry(
-            SEND_APPROVAL_REMINDER,
-            STEP_RETRY,
-            ReminderWork(
-                key=orchestration_effect_key(
-                    context,
-                    "escalate_approval" if escalate else "approval_reminder",
-                    None if escalate else reminders_sent,
-                ),
-                order_id=order.order_id,
-                recipient="supervisor" if escalate else "approver",
-                reminder_number=reminders_sent,
-                deadline_utc=utc_text(deadline),
-            ).to_dict(),
+        step = "escalate_approval" if escalate else "approval_reminder"
+        sent = yield from best_effort(
+            journal,
+            step,
+            context.call_activity_with_retry(
+                SEND_APPROVAL_REMINDER,
+                BEST_EFFORT_RETRY,
+                ReminderWork(
+                    key=orchestration_effect_key(context, step, None if escalate else reminders_sent),
+                    order_id=order.order_id,
+                    recipient="supervisor" if escalate else "approver",
+                    reminder_number=reminders_sent,
+                    deadline_utc=utc_text(deadline),
+                ).to_dict(),
+            ),
         )
+        if sent is None:
+            progress.unsent.append(step if escalate else f"{step}:{reminders_sent}")
 
 
 def notify(
-    context: df.DurableOrchestrationContext, order: MaintenanceOrderInput, step: str, template: str
-) -> Generator[Any, Any, NotificationResult]:
-    """Send one templated customer message for `step` (keyed by the step)."""
-    result = yield context.call_activity_with_retry(
-        NOTIFY_CUSTOMER,
-        STEP_RETRY,
-        NotifyCustomerWork(
-            key=orchestration_effect_key(context, "notify_customer", step),
-            customer_contact=order.customer_contact,
-            template=template,
-            parameters={"orderId": order.order_id, "assetId": order.asset_id},
-        ).to_dict(),
+    context: df.DurableOrchestrationContext,
+    journal: OrchestrationLogger,
+    progress: _Progress,
+    order: MaintenanceOrderInput,
+    *,
+    step: str,
+    template: str,
+) -> Generator[Any, Any, None]:
+    """Send one templated customer message for `step` (keyed by the step), best effort."""
+    result = yield from best_effort(
+        journal,
+        "notify_customer",
+        context.call_activity_with_retry(
+            NOTIFY_CUSTOMER,
+            BEST_EFFORT_RETRY,
+            NotifyCustomerWork(
+                key=orchestration_effect_key(context, "notify_customer", step),
+                customer_contact=order.customer_contact,
+                template=template,
+                parameters={"orderId": order.order_id, "assetId": order.asset_id},
+            ).to_dict(),
+        ),
     )
-    return NotificationResult.from_dict(result)
+    if result is None:
+        progress.unsent.append(f"notify_customer:{step}")
+        return
+    notified = NotificationResult.from_dict(result)
+    if notified.message_id:
+        progress.message_ids.append(notified.message_id)
 
 
 def parts_by_supplier(lookups: list[PartsLookup]) -> list[tuple[str, list[PartLineWork]]]:
@@ -579,8 +660,12 @@ def parts_by_supplier(lookups: list[PartsLookup]) -> list[tuple[str, list[PartLi
     ]
 
 
-def publish(context: df.DurableOrchestrationContext, status: MaintenanceOrderStatus) -> None:
-    """Set the custom status (a small typed dict)."""
+def publish(
+    context: df.DurableOrchestrationContext, progress: _Progress, status: MaintenanceOrderStatus
+) -> None:
+    """Set the custom status (a small typed dict), with the messages that stayed unsent so far."""
+    if progress.unsent:
+        status = status.model_copy(update={"unsent": list(progress.unsent)})
     context.set_custom_status(status.to_dict())
 
 

@@ -18,6 +18,12 @@ A change (add, remove or re-size shelters) re-plans at any point: it reserves th
 the surplus, re-routes and tells only the affected drivers and shelters. A cancellation releases
 everything still held (compensation) and tells drivers and shelters.
 
+Failure policy (orchestrators/failure_policy.py): messages to drivers, shelters and the operations
+desk and donor-portal updates are best effort (the request goes on and records what stayed unsent);
+reservations, the route record, delivery booking and releases are strict. When a strict step still
+fails, the request releases every pallet it holds, tells the dispatched drivers and shelters and
+the donor portal (best effort), records what it undid and what stays done, and ends Failed.
+
 How events are never lost (azure-functions-durable 1.7 specifics):
 - Every `yield` is a `task_any` of new tasks only: the work (or timer) plus a *fresh* waiter for
   each event name. So an event always finds a waiter: the SDK mishandles events that arrive with
@@ -44,6 +50,13 @@ from pydantic import Field, ValidationError, model_validator
 
 from contracts import ContractModel, WorkflowStatus, parse_duration, parse_event
 from idempotency import orchestration_effect_key
+from orchestrators.failure_policy import (
+    BEST_EFFORT_RETRY,
+    StepFailure,
+    failure_reason,
+    log_gave_up,
+    log_process_failure,
+)
 from relief_routes.planner import RouteSummary, Shipment
 from telemetry import orchestration_log
 
@@ -68,8 +81,9 @@ RELEASE_RELIEF_STOCK = "release_relief_stock"
 ESCALATE_RELIEF_CONFIRMATIONS = "escalate_relief_confirmations"
 
 # Every outside call goes through an adapter with a 30 s client timeout; 5 attempts 5 s apart ride
-# out a brief outage (503s, throttling) of inventory, dispatch, messaging or the portal. The
-# activities are idempotent, so a retry never repeats an effect.
+# out a brief outage (503s, throttling) of inventory or the document store. The activities are
+# idempotent, so a retry never repeats an effect. Messages and portal updates use the failure
+# policy's BEST_EFFORT_RETRY instead.
 RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=5_000, max_number_of_attempts=5)
 
 Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")]
@@ -323,6 +337,8 @@ class ReliefStatus(WorkflowStatus):
     reservation: Literal["fully_reserved", "short"] | None = None
     pending_changes: int = 0
     shelters: dict[str, ShelterProgress] = Field(default_factory=dict)
+    unsent: list[str] | None = None
+    failure: StepFailure | None = None
 
 
 class RejectedChange(ContractModel):
@@ -348,6 +364,7 @@ class ReliefOutcome(ContractModel):
     applied_changes: list[str]
     rejected_changes: list[RejectedChange]
     discrepancies: dict[str, dict[str, int]] = Field(default_factory=dict)
+    unsent_notifications: list[str] | None = None
 
 
 # -- the orchestration's working state (rebuilt identically on every replay) ----------------------
@@ -386,6 +403,7 @@ class _Run:
     discrepancies: dict[str, dict[str, int]] = field(default_factory=dict)
     cancel_requested: bool = False
     pallets_released: int = 0
+    unsent: list[str] = field(default_factory=list)
     stage: str = "accepted"
     waiting_for: str | None = None
     deadline: datetime | None = None
@@ -458,23 +476,27 @@ def relief_routing(context: df.DurableOrchestrationContext) -> Generator[Any, An
     run = _Run.start(ReliefWorkflowInput.from_dict(context.get_input()))
     journal = orchestration_log(context, WORKFLOW)
     journal.info("relief request accepted", request_id=run.request_id, priority=str(run.priority))
-    while True:
-        _apply_changes(run)
-        if run.cancel_requested:
-            return (yield from _cancel(context, run))
-        if run.needs_plan():
-            yield from _plan(context, run)
-        elif run.planned_revision != run.revision:
-            # Reserved for this revision, routing skipped for a change that then changed nothing.
-            yield from _route(context, run)
-        elif run.dispatched_revision != run.planned_revision:
-            yield from _dispatch(context, run)
-        elif run.pending_confirmations:
-            yield from _record_confirmations(context, run)
-        elif run.all_resolved():
-            return (yield from _complete(context, run))
-        else:
-            yield from _wait_for_confirmations(context, run)
+    try:
+        while True:
+            _apply_changes(run)
+            if run.cancel_requested:
+                return (yield from _cancel(context, run))
+            if run.needs_plan():
+                yield from _plan(context, run)
+            elif run.planned_revision != run.revision:
+                # Reserved for this revision, routing skipped for a change that then changed nothing.
+                yield from _route(context, run)
+            elif run.dispatched_revision != run.planned_revision:
+                yield from _dispatch(context, run)
+            elif run.pending_confirmations:
+                yield from _record_confirmations(context, run)
+            elif run.all_resolved():
+                return (yield from _complete(context, run))
+            else:
+                yield from _wait_for_confirmations(context, run)
+    except Exception as error:
+        yield from _fail(context, run, error)
+        raise
 
 
 # -- steps ------------------------------------------------------------------------------------------
@@ -593,16 +615,15 @@ def _dispatch(context: df.DurableOrchestrationContext, run: _Run) -> Generator[A
         pallets_delivered=run.delivered_pallets(),
         note=_shortfall_note(run),
     ).to_dict()
-    yield from _until_done(
+    yield from _until_calls_done(
         context,
         run,
-        lambda: context.task_all(
-            [
-                *_if_any(context, NOTIFY_RELIEF_DRIVERS, {"notices": driver_notices}),
-                *_if_any(context, NOTIFY_RELIEF_SHELTERS, {"notices": shelter_notices}),
-                context.call_activity_with_retry(PUBLISH_RELIEF_UPDATE, RETRY, donor_update),
-            ]
-        ),
+        [
+            *_notices_call(NOTIFY_RELIEF_DRIVERS, driver_notices, f"notify_drivers:r{revision}"),
+            *_notices_call(NOTIFY_RELIEF_SHELTERS, shelter_notices, f"notify_shelters:r{revision}"),
+            _Call(PUBLISH_RELIEF_UPDATE, donor_update, unsent_label=f"publish_update:dispatched:r{revision}"),
+        ],
+        all_of=True,
     )
     run.dispatched_routes = run.planned_routes
     run.dispatched_revision = revision
@@ -673,10 +694,12 @@ def _wait_for_confirmations(context: df.DurableOrchestrationContext, run: _Run) 
     if not notices:
         return
     _publish_status(context, run, "escalating")
-    yield from _until_done(
+    label = "escalate_confirmations:" + ",".join(f"{s}:{run.shelters[s].escalations}" for s in late)
+    yield from _until_calls_done(
         context,
         run,
-        lambda: context.call_activity_with_retry(ESCALATE_RELIEF_CONFIRMATIONS, RETRY, {"notices": notices}),
+        [_Call(ESCALATE_RELIEF_CONFIRMATIONS, {"notices": notices}, unsent_label=label)],
+        all_of=False,
     )
     unresolved = [
         shelter_id for shelter_id in late if run.shelters[shelter_id].escalations >= run.max_escalations
@@ -722,8 +745,11 @@ def _complete(context: df.DurableOrchestrationContext, run: _Run) -> Generator[A
         pallets_delivered=run.delivered_pallets(),
         note=note,
     ).to_dict()
-    yield from _until_done(
-        context, run, lambda: context.call_activity_with_retry(PUBLISH_RELIEF_UPDATE, RETRY, update)
+    yield from _until_calls_done(
+        context,
+        run,
+        [_Call(PUBLISH_RELIEF_UPDATE, update, unsent_label="publish_update:completed")],
+        all_of=False,
     )
     _publish_status(context, run, "completed")
     orchestration_log(context, WORKFLOW, "complete").info(
@@ -754,17 +780,16 @@ def _cancel(context: df.DurableOrchestrationContext, run: _Run) -> Generator[Any
         status="cancelled",
         pallets_delivered=run.delivered_pallets(),
     ).to_dict()
-    yield from _until_done(
+    yield from _until_calls_done(
         context,
         run,
-        lambda: context.task_all(
-            [
-                *_if_any(context, RELEASE_RELIEF_STOCK, released, bool(run.holdings)),
-                *_if_any(context, NOTIFY_RELIEF_DRIVERS, {"notices": driver_notices}),
-                *_if_any(context, NOTIFY_RELIEF_SHELTERS, {"notices": shelter_notices}),
-                context.call_activity_with_retry(PUBLISH_RELIEF_UPDATE, RETRY, update),
-            ]
-        ),
+        [
+            *([_Call(RELEASE_RELIEF_STOCK, released, strict=True)] if run.holdings else []),
+            *_notices_call(NOTIFY_RELIEF_DRIVERS, driver_notices, "notify_drivers:cancel"),
+            *_notices_call(NOTIFY_RELIEF_SHELTERS, shelter_notices, "notify_shelters:cancel"),
+            _Call(PUBLISH_RELIEF_UPDATE, update, unsent_label="publish_update:cancelled"),
+        ],
+        all_of=True,
     )
     run.pallets_released += run.held_pallets()
     run.holdings = []
@@ -776,6 +801,70 @@ def _cancel(context: df.DurableOrchestrationContext, run: _Run) -> Generator[Any
         "relief request cancelled", released=str(run.pallets_released)
     )
     return _outcome(run, "cancelled")
+
+
+def _fail(
+    context: df.DurableOrchestrationContext, run: _Run, error: BaseException
+) -> Generator[Any, Any, None]:
+    """A strict step ran out of retries: undo what can be undone (release every pallet held, tell the
+    dispatched drivers and shelters and the donor portal), record what cannot, before ending Failed."""
+    failure = StepFailure(step=run.stage, reason=failure_reason(error))
+    _publish_status(context, run, "failing")
+    undone: list[str] = []
+    kept: list[str] = []
+    held = list(run.holdings)
+    if held:
+        release = StockWork(holdings=held).to_dict()
+        pallets = sum(holding.pallets for holding in held)
+        try:
+            yield from _until_done(
+                context, run, lambda: context.call_activity_with_retry(RELEASE_RELIEF_STOCK, RETRY, release)
+            )
+        except Exception as release_error:  # the release itself failed: say what stays reserved
+            keys = ", ".join(holding.reservation_key for holding in held)
+            kept.append(f"{pallets} pallets still reserved ({keys}): {failure_reason(release_error)}")
+        else:
+            undone.append(f"released {pallets} reserved pallets")
+            run.pallets_released += pallets
+            run.holdings = []
+    open_shelters = [s for s, shelter in run.shelters.items() if shelter.state not in RESOLVED_STATES]
+    dispatched_to = _loads(run.dispatched_routes)
+    driver_notices = [
+        _driver_notice(context, run, route, "cancelled", "failed")
+        for route in run.dispatched_routes
+        if any(stop.shelter_id in open_shelters for stop in route.stops)
+    ]
+    shelter_notices = [
+        _shelter_notice(context, run, shelter_id, "cancelled", item_suffix="failed")
+        for shelter_id in open_shelters
+        if shelter_id in dispatched_to
+    ]
+    update = DonorUpdateWork(
+        key=orchestration_effect_key(context, "publish_update", "failed"),
+        request_id=run.request_id,
+        status="failed",
+        pallets_reserved=run.held_pallets(),
+        pallets_delivered=run.delivered_pallets(),
+    ).to_dict()
+    yield from _until_calls_done(
+        context,
+        run,
+        [
+            *_notices_call(NOTIFY_RELIEF_DRIVERS, driver_notices, "notify_drivers:failed"),
+            *_notices_call(NOTIFY_RELIEF_SHELTERS, shelter_notices, "notify_shelters:failed"),
+            _Call(PUBLISH_RELIEF_UPDATE, update, unsent_label="publish_update:failed"),
+        ],
+        all_of=True,
+    )
+    undone += [f"told the driver of route {n['routeId']}" for n in driver_notices]
+    if run.delivered:
+        kept.append(f"{run.delivered_pallets()} pallets delivered")
+    for shelter_id in open_shelters:
+        run.shelters[shelter_id].state = "cancelled"
+        run.shelters[shelter_id].due = None
+    failure = failure.model_copy(update={"undone": undone or None, "kept": kept or None})
+    _publish_status(context, run, "failed", failure=failure)
+    log_process_failure(orchestration_log(context, WORKFLOW), failure)
 
 
 # -- waiting without losing events ---------------------------------------------------------------
@@ -794,6 +883,37 @@ def _until_done(
             return work.result
         # An event won: the work runs on, but may not be yielded again in a new task_any, so the
         # loop schedules it afresh; its activities' keys make the repeat return the same result.
+
+
+def _until_calls_done(
+    context: df.DurableOrchestrationContext, run: _Run, calls: list[_Call], *, all_of: bool
+) -> Generator[Any, Any, list[Any]]:
+    """`_until_done` over `calls` (one `task_all`, or the single call when not `all_of`), then the
+    failure policy: a best-effort call whose activity gave up is logged and recorded in `run.unsent`.
+
+    Best-effort relief activities give up on their own (they return `gaveUp` after their last
+    counted attempt, activities/relief_routing.py) instead of failing: a `task_all` that failed
+    while sitting in `_race`'s `task_any` would be completed a second time by the SDK once its
+    other calls succeed ("Task ... completed twice"), failing the orchestration.
+    """
+
+    def schedule() -> TaskBase:
+        tasks = [call.task(context) for call in calls]
+        return context.task_all(tasks) if all_of else tasks[0]
+
+    answer = yield from _until_done(context, run, schedule)
+    results = list(answer) if all_of else [answer]
+    gave_up = False
+    for call, result in zip(calls, results, strict=True):
+        if not call.strict and isinstance(result, dict) and result.get("gaveUp"):
+            log_gave_up(
+                orchestration_log(context, WORKFLOW), call.unsent_label, str(result.get("reason", ""))
+            )
+            run.unsent.append(call.unsent_label)
+            gave_up = True
+    if gave_up:
+        _publish_status(context, run, run.stage, run.waiting_for, run.deadline)
+    return results
 
 
 def _race(
@@ -864,12 +984,23 @@ def _apply_changes(run: _Run) -> None:
 # -- small pieces ----------------------------------------------------------------------------------
 
 
-def _if_any(
-    context: df.DurableOrchestrationContext, activity: str, work: dict[str, Any], wanted: bool | None = None
-) -> list[TaskBase]:
-    """The activity call as a one-element list, or nothing when there is nothing to send."""
-    needed = bool(work.get("notices")) if wanted is None else wanted
-    return [context.call_activity_with_retry(activity, RETRY, work)] if needed else []
+@dataclass(frozen=True)
+class _Call:
+    """One activity call of a step: strict (its failure fails the request) or best effort."""
+
+    activity: str
+    work: dict[str, Any]
+    strict: bool = False
+    unsent_label: str = ""
+
+    def task(self, context: df.DurableOrchestrationContext) -> TaskBase:
+        retry = RETRY if self.strict else BEST_EFFORT_RETRY
+        return context.call_activity_with_retry(self.activity, retry, self.work)
+
+
+def _notices_call(activity: str, notices: list[dict[str, Any]], unsent_label: str) -> list[_Call]:
+    """The best-effort notification call as a one-element list, or nothing when nobody is told."""
+    return [_Call(activity, {"notices": notices}, unsent_label=unsent_label)] if notices else []
 
 
 def _loads(routes: list[RouteSummary]) -> dict[str, tuple[dict[str, int], int]]:
@@ -938,6 +1069,8 @@ def _publish_status(
     stage: str,
     waiting_for: str | None = None,
     deadline: datetime | None = None,
+    *,
+    failure: StepFailure | None = None,
 ) -> None:
     run.stage, run.waiting_for, run.deadline = stage, waiting_for, deadline
     status = ReliefStatus(
@@ -951,6 +1084,8 @@ def _publish_status(
             shelter_id: ShelterProgress(state=shelter.state, escalations=shelter.escalations)
             for shelter_id, shelter in run.shelters.items()
         },
+        unsent=list(run.unsent) or None,
+        failure=failure,
     )
     context.set_custom_status(status.to_dict())
 
@@ -973,4 +1108,5 @@ def _outcome(run: _Run, outcome: Literal["completed", "cancelled"]) -> dict[str,
         applied_changes=run.applied_changes,
         rejected_changes=run.rejected_changes,
         discrepancies=run.discrepancies,
+        unsent_notifications=list(run.unsent) or None,
     ).to_dict()

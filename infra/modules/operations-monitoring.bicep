@@ -139,6 +139,16 @@ var alertRules = [
     window: 'PT15M'
   }
   {
+    name: 'gave-up'
+    displayName: 'Workflow step gave up after its retries'
+    description: 'A best-effort message or portal update stayed unsent after about 30 minutes of retries (the process went on and recorded it under unsent), or a strict step ended its process Failed after undoing what it could (custom status failure). Open the instances in the console; see orchestrators/failure_policy.py.'
+    severity: 2
+    scope: appInsightsId
+    query: loadTextContent('../monitoring/queries/alert-gave-up.kql')
+    frequency: 'PT5M'
+    window: 'PT15M'
+  }
+  {
     name: 'storage-throttling'
     displayName: 'Task hub storage throttled'
     description: 'Durable queues, tables or blobs answered 503 (server busy / throttled) within 15 minutes. Expect slow or stalled instances; check scale-out and storage partition load.'

@@ -80,6 +80,12 @@ class DisputeHost:
     def view(self, dispute_id: str) -> requests.Response:
         return requests.get(f"{self.base_url}/api/fare-disputes/{dispute_id}", timeout=30)
 
+    def audit_ok(self, dispute_id: str) -> JsonDict:
+        response = requests.get(f"{self.base_url}/api/fare-disputes/{dispute_id}/audit", timeout=30)
+        assert response.status_code == 200, response.text
+        body: JsonDict = response.json()
+        return body
+
     def view_ok(self, dispute_id: str) -> JsonDict:
         response = self.view(dispute_id)
         assert response.status_code == 200, response.text

@@ -2,7 +2,7 @@
 
 Every query file parses and analyses cleanly with Microsoft's Kusto parser (Kusto.Language from npm,
 offline, with the real column names of the tables read), and the Bicep loads exactly those files:
-the workbook's five sections and the four alert rules the operators rely on.
+the workbook's five sections and the five alert rules the operators rely on.
 """
 
 from __future__ import annotations
@@ -30,9 +30,10 @@ ALERTS = {
     "stuck-instances": "alert-stuck-instances.kql",
     "sla-breach": "alert-sla-breach.kql",
     "storage-throttling": "alert-storage-throttling.kql",
+    "gave-up": "alert-gave-up.kql",
 }
 # telemetry.py's correlation dimensions: the queries may read no other app dimension.
-APP_DIMENSIONS = {"instance_id", "workflow", "step", "region", "outcome", "unresolved"}
+APP_DIMENSIONS = {"instance_id", "workflow", "step", "region", "outcome", "unresolved", "gave_up"}
 
 
 def run_checker(*paths: str) -> tuple[int, dict[str, Any]]:

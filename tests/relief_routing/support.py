@@ -49,6 +49,10 @@ class ReliefApi:
         body: Json = response.json()
         return body
 
+    def advance(self, seconds: float) -> None:
+        """Move the virtual clock (due timers, retries included, fire)."""
+        advance_clock(self.base_url, seconds)
+
     def inventory(self) -> list[Json]:
         response = requests.get(f"{self.base_url}/api/inventory", timeout=30)
         assert response.status_code == 200, response.text

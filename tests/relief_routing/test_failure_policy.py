@@ -1,0 +1,79 @@
+"""The failure policy (orchestrators/failure_policy.py) with sandboxes failing for longer than the
+retry budget: driver, shelter and donor-portal messages are best effort (the request is delivered
+and records what stayed unsent); the route record is strict (the request releases every pallet it
+holds, records that, and ends Failed)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from tests.relief_routing.support import Json, ReliefApi, effects, request_body
+from tests.support.processes import HostProcess
+
+FINISHED = ("Completed", "Failed", "Terminated")
+# Best-effort retries back off up to 5 minutes: move the virtual clock by that much per poll.
+RETRY_STEP_SECONDS = 300
+
+
+def drive_until(api: ReliefApi, request_id: str, predicate: Callable[[Json], bool], what: str) -> Json:
+    """Move the clock one retry interval at a time until `predicate` holds."""
+    for _ in range(120):
+        body = api.status(request_id)
+        if predicate(body):
+            return body
+        api.advance(RETRY_STEP_SECONDS)
+        time.sleep(0.1)  # the retry the clock released runs before the next step
+    raise AssertionError(f"{request_id}: {what} never happened: {api.status(request_id)}")
+
+
+def test_messages_and_portal_failing_past_the_retry_budget_still_deliver_and_are_recorded(
+    start_relief_host: Callable[..., HostProcess], relief_env: dict[str, str]
+) -> None:
+    """Drivers, shelters and the donor portal are unreachable for good: the request still reserves,
+    routes, takes the confirmation and completes; every message it could not send is recorded."""
+    host = start_relief_host(
+        env={
+            "SANDBOX_FAULTS_DRIVER_MESSAGING": "transient",
+            "SANDBOX_FAULTS_CUSTOMER_MESSAGING": "transient",
+            "SANDBOX_FAULTS_DONOR_PORTAL": "timeout",
+            "RELIEF_CONFIRMATION_INTERVAL": "PT12H",  # no escalation while messages are retried
+        }
+    )
+    api = ReliefApi(host.base_url)
+    assert api.start(request_body("quiet-1", {"shelter-one": {"water": 3}})).status_code == 202
+    waiting = drive_until(
+        api, "quiet-1", lambda s: s.get("stage") == "awaiting_confirmations", "the confirmation wait"
+    )
+    assert waiting["unsent"] == ["notify_drivers:r1", "notify_shelters:r1", "publish_update:dispatched:r1"]
+    assert api.confirm("quiet-1", "shelter-one").status_code == 202
+    done = drive_until(api, "quiet-1", lambda s: s["runtimeStatus"] in FINISHED, "the end")
+    assert done["runtimeStatus"] == "Completed" and done["outcome"]["palletsDelivered"] == 3
+    assert done["outcome"]["unsentNotifications"] == [*waiting["unsent"], "publish_update:completed"]
+    assert effects(relief_env, "driver_messaging") == [] and effects(relief_env, "donor_portal") == []
+    assert api.levels()["depot-a", "water"]["delivered"] == 3
+    assert sum(level["reserved"] for level in api.inventory()) == 0
+    assert "gave_up=notify_drivers:r1" in host.log_text()
+
+
+def test_a_routing_outage_past_the_retry_budget_releases_every_pallet_then_fails(
+    start_relief_host: Callable[..., HostProcess], relief_env: dict[str, str]
+) -> None:
+    """The document store (the route record, a strict step) fails for good after the pallets were
+    reserved: the request releases them, tells the donor portal, records what it undid, ends Failed."""
+    host = start_relief_host(env={"SANDBOX_FAULTS_DOCUMENTS": "transient"})
+    api = ReliefApi(host.base_url)
+    body = request_body("fail-1", {"shelter-one": {"water": 12}, "shelter-three": {"blanket": 2}})
+    assert api.start(body).status_code == 202
+    api.wait_for("fail-1", lambda s: s.get("stage") == "routing", "reserved, routing")
+    assert sum(level["reserved"] for level in api.inventory()) == 14
+    failed = drive_until(api, "fail-1", lambda s: s["runtimeStatus"] in FINISHED, "the end")
+    assert (failed["runtimeStatus"], failed["stage"]) == ("Failed", "failed")
+    failure = failed["failure"]
+    assert failure["step"] == "routing" and "injected 503" in failure["reason"]
+    assert failure["undone"] == ["released 14 reserved pallets"] and "kept" not in failure
+    assert sum(level["reserved"] for level in api.inventory()) == 0, "no reservation leaked"
+    [update] = effects(relief_env, "donor_portal")
+    assert update["request"]["status"] == "failed"
+    assert api.change("fail-1", {"cancel": True}).status_code == 409
+    assert "process failed" in host.log_text()
