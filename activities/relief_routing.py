@@ -13,10 +13,12 @@ devhost's --deliver-activities-twice), and returns the same result when it does:
 Shelter and operations-desk contacts are read from the network data here and never enter
 orchestration history.
 
-Messages and portal updates are best effort (orchestrators/failure_policy.py). These activities run
-inside the orchestrator's `task_all`s, so they give up on their own rather than fail: each failed
-attempt is counted in the ledger (`count_failed_attempt`), and at `BEST_EFFORT_GIVE_UP_AT_ATTEMPT`
-the activity returns what it sent plus `gaveUp`, `unsent` (the keys it could not send) and a reason.
+Messages and portal updates are best effort (orchestrators/failure_policy.py). These activities, and
+the release, run inside the orchestrator's `task_all`s, so they give up on their own rather than
+fail: each failed attempt is counted in the ledger (`count_failed_attempt`), and at the give-up
+attempt the activity returns what it did plus `gaveUp`, `unsent` (the keys it could not handle) and
+a reason. (A `task_all` that fails leaves its other calls' retries running with nobody waiting, and
+SDK 1.7 then mismatches later completions with new tasks.)
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from orchestrators.relief_routing import (
     RECORD_RELIEF_DELIVERY,
     RELEASE_RELIEF_STOCK,
     RESERVE_RELIEF_STOCK,
+    RETRY,
     SELECT_RELIEF_ROUTES,
     WORKFLOW,
     DonorUpdateWork,
@@ -63,6 +66,9 @@ from telemetry import activity_log, instance_id_from_key
 bp = df.Blueprint()
 
 JsonDict = dict[str, Any]
+# A release inside the cancellation's task_all reports instead of failing at its strict policy's last
+# attempt but one (the request then ends Failed and names the pallets that stay reserved).
+STRICT_GIVE_UP_AT_ATTEMPT = RETRY.max_number_of_attempts - 1
 
 
 # -- network stock ---------------------------------------------------------------------------------
@@ -193,8 +199,19 @@ def release_relief_stock(work: JsonDict) -> JsonDict:
     """Give every listed reservation back (compensation); a second release changes nothing."""
     request = StockWork.from_dict(work)
     inventory = integrations_from_settings().inventory
-    for holding in request.holdings:
-        inventory.release(holding.depot_id, holding.sku, holding.reservation_key)
+    done = 0
+    try:
+        for holding in request.holdings:
+            inventory.release(holding.depot_id, holding.sku, holding.reservation_key)
+            done += 1
+    except Exception as error:
+        # Runs inside the cancellation's task_all: at its last counted attempt it reports what it
+        # could not release instead of failing (see the module docstring); the request then fails.
+        unsent = [holding.reservation_key for holding in request.holdings[done:]]
+        released = {"released": sum(holding.pallets for holding in request.holdings[:done])}
+        return _give_up_or_raise(
+            EffectLedger.from_settings(), error, unsent, released, STRICT_GIVE_UP_AT_ATTEMPT
+        )
     return {"released": sum(holding.pallets for holding in request.holdings)}
 
 
@@ -342,18 +359,24 @@ def publish_relief_update(work: JsonDict) -> JsonDict:
 # -- helpers ---------------------------------------------------------------------------------------
 
 
-def _give_up_or_raise(ledger: EffectLedger, error: Exception, unsent: list[str], sent: JsonDict) -> JsonDict:
-    """Count the failed attempt; at the give-up attempt return what was sent and what was not, else raise.
+def _give_up_or_raise(
+    ledger: EffectLedger,
+    error: Exception,
+    unsent: list[str],
+    sent: JsonDict,
+    give_up_at: int = BEST_EFFORT_GIVE_UP_AT_ATTEMPT,
+) -> JsonDict:
+    """Count the failed attempt; at the give-up attempt return what was done and what was not, else raise.
 
     The count is keyed by the first unsent key (what the retry starts with), so it survives restarts
     and re-deliveries; when storage itself is down the count fails and the activity is retried.
     """
-    attempts = ledger.count_failed_attempt(f"{unsent[0]}:best-effort") if unsent else 0
-    if attempts < BEST_EFFORT_GIVE_UP_AT_ATTEMPT:
+    attempts = ledger.count_failed_attempt(f"{unsent[0]}:attempts") if unsent else 0
+    if attempts < give_up_at:
         raise error
     reason = f"gave up after {attempts} attempts: {failure_reason(error)}"
-    activity_log(WORKFLOW, "best_effort", instance_id_from_key(unsent[0])).warning(
-        "best-effort delivery gave up", unsent=str(len(unsent)), reason=reason
+    activity_log(WORKFLOW, "give_up", instance_id_from_key(unsent[0])).warning(
+        "activity gave up after its attempts", unsent=str(len(unsent)), reason=reason
     )
     return {**sent, "gaveUp": True, "unsent": unsent, "reason": reason}
 

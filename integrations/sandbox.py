@@ -14,7 +14,8 @@ Each system has, in the `<prefix>-sandbox` container:
 
 Faults come from the app setting `SANDBOX_FAULTS_<SYSTEM>` (e.g. `SANDBOX_FAULTS_PAYMENTS`): a comma
 list of `mode` (every call), `mode:1/N` (about one attempt in N) or `mode:first` (the first attempt
-of every call identity), with modes
+of every call identity), each optionally limited to one operation with `@operation`
+(`transient@release`), with modes
 - `transient`: fails before acting (like a 503);
 - `timeout`: times out before acting;
 - `timeout_after_commit`: acts and records, then times out, so the caller cannot know it worked.
@@ -62,9 +63,12 @@ class FaultRule:
     mode: FaultMode
     one_in: int = 1
     first_only: bool = False
+    operation: str | None = None
 
-    def applies_to(self, draw: int, attempt: int) -> bool:
+    def applies_to(self, draw: int, attempt: int, operation: str | None = None) -> bool:
         """Whether attempt `attempt` (1-based) of a call whose identity hashed to `draw` fails."""
+        if self.operation is not None and operation != self.operation:
+            return False
         if self.first_only:
             return attempt == 1
         return draw % self.one_in == 0
@@ -74,11 +78,14 @@ def parse_faults(text: str) -> tuple[FaultRule, ...]:
     """Parse `transient:1/3,timeout_after_commit:first` into rules; raise ValueError naming the bad part."""
     rules = []
     for part in filter(None, (piece.strip() for piece in text.split(","))):
-        mode, _, ratio = part.partition(":")
+        rule_text, at, operation = part.partition("@")
+        if at and not operation:
+            raise ValueError(f"sandbox fault {part!r}: name the operation after '@'")
+        mode, _, ratio = rule_text.partition(":")
         if mode not in FAULT_MODES:
             raise ValueError(f"unknown sandbox fault {mode!r}; use one of {', '.join(FAULT_MODES)}")
         if ratio == "first":
-            rules.append(FaultRule(mode, first_only=True))
+            rules.append(FaultRule(mode, first_only=True, operation=operation or None))
             continue
         one_in = 1
         if ratio:
@@ -86,7 +93,7 @@ def parse_faults(text: str) -> tuple[FaultRule, ...]:
             if numerator != "1" or not denominator.isdigit() or int(denominator) < 1:
                 raise ValueError(f"sandbox fault ratio {ratio!r} must look like 1/N or be 'first'")
             one_in = int(denominator)
-        rules.append(FaultRule(mode, one_in))
+        rules.append(FaultRule(mode, one_in, operation=operation or None))
     return tuple(rules)
 
 
@@ -137,7 +144,7 @@ class SandboxSystem:
 
     def read(self, operation: str, arguments: Any, respond: Callable[[], Any]) -> Any:
         """A read-only call: faults apply (keyed by operation and `arguments`), no effect is recorded."""
-        fault = self._fault(f"{operation}:{_fingerprint(operation, {'arguments': arguments})}")
+        fault = self._fault(operation, f"{operation}:{_fingerprint(operation, {'arguments': arguments})}")
         self._log_call(operation, None, f"fault:{fault}" if fault else "read")
         if fault in ("transient", "timeout", "timeout_after_commit"):
             self._raise_fault(fault, operation)
@@ -149,7 +156,7 @@ class SandboxSystem:
         """A mutating call, deduped by `idempotency_key`. `respond` must be safe to run twice."""
         if not idempotency_key:
             raise ValueError(f"{self.system}.{operation}: an idempotency key is required")
-        fault = self._fault(f"{operation}:{idempotency_key}")
+        fault = self._fault(operation, f"{operation}:{idempotency_key}")
         if fault in ("transient", "timeout"):
             self._log_call(operation, idempotency_key, f"fault:{fault}")
             self._raise_fault(fault, operation)
@@ -164,7 +171,7 @@ class SandboxSystem:
         self, operation: str, idempotency_key: str, apply: Callable[[], tuple[JsonDict, bool]]
     ) -> JsonDict:
         """A mutating call whose dedupe lives in the system's own state (`apply` → response, acted?)."""
-        fault = self._fault(f"{operation}:{idempotency_key}")
+        fault = self._fault(operation, f"{operation}:{idempotency_key}")
         if fault in ("transient", "timeout"):
             self._log_call(operation, idempotency_key, f"fault:{fault}")
             self._raise_fault(fault, operation)
@@ -200,13 +207,13 @@ class SandboxSystem:
 
     # -- internals ----------------------------------------------------------------------------
 
-    def _fault(self, identity: str) -> FaultMode | None:
-        if not self.faults:
+    def _fault(self, operation: str, identity: str) -> FaultMode | None:
+        if not any(rule.operation in (None, operation) for rule in self.faults):
             return None
         attempt = self._next_attempt(identity)
         for index, rule in enumerate(self.faults):
             draw = fault_draw(self.fault_seed, self.system, identity, attempt, index)
-            if rule.applies_to(draw, attempt):
+            if rule.applies_to(draw, attempt, operation):
                 return rule.mode
         return None
 

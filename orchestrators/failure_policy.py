@@ -92,8 +92,8 @@ class StepFailure(ContractModel):
 
 def failure_reason(error: BaseException) -> str:
     """A short, single-line reason (the activity's failure text, without the details JSON)."""
-    text = " ".join(str(error).split()) or type(error).__name__
-    return text[:REASON_LIMIT]
+    text = str(error).split('{"$type"', 1)[0]
+    return (" ".join(text.split()) or type(error).__name__)[:REASON_LIMIT]
 
 
 def best_effort(journal: CorrelatedLogger, step: str, task: TaskBase) -> Generator[Any, Any, Any | None]:

@@ -367,6 +367,10 @@ class ReliefOutcome(ContractModel):
     unsent_notifications: list[str] | None = None
 
 
+class ReleaseGaveUpError(Exception):
+    """The release of held pallets gave up after its attempts (the request then ends Failed)."""
+
+
 # -- the orchestration's working state (rebuilt identically on every replay) ----------------------
 
 
@@ -780,7 +784,7 @@ def _cancel(context: df.DurableOrchestrationContext, run: _Run) -> Generator[Any
         status="cancelled",
         pallets_delivered=run.delivered_pallets(),
     ).to_dict()
-    yield from _until_calls_done(
+    results = yield from _until_calls_done(
         context,
         run,
         [
@@ -791,6 +795,8 @@ def _cancel(context: df.DurableOrchestrationContext, run: _Run) -> Generator[Any
         ],
         all_of=True,
     )
+    if run.holdings and results[0].get("gaveUp"):
+        raise ReleaseGaveUpError(str(results[0].get("reason")))
     run.pallets_released += run.held_pallets()
     run.holdings = []
     for shelter_id in open_shelters:
@@ -817,25 +823,38 @@ def _fail(
         release = StockWork(holdings=held).to_dict()
         pallets = sum(holding.pallets for holding in held)
         try:
-            yield from _until_done(
+            answer = yield from _until_done(
                 context, run, lambda: context.call_activity_with_retry(RELEASE_RELIEF_STOCK, RETRY, release)
             )
-        except Exception as release_error:  # the release itself failed: say what stays reserved
-            keys = ", ".join(holding.reservation_key for holding in held)
-            kept.append(f"{pallets} pallets still reserved ({keys}): {failure_reason(release_error)}")
+        except Exception as release_error:
+            answer = {
+                "gaveUp": True,
+                "unsent": [h.reservation_key for h in held],
+                "reason": failure_reason(release_error),
+            }
+        if answer.get("gaveUp"):  # the release itself failed: say what stays reserved
+            still = [holding for holding in held if holding.reservation_key in answer.get("unsent", [])]
+            keys = ", ".join(holding.reservation_key for holding in still)
+            kept.append(
+                f"{sum(h.pallets for h in still)} pallets still reserved ({keys}): {answer.get('reason')}"
+            )
+            pallets -= sum(h.pallets for h in still)
+            run.holdings = still
         else:
+            run.holdings = []
+        if pallets:
             undone.append(f"released {pallets} reserved pallets")
             run.pallets_released += pallets
-            run.holdings = []
     open_shelters = [s for s, shelter in run.shelters.items() if shelter.state not in RESOLVED_STATES]
     dispatched_to = _loads(run.dispatched_routes)
+    # The same keys as a cancellation's notices: a failure during a cancellation tells no one twice.
     driver_notices = [
-        _driver_notice(context, run, route, "cancelled", "failed")
+        _driver_notice(context, run, route, "cancelled", "cancel")
         for route in run.dispatched_routes
         if any(stop.shelter_id in open_shelters for stop in route.stops)
     ]
     shelter_notices = [
-        _shelter_notice(context, run, shelter_id, "cancelled", item_suffix="failed")
+        _shelter_notice(context, run, shelter_id, "cancelled", item_suffix="cancel")
         for shelter_id in open_shelters
         if shelter_id in dispatched_to
     ]
@@ -879,6 +898,11 @@ def _until_done(
         winner = yield from _race(context, run, [work])
         if winner is work:
             if work.state is TaskState.FAILED:
+                # The race is decided. SDK 1.7 fails a task_all as soon as one call fails and then
+                # completes it a second time once its other calls succeed; reporting that to the
+                # task_any it raced in raises "Task ... completed twice" and fails the orchestration
+                # (in the middle of `_fail`'s compensation). Nothing waits for it any more.
+                work.parent = None
                 raise work.result
             return work.result
         # An event won: the work runs on, but may not be yielded again in a new task_any, so the

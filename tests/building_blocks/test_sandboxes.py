@@ -66,13 +66,14 @@ def test_concurrent_calls_with_one_key_record_one_effect(storage_env: dict[str, 
 
 
 def test_fault_settings_are_parsed_and_validated() -> None:
-    assert parse_faults("transient:1/3, timeout_after_commit, timeout:first") == (
+    assert parse_faults("transient:1/3, timeout_after_commit, timeout:first, transient@release") == (
         FaultRule("transient", 3),
         FaultRule("timeout_after_commit", 1),
         FaultRule("timeout", first_only=True),
+        FaultRule("transient", operation="release"),
     )
     assert parse_faults("") == ()
-    for bad in ["flaky", "transient:2/3", "timeout:1/0", "timeout:last"]:
+    for bad in ["flaky", "transient:2/3", "timeout:1/0", "timeout:last", "transient@"]:
         with pytest.raises(ValueError):
             parse_faults(bad)
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import pytest
+
 from tests.relief_routing.support import Json, ReliefApi, effects, request_body
 from tests.support.processes import HostProcess
 
@@ -16,13 +18,19 @@ FINISHED = ("Completed", "Failed", "Terminated")
 RETRY_STEP_SECONDS = 300
 
 
-def drive_until(api: ReliefApi, request_id: str, predicate: Callable[[Json], bool], what: str) -> Json:
-    """Move the clock one retry interval at a time until `predicate` holds."""
-    for _ in range(120):
+def drive_until(
+    api: ReliefApi,
+    request_id: str,
+    predicate: Callable[[Json], bool],
+    what: str,
+    step: float = RETRY_STEP_SECONDS,
+) -> Json:
+    """Move the clock `step` seconds at a time until `predicate` holds."""
+    for _ in range(400):
         body = api.status(request_id)
         if predicate(body):
             return body
-        api.advance(RETRY_STEP_SECONDS)
+        api.advance(step)
         time.sleep(0.1)  # the retry the clock released runs before the next step
     raise AssertionError(f"{request_id}: {what} never happened: {api.status(request_id)}")
 
@@ -77,3 +85,48 @@ def test_a_routing_outage_past_the_retry_budget_releases_every_pallet_then_fails
     assert update["request"]["status"] == "failed"
     assert api.change("fail-1", {"cancel": True}).status_code == 409
     assert "process failed" in host.log_text()
+
+
+@pytest.mark.parametrize(
+    ("request_id", "donor_faults"),
+    [
+        ("stuck-1", ""),
+        # The donor portal fails this request's "cancelled" update 3 times (a fixed draw of the
+        # fault schedule), so that update is still being retried when the release gives up.
+        ("late-23", "transient:1/2"),
+    ],
+)
+def test_a_cancellation_whose_release_fails_past_its_budget_ends_failed_and_says_what_stays_reserved(
+    start_relief_host: Callable[..., HostProcess],
+    relief_env: dict[str, str],
+    request_id: str,
+    donor_faults: str,
+) -> None:
+    """Inventory refuses every release for good: the cancellation's release (strict) gives up while
+    its messages to drivers, shelters and donors go out; the request tries the release once more,
+    then ends Failed with the pallets that stay reserved named in `kept` (an operator releases them)."""
+    host = start_relief_host(
+        env={
+            "SANDBOX_FAULTS_INVENTORY": "transient@release",
+            "SANDBOX_FAULTS_DONOR_PORTAL": donor_faults,
+            "RELIEF_CONFIRMATION_INTERVAL": "PT12H",
+        }
+    )
+    api = ReliefApi(host.base_url)
+    assert api.start(request_body(request_id, {"shelter-one": {"water": 4}})).status_code == 202
+    api.wait_for(
+        request_id, lambda s: s.get("stage") == "awaiting_confirmations", "dispatched", nudge_clock=2
+    )
+    assert api.change(request_id, {"changeId": "stop", "cancel": True}).status_code == 202
+    failed = drive_until(api, request_id, lambda s: s["runtimeStatus"] in FINISHED, "the end", step=2)
+    assert (failed["runtimeStatus"], failed["stage"]) == ("Failed", "failed"), failed
+    failure = failed["failure"]
+    assert failure["step"] == "cancelling" and "injected 503" in failure["reason"]
+    [kept] = failure["kept"]
+    key = f"relief-{request_id}:reserve_stock:r1:shelter-one:water:depot-a"
+    assert kept.startswith(f"4 pallets still reserved ({key})"), kept
+    assert api.levels()["depot-a", "water"]["reserved"] == 4
+    cancelled = [e["request"]["kind"] for e in effects(relief_env, "driver_messaging", "notify")]
+    assert cancelled.count("cancelled") == 1, "the driver was told once"
+    statuses = sorted(e["request"]["status"] for e in effects(relief_env, "donor_portal"))
+    assert statuses == ["cancelled", "dispatched", "failed"]
