@@ -42,30 +42,49 @@ def run_and_record(host: HostProcess, suite: Suite, scenario: Scenario, out_dir:
     )
 
 
-def record_suite(suite: Suite, azurite: Azurite, out_dir: Path | None = None) -> list[Path]:
-    """Start a devhost for the suite's app, run and record every scenario, stop the host."""
+def record_suite(
+    suite: Suite, azurite: Azurite, out_dir: Path | None = None, only: set[str] | None = None
+) -> list[Path]:
+    """Run and record the suite's scenarios (or the files in `only`), one devhost per distinct
+    set of settings (sandbox faults, virtual clock), each stopped afterwards."""
     target = out_dir or suite.out_dir
-    host = make_host(suite.app_dir, azurite).start()
-    try:
-        return [
-            path for scenario in suite.scenarios for path in run_and_record(host, suite, scenario, target)
-        ]
-    finally:
-        host.stop()
+    chosen = [scenario for scenario in suite.scenarios if only is None or scenario.file in only]
+    written: list[Path] = []
+    groups: dict[tuple[bool, tuple[tuple[str, str], ...]], list[Scenario]] = {}
+    for scenario in chosen:
+        groups.setdefault((scenario.virtual_clock, tuple(sorted(scenario.env.items()))), []).append(scenario)
+    for (virtual_clock, env), scenarios in groups.items():
+        settings = {"INTEGRATIONS_MODE": "sandbox", **dict(env)} if env else None
+        host = make_host(suite.app_dir, azurite, virtual_clock=virtual_clock, env=settings).start()
+        try:
+            for scenario in scenarios:
+                written += run_and_record(host, suite, scenario, target)
+        finally:
+            host.stop()
+    return written
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Record the named suites (default: all)."""
     parser = argparse.ArgumentParser(prog="python -m tests.ops.replay.recording", description=__doc__)
     parser.add_argument("suites", nargs="*", choices=sorted(SUITES), help="suites to record (default: all)")
+    parser.add_argument(
+        "--scenario",
+        action="append",
+        metavar="FILE",
+        help="record only this scenario file (e.g. messages_unsent.json) and keep the suite's other "
+        "files: add a new path's history without re-recording old ones from new code",
+    )
     args = parser.parse_args(argv)
+    only = set(args.scenario) if args.scenario else None
     azurite = Azurite.start()
     try:
         for name in args.suites or sorted(SUITES):
             suite = SUITES[name]
-            for stale in suite.out_dir.glob("*.json"):
-                stale.unlink()
-            for path in record_suite(suite, azurite):
+            if only is None:
+                for stale in suite.out_dir.glob("*.json"):
+                    stale.unlink()
+            for path in record_suite(suite, azurite, only=only):
                 print(f"wrote {path.relative_to(REPO_ROOT)}")
     finally:
         azurite.stop()

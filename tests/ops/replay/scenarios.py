@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import requests
+
 from tests.support.durable_http import DurableApi
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -29,6 +31,9 @@ class Scenario:
     input: Any = None
     drive: Callable[[DurableApi, str], None] | None = None
     final_statuses: frozenset[str] = frozenset({"Completed"})
+    # App settings (sandbox faults) and a virtual clock, for paths that need an outside system down.
+    env: dict[str, str] = field(default_factory=dict)
+    virtual_clock: bool = False
 
 
 @dataclass
@@ -38,6 +43,28 @@ class Suite:
     app_dir: Path
     out_dir: Path
     scenarios: list[Scenario] = field(default_factory=list)
+
+
+def _advance_until(
+    api: DurableApi, instance_id: str, done: Callable[[dict[str, Any]], bool], step: float = 300
+) -> None:
+    """Move a virtual clock `step` seconds at a time until the status satisfies `done`."""
+    for _ in range(400):
+        status = api.status(instance_id).json()
+        if done(status):
+            return
+        requests.post(f"{api.base_url}/admin/clock/advance", json={"seconds": step}, timeout=30)
+        time.sleep(0.1)
+    raise AssertionError(f"{instance_id} did not reach the recorded state")
+
+
+def _custom(status: dict[str, Any]) -> dict[str, Any]:
+    custom = status.get("customStatus")
+    return custom if isinstance(custom, dict) else {}
+
+
+def _finished(status: dict[str, Any]) -> bool:
+    return status.get("runtimeStatus") in ("Completed", "Failed", "Terminated")
 
 
 def _approve(api: DurableApi, instance_id: str) -> None:
@@ -112,6 +139,14 @@ def _maintenance_decide(approved: bool) -> Callable[[DurableApi, str], None]:
     return drive
 
 
+def _maintenance_unsent_then_approved(api: DurableApi, instance_id: str) -> None:
+    """Every customer message fails for good: wait (moving the clock) for the approval, approve."""
+    _advance_until(api, instance_id, lambda status: _custom(status).get("stage") == "awaiting_approval")
+    decision = {"approved": True, "approver": "Ada Approver", "decidedAt": "2026-01-01T00:00:00Z"}
+    assert api.raise_event(instance_id, "approval_decision", decision).status_code == 202
+    _advance_until(api, instance_id, _finished)
+
+
 MAINTENANCE_ORDER = Suite(
     app_dir=REPO_ROOT,
     out_dir=HISTORIES / "maintenance_order",
@@ -140,6 +175,24 @@ MAINTENANCE_ORDER = Suite(
             "expired.json",
             "maintenance_order",
             _maintenance_input("replay-5", interval="PT1S", escalate_after=1, deadline="PT3S"),
+        ),
+        # Failure policy paths (orchestrators/failure_policy.py).
+        Scenario(
+            "messages_unsent.json",
+            "maintenance_order",
+            _maintenance_input("replay-6"),
+            _maintenance_unsent_then_approved,
+            env={"SANDBOX_FAULTS_CUSTOMER_MESSAGING": "transient"},
+            virtual_clock=True,
+        ),
+        Scenario(
+            "supplier_outage_failed.json",
+            "maintenance_order",
+            _maintenance_input("replay-7"),
+            lambda api, instance_id: _advance_until(api, instance_id, _finished),
+            frozenset({"Failed"}),
+            env={"SANDBOX_FAULTS_SUPPLIERS": "transient"},
+            virtual_clock=True,
         ),
     ],
 )
@@ -177,6 +230,43 @@ def _relief_drive(*events: tuple[str, Any]) -> Callable[[DurableApi, str], None]
     return drive
 
 
+def _relief_awaiting(status: dict[str, Any]) -> bool:
+    custom = _custom(status)
+    return custom.get("stage") == "awaiting_confirmations" and not custom.get("pendingChanges")
+
+
+def _relief_confirm_all_moving_the_clock(api: DurableApi, instance_id: str) -> None:
+    """Wait (moving the clock through the retries) until every shelter awaits, confirm each, finish."""
+    _advance_until(api, instance_id, _relief_awaiting)
+    for shelter_id in sorted(_custom(api.status(instance_id).json()).get("shelters", {})):
+        assert (
+            api.raise_event(instance_id, "shelter_confirmation", {"shelterId": shelter_id}).status_code == 202
+        )
+        time.sleep(0.5)
+    _advance_until(api, instance_id, _finished)
+
+
+_RELIEF_ADD = {
+    "changeId": "replay-add",
+    "shelters": [{"shelterId": "shelter-hilltop-center", "items": [{"sku": "blanket", "pallets": 3}]}],
+}
+
+
+def _relief_change_retried_during_replan(api: DurableApi, instance_id: str) -> None:
+    """The same change twice: the repeat arrives while the re-plan's reservation waits for its retry."""
+    _advance_until(api, instance_id, _relief_awaiting, step=5)
+    assert api.raise_event(instance_id, "relief_request_change", _RELIEF_ADD).status_code == 202
+    for _ in range(200):
+        custom = _custom(api.status(instance_id).json())
+        if custom.get("stage") == "reserving" and custom.get("revision") == 2:
+            break
+        time.sleep(0.05)
+    time.sleep(0.5)  # the reservation's first attempt fails; its retry waits on the clock
+    assert api.raise_event(instance_id, "relief_request_change", _RELIEF_ADD).status_code == 202
+    time.sleep(0.5)
+    _relief_confirm_all_moving_the_clock(api, instance_id)
+
+
 _RELIEF_CHANGE = {
     "changeId": "replay-change",
     "shelters": [{"shelterId": "shelter-hilltop-center", "items": [{"sku": "blanket", "pallets": 3}]}],
@@ -212,6 +302,36 @@ RELIEF_ROUTING = Suite(
             ),
         ),
         Scenario("escalated_unconfirmed.json", "relief_routing", _relief_input("replay-4", "PT1S", 2)),
+        # Failure policy paths (orchestrators/failure_policy.py) and a change retried during a re-plan.
+        Scenario(
+            "messages_unsent.json",
+            "relief_routing",
+            _relief_input("replay-5", "PT12H"),
+            _relief_confirm_all_moving_the_clock,
+            env={
+                "SANDBOX_FAULTS_DRIVER_MESSAGING": "transient",
+                "SANDBOX_FAULTS_CUSTOMER_MESSAGING": "transient",
+                "SANDBOX_FAULTS_DONOR_PORTAL": "timeout",
+            },
+            virtual_clock=True,
+        ),
+        Scenario(
+            "routing_failed_released.json",
+            "relief_routing",
+            _relief_input("replay-6"),
+            lambda api, instance_id: _advance_until(api, instance_id, _finished),
+            frozenset({"Failed"}),
+            env={"SANDBOX_FAULTS_DOCUMENTS": "transient"},
+            virtual_clock=True,
+        ),
+        Scenario(
+            "change_retried_during_replan.json",
+            "relief_routing",
+            _relief_input("replay-7", "PT12H"),
+            _relief_change_retried_during_replan,
+            env={"SANDBOX_FAULTS_INVENTORY": "transient:first"},
+            virtual_clock=True,
+        ),
     ],
 )
 
@@ -318,6 +438,24 @@ FARE_DISPUTE = Suite(
             "evidence_closed.json",
             "fare_dispute",
             _fare_dispute_input("replay-5", "trip-correct", "cancelled_trip", "3.20", "cust-ana"),
+        ),
+        # Failure policy paths (orchestrators/failure_policy.py).
+        Scenario(
+            "messages_unsent.json",
+            "fare_dispute",
+            _fare_dispute_input("replay-6", "trip-overcharged", "overcharge", "4.50", "cust-ana"),
+            lambda api, instance_id: _advance_until(api, instance_id, _finished),
+            env={"SANDBOX_FAULTS_CUSTOMER_MESSAGING": "transient"},
+            virtual_clock=True,
+        ),
+        Scenario(
+            "refund_failed.json",
+            "fare_dispute",
+            _fare_dispute_input("replay-7", "trip-overcharged", "overcharge", "4.50", "cust-ana"),
+            lambda api, instance_id: _advance_until(api, instance_id, _finished),
+            frozenset({"Failed"}),
+            env={"SANDBOX_FAULTS_PAYMENTS": "timeout"},
+            virtual_clock=True,
         ),
     ],
 )
