@@ -8,6 +8,13 @@
 
 Every container the building blocks use is named `<prefix>-<purpose>`; the prefix comes from
 `STORAGE_CONTAINER_PREFIX` (default `wf`) so that tests sharing one Azurite stay apart.
+
+Every client has an explicit retry policy (exponential backoff with jitter) and timeouts, from one
+of two profiles: `DURABLE` for activities (a few retries, then the activity fails and its durable
+retry policy takes over) and `INTERACTIVE` for HTTP requests (`api.handlers.json_errors` selects
+it with `storage_profile`), which gives up within seconds so a storage outage is answered with
+503 and `Retry-After` instead of a hang. The Azure SDK's default (3 retries with 15 s and more
+between them, no read timeout short of minutes) held requests for 40 s during an outage.
 """
 
 from __future__ import annotations
@@ -16,11 +23,17 @@ import contextlib
 import os
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
 
 from azure.core.exceptions import ResourceExistsError
 from azure.identity import DefaultAzureCredential
-from azure.storage.blob import BlobServiceClient, ContainerClient
+from azure.identity.aio import DefaultAzureCredential as AsyncDefaultAzureCredential
+from azure.storage.blob import BlobServiceClient, ContainerClient, ExponentialRetry
+from azure.storage.blob.aio import BlobServiceClient as AsyncBlobServiceClient
+from azure.storage.blob.aio import ExponentialRetry as AsyncExponentialRetry
 
 STORAGE_SETTING = "AzureWebJobsStorage"
 CONTAINER_PREFIX_SETTING = "STORAGE_CONTAINER_PREFIX"
@@ -38,8 +51,61 @@ class StorageNotConfiguredError(Exception):
     """Neither a connection string nor an identity-based storage setting is present."""
 
 
-# Clients are thread-safe and hold connection pools; one per distinct configuration is enough.
-# The key is the configuration itself, read at call time, so a changed setting gets a new client.
+@dataclass(frozen=True)
+class StorageProfile:
+    """Retry policy and timeouts of a storage client (seconds)."""
+
+    name: str
+    retry_total: int
+    initial_backoff: float  # waits are initial, initial + base, initial + base², ... each ± jitter
+    backoff_base: float
+    jitter: float
+    connection_timeout: float
+    read_timeout: float
+
+    def client_options(self, *, asynchronous: bool = False) -> dict[str, Any]:
+        """Keyword arguments of the Blob Storage client constructors (sync, or `asynchronous`)."""
+        retry = AsyncExponentialRetry if asynchronous else ExponentialRetry
+        # The SDK annotates the backoff numbers as int; it computes with them as floats.
+        return {
+            "retry_policy": retry(
+                initial_backoff=self.initial_backoff,  # type: ignore[arg-type]
+                increment_base=self.backoff_base,  # type: ignore[arg-type]
+                retry_total=self.retry_total,
+                random_jitter_range=self.jitter,  # type: ignore[arg-type]
+            ),
+            "connection_timeout": self.connection_timeout,
+            "read_timeout": self.read_timeout,
+        }
+
+
+# Activities: 4 tries about 0.5, 2.5 and 4.5 s apart; a live account answers in milliseconds.
+DURABLE = StorageProfile("durable", 3, 0.5, 2, 0.25, connection_timeout=5, read_timeout=20)
+# HTTP requests: 2 tries with short timeouts, about 6 s at worst against an endpoint that accepts
+# connections and never answers; the caller gets 503 + Retry-After.
+INTERACTIVE = StorageProfile("interactive", 1, 0.2, 2, 0.1, connection_timeout=2, read_timeout=2.5)
+# Health probes: one attempt; the probe answers within the platform's timeout.
+PROBE = StorageProfile("probe", 0, 0, 1, 0, connection_timeout=2, read_timeout=2)
+_profile: ContextVar[StorageProfile] = ContextVar("storage_profile", default=DURABLE)
+
+
+@contextlib.contextmanager
+def storage_profile(profile: StorageProfile) -> Iterator[None]:
+    """Use `profile` for the clients made in this context (threads started from it inherit it)."""
+    token = _profile.set(profile)
+    try:
+        yield
+    finally:
+        _profile.reset(token)
+
+
+def current_storage_profile() -> StorageProfile:
+    """The profile clients made now get."""
+    return _profile.get()
+
+
+# Clients are thread-safe and hold connection pools; one per distinct configuration and profile is
+# enough. The key is the configuration itself, read at call time, so a changed setting gets a new client.
 _clients: dict[tuple[str, ...], BlobServiceClient] = {}
 _created_containers: set[tuple[str, ...]] = set()
 _lock = threading.Lock()
@@ -67,22 +133,45 @@ def storage_configuration(
 
 
 def blob_service_client(environ: Mapping[str, str] | None = None) -> BlobServiceClient:
-    """The blob service client for `AzureWebJobsStorage` (connection string or managed identity)."""
+    """The blob service client for `AzureWebJobsStorage` (connection string or managed identity),
+    with the current storage profile's retry policy and timeouts."""
     configuration = storage_configuration(environ)
+    profile = current_storage_profile()
     with _lock:
-        client = _clients.get(configuration)
+        client = _clients.get((*configuration, profile.name))
         if client is None:
-            client = _build(configuration)
-            _clients[configuration] = client
+            client = _build(configuration, profile)
+            _clients[(*configuration, profile.name)] = client
         return client
 
 
-def _build(configuration: tuple[str, ...]) -> BlobServiceClient:
+def _build(configuration: tuple[str, ...], profile: StorageProfile) -> BlobServiceClient:
+    options = profile.client_options()
     if configuration[0] == "connection_string":
-        return BlobServiceClient.from_connection_string(configuration[1])
+        return BlobServiceClient.from_connection_string(configuration[1], **options)
     _, url, client_id = configuration
     credential = DefaultAzureCredential(managed_identity_client_id=client_id or None)
-    return BlobServiceClient(account_url=url, credential=credential)
+    return BlobServiceClient(account_url=url, credential=credential, **options)
+
+
+@contextlib.asynccontextmanager
+async def async_blob_service_client(
+    environ: Mapping[str, str] | None = None, profile: StorageProfile = PROBE
+) -> AsyncIterator[AsyncBlobServiceClient]:
+    """A new async client for `AzureWebJobsStorage`, closed on exit (an async client belongs to
+    the event loop that made it, so it is not cached)."""
+    configuration = storage_configuration(environ)
+    options = profile.client_options(asynchronous=True)
+    if configuration[0] == "connection_string":
+        async with AsyncBlobServiceClient.from_connection_string(configuration[1], **options) as client:
+            yield client
+        return
+    _, url, client_id = configuration
+    async with (
+        AsyncDefaultAzureCredential(managed_identity_client_id=client_id or None) as credential,
+        AsyncBlobServiceClient(account_url=url, credential=credential, **options) as client,
+    ):
+        yield client
 
 
 def container_name(purpose: str, environ: Mapping[str, str] | None = None) -> str:

@@ -27,6 +27,10 @@ class ApiError(Exception):
         """The JSON body of the response."""
         return {"error": str(self)}
 
+    def headers(self) -> dict[str, str]:
+        """Response headers the status needs (none by default)."""
+        return {}
+
 
 class InvalidRequest(ApiError):  # noqa: N818 (the style guide's name for it)
     """400: the request names the wrong thing or its body does not validate."""
@@ -94,3 +98,21 @@ class Conflict(ApiError):  # noqa: N818
         if self.state:
             body["state"] = self.state
         return body
+
+
+class ServiceUnavailable(ApiError):  # noqa: N818
+    """503: storage (or the Durable runtime's store) is unreachable; nothing was done, retry later."""
+
+    status_code = 503
+    retry_after_seconds = 5
+
+    def __init__(self, message: str = "storage is unavailable; retry later") -> None:
+        super().__init__(message)
+
+    def body(self) -> dict[str, Any]:
+        """`{"error", "retryAfter"}` (seconds, as in the header)."""
+        return {"error": str(self), "retryAfter": self.retry_after_seconds}
+
+    def headers(self) -> dict[str, str]:
+        """`Retry-After`, in seconds."""
+        return {"Retry-After": str(self.retry_after_seconds)}

@@ -28,11 +28,10 @@ from pydantic import Field
 
 from activities.fare_dispute import accepted_currencies, load_fare_rules
 from api.errors import Conflict, InvalidRequest
-from api.handlers import json_errors, json_response
+from api.handlers import json_errors, json_response, seal
 from api.starters import audit_packet_of, existing_instance, start_once
 from api.validation import parse_body, route_identifier
 from audit_packets import decision_records, failure_policy_record
-from claim_check import ClaimCheck
 from contracts import ContractModel, Money, duration_setting
 from orchestrators.fare_dispute import (
     APPLY_FARE_RULES_ACTIVITY,
@@ -210,7 +209,7 @@ async def submit_fare_dispute_evidence(
     dispute_id = route_identifier(req, ROUTE_ID)
     evidence = parse_body(req, SubmitEvidenceRequest)
     instance_id = await _waiting_instance(client, dispute_id, WaitingFor.EVIDENCE)
-    sealed = ClaimCheck.from_settings().offload(evidence.to_dict(), f"{instance_id}:evidence", always=True)
+    sealed = await seal(evidence.to_dict(), f"{instance_id}:evidence")
     event = EvidenceSubmission(evidence=sealed, document_count=len(evidence.documents))
     await client.raise_event(instance_id, EVIDENCE_SUBMITTED_EVENT, event.to_dict())
     return json_response({"accepted": True, "disputeId": dispute_id}, 202)
@@ -238,9 +237,7 @@ async def decide_fare_dispute(
     instance_id = await _waiting_instance(client, dispute_id, WaitingFor.SUPERVISOR_DECISION)
     note = None
     if decision.note:
-        note = ClaimCheck.from_settings().offload(
-            {"note": decision.note}, f"{instance_id}:supervisor_note", always=True
-        )
+        note = await seal({"note": decision.note}, f"{instance_id}:supervisor_note")
     event = SupervisorDecision(
         decision=decision.decision,
         supervisor=decision.supervisor,

@@ -1,30 +1,45 @@
 """`GET /api/health`: the platform health check (infra sets `healthCheckPath` to it).
 
-It answers 200 while the worker can serve requests and reach its storage account, and 503 when
-storage is unreachable, so the platform replaces an instance that cannot run orchestrations.
+It answers 200 while the worker can serve requests and reach its storage account, and 503 (with
+`Retry-After`) when storage is unreachable, so the platform replaces an instance that cannot run
+orchestrations. It answers within `HEALTH_DEADLINE_SECONDS` whatever storage does, and runs on its
+own: an async function on the worker's event loop, never queued behind activities or sync HTTP
+functions in the thread pool (it used to wait 40 s behind activities stuck in storage retries).
 It reads nothing sensitive and needs no key (the platform calls it without one).
 """
 
 from __future__ import annotations
 
+import asyncio
+
 import azure.functions as func
 from azure.core.exceptions import AzureError
 
+from api.errors import ServiceUnavailable
 from api.handlers import json_response
-from blob_clients import blob_service_client
+from blob_clients import StorageNotConfiguredError, async_blob_service_client
 
 bp = func.Blueprint()  # type: ignore[no-untyped-call]
 
+HEALTH_DEADLINE_SECONDS = 3.0
+
 
 @bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
-def health(req: func.HttpRequest) -> func.HttpResponse:
-    """200 when the storage account answers, 503 otherwise."""
+async def health(req: func.HttpRequest) -> func.HttpResponse:
+    """200 when the storage account answers in time, 503 otherwise."""
     try:
-        # One quick attempt: a health probe must answer within the platform's timeout, not retry.
-        containers = blob_service_client().list_containers(
-            results_per_page=1, timeout=5, retry_total=0, connection_timeout=3
+        await asyncio.wait_for(_probe_storage(), HEALTH_DEADLINE_SECONDS)
+    except (AzureError, OSError, TimeoutError, ValueError, StorageNotConfiguredError) as error:
+        return json_response(
+            {"status": "unhealthy", "reason": type(error).__name__},
+            503,
+            headers={"Retry-After": str(ServiceUnavailable.retry_after_seconds)},
         )
-        next(containers.by_page(), None)
-    except (AzureError, ValueError) as error:
-        return json_response({"status": "unhealthy", "reason": type(error).__name__}, 503)
     return json_response({"status": "healthy"})
+
+
+async def _probe_storage() -> None:
+    """One listing call (first page, one container): proves the account answers and the identity works."""
+    async with async_blob_service_client() as client:
+        pages = client.list_containers(results_per_page=1).by_page()
+        await anext(pages)

@@ -26,11 +26,10 @@ import azure.functions as func
 from pydantic import Field, StrictBool
 
 from api.errors import Conflict
-from api.handlers import json_errors, json_response
+from api.handlers import json_errors, json_response, seal
 from api.starters import audit_packet_of, existing_instance, start_once
 from api.validation import parse_body, route_identifier
 from audit_packets import decision_records, failure_policy_record, loads_json
-from claim_check import ClaimCheck
 from contracts import ContractModel, InvalidDurationError, duration_setting, format_duration
 from orchestrators.maintenance_order import (
     APPROVAL_DECISION_EVENT,
@@ -109,7 +108,7 @@ async def start_maintenance_order(
     """Start the order's orchestration once (202), or 409 with the existing instance's status URL."""
     request = parse_body(req, MaintenanceOrderRequest)
     instance_id = instance_id_for(request.order_id)
-    contact = ClaimCheck.from_settings().offload(request.customer.to_dict(), instance_id, always=True)
+    contact = await seal(request.customer.to_dict(), instance_id)
     orchestration_input = MaintenanceOrderInput(
         order_id=request.order_id,
         asset_id=request.asset_id,
@@ -141,11 +140,7 @@ async def approve_maintenance_order(
             status_url=client.create_http_management_payload(instance_id)["statusQueryGetUri"],
             state=str(stage or state),
         )
-    comment_ref = (
-        ClaimCheck.from_settings().offload({"comment": request.comment}, instance_id, always=True)
-        if request.comment
-        else None
-    )
+    comment_ref = await seal({"comment": request.comment}, instance_id) if request.comment else None
     event = ApprovalDecisionEvent(
         approved=request.approved,
         approver=request.approver,

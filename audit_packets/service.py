@@ -9,6 +9,7 @@ with a newer packet) and returned with the blob's reference under `document`.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -96,7 +97,7 @@ async def publish_audit_packet(
     if status is None:
         return None
     packet = build_audit_packet(status, workflow=workflow, extras=extras, extra_redact_keys=extra_redact_keys)
-    return store_audit_packet(packet)
+    return await asyncio.to_thread(store_audit_packet, packet)  # blob I/O stays off the event loop
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -12,18 +12,20 @@ import signal
 import sys
 import traceback
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
-from devhost import fast_timestamps
+from devhost import fast_timestamps, known_hubs
 from devhost.clock import Clock, parse_clock_start
 from devhost.config import ConfigError, apply_local_settings, load_host_settings, load_local_settings
 from devhost.engine import Engine
 from devhost.history import format_history_time
+from devhost.hub_lease import DEFAULT_WAIT_SECONDS, LEASE_SECONDS, Holder, HubLease, HubTakenError
 from devhost.invoke import Invoker
 from devhost.loader import AppLoadError, FunctionIndex, load_app
 from devhost.server import DevHostServer
-from devhost.store import BlobStore, StorageUnavailableError
+from devhost.store import OPEN_TIMEOUT_SECONDS, BlobStore, StorageUnavailableError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,6 +67,27 @@ def build_parser() -> argparse.ArgumentParser:
         "--fast-timestamps",
         action="store_true",
         help="opt-in: parse history timestamps with datetime.fromisoformat (5-7x faster replays)",
+    )
+    start.add_argument(
+        "--lease-wait",
+        type=float,
+        default=DEFAULT_WAIT_SECONDS,
+        metavar="SECONDS",
+        help="when another host holds the task hub, wait this long for it before giving up "
+        f"(default {DEFAULT_WAIT_SECONDS} s; a crashed holder's lease expires after {LEASE_SECONDS} s)",
+    )
+    start.add_argument(
+        "--storage-timeout",
+        type=float,
+        default=OPEN_TIMEOUT_SECONDS,
+        metavar="SECONDS",
+        help="at start, stop with an error when storage does not answer within this "
+        f"(default {OPEN_TIMEOUT_SECONDS:g})",
+    )
+    start.add_argument(
+        "--new-hub",
+        action="store_true",
+        help="start even when a task hub this user ran before is gone from storage (begin it empty)",
     )
     start.add_argument("--verbose", action="store_true", help="log every episode and activity")
     return parser
@@ -122,11 +145,32 @@ async def serve(args: argparse.Namespace) -> int:
         return 1
     store = BlobStore(connection, settings.hub_name, settings.storage_connection_name)
     try:
-        await store.open()
+        hub = await store.open(args.storage_timeout)
     except StorageUnavailableError as error:
         print(f"Error: {error}", file=sys.stderr)
         await store.close()
         return 1
+    lost_since = known_hubs.vanished(store.url, hub.created)
+    if lost_since and not args.new_hub:
+        print(
+            f"Error: task hub '{settings.hub_name}' ran here before (created {lost_since}) but is gone "
+            f"from the storage account of '{settings.storage_connection_name}' ({store.url}): the "
+            "storage came back empty (an in-memory Azurite restarted, or its data was deleted), and "
+            "every instance of the hub is lost. Restore the storage, or start with --new-hub to "
+            "begin the hub empty.",
+            file=sys.stderr,
+        )
+        await store.close()
+        return 1
+    lease = HubLease(store, Holder.this_process(args.port))
+    try:
+        await lease.acquire(args.lease_wait, lambda message: print(message, flush=True))
+    except HubTakenError as error:
+        print(f"Error: {error}", file=sys.stderr)
+        await store.close()
+        return 1
+    known_hubs.remember(store.url, hub.created_at)
+    lease_task = asyncio.get_running_loop().create_task(lease.run())
     loop = asyncio.get_running_loop()
     invoker = Invoker(loop, settings.max_concurrent_activities, settings.max_concurrent_orchestrations)
     engine = Engine(
@@ -153,11 +197,13 @@ async def serve(args: argparse.Namespace) -> int:
             f"Error: cannot listen on {args.host}:{args.port}: {error.strerror}. Use --port.", file=sys.stderr
         )
         await engine.stop()
+        await lease.release()
         await store.close()
         return 1
     origin = f"http://localhost:{args.port}"
     print(
-        f"devhost: task hub '{settings.hub_name}', storage from '{settings.storage_connection_name}'"
+        f"devhost: task hub '{settings.hub_name}' ({'new, empty' if hub.created else 'resumed'}), "
+        f"storage from '{settings.storage_connection_name}'"
         + (f", virtual clock from {format_history_time(clock.now())}" if args.virtual_clock else "")
         + (", activities delivered twice" if args.deliver_activities_twice else "")
     )
@@ -167,14 +213,24 @@ async def serve(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    stopping: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
+    assert store.fatal is not None
+    fatal: asyncio.Future[Any] = store.fatal
+    await asyncio.wait({stopping, fatal}, return_when=asyncio.FIRST_COMPLETED)
+    failed = store.fatal.done()
+    if failed:
+        print(f"Error: {store.fatal.result()}", file=sys.stderr, flush=True)
+    stopping.cancel()
     print("devhost: stopping", flush=True)
     await runner.cleanup()
     await engine.stop()
     invoker.shutdown()
+    lease_task.cancel()
+    if not failed:
+        await lease.release()
     await store.close()
     await close_sdk_client_session()
-    return 0
+    return 1 if failed else 0
 
 
 async def close_sdk_client_session() -> None:

@@ -17,6 +17,7 @@ from devhost import history as h
 from devhost.engine import Engine, Instance, InstanceExistsError, InvalidOperationError
 from devhost.entities import entity_key_problem, entity_scheduler_id, parse_entity_id
 from devhost.history import Event, EventType, RuntimeStatus, compact_json, parse_json_or_string
+from devhost.store import RETRY_AFTER_SECONDS, StorageUnavailableError
 
 WEBHOOK_PATH = "/runtime/webhooks/durabletask"
 JSON_TYPE = "application/json; charset=utf-8"
@@ -57,6 +58,15 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
         content_type="application/json",
         charset="utf-8",
         headers=headers,
+    )
+
+
+def storage_unavailable_response(error: Exception) -> web.Response:
+    """503 + Retry-After; the text carries "status code 503", which the SDK client's errors repeat."""
+    return json_response(
+        {"Message": str(error), "ExceptionType": "StorageUnavailable"},
+        503,
+        {"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
 
 
@@ -148,7 +158,11 @@ class ManagementApi:
 
     async def handle(self, request: web.Request, segments: list[str]) -> web.Response:
         try:
-            return await self._route(request, segments)
+            # While storage is away, a request that needs it is answered 503 within seconds; what it
+            # started still lands once storage is back (devhost/store.py).
+            return await self.engine.store.within_request_deadline(self._route(request, segments))
+        except StorageUnavailableError as error:
+            return storage_unavailable_response(error)
         except ApiError as error:
             return error.response()
         except InvalidOperationError as error:

@@ -17,7 +17,8 @@ from devhost.engine import Engine
 from devhost.history import format_history_time
 from devhost.invoke import Invoker
 from devhost.loader import FunctionIndex, HttpRoute
-from devhost.management import WEBHOOK_PATH, ManagementApi, json_response
+from devhost.management import WEBHOOK_PATH, ManagementApi, json_response, storage_unavailable_response
+from devhost.store import StorageUnavailableError
 
 log = logging.getLogger("devhost.http")
 
@@ -68,6 +69,7 @@ class DevHostServer:
     async def admin(self, request: web.Request, segments: list[str]) -> web.StreamResponse:
         path = "/".join(segments)
         if path == "host/status" and request.method == "GET":
+            store = self.engine.store
             return json_response(
                 {
                     "id": "devhost",
@@ -75,6 +77,9 @@ class DevHostServer:
                     "version": "devhost",
                     "taskHub": self.engine.settings.hub_name,
                     "virtualClock": self.engine.clock.virtual,
+                    "storage": "available" if store.available.is_set() else "unavailable",
+                    "storageOutages": store.outages,
+                    "storageRepairs": store.repairs,
                 }
             )
         if path == "functions" and request.method == "GET":
@@ -154,7 +159,12 @@ class DevHostServer:
                 {"error": "'seconds' must be a non-negative number", "field": "seconds"}, 400
             )
         moment = self.engine.clock.advance(float(seconds))
-        await self.engine.store.write_document("clock", {"now": moment.isoformat()})
+        try:
+            await self.engine.store.within_request_deadline(
+                self.engine.store.write_document("clock", {"now": moment.isoformat()})
+            )
+        except StorageUnavailableError as error:
+            return storage_unavailable_response(error)
         self.engine.timers.fire_due()
         return json_response(self._clock_body())
 

@@ -54,25 +54,28 @@ def wait_for_port(port: int, timeout: float, process: subprocess.Popen[bytes] | 
 
 @dataclass
 class Azurite:
-    """An Azurite blob service started for the test session (in-memory)."""
+    """An Azurite blob service started for the test session (in-memory), or on disk (`location`)."""
 
     port: int
     process: subprocess.Popen[bytes] | None
+    location: Path | None = None
 
     @property
     def connection_string(self) -> str:
         return blob_connection_string(self.port)
 
     @classmethod
-    def start(cls) -> Azurite:
+    def start(cls, location: Path | None = None, port: int | None = None) -> Azurite:
+        """Start Azurite on `port` (default: a free one), in memory or, with `location`, on disk there."""
         existing = os.environ.get("AZURITE_BLOB_PORT")
-        if existing:  # an Azurite the caller already runs (e.g. the README's run command)
-            return cls(int(existing), None)
+        if existing and location is None and port is None:
+            return cls(int(existing), None)  # an Azurite the caller already runs (the README's run command)
         if not AZURITE_BIN.exists():
             raise RuntimeError(f"{AZURITE_BIN} is missing: run ./scripts/bootstrap (npm ci) first")
-        port = free_port()
+        port = port or free_port()
         ARTIFACTS.mkdir(exist_ok=True)
         log = (ARTIFACTS / "azurite.log").open("ab")
+        storage = ["--location", str(location)] if location is not None else ["--inMemoryPersistence"]
         process = subprocess.Popen(
             [
                 str(AZURITE_BIN),
@@ -82,7 +85,7 @@ class Azurite:
                 str(port),
                 "--skipApiVersionCheck",
                 "--disableTelemetry",
-                "--inMemoryPersistence",
+                *storage,
                 "--silent",
             ],
             stdout=log,
@@ -90,7 +93,17 @@ class Azurite:
             start_new_session=True,
         )
         wait_for_port(port, 30, process)
-        return cls(port, process)
+        return cls(port, process, location)
+
+    def kill(self) -> None:
+        """kill -9 Azurite (on disk it keeps its data, minus what it had not saved yet)."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+    def restart(self) -> Azurite:
+        """Start Azurite again on the same port and data (after `kill` or `stop`)."""
+        return Azurite.start(self.location, self.port)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
