@@ -68,15 +68,18 @@ class Operation:
     optional_body_fields: tuple[str, ...] = ()
     errors: tuple[int, ...] = ()
     success_headers: tuple[str, ...] = ()
+    # The body of its 503 (storage out of reach; every 503 carries Retry-After).
+    unavailable_schema: str = "Unavailable"
     # A valid body (for the document's readers and the fuzzer's first requests).
     example: dict[str, Any] | None = None
 
 
 def _operations() -> dict[str, Operation]:
     """The declarative table, keyed by the HTTP function's registered name."""
-    start_errors = (400, 409, 413, 415, 500)
-    event_errors = (400, 404, 409, 413, 415, 500)
-    read_errors = (400, 404, 500)
+    # 503: storage (or the Durable runtime's store) is out of reach; answered within seconds.
+    start_errors = (400, 409, 413, 415, 500, 503)
+    event_errors = (400, 404, 409, 413, 415, 500, 503)
+    read_errors = (400, 404, 500, 503)
     started = ("Location",)
     return {
         "health": Operation(
@@ -85,6 +88,7 @@ def _operations() -> dict[str, Operation]:
             200,
             "Health",
             errors=(503,),
+            unavailable_schema="Health",
         ),
         "openapi_document": Operation("This document", "platform", 200, "OpenApiDocument"),
         "start_maintenance_order": Operation(
@@ -229,7 +233,7 @@ def _operations() -> dict[str, Operation]:
             "relief routing",
             200,
             "Inventory",
-            errors=(500,),
+            errors=(500, 503),
         ),
     }
 
@@ -446,6 +450,11 @@ def _response_components() -> dict[str, Any]:
             "properties": {"status": {"enum": ["healthy", "unhealthy"]}, "reason": text},
         },
         "OpenApiDocument": {"type": "object", "required": ["openapi", "paths"]},
+        "Unavailable": {
+            "type": "object",
+            "required": ["error", "retryAfter"],
+            "properties": {"error": text, "retryAfter": {"type": "integer"}},
+        },
     }
 
 
@@ -456,7 +465,7 @@ _ERROR_RESPONSES = {
     413: (f"The body is larger than {MAX_BODY_BYTES} bytes (field `body`)", "ValidationError"),
     415: ("The body is declared as something other than JSON (field `body`)", "ValidationError"),
     500: ("Internal error; the details are only logged", "Error"),
-    503: ("Storage is unreachable", "Health"),
+    503: ("Storage is unreachable; nothing was done: retry after `Retry-After` seconds", "Unavailable"),
 }
 
 
@@ -557,7 +566,11 @@ def _operation_object(
     }
     for status in operation.errors:
         description, schema = _ERROR_RESPONSES[status]
-        responses[str(status)] = {"description": description, "content": _json_content(schema)}
+        response: dict[str, Any] = {"description": description}
+        if status == 503:
+            schema = operation.unavailable_schema
+            response["headers"] = {"Retry-After": {"schema": {"type": "string"}}}
+        responses[str(status)] = {**response, "content": _json_content(schema)}
     result: dict[str, Any] = {
         "operationId": function.name,
         "summary": operation.summary,
