@@ -30,7 +30,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from idempotency import EffectLedger
-from integrations import integrations_from_settings
+from integrations import ReservationNotFoundError, integrations_from_settings
 from integrations.customer_messaging import CustomerMessage, CustomerMessaging
 from integrations.donor_portal import DonorUpdate
 from integrations.driver_messaging import DriverNotification
@@ -138,7 +138,7 @@ def rebalance_reservations(
                     kept.append(
                         holding.model_copy(update={"reservation_key": key, "pallets": reservation.reserved})
                     )
-            inventory.release(holding.depot_id, holding.sku, holding.reservation_key)
+            release_holding(inventory, holding)
             released.append(holding)
             surplus -= holding.pallets
     outcomes: list[LineOutcome] = []
@@ -202,7 +202,7 @@ def release_relief_stock(work: JsonDict) -> JsonDict:
     done = 0
     try:
         for holding in request.holdings:
-            inventory.release(holding.depot_id, holding.sku, holding.reservation_key)
+            release_holding(inventory, holding)
             done += 1
     except Exception as error:
         # Runs inside the cancellation's task_all: at its last counted attempt it reports what it
@@ -221,8 +221,35 @@ def record_relief_delivery(work: JsonDict) -> JsonDict:
     request = StockWork.from_dict(work)
     inventory = integrations_from_settings().inventory
     for holding in request.holdings:
-        inventory.deliver(holding.depot_id, holding.sku, holding.reservation_key)
+        deliver_holding(inventory, holding)
     return {"delivered": sum(holding.pallets for holding in request.holdings)}
+
+
+def release_holding(inventory: InventoryStore, holding: Holding) -> None:
+    """Give a reservation back; one the inventory no longer knows holds nothing to give back."""
+    try:
+        inventory.release(holding.depot_id, holding.sku, holding.reservation_key)
+    except ReservationNotFoundError:
+        activity_log(WORKFLOW, "release", instance_id_from_key(holding.reservation_key)).warning(
+            "inventory does not know the reservation: nothing to release", key=holding.reservation_key
+        )
+
+
+def deliver_holding(inventory: InventoryStore, holding: Holding) -> None:
+    """Book a reservation as delivered. One the inventory no longer knows (its storage lost the
+    write) is made again under the same key first, so stock = available + reserved + delivered holds."""
+    try:
+        inventory.deliver(holding.depot_id, holding.sku, holding.reservation_key)
+        return
+    except ReservationNotFoundError:
+        pass
+    activity_log(WORKFLOW, "deliver", instance_id_from_key(holding.reservation_key)).warning(
+        "inventory lost the reservation: reserved again under its key before delivery",
+        key=holding.reservation_key,
+    )
+    request = ReserveRequest(depot_id=holding.depot_id, sku=holding.sku, pallets=holding.pallets)
+    inventory.reserve(request, holding.reservation_key)
+    inventory.deliver(holding.depot_id, holding.sku, holding.reservation_key)
 
 
 # -- routes ----------------------------------------------------------------------------------------

@@ -159,6 +159,7 @@ class Engine:
         self._instance_locks: dict[str, asyncio.Lock] = {}
         self._http_session: aiohttp.ClientSession | None = None
         self.activity_runs = 0
+        self.activities_running = 0  # in flight now (the soak crashes the host in the middle of one)
         self._index_loaded = False
         # Opt-in wire trace (devhost --trace-payloads): every trigger payload and SDK answer per instance.
         self.trace: dict[str, list[dict[str, Any]]] | None = None
@@ -717,10 +718,14 @@ class Engine:
         event_id = int(event["EventId"])
         input_text = json.loads(event["Input"])[0] if event.get("Input") else None
         async with self._activity_slots:
-            if name == HTTP_ACTIVITY_NAME:
-                completion = await self._run_http_activity(event_id, input_text)
-            else:
-                completion = await self._invoke_activity(name, event_id, input_text)
+            self.activities_running += 1
+            try:
+                if name == HTTP_ACTIVITY_NAME:
+                    completion = await self._run_http_activity(event_id, input_text)
+                else:
+                    completion = await self._invoke_activity(name, event_id, input_text)
+            finally:
+                self.activities_running -= 1
         await self.deliver(instance_id, execution_id, completion, durable=False)
 
     async def _invoke_activity(self, name: str, event_id: int, input_text: str | None) -> Event:

@@ -105,6 +105,7 @@ class DevHostServer:
                 {
                     "storageOperations": self.engine.store.operations,
                     "activityRuns": self.engine.activity_runs,
+                    "activitiesRunning": self.engine.activities_running,
                     "episodes": self.invoker.episodes,
                     "orchestratorSeconds": round(self.invoker.orchestrator_seconds, 6),
                     "instancesInMemory": len(self.engine.instances),

@@ -11,6 +11,7 @@ from integrations.errors import (
     IntegrationNotConfiguredError,
     IntegrationRejectedError,
     IntegrationTimeoutError,
+    ReservationNotFoundError,
     TransientIntegrationError,
 )
 from integrations.selection import (
@@ -27,6 +28,7 @@ __all__ = [
     "IntegrationRejectedError",
     "IntegrationTimeoutError",
     "Integrations",
+    "ReservationNotFoundError",
     "TransientIntegrationError",
     "integration_mode",
     "integrations_from_settings",

@@ -27,6 +27,10 @@ class IntegrationRejectedError(IntegrationError):
         self.status_code = status_code
 
 
+class ReservationNotFoundError(IntegrationRejectedError):
+    """Inventory does not know the reservation key (404): never made, or lost by its storage."""
+
+
 class IdempotencyKeyReusedError(IntegrationRejectedError):
     """The key was already used for a different request (providers answer 409/422)."""
 

@@ -25,7 +25,7 @@ from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, Re
 from pydantic import Field
 
 from contracts import ContractModel
-from integrations.errors import IntegrationRejectedError, TransientIntegrationError
+from integrations.errors import IntegrationRejectedError, ReservationNotFoundError, TransientIntegrationError
 from integrations.http_transport import HttpTransport
 from integrations.sandbox import SandboxSystem
 
@@ -273,7 +273,7 @@ def _reserved(data: Mapping[str, Any]) -> int:
 def _entry(data: Mapping[str, Any], key: str) -> dict[str, Any]:
     entry = data["reservations"].get(key)
     if entry is None:
-        raise IntegrationRejectedError(SYSTEM, "no reservation with that key", 404)
+        raise ReservationNotFoundError(SYSTEM, "no reservation with that key", 404)
     result: dict[str, Any] = entry
     return result
 

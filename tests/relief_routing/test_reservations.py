@@ -7,6 +7,9 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from activities.relief_routing import deliver_holding, release_holding
+from integrations.inventory import SandboxInventoryStore
+from orchestrators.relief_routing import Holding
 from tests.relief_routing.support import ReliefApi, calls, request_body
 from tests.support.processes import HostProcess
 from tests.support.wire import advance_clock
@@ -129,3 +132,26 @@ def test_kill_9_during_reservation_never_decrements_twice(
     # Booking the delivery is a transition of each reservation: its first attempt times out too.
     done = api.wait_for("crash-1", lambda s: s.get("runtimeStatus") == "Completed", "the end", nudge_clock=5)
     assert done["outcome"]["palletsDelivered"] == 12
+
+
+def test_a_reservation_the_inventory_lost_is_made_again_before_delivery_and_releasing_it_is_a_no_op(
+    relief_env: dict[str, str],
+) -> None:
+    """Inventory's storage lost a reservation after the request took it (Azurite on disk loses up to
+    5 s of acknowledged writes when it is killed): releasing it gives nothing back, and delivering it
+    reserves it again under the same key first, so stock = available + reserved + delivered holds."""
+    inventory = SandboxInventoryStore.from_settings(relief_env)
+    inventory.set_stock("depot-a", "water", 10)
+    lost = Holding(
+        reservation_key="relief-lost-1:reserve_stock:r1:shelter-one:water:depot-a",
+        depot_id="depot-a",
+        shelter_id="shelter-one",
+        sku="water",
+        pallets=4,
+    )
+    release_holding(inventory, lost)
+    assert inventory.levels()[0].available == 10
+    deliver_holding(inventory, lost)
+    deliver_holding(inventory, lost)  # a repeat changes nothing
+    [level] = inventory.levels()
+    assert (level.delivered, level.reserved, level.available) == (4, 0, 6)
