@@ -3,28 +3,43 @@
 Pass `chaos`: a mixed load (default 60 maintenance orders, 120 fare disputes, 40 relief requests,
 with approvals and rejections, evidence and supervisor decisions, relief changes, cancellations
 and shelter confirmations) against a devhost (virtual clock) whose sandboxes inject failures
-(`SANDBOX_FAULTS_*`: 503s, timeouts, and timeouts after the effect committed), while the devhost
-is `kill -9`ed at seeded random moments (default 20) and restarted on the same task hub.
+(`SANDBOX_FAULTS_*`: 503s, timeouts, and timeouts after the effect committed; the schedule is keyed
+by call identity and drawn from the seed), while, at seeded moments, faults hit it:
+- `kills`: the devhost is `kill -9`ed and restarted on the same task hub;
+- `worker crashes`: the same, at a moment an activity is running (the devhost runs activities in
+  its own process, so a worker crash is a host crash in the middle of an activity);
+- `storage outages`: a loopback TCP proxy between the host and Azurite cuts storage off for about
+  `--outage-seconds`, then restores it;
+- `Azurite kills`: Azurite (disk-backed, owned by the soak) is cut off for 6 s, `kill -9`ed and
+  restarted on the same data. The 6 s let it save what it acknowledged: Azurite on disk saves every
+  5 s, so a kill right after a write loses it, which Azure Storage never does. The devhost rewrites
+  its own lost writes (tests/devhost/test_storage_faults.py kills Azurite without that pause); the
+  app's own blobs (ledger, claim-check, sandboxes, inventory) have no such journal.
 Pass `deliver-twice`: a third of the load on a fresh hub under `--deliver-activities-twice`.
 
 After each pass the virtual clock moves 30 days (reminders, expiry, escalations, SLAs) and the
-checks run, from the app's own HTTP API and the sandbox view only:
+checks run, from the app's own HTTP API, the sandbox view and the devhost's raw histories:
 - lost: a started business id whose instance does not exist;
 - stuck: an instance not Completed with its expected outcome (released, rejected, expired;
-  refunded, partially_refunded, rejected; completed, cancelled);
+  refunded, partially_refunded, rejected; completed, cancelled), Failed ones included;
 - duplicated effects: per outside system, two effects of one instance for the same request under
-  different keys,
-  more than one refund per dispute, more than one supplier request per order and supplier, more
-  than one reservation line per key (the sandboxes record one effect per idempotency key; the
-  repeats they absorbed are reported as `repeatsAbsorbed`);
-- over-allocation: per depot and SKU, stock = available + reserved + delivered, nothing negative,
-  and nothing left reserved once every request finished;
-- audit: every instance's packet (`GET .../audit`) is complete (instance, Completed outcome,
-  activities, the workflow's final outcome).
+  different keys, more than one refund per dispute, more than one supplier request per order and
+  supplier (the sandboxes record one effect per idempotency key; the repeats they absorbed are
+  reported as `repeatsAbsorbed`);
+- contradictory effects: two different final messages to one customer (released and expired), a
+  release certificate with another outcome, a refund of a case that ended without one, a final
+  message or donor update that disagrees with the outcome;
+- double completions: a history with more than one ExecutionCompleted;
+- over-allocation and leaked reservations: per depot and SKU, stock = available + reserved +
+  delivered, nothing negative, nothing left reserved once every request finished;
+- audit: every instance's packet (`GET .../audit`) is complete;
+- HTTP: no 500, no 503 outside a storage fault (503s with Retry-After while storage is away are
+  counted as expected), no request left unanswered for 60 s (a hang).
 
-Prints the figures and writes them as JSON (`--output`, default .artifacts/soak-report.json).
-Exit 0 when every check passed, 1 otherwise. tests/reliability/test_soak.py runs a small fixed-seed
-version. Not a timed test: the default run takes several minutes.
+`--seed random` draws the seed and prints it. Prints the figures and writes them as JSON (`--output`,
+default .artifacts/soak-report.json). Exit 0 when every check passed, 1 otherwise.
+tests/reliability/test_soak.py runs a small version on a fresh random seed. Not a timed test: the
+default run takes several minutes.
 """
 
 from __future__ import annotations
@@ -33,7 +48,9 @@ import argparse
 import contextlib
 import json
 import random
+import shutil
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -43,6 +60,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -60,7 +78,15 @@ from ops.workflow_clients import (
     relief_request_body,
     supervised_fare_dispute_body,
 )
-from tests.support.processes import ARTIFACTS, REPO_ROOT, Azurite, HostProcess, make_host
+from tests.support.processes import (
+    ARTIFACTS,
+    REPO_ROOT,
+    Azurite,
+    HostProcess,
+    blob_connection_string,
+    make_host,
+)
+from tests.support.tcp_proxy import TcpProxy
 
 Json = dict[str, Any]
 Log = Callable[[str], None]
@@ -94,17 +120,28 @@ SHELTERS = (
 SKUS = ("water", "blanket", "food-ration", "medical-kit", "tarp")
 WAIT_SECONDS = 240.0
 RESTART_TIMEOUT = 180.0
+CLIENT_TIMEOUT_SECONDS = 60.0  # a request unanswered this long is a hang
+# A 503 this long after storage came back is still the outage's (the host notices within seconds).
+STORAGE_GRACE_SECONDS = 20.0
+# Azurite on disk saves what it acknowledged every 5 s; it is cut off this long before a kill -9.
+AZURITE_SAVE_SECONDS = 6.0
+FAULT_KINDS = ("kill", "worker-crash", "outage", "azurite-kill")
 
 
 @dataclass
 class SoakOptions:
-    """Load, faults and kills of one soak."""
+    """Load, faults and seed of one soak."""
 
     orders: int = 60
     disputes: int = 120
     relief: int = 40
     kills: int = 20
+    worker_crashes: int = 5
+    outages: int = 2
+    outage_seconds: float = 15.0
+    azurite_kills: int = 2
     seed: int = 7
+    seed_drawn: bool = False  # `--seed random`
     workers: int = 6
     deliver_twice_share: float = 1 / 3  # of the load, for the deliver-twice pass
     wait_seconds: float = WAIT_SECONDS  # how long one instance may take to reach a step
@@ -118,15 +155,24 @@ class PassReport:
     name: str
     instances: dict[str, int] = field(default_factory=dict)
     kills: int = 0
+    worker_crashes: int = 0
+    worker_crashes_mid_activity: int = 0
+    storage_outages: int = 0
+    storage_outage_seconds: float = 0.0
+    azurite_kills: int = 0
     restarts: int = 0
     effects_checked: int = 0
     repeats_absorbed: int = 0
+    unavailable_answers: int = 0  # 503 + Retry-After while storage was away (expected)
     duplicates: list[str] = field(default_factory=list)
+    contradictions: list[str] = field(default_factory=list)
+    double_completions: list[str] = field(default_factory=list)
     lost: list[str] = field(default_factory=list)
     stuck: list[str] = field(default_factory=list)
     over_allocation: list[str] = field(default_factory=list)
     audit_incomplete: list[str] = field(default_factory=list)
     server_errors: list[str] = field(default_factory=list)
+    hangs: list[str] = field(default_factory=list)
     outcomes: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -134,11 +180,14 @@ class PassReport:
     def passed(self) -> bool:
         return not (
             self.duplicates
+            or self.contradictions
+            or self.double_completions
             or self.lost
             or self.stuck
             or self.over_allocation
             or self.audit_incomplete
             or self.server_errors
+            or self.hangs
         )
 
     def figures(self) -> Json:
@@ -146,14 +195,23 @@ class PassReport:
             "pass": self.name,
             "instances": sum(self.instances.values()),
             "kills": self.kills,
+            "workerCrashes": self.worker_crashes,
+            "workerCrashesMidActivity": self.worker_crashes_mid_activity,
+            "storageOutages": self.storage_outages,
+            "storageOutageSeconds": round(self.storage_outage_seconds, 1),
+            "azuriteKills": self.azurite_kills,
             "effectsChecked": self.effects_checked,
             "repeatsAbsorbed": self.repeats_absorbed,
+            "unavailableAnswers": self.unavailable_answers,
             "duplicatesFound": len(self.duplicates),
+            "contradictionsFound": len(self.contradictions),
+            "doubleCompletionsFound": len(self.double_completions),
             "lostFound": len(self.lost),
             "stuckFound": len(self.stuck),
             "overAllocationFound": len(self.over_allocation),
             "auditIncomplete": len(self.audit_incomplete),
             "serverErrors": len(self.server_errors),
+            "hangs": len(self.hangs),
         }
 
 
@@ -202,9 +260,17 @@ def scenarios(options: SoakOptions, run: str, share: float = 1.0) -> list[Scenar
 class Driver:
     """Runs scenarios against a host that may be down for a moment (calls retry until it is back)."""
 
-    def __init__(self, base_url: str, report: PassReport, wait_seconds: float = WAIT_SECONDS) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        report: PassReport,
+        wait_seconds: float = WAIT_SECONDS,
+        storage_troubled: Callable[[], bool] = lambda: False,
+    ) -> None:
         self.wait_seconds = wait_seconds
-        self.app = AppClient(base_url, timeout=60)
+        self.base_url = base_url
+        self.storage_troubled = storage_troubled
+        self.app = AppClient(base_url, timeout=CLIENT_TIMEOUT_SECONDS)
         self.orders = MaintenanceOrderClient(self.app)
         self.disputes = FareDisputeClient(self.app)
         self.relief = ReliefRequestClient(self.app)
@@ -222,15 +288,20 @@ class Driver:
             attempt += 1
             try:
                 return action()
-            except WorkflowHostUnreachableError:
-                pass
+            except WorkflowHostUnreachableError as error:
+                if isinstance(error.__cause__, requests.Timeout):
+                    with self.lock:
+                        self.report.hangs.append(f"{what}: no answer in {CLIENT_TIMEOUT_SECONDS:.0f} s")
             except WorkflowApiError as error:
                 if error.status == 409 and attempt > 1 and conflict_ok_on_retry:
                     return None
                 if error.status < 500:
                     raise
                 with self.lock:
-                    self.report.server_errors.append(f"{what}: HTTP {error.status}: {error.body}")
+                    if error.status == 503 and self.storage_troubled():
+                        self.report.unavailable_answers += 1  # storage away: 503 + Retry-After is right
+                    else:
+                        self.report.server_errors.append(f"{what}: HTTP {error.status}: {error.body}")
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{what}: the host did not answer for {self.wait_seconds:.0f} s")
             time.sleep(0.5)
@@ -341,41 +412,154 @@ def _relief_ready(body: Json, shelters: set[str]) -> bool:
     )
 
 
-# -- kills -------------------------------------------------------------------------------------------
+# -- faults ------------------------------------------------------------------------------------------
 
 
-class Killer:
-    """kill -9 the host at seeded random moments and restart it on the same task hub."""
+class StorageRig:
+    """The soak's own Azurite (on disk, so a kill -9 keeps its data) behind a proxy that can cut it."""
 
-    def __init__(self, host: HostProcess, kills: int, seed: int, report: PassReport, log: Log) -> None:
+    def __init__(self, log: Log) -> None:
+        ARTIFACTS.mkdir(exist_ok=True)
+        self.location = Path(tempfile.mkdtemp(prefix="soak-azurite-", dir=ARTIFACTS))
+        self.azurite = Azurite.start(location=self.location)
+        self.proxy = TcpProxy(self.azurite.port).start()
+        self.log = log
+        self._windows: list[list[float]] = []  # [start, end] of each storage fault (end 0: going on)
+        self._lock = threading.Lock()
+
+    @property
+    def connection_string(self) -> str:
+        return blob_connection_string(self.proxy.port)
+
+    def troubled(self) -> bool:
+        """Whether storage is away now or came back less than `STORAGE_GRACE_SECONDS` ago."""
+        now = time.monotonic()
+        with self._lock:
+            return any(end == 0 or now <= end + STORAGE_GRACE_SECONDS for _, end in self._windows)
+
+    def _begin(self) -> list[float]:
+        window = [time.monotonic(), 0.0]
+        with self._lock:
+            self._windows.append(window)
+        return window
+
+    def _end(self, window: list[float]) -> float:
+        with self._lock:
+            window[1] = time.monotonic()
+        return window[1] - window[0]
+
+    def outage(self, seconds: float) -> float:
+        """Cut storage off for `seconds`; how long it was away."""
+        window = self._begin()
+        self.proxy.cut()
+        time.sleep(seconds)
+        self.proxy.restore()
+        return self._end(window)
+
+    def kill_azurite(self, down_seconds: float) -> float:
+        """Cut storage off until Azurite saved, kill -9 it, restart it on the same data and port."""
+        window = self._begin()
+        self.proxy.cut()
+        time.sleep(AZURITE_SAVE_SECONDS)
+        self.azurite.kill()
+        time.sleep(down_seconds)
+        self.azurite = self.azurite.restart()
+        self.proxy.restore()
+        return self._end(window)
+
+    def stop(self) -> None:
+        self.proxy.stop()
+        self.azurite.stop()
+        shutil.rmtree(self.location, ignore_errors=True)
+
+
+class Faults:
+    """The pass's faults, in a seeded order at seeded moments, while the load runs (rest after it)."""
+
+    def __init__(
+        self,
+        host: HostProcess,
+        rig: StorageRig,
+        plan: list[str],
+        *,
+        seed: int,
+        report: PassReport,
+        log: Log,
+        outage_seconds: float,
+    ) -> None:
         self.host = host
-        self.remaining = kills
+        self.rig = rig
+        self.plan = list(plan)
         self.random = random.Random(seed)
         self.report = report
         self.log = log
+        self.outage_seconds = outage_seconds
         self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.run, name="soak-killer", daemon=True)
+        self.thread = threading.Thread(target=self.run, name="soak-faults", daemon=True)
+
+    @staticmethod
+    def plan_of(options: SoakOptions, seed: int) -> list[str]:
+        plan = (
+            ["kill"] * options.kills
+            + ["worker-crash"] * options.worker_crashes
+            + ["outage"] * options.outages
+            + ["azurite-kill"] * options.azurite_kills
+        )
+        random.Random(f"{seed}:faults").shuffle(plan)
+        return plan
 
     def run(self) -> None:
-        while self.remaining > 0 and not self.stop.wait(self.random.uniform(1.0, 5.0)):
-            self.kill_and_restart()
+        while self.plan and not self.stop.wait(self.random.uniform(1.0, 5.0)):
+            self.strike(self.plan.pop(0))
 
-    def kill_and_restart(self) -> None:
+    def finish(self) -> None:
+        """Stop the timer thread, then strike what is left (the load may end first)."""
+        self.stop.set()
+        self.thread.join()
+        while self.plan:
+            self.strike(self.plan.pop(0))
+            time.sleep(self.random.uniform(0.2, 1.5))
+
+    def strike(self, kind: str) -> None:
+        if kind == "kill":
+            self.restart_host()
+            self.report.kills += 1
+            self.log(f"kill -9 #{self.report.kills}, restarted")
+        elif kind == "worker-crash":
+            mid_activity = self.wait_for_running_activity()
+            self.restart_host()
+            self.report.worker_crashes += 1
+            self.report.worker_crashes_mid_activity += int(mid_activity)
+            moment = "mid-activity" if mid_activity else "no activity running"
+            self.log(f"worker crash #{self.report.worker_crashes} ({moment})")
+        elif kind == "outage":
+            seconds = self.rig.outage(self.outage_seconds * self.random.uniform(0.5, 1.5))
+            self.report.storage_outages += 1
+            self.report.storage_outage_seconds += seconds
+            self.log(f"storage outage #{self.report.storage_outages}: {seconds:.1f} s")
+        elif kind == "azurite-kill":
+            seconds = self.rig.kill_azurite(self.random.uniform(0.5, 2.0))
+            self.report.azurite_kills += 1
+            self.report.storage_outage_seconds += seconds
+            self.log(
+                f"Azurite kill -9 #{self.report.azurite_kills}, back on the same data after {seconds:.1f} s"
+            )
+
+    def restart_host(self) -> None:
         self.host.kill()
-        self.report.kills += 1
-        self.remaining -= 1
         time.sleep(self.random.uniform(0.0, 1.0))
         self.host.start(RESTART_TIMEOUT)
         self.report.restarts += 1
-        self.log(f"kill -9 #{self.report.kills}, restarted")
 
-    def finish(self) -> None:
-        """Stop the timer thread, then do the kills that are left (the load may end first)."""
-        self.stop.set()
-        self.thread.join()
-        while self.remaining > 0:
-            self.kill_and_restart()
-            time.sleep(self.random.uniform(0.2, 1.5))
+    def wait_for_running_activity(self, seconds: float = 15.0) -> bool:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            with contextlib.suppress(requests.RequestException, ValueError):
+                metrics = requests.get(f"{self.host.base_url}/admin/metrics", timeout=5).json()
+                if int(metrics.get("activitiesRunning") or 0) > 0:
+                    return True
+            time.sleep(0.02)
+        return False
 
 
 # -- one pass ----------------------------------------------------------------------------------------
@@ -383,32 +567,36 @@ class Killer:
 
 def run_pass(
     name: str,
-    azurite: Azurite,
+    rig: StorageRig,
     load: list[Scenario],
     *,
-    kills: int,
+    plan: list[str],
     seed: int,
     workers: int,
     deliver_twice: bool,
     log: Log,
+    outage_seconds: float = 15.0,
     wait_seconds: float = WAIT_SECONDS,
 ) -> PassReport:
-    """Drive the load on a fresh hub (with kills), move the clock 30 days, then check everything."""
+    """Drive the load on a fresh hub (with faults), move the clock 30 days, then check everything."""
     report = PassReport(name=name, instances=dict(Counter(s.workflow for s in load)))
     started = time.monotonic()
     env = {
         **FAULTS,
+        "SANDBOX_FAULTS_SEED": str(seed),
         "STORAGE_CONTAINER_PREFIX": f"sk{uuid.uuid4().hex[:10]}",
         "INTEGRATIONS_MODE": "sandbox",
         "EFFECT_LEDGER_LEASE": "PT1S",
+        "AzureWebJobsStorage": rig.connection_string,
     }
-    host = make_host(REPO_ROOT, azurite, virtual_clock=True, deliver_twice=deliver_twice, env=env).start()
-    driver = Driver(host.base_url, report, wait_seconds)
+    host = make_host(REPO_ROOT, rig.azurite, virtual_clock=True, deliver_twice=deliver_twice, env=env).start()
+    driver = Driver(host.base_url, report, wait_seconds, rig.troubled)
+    driver.call("load the network's stock", driver.app.inventory)
     nudger_stop = threading.Event()
     nudger = threading.Thread(target=_nudge_clock, args=(host.base_url, nudger_stop), daemon=True)
     nudger.start()
-    killer = Killer(host, kills, seed, report, log)
-    killer.thread.start()
+    faults = Faults(host, rig, plan, seed=seed, report=report, log=log, outage_seconds=outage_seconds)
+    faults.thread.start()
     failures: list[str] = []
     try:
         with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -417,8 +605,8 @@ def run_pass(
                 error = future.exception()
                 if error is not None:
                     failures.append(f"{scenario.workflow} {scenario.business_id}: {error}")
-        log(f"{name}: load sent ({len(load)} instances), {report.kills} kills so far")
-        killer.finish()
+        log(f"{name}: load sent ({len(load)} instances), {report.restarts} restarts so far")
+        faults.finish()
         nudger_stop.set()
         nudger.join()
         settle(driver, load, log)
@@ -426,7 +614,7 @@ def run_pass(
         report.stuck += failures
     finally:
         nudger_stop.set()
-        killer.stop.set()
+        faults.stop.set()
         host.stop()
     report.seconds = round(time.monotonic() - started, 1)
     return report
@@ -461,11 +649,12 @@ def settle(driver: Driver, load: list[Scenario], log: Log) -> None:
 
 def _advance(base_url: str, seconds: float) -> None:
     try:
-        requests.post(
-            f"{base_url}/admin/clock/advance", json={"seconds": seconds}, timeout=30
-        ).raise_for_status()
+        response = requests.post(f"{base_url}/admin/clock/advance", json={"seconds": seconds}, timeout=30)
     except requests.ConnectionError as error:
         raise WorkflowHostUnreachableError(str(error)) from error
+    if response.status_code >= 500:
+        raise WorkflowApiError("clock", response.status_code, response.text)
+    response.raise_for_status()
 
 
 def _status(driver: Driver, scenario: Scenario) -> Json:
@@ -482,8 +671,9 @@ def _status(driver: Driver, scenario: Scenario) -> Json:
 
 
 def check_pass(driver: Driver, load: list[Scenario], report: PassReport) -> None:
-    """Lost, stuck, duplicated effects, over-allocation and audit completeness."""
+    """Lost, stuck, duplicated and contradictory effects, double completions, over-allocation, audits."""
     outcomes: Counter[str] = Counter()
+    finals: dict[str, tuple[Scenario, str | None]] = {}
     for scenario in load:
         client = driver.client(scenario.workflow)
         label = f"{scenario.workflow} {scenario.business_id}"
@@ -492,15 +682,20 @@ def check_pass(driver: Driver, load: list[Scenario], report: PassReport) -> None
             report.lost.append(label)
             continue
         outcome = client.outcome(status)
+        instance_id = client.instance_id(scenario.business_id)
+        finals[instance_id] = (scenario, outcome)
         outcomes[f"{scenario.workflow}:{outcome}"] += 1
+        history = check_completions(driver, instance_id, label, report)
         if status.get("runtimeStatus") != "Completed" or outcome != scenario.expected:
             report.stuck.append(
                 f"{label}: {status.get('runtimeStatus')} outcome {outcome} (expected {scenario.expected}), "
-                f"stage {status.get('stage')}"
+                f"stage {status.get('stage')}; last events: {_history_tail(history)}"
             )
         check_audit(driver, scenario, report)
     report.outcomes = dict(sorted(outcomes.items()))
-    check_effects(driver, load, report)
+    views = {system: _sandbox_view(driver, system) for system in SYSTEMS}
+    check_effects(views, set(finals), report)
+    check_contradictions(views, finals, report)
     check_inventory(driver, report)
 
 
@@ -531,11 +726,53 @@ def check_audit(driver: Driver, scenario: Scenario, report: PassReport) -> None:
         report.audit_incomplete.append(f"{label}: missing {', '.join(missing)}")
 
 
-def check_effects(driver: Driver, load: list[Scenario], report: PassReport) -> None:
+def check_completions(driver: Driver, instance_id: str, label: str, report: PassReport) -> list[Json]:
+    """At most one ExecutionCompleted in the instance's history (two hosts once completed one twice)."""
+    url = f"{driver.base_url}/admin/instances/{quote(instance_id, safe='')}/raw-history"
+    history: list[Json] = driver.call(f"history {instance_id}", lambda: _raw_history(url))
+    completed = sum(1 for event in history if event.get("EventType") == 1)
+    if completed > 1:
+        report.double_completions.append(f"{label}: {completed} ExecutionCompleted events")
+    return history
+
+
+EVENT_NAMES = {
+    0: "Started",
+    1: "Completed",
+    4: "TaskScheduled",
+    5: "TaskCompleted",
+    6: "TaskFailed",
+    10: "TimerCreated",
+    11: "TimerFired",
+    15: "EventRaised",
+}
+
+
+def _history_tail(history: list[Json], count: int = 12) -> str:
+    """The last history events in short (what a stuck instance last did), for the report."""
+    events = [e for e in history if e.get("EventType") not in (12, 13)][-count:]
+    return ", ".join(
+        f"{EVENT_NAMES.get(int(e.get('EventType', -1)), e.get('EventType'))}"
+        f"({e.get('Name') or e.get('TaskScheduledId', e.get('TimerId', e.get('EventId', '')))})"
+        f"@{str(e.get('Timestamp', ''))[5:19]}"
+        + (f"->{str(e.get('FireAt'))[5:19]}" if e.get("FireAt") else "")
+        for e in events
+    )
+
+
+def _raw_history(url: str) -> list[Json]:
+    try:
+        response = requests.get(url, timeout=CLIENT_TIMEOUT_SECONDS)
+    except requests.ConnectionError as error:
+        raise WorkflowHostUnreachableError(str(error)) from error
+    if response.status_code != 200:
+        raise WorkflowApiError("raw history", response.status_code, response.text)
+    return list(response.json())
+
+
+def check_effects(views: dict[str, Json], instance_ids: set[str], report: PassReport) -> None:
     """No outside system acted twice for one request; per-business limits hold."""
-    instance_ids = {driver.client(s.workflow).instance_id(s.business_id) for s in load}
-    for system in SYSTEMS:
-        view = _sandbox_view(driver, system)
+    for system, view in views.items():
         effects = [e for e in view.get("effects", []) if _owner(e, instance_ids)]
         report.effects_checked += len(effects)
         report.repeats_absorbed += sum(
@@ -563,6 +800,52 @@ def check_effects(driver: Driver, load: list[Scenario], report: PassReport) -> N
                 for (owner, supplier), n in per_supplier.items()
                 if n > 1
             ]
+
+
+MAINTENANCE_FINAL_STEPS = ("released", "rejected", "expired")
+RELIEF_FINAL_STATUSES = ("completed", "cancelled", "failed")
+NO_REFUND_OUTCOMES = ("rejected", "insufficient_evidence", "trip_not_found")
+
+
+def check_contradictions(
+    views: dict[str, Json], finals: dict[str, tuple[Scenario, str | None]], report: PassReport
+) -> None:
+    """Effects that contradict each other or the outcome (what two hosts on one hub once produced)."""
+    by_owner: dict[str, dict[str, list[Json]]] = defaultdict(lambda: defaultdict(list))
+    for system, view in views.items():
+        for effect in view.get("effects", []):
+            owner = _owner(effect, set(finals))
+            if owner is not None:
+                by_owner[owner][system].append(effect)
+    for instance_id, (scenario, outcome) in finals.items():
+        effects = by_owner.get(instance_id, {})
+        label = f"{scenario.workflow} {scenario.business_id}"
+        keys = {str(e["idempotencyKey"]): e for system in effects.values() for e in system}
+        if scenario.workflow == "maintenance":
+            told = sorted(
+                step for step in MAINTENANCE_FINAL_STEPS if f"{instance_id}:notify_customer:{step}" in keys
+            )
+            if len(told) > 1 or (told and told != [outcome]):
+                report.contradictions.append(f"{label}: customer told {told}, outcome {outcome}")
+            if f"{instance_id}:release_certificate" in keys and outcome != "released":
+                report.contradictions.append(f"{label}: release certificate issued, outcome {outcome}")
+        elif scenario.workflow == "fare":
+            resolved = keys.get(f"{instance_id}:notify_customer:resolved")
+            told = ((resolved or {}).get("request") or {}).get("parameters", {}).get("outcome")
+            if resolved is not None and told != outcome:
+                report.contradictions.append(f"{label}: customer told {told}, outcome {outcome}")
+            if f"{instance_id}:issue_refund" in keys and outcome in NO_REFUND_OUTCOMES:
+                report.contradictions.append(f"{label}: refunded, outcome {outcome}")
+        else:
+            statuses = sorted(
+                {
+                    str((e.get("request") or {}).get("status"))
+                    for e in effects.get("donor_portal", [])
+                    if (e.get("request") or {}).get("status") in RELIEF_FINAL_STATUSES
+                }
+            )
+            if len(statuses) > 1 or (statuses and statuses != [outcome]):
+                report.contradictions.append(f"{label}: donors told {statuses}, outcome {outcome}")
 
 
 def _sandbox_view(driver: Driver, system: str) -> Json:
@@ -593,33 +876,38 @@ def check_inventory(driver: Driver, report: PassReport) -> None:
 # -- the soak ----------------------------------------------------------------------------------------
 
 
-def run_soak(options: SoakOptions, azurite: Azurite, log: Log) -> Json:
-    """Both passes; the report (figures per pass, totals, every finding)."""
+def run_soak(options: SoakOptions, log: Log) -> Json:
+    """Both passes on the soak's own storage; the report (figures per pass, totals, every finding)."""
     run = f"s{options.seed}-{uuid.uuid4().hex[:4]}"
-    passes = [
-        run_pass(
-            "chaos",
-            azurite,
-            scenarios(options, run),
-            kills=options.kills,
-            seed=options.seed,
-            workers=options.workers,
-            deliver_twice=False,
-            log=log,
-            wait_seconds=options.wait_seconds,
-        ),
-        run_pass(
-            "deliver-twice",
-            azurite,
-            scenarios(options, f"{run}x", options.deliver_twice_share),
-            kills=0,
-            seed=options.seed + 1,
-            workers=options.workers,
-            deliver_twice=True,
-            log=log,
-            wait_seconds=options.wait_seconds,
-        ),
-    ]
+    rig = StorageRig(log)
+    try:
+        passes = [
+            run_pass(
+                "chaos",
+                rig,
+                scenarios(options, run),
+                plan=Faults.plan_of(options, options.seed),
+                seed=options.seed,
+                workers=options.workers,
+                deliver_twice=False,
+                log=log,
+                outage_seconds=options.outage_seconds,
+                wait_seconds=options.wait_seconds,
+            ),
+            run_pass(
+                "deliver-twice",
+                rig,
+                scenarios(options, f"{run}x", options.deliver_twice_share),
+                plan=[],
+                seed=options.seed + 1,
+                workers=options.workers,
+                deliver_twice=True,
+                log=log,
+                wait_seconds=options.wait_seconds,
+            ),
+        ]
+    finally:
+        rig.stop()
     totals: Counter[str] = Counter()
     for report in passes:
         for key, value in report.figures().items():
@@ -627,6 +915,8 @@ def run_soak(options: SoakOptions, azurite: Azurite, log: Log) -> Json:
                 totals[key] += value
     return {
         "command": "python -m ops soak",
+        "seed": options.seed,
+        "seedDrawnAtRandom": options.seed_drawn,
         "options": {**asdict(options), "output": str(options.output)},
         "passed": all(report.passed for report in passes),
         "totals": dict(totals),
@@ -634,11 +924,26 @@ def run_soak(options: SoakOptions, azurite: Azurite, log: Log) -> Json:
     }
 
 
+def _seed(text: str) -> int | None:
+    """`--seed N`, or None for `--seed random`."""
+    if text.strip().lower() == "random":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a whole number or 'random'") from None
+
+
+def draw_seed() -> int:
+    """A fresh seed (for `--seed random` and the small soak of the test suite)."""
+    return random.SystemRandom().randint(1, 999_999)
+
+
 def register(subparsers: Any) -> None:
     """Add `soak` to `python -m ops`."""
     parser = subparsers.add_parser(
         "soak",
-        help="chaos soak: mixed load, sandbox faults, kill -9 and deliver-twice on a devhost on Azurite",
+        help="chaos soak: mixed load, sandbox faults, kill -9 of host and storage, outages, deliver-twice",
         description=__doc__.splitlines()[0],
     )
     defaults = SoakOptions()
@@ -648,7 +953,33 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--kills", type=int, default=defaults.kills, help="kill -9 of the devhost (chaos pass)"
     )
-    parser.add_argument("--seed", type=int, default=defaults.seed, help="seeds the mix and the kill moments")
+    parser.add_argument(
+        "--worker-crashes",
+        type=int,
+        default=defaults.worker_crashes,
+        help="kill -9 of the devhost while an activity runs",
+    )
+    parser.add_argument(
+        "--outages", type=int, default=defaults.outages, help="storage cut off by the proxy, then restored"
+    )
+    parser.add_argument(
+        "--outage-seconds",
+        type=float,
+        default=defaults.outage_seconds,
+        help="mean length of a storage outage (each lasts 0.5-1.5 times this)",
+    )
+    parser.add_argument(
+        "--azurite-kills",
+        type=int,
+        default=defaults.azurite_kills,
+        help="kill -9 of Azurite, restarted on the same data",
+    )
+    parser.add_argument(
+        "--seed",
+        type=_seed,
+        default=defaults.seed,
+        help="seeds the mix, the sandbox fault schedule and the fault moments; 'random' draws one (printed)",
+    )
     parser.add_argument("--workers", type=int, default=defaults.workers, help="concurrent clients")
     parser.add_argument("--output", type=Path, default=defaults.output, help="JSON report path")
     parser.set_defaults(handler=main)
@@ -656,12 +987,18 @@ def register(subparsers: Any) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run the soak, print the figures, write the JSON; exit 1 when a check failed."""
+    seed = args.seed if args.seed is not None else draw_seed()
     options = SoakOptions(
         orders=args.orders,
         disputes=args.disputes,
         relief=args.relief,
         kills=args.kills,
-        seed=args.seed,
+        worker_crashes=args.worker_crashes,
+        outages=args.outages,
+        outage_seconds=args.outage_seconds,
+        azurite_kills=args.azurite_kills,
+        seed=seed,
+        seed_drawn=args.seed is None,
         workers=args.workers,
         output=args.output,
     )
@@ -669,25 +1006,45 @@ def main(args: argparse.Namespace) -> int:
     def log(message: str) -> None:
         print(f"soak: {message}", file=sys.stderr, flush=True)
 
-    azurite = Azurite.start()
-    try:
-        result = run_soak(options, azurite, log)
-    finally:
-        azurite.stop()
+    print(f"soak: seed {seed}" + (" (drawn at random)" if options.seed_drawn else ""), flush=True)
+    result = run_soak(options, log)
     options.output.parent.mkdir(parents=True, exist_ok=True)
     options.output.write_text(json.dumps(result, indent=2) + "\n")
+    print(summary(result))
+    print(f"{'PASSED' if result['passed'] else 'FAILED'} (seed {seed}); report: {options.output}")
+    return 0 if result["passed"] else 1
+
+
+def summary(result: Json) -> str:
+    """The figures of each pass and every finding (at most 20 of a kind), as printed."""
+    lines = []
     for figures in result["passes"]:
         details = figures["details"]
-        print(
+        lines.append(
             f"{figures['pass']}: {figures['instances']} instances {details['instances']}, "
-            f"{figures['kills']} kills, {figures['effectsChecked']} effects checked "
-            f"({figures['repeatsAbsorbed']} repeats absorbed), {figures['duplicatesFound']} duplicates, "
-            f"{figures['lostFound']} lost, {figures['stuckFound']} stuck, "
-            f"{figures['overAllocationFound']} over-allocation, {figures['auditIncomplete']} incomplete "
-            f"audits, {figures['serverErrors']} 5xx, {details['seconds']} s"
+            f"{figures['kills']} kills, {figures['workerCrashes']} worker crashes "
+            f"({figures['workerCrashesMidActivity']} mid-activity), "
+            f"{figures['storageOutages']} storage outages and {figures['azuriteKills']} Azurite kills "
+            f"({figures['storageOutageSeconds']} s without storage), "
+            f"{figures['unavailableAnswers']} 503s while storage was away; "
+            f"{figures['effectsChecked']} effects checked ({figures['repeatsAbsorbed']} repeats absorbed), "
+            f"{figures['duplicatesFound']} duplicates, {figures['contradictionsFound']} contradictory, "
+            f"{figures['doubleCompletionsFound']} double completions, {figures['lostFound']} lost, "
+            f"{figures['stuckFound']} failed or stuck, {figures['overAllocationFound']} over-allocation "
+            f"or leaked reservations, {figures['auditIncomplete']} incomplete audits, "
+            f"{figures['serverErrors']} 5xx, {figures['hangs']} hangs, {details['seconds']} s"
         )
-        for kind in ("duplicates", "lost", "stuck", "over_allocation", "audit_incomplete", "server_errors"):
+        for kind in (
+            "duplicates",
+            "contradictions",
+            "double_completions",
+            "lost",
+            "stuck",
+            "over_allocation",
+            "audit_incomplete",
+            "server_errors",
+            "hangs",
+        ):
             for finding in details[kind][:20]:
-                print(f"  {kind}: {finding}")
-    print(f"{'PASSED' if result['passed'] else 'FAILED'}; report: {options.output}")
-    return 0 if result["passed"] else 1
+                lines.append(f"  {kind}: {finding}")
+    return "\n".join(lines)
