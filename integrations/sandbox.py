@@ -13,8 +13,9 @@ Each system has, in the `<prefix>-sandbox` container:
   attempt of one call identity, so the attempt number survives a restart of the caller.
 
 Faults come from the app setting `SANDBOX_FAULTS_<SYSTEM>` (e.g. `SANDBOX_FAULTS_PAYMENTS`): a comma
-list of `mode` (every call), `mode:1/N` (about one attempt in N) or `mode:first` (the first attempt
-of every call identity), each optionally limited to one operation with `@operation`
+list of `mode` (every call), `mode:1/N` (about one attempt in N, never more than
+`TRANSIENT_RUN_LIMIT` attempts of one call in a row) or `mode:first` (the first attempt of every
+call identity), each optionally limited to one operation with `@operation`
 (`transient@release`), with modes
 - `transient`: fails before acting (like a 503);
 - `timeout`: times out before acting;
@@ -51,6 +52,9 @@ from integrations.errors import IdempotencyKeyReusedError, IntegrationTimeoutErr
 SANDBOX_CONTAINER_PURPOSE = "sandbox"
 FAULTS_SETTING_PREFIX = "SANDBOX_FAULTS_"
 FAULTS_SEED_SETTING = "SANDBOX_FAULTS_SEED"
+# `1/N` faults fail at most this many attempts of one call in a row (the workflows' strict retry
+# policies make 4 to 6 attempts).
+TRANSIENT_RUN_LIMIT = 3
 FaultMode = Literal["transient", "timeout", "timeout_after_commit"]
 FAULT_MODES: tuple[FaultMode, ...] = ("transient", "timeout", "timeout_after_commit")
 JsonDict = dict[str, Any]
@@ -101,6 +105,35 @@ def fault_draw(seed: str, system: str, identity: str, attempt: int, rule_index: 
     """A number fixed by the call's identity and attempt (and the seed), never by process state."""
     text = f"{seed}\n{system}\n{identity}\n{attempt}\n{rule_index}"
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
+
+
+def scheduled_fault(
+    rules: tuple[FaultRule, ...], *, seed: str, system: str, operation: str, identity: str, attempt: int
+) -> FaultMode | None:
+    """The fault (or None) of attempt `attempt` of a call; a function of its identity and number only.
+
+    `mode` and `mode:first` rules apply as they say. `1/N` rules are transient faults: they never fail
+    more than `TRANSIENT_RUN_LIMIT` attempts of one call in a row (the next one goes through), so a
+    retry policy of more attempts than that always rides them out; a longer run is an outage, which
+    `mode` (every attempt) models.
+    """
+    run = 0
+    for number in range(1, attempt + 1):
+        fault: FaultMode | None = None
+        for index, rule in enumerate(rules):
+            if rule.operation is not None and rule.operation != operation:
+                continue
+            if rule.one_in == 1 and not rule.first_only:
+                return rule.mode  # every attempt: an outage, never capped
+            if rule.applies_to(fault_draw(seed, system, identity, number, index), number, operation):
+                fault = rule.mode
+                break
+        if fault is not None and run >= TRANSIENT_RUN_LIMIT:
+            fault = None  # (a `first` fault has no attempt before it, so it is never capped)
+        run = run + 1 if fault is not None else 0
+        if number == attempt:
+            return fault
+    return None
 
 
 # Call logs and attempt counters this process has created (an append blob must exist before the
@@ -210,12 +243,14 @@ class SandboxSystem:
     def _fault(self, operation: str, identity: str) -> FaultMode | None:
         if not any(rule.operation in (None, operation) for rule in self.faults):
             return None
-        attempt = self._next_attempt(identity)
-        for index, rule in enumerate(self.faults):
-            draw = fault_draw(self.fault_seed, self.system, identity, attempt, index)
-            if rule.applies_to(draw, attempt, operation):
-                return rule.mode
-        return None
+        return scheduled_fault(
+            self.faults,
+            seed=self.fault_seed,
+            system=self.system,
+            operation=operation,
+            identity=identity,
+            attempt=self._next_attempt(identity),
+        )
 
     def _next_attempt(self, identity: str) -> int:
         """Count this attempt of `identity` in storage; the answer is its 1-based number."""
