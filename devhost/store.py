@@ -69,7 +69,14 @@ HUB_MARKER = "hub.json"
 # (The hub lease's renewal, which is also the health probe, has its own shorter limit.)
 CONNECTION_TIMEOUT_SECONDS = 3
 READ_TIMEOUT_SECONDS = 10
-# Our own retries, around the SDK's single retry: 0.2 s doubling to 5 s, ± 25 % jitter, no limit.
+# A whole try (waiting for a pooled connection, sending, reading) never takes longer than this.
+TRY_LIMIT_SECONDS = 20.0
+# Listing every instance of a big hub takes longer than one ordinary call.
+LISTING_LIMIT_SECONDS = 300.0
+SLOW_CALL_WARNING_SECONDS = 30.0
+# The check and rewrite after an outage; if storage goes away again meanwhile, the next probe retries.
+REPAIR_LIMIT_SECONDS = 120.0
+# Our own retries (the SDK makes none): 0.2 s doubling to 5 s, ± 25 % jitter, no limit.
 RETRY_FIRST_SECONDS = 0.2
 RETRY_MAX_SECONDS = 5.0
 # How long a request waits for storage that is known to be away before it is answered 503.
@@ -355,7 +362,7 @@ class BlobStore:
     async def _recover_after_outage(self) -> None:
         outage = time.monotonic() - (self._outage_started or time.monotonic())
         try:
-            await self.repair()
+            await asyncio.wait_for(self.repair(), REPAIR_LIMIT_SECONDS)
         except StorageFatalError as error:
             self.die(str(error))
             return
@@ -401,15 +408,29 @@ class BlobStore:
 
     # -- the retry loop ---------------------------------------------------------------------------
 
-    async def _call(self, operation: Callable[[], Awaitable[T]], *, write: bool) -> T:
-        """Run a storage call until it succeeds: transient failures wait and retry forever."""
+    async def _call(
+        self,
+        operation: Callable[[], Awaitable[T]],
+        *,
+        write: bool,
+        what: str = "a storage call",
+        limit_seconds: float = TRY_LIMIT_SECONDS,
+    ) -> T:
+        """Run a storage call until it succeeds: transient failures wait and retry forever.
+
+        Each try is bounded as a whole (`limit_seconds`): the SDK's timeouts cover connecting and
+        reading, not waiting for a pooled connection or writing the request, which hung a log's
+        appends for minutes after storage came back.
+        """
         delay = RETRY_FIRST_SECONDS
+        started = time.monotonic()
+        warned = started
         while True:
             if write:
                 await self._writable.wait()
             try:
                 self.operations += 1
-                return await operation()
+                return await asyncio.wait_for(operation(), limit_seconds)
             except Exception as error:
                 if _container_gone(error):
                     self.die(self.hub_vanished_message())
@@ -417,6 +438,14 @@ class BlobStore:
                 if not _transient(error):
                     raise
                 self.mark_unavailable(error)
+                if time.monotonic() - warned >= SLOW_CALL_WARNING_SECONDS:
+                    warned = time.monotonic()
+                    log.warning(
+                        "%s still fails after %.0f s (%s); retrying",
+                        what,
+                        warned - started,
+                        type(error).__name__,
+                    )
             await asyncio.sleep(delay * random.uniform(0.75, 1.25))  # jitter, not security
             delay = min(delay * 2, RETRY_MAX_SECONDS)
 
@@ -444,7 +473,9 @@ class BlobStore:
                 )
             ]
 
-        for item in await self._call(listing, write=False):
+        for item in await self._call(
+            listing, write=False, what="listing the instances", limit_seconds=LISTING_LIMIT_SECONDS
+        ):
             yield item
 
     async def delete_instance(self, instance_id: str, execution_ids: list[str]) -> None:
@@ -473,7 +504,7 @@ class BlobStore:
                 return False
             return True
 
-        if await self._call(create, write=True):
+        if await self._call(create, write=True, what=f"creating {name}"):
             self._sizes[name] = 0
             self._created[name] = time.monotonic()
             self._journal.setdefault(name, [])
@@ -542,7 +573,7 @@ class BlobStore:
 
             self._in_flight[name] = (position, data)
             try:
-                landed = await self._call(attempt, write=True)
+                landed = await self._call(attempt, write=True, what=f"an append to {name}")
             finally:
                 self._in_flight.pop(name, None)
             if landed:
@@ -637,7 +668,9 @@ class BlobStore:
         async def listing() -> list[str]:
             return [blob.name async for blob in self.container.list_blobs(name_starts_with=prefix)]
 
-        return await self._call(listing, write=False)
+        return await self._call(
+            listing, write=False, what=f"listing {prefix}", limit_seconds=LISTING_LIMIT_SECONDS
+        )
 
     # -- small documents ---------------------------------------------------------------------
 
@@ -739,7 +772,7 @@ class BlobStore:
         async def upload() -> None:
             await blob.upload_blob(data, overwrite=True, metadata=metadata)
 
-        await self._call(upload, write=True)
+        await self._call(upload, write=True, what=f"writing {name}")
         self._remember_document(name, data, metadata)
 
     async def _download_bytes(self, name: str) -> bytes | None:
@@ -752,7 +785,7 @@ class BlobStore:
                     raise
                 return None
 
-        return await self._call(download, write=False)
+        return await self._call(download, write=False, what=f"reading {name}")
 
     async def _download_json(self, name: str) -> Any:
         raw = await self._download_bytes(name)

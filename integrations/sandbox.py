@@ -13,10 +13,9 @@ Each system has, in the `<prefix>-sandbox` container:
   attempt of one call identity, so the attempt number survives a restart of the caller.
 
 Faults come from the app setting `SANDBOX_FAULTS_<SYSTEM>` (e.g. `SANDBOX_FAULTS_PAYMENTS`): a comma
-list of `mode` (every call), `mode:1/N` (about one attempt in N, never more than
-`TRANSIENT_RUN_LIMIT` attempts of one call in a row) or `mode:first` (the first attempt of every
-call identity), each optionally limited to one operation with `@operation`
-(`transient@release`), with modes
+list of `mode` (every call), `mode:1/N` (about one attempt in N, at most `TRANSIENT_RUN_LIMIT`
+attempts of one call identity) or `mode:first` (the first attempt of every call identity), each
+optionally limited to one operation with `@operation` (`transient@release`), with modes
 - `transient`: fails before acting (like a 503);
 - `timeout`: times out before acting;
 - `timeout_after_commit`: acts and records, then times out, so the caller cannot know it worked.
@@ -52,7 +51,7 @@ from integrations.errors import IdempotencyKeyReusedError, IntegrationTimeoutErr
 SANDBOX_CONTAINER_PURPOSE = "sandbox"
 FAULTS_SETTING_PREFIX = "SANDBOX_FAULTS_"
 FAULTS_SEED_SETTING = "SANDBOX_FAULTS_SEED"
-# `1/N` faults fail at most this many attempts of one call in a row (the workflows' strict retry
+# `1/N` faults fail at most this many attempts of one call identity (the workflows' strict retry
 # policies make 4 to 6 attempts).
 TRANSIENT_RUN_LIMIT = 3
 FaultMode = Literal["transient", "timeout", "timeout_after_commit"]
@@ -112,12 +111,13 @@ def scheduled_fault(
 ) -> FaultMode | None:
     """The fault (or None) of attempt `attempt` of a call; a function of its identity and number only.
 
-    `mode` and `mode:first` rules apply as they say. `1/N` rules are transient faults: they never fail
-    more than `TRANSIENT_RUN_LIMIT` attempts of one call in a row (the next one goes through), so a
-    retry policy of more attempts than that always rides them out; a longer run is an outage, which
-    `mode` (every attempt) models.
+    `mode` and `mode:first` rules apply as they say. `1/N` rules are transient faults: they fail at
+    most `TRANSIENT_RUN_LIMIT` attempts of one call identity in all, so a retry policy of more
+    attempts than that always rides them out (a longer run is an outage, which `mode`, every
+    attempt, models). The cap counts all attempts of the identity, not only one caller's: a read
+    (identified by its arguments) can be shared by many callers, whose attempts interleave.
     """
-    run = 0
+    faults = 0
     for number in range(1, attempt + 1):
         fault: FaultMode | None = None
         for index, rule in enumerate(rules):
@@ -128,9 +128,9 @@ def scheduled_fault(
             if rule.applies_to(fault_draw(seed, system, identity, number, index), number, operation):
                 fault = rule.mode
                 break
-        if fault is not None and run >= TRANSIENT_RUN_LIMIT:
+        if fault is not None and faults >= TRANSIENT_RUN_LIMIT:
             fault = None  # (a `first` fault has no attempt before it, so it is never capped)
-        run = run + 1 if fault is not None else 0
+        faults += fault is not None
         if number == attempt:
             return fault
     return None

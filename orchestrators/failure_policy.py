@@ -19,7 +19,10 @@ with the same alert-worthy log, and goes on.
 A best-effort call is the same `call_activity_with_retry` as before inside a try, so the action
 sequence of a run where it succeeds is unchanged and histories of running instances still replay.
 Every activity stays idempotent by its key: sending the same message or update again later (a
-rewind, an operator) never sends it twice.
+rewind, an operator) never sends it twice. Relief's messages, portal updates and the cancellation's
+release run inside `task_all`s that race the request's events; there the activity gives up on its
+own at `BEST_EFFORT_GIVE_UP_AT_ATTEMPT` and returns `gaveUp` instead of failing (SDK 1.7 mishandles
+a `task_all` that fails while its other calls still retry: activities/relief_routing.py).
 """
 
 from __future__ import annotations

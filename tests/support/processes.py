@@ -102,8 +102,10 @@ class Azurite:
             self.process.wait(10)
 
     def restart(self) -> Azurite:
-        """Start Azurite again on the same port and data (after `kill` or `stop`)."""
-        return Azurite.start(self.location, self.port)
+        """Start Azurite again on the same port and data (after `kill` or `stop`); this object then
+        holds the new process (so `stop` stops it)."""
+        self.process = Azurite.start(self.location, self.port).process
+        return self
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
