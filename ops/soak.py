@@ -344,6 +344,22 @@ def _relief_ready(body: Json, shelters: set[str]) -> bool:
 # -- kills -------------------------------------------------------------------------------------------
 
 
+def pause(stop: threading.Event, seconds: float) -> bool:
+    """Sleep up to `seconds`; True as soon as `stop` is set.
+
+    Plain short sleeps instead of `stop.wait(seconds)`: under libfaketime (the suite runs under
+    `faketime` to check awkward dates) the monotonic clock is faked and a timed wait on a
+    threading primitive never times out.
+    """
+    deadline = time.monotonic() + seconds
+    while not stop.is_set():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        time.sleep(min(0.05, left))
+    return True
+
+
 class Killer:
     """kill -9 the host at seeded random moments and restart it on the same task hub."""
 
@@ -357,7 +373,7 @@ class Killer:
         self.thread = threading.Thread(target=self.run, name="soak-killer", daemon=True)
 
     def run(self) -> None:
-        while self.remaining > 0 and not self.stop.wait(self.random.uniform(1.0, 5.0)):
+        while self.remaining > 0 and not pause(self.stop, self.random.uniform(1.0, 5.0)):
             self.kill_and_restart()
 
     def kill_and_restart(self) -> None:
@@ -434,7 +450,7 @@ def run_pass(
 
 def _nudge_clock(base_url: str, stop: threading.Event) -> None:
     """Retry timers (5 s) follow the virtual clock: move it 10 s twice a second during the load."""
-    while not stop.wait(0.5):
+    while not pause(stop, 0.5):
         with contextlib.suppress(requests.RequestException):  # the host may be restarting
             requests.post(f"{base_url}/admin/clock/advance", json={"seconds": 10}, timeout=10)
 
