@@ -29,7 +29,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -131,6 +131,20 @@ def run_fuzz(options: FuzzOptions, azurite: Azurite, log: Log) -> FuzzReport:
     return report
 
 
+def real_clock_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """`environ` without libfaketime in LD_PRELOAD.
+
+    The suite runs under Debian's `faketime` to check awkward dates; the fuzzing client does not
+    depend on the date, and libfaketime fakes the monotonic clock, so its workers' timed waits
+    would never time out. The app under test keeps the faked clock.
+    """
+    preload = [lib for lib in environ.get("LD_PRELOAD", "").split(":") if lib and "faketime" not in lib]
+    env = {name: value for name, value in environ.items() if name != "LD_PRELOAD"}
+    if preload:
+        env["LD_PRELOAD"] = ":".join(preload)
+    return env
+
+
 def run_schemathesis(base_url: str, options: FuzzOptions, failures: list[str]) -> Json:
     """Run `st run` on the committed document; its JSON report's figures."""
     ARTIFACTS.mkdir(exist_ok=True)
@@ -162,7 +176,7 @@ def run_schemathesis(base_url: str, options: FuzzOptions, failures: list[str]) -
         str(report_path),
     ]
     env = {
-        **os.environ,
+        **real_clock_environment(os.environ),
         "SCHEMATHESIS_HOOKS": "ops.fuzz_checks",
         "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]),
     }
