@@ -14,7 +14,7 @@ import json
 import logging
 import traceback
 import uuid
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -152,6 +152,9 @@ class Engine:
         self.invoker = invoker
         self.timers = TimerService(clock)
         self.deliver_activities_twice = deliver_activities_twice
+        # The `durableClient` binding string for activities that take one (set by the server, which
+        # knows the host's address).
+        self.client_binding: Callable[[], str] | None = None
         self.instances: dict[str, Instance] = {}
         self.entities = EntityHost(self)
         self._activity_slots = asyncio.Semaphore(settings.max_concurrent_activities)
@@ -750,7 +753,8 @@ class Engine:
         self, function: FunctionInfo, event_id: int, input_text: str | None
     ) -> Event:
         try:
-            result = await self.invoker.activity(function, input_text)
+            client = self.client_binding() if self.client_binding and function.client_binding_name else None
+            result = await self.invoker.activity(function, input_text, client)
         except Exception as error:
             message = f" {type(error).__name__}: {error}"
             log.info(

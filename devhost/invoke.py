@@ -70,13 +70,20 @@ class Invoker:
             return OrchestratorOutcome(None, text or type(error).__name__)
         return _parse_state(result)
 
-    async def activity(self, function: FunctionInfo, input_text: str | None) -> str | None:
-        """Run an activity; returns the compact result text (None for a None result); raises on failure."""
+    async def activity(
+        self, function: FunctionInfo, input_text: str | None, client_binding: str | None = None
+    ) -> str | None:
+        """Run an activity; returns the compact result text (None for a None result); raises on failure.
+
+        An activity with a `durableClient` input binding gets the binding string, as on Azure.
+        """
         argument = ActivityTriggerConverter.decode(
             meta.Datum(type="string", value=input_text if input_text is not None else "null"),
             trigger_metadata=None,
         )
-        kwargs = {function.binding_name: argument}
+        kwargs: dict[str, Any] = {function.binding_name: argument}
+        if function.client_binding_name and client_binding is not None:
+            kwargs[function.client_binding_name] = client_binding
         if function.is_async:
             value = await function.user_function(**kwargs)
         else:

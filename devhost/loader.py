@@ -37,6 +37,11 @@ class FunctionInfo:
     def is_async(self) -> bool:
         return inspect.iscoroutinefunction(self.user_function)
 
+    @property
+    def client_binding_name(self) -> str | None:
+        """The `durableClient` input binding's parameter, if the function has one (any trigger)."""
+        return next((str(b["name"]) for b in self.bindings if b.get("type") == "durableClient"), None)
+
 
 @dataclass
 class HttpRoute:

@@ -46,6 +46,9 @@ class DevHostServer:
         self.management = ManagementApi(engine)
         self.rpc_base_url = f"http://127.0.0.1:{port}{WEBHOOK_PATH}/"
         self.prefix = engine.settings.route_prefix
+        engine.client_binding = lambda: self.management.client_binding(
+            f"http://127.0.0.1:{port}", self.rpc_base_url
+        )
 
     def application(self) -> web.Application:
         app = web.Application(client_max_size=MAX_REQUEST_BYTES)
