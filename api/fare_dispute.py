@@ -27,23 +27,19 @@ from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrc
 from pydantic import Field
 
 from activities.fare_dispute import accepted_currencies, load_fare_rules
+from api.audit import document_response, evidence_of, packet_response, report_response
 from api.errors import Conflict, InvalidRequest
 from api.handlers import json_errors, json_response
-from api.starters import audit_packet_of, existing_instance, start_once
+from api.starters import existing_instance, start_once
 from api.validation import parse_body, route_identifier
-from audit_packets import decision_records
 from claim_check import ClaimCheck
 from contracts import ContractModel, Money, duration_setting
+from evidence.fare_dispute import PROFILE
 from orchestrators.fare_dispute import (
-    APPLY_FARE_RULES_ACTIVITY,
     CURRENT_DEADLINE_RULES,
     EVIDENCE_SUBMITTED_EVENT,
     FARE_DISPUTE_ORCHESTRATOR,
-    INSTANCE_ID_PREFIX,
-    ISSUE_FARE_REFUND_ACTIVITY,
-    NOTIFY_DISPUTE_CUSTOMER_ACTIVITY,
     SUPERVISOR_DECISION_EVENT,
-    WORKFLOW,
     DisputeReason,
     EvidenceSubmission,
     FareDisputeInput,
@@ -195,6 +191,7 @@ async def file_fare_dispute(
         reason=request.reason,
         claimed_amount=request.claimed_amount,
         settings=dispute_settings(request.claimed_amount.currency),
+        seals_audit_packet=True,
     )
     instance_id = instance_id_for(request.dispute_id)
     return await start_once(client, req, FARE_DISPUTE_ORCHESTRATOR, instance_id, dispute.to_dict(), RESOURCE)
@@ -281,67 +278,35 @@ async def get_fare_dispute(req: func.HttpRequest, client: df.DurableOrchestratio
 async def get_fare_dispute_audit(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
-    """The dispute's audit packet: decisions (who, when), rules applied, refund, messages sent."""
+    """The dispute's audit packet: sealed (the stored bytes) once resolved, else an interim snapshot."""
     dispute_id = route_identifier(req, ROUTE_ID)
-    return json_response(
-        await audit_packet_of(
-            client,
-            instance_id_for(dispute_id),
-            workflow=WORKFLOW,
-            extras=audit_extras,
-            resource=RESOURCE,
-            identifier=dispute_id,
-        )
-    )
+    evidence = await evidence_of(client, instance_id_for(dispute_id), PROFILE, RESOURCE, dispute_id)
+    return packet_response(evidence)
 
 
-def _results(packet: Mapping[str, Any], activity_name: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """(input, last successful attempt) of every completed call of one activity."""
-    found = []
-    for activity in packet.get("activities", []):
-        attempts = activity.get("attempts") or []
-        if activity.get("name") == activity_name and attempts and attempts[-1].get("outcome") == "completed":
-            found.append((activity.get("input") or {}, attempts[-1]))
-    return found
+@bp.route(route="fare-disputes/{disputeId}/audit/report", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+@json_errors
+async def get_fare_dispute_audit_report(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """The dispute's audit report for a person: `format=html` (default, a page) or `format=pdf`."""
+    dispute_id = route_identifier(req, ROUTE_ID)
+    evidence = await evidence_of(client, instance_id_for(dispute_id), PROFILE, RESOURCE, dispute_id)
+    return report_response(evidence, str(req.params.get("format") or "html"))
 
 
-def audit_extras(packet: dict[str, Any]) -> dict[str, Any]:
-    """The fare dispute's part of the packet, from history (so it is there for running cases too)."""
-    output = packet.get("outcome", {}).get("output")
-    output = output if isinstance(output, dict) else {}
-    custom = packet.get("customStatus", {}).get("current")
-    custom = custom if isinstance(custom, dict) else {}
-    rules = [attempt.get("result") for _, attempt in _results(packet, APPLY_FARE_RULES_ACTIVITY)]
-    refunds = [
-        {
-            **(attempt.get("result") or {}),
-            "idempotencyKey": work.get("key"),
-            "recordedAt": attempt.get("finishedAt"),
-        }
-        for work, attempt in _results(packet, ISSUE_FARE_REFUND_ACTIVITY)
-    ]
-    messages = [
-        {
-            "template": work.get("template"),
-            "status": (attempt.get("result") or {}).get("status"),
-            "messageId": (attempt.get("result") or {}).get("messageId"),
-            "sentAt": attempt.get("finishedAt"),
-        }
-        for work, attempt in _results(packet, NOTIFY_DISPUTE_CUSTOMER_ACTIVITY)
-    ]
-    return {
-        "disputeId": str(packet["instance"]["instanceId"]).removeprefix(INSTANCE_ID_PREFIX),
-        "sla": {
-            "due": custom.get("slaDue") or output.get("slaDue"),
-            "escalated": bool(custom.get("escalated")),
-        },
-        "rulesApplied": rules[-1] if rules else None,
-        "decisions": output.get("decisions", []),
-        "supervisorDecisionEvents": decision_records(
-            packet, SUPERVISOR_DECISION_EVENT, ("decision", "refundAmount")
-        ),
-        "evidenceEvents": decision_records(packet, EVIDENCE_SUBMITTED_EVENT, ("documentCount",)),
-        "refund": refunds[-1] if refunds else None,
-        "messagesSent": messages,
-        "finalOutcome": output.get("outcome") or custom.get("outcome"),
-    }
+@bp.route(
+    route="fare-disputes/{disputeId}/documents/{document}",
+    methods=["GET"],
+    auth_level=func.AuthLevel.FUNCTION,
+)
+@bp.durable_client_input(client_name="client")
+@json_errors
+async def get_fare_dispute_document(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """The dispute resolution letter (`resolution-letter.pdf` / `.html`) as sealed; 409 before."""
+    dispute_id = route_identifier(req, ROUTE_ID)
+    evidence = await evidence_of(client, instance_id_for(dispute_id), PROFILE, RESOURCE, dispute_id)
+    return document_response(evidence, str(req.route_params.get("document", "")))

@@ -12,7 +12,10 @@
   A decision sent while the order is still preparing (before the wait) is accepted: the runtime
   keeps the event until the orchestration waits for it.
 - `GET maintenance-orders/{orderId}`: stage, what it waits for, deadlines (custom status).
-- `GET maintenance-orders/{orderId}/audit`: the audit packet (stored as a blob, then served).
+- `GET maintenance-orders/{orderId}/audit`: the sealed audit packet as stored (the order's last step
+  seals it), or a marked interim snapshot while it runs; `.../audit/report?format=html|pdf`: the
+  report for a person; `.../documents/{release-certificate|compliance-pack}.{pdf|html}`: the
+  document sealed with the packet (api/audit.py).
 """
 
 from __future__ import annotations
@@ -25,20 +28,19 @@ import azure.durable_functions as df
 import azure.functions as func
 from pydantic import Field, StrictBool
 
+from api.audit import document_response, evidence_of, packet_response, report_response
 from api.errors import Conflict
 from api.handlers import json_errors, json_response
-from api.starters import audit_packet_of, existing_instance, start_once
+from api.starters import existing_instance, start_once
 from api.validation import parse_body, route_identifier
-from audit_packets import decision_records, loads_json
+from audit_packets import loads_json
 from claim_check import ClaimCheck
 from contracts import ContractModel, InvalidDurationError, duration_setting, format_duration
+from evidence.maintenance_order import PROFILE
 from orchestrators.maintenance_order import (
     APPROVAL_DECISION_EVENT,
-    INSTANCE_ID_PREFIX,
     MAINTENANCE_ORDER,
-    SEND_APPROVAL_REMINDER,
     STAGES_ACCEPTING_APPROVAL,
-    WORKFLOW,
     ApprovalDecisionEvent,
     ApprovalPolicy,
     Inspection,
@@ -116,6 +118,7 @@ async def start_maintenance_order(
         customer_contact=contact,
         inspection=request.inspection,
         approval_policy=approval_policy(),
+        seals_audit_packet=True,
     )
     return await start_once(
         client, req, MAINTENANCE_ORDER, instance_id, orchestration_input.to_dict(), RESOURCE
@@ -187,46 +190,37 @@ async def get_maintenance_order(
 async def get_maintenance_order_audit(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
-    """The order's audit packet: what ran, who approved and when, reminders, outcome."""
+    """The order's audit packet: sealed (the stored bytes) once finished, else an interim snapshot."""
     order_id = route_identifier(req, "orderId")
-    instance_id = instance_id_for(order_id)
-    return json_response(
-        await audit_packet_of(
-            client,
-            instance_id,
-            workflow=WORKFLOW,
-            extras=audit_extras,
-            resource=RESOURCE,
-            identifier=order_id,
-        )
-    )
+    evidence = await evidence_of(client, instance_id_for(order_id), PROFILE, RESOURCE, order_id)
+    return packet_response(evidence)
 
 
-def audit_extras(packet: dict[str, Any]) -> dict[str, Any]:
-    """The maintenance order's part of the packet: decision, approval events, reminders, outcome."""
-    output = packet.get("outcome", {}).get("output")
-    output = output if isinstance(output, dict) else {}
-    decision = output.get("approval")
-    reminders = [
-        {
-            "recipient": (activity.get("input") or {}).get("recipient"),
-            "reminderNumber": (activity.get("input") or {}).get("reminderNumber"),
-            "sentAt": activity["attempts"][-1].get("finishedAt"),
-            "outcome": activity.get("outcome"),
-        }
-        for activity in packet.get("activities", [])
-        if activity.get("name") == SEND_APPROVAL_REMINDER
-    ]
-    return {
-        "orderId": str(packet["instance"]["instanceId"]).removeprefix(INSTANCE_ID_PREFIX),
-        "instanceIds": [packet["instance"]["instanceId"]],
-        "approval": {
-            "decision": decision,
-            "approvedBy": decision.get("approver") if decision and decision.get("approved") else None,
-            "approvedAt": decision.get("decidedAt") if decision and decision.get("approved") else None,
-            "receivedAt": decision.get("receivedAt") if decision else None,
-            "events": decision_records(packet, APPROVAL_DECISION_EVENT, ("approved", "decidedAt")),
-        },
-        "reminders": reminders,
-        "finalOutcome": output.get("outcome") or packet.get("outcome", {}).get("status"),
-    }
+@bp.route(
+    route="maintenance-orders/{orderId}/audit/report", methods=["GET"], auth_level=func.AuthLevel.FUNCTION
+)
+@bp.durable_client_input(client_name="client")
+@json_errors
+async def get_maintenance_order_audit_report(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """The order's audit report for a person: `format=html` (default, a page) or `format=pdf`."""
+    order_id = route_identifier(req, "orderId")
+    evidence = await evidence_of(client, instance_id_for(order_id), PROFILE, RESOURCE, order_id)
+    return report_response(evidence, str(req.params.get("format") or "html"))
+
+
+@bp.route(
+    route="maintenance-orders/{orderId}/documents/{document}",
+    methods=["GET"],
+    auth_level=func.AuthLevel.FUNCTION,
+)
+@bp.durable_client_input(client_name="client")
+@json_errors
+async def get_maintenance_order_document(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """The release certificate (`release-certificate.pdf`) or compliance pack, as sealed; 409 before."""
+    order_id = route_identifier(req, "orderId")
+    evidence = await evidence_of(client, instance_id_for(order_id), PROFILE, RESOURCE, order_id)
+    return document_response(evidence, str(req.route_params.get("document", "")))

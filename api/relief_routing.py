@@ -29,12 +29,14 @@ from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrc
 from pydantic import Field
 
 from activities.relief_routing import load_network_stock
+from api.audit import document_response, evidence_of, packet_response, report_response
 from api.errors import Conflict, FieldError, InvalidRequest
 from api.handlers import json_errors, json_response
-from api.starters import audit_packet_of, existing_instance, start_once
+from api.starters import existing_instance, start_once
 from api.validation import json_body, parse_body, route_identifier, validate
-from audit_packets import decision_records, loads_json
+from audit_packets import loads_json
 from contracts import ContractModel, InvalidDurationError, duration_setting, format_duration
+from evidence.relief_routing import PROFILE
 from idempotency import EffectLedger
 from integrations import integrations_from_settings
 from orchestrators.relief_routing import (
@@ -42,10 +44,7 @@ from orchestrators.relief_routing import (
     CONFIRMATION_EVENT,
     DELIVERED_STATES,
     FINAL_STAGES,
-    INSTANCE_ID_PREFIX,
     RELIEF_ROUTING,
-    SELECT_RELIEF_ROUTES,
-    WORKFLOW,
     Identifier,
     ReceivedItem,
     ReliefChange,
@@ -115,7 +114,10 @@ async def start_relief_request(
     check_against_network(network_from_settings(), request.shelters)
     interval, max_escalations = escalation_policy()
     orchestration_input = ReliefWorkflowInput(
-        request=request, confirmation_interval=interval, max_escalations=max_escalations
+        request=request,
+        confirmation_interval=interval,
+        max_escalations=max_escalations,
+        seals_audit_packet=True,
     )
     instance_id = instance_id_for(request.request_id)
     return await start_once(client, req, RELIEF_ROUTING, instance_id, orchestration_input.to_dict(), RESOURCE)
@@ -223,48 +225,40 @@ async def get_relief_request(
 async def get_relief_request_audit(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
-    """The request's audit packet: reservations, chosen routes, changes, confirmations, escalations."""
+    """The request's audit packet: sealed (the stored bytes) once finished, else an interim snapshot."""
     request_id = route_identifier(req, "requestId")
-    instance_id = instance_id_for(request_id)
-    return json_response(
-        await audit_packet_of(
-            client,
-            instance_id,
-            workflow=WORKFLOW,
-            extras=audit_extras,
-            resource=RESOURCE,
-            identifier=request_id,
-        )
-    )
+    evidence = await evidence_of(client, instance_id_for(request_id), PROFILE, RESOURCE, request_id)
+    return packet_response(evidence)
 
 
-def audit_extras(packet: dict[str, Any]) -> dict[str, Any]:
-    """The relief part of the packet: routes per plan revision, changes, confirmations, outcome."""
-    output = packet.get("outcome", {}).get("output")
-    output = output if isinstance(output, dict) else {}
-    route_records = []
-    for activity in packet.get("activities", []):
-        if activity.get("name") != SELECT_RELIEF_ROUTES or not activity.get("attempts"):
-            continue
-        result = activity["attempts"][-1].get("result") or {}
-        route_records.append(
-            {
-                "revision": (activity.get("input") or {}).get("revision"),
-                "routes": result.get("routes"),
-                "routeDocumentId": result.get("routeDocumentId"),
-                "finishedAt": activity["attempts"][-1].get("finishedAt"),
-            }
-        )
-    return {
-        "requestId": str(packet["instance"]["instanceId"]).removeprefix(INSTANCE_ID_PREFIX),
-        "routePlans": route_records,
-        "changes": decision_records(packet, CHANGE_EVENT, ("changeId", "cancel")),
-        "confirmations": decision_records(packet, CONFIRMATION_EVENT, ("shelterId", "receivedItems")),
-        "reservation": output.get("reservation"),
-        "lines": output.get("lines"),
-        "shelters": output.get("shelters"),
-        "finalOutcome": output.get("outcome") or packet.get("outcome", {}).get("status"),
-    }
+@bp.route(
+    route="relief-requests/{requestId}/audit/report", methods=["GET"], auth_level=func.AuthLevel.FUNCTION
+)
+@bp.durable_client_input(client_name="client")
+@json_errors
+async def get_relief_request_audit_report(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """The request's audit report for a person: `format=html` (default, a page) or `format=pdf`."""
+    request_id = route_identifier(req, "requestId")
+    evidence = await evidence_of(client, instance_id_for(request_id), PROFILE, RESOURCE, request_id)
+    return report_response(evidence, str(req.params.get("format") or "html"))
+
+
+@bp.route(
+    route="relief-requests/{requestId}/documents/{document}",
+    methods=["GET"],
+    auth_level=func.AuthLevel.FUNCTION,
+)
+@bp.durable_client_input(client_name="client")
+@json_errors
+async def get_relief_request_document(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """The donor delivery report (`donor-delivery-report.pdf` / `.html`) as sealed; 409 before."""
+    request_id = route_identifier(req, "requestId")
+    evidence = await evidence_of(client, instance_id_for(request_id), PROFILE, RESOURCE, request_id)
+    return document_response(evidence, str(req.route_params.get("document", "")))
 
 
 @bp.route(route="inventory", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)

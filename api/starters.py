@@ -9,7 +9,6 @@ import azure.functions as func
 from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrchestrationStatus
 
 from api.errors import Conflict, InstanceNotFound
-from audit_packets import PacketExtras, publish_audit_packet
 
 
 async def start_once(  # noqa: PLR0917 (mirrors client.start_new plus the request)
@@ -46,19 +45,3 @@ async def existing_instance(
     if status.runtime_status is None:
         raise InstanceNotFound(resource, identifier)
     return status
-
-
-async def audit_packet_of(
-    client: df.DurableOrchestrationClient,
-    instance_id: str,
-    *,
-    workflow: str,
-    extras: PacketExtras,
-    resource: str,
-    identifier: str,
-) -> dict[str, Any]:
-    """The workflow's audit packet (built, stored as a blob, returned), or `InstanceNotFound` (404)."""
-    packet = await publish_audit_packet(client, instance_id, workflow=workflow, extras=extras)
-    if packet is None:
-        raise InstanceNotFound(resource, identifier)
-    return packet

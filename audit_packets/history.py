@@ -31,6 +31,16 @@ ACTOR_KEYS = (
     "requestedBy",
     "operator",
 )
+# Payload fields that carry an authenticated principal (`{"principalId", "name", "role", ...}`).
+PRINCIPAL_KEYS = (
+    "decidedBy",
+    "approvedBy",
+    "confirmedBy",
+    "requestedBy",
+    "submittedBy",
+    "filedBy",
+    "startedBy",
+)
 STATUS_NAMES = {
     0: "Running",
     1: "Completed",
@@ -55,10 +65,28 @@ def loads_json(value: Any) -> Any:
     return value
 
 
-def actor_of(data: Any) -> str | None:
-    """Who raised an event, from its payload fields (`approver`, `supervisor`, ...), if named."""
+def principal_of(data: Any) -> dict[str, Any] | None:
+    """The authenticated principal a payload names (`decidedBy`, `confirmedBy`, ...), if any."""
     if not isinstance(data, dict):
         return None
+    for key in PRINCIPAL_KEYS:
+        value = data.get(key)
+        if isinstance(value, dict) and value.get("principalId"):
+            return {
+                field: value[field]
+                for field in ("principalId", "name", "role", "identityProvider")
+                if value.get(field) not in (None, "")
+            }
+    return None
+
+
+def actor_of(data: Any) -> str | None:
+    """Who raised an event: the principal's name, else a payload field (`approver`, ...), if named."""
+    if not isinstance(data, dict):
+        return None
+    principal = principal_of(data)
+    if principal is not None:
+        return str(principal.get("name") or principal["principalId"])
     lowered = {str(k).lower(): v for k, v in data.items()}
     for key in ACTOR_KEYS:
         value = lowered.get(key.lower())
@@ -233,9 +261,16 @@ class _Builder:
             operation["answeredAt"] = at
             return
         actor = actor_of(data)
-        self.events.append(
-            {"name": name, "receivedAt": at, "by": self.redact(actor), "data": self.redact(data)}
-        )
+        record: dict[str, Any] = {
+            "name": name,
+            "receivedAt": at,
+            "by": self.redact(actor),
+            "data": self.redact(data),
+        }
+        principal = principal_of(data)
+        if principal is not None:
+            record["principal"] = self.redact(principal)
+        self.events.append(record)
         who = f" from {self.redact(actor)}" if actor else ""
         self.line(at, "event", f"event '{name}' received{who}")
 
@@ -373,6 +408,8 @@ def decision_records(
             continue
         data = event.get("data") if isinstance(event.get("data"), dict) else {}
         record = {"by": event.get("by"), "receivedAt": event.get("receivedAt")}
+        if event.get("principal"):
+            record["principal"] = event["principal"]
         record.update({field: data.get(field) for field in fields})
         records.append(record)
     return records

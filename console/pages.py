@@ -320,6 +320,33 @@ class InstanceView:
     decisions: list[PendingDecision]
     action_tokens: dict[str, str]
     decision_tokens: dict[str, str]
+    sealed: dict[str, Any] | None = None  # the sealed envelope, when the instance has one
+
+
+def _evidence_links(links: Links, instance_id: str, sealed: dict[str, Any] | None) -> str:
+    """Where the audit packet stands (sealed or not) and its downloads: packet, report, documents."""
+    packet_link = links.to("instance/audit", id=instance_id, format="json")
+    html_link = links.to("instance/audit", id=instance_id, format="html")
+    pdf_link = links.to("instance/audit", id=instance_id, format="pdf")
+    if sealed is not None:
+        seal = sealed.get("seal") or {}
+        state = (
+            f"Sealed audit packet (SHA-256 <code>{esc(str(seal.get('digest', ''))[:16])}…</code>, "
+            f"key <code>{esc(seal.get('keyId'))}</code>)"
+        )
+    else:
+        state = "Audit packet not sealed yet (an interim snapshot until the case is sealed)"
+    documents = []
+    for document in ((sealed or {}).get("packet") or {}).get("documents") or []:
+        file_name = f"{document.get('name')}.{document.get('format')}"
+        href = links.to("instance/document", id=instance_id, name=file_name)
+        label = f"{document.get('title')} ({str(document.get('format', '')).upper()})"
+        documents.append(f'<a href="{href}" download>{esc(label)}</a>')
+    extra = f"<br>Documents: {' · '.join(documents)}" if documents else ""
+    return (
+        f'<p>{state}: <a href="{packet_link}" download>JSON</a> · <a href="{html_link}" download>HTML '
+        f'report</a> · <a href="{pdf_link}" download>PDF report</a>{extra}</p>'
+    )
 
 
 def instance_page(context: PageContext, view: InstanceView) -> str:
@@ -344,12 +371,7 @@ def instance_page(context: PageContext, view: InstanceView) -> str:
     ]
     body = ['<dl class="facts">' + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in facts) + "</dl>"]
     body.append(_diagnosis(row, packet))
-    audit = links.to("instance/audit", id=row.instance_id, format="json")
-    report = links.to("instance/audit", id=row.instance_id, format="html")
-    body.append(
-        f'<p>Audit packet: <a href="{audit}" download>JSON</a> · <a href="{report}" download>HTML '
-        "report</a></p>"
-    )
+    body.append(_evidence_links(links, row.instance_id, view.sealed))
     actions = available_actions(row.runtime_status)
     if actions:
         forms = "".join(

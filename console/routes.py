@@ -7,8 +7,9 @@
 - `GET console/instance?id=`: one instance: where it stands and why, custom status, input/output,
   activities with attempts and durations, events, timers, sub-orchestrations, the history timeline,
   operator actions and pending decisions.
-- `GET console/instance/audit?id=&format=json|html`: the audit packet (the workflow's own extras,
-  stored like the workflow's `GET .../audit`) as a JSON or HTML download.
+- `GET console/instance/audit?id=&format=json|html|pdf`: the sealed audit packet (or a marked interim
+  snapshot) as JSON, or its report as HTML or PDF, as a download (the workflow's own evidence).
+- `GET console/instance/document?id=&name=`: a business document sealed with the packet.
 - `GET console/decisions`: pending human decisions with their forms.
 - `POST console/decide`: a decision form → confirmation page → (`confirmed=yes`) the workflow's own
   event endpoint, server-side; 303 back to the instance.
@@ -21,6 +22,7 @@ Links keep the `code` query parameter (the function key) when the console was op
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 from collections.abc import Awaitable, Callable, Mapping
@@ -31,16 +33,18 @@ from urllib.parse import parse_qsl, quote, urlsplit
 import azure.durable_functions as df
 import azure.functions as func
 
+from api.audit import REPORT_FORMATS, document_response, packet_response, report_response
+from api.errors import ApiError
 from audit_packets import (
     STYLE_SHA256,
-    build_audit_packet,
+    Evidence,
+    current_evidence,
     packet_from_history,
     packet_redactor,
-    read_audit_status,
-    render_html,
     status_as_dict,
-    store_audit_packet,
 )
+from audit_packets.sealed_store import SealedStore
+from audit_packets.service import sealed_for
 from console import csrf
 from console.catalogue import known_regions, workflow_of
 from console.decisions import DecisionFormError, decision_from_form, pending_decisions, send_decision
@@ -219,6 +223,7 @@ async def console_instance(req: func.HttpRequest, client: df.DurableOrchestratio
     data = status_as_dict(status)
     row = row_from_status(data)
     packet = packet_from_history(data, packet_redactor())
+    sealed = await asyncio.to_thread(sealed_for, SealedStore.from_settings(), instance_id, data)
     decisions = pending_decisions([row]) if row.runtime_status in ACTIVE_STATUSES else []
     view = InstanceView(
         row=row,
@@ -229,6 +234,7 @@ async def console_instance(req: func.HttpRequest, client: df.DurableOrchestratio
             for name in available_actions(row.runtime_status)
         },
         decision_tokens={decision_purpose(d): session.token(decision_purpose(d)) for d in decisions},
+        sealed=json.loads(sealed.content) if sealed is not None else None,
     )
     return session.html(instance_page(session.context, view))
 
@@ -239,30 +245,72 @@ async def console_instance(req: func.HttpRequest, client: df.DurableOrchestratio
 async def console_instance_audit(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
-    """The audit packet as a download: `format=json` (default) or `format=html` (the report)."""
+    """The audit packet (`format=json`, the sealed bytes or a marked interim snapshot) or its report
+    (`format=html` or `pdf`), as a download; the same evidence the workflow's own routes serve."""
     session = Session(req, client)
     instance_id = req.params.get("id", "")
-    status = await read_audit_status(client, instance_id) if instance_id else None
-    if status is None:
+    evidence = await _evidence(client, instance_id)
+    if evidence is None:
         return session.html(
             message_page(session.context, "Unknown instance", f"No instance with id {instance_id!r}."), 404
         )
-    workflow = workflow_of(instance_id, str(status.get("name") or "") or None)
-    packet = build_audit_packet(
-        status,
-        workflow=workflow.name if workflow else str(status.get("name") or "unknown"),
-        extras=workflow.audit_extras if workflow else None,
+    report_format = req.params.get("format", "json")
+    if report_format in REPORT_FORMATS:
+        response = report_response(evidence, report_format)
+    else:
+        response = packet_response(evidence)
+    return _as_download(
+        response, evidence, "audit-report" if report_format in REPORT_FORMATS else "audit-packet"
     )
-    packet = store_audit_packet(packet)
-    stem = "audit-" + "".join(c if c.isalnum() or c in "-_." else "-" for c in instance_id)
-    if req.params.get("format", "json") == "html":
-        headers = security_headers((STYLE_SHA256,))
-        headers["Content-Disposition"] = f'attachment; filename="{stem}.html"'
-        return func.HttpResponse(render_html(packet), headers=headers, mimetype="text/html", charset="utf-8")
-    headers = security_headers()
-    headers["Content-Disposition"] = f'attachment; filename="{stem}.json"'
-    body = json.dumps(packet, indent=2, ensure_ascii=False)
-    return func.HttpResponse(body, headers=headers, mimetype="application/json", charset="utf-8")
+
+
+@bp.route(route="console/instance/document", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+@console_errors
+async def console_instance_document(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """A business document sealed with the packet (`name=release-certificate.pdf`), as a download."""
+    session = Session(req, client)
+    instance_id = req.params.get("id", "")
+    evidence = await _evidence(client, instance_id)
+    if evidence is None:
+        return session.html(
+            message_page(session.context, "Unknown instance", f"No instance with id {instance_id!r}."), 404
+        )
+    try:
+        response = document_response(evidence, req.params.get("name", ""))
+    except ApiError as error:
+        return session.html(message_page(session.context, "No such document", str(error)), error.status_code)
+    return _as_download(response, evidence, "document")
+
+
+async def _evidence(client: df.DurableOrchestrationClient, instance_id: str) -> Evidence | None:
+    if not instance_id:
+        return None
+    workflow = workflow_of(instance_id)
+    return await current_evidence(client, instance_id, workflow.evidence if workflow else None)
+
+
+def _as_download(response: func.HttpResponse, evidence: Evidence, stem: str) -> func.HttpResponse:
+    """The response with the console's headers and a download file name (the style hash kept for HTML)."""
+    headers = security_headers((STYLE_SHA256,))
+    for name in (
+        "Audit-Packet-Sealed",
+        "Audit-Packet-Version",
+        "Audit-Packet-Digest",
+        "Audit-Packet-Verification",
+    ):
+        if name in response.headers:
+            headers[name] = response.headers[name]
+    disposition = response.headers.get("Content-Disposition")
+    if not disposition:
+        safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in evidence.instance_id)
+        disposition = f'attachment; filename="{stem}-{safe}.json"'
+    headers["Content-Disposition"] = disposition.replace("inline;", "attachment;")
+    return func.HttpResponse(
+        response.get_body(), status_code=response.status_code, headers=headers, mimetype=response.mimetype
+    )
 
 
 @bp.route(route="console/decisions", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)

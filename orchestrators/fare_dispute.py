@@ -20,6 +20,8 @@ Business steps (instance id `fare-dispute-<disputeId>`):
 6. The customer hears at each step (received, evidence requested/reminder, under review,
    escalated, outcome). If the SLA due time passes while the case waits, it escalates once
    (custom status `escalated`) and the customer is told.
+7. Seal the audit packet (cases filed with `sealsAuditPacket`): the last step writes the signed
+   packet and the dispute resolution letter once (audit_packets/seal_step.py).
 
 Deadlines come first: each wait has one durable timer, at the earliest of its deadlines, and
 whatever wakes the case, a deadline that has passed by the case's clock is applied before anything
@@ -51,6 +53,7 @@ import azure.durable_functions as df
 from azure.durable_functions.models.Task import TaskBase, TimerTask
 from pydantic import Field, ValidationError
 
+from audit_packets.seal_step import seal_audit_packet
 from contracts import ContractModel, Money, parse_event
 from idempotency import orchestration_effect_key
 from telemetry import orchestration_log
@@ -162,6 +165,8 @@ class FareDisputeInput(ContractModel):
     reason: DisputeReason
     claimed_amount: Money
     settings: FareDisputeSettings
+    # Cases filed before the audit seal existed (no value) replay without the final step.
+    seals_audit_packet: bool = False
 
 
 class TripCharge(ContractModel):
@@ -728,5 +733,10 @@ def _resolve(
         decisions=case.decisions,
         refund=refund,
         messages=case.messages,
-    )
-    return result.to_dict()
+    ).to_dict()
+    # 7. Seal the audit packet (the `resolved` stage published above tells it the history is stored).
+    if case.dispute.seals_audit_packet:
+        yield seal_audit_packet(
+            context, workflow=WORKFLOW, final_stage=DisputeStage.RESOLVED.value, output=result
+        )
+    return result

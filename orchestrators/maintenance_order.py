@@ -16,6 +16,8 @@ Business steps, one instance per order (`maintenance-<orderId>`):
    in at or after the deadline is late (deadlines first: the same outcome whichever of the two
    the host delivers first). Durations are elapsed time in UTC, so DST nights do not move them.
 7. Release (release certificate filed) or rejection or expiry, then tell the customer the outcome.
+8. Seal the audit packet (orders started with `sealsAuditPacket`): the last step writes the signed
+   packet and the release certificate / compliance pack once (audit_packets/seal_step.py).
 
 Custom status (`MaintenanceOrderStatus`) shows the stage, what the order waits for and the deadline
 throughout. The output records the orchestration version (host.json `defaultVersion`), the
@@ -33,6 +35,7 @@ import azure.durable_functions as df
 from azure.durable_functions.models.Task import TimerTask
 from pydantic import Field
 
+from audit_packets.seal_step import seal_audit_packet
 from contracts import ContractModel, parse_duration, parse_event
 from idempotency import orchestration_effect_key
 from telemetry import orchestration_log
@@ -118,6 +121,8 @@ class MaintenanceOrderInput(ContractModel):
     customer_contact: dict[str, Any]
     inspection: Inspection
     approval_policy: ApprovalPolicy
+    # Orders started before the audit seal existed (no value) replay without the final step.
+    seals_audit_packet: bool = False
 
 
 class ApprovalDecisionEvent(ContractModel):
@@ -460,7 +465,7 @@ def maintenance_order(context: df.DurableOrchestrationContext) -> Generator[Any,
 
     publish(context, MaintenanceOrderStatus(stage=Stage(outcome)))
     journal.bind(step="outcome").info("maintenance order finished", outcome=outcome)
-    return MaintenanceOrderOutput(
+    result = MaintenanceOrderOutput(
         order_id=order.order_id,
         outcome=outcome,
         orchestration_version=version,
@@ -473,6 +478,11 @@ def maintenance_order(context: df.DurableOrchestrationContext) -> Generator[Any,
         release_certificate_id=certificate_id,
         customer_message_ids=message_ids,
     ).to_dict()
+
+    # 8. Seal the audit packet (the outcome stage published above is its proof that history is stored).
+    if order.seals_audit_packet:
+        yield seal_audit_packet(context, workflow=WORKFLOW, final_stage=outcome, output=result)
+    return result
 
 
 def await_approval(

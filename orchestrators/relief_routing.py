@@ -14,6 +14,8 @@ Business steps of one relief request (instance `relief-<requestId>`):
    steps the shelter is resolved as unconfirmed (the operations desk takes over, and its pallets,
    which left the depot, are booked as delivered).
 5. Complete: once every shelter is confirmed or resolved, publish the final donor update.
+6. Seal the audit packet (requests started with `sealsAuditPacket`), completed or cancelled: the
+   last step writes the signed packet and the donor delivery report once (audit_packets/seal_step.py).
 A change (add, remove or re-size shelters) re-plans at any point: it reserves the extra, releases
 the surplus, re-routes and tells only the affected drivers and shelters. A cancellation releases
 everything still held (compensation) and tells drivers and shelters.
@@ -42,6 +44,7 @@ import azure.durable_functions as df
 from azure.durable_functions.models.Task import TaskBase, TaskState
 from pydantic import Field, ValidationError, model_validator
 
+from audit_packets.seal_step import seal_audit_packet
 from contracts import ContractModel, WorkflowStatus, parse_duration, parse_event
 from idempotency import orchestration_effect_key
 from relief_routes.planner import RouteSummary, Shipment
@@ -143,6 +146,8 @@ class ReliefWorkflowInput(ContractModel):
     request: ReliefRequest
     confirmation_interval: str
     max_escalations: Annotated[int, Field(ge=1, le=10)]
+    # Requests started before the audit seal existed (no value) replay without the final step.
+    seals_audit_packet: bool = False
 
 
 class ReliefChange(ContractModel):
@@ -389,6 +394,7 @@ class _Run:
     stage: str = "accepted"
     waiting_for: str | None = None
     deadline: datetime | None = None
+    seals_audit_packet: bool = False
 
     @classmethod
     def start(cls, workflow_input: ReliefWorkflowInput) -> _Run:
@@ -400,6 +406,7 @@ class _Run:
             max_escalations=workflow_input.max_escalations,
             desired={shelter.shelter_id: shelter.wanted() for shelter in request.shelters},
             shelters={shelter.shelter_id: _Shelter() for shelter in request.shelters},
+            seals_audit_packet=workflow_input.seals_audit_packet,
         )
 
     def open_desired(self) -> dict[str, dict[str, int]]:
@@ -715,7 +722,7 @@ def _complete(context: df.DurableOrchestrationContext, run: _Run) -> Generator[A
     orchestration_log(context, WORKFLOW, "complete").info(
         "relief request completed", delivered=str(run.delivered_pallets())
     )
-    return _outcome(run, "completed")
+    return (yield from _sealed(context, run, _outcome(run, "completed")))
 
 
 def _cancel(context: df.DurableOrchestrationContext, run: _Run) -> Generator[Any, Any, dict[str, Any]]:
@@ -761,7 +768,20 @@ def _cancel(context: df.DurableOrchestrationContext, run: _Run) -> Generator[Any
     orchestration_log(context, WORKFLOW, "cancel").info(
         "relief request cancelled", released=str(run.pallets_released)
     )
-    return _outcome(run, "cancelled")
+    return (yield from _sealed(context, run, _outcome(run, "cancelled")))
+
+
+def _sealed(
+    context: df.DurableOrchestrationContext, run: _Run, outcome: dict[str, Any]
+) -> Generator[Any, Any, dict[str, Any]]:
+    """Step 6: seal the audit packet (the final stage just published tells it the history is stored)."""
+    if run.seals_audit_packet:
+        yield from _until_done(
+            context,
+            run,
+            lambda: seal_audit_packet(context, workflow=WORKFLOW, final_stage=run.stage, output=outcome),
+        )
+    return outcome
 
 
 # -- waiting without losing events ---------------------------------------------------------------

@@ -169,6 +169,20 @@ class HostProcess:
         return self.log_path.read_text(errors="replace")
 
 
+# The local audit signing key every test host signs sealed packets with (made on first use, never
+# committed: .artifacts/ is ignored). Tests that need another key make their own.
+TEST_SIGNING_KEY = ARTIFACTS / "audit-signing-key.pem"
+
+
+def signing_key_for_tests() -> Path:
+    """The test hosts' audit signing key file, created when missing."""
+    from audit_packets.signing import create_key_file
+
+    with contextlib.suppress(FileExistsError):
+        create_key_file(TEST_SIGNING_KEY)
+    return TEST_SIGNING_KEY
+
+
 def host_kind() -> str:
     """`devhost` (default) or `func` when DURABLE_HOST=func and Core Tools is on PATH."""
     kind = os.environ.get("DURABLE_HOST", "devhost")
@@ -201,6 +215,7 @@ def make_host(
             "FUNCTIONS_WORKER_RUNTIME": "python",
             "TASKHUB_NAME": hub,
             "PYTHONUNBUFFERED": "1",
+            "AUDIT_SIGNING_KEY_FILE": str(signing_key_for_tests()),
         }
     )
     process_env.update(env or {})
