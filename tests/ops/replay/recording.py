@@ -42,13 +42,18 @@ def run_and_record(host: HostProcess, suite: Suite, scenario: Scenario, out_dir:
     )
 
 
-def record_suite(suite: Suite, azurite: Azurite, out_dir: Path | None = None) -> list[Path]:
-    """Start a devhost for the suite's app, run and record every scenario, stop the host."""
+def record_suite(
+    suite: Suite, azurite: Azurite, out_dir: Path | None = None, only: frozenset[str] = frozenset()
+) -> list[Path]:
+    """Start a devhost for the suite's app, run and record every scenario (or those in `only`), stop it."""
     target = out_dir or suite.out_dir
     host = make_host(suite.app_dir, azurite).start()
     try:
         return [
-            path for scenario in suite.scenarios for path in run_and_record(host, suite, scenario, target)
+            path
+            for scenario in suite.scenarios
+            if not only or scenario.file in only
+            for path in run_and_record(host, suite, scenario, target)
         ]
     finally:
         host.stop()
@@ -58,14 +63,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Record the named suites (default: all)."""
     parser = argparse.ArgumentParser(prog="python -m tests.ops.replay.recording", description=__doc__)
     parser.add_argument("suites", nargs="*", choices=sorted(SUITES), help="suites to record (default: all)")
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="FILE",
+        help="record only this scenario file (repeatable); the suite's other files stay as they are",
+    )
     args = parser.parse_args(argv)
+    only = frozenset(args.only or ())
     azurite = Azurite.start()
     try:
         for name in args.suites or sorted(SUITES):
             suite = SUITES[name]
-            for stale in suite.out_dir.glob("*.json"):
-                stale.unlink()
-            for path in record_suite(suite, azurite):
+            if not only:
+                for stale in suite.out_dir.glob("*.json"):
+                    stale.unlink()
+            for path in record_suite(suite, azurite, only=only):
                 print(f"wrote {path.relative_to(REPO_ROOT)}")
     finally:
         azurite.stop()

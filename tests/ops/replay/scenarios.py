@@ -141,6 +141,13 @@ MAINTENANCE_ORDER = Suite(
             "maintenance_order",
             _maintenance_input("replay-5", interval="PT1S", escalate_after=1, deadline="PT3S"),
         ),
+        # Orders started since the audit seal exist end with the `seal_audit_packet` step.
+        Scenario(
+            "released_sealed.json",
+            "maintenance_order",
+            _maintenance_input("replay-6") | {"sealsAuditPacket": True},
+            _maintenance_decide(True),
+        ),
     ],
 )
 
@@ -212,6 +219,15 @@ RELIEF_ROUTING = Suite(
             ),
         ),
         Scenario("escalated_unconfirmed.json", "relief_routing", _relief_input("replay-4", "PT1S", 2)),
+        Scenario(
+            "completed_sealed.json",
+            "relief_routing",
+            _relief_input("replay-5") | {"sealsAuditPacket": True},
+            _relief_drive(
+                ("shelter_confirmation", {"shelterId": "shelter-bayview-school"}),
+                ("shelter_confirmation", {"shelterId": "shelter-marsh-road-clinic"}),
+            ),
+        ),
     ],
 )
 
@@ -318,6 +334,12 @@ FARE_DISPUTE = Suite(
             "evidence_closed.json",
             "fare_dispute",
             _fare_dispute_input("replay-5", "trip-correct", "cancelled_trip", "3.20", "cust-ana"),
+        ),
+        Scenario(
+            "auto_refunded_sealed.json",
+            "fare_dispute",
+            _fare_dispute_input("replay-6", "trip-overcharged", "overcharge", "4.50", "cust-ana")
+            | {"sealsAuditPacket": True},
         ),
     ],
 )
