@@ -29,6 +29,7 @@ import azure.functions as func
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_json_schema
 from pydantic_core import core_schema
 
+from api.audit import bp as audit_api_bp
 from api.fare_dispute import FileFareDisputeRequest, SubmitEvidenceRequest, SupervisorDecisionRequest
 from api.fare_dispute import bp as fare_dispute_api_bp
 from api.handlers import json_errors
@@ -70,6 +71,59 @@ class Operation:
     success_headers: tuple[str, ...] = ()
     # A valid body (for the document's readers and the fuzzer's first requests).
     example: dict[str, Any] | None = None
+    # Media types of the success response other than JSON (reports and documents: HTML, PDF).
+    success_media: tuple[str, ...] = ()
+    # Other success statuses and their schemas (e.g. 200 when a seal already existed).
+    other_successes: tuple[tuple[int, str], ...] = ()
+    # Query parameters: (name, description, JSON schema).
+    query: tuple[tuple[str, str, dict[str, Any]], ...] = ()
+    # Error statuses whose body is another schema than the default one for that status.
+    error_schemas: tuple[tuple[int, str], ...] = ()
+
+
+def _evidence_operations(tag: str, noun: str, documents: str) -> dict[str, Operation]:
+    """The three evidence routes every workflow serves (api/audit.py)."""
+    function = noun.replace(" ", "_")
+    return {
+        f"get_{function}_audit": Operation(
+            f"A {noun}'s audit packet: sealed (the stored bytes) once finished, else an interim snapshot",
+            tag,
+            200,
+            "AuditPacket",
+            errors=(400, 404, 500),
+            success_headers=AUDIT_HEADERS,
+        ),
+        f"get_{function}_audit_report": Operation(
+            f"A {noun}'s audit report for a person (HTML page or PDF)",
+            tag,
+            200,
+            "BinaryDocument",
+            errors=(400, 404, 500),
+            success_media=("text/html", "application/pdf"),
+            query=(REPORT_FORMAT_PARAMETER,),
+        ),
+        f"get_{function}_document": Operation(
+            f"The {documents} sealed with the {noun}'s audit packet (PDF or HTML)",
+            tag,
+            200,
+            "BinaryDocument",
+            errors=(400, 404, 409, 500),
+            success_media=("application/pdf", "text/html"),
+        ),
+    }
+
+
+AUDIT_HEADERS = (
+    "Audit-Packet-Sealed",
+    "Audit-Packet-Version",
+    "Audit-Packet-Digest",
+    "Audit-Packet-Verification",
+)
+REPORT_FORMAT_PARAMETER = (
+    "format",
+    "`html` (default): a page; `pdf`: a PDF download",
+    {"type": "string", "enum": ["html", "pdf"], "default": "html"},
+)
 
 
 def _operations() -> dict[str, Operation]:
@@ -79,6 +133,42 @@ def _operations() -> dict[str, Operation]:
     read_errors = (400, 404, 500)
     started = ("Location",)
     return {
+        **_evidence_operations(
+            "maintenance order", "maintenance order", "release certificate / compliance pack"
+        ),
+        **_evidence_operations("fare dispute", "fare dispute", "dispute resolution letter"),
+        **_evidence_operations("relief routing", "relief request", "donor delivery report"),
+        "get_audit_packet": Operation(
+            "Any instance's sealed audit packet as stored; 409 with an interim snapshot when not sealed",
+            "audit",
+            200,
+            "SealedAuditPacket",
+            errors=(400, 404, 409, 500),
+            success_headers=AUDIT_HEADERS,
+            error_schemas=((409, "InterimAuditPacket"),),
+        ),
+        "seal_audit_packet_now": Operation(
+            "Seal a finished instance its workflow did not seal (terminated, failed, or older)",
+            "audit",
+            201,
+            "SealReceipt",
+            errors=(400, 404, 409, 500),
+            other_successes=((200, "SealReceipt"),),
+            query=(
+                (
+                    "reason",
+                    "Why it is sealed by hand (recorded in the packet)",
+                    {"type": "string", "maxLength": 200},
+                ),
+            ),
+        ),
+        "get_audit_signing_keys": Operation(
+            "The public keys sealed audit packets are signed with (JWK set)",
+            "audit",
+            200,
+            "JwkSet",
+            errors=(500,),
+        ),
         "health": Operation(
             "Platform health check: 200 while storage answers, 503 otherwise",
             "platform",
@@ -120,9 +210,6 @@ def _operations() -> dict[str, Operation]:
             200,
             "MaintenanceOrderView",
             errors=read_errors,
-        ),
-        "get_maintenance_order_audit": Operation(
-            "A maintenance order's audit packet", "maintenance order", 200, "AuditPacket", errors=read_errors
         ),
         "file_fare_dispute": Operation(
             "File a fare dispute (instance fare-dispute-<disputeId>)",
@@ -168,9 +255,6 @@ def _operations() -> dict[str, Operation]:
             200,
             "FareDisputeView",
             errors=read_errors,
-        ),
-        "get_fare_dispute_audit": Operation(
-            "A dispute's audit packet", "fare dispute", 200, "AuditPacket", errors=read_errors
         ),
         "start_relief_request": Operation(
             "Start a relief request (instance relief-<requestId>)",
@@ -221,9 +305,6 @@ def _operations() -> dict[str, Operation]:
             "ReliefRequestView",
             errors=read_errors,
         ),
-        "get_relief_request_audit": Operation(
-            "A relief request's audit packet", "relief routing", 200, "AuditPacket", errors=read_errors
-        ),
         "get_relief_inventory": Operation(
             "Stock, reserved, delivered and available pallets per depot and SKU",
             "relief routing",
@@ -236,7 +317,7 @@ def _operations() -> dict[str, Operation]:
 
 def documented_blueprints() -> list[Any]:
     """The blueprints whose HTTP functions make up the API (function_app.py registers each)."""
-    return [health_bp, maintenance_order_api_bp, fare_dispute_api_bp, relief_routing_api_bp, bp]
+    return [health_bp, maintenance_order_api_bp, fare_dispute_api_bp, relief_routing_api_bp, audit_api_bp, bp]
 
 
 @dataclass(frozen=True)
@@ -427,10 +508,71 @@ def _response_components() -> dict[str, Any]:
             },
         },
         "AuditPacket": {
-            **view,
-            "description": "Built from history, redacted, stored as a blob (`document`).",
-            "required": ["format", "instance", "outcome", "activities", "events", "workflow", "document"],
+            "description": "The sealed packet (the stored canonical bytes), or an interim snapshot while the "
+            "instance is not sealed (`interim: true`, never stored).",
+            "oneOf": [
+                {"$ref": "#/components/schemas/SealedAuditPacket"},
+                {"$ref": "#/components/schemas/InterimAuditPacket"},
+            ],
         },
+        "SealedAuditPacket": {
+            "type": "object",
+            "description": "RFC 8785 canonical JSON, the same bytes on every read. `seal.digest` is the "
+            "SHA-256 of the packet's canonical form, `seal.signature` its ES256 signature (JWS form) by "
+            "`seal.keyId`.",
+            "required": ["format", "packet", "seal"],
+            "properties": {
+                "format": {"const": "durable-audit-sealed/1"},
+                "packet": {
+                    **view,
+                    "required": [
+                        "format",
+                        "instance",
+                        "outcome",
+                        "activities",
+                        "events",
+                        "workflow",
+                        "sealing",
+                    ],
+                },
+                "seal": {
+                    **view,
+                    "required": ["digest", "signature", "keyId", "signatureAlgorithm", "canonicalization"],
+                },
+            },
+        },
+        "InterimAuditPacket": {
+            "type": "object",
+            "description": "A snapshot built from history for an instance not sealed yet: not the record.",
+            "required": ["format", "interim", "sealed", "notice", "packet"],
+            "properties": {
+                "format": {"const": "durable-audit-interim/1"},
+                "interim": {"const": True},
+                "sealed": {"const": False},
+                "notice": text,
+                "packet": view,
+            },
+        },
+        "SealReceipt": {
+            "type": "object",
+            "required": ["instanceId", "alreadySealed", "container", "blob", "version", "digest", "keyId"],
+            "properties": {
+                "instanceId": text,
+                "alreadySealed": {"type": "boolean"},
+                "container": text,
+                "blob": text,
+                "version": text,
+                "digest": text,
+                "keyId": text,
+                "sequence": {"type": "integer"},
+            },
+        },
+        "JwkSet": {
+            "type": "object",
+            "required": ["keys"],
+            "properties": {"keys": {"type": "array", "items": view}},
+        },
+        "BinaryDocument": {"type": "string", "description": "An HTML page or a PDF file."},
         "Inventory": {
             "type": "object",
             "required": ["networkId", "networkRevision", "levels"],
@@ -464,16 +606,32 @@ def _json_content(schema_name: str) -> dict[str, Any]:
     return {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_name}"}}}
 
 
+# Path parameters that are not business ids (api/audit.py validates them).
+SPECIAL_PATH_PARAMETERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "instanceId": (
+        "An orchestration instance id (`maintenance-<orderId>`, ...): 1-200 printable characters",
+        {"type": "string", "pattern": r"^[\x21-\x7e]{1,200}$"},
+    ),
+    "document": (
+        "A document and its format: `release-certificate.pdf`, `resolution-letter.html`, ...",
+        {"type": "string", "pattern": r"^[a-z][a-z0-9-]{0,63}\.(pdf|html)$"},
+    ),
+}
+
+
 def _path_parameters(route: str) -> list[dict[str, Any]]:
     names = [part[1:-1] for part in route.split("/") if part.startswith("{") and part.endswith("}")]
+    business_id = (
+        "A business id: 1-64 letters, digits, '-', '_' or '.'; anything else is a 400 naming this parameter.",
+        {"type": "string", "pattern": IDENTIFIER_PATTERN},
+    )
     return [
         {
             "name": name,
             "in": "path",
             "required": True,
-            "description": "A business id: 1-64 letters, digits, '-', '_' or '.'; anything else is a 400 "
-            "naming this parameter.",
-            "schema": {"type": "string", "pattern": IDENTIFIER_PATTERN},
+            "description": SPECIAL_PATH_PARAMETERS.get(name, business_id)[0],
+            "schema": SPECIAL_PATH_PARAMETERS.get(name, business_id)[1],
         }
         for name in names
     ]
@@ -544,10 +702,18 @@ def _body_component(operation: Operation, model_names: dict[str, str], schemas: 
 def _operation_object(
     function: HttpFunction, operation: Operation, body_component: str | None
 ) -> dict[str, Any]:
+    content = (
+        {
+            media: {"schema": {"$ref": f"#/components/schemas/{operation.success_schema}"}}
+            for media in operation.success_media
+        }
+        if operation.success_media
+        else _json_content(operation.success_schema)
+    )
     responses: dict[str, Any] = {
         str(operation.success_status): {
             "description": "Success",
-            "content": _json_content(operation.success_schema),
+            "content": content,
             **(
                 {"headers": {name: {"schema": {"type": "string"}} for name in operation.success_headers}}
                 if operation.success_headers
@@ -555,9 +721,18 @@ def _operation_object(
             ),
         }
     }
+    for status, schema_name in operation.other_successes:
+        responses[str(status)] = {
+            "description": "Success (nothing new)",
+            "content": _json_content(schema_name),
+        }
+    special = dict(operation.error_schemas)
     for status in operation.errors:
         description, schema = _ERROR_RESPONSES[status]
-        responses[str(status)] = {"description": description, "content": _json_content(schema)}
+        responses[str(status)] = {
+            "description": description,
+            "content": _json_content(special.get(status, schema)),
+        }
     result: dict[str, Any] = {
         "operationId": function.name,
         "summary": operation.summary,
@@ -566,7 +741,10 @@ def _operation_object(
     }
     if function.auth_level != "anonymous":
         result["security"] = [{"functionKey": []}]
-    parameters = _path_parameters(function.route)
+    parameters = _path_parameters(function.route) + [
+        {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+        for name, description, schema in operation.query
+    ]
     if parameters:
         result["parameters"] = parameters
     if body_component is not None:
