@@ -70,6 +70,9 @@ class Instance:
     status: str = RuntimeStatus.PENDING
     output_text: str | None = None
     custom_status_text: str | None = None
+    # The custom status an episode set, shown only once the episode is committed (with its history),
+    # as on Azure Storage, where the Instances row is written after the History table.
+    staged_custom_status: str | None = None
     failure_details: str | None = None
     executions: list[str] = field(default_factory=list)
     history: list[Event] = field(default_factory=list)
@@ -506,7 +509,7 @@ class Engine:
             )
             return
         if custom_status_text is not None:
-            instance.custom_status_text = custom_status_text
+            instance.staged_custom_status = custom_status_text
         if state.get("error"):
             await self._fail(instance, consumed, new_events, str(state["error"]), None)
             return
@@ -600,15 +603,23 @@ class Engine:
     ) -> None:
         """Append the episode to the log, then apply it in memory (and to the document if it changed)."""
         record: Record = {"t": "ep", "consumed": [m[0] for m in consumed], "events": new_events}
+        custom_status = (
+            instance.staged_custom_status
+            if instance.staged_custom_status is not None
+            else instance.custom_status_text
+        )
+        instance.staged_custom_status = None
         # Custom status and failure details live outside history: the episode record carries them
         # so recovery restores what the episode set, even if the document write never happened.
-        if instance.custom_status_text != instance.logged_custom_status:
-            record["customStatus"] = instance.custom_status_text
+        if custom_status != instance.logged_custom_status:
+            record["customStatus"] = custom_status
         if status == RuntimeStatus.FAILED and instance.failure_details:
             record["failureDetails"] = instance.failure_details
         await self._ensure_log(instance)
         await self.store.append(instance.log_name, [record])
-        instance.logged_custom_status = instance.custom_status_text
+        # Status and history change together (no await between): a reader sees both or neither.
+        instance.custom_status_text = custom_status
+        instance.logged_custom_status = custom_status
         instance.pending_start = None
         consumed_ids = {m[0] for m in consumed}
         instance.inbox = [m for m in instance.inbox if m[0] not in consumed_ids]

@@ -85,6 +85,18 @@ param alertEmail string
 @description('Whether the workflow alert rules are enabled.')
 param alertsEnabled bool = true
 
+@description('Days every sealed audit packet stays immutable (2555 days = 7 years, the maintenance-record period).')
+@minValue(1)
+@maxValue(146000)
+param auditRetentionDays int = 2555
+
+@description('Audit retention policy state: deploy Unlocked, verify, then set Locked (irreversible: it can then only be extended).')
+@allowed([
+  'Unlocked'
+  'Locked'
+])
+param auditImmutabilityState string = 'Unlocked'
+
 @description('Tags applied to every resource.')
 param tags object = {}
 
@@ -152,6 +164,23 @@ module keyVault 'modules/keyvault.bicep' = {
   }
 }
 
+// Sealed audit packets (immutable container) and the key that signs them.
+module auditEvidence 'modules/audit-evidence.bicep' = {
+  name: 'audit-evidence'
+  params: {
+    location: location
+    name: take('st${toLower(workloadName)}aud${token}', 24)
+    skuName: storageSku
+    retentionDays: auditRetentionDays
+    immutabilityState: auditImmutabilityState
+    keyVaultName: keyVault.outputs.name
+    principalId: identity.outputs.principalId
+    enablePrivateNetworking: enablePrivateNetworking
+    logAnalyticsWorkspaceId: monitoring.outputs.workspaceId
+    tags: allTags
+  }
+}
+
 module scheduler 'modules/durable-scheduler.bicep' = if (useScheduler) {
   name: 'durable-scheduler'
   params: {
@@ -192,6 +221,7 @@ module functionApp 'modules/functionapp.bicep' = {
   name: 'functionapp'
   dependsOn: [
     rbac
+    auditEvidence
   ]
   params: {
     location: location
@@ -207,6 +237,8 @@ module functionApp 'modules/functionapp.bicep' = {
     storageAccountName: storage.outputs.name
     appInsightsName: monitoring.outputs.appInsightsName
     keyVaultUri: keyVault.outputs.uri
+    auditBlobServiceUri: auditEvidence.outputs.blobEndpoint
+    auditSigningKeyUri: auditEvidence.outputs.signingKeyUri
     logAnalyticsWorkspaceId: monitoring.outputs.workspaceId
     durableBackend: durableBackend
     schedulerEndpoint: useScheduler ? scheduler.outputs.endpoint : ''
@@ -236,4 +268,7 @@ output IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
 output PRODUCTION_TASK_HUB string = productionTaskHubName
 output STAGING_TASK_HUB string = stagingTaskHubName
 output DURABLE_BACKEND string = durableBackend
+output AUDIT_STORAGE_ACCOUNT_NAME string = auditEvidence.outputs.storageName
+output AUDIT_CONTAINER_NAME string = auditEvidence.outputs.containerName
+output AUDIT_SIGNING_KEY_URI string = auditEvidence.outputs.signingKeyUri
 output DURABLE_TASK_SCHEDULER_ENDPOINT string = useScheduler ? scheduler.outputs.endpoint : ''

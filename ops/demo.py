@@ -164,10 +164,12 @@ def _result(
 
 def _read_audit(client: WorkflowClient, business_id: str, progress: Progress) -> None:
     progress.step("read the audit packet (GET .../audit)")
-    packet = client.audit(business_id)
+    envelope = client.audit(business_id)
+    packet = envelope.get("packet") or {}
+    state = f"sealed, SHA-256 {envelope['seal']['digest'][:16]}…" if envelope.get("seal") else "NOT sealed"
     progress.done(
-        f"{len(packet.get('activities') or [])} activities, {len(packet.get('events') or [])} events, "
-        f"final outcome {packet.get('finalOutcome')}"
+        f"{state}; {len(packet.get('activities') or [])} activities, {len(packet.get('events') or [])} "
+        f"events, final outcome {packet.get('finalOutcome')}"
     )
 
 

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import quote
 
+from audit_packets.sealing import app_identity
 from ops.azure_cli import AzError, AzureCli
 from ops.preflight import ARM, WEB_API_VERSION, Preflight, Target, format_summary
 
@@ -298,8 +299,9 @@ class Release:
                 "false",
             ]
         )
-        # `appsettings set` reads the current list and writes it back with this one setting
+        # `appsettings set` reads the current list and writes it back with these settings
         # changed: a merge, never a replacement of the whole collection.
+        build = app_identity({})  # the checkout's version (pyproject.toml) and git commit
         self.az.mutate(
             [
                 "functionapp",
@@ -314,6 +316,9 @@ class Release:
                 self.o.slot,
                 "--settings",
                 f"WEBSITE_RUN_FROM_PACKAGE={url}",
+                # Sealed audit packets name the code that sealed them (audit_packets.sealing).
+                f"APP_VERSION={build['version']}",
+                f"APP_COMMIT={build['commit']}",
             ]
         )
         sync = (

@@ -19,8 +19,8 @@ checks run, from the app's own HTTP API and the sandbox view only:
   repeats they absorbed are reported as `repeatsAbsorbed`);
 - over-allocation: per depot and SKU, stock = available + reserved + delivered, nothing negative,
   and nothing left reserved once every request finished;
-- audit: every instance's packet (`GET .../audit`) is complete (instance, Completed outcome,
-  activities, the workflow's final outcome).
+- audit: every instance's packet (`GET .../audit`) is sealed (signed) and complete (instance,
+  Completed outcome, activities, the workflow's final outcome, its business documents).
 
 Prints the figures and writes them as JSON (`--output`, default .artifacts/soak-report.json).
 Exit 0 when every check passed, 1 otherwise. tests/reliability/test_soak.py runs a small fixed-seed
@@ -521,14 +521,15 @@ def check_pass(driver: Driver, load: list[Scenario], report: PassReport) -> None
 
 
 def check_audit(driver: Driver, scenario: Scenario, report: PassReport) -> None:
-    """The packet has the instance, a Completed outcome, its activities and the final outcome."""
+    """The packet is sealed and has the instance, a Completed outcome, its activities and the final outcome."""
     client = driver.client(scenario.workflow)
     label = f"{scenario.workflow} {scenario.business_id}"
     try:
-        packet = driver.call(f"audit {scenario.business_id}", lambda: client.audit(scenario.business_id))
+        envelope = driver.call(f"audit {scenario.business_id}", lambda: client.audit(scenario.business_id))
     except WorkflowApiError as error:
         report.audit_incomplete.append(f"{label}: HTTP {error.status}")
         return
+    packet = envelope.get("packet") or {}
     missing = [
         name
         for name, present in (
@@ -539,7 +540,8 @@ def check_audit(driver: Driver, scenario: Scenario, report: PassReport) -> None:
             ("outcome", (packet.get("outcome") or {}).get("status") == "Completed"),
             ("activities", bool(packet.get("activities"))),
             ("finalOutcome", bool(packet.get("finalOutcome"))),
-            ("document", bool(packet.get("document"))),
+            ("seal", bool((envelope.get("seal") or {}).get("signature"))),
+            ("documents", bool(packet.get("documents"))),
         )
         if not present
     ]

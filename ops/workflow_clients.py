@@ -37,7 +37,7 @@ API (all synchronous, `requests`-based; every method raises a `WorkflowClientErr
                                  progress displays); raises WorkflowTimeoutError (with the last body)
                                  or WorkflowFailedError when the instance ends before the predicate
     .wait_stage(id, stage) / .wait_terminal(id) -> dict
-    .audit(id) -> dict / .audit_url(id) -> str       GET .../{id}/audit (the packet, stored as a blob)
+    .audit(id) -> dict / .audit_url(id) -> str       GET .../{id}/audit (sealed envelope or interim snapshot)
     .instance_id(id) -> str                          the orchestration instance id (for `ops audit`)
     .outcome(body) -> str | None                     the business outcome of a terminal status body
 
@@ -204,7 +204,7 @@ class WorkflowClient:
         return self.app.call("GET", self.path(business_id))
 
     def audit(self, business_id: str) -> Json:
-        """`GET .../{id}/audit`: the audit packet (built from history, redacted, stored as a blob)."""
+        """`GET .../{id}/audit`: `{"packet", "seal"}` once sealed, else `{"packet", "interim": true, ...}`."""
         return self.app.call("GET", self.path(business_id, "audit"))
 
     def audit_url(self, business_id: str) -> str:

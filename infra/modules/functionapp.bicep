@@ -74,6 +74,12 @@ param appInsightsName string
 @description('Vault URI (https://NAME.vault.azure.net/) used to build Key Vault references.')
 param keyVaultUri string
 
+@description('Blob endpoint of the audit storage account (sealed audit packets, immutable).')
+param auditBlobServiceUri string
+
+@description('Key identifier (no version) of the Key Vault key that signs sealed audit packets.')
+param auditSigningKeyUri string
+
 @description('Resource ID of the Log Analytics workspace that receives diagnostic logs.')
 param logAnalyticsWorkspaceId string
 
@@ -203,6 +209,12 @@ resource siteAppSettings 'Microsoft.Web/sites/config@2025-03-01' = {
     WEBSITE_OVERRIDE_STICKY_DIAGNOSTICS_SETTINGS: '0'
     // Workflow secrets: Key Vault references only (versionless, so rotation is picked up).
     PAYMENT_GATEWAY_API_KEY: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/payment-gateway-api-key/)'
+    // Sealed audit packets: the immutable audit account and the signing key, both by identity.
+    AUDIT_STORAGE__blobServiceUri: auditBlobServiceUri
+    AUDIT_STORAGE__credential: 'managedidentity'
+    AUDIT_STORAGE__clientId: identityClientId
+    AUDIT_SIGNING_KEY_URI: auditSigningKeyUri
+    AUDIT_SIGNING_KEY__clientId: identityClientId
     // Sticky (slotConfigNames): stay with this slot on a swap.
     TASKHUB_NAME: productionTaskHubName
     APP_SLOT_ROLE: 'production'
@@ -296,6 +308,12 @@ resource stagingAppSettings 'Microsoft.Web/sites/slots/config@2025-03-01' = {
     WEBSITE_OVERRIDE_STICKY_DIAGNOSTICS_SETTINGS: '0'
     // Workflow secrets: Key Vault references only (versionless, so rotation is picked up).
     PAYMENT_GATEWAY_API_KEY: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/payment-gateway-api-key/)'
+    // Sealed audit packets: the immutable audit account and the signing key, both by identity.
+    AUDIT_STORAGE__blobServiceUri: auditBlobServiceUri
+    AUDIT_STORAGE__credential: 'managedidentity'
+    AUDIT_STORAGE__clientId: identityClientId
+    AUDIT_SIGNING_KEY_URI: auditSigningKeyUri
+    AUDIT_SIGNING_KEY__clientId: identityClientId
     // Sticky (slotConfigNames): stay with this slot on a swap.
     TASKHUB_NAME: stagingTaskHubName
     APP_SLOT_ROLE: 'staging'

@@ -397,7 +397,8 @@ def test_audit_packet_names_decisions_rules_refund_and_messages(
     result = dispute_host.resolved(dispute_id)["result"]
     response = requests.get(f"{dispute_host.base_url}/api/fare-disputes/{dispute_id}/audit", timeout=30)
     assert response.status_code == 200, response.text
-    packet = response.json()
+    envelope = response.json()
+    packet = envelope["packet"]
     assert packet["workflow"] == "fare_dispute" and packet["disputeId"] == dispute_id
     assert packet["rulesApplied"]["ruleId"] == "cancelled_trip"
     assert packet["rulesApplied"]["verdict"] == "confirmed"
@@ -411,7 +412,8 @@ def test_audit_packet_names_decisions_rules_refund_and_messages(
         "fare_dispute.under_review",
         "fare_dispute.resolved",
     ]
-    assert packet["finalOutcome"] == "refunded" and packet["document"]
+    assert packet["finalOutcome"] == "refunded" and envelope["seal"]["signature"]
+    assert [d["name"] for d in packet["documents"]] == ["resolution-letter", "resolution-letter"]
     text = response.text
     for secret in ("ben.okafor@example.test", "5555 5555 5555 4444", "Called the customer"):
         assert secret not in text

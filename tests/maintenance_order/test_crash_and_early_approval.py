@@ -86,6 +86,6 @@ def test_approval_sent_before_the_order_waits_is_taken_when_it_does(
     drive_retries_until(api, order_id, "released")
     finished = api.wait_finished(order_id)
     assert finished["outcome"] == "released"
-    packet = api.audit(order_id).json()
+    packet = api.audit(order_id).json()["packet"]
     assert packet["approval"]["approvedBy"] == "Early Eve"
     assert packet["reminders"] == []

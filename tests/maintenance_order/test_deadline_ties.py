@@ -52,5 +52,5 @@ def test_an_approval_taken_in_with_the_deadline_is_late_and_the_order_expires(
         effect["request"]["template"] for effect in sandboxes.effects("customer_messaging", instance_id)
     ]
     assert "maintenance.expired" in templates and "maintenance.released" not in templates
-    packet = api.audit(order_id).json()
+    packet = api.audit(order_id).json()["packet"]
     assert packet["finalOutcome"] == "expired" and packet["approval"]["decision"] is None

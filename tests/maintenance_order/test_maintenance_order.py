@@ -112,7 +112,7 @@ def test_reminders_then_escalation_then_expiry_on_the_virtual_clock(
     assert finished["outcome"] == "expired"
     assert api.approve(order_id, {"approved": True, "approver": "Late Larry"}).status_code == 409
 
-    packet = api.audit(order_id).json()
+    packet = api.audit(order_id).json()["packet"]
     assert [(r["recipient"], r["reminderNumber"]) for r in packet["reminders"]] == [
         ("approver", 1),
         ("approver", 2),
@@ -135,7 +135,7 @@ def test_duplicate_approval_takes_the_first_decision_only(api: MaintenanceApi, s
     assert finished["outcome"] == "released"
     late = api.approve(order_id, {"approved": False, "approver": "Third Approver"})
     assert late.status_code == 409 and late.json()["state"] == "released", late.text
-    packet = api.audit(order_id).json()
+    packet = api.audit(order_id).json()["packet"]
     assert packet["approval"]["decision"]["approver"] == "First Approver"
     templates = [
         effect["request"]["template"] for effect in sandboxes.effects("customer_messaging", instance_id)
@@ -212,7 +212,8 @@ def test_audit_packet_answers_who_approved_when_and_what_ran(api: MaintenanceApi
 
     response = api.audit(order_id)
     assert response.status_code == 200, response.text
-    packet = response.json()
+    envelope = response.json()
+    packet = envelope["packet"]
     assert packet["instance"]["instanceId"] == instance_id and packet["instanceIds"] == [instance_id]
     assert packet["orderId"] == order_id and packet["finalOutcome"] == "released"
     approval = packet["approval"]
@@ -235,5 +236,12 @@ def test_audit_packet_answers_who_approved_when_and_what_ran(api: MaintenanceApi
     assert packet["outcome"]["output"]["orchestrationVersion"] == "1.0"
     text = json.dumps(packet)
     assert CUSTOMER_EMAIL not in text and "Pat Customer" not in text and "7700 900123" not in text
-    assert packet["document"]["$claimCheck"]["blob"].endswith("/audit-packet.json")
+    assert envelope["seal"]["signatureAlgorithm"] == "ES256" and len(envelope["seal"]["digest"]) == 64
+    assert packet["sealing"]["finalStatus"] == "Completed" and packet["sealing"]["sealedBy"].startswith(
+        "the workflow"
+    )
+    assert [(d["name"], d["format"]) for d in packet["documents"]] == [
+        ("release-certificate", "pdf"),
+        ("release-certificate", "html"),
+    ]
     assert api.audit(new_order_id("unknown")).status_code == 404

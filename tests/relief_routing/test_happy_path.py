@@ -81,7 +81,10 @@ def test_relief_request_runs_end_to_end_over_http(
 
     audit = requests.get(f"{host.base_url}/api/relief-requests/happy-1/audit", timeout=30)
     assert audit.status_code == 200, audit.text
-    packet = audit.json()
+    envelope = audit.json()
+    packet = envelope["packet"]
+    assert envelope["seal"]["keyId"].startswith("local:") and packet["sealing"]["finalStatus"] == "Completed"
+    assert {d["name"] for d in packet["documents"]} == {"donor-delivery-report"}
     assert packet["requestId"] == "happy-1" and packet["finalOutcome"] == "completed"
     assert packet["routePlans"] and packet["routePlans"][0]["routes"]
     assert [c["shelterId"] for c in packet["confirmations"]] == ["shelter-one", "shelter-three"]
