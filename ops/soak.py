@@ -521,7 +521,7 @@ def check_pass(driver: Driver, load: list[Scenario], report: PassReport) -> None
 
 
 def check_audit(driver: Driver, scenario: Scenario, report: PassReport) -> None:
-    """The packet is sealed and has the instance, a Completed outcome, its activities and the final outcome."""
+    """The packet is sealed and holds the instance, a Completed outcome, activities, the final outcome."""
     client = driver.client(scenario.workflow)
     label = f"{scenario.workflow} {scenario.business_id}"
     try:
