@@ -261,6 +261,11 @@ def timeline_rows(packet: Packet, profile: CaseProfile) -> list[tuple[str, str, 
         title = profile.event_titles.get(name) or f"Event '{name}' received"
         who = actor_text(event.get("principal") or event.get("by"))
         add(event.get("receivedAt"), title, who, "")
+    for child in packet.get("subOrchestrations") or []:
+        name = f"Sub-orchestration {child.get('name')} ({child.get('instanceId')})"
+        add(child.get("createdAt"), f"{name} started", "workflow", "")
+        if child.get("finishedAt"):
+            add(child.get("finishedAt"), f"{name} {child.get('outcome')}", "workflow", "")
     for line in packet.get("timeline") or []:
         if line.get("kind") in ("terminated", "suspended", "resumed"):
             add(line.get("at"), str(line.get("summary")).capitalize(), "operator", "")
@@ -452,6 +457,19 @@ def case_report(
         )
         for d in packet.get("documents") or []
     ]
+    children = [
+        (
+            str(child.get("name")),
+            str(child.get("instanceId")),
+            str(child.get("outcome")),
+            ", ".join(
+                f"{a.get('name')} ({len(a.get('attempts') or [])} attempt(s), {a.get('outcome')})"
+                for a in ((child.get("packet") or {}).get("activities") or [])
+            )
+            or "—",
+        )
+        for child in packet.get("subOrchestrations") or []
+    ]
     verification: tuple[Facts | Paragraph, ...]
     if sealed:
         verification = (
@@ -510,6 +528,23 @@ def case_report(
                     (0.2, 0.3, 0.1, 0.25, 0.15),
                 ),
             ),
+        ),
+        *(
+            (
+                Section(
+                    "Sub-orchestrations",
+                    (
+                        Table(
+                            ("Sub-orchestration", "Instance", "Outcome", "Its steps"),
+                            tuple(children),
+                            "None.",
+                            (0.2, 0.25, 0.12, 0.43),
+                        ),
+                    ),
+                ),
+            )
+            if children
+            else ()
         ),
         Section(
             "Exceptions and notes",

@@ -76,13 +76,20 @@ def test_an_approval_through_the_decision_queue_completes_the_order(
 
     with page.expect_download() as download_info:
         page.get_by_role("link", name="JSON").click()
-    packet = json.loads(download_info.value.path().read_text(encoding="utf-8"))
-    assert packet["approval"]["approvedBy"] == "Ada Approver"
+    envelope = json.loads(download_info.value.path().read_text(encoding="utf-8"))
+    packet = envelope["packet"]
+    assert envelope["seal"]["signature"] and packet["approval"]["approvedBy"] == "Ada Approver"
     assert packet["instance"]["instanceId"] == f"maintenance-{order_id}"
     with page.expect_download() as report_info:
         page.get_by_role("link", name="HTML report").click()
     report = report_info.value.path().read_text(encoding="utf-8")
     assert f"maintenance-{order_id}" in report and "<script" not in report
+    with page.expect_download() as pdf_info:
+        page.get_by_role("link", name="PDF report").click()
+    assert pdf_info.value.path().read_bytes().startswith(b"%PDF-")
+    with page.expect_download() as certificate_info:
+        page.get_by_role("link", name=re.compile("release certificate.*PDF")).click()
+    assert certificate_info.value.path().read_bytes().startswith(b"%PDF-")
 
 
 def test_a_supervisor_decision_is_checked_then_sent_to_the_dispute(

@@ -79,8 +79,18 @@ def test_demo_runs_every_workflow_to_its_outcome_and_prints_the_audit_locations(
             check=True,
         ).stdout
     )
-    packet = json.loads(Path(printed["packet"]).read_text())
-    assert packet["outcome"]["status"] == "Completed"
+    assert printed["sealed"] is True and Path(printed["pdf"]).read_bytes().startswith(b"%PDF-")
+    envelope = json.loads(Path(printed["packet"]).read_text())
+    assert envelope["packet"]["outcome"]["status"] == "Completed" and envelope["seal"]["signature"]
+    verified = subprocess.run(
+        [sys.executable, "-m", "ops", "audit", "verify", printed["packet"], "--base-url", base],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert verified.returncode == 0 and "Verified" in verified.stdout, verified.stdout + verified.stderr
 
 
 def test_demo_json_for_one_workflow_and_a_reused_run_id_is_refused(
