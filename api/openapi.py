@@ -168,6 +168,7 @@ def _operations() -> dict[str, Operation]:
             200,
             "JwkSet",
             errors=(500,),
+            success_media=("application/jwk-set+json",),
         ),
         "health": Operation(
             "Platform health check: 200 while storage answers, 503 otherwise",

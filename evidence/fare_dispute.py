@@ -256,7 +256,15 @@ def resolution_letter(packet: Packet) -> BusinessDocument:
     deciders = [d for d in output.get("decisions") or [] if d.get("decision") not in ("evidence", "escalate")]
     decided_by = _decider_text(deciders[-1].get("decidedBy")) if deciders else "—"
     amount = money_text(refund.get("amount")) if refund else "none"
-    reason = rules.get("explanation") or (deciders[-1].get("detail") if deciders else None) or outcome
+    finding = str(rules.get("explanation") or "").replace("_", " ")
+    last = deciders[-1] if deciders else {}
+    if last and not (isinstance(last.get("decidedBy"), str) and last["decidedBy"] in DECIDER_WORDS):
+        verb = DECISION_WORDS.get(str(last.get("decision")), str(last.get("decision"))).lower()
+        reason = f"{verb} by a supervisor after review" + (
+            f"; the fare rule found: {finding}" if finding else ""
+        )
+    else:
+        reason = finding or str(last.get("detail") or outcome).replace("_", " ")
     body = (
         f"We have reviewed your dispute {dispute.get('disputeId')} about trip {dispute.get('tripId')}: "
         "you were "
@@ -285,7 +293,7 @@ def resolution_letter(packet: Packet) -> BusinessDocument:
                             ("Amount claimed", money_text(dispute.get("claimedAmount"))),
                             ("Amount refunded", amount),
                             ("Refund reference", str(refund.get("refundId") or "—")),
-                            ("Reason", str(reason).replace("_", " ")),
+                            ("Reason", reason),
                             (
                                 "Fare rule",
                                 f"{rules.get('ruleId') or output.get('ruleId') or '—'} "
