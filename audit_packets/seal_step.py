@@ -73,7 +73,7 @@ def seal_audit_packet(
         instance_id=context.instance_id,
         workflow=workflow,
         final_stage=final_stage,
-        finished_at=moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        finished_at=moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),  # to the microsecond, like history
         output=output,
     )
     task: TaskBase = context.call_activity_with_retry(SEAL_AUDIT_PACKET, SEAL_RETRY, work.to_dict())

@@ -190,6 +190,9 @@ def test_the_report_and_the_release_certificate_read_as_a_person_needs_them(
     html5lib.HTMLParser(strict=True, namespaceHTMLElements=False).parse(page.text)
     assert "<pre" not in page.text and '{"' not in page.text
     assert instance_id in page.text and APPROVER in page.text and "sealed and signed" in page.text
+    timeline = page.text[page.text.index("<h2>Timeline</h2>") : page.text.index("<h2>Decisions</h2>")]
+    assert timeline.index("Release certificate issued") < timeline.index("Finished: released to service")
+    assert "Customer notified (maintenance.released)" in timeline, "the last step's history is in the packet"
     report = requests.get(f"{base}/audit/report?format=pdf", timeout=30)
     assert report.headers["Content-Type"].startswith("application/pdf")
     text = pdf_text(report.content)
