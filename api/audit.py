@@ -70,7 +70,12 @@ def _headers(evidence: Evidence, *, check: bool = True) -> dict[str, str]:
     headers["Audit-Packet-Digest"] = str(evidence.envelope.get("seal", {}).get("digest", ""))
     if check:
         verification = verify_stored(evidence.stored)
-        text = "ok" if verification.ok else "FAILED: " + "; ".join(verification.problems)
+        if verification.ok:
+            text = "ok"
+        elif verification.problems[0].startswith("not checked"):
+            text = verification.problems[0]
+        else:
+            text = "FAILED: " + "; ".join(verification.problems)
         headers["Audit-Packet-Verification"] = re.sub(r"[\r\n]+", " ", text)[:1000]
     return headers
 

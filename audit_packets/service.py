@@ -179,8 +179,18 @@ def trusted_public_keys() -> list[dict[str, Any]]:
 
 
 def verify_stored(stored: StoredBlob) -> Verification:
-    """Check a stored sealed packet against the app's own public keys (a key not found is re-read once)."""
-    result = verify_sealed_bytes(stored.content, trusted_public_keys())
+    """Check a stored sealed packet against the app's own public keys (a key not found is re-read once).
+
+    When the keys cannot be read (vault unreachable, no key configured) the result says the packet
+    was not checked instead of failing the read: the packet is served either way.
+    """
+    try:
+        keys = trusted_public_keys()
+    except Exception as error:  # any failure to read the keys only means "not checked"
+        result = Verification()
+        result.problems.append(f"not checked: the signing keys could not be read ({type(error).__name__})")
+        return result
+    result = verify_sealed_bytes(stored.content, keys)
     if not result.ok and any("not a trusted key" in problem for problem in result.problems):
         with _keys_lock:
             _keys_cache.clear()  # a key rotated since the cache was filled

@@ -143,3 +143,18 @@ def test_an_operator_seals_only_finished_instances_and_a_later_completion_gets_i
     assert completed.sequence == 2 and not completed.already_sealed
     assert len(packet_blobs(store)) == 2
     assert store.latest_packet_name(INSTANCE) == (2, completed.stored.name)
+
+
+def test_a_read_whose_keys_cannot_be_read_says_not_checked(
+    store: SealedStore, signer: KeyFileSigner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from audit_packets import service
+
+    sealed = seal_from_status(status(), FARE_DISPUTE, WORKFLOW_SEAL, store=store, signer=signer)
+    monkeypatch.delenv("AUDIT_SIGNING_KEY_FILE", raising=False)
+    monkeypatch.delenv("AUDIT_SIGNING_KEY_URI", raising=False)
+    monkeypatch.setattr(service, "_keys_cache", {})
+    verification = service.verify_stored(sealed.stored)
+    assert verification.problems == [
+        "not checked: the signing keys could not be read (SigningKeyNotConfiguredError)"
+    ]
