@@ -46,6 +46,7 @@ from typing import Any
 
 import requests
 
+from ops.durable_client import DurableClient, OpsError
 from ops.workflow_clients import (
     AppClient,
     FareDisputeClient,
@@ -510,14 +511,26 @@ def check_pass(driver: Driver, load: list[Scenario], report: PassReport) -> None
         outcome = client.outcome(status)
         outcomes[f"{scenario.workflow}:{outcome}"] += 1
         if status.get("runtimeStatus") != "Completed" or outcome != scenario.expected:
+            why = _failure_text(driver, client.instance_id(scenario.business_id))
             report.stuck.append(
                 f"{label}: {status.get('runtimeStatus')} outcome {outcome} (expected {scenario.expected}), "
-                f"stage {status.get('stage')}"
+                f"stage {status.get('stage')}" + (f"; failure: {why}" if why else "")
             )
         check_audit(driver, scenario, report)
     report.outcomes = dict(sorted(outcomes.items()))
     check_effects(driver, load, report)
     check_inventory(driver, report)
+
+
+def _failure_text(driver: Driver, instance_id: str) -> str:
+    """Why a Failed instance failed (the management API's output), so a stuck one can be diagnosed."""
+    try:
+        status = DurableClient(driver.app.base_url).status(instance_id, show_input=False)
+    except OpsError:
+        return ""
+    if status.get("runtimeStatus") != "Failed":
+        return ""
+    return str(status.get("output") or "")[:400]
 
 
 def check_audit(driver: Driver, scenario: Scenario, report: PassReport) -> None:
