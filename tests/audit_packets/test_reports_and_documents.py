@@ -147,3 +147,24 @@ def test_the_donor_report_lists_pallets_per_shelter_deliveries_and_confirmations
         assert route["routeId"] in text and route["driverId"] in text
     assert "delivered, receipt confirmed" in text and "Receipt confirmed" in text
     assert "Exception notes" in text
+
+
+def test_a_decision_names_the_authenticated_principal_and_role_when_the_event_carries_one() -> None:
+    """Events that carry `decidedBy` (the signed-in principal) are shown with name, role and id;
+    a name typed into a request (older events) is marked as not a signed-in principal."""
+    packet = recorded_packet("maintenance_order/released_sealed.json", MAINTENANCE_ORDER)
+    principal = {"principalId": "0f3c-77aa", "name": "Ada Approver", "role": "Maintenance.Approver"}
+    [event] = [e for e in packet["events"] if e["name"] == "approval_decision"]
+    typed = render_html(packet, MAINTENANCE_ORDER)
+    assert "not a signed-in principal" in typed
+    event["data"]["decidedBy"] = principal
+    event["principal"] = principal
+    packet["outcome"]["output"]["approval"]["decidedBy"] = principal
+    page = render_html(packet, MAINTENANCE_ORDER)
+    decisions = page[page.index("<h2>Decisions</h2>") : page.index("<h2>Side effects</h2>")]
+    for value in ("Ada Approver", "Maintenance.Approver", "0f3c-77aa", "taken"):
+        assert value in decisions, value
+    assert "Ada Approver (Maintenance.Approver, id 0f3c-77aa)" in page
+    [certificate] = MAINTENANCE_ORDER.documents(packet)
+    text = pdf_text(document_pdf(certificate.document))
+    assert "Maintenance.Approver" in text and "0f3c-77aa" in text
