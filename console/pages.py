@@ -674,6 +674,16 @@ def confirm_page(  # noqa: PLR0917 (title, text, target, fields, button: each na
     return layout(context, title, body)
 
 
+def purged_instance_page(context: PageContext, instance_id: str, sealed: dict[str, Any]) -> str:
+    """An instance whose history is gone (purged) but whose sealed audit packet remains."""
+    body = (
+        f'<div class="warn">No history of {esc(instance_id)} remains (it was purged). Its sealed audit '
+        "packet, report and documents are kept in the audit container.</div>"
+        + _evidence_links(context.links, instance_id, sealed)
+    )
+    return layout(context, f"Instance {instance_id} (purged)", body)
+
+
 def message_page(context: PageContext, title: str, message: str, back: str | None = None) -> str:
     """An error or information page with a way back."""
     link = f'<p><a href="{back}">back</a></p>' if back else ""

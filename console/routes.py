@@ -69,6 +69,7 @@ from console.pages import (
     instance_page,
     instances_page,
     message_page,
+    purged_instance_page,
     security_headers,
 )
 from telemetry import activity_log, configure_telemetry
@@ -211,6 +212,13 @@ async def console_instance(req: func.HttpRequest, client: df.DurableOrchestratio
         else None
     )
     if status is None or status.runtime_status is None:
+        kept = (
+            await asyncio.to_thread(sealed_for, SealedStore.from_settings(), instance_id, None)
+            if instance_id
+            else None
+        )
+        if kept is not None:
+            return session.html(purged_instance_page(session.context, instance_id, json.loads(kept.content)))
         return session.html(
             message_page(
                 session.context,

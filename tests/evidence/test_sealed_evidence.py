@@ -255,6 +255,8 @@ def test_a_running_case_is_an_interim_snapshot_and_purge_waits_for_its_seal(
     assert api.status(instance_id).status_code == 404
     after = requests.get(f"{base}/audit", timeout=30)
     assert after.status_code == 200 and after.content == sealed.content, "the packet outlives the history"
+    console = requests.get(f"{host.base_url}/api/console/instance?id={instance_id}", timeout=30)
+    assert console.status_code == 200 and "(purged)" in console.text and "PDF report" in console.text
     code, _, _ = run_ops(capsys, "audit", "verify", instance_id, "--base-url", host.base_url)
     assert code == 0
 
