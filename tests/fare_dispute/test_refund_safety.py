@@ -115,9 +115,8 @@ def test_a_late_decision_after_resolution_is_409_and_refunds_nothing_more(
         "refundAmount": {"amount": "5.00", "currency": "EUR"},
     }
     assert dispute_host.decide(dispute_id, partial).status_code == 409
-    dispute_host.durable.raise_event(
-        instance_id_for(dispute_id), "supervisor_decision", forwarded_decision("partial", refundAmount=partial["refundAmount"])
-    )
+    late = forwarded_decision("partial", refundAmount=partial["refundAmount"])
+    dispute_host.durable.raise_event(instance_id_for(dispute_id), "supervisor_decision", late)
     view = dispute_host.view_ok(dispute_id)
     assert view["runtimeStatus"] == "Completed" and view["result"]["refund"]["amount"]["amount"] == "42.50"
     assert_exactly_one_refund_within_the_fare(dispute_host, dispute_id, "42.50")

@@ -40,6 +40,7 @@ __all__ = [
     "LocalPrincipal",
     "Role",
     "Tokens",
+    "actor_record",
     "person",
 ]
 
@@ -48,6 +49,16 @@ def person(name: str, *roles: Role | str, user_id: str | None = None) -> LocalPr
     """A principal named `name` holding `roles` (id derived from the name unless given)."""
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "someone"
     return LocalPrincipal(user_id or f"test-{slug}", name, tuple(roles))
+
+
+def actor_record(principal: LocalPrincipal, role: Role) -> dict[str, str]:
+    """The `identity.Actor` record the HTTP edge writes for `principal` acting in `role`."""
+    return {
+        "principalId": principal.user_id,
+        "name": principal.name,
+        "role": role.value,
+        "identityProvider": "aad",
+    }
 
 
 @dataclass
