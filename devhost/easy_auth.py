@@ -361,10 +361,16 @@ class EasyAuthEmulator:
             for k, v in errors.items()
             if k.startswith("claims")
         )
+        other_errors = "".join(
+            f"<p class='error' role='alert'>{html.escape(k)}: {html.escape(v)}</p>"
+            for k, v in errors.items()
+            if k not in ("userId", "userDetails", "userRoles") and not k.startswith("claims")
+        )
         body = (
             "<p>Local emulation of App Service Authentication (Microsoft Entra ID). Type the identity "
             "to use; no password is checked.</p>"
-            f"<form method='post' action='{LOGIN_PATH}'>"
+            + other_errors
+            + f"<form method='post' action='{LOGIN_PATH}'>"
             f"<input type='hidden' name='post_login_redirect_uri' value='{html.escape(redirect)}'>"
             + field("userId", "User ID", "the principal's stable id (the Entra object id in Azure)")
             + field("userDetails", "User details", "the display name")
