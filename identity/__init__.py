@@ -13,6 +13,8 @@ console and (through `Actor`) the orchestrations' records:
   (`RELIEF_SHELTER_STAFF_FILE`).
 - `checks.py`: the business rules on top of roles: maker-checker (`ensure_not_starter`) and the
   shelter scope (`ensure_assigned_shelter`).
+- `app_roles.py`: `python -m identity.app_roles` prints the Entra app registration's `appRoles`
+  from the catalogue (stable ids; who may hold each role).
 
 How roles are created and assigned in Entra ID: docs/deploy-to-azure.md; locally the devhost
 emulates Easy Auth (`python -m devhost start --easy-auth`, docs/devhost.md).

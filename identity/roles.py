@@ -6,7 +6,9 @@ tokens) through application permissions of the same name; either way the role ar
 principal's `roles` claims and is checked here, never inferred from a function key.
 
 Every HTTP function and console page asks for a `Permission`; `ROLE_CATALOGUE` says which roles
-grant it. A permission granted by several roles names all of them in the 403 answer.
+grant it. A permission granted by several roles names all of them in the 403 answer. The app
+registration's roles are generated from this catalogue (`python -m identity.app_roles`), so Entra
+ID and the code cannot disagree.
 """
 
 from __future__ import annotations
@@ -41,13 +43,20 @@ class Permission(StrEnum):
     OPERATE_INSTANCES = "operate_instances"
 
 
+# Who may hold a role in Entra ID (the app role's `allowedMemberTypes`): people ("User"), services
+# through application permissions ("Application"). Decisions are taken by people only.
+PEOPLE = ("User",)
+PEOPLE_AND_SERVICES = ("User", "Application")
+
+
 @dataclass(frozen=True)
 class RoleDefinition:
-    """One app role: its claim value, what it is for, and the permissions it grants."""
+    """One app role: its claim value, what it is for, the permissions it grants, who may hold it."""
 
     role: Role
     description: str
     permissions: frozenset[Permission]
+    member_types: tuple[str, ...] = PEOPLE
 
 
 ROLE_CATALOGUE: tuple[RoleDefinition, ...] = (
@@ -64,6 +73,7 @@ ROLE_CATALOGUE: tuple[RoleDefinition, ...] = (
                 Permission.READ_WORKFLOW_STATUS,
             }
         ),
+        PEOPLE_AND_SERVICES,
     ),
     RoleDefinition(
         Role.MAINTENANCE_APPROVER,
@@ -105,6 +115,7 @@ ROLE_CATALOGUE: tuple[RoleDefinition, ...] = (
         frozenset(
             {Permission.READ_OPERATIONS, Permission.READ_WORKFLOW_STATUS, Permission.VIEW_DECISION_QUEUE}
         ),
+        PEOPLE_AND_SERVICES,
     ),
     RoleDefinition(
         Role.OPERATIONS_OPERATOR,

@@ -134,3 +134,23 @@ def test_the_catalogue_grants_every_permission_and_each_decision_to_one_role() -
     assert roles_granting(Permission.OPERATE_INSTANCES) == (Role.OPERATIONS_OPERATOR,)
     assert [definition.role for definition in ROLE_CATALOGUE] == list(Role)
     assert all(definition.description for definition in ROLE_CATALOGUE)
+
+
+def test_the_app_registration_roles_come_from_the_catalogue_with_stable_ids() -> None:
+    from identity.app_roles import app_role_id, app_roles
+
+    roles = app_roles()
+    assert [role["value"] for role in roles] == [role.value for role in Role]
+    assert len({role["id"] for role in roles}) == len(roles)
+    assert app_role_id("Maintenance.Approver") == app_role_id("Maintenance.Approver")
+    members = {role["value"]: role["allowedMemberTypes"] for role in roles}
+    # Services hold submitter and reader roles as application permissions; decisions are people's.
+    assert members["Workflow.Submitter"] == ["User", "Application"]
+    assert members["Operations.Reader"] == ["User", "Application"]
+    for decider in (
+        "Maintenance.Approver",
+        "FareDispute.Supervisor",
+        "Relief.ShelterStaff",
+        "Operations.Operator",
+    ):
+        assert members[decider] == ["User"], decider
