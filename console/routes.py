@@ -172,11 +172,11 @@ class Session:
 
         The instance page for those who may read it, else the decision queue.
         """
-        params = [("id", instance_id)] if self.context.can(Permission.READ_OPERATIONS) else []
+        readable = self.context.can(Permission.READ_OPERATIONS)
+        page, params = ("instance", [("id", instance_id)]) if readable else ("decisions", [])
         if notice:
             params.append(("notice", notice))
         query = "&".join(f"{k}={quote(v, safe='')}" for k, v in params)
-        page = "instance" if params and params[0][0] == "id" else "decisions"
         return f"{self.links.base}/{page}?{query}"
 
     def back_link(self, instance_id: str) -> str:
