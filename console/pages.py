@@ -452,9 +452,9 @@ def _diagnosis(row: InstanceRow, packet: dict[str, Any]) -> str:
         )
     elif status == "Running" and row.waiting_for:
         lines.append(
-            f"Waiting for the external event '{row.waiting_for}'. If it never arrives, send it from Pending "
-            "decisions (it goes through the workflow's own endpoint) or ask the sender to repeat it; the "
-            "workflow's timers remind, escalate or expire it on their own."
+            f"Waiting for the external event '{row.waiting_for}'. If it never arrives, someone holding the "
+            "role for it takes it from Pending decisions (the workflow's own decision step, as that person) "
+            "or the sender repeats it; the workflow's timers remind, escalate or expire it on their own."
         )
     elif status == "Running":
         lines.append(
