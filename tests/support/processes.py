@@ -127,7 +127,11 @@ class HostProcess:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self.wait_ready(timeout)
+        try:
+            self.wait_ready(timeout)
+        except BaseException:
+            self.kill()  # a host that never became ready must not outlive the test
+            raise
         return self
 
     def wait_ready(self, timeout: float) -> None:
