@@ -28,6 +28,7 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
+from api.access import authorize
 from api.errors import Conflict, InstanceNotFound, InvalidRequest
 from api.handlers import json_errors, json_response
 from audit_packets.case_report import CaseProfile
@@ -44,6 +45,7 @@ from audit_packets.service import (
     verify_stored,
 )
 from evidence import profile_for
+from identity import Permission
 
 bp = df.Blueprint()
 
@@ -160,23 +162,25 @@ def document_response(evidence: Evidence, document: str) -> func.HttpResponse:
 # -- routes for any instance -----------------------------------------------------------------------
 
 
-@bp.route(route="audit/packets/{instanceId}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="audit/packets/{instanceId}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @bp.durable_client_input(client_name="client")
 @json_errors
 async def get_audit_packet(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """The sealed packet as stored; 409 with an interim snapshot when the instance is not sealed."""
+    authorize(req, Permission.READ_OPERATIONS)
     instance_id = instance_route_id(req)
     evidence = await evidence_of(client, instance_id, profile_for(instance_id), "instance", instance_id)
     return packet_response(evidence, interim_status=409)
 
 
-@bp.route(route="audit/packets/{instanceId}/seal", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="audit/packets/{instanceId}/seal", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @bp.durable_client_input(client_name="client")
 @json_errors
 async def seal_audit_packet_now(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
     """Seal a finished instance that has no sealed packet (its workflow seals new instances itself)."""
+    operator = authorize(req, Permission.OPERATE_INSTANCES)
     instance_id = instance_route_id(req)
     reason = str(req.params.get("reason") or "").strip()[:200] or None
     status = await client.get_status(instance_id)
@@ -184,7 +188,9 @@ async def seal_audit_packet_now(
     try:
         result = await seal_instance(
             client,
-            SealRequest(instance_id=instance_id, sealed_by="operator", reason=reason),
+            SealRequest(
+                instance_id=instance_id, sealed_by="operator", reason=reason, operator=operator.to_dict()
+            ),
             profile,
             wait_seconds=0,
         )
@@ -207,10 +213,11 @@ async def seal_audit_packet_now(
     return json_response(body, 200 if result.already_sealed else 201)
 
 
-@bp.route(route="audit/signing-keys", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="audit/signing-keys", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @json_errors
 def get_audit_signing_keys(req: func.HttpRequest) -> func.HttpResponse:
     """The public keys sealed packets are signed with (RFC 7517 JWK set)."""
+    authorize(req, Permission.READ_OPERATIONS)
     body = json.dumps({"keys": trusted_public_keys()})
     return func.HttpResponse(
         body, mimetype="application/jwk-set+json", headers={"Cache-Control": "max-age=300"}

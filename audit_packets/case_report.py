@@ -388,6 +388,11 @@ def verification_facts(
     facts = [
         ("Sealed at", when(sealing.get("sealedAt"))),
         ("Sealed by", str(sealing.get("sealedBy") or "—")),
+        *(
+            (("Sealed at the request of", actor_text(sealing["operator"])),)
+            if sealing.get("operator")
+            else ()
+        ),
         ("Canonical form", str(seal.get("canonicalization") or "—")),
         ("Digest (SHA-256)", str(seal.get("digest") or "—")),
         ("Signature algorithm", str(seal.get("signatureAlgorithm") or "—")),

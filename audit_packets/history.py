@@ -31,16 +31,8 @@ ACTOR_KEYS = (
     "requestedBy",
     "operator",
 )
-# Payload fields that carry an authenticated principal (`{"principalId", "name", "role", ...}`).
-PRINCIPAL_KEYS = (
-    "decidedBy",
-    "approvedBy",
-    "confirmedBy",
-    "requestedBy",
-    "submittedBy",
-    "filedBy",
-    "startedBy",
-)
+# Payload fields holding an authenticated principal (identity.Actor), most specific first.
+PRINCIPAL_KEYS = ("decidedBy", "confirmedBy", "submittedBy", "requestedBy", "startedBy", "filedBy")
 STATUS_NAMES = {
     0: "Running",
     1: "Completed",
@@ -66,27 +58,27 @@ def loads_json(value: Any) -> Any:
 
 
 def principal_of(data: Any) -> dict[str, Any] | None:
-    """The authenticated principal a payload names (`decidedBy`, `confirmedBy`, ...), if any."""
+    """The authenticated principal an event payload records (`decidedBy`, `confirmedBy`, ...), if any.
+
+    These are `identity.Actor` records (`principalId`, `name`, `role`) the HTTP edge wrote from
+    the Easy Auth principal, unlike the older free-text fields (`approver`), which a caller typed.
+    """
     if not isinstance(data, dict):
         return None
     for key in PRINCIPAL_KEYS:
         value = data.get(key)
         if isinstance(value, dict) and value.get("principalId"):
-            return {
-                field: value[field]
-                for field in ("principalId", "name", "role", "identityProvider")
-                if value.get(field) not in (None, "")
-            }
+            return value
     return None
 
 
 def actor_of(data: Any) -> str | None:
-    """Who raised an event: the principal's name, else a payload field (`approver`, ...), if named."""
-    if not isinstance(data, dict):
-        return None
+    """Who raised an event: the recorded principal's name, else a payload field (`approver`, ...)."""
     principal = principal_of(data)
     if principal is not None:
-        return str(principal.get("name") or principal["principalId"])
+        return str(principal.get("name") or principal.get("principalId"))
+    if not isinstance(data, dict):
+        return None
     lowered = {str(k).lower(): v for k, v in data.items()}
     for key in ACTOR_KEYS:
         value = lowered.get(key.lower())
@@ -261,16 +253,18 @@ class _Builder:
             operation["answeredAt"] = at
             return
         actor = actor_of(data)
-        record: dict[str, Any] = {
-            "name": name,
-            "receivedAt": at,
-            "by": self.redact(actor),
-            "data": self.redact(data),
-        }
         principal = principal_of(data)
-        if principal is not None:
-            record["principal"] = self.redact(principal)
-        self.events.append(record)
+        self.events.append(
+            {
+                "name": name,
+                "receivedAt": at,
+                "by": self.redact(actor),
+                # The authenticated principal (id, name, role) when the event records one; None for
+                # events raised before principals were recorded.
+                "principal": self.redact(principal),
+                "data": self.redact(data),
+            }
+        )
         who = f" from {self.redact(actor)}" if actor else ""
         self.line(at, "event", f"event '{name}' received{who}")
 
@@ -397,7 +391,7 @@ def packet_from_history(
 def decision_records(
     packet: Mapping[str, Any], event_name: str, fields: Iterable[str] = ()
 ) -> list[dict[str, Any]]:
-    """The external events named `event_name` in a packet: who (`by`), when (`receivedAt`), `fields`.
+    """The external events named `event_name`: who (`by`, `principal`), when (`receivedAt`), `fields`.
 
     Duplicates are kept in arrival order; the orchestration consumes only the first one it waits
     for, so a workflow's extras normally pair this with what its output says it decided.
@@ -407,9 +401,11 @@ def decision_records(
         if event.get("name") != event_name:
             continue
         data = event.get("data") if isinstance(event.get("data"), dict) else {}
-        record = {"by": event.get("by"), "receivedAt": event.get("receivedAt")}
-        if event.get("principal"):
-            record["principal"] = event["principal"]
+        record = {
+            "by": event.get("by"),
+            "principal": event.get("principal"),
+            "receivedAt": event.get("receivedAt"),
+        }
         record.update({field: data.get(field) for field in fields})
         records.append(record)
     return records

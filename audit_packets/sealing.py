@@ -80,6 +80,7 @@ class SealRequest:
     finished_at: str | None = None  # workflow seals: the orchestration's clock at its last step
     output: Mapping[str, Any] | None = None  # workflow seals: the output it is about to return
     reason: str | None = None  # operator seals: why
+    operator: Mapping[str, Any] | None = None  # operator seals: the signed-in principal who asked
 
 
 @dataclass(frozen=True)
@@ -257,6 +258,7 @@ def seal_from_status(
         "sealedBy": "the workflow's final step"
         if request.sealed_by == "workflow"
         else f"an operator after the instance finished ({request.reason or 'no reason given'})",
+        "operator": dict(request.operator) if request.operator else None,
         "finalStatus": final_status,
         "lastUpdatedTime": status.get("lastUpdatedTime"),
         "execution": execution,

@@ -18,6 +18,7 @@ from aiohttp import web
 from devhost import fast_timestamps
 from devhost.clock import Clock, parse_clock_start
 from devhost.config import ConfigError, apply_local_settings, load_host_settings, load_local_settings
+from devhost.easy_auth import EasyAuthEmulator
 from devhost.engine import Engine
 from devhost.history import format_history_time
 from devhost.invoke import Invoker
@@ -66,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="opt-in: parse history timestamps with datetime.fromisoformat (5-7x faster replays)",
     )
+    start.add_argument(
+        "--easy-auth",
+        action="store_true",
+        help="emulate App Service Authentication: sign in at /.auth/login/aad, X-MS-CLIENT-PRINCIPAL "
+        "headers for signed-in requests, 401 for the rest (docs/devhost.md)",
+    )
     start.add_argument("--verbose", action="store_true", help="log every episode and activity")
     return parser
 
@@ -107,6 +114,9 @@ async def serve(args: argparse.Namespace) -> int:
     except ConfigError as error:
         print(f"Error: {error}", file=sys.stderr)
         return 1
+    easy_auth = EasyAuthEmulator.enable() if args.easy_auth else None
+    if easy_auth is None:
+        EasyAuthEmulator.keep_disabled()
     try:
         index = load_app(script_root)
     except AppLoadError as error:
@@ -142,7 +152,7 @@ async def serve(args: argparse.Namespace) -> int:
     if args.trace_payloads:
         engine.trace = {}
     await engine.start()
-    server = DevHostServer(engine, index, invoker, args.port)
+    server = DevHostServer(engine, index, invoker, args.port, easy_auth)
     runner = web.AppRunner(server.application(), access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, args.host, args.port)
@@ -155,11 +165,15 @@ async def serve(args: argparse.Namespace) -> int:
         await engine.stop()
         await store.close()
         return 1
+    if easy_auth is not None:
+        # The app's durable client calls the management API on a loopback port of its own.
+        server.rpc_base_url = await easy_auth.start_internal_rpc(runner)
     origin = f"http://localhost:{args.port}"
     print(
         f"devhost: task hub '{settings.hub_name}', storage from '{settings.storage_connection_name}'"
         + (f", virtual clock from {format_history_time(clock.now())}" if args.virtual_clock else "")
         + (", activities delivered twice" if args.deliver_activities_twice else "")
+        + (f", Easy Auth emulated (sign in at {origin}/.auth/login/aad)" if easy_auth else "")
     )
     print_functions(index, origin, settings.route_prefix)
     print(f"Host started. Durable API: {origin}/runtime/webhooks/durabletask  (Ctrl-C to stop)", flush=True)

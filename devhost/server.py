@@ -13,6 +13,7 @@ from urllib.parse import unquote
 import azure.functions as func
 from aiohttp import web
 
+from devhost.easy_auth import EasyAuthEmulator
 from devhost.engine import Engine
 from devhost.history import format_history_time
 from devhost.invoke import Invoker
@@ -39,8 +40,16 @@ class InvocationContext:
 class DevHostServer:
     """Builds the aiohttp application that serves every route of the host."""
 
-    def __init__(self, engine: Engine, index: FunctionIndex, invoker: Invoker, port: int) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        index: FunctionIndex,
+        invoker: Invoker,
+        port: int,
+        easy_auth: EasyAuthEmulator | None = None,
+    ) -> None:
         self.engine = engine
+        self.easy_auth = easy_auth
         self.index = index
         self.invoker = invoker
         self.management = ManagementApi(engine)
@@ -51,7 +60,8 @@ class DevHostServer:
         )
 
     def application(self) -> web.Application:
-        app = web.Application(client_max_size=MAX_REQUEST_BYTES)
+        middlewares = [self.easy_auth.middleware] if self.easy_auth is not None else []
+        app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=middlewares)
         # [\s\S]: a percent-encoded newline in a path must reach the router too, not aiohttp's 404.
         app.router.add_route("*", r"/{tail:[\s\S]*}", self.dispatch)
         return app

@@ -100,8 +100,14 @@ def audit_extras(packet: dict[str, Any]) -> dict[str, Any]:
         }
         for work, attempt in _results(packet, NOTIFY_DISPUTE_CUSTOMER_ACTIVITY)
     ]
+    recorded_refund = output.get("refund")
+    if refunds and isinstance(recorded_refund, dict) and recorded_refund.get("approvedBy"):
+        # Who authorised the refund: the supervisor's principal (absent when the rules approved it).
+        refunds[-1]["approvedBy"] = recorded_refund["approvedBy"]
+    filed_by = input_of(packet).get("filedBy")
     return {
         "disputeId": str(packet["instance"]["instanceId"]).removeprefix(INSTANCE_ID_PREFIX),
+        "filedBy": filed_by if isinstance(filed_by, dict) else None,
         "sla": {
             "due": custom.get("slaDue") or output.get("slaDue"),
             "escalated": bool(custom.get("escalated")),

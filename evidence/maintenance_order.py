@@ -69,17 +69,20 @@ def audit_extras(packet: Packet) -> dict[str, Any]:
         }
         for activity in activities_named(packet, SEND_APPROVAL_REMINDER)
     ]
+    started_by = input_of(packet).get("startedBy")
     return {
         "orderId": str(packet["instance"]["instanceId"]).removeprefix(INSTANCE_ID_PREFIX),
         "instanceIds": [packet["instance"]["instanceId"]],
+        "startedBy": started_by if isinstance(started_by, dict) else None,
         "approval": {
             "decision": decision,
-            "approvedBy": (decision.get("decidedBy") or decision.get("approver"))
-            if approved and decision
-            else None,
-            "approvedAt": decision.get("decidedAt") if approved and decision else None,
+            "approvedBy": decision.get("approver") if decision and approved else None,
+            "approvedByPrincipal": decision.get("decidedBy") if decision and approved else None,
+            "decidedBy": decision.get("decidedBy") if decision else None,
+            "approvedAt": decision.get("decidedAt") if decision and approved else None,
             "receivedAt": decision.get("receivedAt") if decision else None,
             "events": decision_records(packet, APPROVAL_DECISION_EVENT, ("approved", "decidedAt")),
+            "refused": output.get("refusedDecisions") or [],
         },
         "reminders": reminders,
         "finalOutcome": output.get("outcome") or packet.get("outcome", {}).get("status"),

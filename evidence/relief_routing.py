@@ -68,14 +68,17 @@ def audit_extras(packet: Packet) -> dict[str, Any]:
                 "finishedAt": activity["attempts"][-1].get("finishedAt"),
             }
         )
+    requested_by = input_of(packet).get("requestedBy")
     return {
         "requestId": str(packet["instance"]["instanceId"]).removeprefix(INSTANCE_ID_PREFIX),
+        "requestedBy": requested_by if isinstance(requested_by, dict) else None,
         "routePlans": route_records,
         "changes": decision_records(packet, CHANGE_EVENT, ("changeId", "cancel")),
         "confirmations": decision_records(packet, CONFIRMATION_EVENT, ("shelterId", "receivedItems")),
         "reservation": output.get("reservation"),
         "lines": output.get("lines"),
         "shelters": output.get("shelters"),
+        "confirmedBy": output.get("confirmedBy"),
         "finalOutcome": output.get("outcome") or packet.get("outcome", {}).get("status"),
     }
 

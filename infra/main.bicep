@@ -97,6 +97,20 @@ param auditRetentionDays int = 2555
 ])
 param auditImmutabilityState string = 'Unlocked'
 
+@description('Application (client) ID of the Microsoft Entra app registration that signs callers in and defines the app roles (create it first: docs/deploy-to-azure.md, "Sign-in and app roles").')
+@minLength(36)
+@maxLength(36)
+param authClientId string
+
+@description('Directory (tenant) ID of that app registration; empty means the tenant of this subscription.')
+param authTenantId string = ''
+
+@description('Token audiences App Service Authentication accepts; empty means api://<authClientId> and the client ID.')
+param authAllowedAudiences array = []
+
+@description('App setting holding the app registration\'s client secret as a Key Vault reference (code flow); empty keeps no secret (browsers sign in with an ID token).')
+param authCredentialSettingName string = ''
+
 @description('Tags applied to every resource.')
 param tags object = {}
 
@@ -245,6 +259,10 @@ module functionApp 'modules/functionapp.bicep' = {
     enablePrivateNetworking: enablePrivateNetworking
     appSubnetId: enablePrivateNetworking ? network.outputs.appSubnetId : ''
     healthCheckPath: healthCheckPath
+    authClientId: authClientId
+    authTenantId: empty(authTenantId) ? tenant().tenantId : authTenantId
+    authAllowedAudiences: authAllowedAudiences
+    authCredentialSettingName: authCredentialSettingName
     tags: allTags
   }
 }
@@ -272,3 +290,4 @@ output AUDIT_STORAGE_ACCOUNT_NAME string = auditEvidence.outputs.storageName
 output AUDIT_CONTAINER_NAME string = auditEvidence.outputs.containerName
 output AUDIT_SIGNING_KEY_URI string = auditEvidence.outputs.signingKeyUri
 output DURABLE_TASK_SCHEDULER_ENDPOINT string = useScheduler ? scheduler.outputs.endpoint : ''
+output AUTH_CLIENT_ID string = functionApp.outputs.authClientId

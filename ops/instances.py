@@ -21,7 +21,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TextIO
 
-from ops.audit.cli import APP_KEY_ENV, sealed_packet_bytes
+from ops.audit.cli import sealed_packet_bytes
 from ops.durable_client import (
     ACTIVE_STATUSES,
     RUNTIME_STATUSES,
@@ -31,6 +31,7 @@ from ops.durable_client import (
     OpsError,
     default_base_url,
 )
+from ops.sign_in import TOKEN_ENV
 from ops.workflow_clients import AppClient, WorkflowClientError
 
 Confirm = Callable[[str], bool]
@@ -48,8 +49,12 @@ def prompt(question: str) -> bool:
 
 
 def client_from_args(args: argparse.Namespace) -> DurableClient:
-    """The management API client for --base-url/--code."""
-    return DurableClient(args.base_url, code=args.code or os.environ.get(SYSTEM_KEY_ENV))
+    """The management API client for --base-url/--code/--token."""
+    return DurableClient(
+        args.base_url,
+        code=args.code or os.environ.get(SYSTEM_KEY_ENV),
+        token=args.token or os.environ.get(TOKEN_ENV) or None,
+    )
 
 
 def _iso(value: str, option: str) -> str:
@@ -274,7 +279,8 @@ def _sealed_packet_note(args: argparse.Namespace, who: str) -> str:
     """
     if args.without_audit_packet:
         return " (no sealed audit packet is checked for: --without-audit-packet)"
-    app = AppClient(args.base_url, code=args.app_code or os.environ.get(APP_KEY_ENV) or None)
+    # The same principal reads the packet (Operations.Reader or Operator) as purges (Operator).
+    app = AppClient(args.base_url, token=args.token or os.environ.get(TOKEN_ENV) or None)
     try:
         content, why = sealed_packet_bytes(app, args.instance_id)
     except WorkflowClientError as error:
@@ -316,7 +322,13 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "--base-url", default=default_base_url(), help="host URL (default: $OPS_BASE_URL or %(default)s)"
     )
     parser.add_argument(
-        "--code", help=f"durabletask_extension system key for Azure (default: ${SYSTEM_KEY_ENV})"
+        "--code",
+        help=f"durabletask_extension system key for Azure, sent as a header (default: ${SYSTEM_KEY_ENV})",
+    )
+    parser.add_argument(
+        "--token",
+        help=f"bearer token for App Service Authentication (default: ${TOKEN_ENV}): an Entra ID token on "
+        "Azure, `python -m ops sign-in` on the devhost with --easy-auth",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
 
@@ -389,7 +401,4 @@ def register(subparsers: Any) -> None:
         "--without-audit-packet",
         action="store_true",
         help="purge although the instance has no sealed audit packet (its evidence is then lost)",
-    )
-    purge.add_argument(
-        "--app-code", help=f"function or host key for the app's audit route (default: ${APP_KEY_ENV})"
     )

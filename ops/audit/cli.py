@@ -45,10 +45,10 @@ from evidence import profile_for
 from ops.audit.packet import build_packet
 from ops.audit.redaction import REDACT_KEYS_ENV, configured_keys, redact_value
 from ops.durable_client import SYSTEM_KEY_ENV, DurableClient, OpsError, default_base_url
+from ops.sign_in import TOKEN_ENV
 from ops.workflow_clients import AppClient, WorkflowClientError
 
 SUBCOMMANDS = ("export", "verify", "seal", "create-key")
-APP_KEY_ENV = "OPS_APP_KEY"
 
 
 def rewrite_argv(argv: list[str]) -> list[str]:
@@ -64,9 +64,8 @@ def file_stem(instance_id: str) -> str:
 
 
 def _app(args: argparse.Namespace) -> AppClient:
-    return AppClient(
-        args.base_url, code=getattr(args, "app_code", None) or os.environ.get(APP_KEY_ENV) or None
-    )
+    token = getattr(args, "token", None) or os.environ.get(TOKEN_ENV) or None
+    return AppClient(args.base_url, token=token)
 
 
 def sealed_packet_bytes(app: AppClient, instance_id: str) -> tuple[bytes | None, str]:
@@ -117,7 +116,11 @@ def run_export(args: argparse.Namespace) -> int:
         sealed = True
     else:
         keys = configured_keys(args.redact_key or [])
-        client = DurableClient(args.base_url, code=args.code or os.environ.get(SYSTEM_KEY_ENV))
+        client = DurableClient(
+            args.base_url,
+            code=args.code or os.environ.get(SYSTEM_KEY_ENV),
+            token=args.token or os.environ.get(TOKEN_ENV) or None,
+        )
         try:
             packet: dict[str, Any] = build_packet(client, args.instance_id, partial(redact_value, keys=keys))
         except OpsError as error:
@@ -257,7 +260,9 @@ def _connection(parser: argparse.ArgumentParser) -> None:
         "--base-url", default=default_base_url(), help="app URL (default: $OPS_BASE_URL or %(default)s)"
     )
     parser.add_argument(
-        "--app-code", help=f"function or host key for the app's routes (default: ${APP_KEY_ENV})"
+        "--token",
+        help=f"bearer token for App Service Authentication (default: ${TOKEN_ENV}); on the devhost: "
+        "`python -m ops sign-in --roles Operations.Reader` (Operations.Operator to seal)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
 
@@ -276,7 +281,8 @@ def register(subparsers: Any) -> None:
     export.add_argument("instance_id", metavar="INSTANCE_ID", help="instance to audit")
     _connection(export)
     export.add_argument(
-        "--code", help=f"durabletask_extension system key for Azure (default: ${SYSTEM_KEY_ENV})"
+        "--code",
+        help=f"durabletask_extension system key for Azure, sent as a header (default: ${SYSTEM_KEY_ENV})",
     )
     export.add_argument(
         "--out", default="audit", metavar="DIR", help="folder for the files (default: audit/)"

@@ -11,6 +11,7 @@ import requests
 from azure.storage.blob import BlobServiceClient
 
 from ops.workflow_clients import AppClient, MaintenanceOrderClient, maintenance_order_body
+from tests.support.identity import APPROVER, READER, SUBMITTER, Tokens
 from tests.support.processes import Azurite, make_host
 
 # The maintenance order test app: it can pause right after the packet write (its module docstring).
@@ -23,6 +24,7 @@ def test_kill_9_after_the_packet_was_written_seals_once(azurite: Azurite, tmp_pa
     host = make_host(
         MAINTENANCE_APP,
         azurite,
+        easy_auth=True,
         env={
             "STORAGE_CONTAINER_PREFIX": prefix,
             "AUDIT_SEAL_TEST_PAUSE_MARKER": str(marker),
@@ -30,11 +32,13 @@ def test_kill_9_after_the_packet_was_written_seals_once(azurite: Azurite, tmp_pa
         },
     ).start()
     try:
-        orders = MaintenanceOrderClient(AppClient(host.base_url))
+        tokens = Tokens(host.base_url)
+        orders = MaintenanceOrderClient(AppClient(host.base_url, token=tokens.token(SUBMITTER)))
         order_id = f"crash-{uuid.uuid4().hex[:8]}"
         orders.start(maintenance_order_body(order_id))
         orders.wait_for_approval(order_id)
-        orders.approve(order_id, approved=True, approver="Ada Approver")
+        approver = MaintenanceOrderClient(AppClient(host.base_url, token=tokens.token(APPROVER)))
+        approver.approve(order_id, approved=True)
         deadline = time.monotonic() + 30
         while not marker.exists():
             assert time.monotonic() < deadline, "the seal never wrote its packet"
@@ -48,7 +52,11 @@ def test_kill_9_after_the_packet_was_written_seals_once(azurite: Azurite, tmp_pa
         )
         names = [b.name for b in container.list_blobs(name_starts_with=f"maintenance-{order_id}/")]
         assert len([n for n in names if "audit-packet" in n]) == 1, names
-        sealed = requests.get(f"{host.base_url}/api/maintenance-orders/{order_id}/audit", timeout=30)
+        sealed = requests.get(
+            f"{host.base_url}/api/maintenance-orders/{order_id}/audit",
+            headers=tokens.headers(READER),
+            timeout=30,
+        )
         assert sealed.headers["Audit-Packet-Verification"] == "ok"
         stored = (
             container.get_blob_client(next(n for n in names if "audit-packet" in n)).download_blob().readall()

@@ -127,7 +127,11 @@ class HostProcess:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self.wait_ready(timeout)
+        try:
+            self.wait_ready(timeout)
+        except BaseException:
+            self.kill()  # a host that never became ready must not outlive the test
+            raise
         return self
 
     def wait_ready(self, timeout: float) -> None:
@@ -201,14 +205,19 @@ def make_host(
     trace_payloads: bool = False,
     hub_name: str | None = None,
     env: dict[str, str] | None = None,
+    easy_auth: bool = False,
 ) -> HostProcess:
     """Describe a host for an app folder, isolated by its own task hub; call .start() to run it.
 
     A virtual clock starts at `clock_start` (ISO-8601 UTC), by default at `PLAIN_WEDNESDAY`.
+    `easy_auth`: the devhost emulates App Service Authentication (`--easy-auth`); sessions are
+    signed with a key of this host (`WEBSITE_AUTH_ENCRYPTION_KEY`), so they survive its restarts,
+    and shelter staff come from data/shelter_staff.local.json unless `env` names another file.
     """
     port = free_port()
     hub = hub_name or f"t{uuid.uuid4().hex[:12]}"
     process_env = dict(os.environ)
+    process_env.pop("WEBSITE_AUTH_ENABLED", None)  # platform-set: never inherited from the caller
     process_env.update(
         {
             "AzureWebJobsStorage": azurite.connection_string,
@@ -218,8 +227,16 @@ def make_host(
             "AUDIT_SIGNING_KEY_FILE": str(signing_key_for_tests()),
         }
     )
+    if easy_auth:
+        process_env["WEBSITE_AUTH_ENCRYPTION_KEY"] = uuid.uuid4().hex
+        process_env["RELIEF_SHELTER_STAFF_FILE"] = str(REPO_ROOT / "data" / "shelter_staff.local.json")
     process_env.update(env or {})
     kind = host_kind()
+    if kind == "func" and easy_auth:
+        raise RuntimeError(
+            "Core Tools (DURABLE_HOST=func) does not emulate App Service Authentication; the tests that "
+            "sign in need the devhost's --easy-auth"
+        )
     if kind == "func":
         command = ["func", "start", "--port", str(port)]
     else:
@@ -241,6 +258,8 @@ def make_host(
             command.append("--deliver-activities-twice")
         if trace_payloads:
             command.append("--trace-payloads")
+        if easy_auth:
+            command.append("--easy-auth")
         process_env["PYTHONPATH"] = os.pathsep.join(
             [str(REPO_ROOT), *filter(None, [process_env.get("PYTHONPATH")])]
         )
