@@ -176,7 +176,7 @@ def people(packet: Packet) -> list[tuple[str, str]]:
         if d.get("decision") not in ("evidence", "escalate")
     ]
     if deciders:
-        rows.append(("Decided by", _decider_text(deciders[-1].get("decidedBy"))))
+        rows.append(("Decided by", _decider_text(deciders[-1].get("actor") or deciders[-1].get("decidedBy"))))
     return rows
 
 
@@ -208,7 +208,7 @@ def decisions(packet: Packet) -> list[Decision]:
             what += f" ({money_text(record.get('amount'))})"
         if record.get("detail"):
             what += f"; {str(record.get('detail')).replace('_', ' ')}"
-        by = record.get("decidedBy")
+        by = record.get("actor") or record.get("decidedBy")
         kind = "evidence" if record.get("decision") == "evidence" else None
         if kind is None and not (isinstance(by, str) and by in DECIDER_WORDS):
             kind = "supervisor"
@@ -260,7 +260,9 @@ def resolution_letter(packet: Packet) -> BusinessDocument:
     outcome = str(output.get("outcome") or "")
     met = within_sla(packet)
     deciders = [d for d in output.get("decisions") or [] if d.get("decision") not in ("evidence", "escalate")]
-    decided_by = _decider_text(deciders[-1].get("decidedBy")) if deciders else "—"
+    decided_by = (
+        _decider_text(deciders[-1].get("actor") or deciders[-1].get("decidedBy")) if deciders else "—"
+    )
     amount = money_text(refund.get("amount")) if refund else "none"
     finding = str(rules.get("explanation") or "").replace("_", " ")
     last = deciders[-1] if deciders else {}

@@ -13,7 +13,6 @@ from audit_packets.case_report import (
     Decision,
     Packet,
     activities_named,
-    actor_parts,
     actor_text,
     event_data,
     finished_at,
@@ -241,7 +240,9 @@ def donor_report(packet: Packet) -> BusinessDocument:
     deliveries = []
     for shelter_id, state in sorted(shelters.items()):
         confirmation = confirmations.get(shelter_id) or {}
-        who = actor_parts(confirmation.get("principal") or confirmation.get("by"))[0] if confirmation else "—"
+        recorded = (output.get("confirmedBy") or {}).get(shelter_id)
+        confirmer = recorded or confirmation.get("principal") or confirmation.get("by")
+        who = actor_text(confirmer) if confirmer else "—"
         deliveries.append(
             (
                 shelter_id,
