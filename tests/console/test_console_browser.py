@@ -159,7 +159,7 @@ def test_a_supervisor_decision_is_checked_then_taken_as_the_supervisor(
     expect(page.locator("div.notice")).to_contain_text("Partial fare dispute")
     finished = disputes.wait_terminal(dispute_id)
     assert finished["outcome"] == "partially_refunded", finished
-    packet = FareDisputeClient(cast.reader).audit(dispute_id)
+    packet = FareDisputeClient(cast.reader).audit(dispute_id)["packet"]
     assert packet["refund"]["approvedBy"]["principalId"] == SAM.user_id
     assert packet["supervisorDecisionEvents"][0]["principal"]["name"] == "Sam Supervisor"
 
@@ -260,7 +260,7 @@ def test_a_missing_shelter_confirmation_is_found_by_region_and_confirmed_by_its_
     expect(page.locator("div.notice")).to_contain_text("shelter-hilltop-center")
     finished = relief.wait_terminal(request_id)
     assert finished["runtimeStatus"] == "Completed", finished
-    packet = ReliefRequestClient(cast.reader).audit(request_id)
+    packet = ReliefRequestClient(cast.reader).audit(request_id)["packet"]
     assert packet["confirmedBy"]["shelter-hilltop-center"]["principalId"] == HILLTOP.user_id
 
 

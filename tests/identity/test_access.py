@@ -347,7 +347,7 @@ def test_the_principal_who_started_an_order_cannot_approve_it(root_host: HostPro
 
     MaintenanceOrderClient(client(tokens, APPROVER)).approve(order_id, approved=True)
     assert orders.wait_terminal(order_id)["outcome"] == "released"
-    packet = MaintenanceOrderClient(client(tokens, READER)).audit(order_id)
+    packet = MaintenanceOrderClient(client(tokens, READER)).audit(order_id)["packet"]
     assert packet["startedBy"]["principalId"] == dana.user_id
     assert packet["approval"]["approvedByPrincipal"]["principalId"] == APPROVER.user_id
     assert [event["principal"]["principalId"] for event in packet["approval"]["events"]] == [APPROVER.user_id]
@@ -368,7 +368,7 @@ def test_the_principal_who_filed_a_dispute_cannot_decide_it(root_host: HostProce
     assert own.status_code == 403 and own.json()["rule"] == "maker-checker", own.text
     FareDisputeClient(client(tokens, SUPERVISOR)).decide(dispute_id, "approve")
     assert disputes.wait_terminal(dispute_id)["outcome"] == "refunded"
-    packet = FareDisputeClient(client(tokens, READER)).audit(dispute_id)
+    packet = FareDisputeClient(client(tokens, READER)).audit(dispute_id)["packet"]
     assert packet["filedBy"]["principalId"] == dave.user_id
     assert packet["refund"]["approvedBy"]["principalId"] == SUPERVISOR.user_id
 
@@ -404,7 +404,7 @@ def test_an_event_raised_past_the_api_by_the_starter_is_refused_by_the_orchestra
     MaintenanceOrderClient(client(tokens, APPROVER)).approve(order_id, approved=False)
     finished = orders.wait_terminal(order_id)
     assert finished["outcome"] == "rejected", "the two forged decisions were refused; the approver's counts"
-    refused = MaintenanceOrderClient(client(tokens, READER)).audit(order_id)["approval"]["refused"]
+    refused = MaintenanceOrderClient(client(tokens, READER)).audit(order_id)["packet"]["approval"]["refused"]
     assert [r["reason"] for r in refused] == [
         "the principal who started the order cannot approve it (maker-checker)",
         "the decision names no authenticated principal",
@@ -438,7 +438,7 @@ def test_shelter_staff_confirm_only_their_own_shelters(root_host: HostProcess, t
         own.status_code == 202 and own.json()["confirmedBy"]["principalId"] == SHELTER_STAFF[BAYVIEW].user_id
     )
     assert relief.wait_terminal(request_id)["runtimeStatus"] == "Completed"
-    packet = ReliefRequestClient(client(tokens, READER)).audit(request_id)
+    packet = ReliefRequestClient(client(tokens, READER)).audit(request_id)["packet"]
     assert packet["confirmedBy"][BAYVIEW]["role"] == "Relief.ShelterStaff"
     assert [c["principal"]["principalId"] for c in packet["confirmations"]] == [
         SHELTER_STAFF[BAYVIEW].user_id
@@ -464,6 +464,6 @@ def test_decider_names_are_recorded_nfc_and_bidi_controls_are_refused(
     assert accepted.status_code == 202, accepted.text
     assert accepted.json()["decision"]["decidedBy"]["name"] == "Amélie Approver"
     orders.wait_terminal(order_id)
-    packet = MaintenanceOrderClient(client(tokens, READER)).audit(order_id)
+    packet = MaintenanceOrderClient(client(tokens, READER)).audit(order_id)["packet"]
     assert packet["approval"]["approvedBy"] == "Amélie Approver"
     assert "\u202e" not in json.dumps(packet, ensure_ascii=False)
