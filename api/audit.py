@@ -96,13 +96,13 @@ async def evidence_of(
     return evidence
 
 
-def packet_response(evidence: Evidence, *, interim_status: int = 200) -> func.HttpResponse:
+def packet_response(evidence: Evidence) -> func.HttpResponse:
     """The sealed packet's stored bytes, or the interim snapshot (clearly marked) as JSON."""
     if evidence.stored is not None:
         return func.HttpResponse(
             evidence.stored.content, status_code=200, mimetype="application/json", headers=_headers(evidence)
         )
-    return json_response(evidence.interim, interim_status, headers=_headers(evidence))
+    return json_response(evidence.interim, 200, headers=_headers(evidence))
 
 
 def _file_stem(evidence: Evidence) -> str:
@@ -170,7 +170,10 @@ async def get_audit_packet(req: func.HttpRequest, client: df.DurableOrchestratio
     authorize(req, Permission.READ_OPERATIONS)
     instance_id = instance_route_id(req)
     evidence = await evidence_of(client, instance_id, profile_for(instance_id), "instance", instance_id)
-    return packet_response(evidence, interim_status=409)
+    if evidence.interim is not None:  # a 409 says why in `error`, like every error body of the API
+        notice = str(evidence.interim.get("notice") or "not sealed yet")
+        return json_response({"error": notice, **evidence.interim}, 409, headers=_headers(evidence))
+    return packet_response(evidence)
 
 
 @bp.route(route="audit/packets/{instanceId}/seal", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)

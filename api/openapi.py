@@ -589,6 +589,7 @@ def _response_components() -> dict[str, Any]:
             "description": "A snapshot built from history for an instance not sealed yet: not the record.",
             "required": ["format", "interim", "sealed", "notice", "packet"],
             "properties": {
+                "error": {"type": "string", "description": "On a 409: why there is no sealed packet."},
                 "format": {"const": "durable-audit-interim/1"},
                 "interim": {"const": True},
                 "sealed": {"const": False},

@@ -122,7 +122,13 @@ def test_without_a_session_the_api_the_console_and_the_durable_api_answer_401(
     document = json.loads(DOCUMENT_PATH.read_text())
     checked = 0
     for path, methods in document["paths"].items():
-        concrete = path.format(orderId=cases.order, disputeId=cases.dispute, requestId=cases.request)
+        concrete = path.format(
+            orderId=cases.order,
+            disputeId=cases.dispute,
+            requestId=cases.request,
+            instanceId=f"maintenance-{cases.order}",
+            document="release-certificate.pdf",
+        )
         for method in methods:
             response = requests.request(method.upper(), base + concrete, json={}, timeout=30)
             if path == "/api/health":
@@ -132,7 +138,7 @@ def test_without_a_session_the_api_the_console_and_the_durable_api_answer_401(
             assert response.json()["signIn"].startswith("/.auth/login/aad?post_login_redirect_uri=")
             assert response.headers["WWW-Authenticate"].startswith("Bearer")
             checked += 1
-    assert checked == 16
+    assert checked == 25  # 16 + the 9 audit evidence routes
     for method, path in (
         ("GET", "/api/console"),
         ("GET", "/api/console/decisions"),
