@@ -531,7 +531,8 @@ def check_pass(driver: Driver, load: list[Scenario], report: PassReport) -> None
 def _failure_text(driver: Driver, instance_id: str) -> str:
     """Why a Failed instance failed (the management API's output), so a stuck one can be diagnosed."""
     try:
-        status = DurableClient(driver.app.base_url).status(instance_id, show_input=False)
+        reader = driver.cast.reader  # the management API needs a signed-in operations principal
+        status = DurableClient(reader.base_url, token=reader.token).status(instance_id, show_input=False)
     except OpsError:
         return ""
     if status.get("runtimeStatus") != "Failed":
