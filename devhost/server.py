@@ -7,6 +7,8 @@ import logging
 import traceback
 import uuid
 from dataclasses import dataclass
+from datetime import UTC
+from email.utils import format_datetime
 from typing import Any
 from urllib.parse import unquote
 
@@ -61,7 +63,14 @@ class DevHostServer:
         app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=middlewares)
         # [\s\S]: a percent-encoded newline in a path must reach the router too, not aiohttp's 404.
         app.router.add_route("*", r"/{tail:[\s\S]*}", self.dispatch)
+        app.on_response_prepare.append(self._date_from_clock)
         return app
+
+    async def _date_from_clock(self, request: web.Request, response: web.StreamResponse) -> None:
+        """The `Date` header states the host's clock, virtual or real, as a real host's states its own:
+        clients that take "now" from the host (the operations console) then agree with the timestamps
+        the host writes into histories."""
+        response.headers["Date"] = format_datetime(self.engine.clock.now().astimezone(UTC), usegmt=True)
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         raw_path = request.rel_url.raw_path
