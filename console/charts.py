@@ -141,7 +141,9 @@ def figure(svg: str, caption: str, table: str, *, legend_html: str = "", table_s
     summary = table_summary or "The same data as a table"
     return (
         f'<figure class="chart">{svg}{legend_html}<figcaption>{esc(caption)}</figcaption>'
-        f'<details class="chart-data"><summary>{esc(summary)}</summary>{table}</details></figure>'
+        f'<details class="chart-data"><summary>{esc(summary)}</summary>'
+        f'<div class="table-scroll" tabindex="0" role="region" aria-label="{esc(summary)}">{table}</div>'
+        "</details></figure>"
     )
 
 
@@ -356,10 +358,11 @@ def matrix_table(
     totals = "".join(f'<td class="num">{sum(_value(b, s) for b in bars):,}</td>' for s in series)
     total = sum(bar.total for bar in bars)
     return (
+        f'<div class="table-scroll" tabindex="0" role="region" aria-label="{esc(caption)}">'
         f'<table class="data"><caption>{esc(caption)}</caption><thead><tr>'
         f'<th scope="col">{esc(row_header)}</th>{head}<th scope="col">total</th></tr></thead>'
         f'<tbody>{"".join(rows)}</tbody><tfoot><tr><th scope="row">all</th>{totals}'
-        f'<td class="num">{total:,}</td></tr></tfoot></table>{extra}'
+        f'<td class="num">{total:,}</td></tr></tfoot></table></div>{extra}'
     )
 
 

@@ -218,11 +218,12 @@ def relief_ages_by_region(overview: Overview, instance_link: Callable[[str], str
         for region, (age, row) in sorted(oldest.items())
     )
     oldest_table = (
+        '<div class="table-scroll" tabindex="0" role="region" aria-label="Longest-running relief requests">'
         '<table class="data"><caption>Longest-running relief request per region</caption><thead><tr>'
         '<th scope="col">region</th><th scope="col">oldest request</th><th scope="col">running for</th>'
         f'<th scope="col">running longer than {esc(duration_text(LONG_RUNNING.total_seconds()))}</th>'
         "</tr></thead>"
-        f"<tbody>{oldest_rows}</tbody></table>"
+        f"<tbody>{oldest_rows}</tbody></table></div>"
     )
     chart = chart_id("ra")
     return (

@@ -76,6 +76,7 @@ ul.legend{list-style:none;display:flex;flex-wrap:wrap;gap:.2rem 1rem;margin:.4re
 font-size:12px}
 ul.legend li{display:flex;align-items:center;gap:.3rem}svg.swatch{flex:none}
 .legend-note{font-size:12px;margin:.2rem 0 0}
+.table-scroll{overflow-x:auto;max-width:100%}
 .chart-pair{display:grid;grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:.8rem;align-items:start}
 table.data caption{text-align:left;font-weight:600;padding:.2rem 0}td.num{text-align:right}
 .match-count{font-size:15px;margin:.2rem 0 .6rem}
@@ -87,7 +88,6 @@ dl.facts dd{overflow-wrap:anywhere}td{overflow-wrap:anywhere}
 header{flex-wrap:wrap;gap:.4rem 1rem;padding:.5rem .8rem}header .hub{margin-left:0;width:100%}
 main{padding:.6rem}.chart-pair{grid-template-columns:minmax(0,1fr)}
 dl.facts{grid-template-columns:minmax(0,1fr)}dl.facts dd{margin-bottom:.3rem}
-table:not(.stack){display:block;overflow-x:auto;max-width:100%}
 table.stack thead{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%)}
 table.stack,table.stack tbody,table.stack tr,table.stack td{display:block;width:100%}
 table.stack tr{border:1px solid #d0d7de;margin:0 0 .6rem;background:#fff}
@@ -123,7 +123,7 @@ def pretty(value: Any) -> str:
     if value is None or value == "":
         return ""
     text = value if isinstance(value, str) else json.dumps(value, indent=1, ensure_ascii=False, default=str)
-    return f"<pre>{esc(text)}</pre>"
+    return f'<pre tabindex="0">{esc(text)}</pre>'  # focusable: a long value scrolls inside it
 
 
 def when(value: Any) -> str:
@@ -260,6 +260,11 @@ def sign_in_page(context: PageContext, message: str, return_to: str) -> str:
         f'<div class="warn">{esc(message)}</div>'
         f'<p><a href="{esc(target)}">Sign in with Microsoft Entra ID</a></p>',
     )
+
+
+def scrolling(table: str, label: str) -> str:
+    """A table in a box that scrolls sideways on a narrow screen (focusable, so keyboards can scroll it)."""
+    return f'<div class="table-scroll" tabindex="0" role="region" aria-label="{esc(label)}">{table}</div>'
 
 
 def status_badge(status: str) -> str:
@@ -561,11 +566,12 @@ def _activities(packet: dict[str, Any]) -> str:
             )
     if not rows:
         return '<h2>Activities</h2><p class="note">No activity has finished yet.</p>'
-    return (
-        "<h2>Activities</h2><table><thead><tr><th>activity</th><th>attempt</th><th>scheduled</th>"
+    return "<h2>Activities</h2>" + scrolling(
+        "<table><thead><tr><th>activity</th><th>attempt</th><th>scheduled</th>"
         "<th>finished</th>"
         "<th>duration</th><th>outcome</th><th>result / failure</th></tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table>"
+        f"<tbody>{''.join(rows)}</tbody></table>",
+        "Activities",
     )
 
 
@@ -574,46 +580,56 @@ def _events_timers_children(context: PageContext, packet: dict[str, Any]) -> str
     events = packet.get("events") or []
     parts.append("<h2>External events</h2>")
     parts.append(
-        "<table><thead><tr><th>event</th><th>received</th><th>by</th><th>data</th></tr></thead><tbody>"
-        + "".join(
-            f"<tr><td>{esc(e.get('name'))}</td><td>{when(e.get('receivedAt'))}</td>"
-            f"<td>{_event_sender(e)}</td>"
-            f"<td>{pretty(e.get('data'))}</td></tr>"
-            for e in events
+        scrolling(
+            "<table><thead><tr><th>event</th><th>received</th><th>by</th><th>data</th></tr></thead><tbody>"
+            + "".join(
+                f"<tr><td>{esc(e.get('name'))}</td><td>{when(e.get('receivedAt'))}</td>"
+                f"<td>{_event_sender(e)}</td>"
+                f"<td>{pretty(e.get('data'))}</td></tr>"
+                for e in events
+            )
+            + "</tbody></table>",
+            "External events",
         )
-        + "</tbody></table>"
         if events
         else '<p class="note">No external event received.</p>'
     )
     timers = packet.get("timers") or []
     parts.append("<h2>Timers</h2>")
     parts.append(
-        "<table><thead><tr><th>purpose</th><th>created</th><th>due</th><th>fired</th></tr></thead><tbody>"
-        + "".join(
-            f"<tr><td>{esc(t.get('purpose'))}</td><td>{when(t.get('createdAt'))}</td>"
-            f"<td>{when(t.get('fireAt'))}</td>"
-            f"<td>{when(t.get('firedAt')) or '<span class=note>not fired</span>'}</td></tr>"
-            for t in timers
+        scrolling(
+            "<table><thead><tr><th>purpose</th><th>created</th><th>due</th><th>fired</th></tr></thead><tbody>"
+            + "".join(
+                f"<tr><td>{esc(t.get('purpose'))}</td><td>{when(t.get('createdAt'))}</td>"
+                f"<td>{when(t.get('fireAt'))}</td>"
+                f"<td>{when(t.get('firedAt')) or '<span class=note>not fired</span>'}</td></tr>"
+                for t in timers
+            )
+            + "</tbody></table>",
+            "Timers",
         )
-        + "</tbody></table>"
         if timers
         else '<p class="note">No durable timer.</p>'
     )
     children = packet.get("subOrchestrations") or []
     if children:
         parts.append(
-            "<h2>Sub-orchestrations</h2><table><thead><tr><th>orchestrator</th><th>instance</th>"
-            "<th>created</th>"
-            "<th>finished</th><th>outcome</th></tr></thead><tbody>"
-            + "".join(
-                f"<tr><td>{esc(c.get('name'))}</td><td><a "
-                f'href="{context.links.instance(str(c.get("instanceId") or ""))}">'
-                f"{esc(c.get('instanceId'))}</a></td><td>{when(c.get('createdAt'))}</td>"
-                f"<td>{when(c.get('finishedAt'))}</td>"
-                f"<td>{esc(c.get('outcome'))}</td></tr>"
-                for c in children
+            "<h2>Sub-orchestrations</h2>"
+            + scrolling(
+                "<table><thead><tr><th>orchestrator</th><th>instance</th>"
+                "<th>created</th>"
+                "<th>finished</th><th>outcome</th></tr></thead><tbody>"
+                + "".join(
+                    f"<tr><td>{esc(c.get('name'))}</td><td><a "
+                    f'href="{context.links.instance(str(c.get("instanceId") or ""))}">'
+                    f"{esc(c.get('instanceId'))}</a></td><td>{when(c.get('createdAt'))}</td>"
+                    f"<td>{when(c.get('finishedAt'))}</td>"
+                    f"<td>{esc(c.get('outcome'))}</td></tr>"
+                    for c in children
+                )
+                + "</tbody></table>",
+                "Sub-orchestrations",
             )
-            + "</tbody></table>"
         )
     return "".join(parts)
 
@@ -622,15 +638,16 @@ def _timeline(packet: dict[str, Any]) -> str:
     lines = packet.get("timeline") or []
     if not lines:
         return '<h2>History timeline</h2><p class="note">No history yet.</p>'
-    return (
-        "<h2>History timeline</h2><table><thead><tr><th>time</th><th>kind</th><th>what</th></tr></thead>"
+    return "<h2>History timeline</h2>" + scrolling(
+        "<table><thead><tr><th>time</th><th>kind</th><th>what</th></tr></thead>"
         "<tbody>"
         + "".join(
             f"<tr><td>{when(t.get('at'))}</td><td>{esc(t.get('kind'))}</td><td>{esc(t.get('summary'))}</td>"
             "</tr>"
             for t in lines
         )
-        + "</tbody></table>"
+        + "</tbody></table>",
+        "History timeline",
     )
 
 
