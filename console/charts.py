@@ -281,6 +281,15 @@ def duration_text(seconds: float | None) -> str:
     return f"{days} d {hours} h"
 
 
+def step_text(step: timedelta) -> str:
+    """A round step in words: `15 min`, `2 h`, `1 d` (falls back to `duration_text`)."""
+    seconds = int(step.total_seconds())
+    for unit, size in (("d", 86_400), ("h", 3_600), ("min", 60), ("s", 1)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size} {unit}"
+    return duration_text(step.total_seconds())
+
+
 def nice_maximum(value: int) -> int:
     """A round axis maximum at or above `value` (1, 2, 5, 10, 20, 50, ...)."""
     if value <= 1:

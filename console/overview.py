@@ -36,6 +36,7 @@ from console.charts import (
     plural,
     series_for_status,
     stacked_bars_svg,
+    step_text,
     utc_text,
 )
 from console.decisions import PendingDecision
@@ -115,7 +116,7 @@ def starts_histogram(overview: Overview) -> str:
     busiest = max(buckets, key=lambda b: b.total)
     words = ", ".join(f"{s.label} {by_status[s.key]:,}" for s in series)
     label = (
-        f"Instance starts per {duration_text(step.total_seconds())} by runtime status from "
+        f"Instance starts per {step_text(step)} by runtime status from "
         f"{utc_text(buckets[0].start)} to {utc_text(buckets[-1].end)}: {plural(total, 'instance')} "
         f"({words}); the most, {busiest.total:,}, started between {utc_text(busiest.start)} and "
         f"{utc_text(busiest.end)}."
@@ -123,7 +124,7 @@ def starts_histogram(overview: Overview) -> str:
     chart = chart_id("hs")
     return figure(
         histogram_svg(label, buckets, series, "histogram"),
-        f"Instances started per {duration_text(step.total_seconds())} (UTC), stacked by runtime status.",
+        f"Instances started per {step_text(step)} (UTC), stacked by runtime status.",
         histogram_table("Instance starts by runtime status", buckets, series),
         legend_html=legend(chart, series),
         table_summary=f"Instance starts as a table ({plural(total, 'instance')})",
@@ -157,15 +158,19 @@ def counts_by_workflow(overview: Overview, workflow_links: Callable[[str], str])
         for bar in bars
     )
     label = f"Instances by workflow and runtime status: {words}."
-    chart = chart_id("wc")
+    return chart_pair(
+        stacked_bars_svg(label, bars, series, "by-workflow"),
+        legend(chart_id("wc"), series),
+        "Instances by workflow, stacked by runtime status.",
+        matrix_table("Instances by workflow and runtime status", "workflow", bars, series),
+    )
+
+
+def chart_pair(svg: str, legend_html: str, caption: str, table: str) -> str:
+    """A chart beside its table (the table always shown: small matrices read best as they are)."""
     return (
-        '<div class="chart-pair">'
-        + '<figure class="chart">'
-        + stacked_bars_svg(label, bars, series, "by-workflow")
-        + legend(chart, series)
-        + "<figcaption>Instances by workflow, stacked by runtime status.</figcaption></figure>"
-        + matrix_table("Instances by workflow and runtime status", "workflow", bars, series)
-        + "</div>"
+        f'<div class="chart-pair"><figure class="chart">{svg}{legend_html}'
+        f"<figcaption>{esc(caption)}</figcaption></figure>{table}</div>"
     )
 
 
@@ -206,7 +211,7 @@ def relief_ages_by_region(overview: Overview, instance_link: Callable[[str], str
     long_running = {region: sum(counts[band] for band in LONG_BANDS) for region, counts in by_region.items()}
     words = "; ".join(
         f"{bar.label}: {bar.total:,} running, {long_running[bar.label]:,} longer than "
-        f"{duration_text(LONG_RUNNING.total_seconds())}, the oldest for "
+        f"{step_text(LONG_RUNNING)}, the oldest for "
         f"{duration_text(oldest[bar.label][0].total_seconds())}"
         for bar in bars
     )
@@ -221,21 +226,18 @@ def relief_ages_by_region(overview: Overview, instance_link: Callable[[str], str
         '<div class="table-scroll" tabindex="0" role="region" aria-label="Longest-running relief requests">'
         '<table class="data"><caption>Longest-running relief request per region</caption><thead><tr>'
         '<th scope="col">region</th><th scope="col">oldest request</th><th scope="col">running for</th>'
-        f'<th scope="col">running longer than {esc(duration_text(LONG_RUNNING.total_seconds()))}</th>'
+        f'<th scope="col">running longer than {esc(step_text(LONG_RUNNING))}</th>'
         "</tr></thead>"
         f"<tbody>{oldest_rows}</tbody></table></div>"
     )
-    chart = chart_id("ra")
-    return (
-        "<h3>Relief requests running, by region</h3>"
-        + '<div class="chart-pair">'
-        + f'<figure class="chart">{stacked_bars_svg(label, bars, AGE_SERIES, "relief-regions")}'
-        f"{legend(chart, AGE_SERIES)}<figcaption>Running relief requests per region (a request with "
-        "shelters in two regions counts in both), by how long they have run.</figcaption></figure>"
-        + matrix_table(
+    return "<h3>Relief requests running, by region</h3>" + chart_pair(
+        stacked_bars_svg(label, bars, AGE_SERIES, "relief-regions"),
+        legend(chart_id("ra"), AGE_SERIES),
+        "Running relief requests per region (a request with shelters in two regions counts in both), "
+        "by how long they have run.",
+        matrix_table(
             "Running relief requests by region and age", "region", bars, AGE_SERIES, extra=oldest_table
-        )
-        + "</div>"
+        ),
     )
 
 
@@ -297,16 +299,12 @@ def sla_overview(decisions: Sequence[PendingDecision], now: datetime) -> str:
         for bar in bars
     )
     label = f"Pending decisions by SLA state: {overdue:,} overdue, {soon:,} due soon. {words}."
-    chart = chart_id("sl")
     return (
         f'<p class="sla-summary"><strong>{overdue:,} overdue</strong>, {soon:,} due soon, '
         f"{len(decisions) - overdue - soon:,} on time or without a due time.</p>"
-        + '<div class="chart-pair">'
-        + '<figure class="chart">'
-        + stacked_bars_svg(label, bars, states, "sla-states")
-        + legend(chart, states)
-        + "<figcaption>Pending decisions per kind by SLA state (now is the task hub's clock)."
-        "</figcaption></figure>"
-        + matrix_table("Pending decisions by kind and SLA state", "kind", bars, states)
-        + "</div>"
+    ) + chart_pair(
+        stacked_bars_svg(label, bars, states, "sla-states"),
+        legend(chart_id("sl"), states),
+        "Pending decisions per kind by SLA state (now is the task hub's clock).",
+        matrix_table("Pending decisions by kind and SLA state", "kind", bars, states),
     )

@@ -77,7 +77,8 @@ font-size:12px}
 ul.legend li{display:flex;align-items:center;gap:.3rem}svg.swatch{flex:none}
 .legend-note{font-size:12px;margin:.2rem 0 0}
 .table-scroll{overflow-x:auto;max-width:100%}
-.chart-pair{display:grid;grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:.8rem;align-items:start}
+.chart-pair{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,max-content);gap:.8rem;
+align-items:start}
 table.data caption{text-align:left;font-weight:600;padding:.2rem 0}td.num{text-align:right}
 .match-count{font-size:15px;margin:.2rem 0 .6rem}
 .sla{min-width:9rem}.sla svg{display:block;margin:.1rem 0 .2rem}.sla .note{display:block;font-size:12px}
@@ -326,8 +327,8 @@ def instances_page(  # noqa: PLR0917 (the page's parts, each named at the call)
     )
     rows = "".join(_instance_row(context, row) for row in page.rows)
     table = (
-        '<h2>Instances</h2><table class="stack instances"><thead><tr><th>business id</th><th>workflow</th>'
-        "<th>status</th><th>stage</th>"
+        '<h2>Instance list</h2><table class="stack instances"><thead><tr><th>business id</th>'
+        "<th>workflow</th><th>status</th><th>stage</th>"
         "<th>waiting for</th><th>region</th><th>created</th><th>age</th><th>last update</th></tr></thead>"
         f"<tbody>{rows}</tbody></table>"
         if page.rows
@@ -421,6 +422,7 @@ class InstanceView:
     status: Mapping[str, Any] | None = None  # status JSON with historyEvents, for the timeline
     children: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # sub-orchestrations' status
     redact: Callable[[Any], Any] | None = None  # for names shown in the timeline
+    window: tuple[datetime, datetime] | None = None  # the timeline zoomed to [from, until]
 
 
 def instance_page(context: PageContext, view: InstanceView) -> str:
@@ -446,8 +448,20 @@ def instance_page(context: PageContext, view: InstanceView) -> str:
     body = ['<dl class="facts">' + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in facts) + "</dl>"]
     body.append(_diagnosis(row, packet))
     if view.status is not None:
+
+        def zoom_link(window: tuple[datetime, datetime] | None) -> str:
+            bounds = {"from": _iso(window[0]), "until": _iso(window[1])} if window else {}
+            return links.to("instance", id=row.instance_id, **bounds, refresh=context.auto_refresh or "")
+
         body.append(
-            timeline_section(view.status, context.now, children=view.children, redact=view.redact or _same)
+            timeline_section(
+                view.status,
+                context.now,
+                children=view.children,
+                redact=view.redact or _same,
+                window=view.window,
+                zoom_link=zoom_link,
+            )
         )
     audit = links.to("instance/audit", id=row.instance_id, format="json")
     report = links.to("instance/audit", id=row.instance_id, format="html")
@@ -502,6 +516,16 @@ def instance_page(context: PageContext, view: InstanceView) -> str:
 
 def _same(value: Any) -> Any:
     return value
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def timeline_window(start: str, end: str) -> tuple[datetime, datetime] | None:
+    """The zoom of an instance's timeline from its `from`/`until` parameters, if both are sound."""
+    first, last = parse_time(start), parse_time(end)
+    return (first, last) if first and last and first < last else None
 
 
 def _diagnosis(row: InstanceRow, packet: dict[str, Any]) -> str:

@@ -76,6 +76,7 @@ from console.pages import (
     message_page,
     security_headers,
     sign_in_page,
+    timeline_window,
 )
 from console.timeline import sub_orchestration_ids
 from identity import (
@@ -298,7 +299,8 @@ async def console_instance(req: func.HttpRequest, client: df.DurableOrchestratio
         child = await api.instance_status(child_id)
         if child is not None:
             children[child_id] = child
-    session.watch("instance", {"id": instance_id}, api.host_now())
+    zoom = {"from": req.params.get("from", ""), "until": req.params.get("until", "")}
+    session.watch("instance", {"id": instance_id, **zoom}, api.host_now())
     row = row_from_status(data)
     packet = packet_from_history(data, packet_redactor())
     decisions = pending_decisions([row]) if row.runtime_status in ACTIVE_STATUSES else []
@@ -314,6 +316,7 @@ async def console_instance(req: func.HttpRequest, client: df.DurableOrchestratio
         status=data,
         children=children,
         redact=packet_redactor(),
+        window=timeline_window(req.params.get("from", ""), req.params.get("until", "")),
     )
     return session.html(instance_page(session.context, view))
 

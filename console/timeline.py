@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from audit_packets import actor_of, loads_json
@@ -615,14 +615,67 @@ def summary_sentence(timeline: Timeline) -> str:
     return sentence + "." + (state + "." if state else "")
 
 
-def render_timeline(timeline: Timeline) -> str:
-    """The Gantt chart (inline SVG), its legend, and the same data as a table."""
+Window = tuple[datetime, datetime]
+
+
+def busy_periods(timeline: Timeline, at_most: int = 5) -> list[tuple[datetime, datetime, int]]:
+    """Stretches of activity separated by idle gaps, worth zooming into: (from, until, attempts).
+
+    Attempts closer than 0.2 % of the chart's span (at least a second) belong to one stretch; only
+    stretches shorter than a third of the span are offered, the first and last ones first.
+    """
+    attempts = sorted(timeline.bars("attempt"), key=lambda bar: bar.start)
+    span = timeline.end - timeline.start
+    gap = max(span * 0.002, timedelta(seconds=1))
+    stretches: list[list[Any]] = []
+    for bar in attempts:
+        end = bar.end or bar.start
+        if stretches and bar.start - stretches[-1][1] <= gap:
+            stretches[-1][1] = max(stretches[-1][1], end)
+            stretches[-1][2] += 1
+        else:
+            stretches.append([bar.start, end, 1])
+    worth = [(s, e, n) for s, e, n in stretches if (e - s) < span / 3]
+    if len(worth) > at_most:
+        worth = worth[: at_most - 2] + worth[-2:]
+    padded = []
+    for start, end, count in worth:
+        margin = max((end - start) * 0.05, timedelta(seconds=1))
+        padded.append((start - margin, end + margin, count))
+    return padded
+
+
+def zoom_links(timeline: Timeline, window: Window | None, link: Callable[[Window | None], str]) -> str:
+    """Links that redraw the timeline over a busy stretch, or the whole instance (no script needed)."""
+    periods = busy_periods(timeline)
+    if not periods and window is None:
+        return ""
+    items = [
+        '<strong aria-current="true">whole instance</strong>'
+        if window is None
+        else f'<a href="{link(None)}">whole instance</a>'
+    ]
+    for start, end, count in periods:
+        words = f"{utc_text(start)} – {utc_text(end)[11:]} ({plural(count, 'attempt')})"
+        if window == (start, end):
+            items.append(f'<strong aria-current="true">{esc(words)}</strong>')
+        else:
+            items.append(f'<a href="{link((start, end))}">{esc(words)}</a>')
+    return f'<p class="zoom">Zoom the timeline: {" · ".join(items)}</p>'
+
+
+def render_timeline(timeline: Timeline, window: Window | None = None) -> str:
+    """The Gantt chart (inline SVG), its legend, and the same data as a table; `window`: a zoom."""
     chart = chart_id("tl")
-    span = max((timeline.end - timeline.start).total_seconds(), 1.0)
+    axis_start, axis_end = window or (timeline.start, timeline.end)
+    span = max((axis_end - axis_start).total_seconds(), 1.0)
 
     def position(moment: datetime) -> float:
-        seconds = (moment - timeline.start).total_seconds()
+        seconds = (moment - axis_start).total_seconds()
         return PAD + (100 - 2 * PAD) * max(0.0, min(seconds, span)) / span
+
+    def shown(bar: Bar) -> bool:
+        return (bar.end or timeline.end) >= axis_start and bar.start <= axis_end
 
     series = [*SERIES.values(), *(series_for_status(s) for s in _statuses(timeline))]
     height = AXIS_HEIGHT + len(timeline.lanes) * LANE_HEIGHT + 8
@@ -637,12 +690,12 @@ def render_timeline(timeline: Timeline) -> str:
         pattern_defs(chart, series),
     ]
     bottom = height - 4
-    for moment, words in time_ticks(timeline.start, timeline.end, 6):
+    for moment, words in time_ticks(axis_start, axis_end, 6):
         x = percent(position(moment))
         anchor = "start" if position(moment) < 6 else "end" if position(moment) > 94 else "middle"
         parts.append(f'<line x1="{x}" x2="{x}" y1="{AXIS_HEIGHT - 6}" y2="{bottom}" stroke="#EAEEF2"/>')
         parts.append(text(x, 14, words, anchor=anchor, css="tick"))
-    if timeline.runtime_status in ACTIVE:
+    if timeline.runtime_status in ACTIVE and axis_start <= timeline.now <= axis_end:
         x = percent(position(timeline.now))
         parts.append(
             f'<line class="now" x1="{x}" x2="{x}" y1="{AXIS_HEIGHT - 6}" y2="{bottom}" stroke="{TEXT}" '
@@ -654,22 +707,24 @@ def render_timeline(timeline: Timeline) -> str:
             parts.append(f'<rect x="0" y="{top}" width="100%" height="{LANE_HEIGHT}" fill="#F6F8FA"/>')
         label = f"{lane.title} · {lane.detail}" if lane.detail else lane.title
         parts.append(text(str(2 + lane.depth * INDENT), top + 12, label, css=f"lane-label lane-{lane.kind}"))
-        if lane.grouped_retries:
-            first = min(bar.start for bar in lane.bars)
-            last = max((bar.end or timeline.end) for bar in lane.bars)
+        visible = [bar for bar in lane.bars if shown(bar)]
+        if lane.grouped_retries and visible:
+            first = min(bar.start for bar in visible)
+            last = max((bar.end or timeline.end) for bar in visible)
             parts.append(
                 f'<rect class="retry-group" x="{percent(position(first) - 0.3)}" y="{top + 15}" '
                 f'width="{percent(position(last) - position(first) + 0.6)}" height="18" fill="none" '
                 f'stroke="{GREY}" stroke-dasharray="2 2" rx="3"><title>{esc(lane.title)}: '
                 f"{esc(lane.detail)}</title></rect>"
             )
-        for bar in lane.bars:
-            parts.append(_bar(chart, bar, position, timeline, top))
+        for bar in visible:
+            parts.append(_bar(chart, bar, position, timeline, top, axis_end))
     parts.append("</svg>")
     caption = (
         f"Each lane is an activity call (attempts side by side, retries boxed), a durable timer, a wait for "
         f"an external event (ending at the event) or a sub-orchestration; time runs left to right in UTC "
-        f"from {utc_text(timeline.start)} to {utc_text(timeline.end)}."
+        f"from {utc_text(axis_start)} to {utc_text(axis_end)}"
+        + (f" (zoomed in; the instance runs from {utc_text(timeline.start)})." if window else ".")
         + (" " + " ".join(timeline.notes) if timeline.notes else "")
     )
     used = [SERIES[key] for key in ("completed", "failed", "timer", "timer-pending", "wait", "suspended")]
@@ -694,7 +749,14 @@ def _statuses(timeline: Timeline) -> list[str]:
     return sorted(found)
 
 
-def _bar(chart: str, bar: Bar, position: Callable[[datetime], float], timeline: Timeline, top: int) -> str:
+def _bar(  # noqa: PLR0917 (the chart's drawing context, each named at the call)
+    chart: str,
+    bar: Bar,
+    position: Callable[[datetime], float],
+    timeline: Timeline,
+    top: int,
+    axis_end: datetime,
+) -> str:
     start = position(bar.start)
     open_end = bar.end is None
     end = position(
@@ -704,7 +766,7 @@ def _bar(chart: str, bar: Bar, position: Callable[[datetime], float], timeline: 
         if timeline.runtime_status in ACTIVE
         else timeline.end
     )
-    clipped = bar.end is not None and bar.end > timeline.end
+    clipped = bar.end is not None and bar.end > axis_end
     width = max(end - start, 0.0)
     wide = f'width="{percent(width)}"' if width >= MIN_BAR_PERCENT else 'width="4"'
     tip = f"<title>{esc(bar.title)}</title>"
@@ -731,7 +793,11 @@ def _bar(chart: str, bar: Bar, position: Callable[[datetime], float], timeline: 
             f'fill="{fill(chart, item)}" stroke="{OKABE_ITO["orange"]}"{dashes}>{tip}</rect>{arrow}'
         )
     if bar.kind == "wait":
-        marker = _marker(percent(end), y + height / 2, "diamond") if bar.event_marker else ""
+        marker = (
+            _marker(percent(end), y + height / 2, "diamond")
+            if bar.event_marker and bar.end is not None and bar.end <= axis_end
+            else ""
+        )
         arrow = _marker(percent(end), y + height / 2, "arrow") if open_end else ""
         return (
             f'<rect class="{esc(css)}" x="{percent(start)}" y="{y + 2}" {wide} height="{height - 4}" '
@@ -788,12 +854,15 @@ def timeline_section(
     *,
     children: Mapping[str, Mapping[str, Any]] | None = None,
     redact: Redactor = lambda value: value,
+    window: Window | None = None,
+    zoom_link: Callable[[Window | None], str] | None = None,
 ) -> str:
-    """The instance page's timeline section (heading, chart, table), or a note when there is no history."""
+    """The instance page's timeline section (heading, zoom links, chart, table), or a note without history."""
     if not status.get("historyEvents"):
         return '<h2>Timeline</h2><p class="note">No history yet: the instance has not started running.</p>'
     timeline = build_timeline(status, now, children=children, redact=redact)
-    return "<h2>Timeline</h2>" + render_timeline(timeline)
+    zoom = zoom_links(timeline, window, zoom_link) if zoom_link else ""
+    return "<h2>Timeline</h2>" + zoom + render_timeline(timeline, window)
 
 
 def sub_orchestration_ids(status: Mapping[str, Any]) -> list[str]:

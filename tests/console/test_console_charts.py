@@ -25,7 +25,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 import requests
@@ -44,7 +43,7 @@ from ops.workflow_clients import (
 )
 from tests.support.durable_http import DurableApi
 from tests.support.processes import REPO_ROOT, Azurite, HostProcess, make_host
-from tests.support.wire import advance_clock, clock_now
+from tests.support.wire import advance_clock, advance_clock_to, clock_now
 
 from .conftest import SCREENSHOTS
 
@@ -76,36 +75,19 @@ class Population:
 
 
 def management(base_url: str, **params: str) -> list[dict[str, Any]]:
-    """Every instance status the management API lists for `params` (continuation tokens followed)."""
-    found: list[dict[str, Any]] = []
-    token = ""
-    while True:
-        response = requests.get(
-            f"{base_url}/runtime/webhooks/durabletask/instances",
-            params={"top": "200", **params},
-            headers={"x-ms-continuation-token": token} if token else {},
-            timeout=60,
-        )
-        response.raise_for_status()
-        found += response.json()
-        token = response.headers.get("x-ms-continuation-token", "")
-        if not token:
-            return found
+    """Every instance status the management API lists for `params`."""
+    return DurableApi(base_url).query(**params)
 
 
-def history(base_url: str, instance_id: str) -> dict[str, Any]:
-    response = requests.get(
-        f"{base_url}/runtime/webhooks/durabletask/instances/{quote(instance_id, safe='')}",
-        params={"showHistory": "true", "showInput": "true"},
-        timeout=60,
-    )
-    response.raise_for_status()
-    body: dict[str, Any] = response.json()
-    return body
+def history(base_url: str, instance_id: str) -> list[dict[str, Any]]:
+    return DurableApi(base_url).history(instance_id)
 
 
 def settle(base_url: str, timeout: float = 240) -> None:
-    """Advance the clock in retry steps until no instance is still working towards a wait."""
+    """Advance the clock in retry steps until no instance is still working towards a wait.
+
+    Steps of one retry interval: an activity still running when the clock moves finishes a few
+    seconds later on the virtual clock, never an hour later."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         busy = [
@@ -140,6 +122,7 @@ def populate(world: Population) -> Population:
     base = world.host.base_url
     app = AppClient(base, timeout=60)
     orders, disputes, relief = MaintenanceOrderClient(app), FareDisputeClient(app), ReliefRequestClient(app)
+    started = clock_now(base)
     with ThreadPoolExecutor(max_workers=8) as pool:
         for hour in range(HOURS):
             batch = [f"o{hour}-{n:02d}-{uuid.uuid4().hex[:4]}" for n in range(ORDERS_PER_HOUR)]
@@ -148,10 +131,8 @@ def populate(world: Population) -> Population:
             list(pool.map(lambda case: disputes.file(supervised_fare_dispute_body(case)), cases))
             world.orders += batch
             world.disputes += cases
-            for _ in range(4):  # let this hour's supplier retries run before the clock moves on
-                time.sleep(0.4)
-                advance_clock(base, RETRY_SECONDS)
-            advance_clock(base, 3600 - 4 * RETRY_SECONDS)
+            settle(base)  # this hour's supplier retries run before the clock moves on
+            advance_clock_to(base, started + timedelta(hours=hour + 1))
         settle(base)
         awaiting = [
             s["instanceId"].removeprefix("maintenance-")
@@ -203,8 +184,11 @@ def shoot(page: Page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
     height = min(1600, page.evaluate("document.documentElement.scrollHeight"))
     width = page.viewport_size["width"] if page.viewport_size else 1280
-    clip = {"x": 0, "y": 0, "width": width, "height": height}
-    page.screenshot(path=str(SCREENSHOTS / f"{name}-top.png"), full_page=True, clip=clip)
+    page.screenshot(
+        path=str(SCREENSHOTS / f"{name}-top.png"),
+        full_page=True,
+        clip={"x": 0, "y": 0, "width": width, "height": height},
+    )
 
 
 def fits(page: Page, width: int) -> None:
@@ -226,11 +210,20 @@ def test_the_timeline_draws_every_attempt_groups_retries_and_ends_waits_at_the_e
     base = population.host.base_url
     chosen = None
     for order, approver in population.approved.items():
-        events = history(base, f"maintenance-{order}")["historyEvents"]
-        if any(e["EventType"] == "TaskFailed" for e in events):
+        events = history(base, f"maintenance-{order}")
+        late = [  # a retry timer fires late when the populating loop moved the clock on by an hour
+            e
+            for e in events
+            if e["EventType"] == "TimerFired"
+            and datetime.fromisoformat(e["Timestamp"]) - datetime.fromisoformat(e["FireAt"])
+            > timedelta(seconds=1)
+            and datetime.fromisoformat(e["FireAt"])
+            < datetime.fromisoformat(events[0]["Timestamp"]) + timedelta(hours=1)
+        ]
+        if any(e["EventType"] == "TaskFailed" for e in events) and not late:
             chosen, chosen_events = (order, approver), events
             break
-    assert chosen is not None, "no approved order retried: the supplier faults did not apply"
+    assert chosen is not None, "no approved order retried on time: the supplier faults did not apply"
     order, approver = chosen
     kinds = Counter(e["EventType"] for e in chosen_events)
     retry_timers = [
@@ -264,6 +257,17 @@ def test_the_timeline_draws_every_attempt_groups_retries_and_ends_waits_at_the_e
         assert table.locator("tbody tr").count() == len(gantt.locator("rect.bar").all())
         fits(page, width)
         shoot(page, f"charts-instance-{width}")
+
+    # Zoom (a link, no script): the first busy stretch fills the width, so a 5 s retry delay,
+    # a sliver beside a wait of hours, becomes a wide bar.
+    page = browser_contexts[1280]
+    widths = "els => els.map(e => e.getBoundingClientRect().width)"
+    before = max(page.locator("svg.gantt rect.retry-delay").evaluate_all(widths))
+    page.locator("p.zoom a", has_text="attempts").first.click()
+    assert page.locator("p.zoom strong[aria-current]", has_text="attempts").count() == 1
+    after = max(page.locator("svg.gantt rect.retry-delay").evaluate_all(widths))
+    assert after > 10 * before, (before, after)
+    shoot(page, "charts-instance-zoomed-1280")
 
 
 def test_a_waiting_instance_shows_its_open_wait_and_pending_timer(

@@ -10,7 +10,14 @@ from console.management import http_date, row_from_status
 from console.overview import Overview, histogram_buckets, overview_section
 from console.pages import Links, PageContext, auto_refresh_seconds, layout
 from console.sla import SlaClock
-from console.timeline import MAX_LANES, build_timeline, render_timeline, summary_sentence
+from console.timeline import (
+    MAX_LANES,
+    build_timeline,
+    busy_periods,
+    render_timeline,
+    summary_sentence,
+    zoom_links,
+)
 
 T0 = datetime(2026, 11, 11, 9, 0, tzinfo=UTC)
 
@@ -225,3 +232,17 @@ def test_auto_refresh_is_opt_in_and_only_at_offered_intervals() -> None:
     assert 'datetime="2026-11-11T09:00:00Z"' in page and "updated" in page
     quiet = layout(PageContext(Links("/api/console"), now=T0), "Form refused", "")
     assert "http-equiv" not in quiet and "Data read at" not in quiet
+
+
+def test_busy_stretches_can_be_zoomed_into_without_script() -> None:
+    timeline = build_timeline(status(APPROVAL_WITH_RETRIES_AND_A_REMINDER), T0 + timedelta(days=2))
+    periods = busy_periods(timeline)
+    assert [count for _, _, count in periods] == [5, 1, 1]
+    first = periods[0]
+    assert first[0] < T0 and T0 + timedelta(seconds=15) < first[1] < T0 + timedelta(seconds=20)
+    zoomed = render_timeline(timeline, (first[0], first[1]))
+    assert zoomed.count('class="bar attempt') == 5
+    assert 'width="4"' not in zoomed.split("bar attempt failed", 1)[1].split("</rect>", 1)[0]
+    links = zoom_links(timeline, None, lambda window: "whole" if window is None else window[0].isoformat())
+    assert '<strong aria-current="true">whole instance</strong>' in links and links.count("<a href=") == 3
+    assert "(5 attempts)" in links

@@ -83,6 +83,23 @@ class DurableApi:
             time.sleep(0.05)
         raise AssertionError(f"{instance_id} did not reach {wanted} in {timeout} s; last status: {body}")
 
+    def query(self, **params: str) -> list[dict[str, Any]]:
+        """Every status `GET instances` lists for `params`, following continuation tokens."""
+        found: list[dict[str, Any]] = []
+        continuation = ""
+        while True:
+            response = requests.get(
+                f"{self.webhook}/instances",
+                params={"top": "200", **params},
+                headers={**self.auth, **({"x-ms-continuation-token": continuation} if continuation else {})},
+                timeout=60,
+            )
+            response.raise_for_status()
+            found += response.json()
+            continuation = response.headers.get("x-ms-continuation-token", "")
+            if not continuation:
+                return found
+
     def history(self, instance_id: str) -> list[dict[str, Any]]:
         body = self.status(instance_id, showHistory="true", showHistoryOutput="true").json()
         return list(body.get("historyEvents") or [])
