@@ -186,6 +186,7 @@ class _History:
     call_of_index: dict[int, _Call] = field(default_factory=dict)
     timer_of_fired_index: dict[int, _Timer] = field(default_factory=dict)
     event_of_index: dict[int, _Event] = field(default_factory=dict)
+    failed_calls: dict[tuple[str, str], list[_Call]] = field(default_factory=dict)  # awaiting a retry
 
 
 def _read(history: Sequence[Mapping[str, Any]]) -> _History:
@@ -208,18 +209,18 @@ def _read(history: Sequence[Mapping[str, Any]]) -> _History:
                 index=index,
                 failure=str(event.get("Reason") or "") if kind == "TaskFailed" else "",
             )
-            call = next(
-                (
-                    c
-                    for c in reversed(read.calls)
-                    if c.name == name and c.input_key == input_key and c.attempts[-1].outcome == "failed"
-                ),
-                None,
-            )
+            # A retry is the next attempt of the latest call with this name and input whose last
+            # attempt failed (the audit packet groups attempts the same way).
+            retrying = read.failed_calls.get((name, input_key))
+            call = retrying[-1] if retrying else None
             if call is None:
                 call = _Call(name, input_key)
                 read.calls.append(call)
+            elif retrying is not None:
+                retrying.pop()
             call.attempts.append(attempt)
+            if attempt.outcome == "failed":
+                read.failed_calls.setdefault((name, input_key), []).append(call)
             read.call_of_index[index] = call
         elif kind == "TimerCreated":
             read.timers.append(_Timer(created=at, fire_at=parse_time(event.get("FireAt")), index=index))
