@@ -16,7 +16,7 @@ app.register_functions(console_bp)
 
 STEP_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=200, max_number_of_attempts=3)
 SIGN_OFF_EVENT = "sign_off"
-_failed_once: set[int] = set()  # steps that already failed in this process
+_failed_once: set[tuple[int, int]] = set()  # (chain length, step) that already failed in this process
 
 
 @app.orchestration_trigger(context_name="context")
@@ -24,7 +24,7 @@ def console_bench_chain(context: df.DurableOrchestrationContext):
     """`n` sequential steps (every 50th retried once), then a wait for `sign_off` against a timer."""
     count = context.get_input()["n"]
     for step in range(count):
-        yield context.call_activity_with_retry("console_bench_step", STEP_RETRY, step)
+        yield context.call_activity_with_retry("console_bench_step", STEP_RETRY, [count, step])
     deadline = context.create_timer(context.current_utc_datetime + timedelta(hours=1))
     sign_off = context.wait_for_external_event(SIGN_OFF_EVENT)
     winner = yield context.task_any([deadline, sign_off])
@@ -33,9 +33,10 @@ def console_bench_chain(context: df.DurableOrchestrationContext):
     return count
 
 
-@app.activity_trigger(input_name="step")
-def console_bench_step(step: int) -> int:
-    if step % 50 == 49 and step not in _failed_once:
-        _failed_once.add(step)
+@app.activity_trigger(input_name="work")
+def console_bench_step(work: list[int]) -> int:
+    count, step = work
+    if step % 50 == 49 and (count, step) not in _failed_once:
+        _failed_once.add((count, step))
         raise RuntimeError(f"step {step}: first attempt fails (benchmark)")
     return step
