@@ -707,7 +707,14 @@ def render_timeline(timeline: Timeline, window: Window | None = None) -> str:
         if row % 2:
             parts.append(f'<rect x="0" y="{top}" width="100%" height="{LANE_HEIGHT}" fill="#F6F8FA"/>')
         label = f"{lane.title} · {lane.detail}" if lane.detail else lane.title
-        parts.append(text(str(2 + lane.depth * INDENT), top + 12, label, css=f"lane-label lane-{lane.kind}"))
+        parts.append(
+            text(
+                str(2 + lane.depth * INDENT),
+                top + 12,
+                label,
+                css=f"lane-label lane-{lane.kind} depth-{lane.depth}",
+            )
+        )
         visible = [bar for bar in lane.bars if shown(bar)]
         if lane.grouped_retries and visible:
             first = min(bar.start for bar in visible)
