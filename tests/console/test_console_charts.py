@@ -1,6 +1,6 @@
 """The console's charts in a real browser (headless Debian Chromium) over a few hundred real instances.
 
-The module's own host (virtual clock from a plain Wednesday, suppliers failing every third call so
+The module's own host and Azurite (virtual clock from a plain Wednesday, suppliers failing every third call so
 maintenance orders retry) gets ~250 instances started hour by hour over eight virtual hours: most
 orders wait for approval, some are approved, rejected, terminated or suspended; fare disputes wait
 for a supervisor, the earliest past their SLA; relief requests wait for shelters in three regions.
@@ -104,17 +104,23 @@ def settle(base_url: str, timeout: float = 240) -> None:
 
 
 @pytest.fixture(scope="module")
-def population(azurite: Azurite) -> Iterator[Population]:
+def population() -> Iterator[Population]:
+    """The module's host on an Azurite of its own: ~250 instances' histories stay out of the
+    session's Azurite (in memory) and are gone when the module ends."""
+    azurite = Azurite.start()
     env = {
         "STORAGE_CONTAINER_PREFIX": f"cc{uuid.uuid4().hex[:10]}",
         "INTEGRATIONS_MODE": "sandbox",
         "SANDBOX_FAULTS_SUPPLIERS": "transient:1/3",
     }
-    host = make_host(REPO_ROOT, azurite, virtual_clock=True, env=env).start()
     try:
-        yield populate(Population(host))
+        host = make_host(REPO_ROOT, azurite, virtual_clock=True, env=env).start()
+        try:
+            yield populate(Population(host))
+        finally:
+            host.stop()
     finally:
-        host.stop()
+        azurite.stop()
 
 
 def populate(world: Population) -> Population:
