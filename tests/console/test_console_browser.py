@@ -110,7 +110,7 @@ def test_an_approval_through_the_decision_queue_completes_the_order(
         .first
     ).to_be_visible()
     expect(page.get_by_role("heading", name="History timeline")).to_be_visible()
-    expect(page.locator("table", has_text="received").first).to_contain_text("principal console-ada")
+    expect(page.locator("table:visible", has_text="received").first).to_contain_text("principal console-ada")
     expect(page.get_by_role("heading", name="Operator actions")).to_have_count(0)  # Completed: none apply
     screenshot(page, "04-instance-completed")
 

@@ -32,8 +32,11 @@ from playwright.sync_api import Browser, Page
 
 from audit_packets import loads_json
 from console.catalogue import relief_request_regions
+from identity import Role
+from ops.sign_in import LocalPrincipal, bearer
+from ops.sign_in import sign_in as sign_in_token
 from ops.workflow_clients import (
-    AppClient,
+    Cast,
     FareDisputeClient,
     MaintenanceOrderClient,
     ReliefRequestClient,
@@ -45,7 +48,7 @@ from tests.support.durable_http import DurableApi
 from tests.support.processes import REPO_ROOT, Azurite, HostProcess, make_host
 from tests.support.wire import advance_clock, advance_clock_to, clock_now
 
-from .conftest import SCREENSHOTS
+from .conftest import SCREENSHOTS, sign_in
 
 AXE_SCRIPT = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"
 HOURS = 8
@@ -64,6 +67,8 @@ class Population:
     """What the module started and did, by business id."""
 
     host: HostProcess
+    durable: DurableApi  # the management API, signed in as an operator
+    token: str  # the duty supervisor's session, for pages read without a browser
     orders: list[str] = field(default_factory=list)
     disputes: list[str] = field(default_factory=list)
     relief: list[str] = field(default_factory=list)
@@ -74,16 +79,15 @@ class Population:
         return f"{self.host.base_url}/api/console"
 
 
-def management(base_url: str, **params: str) -> list[dict[str, Any]]:
-    """Every instance status the management API lists for `params`."""
-    return DurableApi(base_url).query(**params)
+# The person the pages are opened as: reads the console, approves orders and decides disputes.
+DUTY_SUPERVISOR = LocalPrincipal(
+    "local-duty-supervisor-dana",
+    "Dana Duty",
+    (Role.OPERATIONS_READER, Role.MAINTENANCE_APPROVER, Role.FARE_DISPUTE_SUPERVISOR),
+)
 
 
-def history(base_url: str, instance_id: str) -> list[dict[str, Any]]:
-    return DurableApi(base_url).history(instance_id)
-
-
-def settle(base_url: str, timeout: float = 240) -> None:
+def settle(durable: DurableApi, timeout: float = 240) -> None:
     """Advance the clock in retry steps until no instance is still working towards a wait.
 
     Steps of one retry interval: an activity still running when the clock moves finishes a few
@@ -92,13 +96,13 @@ def settle(base_url: str, timeout: float = 240) -> None:
     while time.monotonic() < deadline:
         busy = [
             s["instanceId"]
-            for s in management(base_url, showInput="false")
+            for s in durable.query(showInput="false")
             if s["runtimeStatus"] in ("Pending", "Running")
             and not (s.get("customStatus") or {}).get("waitingFor")
         ]
         if not busy:
             return
-        advance_clock(base_url, RETRY_SECONDS)
+        advance_clock(durable.base_url, RETRY_SECONDS)
         time.sleep(0.5)
     raise AssertionError(f"instances still working after {timeout} s: {busy[:5]}")
 
@@ -114,19 +118,23 @@ def population() -> Iterator[Population]:
         "SANDBOX_FAULTS_SUPPLIERS": "transient:1/3",
     }
     try:
-        host = make_host(REPO_ROOT, azurite, virtual_clock=True, env=env).start()
+        host = make_host(REPO_ROOT, azurite, virtual_clock=True, env=env, easy_auth=True).start()
         try:
-            yield populate(Population(host))
+            cast = Cast.sign_in(host.base_url, timeout=60)
+            durable = DurableApi(host.base_url, token=cast.operator.token)
+            token = sign_in_token(host.base_url, DUTY_SUPERVISOR)
+            yield populate(Population(host, durable, token), cast)
         finally:
             host.stop()
     finally:
         azurite.stop()
 
 
-def populate(world: Population) -> Population:
+def populate(world: Population, cast: Cast) -> Population:
     """~250 instances over eight virtual hours, then decisions, operator actions and a jump past SLAs."""
     base = world.host.base_url
-    app = AppClient(base, timeout=60)
+    durable = world.durable
+    app = cast.submitter
     orders, disputes, relief = MaintenanceOrderClient(app), FareDisputeClient(app), ReliefRequestClient(app)
     started = clock_now(base)
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -137,28 +145,40 @@ def populate(world: Population) -> Population:
             list(pool.map(lambda case: disputes.file(supervised_fare_dispute_body(case)), cases))
             world.orders += batch
             world.disputes += cases
-            settle(base)  # this hour's supplier retries run before the clock moves on
+            settle(durable)  # this hour's supplier retries run before the clock moves on
             advance_clock_to(base, started + timedelta(hours=hour + 1))
-        settle(base)
+        settle(durable)
         awaiting = [
             s["instanceId"].removeprefix("maintenance-")
-            for s in management(base, instanceIdPrefix="maintenance-", showInput="false")
+            for s in durable.query(instanceIdPrefix="maintenance-", showInput="false")
             if (s.get("customStatus") or {}).get("waitingFor") == "approval_decision"
         ]
-        world.approved = {order: f"Approver {number}" for number, order in enumerate(awaiting[:20])}
-        list(pool.map(lambda o: orders.approve(o, approved=True, approver=world.approved[o]), world.approved))
-        list(pool.map(lambda o: orders.approve(o, approved=False, approver="Rita Rejecter"), awaiting[20:30]))
-        durable = DurableApi(base)
+        # Each approval by a different approver, so the chart must name the right one.
+        approvers = {
+            order: LocalPrincipal(
+                f"local-approver-{number}", f"Approver {number}", (Role.MAINTENANCE_APPROVER,)
+            )
+            for number, order in enumerate(awaiting[:20])
+        }
+        world.approved = {order: principal.name for order, principal in approvers.items()}
+
+        def approve(order: str) -> None:
+            MaintenanceOrderClient(app.as_principal(approvers[order])).approve(order, approved=True)
+
+        list(pool.map(approve, approvers))
+        rejecting = MaintenanceOrderClient(cast.approver)
+        list(pool.map(lambda o: rejecting.approve(o, approved=False), awaiting[20:30]))
         for order in awaiting[30:35]:
             durable.post(f"maintenance-{order}", "terminate", reason="test: withdrawn")
         for order in awaiting[35:38]:
             durable.post(f"maintenance-{order}", "suspend", reason="test: on hold")
-        list(pool.map(lambda d: disputes.decide(d, "approve", supervisor="sup-chart"), world.disputes[:6]))
-        settle(base)
+        deciding = FareDisputeClient(cast.supervisor)
+        list(pool.map(lambda d: deciding.decide(d, "approve"), world.disputes[:6]))
+        settle(durable)
         # Wed 17:00 -> Fri 12:00: the disputes filed Wednesday morning pass their 2-business-day SLA.
         advance_clock(base, 43 * 3600)
         time.sleep(2)
-        settle(base)
+        settle(durable)
         for number in range(RELIEF_REQUESTS):
             request = f"r{number:02d}-{uuid.uuid4().hex[:4]}"
             shelter = RELIEF_SHELTERS[number % len(RELIEF_SHELTERS)]
@@ -168,17 +188,18 @@ def populate(world: Population) -> Population:
             relief.wait_stage(request, "awaiting_confirmations", timeout=120)
         advance_clock(base, 2 * 3600)  # two hours old: under the 6 h escalation interval
         time.sleep(1)
-        settle(base)
+        settle(durable)
     return world
 
 
 @pytest.fixture(scope="module")
-def browser_contexts(browser: Browser) -> Iterator[dict[int, Page]]:
+def browser_contexts(browser: Browser, population: Population) -> Iterator[dict[int, Page]]:
     """One page per width, kept for the module (the CSP is enforced in these)."""
     contexts = {width: browser.new_context(viewport={"width": width, "height": 900}) for width in WIDTHS}
     pages = {width: context.new_page() for width, context in contexts.items()}
     for page in pages.values():
         page.set_default_timeout(20_000)
+        sign_in(page, population.host.base_url, DUTY_SUPERVISOR)
     yield pages
     for context in contexts.values():
         context.close()
@@ -213,10 +234,9 @@ def test_the_timeline_draws_every_attempt_groups_retries_and_ends_waits_at_the_e
     population: Population, browser_contexts: dict[int, Page]
 ) -> None:
     """An approved order that retried: one bar per attempt, failed ones marked, retry delays, the wait."""
-    base = population.host.base_url
     chosen = None
     for order, approver in population.approved.items():
-        events = history(base, f"maintenance-{order}")
+        events = population.durable.history(f"maintenance-{order}")
         late = [  # a retry timer fires late when the populating loop moved the clock on by an hour
             e
             for e in events
@@ -297,9 +317,8 @@ def test_the_histogram_and_the_counts_total_the_list(
     population: Population, browser_contexts: dict[int, Page]
 ) -> None:
     """Filtered or not, the histogram and the workflow counts add up to what the list pages through."""
-    base = population.host.base_url
-    everything = management(base, showInput="false")
-    orders = management(base, showInput="false", instanceIdPrefix="maintenance-")
+    everything = population.durable.query(showInput="false")
+    orders = population.durable.query(showInput="false", instanceIdPrefix="maintenance-")
     for width, page in browser_contexts.items():
         page.goto(population.console)
         assert int(page.locator(".match-count").get_attribute("data-count") or -1) == len(everything)
@@ -343,7 +362,7 @@ def test_running_relief_requests_are_counted_by_region(
     """The region chart counts every running relief request once per region of its shelters."""
     relief = [
         s
-        for s in management(population.host.base_url, instanceIdPrefix="relief-", showInput="true")
+        for s in population.durable.query(instanceIdPrefix="relief-", showInput="true")
         if s["runtimeStatus"] in ("Running", "Pending", "Suspended")
     ]
     expected = Counter(
@@ -370,7 +389,7 @@ def test_overdue_decisions_have_a_red_sla_clock_and_the_others_do_not(
     now = clock_now(base)
     waiting = [
         s
-        for s in management(base, instanceIdPrefix="fare-dispute-", showInput="false")
+        for s in population.durable.query(instanceIdPrefix="fare-dispute-", showInput="false")
         if s["runtimeStatus"] == "Running"
         and (s.get("customStatus") or {}).get("waitingFor") == "supervisor_decision"
     ]
@@ -405,7 +424,7 @@ def test_pages_say_when_their_data_was_read_by_the_hub_clock_and_refresh_only_on
 ) -> None:
     """The time shown is the task hub's (virtual) clock; auto-refresh is a meta tag, opt-in; CSP as before."""
     base = population.host.base_url
-    plain = requests.get(f"{population.console}/decisions", timeout=60)
+    plain = requests.get(f"{population.console}/decisions", headers=bearer(population.token), timeout=60)
     host_time = clock_now(base)
     read_at = re.search(r'<time datetime="([^"]+)"', plain.text)
     assert read_at is not None
@@ -414,10 +433,14 @@ def test_pages_say_when_their_data_was_read_by_the_hub_clock_and_refresh_only_on
     policy = plain.headers["Content-Security-Policy"]
     assert policy.startswith("default-src 'none'; style-src 'sha256-") and "script" not in policy
     assert "unsafe" not in policy and "<script" not in plain.text
-    refreshing = requests.get(f"{population.console}/decisions?refresh=30", timeout=60)
+    refreshing = requests.get(
+        f"{population.console}/decisions?refresh=30", headers=bearer(population.token), timeout=60
+    )
     assert '<meta http-equiv="refresh" content="30">' in refreshing.text
     assert refreshing.headers["Content-Security-Policy"] == policy
-    ignored = requests.get(f"{population.console}/decisions?refresh=1", timeout=60)
+    ignored = requests.get(
+        f"{population.console}/decisions?refresh=1", headers=bearer(population.token), timeout=60
+    )
     assert 'http-equiv="refresh"' not in ignored.text
 
 
@@ -430,6 +453,7 @@ def test_every_page_passes_axe_with_no_serious_violations(population: Population
         # bypass_csp only here: the console's CSP allows no script, and axe is a script.
         context = browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
         page = context.new_page()
+        sign_in(page, population.host.base_url, DUTY_SUPERVISOR)
         for path in paths:
             page.goto(population.console + path)
             page.add_script_tag(path=str(AXE_SCRIPT))

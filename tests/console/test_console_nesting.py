@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from ops.sign_in import LOCAL_OPERATOR, bearer, sign_in
 from tests.support.durable_http import DurableApi
 from tests.support.processes import Azurite, HostProcess, make_host
 
@@ -20,17 +21,21 @@ APP = Path(__file__).parent / "apps" / "nesting"
 @pytest.fixture(scope="module")
 def nesting_host(azurite: Azurite) -> Iterator[HostProcess]:
     env = {"STORAGE_CONTAINER_PREFIX": f"cn{uuid.uuid4().hex[:10]}"}
-    host = make_host(APP, azurite, env=env).start()
+    host = make_host(APP, azurite, env=env, easy_auth=True).start()
     yield host
     host.stop()
 
 
 def test_a_parent_s_timeline_nests_its_children_s_activities(nesting_host: HostProcess) -> None:
-    durable = DurableApi(nesting_host.base_url)
+    token = sign_in(nesting_host.base_url, LOCAL_OPERATOR)
+    durable = DurableApi(nesting_host.base_url, token=token)
     instance_id = durable.start_id("parent_flow", None, f"parent-{uuid.uuid4().hex[:6]}")
     assert durable.wait(instance_id, timeout=60)["runtimeStatus"] == "Completed"
     page = requests.get(
-        f"{nesting_host.base_url}/api/console/instance", params={"id": instance_id}, timeout=60
+        f"{nesting_host.base_url}/api/console/instance",
+        params={"id": instance_id},
+        headers=bearer(token),
+        timeout=60,
     )
     assert page.status_code == 200
     gantt = page.text.split('class="chart-svg gantt"', 1)[1].split("</svg>", 1)[0]
