@@ -26,7 +26,6 @@ from devhost.clock import Clock, TimerService
 from devhost.config import HostSettings
 from devhost.entities import EntityHost, entity_scheduler_id, parse_entity_id
 from devhost.history import Event, EventType, RuntimeStatus, compact_json
-from devhost.invoke import Invoker
 from devhost.loader import FunctionIndex, FunctionInfo
 from devhost.shim import (
     HTTP_ACTIVITY_NAME,
@@ -36,6 +35,7 @@ from devhost.shim import (
     UnsupportedActionError,
 )
 from devhost.store import BlobStore, Record
+from devhost.worker.pool import UserFunctionError, WorkerPool
 
 log = logging.getLogger("devhost.engine")
 
@@ -141,7 +141,7 @@ class Engine:
         index: FunctionIndex,
         store: BlobStore,
         clock: Clock,
-        invoker: Invoker,
+        invoker: WorkerPool,
         *,
         deliver_activities_twice: bool = False,
     ) -> None:
@@ -752,10 +752,11 @@ class Engine:
         try:
             result = await self.invoker.activity(function, input_text)
         except Exception as error:
-            message = f" {type(error).__name__}: {error}"
-            log.info(
-                "activity %s failed: %s", function.durable_name, "".join(traceback.format_exception(error))
-            )
+            # A UserFunctionError carries the user's exception type from the worker process.
+            type_name = error.type_name if isinstance(error, UserFunctionError) else type(error).__name__
+            message = f" {type_name}: {error}"
+            details = error.traceback_text if isinstance(error, UserFunctionError) else ""
+            log.info("activity %s failed: %s", function.durable_name, details or traceback.format_exc())
             return h.task_failed(
                 self.clock.now(),
                 event_id,
