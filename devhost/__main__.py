@@ -10,12 +10,20 @@ import logging
 import os
 import signal
 import sys
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from aiohttp import web
 
 from devhost.clock import Clock
-from devhost.config import ConfigError, apply_local_settings, load_host_settings, load_local_settings
+from devhost.config import (
+    ConfigError,
+    apply_local_settings,
+    load_host_settings,
+    load_local_settings,
+    validate_hub_name,
+)
 from devhost.engine import Engine
 from devhost.loader import AppLoadError, FunctionIndex
 from devhost.server import DevHostServer
@@ -43,6 +51,17 @@ def build_parser() -> argparse.ArgumentParser:
         help='time moves only through POST /admin/clock/advance {"seconds": N}',
     )
     start.add_argument(
+        "--clock-start",
+        metavar="ISO-8601-UTC",
+        help="with --virtual-clock: the instant the clock starts at, e.g. 2026-03-02T09:00:00Z "
+        "(default: now; a clock saved in the task hub by an earlier run wins if it is later)",
+    )
+    start.add_argument(
+        "--task-hub",
+        metavar="NAME",
+        help="use this task hub instead of host.json's hubName (tests isolate hosts sharing one Azurite)",
+    )
+    start.add_argument(
         "--deliver-activities-twice",
         action="store_true",
         help="run every activity twice with the same input (proves idempotency)",
@@ -65,6 +84,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     start.add_argument("--verbose", action="store_true", help="log every episode and activity")
     return parser
+
+
+def parse_clock_start(text: str) -> datetime:
+    """An ISO-8601 instant with an explicit UTC offset (`Z` or `+00:00`; other offsets are converted)."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"'{text}' is not an ISO-8601 date and time, e.g. 2026-03-02T09:00:00Z") from None
+    if moment.tzinfo is None:
+        raise ValueError(f"'{text}' has no time zone: add Z for UTC, e.g. 2026-03-02T09:00:00Z")
+    return moment.astimezone(UTC)
 
 
 def print_functions(index: FunctionIndex, origin: str, prefix: str) -> None:
@@ -92,6 +122,8 @@ async def serve(args: argparse.Namespace) -> int:
     try:
         apply_local_settings(load_local_settings(script_root))
         settings = load_host_settings(script_root)
+        if args.task_hub:
+            settings = replace(settings, hub_name=validate_hub_name(args.task_hub))
     except ConfigError as error:
         print(f"Error: {error}", file=sys.stderr)
         return 1
@@ -125,7 +157,7 @@ async def serve(args: argparse.Namespace) -> int:
         settings,
         index,
         store,
-        Clock(virtual=args.virtual_clock),
+        Clock(virtual=args.virtual_clock, start=args.clock_start),
         workers,
         deliver_activities_twice=args.deliver_activities_twice,
     )
@@ -185,8 +217,16 @@ async def close_sdk_client_session() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     args.script_root = Path(args.script_root).resolve()
+    if args.clock_start is not None:
+        if not args.virtual_clock:
+            parser.error("--clock-start needs --virtual-clock")
+        try:
+            args.clock_start = parse_clock_start(args.clock_start)
+        except ValueError as error:
+            parser.error(f"--clock-start: {error}")
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
