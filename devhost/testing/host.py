@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import signal
+import site
 import subprocess
 import sys
 import tempfile
@@ -19,8 +20,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import devhost
 from devhost.testing.azurite import Azurite, free_port
 from devhost.testing.client import HostClient
+
+_PACKAGE_PARENT = str(Path(devhost.__file__).resolve().parent.parent)
+_SITE_PACKAGES = {str(Path(p).resolve()) for p in site.getsitepackages()}
 
 
 class DevHostStartError(RuntimeError):
@@ -110,6 +115,10 @@ class DevHost(HostClient):
         if azurite is not None:
             self.env["AzureWebJobsStorage"] = azurite.connection_string
         self.env.update(self.settings)
+        if _PACKAGE_PARENT not in _SITE_PACKAGES:  # devhost runs from a source tree, not installed
+            self.env["PYTHONPATH"] = os.pathsep.join(
+                [_PACKAGE_PARENT, *filter(None, [self.env.get("PYTHONPATH")])]
+            )
         self.process: subprocess.Popen[bytes] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
