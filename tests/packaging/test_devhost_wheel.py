@@ -161,3 +161,10 @@ def test_azurite_is_found_in_node_modules_above_the_project(
     nested = tmp_path / "services" / "orders"
     nested.mkdir(parents=True)
     assert find_azurite(nested) == binary
+
+
+def test_the_walk_through_shows_the_example_test_file_as_it_is() -> None:
+    guide = (REPO_ROOT / "docs" / "testing-your-app.md").read_text()
+    shown = guide.split("This is its whole test file", 1)[1].split("```python\n", 1)[1].split("```\n", 1)[0]
+    source = (EXAMPLE / "test_approval.py").read_text().split('"""', 2)[2].lstrip("\n")
+    assert shown == source, "docs/testing-your-app.md shows an outdated examples/approval/test_approval.py"
