@@ -245,6 +245,65 @@ def run_latency(client: Client, samples: int, timeout: float) -> Metrics:
     return result
 
 
+def _resident_kib(pid: int) -> float:
+    """VmRSS of a process, in KiB (Linux /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return float(line.split()[1])
+    raise BenchError(f"no VmRSS for process {pid}")
+
+
+def run_memory(client: Client, host_pid: int, instances: int, timeout: float) -> Metrics:
+    """Resident memory of the host (and its worker) across `instances` completed orchestrations.
+
+    Single-activity orchestrations are started in batches of 500 from 8 client threads, each batch
+    waited for until Completed; the host's RSS is sampled after every 1,000. The first 1,000 are
+    the warm-up (imports, caches, pools): growth is the last sample against that one.
+    """
+    clients = [Client(client.base_url) for _ in range(8)]
+    worker_pids = [
+        int(w["pid"]) for w in client.session.get(f"{client.base_url}/admin/workers").json()["workers"]
+    ]
+    samples: list[float] = []
+    worker_samples: list[float] = []
+    batch = 500
+    deadline = time.monotonic() + timeout
+    started = time.perf_counter()
+    for first in range(0, instances, batch):
+        prefix = f"mem-{time.time_ns()}-"
+
+        def start(index: int, prefix: str = prefix) -> str:
+            return clients[index % len(clients)].start("bench_stamp", None, f"{prefix}{index:05d}")
+
+        with ThreadPoolExecutor(len(clients)) as pool:
+            list(pool.map(start, range(batch)))
+        while True:
+            completed, failed = client.count_completed(prefix)
+            if failed:
+                raise BenchError(f"memory: {failed} orchestrations failed")
+            if completed == batch:
+                break
+            if time.monotonic() > deadline:
+                raise BenchError(f"memory: {first + completed}/{instances} completed after {timeout} s")
+            time.sleep(0.05)
+        if (first + batch) % 1000 == 0:
+            time.sleep(0.2)  # trailing document writes
+            samples.append(_resident_kib(host_pid))
+            worker_samples.append(sum(_resident_kib(pid) for pid in worker_pids))
+    wall = time.perf_counter() - started
+    result: Metrics = {
+        "instances": float(instances),
+        "wallSeconds": wall,
+        "hostRssAfterWarmupMiB": samples[0] / 1024,
+        "hostRssAtEndMiB": samples[-1] / 1024,
+        "hostRssGrowth": samples[-1] / samples[0] - 1,
+        "hostRssPeakGrowth": max(samples) / samples[0] - 1,
+        "workerRssGrowth": worker_samples[-1] / worker_samples[0] - 1,
+        "workerRssAtEndMiB": worker_samples[-1] / 1024,
+    }
+    return result
+
+
 def run_devhost_repetition(
     azurite: Azurite, selected: set[str], *, extra_args: list[str], log: Callable[[str], None]
 ) -> DevhostRun:
@@ -265,6 +324,10 @@ def run_devhost_repetition(
         if "sched_latency" in selected:
             log("devhost scheduling latency")
             run.metrics["sched_latency"] = run_latency(client, 50, 60)
+        if "memory_10k" in selected:
+            log("devhost memory across 10,000 completed instances")
+            assert host.process is not None
+            run.metrics["memory_10k"] = run_memory(client, host.process.pid, 10_000, 600)
         if "chain_1000" in selected:
             log("devhost chain 1,000 (long)")
             run.metrics["chain_1000"], run.histories["chain_1000"] = run_chain(client, 1000, 900)

@@ -235,13 +235,20 @@ class Engine:
         return list(self.instances.values())
 
     async def load_history(self, instance: Instance) -> list[Event]:
-        if not instance.history_loaded:
-            records = await self.store.read_log(instance.log_name) or []
-            instance.history = _fold_log(records).history
-            instance.history_json = [compact_json(e) for e in instance.history]
-            instance.played_upto = len(instance.history)
-            instance.history_loaded = True
-        return instance.history
+        """The execution's history; a finished instance's is read from its log and not kept."""
+        if instance.history_loaded:
+            return instance.history
+        history = _fold_log(await self.store.read_log(instance.log_name) or []).history
+        if not instance.is_terminal:
+            self._keep_history(instance, history)
+        return history
+
+    @staticmethod
+    def _keep_history(instance: Instance, history: list[Event]) -> None:
+        instance.history = history
+        instance.history_json = [compact_json(e) for e in history]
+        instance.played_upto = len(history)
+        instance.history_loaded = True
 
     # -- starting --------------------------------------------------------------------------------
 
@@ -617,6 +624,18 @@ class Engine:
         await self._save_document(instance)
         if instance.is_terminal:
             instance.inbox.clear()
+            self._release(instance)
+
+    def _release(self, instance: Instance) -> None:
+        """A finished instance keeps its document in memory, not its history (read back when asked)."""
+        instance.history, instance.history_json = [], []
+        instance.played_upto = 0
+        instance.history_loaded = False
+        self.store.forget(instance.log_name, self.store.instance_name(instance.instance_id))
+        for key in (instance.instance_id, f"log:{instance.log_name}"):
+            lock = self._instance_locks.get(key)
+            if lock is not None and not lock.locked():
+                del self._instance_locks[key]
 
     async def _save_document(self, instance: Instance, *, force: bool = False) -> None:
         """Write the instance document when what queries and recovery need from it changed.
@@ -896,7 +915,7 @@ class Engine:
 
     async def rewind(self, instance: Instance, reason: str | None) -> None:
         """Legacy rewind (spec §8.6): failed tasks replay as unscheduled and run again."""
-        await self.load_history(instance)
+        self._keep_history(instance, await self.load_history(instance))
         failed_ids: set[int] = set()
         rewritten: list[int] = []
         children: list[str] = []
