@@ -36,6 +36,7 @@ from claim_check import ClaimCheck
 from contracts import ContractModel, Money, duration_setting
 from orchestrators.fare_dispute import (
     APPLY_FARE_RULES_ACTIVITY,
+    CURRENT_DEADLINE_RULES,
     EVIDENCE_SUBMITTED_EVENT,
     FARE_DISPUTE_ORCHESTRATOR,
     INSTANCE_ID_PREFIX,
@@ -137,6 +138,7 @@ def dispute_settings(currency: str, environ: Mapping[str, str] | None = None) ->
             EVIDENCE_REMINDER_SETTING, DEFAULTS[EVIDENCE_REMINDER_SETTING], env
         ),
         evidence_wait=duration_setting(EVIDENCE_WAIT_SETTING, DEFAULTS[EVIDENCE_WAIT_SETTING], env),
+        deadline_rules=CURRENT_DEADLINE_RULES,
     )
 
 

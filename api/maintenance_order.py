@@ -96,6 +96,7 @@ def approval_policy(environ: dict[str, str] | None = None) -> ApprovalPolicy:
         reminder_interval=format_duration(interval),
         escalate_after_reminders=escalate_after,
         approval_deadline=format_duration(deadline),
+        deadlines_first=True,
     )
 
 

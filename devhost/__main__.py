@@ -11,12 +11,11 @@ import os
 import signal
 import sys
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 
 from aiohttp import web
 
-from devhost.clock import Clock
+from devhost.clock import Clock, parse_clock_start
 from devhost.config import (
     ConfigError,
     apply_local_settings,
@@ -25,6 +24,7 @@ from devhost.config import (
     validate_hub_name,
 )
 from devhost.engine import Engine
+from devhost.history import format_history_time
 from devhost.loader import AppLoadError, FunctionIndex
 from devhost.server import DevHostServer
 from devhost.store import BlobStore, StorageUnavailableError
@@ -53,8 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument(
         "--clock-start",
         metavar="ISO-8601-UTC",
-        help="with --virtual-clock: the instant the clock starts at, e.g. 2026-03-02T09:00:00Z "
-        "(default: now; a clock saved in the task hub by an earlier run wins if it is later)",
+        help="with --virtual-clock: the instant the clock starts at, e.g. 2026-12-05T13:00:00Z "
+        "(default: now); a hub's persisted clock that is later wins",
     )
     start.add_argument(
         "--task-hub",
@@ -86,17 +86,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def parse_clock_start(text: str) -> datetime:
-    """An ISO-8601 instant with an explicit UTC offset (`Z` or `+00:00`; other offsets are converted)."""
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise ValueError(f"'{text}' is not an ISO-8601 date and time, e.g. 2026-03-02T09:00:00Z") from None
-    if moment.tzinfo is None:
-        raise ValueError(f"'{text}' has no time zone: add Z for UTC, e.g. 2026-03-02T09:00:00Z")
-    return moment.astimezone(UTC)
-
-
 def print_functions(index: FunctionIndex, origin: str, prefix: str) -> None:
     print("\nFunctions:\n")
     for route in index.http_routes:
@@ -119,6 +108,15 @@ def print_functions(index: FunctionIndex, origin: str, prefix: str) -> None:
 
 async def serve(args: argparse.Namespace) -> int:
     script_root: Path = args.script_root
+    try:
+        clock = Clock(
+            virtual=args.virtual_clock,
+            start=parse_clock_start(args.clock_start) if args.clock_start else None,
+        )
+    except ValueError as error:
+        hint = "" if args.virtual_clock else " (add --virtual-clock)"
+        print(f"Error: --clock-start: {error}{hint}", file=sys.stderr)
+        return 2
     try:
         apply_local_settings(load_local_settings(script_root))
         settings = load_host_settings(script_root)
@@ -157,7 +155,7 @@ async def serve(args: argparse.Namespace) -> int:
         settings,
         index,
         store,
-        Clock(virtual=args.virtual_clock, start=args.clock_start),
+        clock,
         workers,
         deliver_activities_twice=args.deliver_activities_twice,
     )
@@ -181,7 +179,7 @@ async def serve(args: argparse.Namespace) -> int:
     origin = f"http://localhost:{args.port}"
     print(
         f"devhost: task hub '{settings.hub_name}', storage from '{settings.storage_connection_name}'"
-        + (", virtual clock" if args.virtual_clock else "")
+        + (f", virtual clock from {format_history_time(clock.now())}" if args.virtual_clock else "")
         + (", activities delivered twice" if args.deliver_activities_twice else "")
     )
     print_functions(index, origin, settings.route_prefix)
@@ -217,16 +215,8 @@ async def close_sdk_client_session() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     args.script_root = Path(args.script_root).resolve()
-    if args.clock_start is not None:
-        if not args.virtual_clock:
-            parser.error("--clock-start needs --virtual-clock")
-        try:
-            args.clock_start = parse_clock_start(args.clock_start)
-        except ValueError as error:
-            parser.error(f"--clock-start: {error}")
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

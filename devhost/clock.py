@@ -7,7 +7,7 @@ import contextlib
 import heapq
 import itertools
 from collections.abc import Callable, Coroutine
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from devhost.history import utc_now
@@ -16,21 +16,43 @@ TimerCallback = Callable[[], Coroutine[Any, Any, None]]
 
 
 class Clock:
-    """`now()` for every timestamp the host writes; virtual time moves only through `advance`."""
+    """`now()` for every timestamp the host writes; virtual time moves only through `advance`.
+
+    A virtual clock starts at `start` (`--clock-start`), or at the real time when none is given;
+    `started_at` keeps that instant so tests and `GET /admin/clock` can say which calendar they run on.
+    """
 
     def __init__(self, virtual: bool, start: datetime | None = None) -> None:
+        if start is not None and not virtual:
+            raise ValueError("a clock start needs the virtual clock")
         self.virtual = virtual
         self._virtual_now = start or utc_now()
+        self.started_at = self._virtual_now
 
     def now(self) -> datetime:
         return self._virtual_now if self.virtual else utc_now()
 
     def set_virtual(self, moment: datetime) -> None:
+        """Resume from a persisted instant; the clock never goes backwards."""
         self._virtual_now = max(self._virtual_now, moment)
 
     def advance(self, seconds: float) -> datetime:
         self._virtual_now += timedelta(seconds=seconds)
         return self._virtual_now
+
+
+def parse_clock_start(text: str) -> datetime:
+    """`--clock-start`: an ISO-8601 instant with `Z` or an offset (a naive time is ambiguous)."""
+    cleaned = text.strip()
+    if cleaned.endswith(("Z", "z")):
+        cleaned = cleaned[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(cleaned)
+    except ValueError:
+        raise ValueError(f"'{text}' is not an ISO-8601 instant; write it like 2026-12-05T13:00:00Z") from None
+    if moment.tzinfo is None:
+        raise ValueError(f"'{text}' has no time zone; end it with Z (UTC), e.g. 2026-12-05T13:00:00Z")
+    return moment.astimezone(UTC)
 
 
 class TimerService:

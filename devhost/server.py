@@ -104,18 +104,26 @@ class DevHostServer:
             return json_response({"error": f"No instance with ID '{instance_id}'"}, 404)
         if view == "raw-history":
             return json_response(await self.engine.load_history(instance))
+        if view == "inbox":  # messages accepted but not yet processed (held while suspended)
+            return json_response(
+                [
+                    {"messageId": message_id, "eventType": event["EventType"], "name": event.get("Name")}
+                    for message_id, event in instance.inbox
+                ]
+            )
         if view == "trace":
             if self.engine.trace is None:
                 return json_response(
                     {"error": "Start the host with --trace-payloads to record payloads."}, 409
                 )
             return json_response(self.engine.trace.get(instance_id, []))
-        return json_response({"error": f"Unknown view '{view}': use raw-history or trace"}, 404)
+        return json_response({"error": f"Unknown view '{view}': use raw-history, inbox or trace"}, 404)
 
     def _clock_body(self) -> dict[str, Any]:
         next_due = self.engine.timers.next_due()
         return {
             "virtual": self.engine.clock.virtual,
+            "startedAt": format_history_time(self.engine.clock.started_at),
             "now": format_history_time(self.engine.clock.now()),
             "nextTimer": format_history_time(next_due) if next_due else None,
         }

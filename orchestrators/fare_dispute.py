@@ -3,7 +3,9 @@
 
 Business steps (instance id `fare-dispute-<disputeId>`):
 1. Filed: the SLA due time is fixed (2 business days from filing, in the configured time zone,
-   weekends and holidays skipped) and the customer is told it.
+   weekends and holidays skipped; a case filed on a weekend or holiday starts its clock at the
+   start of the next business day, so it is due at the end of the 2nd business day) and the
+   customer is told it.
 2. Trip history: the trip is looked up (only a card- and contact-free summary comes back); an
    unknown trip, or one of another customer, closes the case as `trip_not_found`.
 3. Fare rules (data: fare_data/fare_rules.json): overcharge vs tariff, cancelled trip, duplicate
@@ -18,6 +20,13 @@ Business steps (instance id `fare-dispute-<disputeId>`):
 6. The customer hears at each step (received, evidence requested/reminder, under review,
    escalated, outcome). If the SLA due time passes while the case waits, it escalates once
    (custom status `escalated`) and the customer is told.
+
+Deadlines come first: each wait has one durable timer, at the earliest of its deadlines, and
+whatever wakes the case, a deadline that has passed by the case's clock is applied before anything
+else it received: the SLA escalation, then the evidence deadline (evidence taken in at or after it
+is refused as late). So when a deadline and an event reach the case in one batch, the outcome is
+the same whichever the host delivered first. (Cases filed before these rules, `deadlineRules` 1,
+keep the old behaviour on replay.)
 
 Everything that crosses the wire is a ContractModel in its dict form; contact details, card data,
 evidence text and supervisor notes never enter the orchestration (claim-check references only).
@@ -34,7 +43,7 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import Annotated, Any, Literal, cast
 from zoneinfo import ZoneInfo
 
@@ -118,6 +127,20 @@ class DisputeOutcome(StrEnum):
     REFUND_DECLINED = "refund_declined"
 
 
+class DeadlineRules(IntEnum):
+    """Revisions of the case's time rules. A case keeps the revision it was filed under, so a
+    running case replays the rules it started with (a missing value is revision 1)."""
+
+    # Off-day filings due at the same wall time (00:00) N business days after the next business
+    # day; an event that reached the case first was taken even at or after a deadline.
+    FIRST = 1
+    # Off-day filings due at the end of the N-th business day; deadlines first (module docstring).
+    DEADLINES_FIRST = 2
+
+
+CURRENT_DEADLINE_RULES = DeadlineRules.DEADLINES_FIRST
+
+
 class FareDisputeSettings(ContractModel):
     """App settings the HTTP starter read, passed in so the orchestrator never reads settings."""
 
@@ -127,6 +150,7 @@ class FareDisputeSettings(ContractModel):
     sla_holidays: list[date] = Field(default_factory=list)
     evidence_reminder_after: timedelta
     evidence_wait: timedelta
+    deadline_rules: DeadlineRules = DeadlineRules.FIRST
 
 
 class FareDisputeInput(ContractModel):
@@ -305,31 +329,47 @@ def is_business_day(day: date, holidays: frozenset[date]) -> bool:
 
 
 def sla_due_utc(
-    filed_at: datetime, time_zone: str, holidays: Sequence[date], business_days: int = 2
+    filed_at: datetime,
+    time_zone: str,
+    holidays: Sequence[date],
+    business_days: int = 2,
+    rules: DeadlineRules = CURRENT_DEADLINE_RULES,
 ) -> datetime:
     """The moment `business_days` business days after `filed_at`, as a UTC datetime.
 
-    The SLA clock runs only on business days in `time_zone`: filed on a business day at 15:00, the
-    case is due at 15:00 on the `business_days`-th following business day; filed on a weekend or
-    holiday, the clock starts at midnight of the next business day. Depends only on its arguments
-    (zoneinfo data is pinned through tzdata), so replays compute the same instant.
+    The SLA clock runs only on business days (Monday to Friday, not a holiday) in `time_zone`:
+    - filed on a business day at 15:00, the case is due at 15:00 local on the `business_days`-th
+      following business day (Friday 23:59 -> Tuesday 23:59; the wall time is kept across a DST
+      change, so the UTC instant moves by the hour);
+    - filed on a weekend or holiday, the clock starts at the start of the next business day and the
+      case is due at the end of its `business_days`-th business day (Saturday 14:00 -> the end of
+      Tuesday, i.e. Wednesday 00:00 local).
+    Depends only on its arguments (zoneinfo data is pinned through tzdata), so replays compute the
+    same instant. `rules` FIRST is how cases filed before DEADLINES_FIRST were computed.
     """
     zone = ZoneInfo(time_zone)
     closed = frozenset(holidays)
     local = filed_at.astimezone(zone)
     day = local.date()
-    wall_time = local.time().replace(tzinfo=None)
-    if not is_business_day(day, closed):
-        wall_time = time(0)
-        day += timedelta(days=1)
-        while not is_business_day(day, closed):
-            day += timedelta(days=1)
-    remaining = business_days
-    while remaining > 0:
+    if is_business_day(day, closed):
+        wall_time = local.time().replace(tzinfo=None)
+        day = _business_days_after(day, business_days, closed)
+        return datetime.combine(day, wall_time, tzinfo=zone).astimezone(UTC)
+    first_day = _business_days_after(day, 1, closed)
+    if rules == DeadlineRules.FIRST:
+        due_day = _business_days_after(first_day, business_days, closed)
+    else:  # the end of the last counted day is the start of the calendar day after it
+        due_day = _business_days_after(first_day, business_days - 1, closed) + timedelta(days=1)
+    return datetime.combine(due_day, time(0), tzinfo=zone).astimezone(UTC)
+
+
+def _business_days_after(day: date, count: int, closed: frozenset[date]) -> date:
+    """The `count`-th business day after `day` (`day` itself when count is 0)."""
+    while count > 0:
         day += timedelta(days=1)
         if is_business_day(day, closed):
-            remaining -= 1
-    return datetime.combine(day, wall_time, tzinfo=zone).astimezone(UTC)
+            count -= 1
+    return day
 
 
 def money(amount: Decimal, currency: str) -> Money:
@@ -371,6 +411,7 @@ def fare_dispute(context: df.DurableOrchestrationContext) -> Generator[Any, Any,
             settings.sla_time_zone,
             settings.sla_holidays,
             settings.sla_business_days,
+            settings.deadline_rules,
         ),
     )
     _publish(context, case, DisputeStage.FILED)
@@ -546,6 +587,7 @@ def _await_evidence(
     # when an event task is there to take it.
     _publish(context, case, DisputeStage.AWAITING_EVIDENCE, WaitingFor.EVIDENCE)
     reminded = False
+    deadlines_first = settings.deadline_rules >= DeadlineRules.DEADLINES_FIRST
     while True:
         deadlines = [close_at]
         if not reminded:
@@ -554,10 +596,18 @@ def _await_evidence(
             deadlines.append(case.sla_due)
         arrival, timer = _wait_with_timer(context, EVIDENCE_SUBMITTED_EVENT, min(deadlines))
         winner = yield context.task_any([timer, arrival])
-        if winner is timer:
+        if winner is not timer:
+            timer.cancel()  # type: ignore[no-untyped-call]
+        if winner is timer or deadlines_first:
+            # Deadlines first: the SLA, then the evidence deadline, whatever woke the case.
             yield from _escalate_if_due(context, case)
             now = context.current_utc_datetime
-            if not reminded and reminder_at <= now < close_at:
+            if deadlines_first and now >= close_at:
+                # Evidence in the same batch is late. It is not recorded as a decision: whether
+                # the case saw it before closing depends on the batch's order; the audit packet
+                # lists every event the case received.
+                return None
+            if winner is timer and not reminded and reminder_at <= now < close_at:
                 reminded = True
                 yield from _notify(context, case, "evidence_reminder", {"respondBy": format_utc(close_at)})
             # Evidence that came in while the messages above were sent was caught by `arrival`.
@@ -565,8 +615,6 @@ def _await_evidence(
                 if now >= close_at:
                     return None
                 continue
-        else:
-            timer.cancel()  # type: ignore[no-untyped-call]
         try:
             submission: EvidenceSubmission = parse_event(arrival.result, EvidenceSubmission)
         except ValidationError:
@@ -594,12 +642,14 @@ def _await_supervisor(
         else:
             arrival, timer = _wait_with_timer(context, SUPERVISOR_DECISION_EVENT, case.sla_due)
             winner = yield context.task_any([timer, arrival])
-            if winner is timer:
+            if winner is not timer:
+                timer.cancel()  # type: ignore[no-untyped-call]
+            if winner is timer or case.dispute.settings.deadline_rules >= DeadlineRules.DEADLINES_FIRST:
+                # Deadlines first: a decision the case takes in at or after the due time escalates
+                # it first, as the timer would have.
                 yield from _escalate_if_due(context, case)
                 if not arrival.is_completed:
                     continue
-            else:
-                timer.cancel()  # type: ignore[no-untyped-call]
         try:
             decision: SupervisorDecision = parse_event(arrival.result, SupervisorDecision)
         except ValidationError:

@@ -12,7 +12,9 @@ Business steps, one instance per order (`maintenance-<orderId>`):
 6. Wait for the approval decision (`APPROVAL_DECISION_EVENT`). Durable timers send a reminder every
    `reminderInterval`; after `escalateAfterReminders` reminders the next one escalates to a
    supervisor instead; at `approvalDeadline` (from the start of the wait) the order expires.
-   A decision raised before the wait begins is buffered by the runtime and taken here.
+   A decision raised before the wait begins is buffered by the runtime and taken here; one taken
+   in at or after the deadline is late (deadlines first: the same outcome whichever of the two
+   the host delivers first). Durations are elapsed time in UTC, so DST nights do not move them.
 7. Release (release certificate filed) or rejection or expiry, then tell the customer the outcome.
 
 Custom status (`MaintenanceOrderStatus`) shows the stage, what the order waits for and the deadline
@@ -102,6 +104,10 @@ class ApprovalPolicy(ContractModel):
     reminder_interval: str
     escalate_after_reminders: Annotated[int, Field(ge=0, le=100)]
     approval_deadline: str
+    # Deadlines first: a decision the order takes in at or after its deadline is late, so it
+    # expires whether the host delivered the deadline or the decision first. Orders started before
+    # this rule (no value) replay the first-come behaviour they started with.
+    deadlines_first: bool = False
 
 
 class MaintenanceOrderInput(ContractModel):
@@ -503,6 +509,8 @@ def await_approval(
         winner = yield context.task_any([timer, approval])
         if winner == approval:
             timer.cancel()  # type: ignore[no-untyped-call]
+            if policy.deadlines_first and context.current_utc_datetime >= deadline:
+                return ApprovalWaitResult(decision=None, reminders_sent=reminders_sent, escalated=escalated)
             event = parse_event(approval.result, ApprovalDecisionEvent)
             record = ApprovalRecord(
                 approved=event.approved,

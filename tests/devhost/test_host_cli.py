@@ -15,10 +15,22 @@ from tests.support.processes import REPO_ROOT, HostProcess, free_port
 APPS = Path(__file__).parent / "apps"
 
 
-def run_devhost(app_dir: Path, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_devhost(
+    app_dir: Path, env: dict[str, str], *flags: str, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), **env}
     return subprocess.run(
-        [sys.executable, "-m", "devhost", "start", "--script-root", str(app_dir), "--port", str(free_port())],
+        [
+            sys.executable,
+            "-m",
+            "devhost",
+            "start",
+            "--script-root",
+            str(app_dir),
+            "--port",
+            str(free_port()),
+            *flags,
+        ],
         env=full_env,
         capture_output=True,
         text=True,
@@ -126,3 +138,42 @@ def test_functions_are_listed_at_start(start_host: Callable[..., HostProcess]) -
         "trigger": "entityTrigger",
         "disabled": False,
     } in listed
+
+
+def test_the_virtual_clock_starts_at_the_pinned_instant_and_only_moves_forward(
+    start_host: Callable[..., HostProcess],
+) -> None:
+    """`--clock-start` pins the calendar a test runs on, whatever the real date is."""
+    host = start_host(APPS / "samples", virtual_clock=True, clock_start="2027-03-27T23:59:30Z")
+    clock = requests.get(f"{host.base_url}/admin/clock", timeout=10).json()
+    assert clock["virtual"] is True
+    assert clock["startedAt"] == clock["now"] == "2027-03-27T23:59:30.0000000Z"
+    advanced = requests.post(f"{host.base_url}/admin/clock/advance", json={"seconds": 31}, timeout=10).json()
+    assert advanced["now"] == "2027-03-28T00:00:01.0000000Z" and advanced["startedAt"] == clock["startedAt"]
+    assert "virtual clock from 2027-03-27T23:59:30" in host.log_text()
+
+
+def test_a_restart_keeps_the_hub_s_later_clock_over_the_pinned_start(
+    start_host: Callable[..., HostProcess],
+) -> None:
+    host = start_host(APPS / "samples", virtual_clock=True, clock_start="2026-12-05T13:00:00Z")
+    requests.post(
+        f"{host.base_url}/admin/clock/advance", json={"seconds": 3600}, timeout=10
+    ).raise_for_status()
+    host.restart()
+    assert (
+        requests.get(f"{host.base_url}/admin/clock", timeout=10)
+        .json()["now"]
+        .startswith("2026-12-05T14:00:00")
+    )
+
+
+def test_a_bad_clock_start_is_a_usage_error_that_says_how_to_write_it() -> None:
+    env = {"AzureWebJobsStorage": "UseDevelopmentStorage=true", "TASKHUB_NAME": "clock"}
+    naive = run_devhost(APPS / "samples", env, "--virtual-clock", "--clock-start", "2026-12-05T13:00:00")
+    assert naive.returncode == 2
+    assert "--clock-start" in naive.stderr and "end it with Z" in naive.stderr
+    garbled = run_devhost(APPS / "samples", env, "--virtual-clock", "--clock-start", "next saturday")
+    assert garbled.returncode == 2 and "2026-12-05T13:00:00Z" in garbled.stderr
+    real = run_devhost(APPS / "samples", env, "--clock-start", "2026-12-05T13:00:00Z")
+    assert real.returncode == 2 and "--virtual-clock" in real.stderr

@@ -1,53 +1,40 @@
-"""The 2-business-day SLA across a weekend and two holidays, on the virtual clock.
+"""The 2-business-day SLA over the Christmas holiday run, on a virtual clock pinned to 24 Dec 2026.
 
-Filed on a Thursday at 15:00 in Amsterdam with the Friday and the Monday after it configured as
-holidays, the case is due the next Wednesday at 15:00 local: Friday (holiday), the weekend and
-Monday (holiday) do not count. At that moment, still waiting for a supervisor, it escalates once
-and the customer is told; the supervisor can still decide afterwards.
+Calendar case: the eve of a holiday run. Filed on Thursday 24 December at 15:00 in Amsterdam with
+25 and 28 December configured as holidays, the case is due the next Wednesday, 30 December, at
+15:00 local: Friday (holiday), the weekend and Monday (holiday) do not count. At that moment, still
+waiting for a supervisor, it escalates once and the customer is told; the supervisor can still
+decide afterwards.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from tests.fare_dispute.conftest import FAULTS
 from tests.fare_dispute.support import DisputeHost, claim
 
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
-
-
-def next_thursday_after(moment: datetime) -> date:
-    day = moment.astimezone(AMSTERDAM).date() + timedelta(days=2)
-    while day.weekday() != 3:
-        day += timedelta(days=1)
-    return day
-
-
-THURSDAY = next_thursday_after(datetime.now(UTC))
-HOLIDAYS = (THURSDAY + timedelta(days=1), THURSDAY + timedelta(days=4))  # Friday and Monday
+FILED_AT = datetime(2026, 12, 24, 14, 0, tzinfo=UTC)  # Thursday 15:00 in Amsterdam
+DUE = datetime(2026, 12, 30, 14, 0, tzinfo=UTC)  # Wednesday 15:00 in Amsterdam
 
 
 @pytest.fixture(scope="module")
 def sla_host(start_dispute_host: Callable[..., DisputeHost]) -> DisputeHost:
-    holidays = ",".join(day.isoformat() for day in HOLIDAYS)
-    return start_dispute_host(env={**FAULTS, "FARE_DISPUTE_HOLIDAYS": holidays})
-
-
-def local(day: date, hour: int) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, tzinfo=AMSTERDAM)
+    return start_dispute_host(
+        env={**FAULTS, "FARE_DISPUTE_HOLIDAYS": "2026-12-25,2026-12-28"},
+        clock_start=FILED_AT.isoformat(),
+    )
 
 
 def test_sla_breach_across_a_weekend_and_holidays_escalates_once_and_tells_the_customer(
     sla_host: DisputeHost, dispute_id: str
 ) -> None:
-    filed_at = local(THURSDAY, 15)
-    due = local(THURSDAY + timedelta(days=6), 15).astimezone(UTC)  # Wednesday 15:00 local
-    sla_host.advance_to(filed_at)
+    due = DUE
+    assert sla_host.now() == FILED_AT
     sla_host.file_ok(claim(dispute_id, "trip-airport", "cancelled_trip", "42.50", customer_id="cust-ben"))
     view = sla_host.waiting_for(dispute_id, "supervisor_decision", timeout=20)
     assert view["slaDue"] == due.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,6 +1,9 @@
 """The maintenance order over HTTP on one virtual-clock devhost: outcomes, reminders, errors, audit.
 
 Tests share the host; each drives its own order to the end before the next one advances the clock.
+Calendar case: the host's clock starts on the plain Wednesday (`PLAIN_WEDNESDAY`); reminders and the
+deadline are durations in UTC, so no weekday, holiday or DST change moves them (tests/calendar
+walks them from the awkward instants).
 """
 
 from __future__ import annotations

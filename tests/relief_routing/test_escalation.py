@@ -1,5 +1,8 @@
 """Late confirmations escalate on durable timers (virtual clock): a reminder each interval, and
-after the last step the shelter is resolved as unconfirmed and the operations desk takes over."""
+after the last step the shelter is resolved as unconfirmed and the operations desk takes over.
+
+Calendar case: the host's clock starts on the plain Wednesday (`PLAIN_WEDNESDAY`); escalations are
+durations in UTC, calendar-independent (tests/calendar walks them from the awkward instants)."""
 
 from __future__ import annotations
 

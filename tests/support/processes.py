@@ -18,12 +18,17 @@ from devhost.testing import DevHost, blob_connection_string, free_port, wait_for
 REPO_ROOT = Path(__file__).resolve().parents[2]
 AZURITE_BIN = REPO_ROOT / "node_modules" / ".bin" / "azurite-blob"
 ARTIFACTS = REPO_ROOT / ".artifacts"
+# Where a virtual clock starts unless a test pins its own calendar case: a plain Wednesday,
+# 10:00 in Amsterdam, with no weekend, holiday, DST change or year end within a month of it.
+# Virtual-clock tests therefore never take their weekday from the day the suite happens to run.
+PLAIN_WEDNESDAY = "2026-11-11T09:00:00Z"
 
 # A running host (devhost or func) serving one app folder.
 HostProcess = DevHost
 
 __all__ = [
     "ARTIFACTS",
+    "PLAIN_WEDNESDAY",
     "REPO_ROOT",
     "Azurite",
     "HostProcess",
@@ -69,14 +74,19 @@ def make_host(
     hub_name: str | None = None,
     env: dict[str, str] | None = None,
 ) -> DevHost:
-    """Describe a host for an app folder, isolated by its own task hub; call .start() to run it."""
+    """Describe a host for an app folder, isolated by its own task hub; call .start() to run it.
+
+    A virtual clock starts at `clock_start` (ISO-8601 UTC), by default at `PLAIN_WEDNESDAY`.
+    """
+    if clock_start is not None and not virtual_clock:
+        raise ValueError("clock_start needs virtual_clock=True")
     ARTIFACTS.mkdir(exist_ok=True)
     host = DevHost(
         app_dir,
         azurite,
         settings=env,
         virtual_clock=virtual_clock,
-        clock_start=clock_start,
+        clock_start=(clock_start or PLAIN_WEDNESDAY) if virtual_clock else None,
         deliver_twice=deliver_twice,
         trace_payloads=trace_payloads,
         hub_name=hub_name,

@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 import requests
+
+from tests.support.durable_http import DurableApi
+from tests.support.polling import wait_until
+
+TIMER_FIRED, EVENT_RAISED, EXECUTION_RESUMED = 11, 15, 20
 
 devhost_only = pytest.mark.skipif(
     os.environ.get("DURABLE_HOST", "devhost") == "func",
@@ -25,6 +31,13 @@ def raw_history(base_url: str, instance_id: str) -> list[dict[str, Any]]:
     response = requests.get(
         f"{base_url}/admin/instances/{quote(instance_id, safe='')}/raw-history", timeout=30
     )
+    response.raise_for_status()
+    return list(response.json())
+
+
+def inbox(base_url: str, instance_id: str) -> list[dict[str, Any]]:
+    """Messages the instance accepted and has not processed yet (`eventType`, `name`), in order."""
+    response = requests.get(f"{base_url}/admin/instances/{quote(instance_id, safe='')}/inbox", timeout=30)
     response.raise_for_status()
     return list(response.json())
 
@@ -46,3 +59,56 @@ def advance_clock(base_url: str, seconds: float) -> dict[str, Any]:
     body: dict[str, Any] = response.json()
     time.sleep(0)  # let callers poll right after; firing is asynchronous
     return body
+
+
+def clock_now(base_url: str) -> datetime:
+    """The host's clock (virtual or real), as an aware UTC datetime."""
+    response = requests.get(f"{base_url}/admin/clock", timeout=30)
+    response.raise_for_status()
+    return datetime.fromisoformat(response.json()["now"].replace("Z", "+00:00")).astimezone(UTC)
+
+
+def advance_clock_to(base_url: str, moment: datetime) -> None:
+    """Move a --virtual-clock host's time forward to `moment` (never backwards)."""
+    seconds = (moment - clock_now(base_url)).total_seconds()
+    if seconds > 0:
+        advance_clock(base_url, seconds)
+
+
+def deliver_in_one_batch(
+    base_url: str, instance_id: str, deadline: datetime, event: tuple[str, Any], *, event_first: bool
+) -> None:
+    """Make a deadline's timer and an external event reach an instance in one episode, in a chosen order.
+
+    The instance is suspended, the virtual clock moves to `deadline` (its timer fires into the
+    held inbox) and `event` is raised through the management API, in the order asked for; then it
+    is resumed, and the resumed episode is checked to hold both, in that order. This is the batch
+    the Durable runtime may hand an orchestration when a timer and an event fall due together.
+    """
+    durable = DurableApi(base_url)
+    assert durable.post(instance_id, "suspend", reason="test: one batch").status_code == 202
+    durable.wait(instance_id, statuses={"Suspended"})
+
+    def fire_deadline() -> None:
+        advance_clock_to(base_url, deadline)
+        wait_until(
+            lambda: TIMER_FIRED in [m["eventType"] for m in inbox(base_url, instance_id)],
+            10,
+            "the deadline's timer to reach the suspended instance",
+        )
+
+    def raise_event() -> None:
+        assert durable.raise_event(instance_id, *event).status_code == 202
+
+    for step in (raise_event, fire_deadline) if event_first else (fire_deadline, raise_event):
+        step()
+    assert durable.post(instance_id, "resume", reason="test: one batch").status_code == 202
+    wait_until(
+        lambda: EXECUTION_RESUMED in [e["EventType"] for e in raw_history(base_url, instance_id)],
+        10,
+        "the resumed episode",
+    )
+    history = raw_history(base_url, instance_id)
+    resumed = max(i for i, e in enumerate(history) if e["EventType"] == EXECUTION_RESUMED)
+    batch = [e["EventType"] for e in history[resumed:] if e["EventType"] in (TIMER_FIRED, EVENT_RAISED)]
+    assert batch[:2] == ([EVENT_RAISED, TIMER_FIRED] if event_first else [TIMER_FIRED, EVENT_RAISED])
