@@ -244,18 +244,25 @@ class Engine:
 
     def _finished_in_memory(self, instance: Instance) -> None:
         """Keep the most recently finished documents in memory; older ones are read back when asked."""
-        for instance_id in self.finished.finished(instance.instance_id):
+        self.finished.finished(instance.instance_id)
+        self._evict_finished()
+
+    def _evict_finished(self) -> None:
+        later: list[str] = []
+        for instance_id in self.finished.overflow():
             old = self.instances.get(instance_id)
             if old is None or not old.is_terminal:
                 continue  # purged, or running again (rewound): it comes back when it finishes
-            # A finished instance's last episode may still be unwinding: it only holds the object,
-            # never looks it up again. A start or purge in progress holds the lock: evict later.
+            # An episode still unwinding (its document write in flight) or a start or purge
+            # holding the lock: evict it once that is over.
             lock = self._instance_locks.get(instance_id)
-            if lock is not None and lock.locked():
-                self.finished.keep(instance_id)
+            if old.busy or (lock is not None and lock.locked()):
+                later.append(instance_id)
                 continue
             del self.instances[instance_id]
             self.finished.stored(instance_id, old.status, old.created)
+        for instance_id in later:
+            self.finished.keep(instance_id)
 
     async def load_history(self, instance: Instance) -> list[Event]:
         """The execution's history; a finished instance's is read from its log and not kept."""
@@ -426,6 +433,8 @@ class Engine:
                     break
         finally:
             instance.busy = False
+            if instance.is_terminal:
+                self._evict_finished()
 
     async def _run_episode(self, instance: Instance) -> bool:
         """Process the inbox once; returns False when everything left must wait (suspension)."""

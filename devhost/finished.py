@@ -35,11 +35,14 @@ class FinishedInstances:
         self._order: OrderedDict[str, None] = OrderedDict()
         self._stored: dict[str, tuple[str, float]] = {}  # id -> (status, created POSIX time)
 
-    def finished(self, instance_id: str) -> list[str]:
-        """Record that an instance finished (or was read back); returns ids to take out of memory."""
+    def finished(self, instance_id: str) -> None:
+        """Record that an instance finished, or was read back from storage: it is the newest now."""
         self._order[instance_id] = None
         self._order.move_to_end(instance_id)
         self._stored.pop(instance_id, None)
+
+    def overflow(self) -> list[str]:
+        """The oldest ids beyond what stays in memory, taken out of the line."""
         overflow = []
         while len(self._order) > self.kept:
             oldest, _ = self._order.popitem(last=False)

@@ -166,9 +166,6 @@ class WorkerPool:
         for task in list(self._tasks):
             task.cancel()
 
-    def shutdown(self) -> None:
-        """Kept for symmetry with the old in-process invoker; `stop` does the work."""
-
     def describe(self) -> list[dict[str, Any]]:
         """The workers for /admin/workers: number, pid, ready, in flight."""
         return [

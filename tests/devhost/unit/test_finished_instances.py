@@ -11,9 +11,10 @@ CREATED = datetime(2026, 3, 2, 9, tzinfo=UTC)
 
 def test_only_the_most_recently_finished_stay_in_memory() -> None:
     finished = FinishedInstances(kept=2)
-    assert finished.finished("a") == []
-    assert finished.finished("b") == []
-    assert finished.finished("c") == ["a"]
+    for instance_id in "abc":
+        finished.finished(instance_id)
+    assert finished.overflow() == ["a"]
+    assert finished.overflow() == []
     finished.stored("a", "Completed", CREATED)
     assert finished.in_storage("a") and not finished.in_storage("c")
     assert [(s.instance_id, s.status, s.created) for s in finished.summaries()] == [
@@ -24,7 +25,7 @@ def test_only_the_most_recently_finished_stay_in_memory() -> None:
 def test_an_instance_read_back_or_started_again_leaves_the_index() -> None:
     finished = FinishedInstances(kept=1)
     finished.stored("a", "Failed", CREATED)
-    assert finished.finished("a") == []  # read back into memory
+    finished.finished("a")  # read back into memory
     assert not finished.in_storage("a")
     finished.stored("b", "Completed", CREATED)
     finished.forget("b")
