@@ -185,9 +185,14 @@ async def serve(args: argparse.Namespace) -> int:
     print_functions(index, origin, settings.route_prefix)
     print(f"Host started. Durable API: {origin}/runtime/webhooks/durabletask  (Ctrl-C to stop)", flush=True)
     stop = asyncio.Event()
+
+    def on_signal() -> None:
+        workers.stopping()
+        stop.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, on_signal)
     await stop.wait()
     print("devhost: stopping", flush=True)
     await runner.cleanup()

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import socket
 import sys
 import traceback
@@ -79,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("azure").setLevel(logging.WARNING)
+    # Ctrl-C reaches the whole process group: the host decides when its workers stop (a `stop`
+    # frame, or its end of the socket closing), so an interrupt never looks like a crash.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if not args.dateutil_timestamps:
         fast_timestamps.enable()
     connection = socket.socket(fileno=args.fd)

@@ -150,6 +150,10 @@ class WorkerPool:
         assert self.index is not None
         return self.index
 
+    def stopping(self) -> None:
+        """The host is shutting down: a worker ending now (e.g. SIGTERM to the group) is not restarted."""
+        self._stopping = True
+
     async def stop(self) -> None:
         self._stopping = True
         for worker in list(self._workers):
