@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import machine
-from bench.devhost_suite import APP_DIR, DevhostRun, run_devhost_repetition
+from bench.devhost_suite import APP_DIR, DevhostRun, run_devhost_repetition, run_memory_repetition
 from bench.floor import PayloadBuilder, SdkCaller, replay_memory, replay_recorded, synthetic_chain
 from bench.report import evaluate_targets, markdown, ratios
 from bench.stats import Metrics, summarise_runs
@@ -121,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     artifacts.mkdir(exist_ok=True)
 
     devhost_runs: list[DevhostRun] = []
+    peer: dict[str, Any] = {}
     floor_runs: dict[str, list[Metrics]] = {}
     memory_runs: list[Metrics] = []
     workflow_results: list[dict[str, Any]] = []
@@ -149,6 +150,15 @@ def main(argv: list[str] | None = None) -> int:
                     log(f"devhost repetition {number + 1}/{arguments.runs}")
                     run = run_devhost_repetition(azurite, devhost_selected, extra_args=extra_args, log=log)
                     devhost_runs.append(run)
+                    if not arguments.no_peer and set(selected) & PEER_WORKLOADS:
+                        # Interleaved with the devhost's repetitions, so both see the same load
+                        # on this shared machine.
+                        log(f"peer repetition {number + 1}/{arguments.runs} (subprocess in .venv-bench)")
+                        one = run_peer(arguments.peer_python, set(selected), 1, artifacts / "bench-peer.log")
+                        peer.setdefault("runs", []).extend(one.get("runs", []))
+                        peer["versions"] = one.get("versions", {})
+                    if "memory_10k" in devhost_selected:
+                        run.metrics["memory_10k"] = run_memory_repetition(extra_args, log)
                     for workload in FLOOR_WORKLOADS:
                         if workload in run.histories:
                             log(f"SDK floor for the recorded {workload} history")
@@ -197,8 +207,7 @@ def main(argv: list[str] | None = None) -> int:
             log(f"replay memory {number + 1}/{arguments.runs}")
             memory_runs.append(replay_memory(sdk, history, builder))
 
-    peer: dict[str, Any] = {}
-    if not arguments.no_peer:
+    if not arguments.no_peer and not devhost_runs:
         log("peer: durabletask in-memory backend (subprocess in .venv-bench)")
         peer = run_peer(arguments.peer_python, set(selected), arguments.runs, artifacts / "bench-peer.log")
 
@@ -235,7 +244,9 @@ def main(argv: list[str] | None = None) -> int:
         "Host overhead: each recorded history is cut at every OrchestratorStarted and replayed in-process; "
         "the SDK's handle() is the floor, the host part is payload building, state parsing, the action "
         "replay and caching the new events' JSON. Storage and HTTP are counted separately (storage ops).",
-        "The peer persists nothing (in-memory backend): an upper bound for a Python worker and backend.",
+        "The peer persists nothing (in-memory backend): an upper bound for a Python worker and backend. "
+        "Its repetitions run interleaved with the devhost's (devhost repetition, then peer repetition), "
+        "so each pair sees the same load on this shared machine.",
         "This machine is shared: compare the load average at start before comparing runs.",
     ]
     if workflow_results:

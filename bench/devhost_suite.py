@@ -8,6 +8,7 @@ idle before and after each workload.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -33,12 +34,23 @@ class BenchError(RuntimeError):
     """A workload did not complete as it must (wrong status or output): its numbers would lie."""
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Client:
     """A small synchronous client of the host's management and admin routes (keep-alive session)."""
 
     base_url: str
     session: requests.Session = field(default_factory=requests.Session)
+    # host, worker and azurite process ids: CPU seconds each spent on a workload go in its metrics
+    pids: dict[str, list[int]] = field(default_factory=dict)
+
+    def cpu(self) -> dict[str, float]:
+        return {name: sum(cpu_seconds(pid) for pid in pids) for name, pids in self.pids.items()}
 
     def start(self, name: str, body: Any, instance_id: str | None = None) -> str:
         url = f"{self.base_url}{WEBHOOK}/orchestrators/{name}"
@@ -84,6 +96,8 @@ class Client:
 
     def metrics(self) -> dict[str, Any]:
         body: dict[str, Any] = self.session.get(f"{self.base_url}/admin/metrics", timeout=60).json()
+        if self.pids:
+            body["cpu"] = self.cpu()
         return body
 
     def settled_metrics(self, quiet: float = 0.1, timeout: float = 10) -> dict[str, Any]:
@@ -130,6 +144,8 @@ def running_host(azurite: Azurite, extra_args: list[str]) -> Iterator[HostProces
 
 def _counter_deltas(before: dict[str, Any], after: dict[str, Any]) -> Metrics:
     deltas: Metrics = {}
+    for name, value in after.get("cpu", {}).items():
+        deltas[f"cpu.{name}"] = value - before["cpu"][name]
     for name in ("storageOperations", *OPTIONAL_COUNTERS):
         if isinstance(before.get(name), int | float) and isinstance(after.get(name), int | float):
             deltas[name] = float(after[name]) - float(before[name])
@@ -142,6 +158,9 @@ def _with_counters(result: Metrics, deltas: Metrics, activities: int) -> Metrics
     for name in OPTIONAL_COUNTERS:
         if name in deltas:
             result[f"host.{name}"] = deltas[name]
+    for name, value in deltas.items():
+        if name.startswith("cpu."):
+            result[f"{name}Seconds"] = value
     return result
 
 
@@ -221,23 +240,31 @@ def run_latency(client: Client, samples: int, timeout: float) -> Metrics:
     its result. Both clocks are the devhost process's wall clock.
     """
     latencies: list[float] = []
+    from_yield: list[float] = []
     before = client.settled_metrics()
     for _ in range(samples):
         time.sleep(0.05)  # let the host go idle (trailing writes of the previous sample)
         instance_id = client.start("bench_stamp", None)
         body = client.wait(instance_id, timeout, interval=0.02)
-        if body["runtimeStatus"] != "Completed" or not isinstance(body.get("output"), float):
-            raise BenchError(f"latency sample: {body['runtimeStatus']} with {body.get('output')!r}")
+        output = body.get("output")
+        if body["runtimeStatus"] != "Completed" or not isinstance(output, list) or len(output) != 2:
+            raise BenchError(f"latency sample: {body['runtimeStatus']} with {output!r}")
+        started_at, yielded_at = output
         scheduled = [e for e in client.raw_history(instance_id) if e["EventType"] == 4]
         if len(scheduled) != 1:
             raise BenchError(f"latency sample: {len(scheduled)} TaskScheduled events")
-        latencies.append(float(body["output"]) - _history_time(scheduled[0]["Timestamp"]))
+        latencies.append(float(started_at) - _history_time(scheduled[0]["Timestamp"]))
+        if yielded_at is not None:
+            from_yield.append(float(started_at) - float(yielded_at))
     deltas = _counter_deltas(before, client.settled_metrics())
     result: Metrics = {
         "p50Seconds": percentile(latencies, 0.50),
         "p95Seconds": percentile(latencies, 0.95),
         "maxSeconds": max(latencies),
         "samples": float(len(latencies)),
+        # As the peer measures it: the orchestrator yields the activity → the activity's first line.
+        "p50FromYieldSeconds": percentile(from_yield, 0.50),
+        "p95FromYieldSeconds": percentile(from_yield, 0.95),
         "storageOpsPerOrchestration": deltas["storageOperations"] / samples,
     }
     if deltas.get("episodes"):
@@ -312,6 +339,11 @@ def run_devhost_repetition(
     with running_host(azurite, extra_args) as host:
         client = Client(host.base_url)
         run_chain(client, 3, 60)  # warm-up: imports, first blob container writes
+        assert host.process is not None
+        workers = client.session.get(f"{host.base_url}/admin/workers", timeout=60).json()["workers"]
+        client.pids = {"host": [host.process.pid], "worker": [int(w["pid"]) for w in workers]}
+        if azurite.process is not None:
+            client.pids["azurite"] = [azurite.process.pid]
         if "chain_100" in selected:
             log("devhost chain 100")
             run.metrics["chain_100"], run.histories["chain_100"] = run_chain(client, 100, 120)
@@ -327,17 +359,22 @@ def run_devhost_repetition(
         if "chain_1000" in selected:
             log("devhost chain 1,000 (long)")
             run.metrics["chain_1000"], run.histories["chain_1000"] = run_chain(client, 1000, 900)
-    if "memory_10k" in selected:
-        # Its own Azurite and host: 10,000 instances a repetition would slow the shared Azurite down
-        # for what follows, and the warm-up sample must not carry the other workloads' state.
-        log("devhost memory across 10,000 completed instances (own Azurite and host)")
-        own = Azurite.start()
-        try:
-            with running_host(own, extra_args) as host:
-                client = Client(host.base_url)
-                run_chain(client, 3, 60)
-                assert host.process is not None
-                run.metrics["memory_10k"] = run_memory(client, host.process.pid, 10_000, 900)
-        finally:
-            own.stop()
     return run
+
+
+def run_memory_repetition(extra_args: list[str], log: Callable[[str], None]) -> Metrics:
+    """memory_10k on its own Azurite and host.
+
+    10,000 instances a repetition would slow a shared Azurite down for what follows, and the
+    warm-up sample must not carry the other workloads' state.
+    """
+    log("devhost memory across 10,000 completed instances (own Azurite and host)")
+    own = Azurite.start()
+    try:
+        with running_host(own, extra_args) as host:
+            client = Client(host.base_url)
+            run_chain(client, 3, 60)
+            assert host.process is not None
+            return run_memory(client, host.process.pid, 10_000, 900)
+    finally:
+        own.stop()
