@@ -1,6 +1,7 @@
 """The one error-mapping wrapper for HTTP functions, and JSON responses.
 
 `json_errors` decides the status of every failure in one place: `InvalidRequest` → 400,
+`AuthenticationRequired` → 401, `AccessDenied` → 403 (naming the roles needed),
 `InstanceNotFound` → 404, `Conflict` → 409 (each with its JSON body), anything else → 500 with a
 generic body while the traceback goes to the `workflows` log, redacted by its filter (see
 telemetry.py). Internals never reach the caller.
@@ -17,6 +18,7 @@ from typing import Any, ParamSpec
 import azure.functions as func
 
 from api.errors import ApiError
+from identity import AuthenticationRequired, IdentityError
 from telemetry import configure_telemetry
 
 P = ParamSpec("P")
@@ -31,9 +33,14 @@ def json_response(
     )
 
 
-def error_response(error: ApiError) -> func.HttpResponse:
-    """The response for a deliberate API error."""
-    return json_response(error.body(), error.status_code)
+# A 401 says how to authenticate (RFC 9110 §11.6.1): an Entra bearer token or an Easy Auth session.
+WWW_AUTHENTICATE = 'Bearer realm="workflows"'
+
+
+def error_response(error: ApiError | IdentityError) -> func.HttpResponse:
+    """The response for a deliberate API error or a refused identity (401/403)."""
+    headers = {"WWW-Authenticate": WWW_AUTHENTICATE} if isinstance(error, AuthenticationRequired) else None
+    return json_response(error.body(), error.status_code, headers)
 
 
 def json_errors(
@@ -53,7 +60,7 @@ def json_errors(
                 result = await result
             assert isinstance(result, func.HttpResponse)
             return result
-        except ApiError as error:
+        except (ApiError, IdentityError) as error:
             return error_response(error)
         except Exception:
             configure_telemetry().exception(

@@ -29,6 +29,7 @@ import azure.functions as func
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_json_schema
 from pydantic_core import core_schema
 
+from api.access import authenticate
 from api.fare_dispute import FileFareDisputeRequest, SubmitEvidenceRequest, SupervisorDecisionRequest
 from api.fare_dispute import bp as fare_dispute_api_bp
 from api.handlers import json_errors
@@ -39,8 +40,9 @@ from api.relief_routing import ShelterConfirmationRequest
 from api.relief_routing import bp as relief_routing_api_bp
 from api.validation import IDENTIFIER_PATTERN, MAX_BODY_BYTES
 from contracts import ContractModel
+from identity import Permission, roles_granting
 from integrations.inventory import StockLevel
-from orchestrators.relief_routing import ReliefChange, ReliefRequest
+from orchestrators.relief_routing import ReliefChangeRequest, ReliefRequest
 
 DOCUMENT_PATH = Path(__file__).resolve().parents[1] / "openapi.json"
 ROUTE_PREFIX = "/api"
@@ -70,6 +72,9 @@ class Operation:
     success_headers: tuple[str, ...] = ()
     # A valid body (for the document's readers and the fuzzer's first requests).
     example: dict[str, Any] | None = None
+    # What the caller must be allowed to do (api.access); None with `authenticated`: any principal.
+    permission: Permission | None = None
+    authenticated: bool = True
 
 
 def _operations() -> dict[str, Operation]:
@@ -85,6 +90,7 @@ def _operations() -> dict[str, Operation]:
             200,
             "Health",
             errors=(503,),
+            authenticated=False,
         ),
         "openapi_document": Operation("This document", "platform", 200, "OpenApiDocument"),
         "start_maintenance_order": Operation(
@@ -104,6 +110,7 @@ def _operations() -> dict[str, Operation]:
                     "findings": [{"code": "CORR-12", "severity": "high", "partNumbers": ["P-1", "P-2"]}],
                 },
             },
+            permission=Permission.START_WORKFLOW,
         ),
         "approve_maintenance_order": Operation(
             "Approve or reject a maintenance order",
@@ -112,7 +119,8 @@ def _operations() -> dict[str, Operation]:
             "MaintenanceApprovalAccepted",
             ApprovalRequest,
             errors=event_errors,
-            example={"approved": True, "approver": "Ada Approver", "comment": "parts checked"},
+            example={"approved": True, "comment": "parts checked"},
+            permission=Permission.APPROVE_MAINTENANCE_ORDER,
         ),
         "get_maintenance_order": Operation(
             "A maintenance order's stage, what it waits for, deadlines and outcome",
@@ -120,9 +128,15 @@ def _operations() -> dict[str, Operation]:
             200,
             "MaintenanceOrderView",
             errors=read_errors,
+            permission=Permission.READ_WORKFLOW_STATUS,
         ),
         "get_maintenance_order_audit": Operation(
-            "A maintenance order's audit packet", "maintenance order", 200, "AuditPacket", errors=read_errors
+            "A maintenance order's audit packet",
+            "maintenance order",
+            200,
+            "AuditPacket",
+            errors=read_errors,
+            permission=Permission.READ_OPERATIONS,
         ),
         "file_fare_dispute": Operation(
             "File a fare dispute (instance fare-dispute-<disputeId>)",
@@ -139,6 +153,7 @@ def _operations() -> dict[str, Operation]:
                 "reason": "overcharge",
                 "claimedAmount": {"amount": "2.40", "currency": "EUR"},
             },
+            permission=Permission.START_WORKFLOW,
         ),
         "submit_fare_dispute_evidence": Operation(
             "Customer evidence for a dispute that waits for it",
@@ -148,6 +163,7 @@ def _operations() -> dict[str, Operation]:
             SubmitEvidenceRequest,
             errors=event_errors,
             example={"description": "I tapped out at Central", "documents": [{"documentId": "receipt-1"}]},
+            permission=Permission.SUBMIT_EVIDENCE,
         ),
         "decide_fare_dispute": Operation(
             "A supervisor's decision for a dispute that waits for it",
@@ -158,9 +174,9 @@ def _operations() -> dict[str, Operation]:
             errors=event_errors,
             example={
                 "decision": "partial",
-                "supervisor": "sup-1",
                 "refundAmount": {"amount": "1.00", "currency": "EUR"},
             },
+            permission=Permission.DECIDE_FARE_DISPUTE,
         ),
         "get_fare_dispute": Operation(
             "A dispute's stage, SLA due time, what it waits for, and the outcome",
@@ -168,9 +184,15 @@ def _operations() -> dict[str, Operation]:
             200,
             "FareDisputeView",
             errors=read_errors,
+            permission=Permission.READ_WORKFLOW_STATUS,
         ),
         "get_fare_dispute_audit": Operation(
-            "A dispute's audit packet", "fare dispute", 200, "AuditPacket", errors=read_errors
+            "A dispute's audit packet",
+            "fare dispute",
+            200,
+            "AuditPacket",
+            errors=read_errors,
+            permission=Permission.READ_OPERATIONS,
         ),
         "start_relief_request": Operation(
             "Start a relief request (instance relief-<requestId>)",
@@ -187,13 +209,14 @@ def _operations() -> dict[str, Operation]:
                     {"shelterId": "shelter-bayview-school", "items": [{"sku": "water", "pallets": 2}]}
                 ],
             },
+            permission=Permission.START_WORKFLOW,
         ),
         "change_relief_request": Operation(
             "Change (add, re-size, remove shelters) or cancel a relief request",
             "relief routing",
             202,
             "ReliefChangeAccepted",
-            ReliefChange,
+            ReliefChangeRequest,
             optional_body_fields=("changeId",),
             errors=event_errors,
             example={
@@ -201,6 +224,7 @@ def _operations() -> dict[str, Operation]:
                     {"shelterId": "shelter-hilltop-center", "items": [{"sku": "blanket", "pallets": 1}]}
                 ]
             },
+            permission=Permission.CHANGE_RELIEF_REQUEST,
         ),
         "confirm_relief_delivery": Operation(
             "A shelter confirms it received its pallets",
@@ -213,6 +237,7 @@ def _operations() -> dict[str, Operation]:
                 "shelterId": "shelter-bayview-school",
                 "receivedItems": [{"sku": "water", "pallets": 2}],
             },
+            permission=Permission.CONFIRM_SHELTER_DELIVERY,
         ),
         "get_relief_request": Operation(
             "A relief request's stage, per-shelter state, next escalation and outcome",
@@ -220,9 +245,15 @@ def _operations() -> dict[str, Operation]:
             200,
             "ReliefRequestView",
             errors=read_errors,
+            permission=Permission.READ_WORKFLOW_STATUS,
         ),
         "get_relief_request_audit": Operation(
-            "A relief request's audit packet", "relief routing", 200, "AuditPacket", errors=read_errors
+            "A relief request's audit packet",
+            "relief routing",
+            200,
+            "AuditPacket",
+            errors=read_errors,
+            permission=Permission.READ_OPERATIONS,
         ),
         "get_relief_inventory": Operation(
             "Stock, reserved, delivered and available pallets per depot and SKU",
@@ -230,6 +261,7 @@ def _operations() -> dict[str, Operation]:
             200,
             "Inventory",
             errors=(500,),
+            permission=Permission.READ_OPERATIONS,
         ),
     }
 
@@ -327,6 +359,25 @@ def _error_components() -> dict[str, Any]:
             "description": "404 (unknown instance) and 500 (internal error; details are only logged).",
             "required": ["error"],
             "properties": {"error": {"type": "string"}},
+        },
+        "AuthenticationError": {
+            "type": "object",
+            "description": "401 (from the app; App Service Authentication in front answers 401 itself): no "
+            "authenticated principal. `signIn` is where a browser signs in.",
+            "required": ["error"],
+            "properties": {"error": {"type": "string"}, "signIn": {"type": "string"}},
+        },
+        "AccessDeniedError": {
+            "type": "object",
+            "description": "403: the signed-in principal may not do this. `requiredRoles` names the app "
+            "roles that grant it; `rule` names a broken business rule instead (`maker-checker`: the "
+            "principal started the case; `shelter-scope`: the shelter is not assigned to them).",
+            "required": ["error"],
+            "properties": {
+                "error": {"type": "string"},
+                "requiredRoles": {"type": "array", "items": {"type": "string"}},
+                "rule": {"type": "string"},
+            },
         },
         "ConflictError": {
             "type": "object",
@@ -451,6 +502,11 @@ def _response_components() -> dict[str, Any]:
 
 _ERROR_RESPONSES = {
     400: ("The request names a bad field (body field or path parameter)", "ValidationError"),
+    401: ("No authenticated principal (sign in, or send an Entra ID bearer token)", "AuthenticationError"),
+    403: (
+        "The signed-in principal lacks the role, or breaks maker-checker or the shelter scope",
+        "AccessDeniedError",
+    ),
     404: ("No instance with that id", "Error"),
     409: ("The instance exists but does not take this request now", "ConflictError"),
     413: (f"The body is larger than {MAX_BODY_BYTES} bytes (field `body`)", "ValidationError"),
@@ -511,16 +567,34 @@ def build_document(blueprints: Iterable[Any] | None = None) -> dict[str, Any]:
             "description": "Maintenance orders, fare disputes and relief routing on Azure Durable Functions. "
             "Generated by api/openapi.py from the request models; do not edit openapi.json by hand. "
             "Every error body is JSON: 400/413/415 name the bad field (`field`, `fields`), 404/500 carry "
-            "`error`, 409 adds the existing instance's `statusQueryGetUri` and `state`. Functions with "
-            "auth level `function` need a function key (`code` query parameter or `x-functions-key` "
-            "header) on Azure. A path that matches no route is the host's 404, without a body.",
+            "`error`, 409 adds the existing instance's `statusQueryGetUri` and `state`. Every operation but "
+            "the health check needs an authenticated principal (App Service Authentication with Microsoft "
+            "Entra ID: a bearer token, or the sign-in session cookie) holding the app role the operation "
+            "names (`x-required-roles`): 401 without one, 403 without the role. Deciders are the "
+            "authenticated principal, never a name in the body. A path that matches no route is the "
+            "host's 404, without a body.",
         },
         "servers": [{"url": "/"}],
         "paths": dict(sorted(paths.items())),
         "components": {
             "schemas": dict(sorted(schemas.items())),
             "securitySchemes": {
-                "functionKey": {"type": "apiKey", "in": "header", "name": "x-functions-key"},
+                "entraIdBearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "A Microsoft Entra ID access token for the app registration (audience "
+                    "api://<client id>), validated by App Service Authentication. People get app roles by "
+                    "assignment, services (client credentials) by application permission; the token's "
+                    "`roles` claim must hold the role an operation names.",
+                },
+                "easyAuthSession": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "AppServiceAuthSession",
+                    "description": "The App Service Authentication session after signing in at "
+                    "/.auth/login/aad (browsers; locally the devhost's --easy-auth sign-in form).",
+                },
             },
         },
     }
@@ -555,7 +629,12 @@ def _operation_object(
             ),
         }
     }
-    for status in operation.errors:
+    statuses = set(operation.errors)
+    if operation.authenticated:
+        statuses.add(401)
+    if operation.permission is not None:
+        statuses.add(403)
+    for status in sorted(statuses):
         description, schema = _ERROR_RESPONSES[status]
         responses[str(status)] = {"description": description, "content": _json_content(schema)}
     result: dict[str, Any] = {
@@ -564,8 +643,20 @@ def _operation_object(
         "tags": [operation.tag],
         "responses": responses,
     }
+    if operation.permission is not None:
+        roles = [role.value for role in roles_granting(operation.permission)]
+        result["description"] = f"Requires one of the app roles: {', '.join(roles)}."
+        result["x-required-roles"] = roles
+    elif operation.authenticated:
+        result["description"] = "Any authenticated principal."
+    if operation.authenticated:
+        result["security"] = [{"entraIdBearer": []}, {"easyAuthSession": []}]
+    else:
+        result["security"] = []
     if function.auth_level != "anonymous":
-        result["security"] = [{"functionKey": []}]
+        result["security"] = [{**scheme, "functionKey": []} for scheme in result["security"]] or [
+            {"functionKey": []}
+        ]
     parameters = _path_parameters(function.route)
     if parameters:
         result["parameters"] = parameters
@@ -621,6 +712,7 @@ def _served_body() -> str:
 @json_errors
 def openapi_document(req: func.HttpRequest) -> func.HttpResponse:
     """This API's OpenAPI 3.1 document (generated from the request models at first call)."""
+    authenticate(req)
     return func.HttpResponse(_served_body(), status_code=200, mimetype="application/json")
 
 

@@ -39,10 +39,15 @@ async def start_once(  # noqa: PLR0917 (mirrors client.start_new plus the reques
 
 
 async def existing_instance(
-    client: df.DurableOrchestrationClient, instance_id: str, resource: str, identifier: str
+    client: df.DurableOrchestrationClient,
+    instance_id: str,
+    resource: str,
+    identifier: str,
+    *,
+    show_input: bool = False,
 ) -> DurableOrchestrationStatus:
-    """The status of `instance_id`, or `InstanceNotFound` (404) naming the business id."""
-    status = await client.get_status(instance_id)
+    """The status of `instance_id` (with its input when asked), or `InstanceNotFound` (404)."""
+    status = await client.get_status(instance_id, show_input=show_input)
     if status.runtime_status is None:
         raise InstanceNotFound(resource, identifier)
     return status

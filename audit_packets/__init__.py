@@ -8,10 +8,11 @@ API:
   `input`, `customStatus`, `historyEvents`); with `raw_history` (devhost raw history) attempts are
   matched by EventId. Sections: `instance`, `outcome`, `customStatus`, `activities` (name, input,
   attempts with scheduledAt/finishedAt/outcome/result or failure, retried), `events` (name,
-  receivedAt, by, data), `timers`, `entityOperations`, `subOrchestrations`, `timeline`,
-  `historySource`, `notes`.
+  receivedAt, by, principal: the `identity.Actor` the event records, data), `timers`,
+  `entityOperations`, `subOrchestrations`, `timeline`, `historySource`, `notes`.
 - `decision_records(packet, event_name, fields=()) -> list[dict]`: the events of one name with
-  `by`, `receivedAt` and the chosen data fields (an approval's approver and timestamp).
+  `by`, `principal`, `receivedAt` and the chosen data fields (an approval's timestamp).
+- `principal_of(payload)`: the `identity.Actor` record an event payload carries (`decidedBy`, ...).
 - `packet_redactor(extra_keys=()) -> Callable`, `redact_value(value, keys)`, `redaction_keys`,
   `DEFAULT_EXTRA_KEYS`, `normalise_key`: `telemetry.redact` plus audit keys (email, phone, ...).
 - `publish_audit_packet(client, instance_id, *, workflow, extras=None, extra_redact_keys=())`
@@ -40,11 +41,13 @@ from audit_packets.history import (
     ACTOR_KEYS,
     CUSTOM_STATUS_NOTE,
     FORMAT,
+    PRINCIPAL_KEYS,
     Redactor,
     actor_of,
     decision_records,
     loads_json,
     packet_from_history,
+    principal_of,
 )
 from audit_packets.redaction import (
     DEFAULT_EXTRA_KEYS,
@@ -70,6 +73,7 @@ __all__ = [
     "CUSTOM_STATUS_NOTE",
     "DEFAULT_EXTRA_KEYS",
     "FORMAT",
+    "PRINCIPAL_KEYS",
     "STYLE_SHA256",
     "PacketExtras",
     "Redactor",
@@ -80,6 +84,7 @@ __all__ = [
     "normalise_key",
     "packet_from_history",
     "packet_redactor",
+    "principal_of",
     "publish_audit_packet",
     "read_audit_status",
     "redact_value",

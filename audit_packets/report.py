@@ -106,7 +106,7 @@ def _section(packet: dict[str, Any], level: int) -> str:
                 [
                     _text(e["name"]),
                     _text(e["receivedAt"]),
-                    _text(e.get("by") or "(not named)"),
+                    _text(_who(e)),
                     _json(e["data"]),
                 ]
                 for e in packet["events"]
@@ -181,3 +181,12 @@ def render_html(packet: dict[str, Any]) -> str:
         f"{_text(', '.join(packet.get('redactedKeys', [])))} and the project's telemetry list.</p>\n"
         f"{_section(packet, 0)}\n</body></html>\n"
     )
+
+
+def _who(event: dict[str, Any]) -> str:
+    """`Name (principal id, role)` for an authenticated principal, else the named actor or a note."""
+    principal = event.get("principal")
+    if isinstance(principal, dict) and principal.get("principalId"):
+        role = f", {principal['role']}" if principal.get("role") else ""
+        return f"{principal.get('name') or ''} (principal {principal['principalId']}{role})"
+    return str(event.get("by") or "(not named)")

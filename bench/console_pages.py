@@ -24,6 +24,7 @@ from typing import Any
 
 import requests
 
+from ops.sign_in import LOCAL_OPERATOR, LOCAL_SUBMITTER, bearer
 from ops.workflow_clients import (
     AppClient,
     FareDisputeClient,
@@ -71,12 +72,12 @@ def start_instances(app: AppClient, count: int) -> dict[str, list[str]]:
     return grouped
 
 
-def wait_settled(base_url: str, count: int, timeout: float) -> dict[str, int]:
+def wait_settled(base_url: str, count: int, timeout: float, token: str) -> dict[str, int]:
     """Wait until no instance is Pending or still working towards its first wait; the status counts."""
     deadline = time.monotonic() + timeout
     counts: dict[str, int] = {}
     while time.monotonic() < deadline:
-        statuses = all_statuses(base_url)
+        statuses = all_statuses(base_url, token)
         counts = {}
         busy = 0
         for status in statuses:
@@ -93,28 +94,29 @@ def wait_settled(base_url: str, count: int, timeout: float) -> dict[str, int]:
     return counts
 
 
-def all_statuses(base_url: str) -> list[dict[str, Any]]:
+def all_statuses(base_url: str, token: str) -> list[dict[str, Any]]:
     """Every instance's status via the management API (continuation tokens followed)."""
     found: list[dict[str, Any]] = []
-    token = ""
+    continuation = ""
     while True:
         response = requests.get(
             f"{base_url}/runtime/webhooks/durabletask/instances",
             params={"top": "500", "showInput": "false"},
-            headers={"x-ms-continuation-token": token} if token else {},
+            headers={**bearer(token), **({"x-ms-continuation-token": continuation} if continuation else {})},
             timeout=60,
         )
         response.raise_for_status()
         found += response.json()
-        token = response.headers.get("x-ms-continuation-token", "")
-        if not token:
+        continuation = response.headers.get("x-ms-continuation-token", "")
+        if not continuation:
             return found
 
 
-def time_pages(base_url: str, pages: dict[str, str], repeat: int) -> dict[str, dict[str, Any]]:
-    """GET each page `repeat` times; seconds per request (median, max), status and size."""
+def time_pages(base_url: str, pages: dict[str, str], repeat: int, token: str) -> dict[str, dict[str, Any]]:
+    """GET each page `repeat` times as an operator; seconds per request (median, max), status and size."""
     results: dict[str, dict[str, Any]] = {}
     session = requests.Session()
+    session.headers.update(bearer(token))
     for name, path in pages.items():
         samples: list[float] = []
         status, size = 0, 0
@@ -148,17 +150,19 @@ def main(argv: list[str] | None = None) -> int:
 
     azurite = Azurite.start()
     env = {"STORAGE_CONTAINER_PREFIX": f"cb{uuid.uuid4().hex[:10]}", "INTEGRATIONS_MODE": "sandbox"}
-    host = make_host(REPO_ROOT, azurite, virtual_clock=True, env=env).start()
+    host = make_host(REPO_ROOT, azurite, virtual_clock=True, env=env, easy_auth=True).start()
     try:
-        app = AppClient(host.base_url, timeout=60)
+        app = AppClient.signed_in(host.base_url, LOCAL_SUBMITTER, timeout=60)
+        operator = AppClient.signed_in(host.base_url, LOCAL_OPERATOR, timeout=60)
+        assert operator.token is not None
         print(f"starting {args.instances} instances on {host.base_url}", file=sys.stderr)
         started = time.monotonic()
         grouped = start_instances(app, args.instances)
-        counts = wait_settled(host.base_url, args.instances, args.settle_timeout)
+        counts = wait_settled(host.base_url, args.instances, args.settle_timeout, operator.token)
         settle_seconds = time.monotonic() - started
         order = grouped["maintenance"][len(grouped["maintenance"]) // 2]
         relief = grouped["relief"][0]
-        first = requests.get(f"{host.base_url}/api/console", params={"size": "50"}, timeout=60)
+        first = operator.session.get(f"{host.base_url}/api/console", params={"size": "50"}, timeout=60)
         next_link = first.text.split('rel="next" href="', 1)[-1].split('"', 1)[0].replace("&amp;", "&")
         pages = {
             "instances (first page, 50)": "/api/console",
@@ -173,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
             "audit packet JSON": f"/api/console/instance/audit?id=maintenance-{order}&format=json",
             "audit report HTML": f"/api/console/instance/audit?id=maintenance-{order}&format=html",
         }
-        results = time_pages(host.base_url, pages, args.repeat)
+        results = time_pages(host.base_url, pages, args.repeat, operator.token)
     finally:
         host.stop()
         azurite.stop()

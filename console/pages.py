@@ -19,14 +19,16 @@ from typing import Any
 from urllib.parse import urlencode
 
 from console.catalogue import WORKFLOWS
-from console.decisions import PendingDecision
+from console.decisions import PendingDecision, Viewer
 from console.management import RUNTIME_STATUSES, InstanceFilter, InstancePage, InstanceRow
+from identity import SIGN_IN_PATH, SIGN_OUT_PATH, Permission, Role
 
 STYLE = """
 *{box-sizing:border-box}
 body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1b1f24;background:#f6f8fa}
 header{background:#24292f;color:#fff;padding:.6rem 1.2rem;display:flex;gap:1.2rem;align-items:center}
 header a{color:#fff;text-decoration:none;font-weight:600}header .hub{margin-left:auto;opacity:.75}
+header .who{opacity:.9}header .who a{font-weight:400;text-decoration:underline}
 main{padding:1rem 1.2rem;max-width:90rem}
 h1{font-size:1.35rem;margin:.2rem 0 .8rem}h2{font-size:1.1rem;margin:1.4rem 0 .4rem}
 table{border-collapse:collapse;width:100%;background:#fff;margin:.4rem 0}
@@ -128,16 +130,13 @@ def between(start: Any, end: Any) -> float | None:
 
 @dataclass(frozen=True)
 class Links:
-    """Builds console URLs: the console's base path, plus the function key if the page was opened with one."""
+    """Builds console URLs: paths under the console's base path, never with a credential in them."""
 
     base: str  # e.g. /api/console
-    code: str = ""
 
     def to(self, path: str = "", **params: Any) -> str:
         """URL of a console path with query parameters (empty ones dropped), HTML-escaped."""
         query = {k: v for k, v in params.items() if v not in (None, "", [])}
-        if self.code:
-            query["code"] = self.code
         pairs = [(k, x) for k, v in query.items() for x in (v if isinstance(v, list | tuple) else [v])]
         suffix = ("?" + urlencode(pairs)) if pairs else ""
         return esc(f"{self.base}{'/' + path if path else ''}{suffix}")
@@ -149,28 +148,63 @@ class Links:
 
 @dataclass
 class PageContext:
-    """What every page needs: links, the task hub name, a notice to show, the time of the request."""
+    """What every page needs: links, who is signed in, the task hub name, a notice, the request time."""
 
     links: Links
     hub: str = ""
     notice: str = ""
     error: str = ""
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    viewer: Viewer | None = None
+
+    def can(self, permission: Permission) -> bool:
+        """Whether the signed-in person may do `permission` (False when nobody is signed in)."""
+        return self.viewer is not None and self.viewer.can(permission)
 
 
 def layout(context: PageContext, title: str, body: str) -> str:
-    """The whole page around `body`."""
+    """The whole page around `body`: navigation for what the viewer may see, and who is signed in."""
     links = context.links
     notice = f'<div class="notice" role="status">{esc(context.notice)}</div>' if context.notice else ""
     error = f'<div class="error" role="alert">{esc(context.error)}</div>' if context.error else ""
     hub = f'<span class="hub">task hub {esc(context.hub)}</span>' if context.hub else ""
+    navigation = []
+    if context.can(Permission.READ_OPERATIONS):
+        navigation.append(f'<a href="{links.to()}">Instances</a>')
+    if context.can(Permission.VIEW_DECISION_QUEUE):
+        navigation.append(f'<a href="{links.to("decisions")}">Pending decisions</a>')
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{esc(title)} · Workflows console</title><style>{STYLE}</style></head><body>\n"
-        f'<header><a href="{links.to()}">Instances</a><a href="{links.to("decisions")}">Pending decisions</a>'
-        f"{hub}</header>\n<main>{notice}{error}<h1>{esc(title)}</h1>\n{body}\n</main></body></html>\n"
+        f"<header>{''.join(navigation)}{hub}{signed_in(context)}</header>\n"
+        f"<main>{notice}{error}<h1>{esc(title)}</h1>\n{body}\n</main></body></html>\n"
+    )
+
+
+def signed_in(context: PageContext) -> str:
+    """`Signed in as Ada Approver (Maintenance.Approver) · sign out`, or nothing when nobody is."""
+    if context.viewer is None:
+        return ""
+    principal = context.viewer.principal
+    roles = ", ".join(role.value for role in principal.known_roles()) or "no app role"
+    sign_out = f"{SIGN_OUT_PATH}?post_logout_redirect_uri={SIGN_IN_PATH}"
+    return (
+        f'<span class="who" title="principal id {esc(principal.principal_id)}">Signed in as '
+        f"<strong>{esc(principal.name)}</strong> ({esc(roles)}) · "
+        f'<a href="{esc(sign_out)}">sign out</a></span>'
+    )
+
+
+def sign_in_page(context: PageContext, message: str, return_to: str) -> str:
+    """The 401 page: why, and the sign-in link that comes back to `return_to` (a path on this host)."""
+    target = f"{SIGN_IN_PATH}?{urlencode({'post_login_redirect_uri': return_to})}"
+    return layout(
+        context,
+        "Sign in",
+        f'<div class="warn">{esc(message)}</div>'
+        f'<p><a href="{esc(target)}">Sign in with Microsoft Entra ID</a></p>',
     )
 
 
@@ -215,9 +249,8 @@ def instances_page(  # noqa: PLR0917 (the page's parts, each named at the call)
         f'<option value="{esc(r)}"{" selected" if r == wanted.region else ""}>{esc(r)}</option>'
         for r in regions
     )
-    code = hidden("code", links.code) if links.code else ""
     filters = (
-        f'<form class="filters" method="get" action="{links.to()}" aria-label="filters">{code}'
+        f'<form class="filters" method="get" action="{links.to()}" aria-label="filters">'
         f'<label>Workflow<select name="workflow">{workflow_options}</select></label>'
         f'<label>Status<select name="status" multiple size="3">{status_options}</select></label>'
         '<label>Created from (UTC)<input type="datetime-local" name="createdFrom" '
@@ -351,7 +384,12 @@ def instance_page(context: PageContext, view: InstanceView) -> str:
         "report</a></p>"
     )
     actions = available_actions(row.runtime_status)
-    if actions:
+    if actions and not context.can(Permission.OPERATE_INSTANCES):
+        body.append(
+            '<h2>Operator actions</h2><p class="note">Suspend, resume, terminate and rewind need the role '
+            f"{esc(Role.OPERATIONS_OPERATOR.value)}.</p>"
+        )
+    elif actions:
         forms = "".join(
             f'<form method="post" action="{links.to("instance/action", id=row.instance_id)}">'
             f"{hidden('action', name)}{hidden('csrf', view.action_tokens[name])}"
@@ -414,9 +452,9 @@ def _diagnosis(row: InstanceRow, packet: dict[str, Any]) -> str:
         )
     elif status == "Running" and row.waiting_for:
         lines.append(
-            f"Waiting for the external event '{row.waiting_for}'. If it never arrives, send it from Pending "
-            "decisions (it goes through the workflow's own endpoint) or ask the sender to repeat it; the "
-            "workflow's timers remind, escalate or expire it on their own."
+            f"Waiting for the external event '{row.waiting_for}'. If it never arrives, someone holding the "
+            "role for it takes it from Pending decisions (the workflow's own decision step, as that person) "
+            "or the sender repeats it; the workflow's timers remind, escalate or expire it on their own."
         )
     elif status == "Running":
         lines.append(
@@ -468,7 +506,7 @@ def _events_timers_children(context: PageContext, packet: dict[str, Any]) -> str
         "<table><thead><tr><th>event</th><th>received</th><th>by</th><th>data</th></tr></thead><tbody>"
         + "".join(
             f"<tr><td>{esc(e.get('name'))}</td><td>{when(e.get('receivedAt'))}</td>"
-            f"<td>{esc(e.get('by') or '')}</td>"
+            f"<td>{_event_sender(e)}</td>"
             f"<td>{pretty(e.get('data'))}</td></tr>"
             for e in events
         )
@@ -560,20 +598,34 @@ def decision_table(context: PageContext, decisions: list[PendingDecision], token
     )
 
 
+def _event_sender(event: Mapping[str, Any]) -> str:
+    """Who sent an event: the authenticated principal (name, id, role) when recorded, else the named one."""
+    principal = event.get("principal")
+    if isinstance(principal, Mapping) and principal.get("principalId"):
+        role = f", {principal.get('role')}" if principal.get("role") else ""
+        return (
+            f"{esc(principal.get('name'))}<br><span class=note>principal {esc(principal.get('principalId'))}"
+            f"{esc(role)}</span>"
+        )
+    return esc(event.get("by") or "")
+
+
 def _anchor(decision: PendingDecision) -> str:
     return f"d-{decision.row.instance_id}-{decision.shelter_id}".rstrip("-")
 
 
 def _decision_form(context: PageContext, decision: PendingDecision, token: str) -> str:
     row = decision.row
+    refusal = context.viewer.refusal(decision) if context.viewer is not None else "sign in first"
+    if refusal is not None:
+        return f'<span class="note">{esc(refusal)}</span>'
     common = (
         f'<form method="post" action="{context.links.to("decide")}">'
         f"{hidden('kind', decision.kind)}{hidden('id', row.instance_id)}{hidden('csrf', token)}"
     )
     if decision.kind == "maintenance_approval":
         return (
-            common + '<label>Approver<input name="approver" required maxlength="100"></label>'
-            '<label>Comment<input name="comment" maxlength="2000"></label>'
+            common + '<label>Comment<input name="comment" maxlength="2000"></label>'
             '<button class="primary" type="submit" name="decision" value="approve">Approve…</button>'
             '<button class="danger" type="submit" name="decision" value="reject">Reject…</button></form>'
         )
@@ -581,9 +633,7 @@ def _decision_form(context: PageContext, decision: PendingDecision, token: str) 
         return (
             common
             + hidden("currency", decision.currency)
-            + '<label>Supervisor id<input name="supervisor" required maxlength="64" '
-            'pattern="[A-Za-z0-9][A-Za-z0-9_.\\-]*"></label>'
-            f'<label>Partial refund ({esc(decision.currency or "amount")})<input name="refundAmount" '
+            + f'<label>Partial refund ({esc(decision.currency or "amount")})<input name="refundAmount" '
             'inputmode="decimal" size="8"></label>'
             '<label>Note<input name="note" maxlength="2000"></label>'
             '<button class="primary" type="submit" name="decision" value="approve">Approve…</button>'
@@ -593,8 +643,7 @@ def _decision_form(context: PageContext, decision: PendingDecision, token: str) 
     return (
         common
         + hidden("shelterId", decision.shelter_id)
-        + '<label>Reported by<input name="confirmedBy" required maxlength="100"></label>'
-        '<button class="primary" type="submit">Confirm receipt…</button></form>'
+        + '<button class="primary" type="submit">Confirm receipt…</button></form>'
     )
 
 
@@ -602,11 +651,13 @@ def decisions_page(
     context: PageContext, decisions: list[PendingDecision], tokens: Mapping[str, str], limit: int, read: int
 ) -> str:
     """The queue of pending decisions, grouped by kind, soonest due first."""
+    who = context.viewer.principal.name if context.viewer is not None else "the signed-in person"
     parts = [
         f'<p class="note">{len(decisions)} pending decision(s) among {read} running or suspended '
         "instance(s). "
-        "Each form shows what will be sent and asks for confirmation; the decision then goes to the "
-        "workflow's own endpoint, which validates it.</p>"
+        f"Decisions are taken as {esc(who)}: each form shows what will be recorded and asks for "
+        "confirmation; the workflow's own decision step then checks it (the same as its API). Only the "
+        "decisions your roles allow have a form.</p>"
     ]
     for kind, title in DECISION_TITLES.items():
         group = [d for d in decisions if d.kind == kind]

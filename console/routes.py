@@ -1,26 +1,33 @@
 # mypy: disable-error-code="untyped-decorator"
 # (azure-functions-durable 1.x decorators carry no types; the functions themselves are fully typed)
-"""HTTP functions of the operations console (route prefix `api`, authLevel function).
+"""HTTP functions of the operations console (route prefix `api`).
 
-- `GET console`: instances, filtered (workflow, status, created time, region, business id text)
-  and paged through the management API.
-- `GET console/instance?id=`: one instance: where it stands and why, custom status, input/output,
-  activities with attempts and durations, events, timers, sub-orchestrations, the history timeline,
-  operator actions and pending decisions.
-- `GET console/instance/audit?id=&format=json|html`: the audit packet (the workflow's own extras,
-  stored like the workflow's `GET .../audit`) as a JSON or HTML download.
-- `GET console/decisions`: pending human decisions with their forms.
+Who may see and do what comes from the signed-in principal (App Service Authentication, the
+`X-MS-CLIENT-PRINCIPAL` headers) and its app roles (identity.roles); no page takes a function key,
+and no link or form carries a credential.
+
+- `GET console` (`Operations.Reader`/`Operator`): instances, filtered (workflow, status, created
+  time, region, business id text) and paged through the management API.
+- `GET console/instance?id=` (same): one instance: where it stands and why, custom status,
+  input/output, activities with attempts and durations, events (with the principal who sent them),
+  timers, sub-orchestrations, the history timeline, operator actions and pending decisions.
+- `GET console/instance/audit?id=&format=json|html` (same): the audit packet (the workflow's own
+  extras, stored like the workflow's `GET .../audit`) as a JSON or HTML download.
+- `GET console/decisions` (any role that decides, and the operations roles): pending human
+  decisions; a form only where the viewer may decide (role, maker-checker, assigned shelter).
 - `POST console/decide`: a decision form → confirmation page → (`confirmed=yes`) the workflow's own
-  event endpoint, server-side; 303 back to the instance.
-- `POST console/instance/action?id=`: suspend, resume, terminate or rewind → confirmation page with
-  a reason → (`confirmed=yes`) the SDK client call; 303 back. Purge is deliberately absent.
+  decision step, in process, as the signed-in principal (console.decisions); 303 back.
+- `POST console/instance/action?id=` (`Operations.Operator`): suspend, resume, terminate or rewind →
+  confirmation page with a reason → (`confirmed=yes`) the SDK client call, with the principal in
+  the reason recorded in history and in the log; 303 back. Purge is deliberately absent.
 
-Every POST needs the CSRF cookie and a token for exactly that action and instance (console.csrf).
-Links keep the `code` query parameter (the function key) when the console was opened with one.
+401 (a page with the sign-in link) without a principal, 403 naming the role needed. Every POST
+needs the CSRF cookie and a token for exactly that action and instance (console.csrf).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 from collections.abc import Awaitable, Callable, Mapping
@@ -31,6 +38,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 import azure.durable_functions as df
 import azure.functions as func
 
+from api.errors import ApiError
 from audit_packets import (
     STYLE_SHA256,
     build_audit_packet,
@@ -43,7 +51,7 @@ from audit_packets import (
 )
 from console import csrf
 from console.catalogue import known_regions, workflow_of
-from console.decisions import DecisionFormError, decision_from_form, pending_decisions, send_decision
+from console.decisions import DecisionFormError, Viewer, decision_from_form, pending_decisions, take_decision
 from console.management import (
     ACTIVE_STATUSES,
     Cursor,
@@ -66,6 +74,18 @@ from console.pages import (
     instances_page,
     message_page,
     security_headers,
+    sign_in_page,
+)
+from identity import (
+    AccessDenied,
+    Actor,
+    AuthenticationRequired,
+    IdentityError,
+    Permission,
+    Principal,
+    Role,
+    assignments_from_settings,
+    principal_from_headers,
 )
 from telemetry import activity_log, configure_telemetry
 
@@ -83,7 +103,11 @@ Handler = Callable[P, Awaitable[func.HttpResponse]]
 
 
 class Session:
-    """One request's view of the console: links, CSRF secret, function key, API base URL."""
+    """One request's view of the console: who is signed in, links (paths only), the CSRF secret.
+
+    Links are paths on the console's own base path: nothing is built from the `Host` header, and no
+    credential ever goes into a link or form (the session is Easy Auth's cookie).
+    """
 
     def __init__(self, req: func.HttpRequest, client: df.DurableOrchestrationClient | None = None) -> None:
         self.req = req
@@ -91,11 +115,8 @@ class Session:
         path = parts.path
         marker = path.find("/console")
         base = path[: marker + len("/console")] if marker >= 0 else "/api/console"
-        self.origin = f"{parts.scheme}://{parts.netloc}"
-        self.api_base = f"{self.origin}{base.removesuffix('console')}"
-        self.code = req.params.get("code", "")
-        self.function_key = self.code or _header(req.headers, "x-functions-key") or None
-        self.links = Links(base, self.code)
+        self.return_to = path + (f"?{parts.query}" if parts.query and req.method == "GET" else "")
+        self.links = Links(base)
         self.secure = parts.scheme == "https"
         self.secret = csrf.cookie_secret(req.headers)
         self.new_secret = self.secret is None
@@ -103,6 +124,23 @@ class Session:
             self.secret = csrf.new_secret()
         hub = client._orchestration_bindings.task_hub_name if client is not None else ""
         self.context = PageContext(self.links, hub=str(hub or ""), notice=req.params.get("notice", "")[:300])
+        self.principal: Principal | None = None
+
+    def sign_in(self) -> Principal:
+        """The signed-in principal (`AuthenticationRequired` otherwise); the pages show who it is."""
+        if self.principal is None:
+            self.principal = principal_from_headers(self.req.headers)
+            shelters = (
+                assignments_from_settings().shelters_of(self.principal.principal_id)
+                if self.principal.has_role(Role.RELIEF_SHELTER_STAFF)
+                else frozenset()
+            )
+            self.context.viewer = Viewer(self.principal, shelters)
+        return self.principal
+
+    def require(self, permission: Permission) -> Actor:
+        """The signed-in principal acting with `permission`: 401 / 403 (naming the role) otherwise."""
+        return self.sign_in().authorize(permission)
 
     def token(self, purpose: str) -> str:
         """The CSRF token of a form for `purpose`."""
@@ -130,14 +168,22 @@ class Session:
         return dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
 
     def instance_url(self, instance_id: str, notice: str = "") -> str:
-        """Absolute path of an instance page (not HTML-escaped: for a Location header)."""
-        params = [("id", instance_id)]
+        """Path of the page to return to after acting on an instance (not HTML-escaped: a Location).
+
+        The instance page for those who may read it, else the decision queue.
+        """
+        readable = self.context.can(Permission.READ_OPERATIONS)
+        page, params = ("instance", [("id", instance_id)]) if readable else ("decisions", [])
         if notice:
             params.append(("notice", notice))
-        if self.code:
-            params.append(("code", self.code))
         query = "&".join(f"{k}={quote(v, safe='')}" for k, v in params)
-        return f"{self.links.base}/instance?{query}"
+        return f"{self.links.base}/{page}?{query}"
+
+    def back_link(self, instance_id: str) -> str:
+        """A link back from a message: the instance page, or the decision queue for deciders."""
+        if self.context.can(Permission.READ_OPERATIONS):
+            return self.links.instance(instance_id)
+        return self.links.to("decisions")
 
 
 def console_errors(handler: Handler[P]) -> Handler[P]:
@@ -147,6 +193,15 @@ def console_errors(handler: Handler[P]) -> Handler[P]:
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> func.HttpResponse:
         try:
             return await handler(*args, **kwargs)
+        except AuthenticationRequired as error:
+            session = Session(_request_of(args, kwargs))
+            return session.html(sign_in_page(session.context, str(error), session.return_to), 401)
+        except AccessDenied as error:
+            session = Session(_request_of(args, kwargs))
+            with contextlib.suppress(IdentityError):
+                session.sign_in()
+            page = message_page(session.context, "Not allowed", str(error))
+            return session.html(page, 403)
         except csrf.CsrfError as error:
             session = Session(_request_of(args, kwargs))
             page = message_page(session.context, "Form refused", str(error), session.links.to())
@@ -175,6 +230,7 @@ async def console_instances(
 ) -> func.HttpResponse:
     """The instance list."""
     session = Session(req, client)
+    session.require(Permission.READ_OPERATIONS)
     created_from, created_to = req.params.get("createdFrom", ""), req.params.get("createdTo", "")
     statuses = parse_statuses(_all_values(req, "status"))
     wanted = InstanceFilter(
@@ -200,6 +256,7 @@ async def console_instances(
 async def console_instance(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """One instance."""
     session = Session(req, client)
+    session.require(Permission.READ_OPERATIONS)
     instance_id = req.params.get("id", "")
     status = (
         await client.get_status(instance_id, show_history=True, show_history_output=True, show_input=True)
@@ -241,6 +298,7 @@ async def console_instance_audit(
 ) -> func.HttpResponse:
     """The audit packet as a download: `format=json` (default) or `format=html` (the report)."""
     session = Session(req, client)
+    session.require(Permission.READ_OPERATIONS)
     instance_id = req.params.get("id", "")
     status = await read_audit_status(client, instance_id) if instance_id else None
     if status is None:
@@ -273,12 +331,12 @@ async def console_decisions(
 ) -> func.HttpResponse:
     """The queue of pending human decisions."""
     session = Session(req, client)
+    session.require(Permission.VIEW_DECISION_QUEUE)
     api = ManagementApi(client)
     rows = []
     for workflow in ("maintenance_order", "fare_dispute", "relief_routing"):
-        wanted = InstanceFilter(
-            workflow=workflow, statuses=("Running", "Suspended"), with_input=workflow == "fare_dispute"
-        )
+        # Inputs name who started each case (maker-checker) and a dispute's currency.
+        wanted = InstanceFilter(workflow=workflow, statuses=("Running", "Suspended"), with_input=True)
         rows += await api.all_instances(wanted)
     decisions = pending_decisions(rows)
     tokens = {decision_purpose(d): session.token(decision_purpose(d)) for d in decisions}
@@ -294,8 +352,9 @@ async def console_decisions(
 @bp.durable_client_input(client_name="client")
 @console_errors
 async def console_decide(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    """A decision: checked, confirmed by the operator, then sent to the workflow's own endpoint."""
+    """A decision: checked, confirmed by the signed-in person, then taken by the workflow's own step."""
     session = Session(req, client)
+    principal = session.sign_in()
     form = session.form()
     kind, instance_id, shelter_id = form.get("kind", ""), form.get("id", ""), form.get("shelterId", "")
     purpose = f"decide|{kind}|{instance_id}|{shelter_id if kind == 'shelter_confirmation' else ''}"
@@ -306,19 +365,23 @@ async def console_decide(req: func.HttpRequest, client: df.DurableOrchestrationC
             message_page(session.context, "Decision refused", f"{instance_id!r} is not a workflow instance."),
             400,
         )
-    back = session.links.instance(instance_id)
+    back = session.back_link(instance_id)
     try:
-        decision = decision_from_form(kind, instance_id, workflow.business_id(instance_id), form)
+        decision = decision_from_form(
+            kind, instance_id, workflow.business_id(instance_id), form, principal.name
+        )
     except DecisionFormError as error:
         return session.html(
             message_page(session.context, "Decision not sent", f"{error.field}: {error}", back), 400
         )
+    actor = principal.authorize(decision.permission)
     if form.get("confirmed") != "yes":
         fields = {k: v for k, v in form.items() if k not in ("confirmed",)}
         page = confirm_page(
             session.context,
             "Confirm the decision",
-            f"{decision.summary}. This is sent to POST /api/{decision.path} and cannot be taken back.",
+            f"{decision.summary}. It is recorded with your principal ({actor.describe()}) and cannot be "
+            "taken back.",
             session.links.to("decide"),
             fields,
             "Send decision",
@@ -326,20 +389,18 @@ async def console_decide(req: func.HttpRequest, client: df.DurableOrchestrationC
             details=decision.body,
         )
         return session.html(page)
-    answer = await send_decision(session.api_base, decision, session.function_key)
-    journal = activity_log(WORKFLOW, "decide", instance_id)
-    if not answer.accepted:
-        journal.warning("decision refused by the workflow endpoint", kind=kind, status=str(answer.status))
-        message = f"The workflow refused the decision ({answer.status}): {answer.message()}"
-        return session.html(
-            message_page(session.context, "Decision not accepted", message, back),
-            409 if answer.status == 409 else 400,
-        )
-    journal.info(
-        "decision sent",
-        kind=kind,
-        operator=form.get("approver") or form.get("supervisor") or form.get("confirmedBy") or "",
+    journal = activity_log(WORKFLOW, "decide", instance_id).bind(
+        principal_id=actor.principal_id, principal_name=actor.name, role=actor.role or ""
     )
+    try:
+        await take_decision(client, decision, actor)
+    except (ApiError, IdentityError) as error:
+        journal.warning("decision refused by the workflow", kind=kind, status=str(error.status_code))
+        message = f"The workflow refused the decision ({error.status_code}): {_reason(error)}"
+        return session.html(
+            message_page(session.context, "Decision not accepted", message, back), error.status_code
+        )
+    journal.info("decision recorded", kind=kind)
     return session.redirect(session.instance_url(instance_id, f"Sent: {decision.summary}."))
 
 
@@ -351,6 +412,7 @@ async def console_instance_action(
 ) -> func.HttpResponse:
     """Suspend, resume, terminate or rewind one instance, after a confirmation with a reason."""
     session = Session(req, client)
+    actor = session.require(Permission.OPERATE_INSTANCES)
     form = session.form()
     instance_id = req.params.get("id", "") or form.get("id", "")
     action = form.get("action", "")
@@ -385,8 +447,11 @@ async def console_instance_action(
         "terminate": client.terminate,
         "rewind": client.rewind,
     }
-    await operation[action](instance_id, f"console: {reason}")
-    activity_log(WORKFLOW, action, instance_id).info("operator action", action=action, reason=reason)
+    # The reason is what the management API records in history: it names who acted, not just why.
+    await operation[action](instance_id, f"console: {reason} (by {actor.describe()})")
+    activity_log(WORKFLOW, action, instance_id).bind(
+        principal_id=actor.principal_id, principal_name=actor.name, role=actor.role or ""
+    ).info("operator action", action=action, reason=reason)
     return session.redirect(session.instance_url(instance_id, f"{label} requested: {reason}"))
 
 
@@ -399,6 +464,14 @@ def _request_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> func.HttpReque
     if not isinstance(found, func.HttpRequest):
         raise TypeError("console functions take the HTTP request as `req`")
     return found
+
+
+def _reason(error: ApiError | IdentityError) -> str:
+    """An error's message, naming the field or the roles when the answer did."""
+    body = error.body()
+    field = body.get("field")
+    text = str(body.get("error") or error)
+    return f"{field}: {text}" if field else text
 
 
 def _action_purpose(action: str, instance_id: str) -> str:
@@ -430,10 +503,3 @@ def _page_size(text: str) -> int:
     except ValueError:
         return DEFAULT_PAGE_SIZE
     return max(10, min(MAX_PAGE_SIZE, value))
-
-
-def _header(headers: Mapping[str, str], name: str) -> str:
-    for key, value in headers.items():
-        if key.lower() == name:
-            return str(value)
-    return ""

@@ -23,6 +23,7 @@ from devhost.config import (
     load_local_settings,
     validate_hub_name,
 )
+from devhost.easy_auth import EasyAuthEmulator
 from devhost.engine import Engine
 from devhost.history import format_history_time
 from devhost.loader import AppLoadError, FunctionIndex
@@ -82,6 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="the default now (kept so existing scripts keep working)",
     )
+    start.add_argument(
+        "--easy-auth",
+        action="store_true",
+        help="emulate App Service Authentication: sign in at /.auth/login/aad, X-MS-CLIENT-PRINCIPAL "
+        "headers for signed-in requests, 401 for the rest (docs/devhost.md)",
+    )
     start.add_argument("--verbose", action="store_true", help="log every episode and activity")
     return parser
 
@@ -125,6 +132,9 @@ async def serve(args: argparse.Namespace) -> int:
     except ConfigError as error:
         print(f"Error: {error}", file=sys.stderr)
         return 1
+    easy_auth = EasyAuthEmulator.enable() if args.easy_auth else None
+    if easy_auth is None:
+        EasyAuthEmulator.keep_disabled()
     try:
         workers = WorkerPool(
             script_root,
@@ -162,7 +172,7 @@ async def serve(args: argparse.Namespace) -> int:
     if args.trace_payloads:
         engine.trace = {}
     await engine.start()
-    server = DevHostServer(engine, index, workers, args.port)
+    server = DevHostServer(engine, index, workers, args.port, easy_auth)
     runner = web.AppRunner(server.application(), access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, args.host, args.port)
@@ -176,11 +186,15 @@ async def serve(args: argparse.Namespace) -> int:
         await workers.stop()
         await store.close()
         return 1
+    if easy_auth is not None:
+        # The app's durable client calls the management API on a loopback port of its own.
+        server.rpc_base_url = await easy_auth.start_internal_rpc(runner)
     origin = f"http://localhost:{args.port}"
     print(
         f"devhost: task hub '{settings.hub_name}', storage from '{settings.storage_connection_name}'"
         + (f", virtual clock from {format_history_time(clock.now())}" if args.virtual_clock else "")
         + (", activities delivered twice" if args.deliver_activities_twice else "")
+        + (f", Easy Auth emulated (sign in at {origin}/.auth/login/aad)" if easy_auth else "")
     )
     print_functions(index, origin, settings.route_prefix)
     print(f"Host started. Durable API: {origin}/runtime/webhooks/durabletask  (Ctrl-C to stop)", flush=True)

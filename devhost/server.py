@@ -10,6 +10,7 @@ from urllib.parse import unquote
 from aiohttp import web
 from multidict import CIMultiDict
 
+from devhost.easy_auth import EasyAuthEmulator
 from devhost.engine import Engine
 from devhost.history import format_history_time
 from devhost.loader import FunctionIndex, HttpRoute
@@ -25,8 +26,16 @@ MAX_REQUEST_BYTES = 200 * 1024 * 1024
 class DevHostServer:
     """Builds the aiohttp application that serves every route of the host."""
 
-    def __init__(self, engine: Engine, index: FunctionIndex, invoker: WorkerPool, port: int) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        index: FunctionIndex,
+        invoker: WorkerPool,
+        port: int,
+        easy_auth: EasyAuthEmulator | None = None,
+    ) -> None:
         self.engine = engine
+        self.easy_auth = easy_auth
         self.index = index
         self.invoker = invoker
         self.management = ManagementApi(engine)
@@ -34,7 +43,8 @@ class DevHostServer:
         self.prefix = engine.settings.route_prefix
 
     def application(self) -> web.Application:
-        app = web.Application(client_max_size=MAX_REQUEST_BYTES)
+        middlewares = [self.easy_auth.middleware] if self.easy_auth is not None else []
+        app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=middlewares)
         # [\s\S]: a percent-encoded newline in a path must reach the router too, not aiohttp's 404.
         app.router.add_route("*", r"/{tail:[\s\S]*}", self.dispatch)
         return app

@@ -85,6 +85,20 @@ param alertEmail string
 @description('Whether the workflow alert rules are enabled.')
 param alertsEnabled bool = true
 
+@description('Application (client) ID of the Microsoft Entra app registration that signs callers in and defines the app roles (create it first: docs/deploy-to-azure.md, "Sign-in and app roles").')
+@minLength(36)
+@maxLength(36)
+param authClientId string
+
+@description('Directory (tenant) ID of that app registration; empty means the tenant of this subscription.')
+param authTenantId string = ''
+
+@description('Token audiences App Service Authentication accepts; empty means api://<authClientId> and the client ID.')
+param authAllowedAudiences array = []
+
+@description('App setting holding the app registration\'s client secret as a Key Vault reference (code flow); empty keeps no secret (browsers sign in with an ID token).')
+param authCredentialSettingName string = ''
+
 @description('Tags applied to every resource.')
 param tags object = {}
 
@@ -213,6 +227,10 @@ module functionApp 'modules/functionapp.bicep' = {
     enablePrivateNetworking: enablePrivateNetworking
     appSubnetId: enablePrivateNetworking ? network.outputs.appSubnetId : ''
     healthCheckPath: healthCheckPath
+    authClientId: authClientId
+    authTenantId: empty(authTenantId) ? tenant().tenantId : authTenantId
+    authAllowedAudiences: authAllowedAudiences
+    authCredentialSettingName: authCredentialSettingName
     tags: allTags
   }
 }
@@ -237,3 +255,4 @@ output PRODUCTION_TASK_HUB string = productionTaskHubName
 output STAGING_TASK_HUB string = stagingTaskHubName
 output DURABLE_BACKEND string = durableBackend
 output DURABLE_TASK_SCHEDULER_ENDPOINT string = useScheduler ? scheduler.outputs.endpoint : ''
+output AUTH_CLIENT_ID string = functionApp.outputs.authClientId

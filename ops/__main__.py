@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ops.demo",
     "ops.fuzz",
     "ops.soak",
+    "ops.sign_in",
 )
 
 

@@ -28,6 +28,7 @@ from ops.durable_client import (
     OpsError,
     default_base_url,
 )
+from ops.sign_in import TOKEN_ENV
 
 Confirm = Callable[[str], bool]
 
@@ -44,8 +45,12 @@ def prompt(question: str) -> bool:
 
 
 def client_from_args(args: argparse.Namespace) -> DurableClient:
-    """The management API client for --base-url/--code."""
-    return DurableClient(args.base_url, code=args.code or os.environ.get(SYSTEM_KEY_ENV))
+    """The management API client for --base-url/--code/--token."""
+    return DurableClient(
+        args.base_url,
+        code=args.code or os.environ.get(SYSTEM_KEY_ENV),
+        token=args.token or os.environ.get(TOKEN_ENV) or None,
+    )
 
 
 def _iso(value: str, option: str) -> str:
@@ -286,7 +291,13 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "--base-url", default=default_base_url(), help="host URL (default: $OPS_BASE_URL or %(default)s)"
     )
     parser.add_argument(
-        "--code", help=f"durabletask_extension system key for Azure (default: ${SYSTEM_KEY_ENV})"
+        "--code",
+        help=f"durabletask_extension system key for Azure, sent as a header (default: ${SYSTEM_KEY_ENV})",
+    )
+    parser.add_argument(
+        "--token",
+        help=f"bearer token for App Service Authentication (default: ${TOKEN_ENV}): an Entra ID token on "
+        "Azure, `python -m ops sign-in` on the devhost with --easy-auth",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
 

@@ -51,6 +51,7 @@ DEPLOYMENT_OUTPUTS_READ = (
     "APPLICATION_INSIGHTS_NAME",
     "PRODUCTION_TASK_HUB",
     "FUNCTION_APP_HOST_NAME",
+    "AUTH_CLIENT_ID",
 )
 ACTIVE_STATUSES = ("Running", "Pending", "Suspended")
 REVIEW_TYPES = (
@@ -365,11 +366,30 @@ class Release:
             self.az.secrets.append(key)
         url = (
             f"https://{host}/runtime/webhooks/durabletask/instances?runtimeStatus={','.join(ACTIVE_STATUSES)}"
-            f"&top=100&showInput=false"
-            + (f"&taskHub={quote(str(hub))}" if hub else "")
-            + f"&code={quote(key)}"
+            f"&top=100&showInput=false" + (f"&taskHub={quote(str(hub))}" if hub else "")
         )
-        result = self.az.query(["rest", "--method", "get", "--skip-authorization-header", "--url", url])
+        # App Service Authentication answers 401 to a call without an Entra token, so az attaches one
+        # for the app registration (--resource); the extension's system key travels as a header,
+        # never in the URL (URLs end up in logs).
+        client_id = self.outputs.get("AUTH_CLIENT_ID")
+        if not client_id:
+            raise ReleaseRefusedError(
+                "the deployment has no AUTH_CLIENT_ID output (the Entra app registration of App Service "
+                "Authentication); redeploy infra/ with authClientId set"
+            )
+        result = self.az.query(
+            [
+                "rest",
+                "--method",
+                "get",
+                "--url",
+                url,
+                "--resource",
+                f"api://{client_id}",
+                "--headers",
+                f"x-functions-key={key}",
+            ]
+        )
         return [i for i in result or [] if isinstance(i, dict) and i.get("runtimeStatus") in ACTIVE_STATUSES]
 
     def check_in_flight(self) -> None:

@@ -47,7 +47,7 @@ from typing import Any
 import requests
 
 from ops.workflow_clients import (
-    AppClient,
+    Cast,
     FareDisputeClient,
     MaintenanceOrderClient,
     ReliefRequestClient,
@@ -204,10 +204,13 @@ class Driver:
 
     def __init__(self, base_url: str, report: PassReport, wait_seconds: float = WAIT_SECONDS) -> None:
         self.wait_seconds = wait_seconds
-        self.app = AppClient(base_url, timeout=60)
-        self.orders = MaintenanceOrderClient(self.app)
-        self.disputes = FareDisputeClient(self.app)
-        self.relief = ReliefRequestClient(self.app)
+        # Each step acts as the person it needs (devhost Easy Auth emulation): the portal starts and
+        # changes, the approver and supervisor decide, each shelter's desk confirms, a reader checks.
+        self.cast = Cast.sign_in(base_url, timeout=60, shelters=SHELTERS)
+        self.app = self.cast.reader
+        self.orders = MaintenanceOrderClient(self.cast.submitter)
+        self.disputes = FareDisputeClient(self.cast.submitter)
+        self.relief = ReliefRequestClient(self.cast.submitter)
         self.report = report
         self.lock = threading.Lock()
 
@@ -259,8 +262,8 @@ class Driver:
             self.wait(workflow, business_id, lambda b: b.get("stage") == "awaiting_approval", "approval")
             self.call(
                 f"approve {business_id}",
-                lambda: self.orders.approve(
-                    business_id, approved=script == "approve", approver="Soak Approver"
+                lambda: MaintenanceOrderClient(self.cast.approver).approve(
+                    business_id, approved=script == "approve"
                 ),
             )
         elif workflow == "fare":
@@ -286,8 +289,8 @@ class Driver:
             amount = {"amount": "1.00", "currency": "EUR"} if decision == "partial" else None
             self.call(
                 f"decide {business_id}",
-                lambda: self.disputes.decide(
-                    business_id, decision, supervisor="sup-soak", refund_amount=amount
+                lambda: FareDisputeClient(self.cast.supervisor).decide(
+                    business_id, decision, refund_amount=amount
                 ),
             )
         else:
@@ -328,7 +331,8 @@ class Driver:
             self._confirm(business_id, shelter)
 
     def _confirm(self, business_id: str, shelter: str) -> None:
-        self.call(f"confirm {business_id} {shelter}", lambda: self.relief.confirm(business_id, shelter))
+        staff = ReliefRequestClient(self.cast.staff_of(shelter))
+        self.call(f"confirm {business_id} {shelter}", lambda: staff.confirm(business_id, shelter))
 
 
 def _relief_ready(body: Json, shelters: set[str]) -> bool:
@@ -344,6 +348,22 @@ def _relief_ready(body: Json, shelters: set[str]) -> bool:
 # -- kills -------------------------------------------------------------------------------------------
 
 
+def pause(stop: threading.Event, seconds: float) -> bool:
+    """Sleep up to `seconds`; True as soon as `stop` is set.
+
+    Plain short sleeps instead of `stop.wait(seconds)`: under libfaketime (the suite runs under
+    `faketime` to check awkward dates) the monotonic clock is faked and a timed wait on a
+    threading primitive never times out.
+    """
+    deadline = time.monotonic() + seconds
+    while not stop.is_set():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        time.sleep(min(0.05, left))
+    return True
+
+
 class Killer:
     """kill -9 the host at seeded random moments and restart it on the same task hub."""
 
@@ -357,7 +377,7 @@ class Killer:
         self.thread = threading.Thread(target=self.run, name="soak-killer", daemon=True)
 
     def run(self) -> None:
-        while self.remaining > 0 and not self.stop.wait(self.random.uniform(1.0, 5.0)):
+        while self.remaining > 0 and not pause(self.stop, self.random.uniform(1.0, 5.0)):
             self.kill_and_restart()
 
     def kill_and_restart(self) -> None:
@@ -402,7 +422,9 @@ def run_pass(
         "INTEGRATIONS_MODE": "sandbox",
         "EFFECT_LEDGER_LEASE": "PT1S",
     }
-    host = make_host(REPO_ROOT, azurite, virtual_clock=True, deliver_twice=deliver_twice, env=env).start()
+    host = make_host(
+        REPO_ROOT, azurite, virtual_clock=True, deliver_twice=deliver_twice, env=env, easy_auth=True
+    ).start()
     driver = Driver(host.base_url, report, wait_seconds)
     nudger_stop = threading.Event()
     nudger = threading.Thread(target=_nudge_clock, args=(host.base_url, nudger_stop), daemon=True)
@@ -434,7 +456,7 @@ def run_pass(
 
 def _nudge_clock(base_url: str, stop: threading.Event) -> None:
     """Retry timers (5 s) follow the virtual clock: move it 10 s twice a second during the load."""
-    while not stop.wait(0.5):
+    while not pause(stop, 0.5):
         with contextlib.suppress(requests.RequestException):  # the host may be restarting
             requests.post(f"{base_url}/admin/clock/advance", json={"seconds": 10}, timeout=10)
 
@@ -509,7 +531,8 @@ def check_audit(driver: Driver, scenario: Scenario, report: PassReport) -> None:
     client = driver.client(scenario.workflow)
     label = f"{scenario.workflow} {scenario.business_id}"
     try:
-        packet = driver.call(f"audit {scenario.business_id}", lambda: client.audit(scenario.business_id))
+        reader = type(client)(driver.cast.reader)  # audit packets are for Operations.Reader
+        packet = driver.call(f"audit {scenario.business_id}", lambda: reader.audit(scenario.business_id))
     except WorkflowApiError as error:
         report.audit_incomplete.append(f"{label}: HTTP {error.status}")
         return

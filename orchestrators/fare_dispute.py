@@ -14,7 +14,9 @@ Business steps (instance id `fare-dispute-<disputeId>`):
 4. Decision: a confirmed amount up to the auto-approve limit is refunded at once. Otherwise the
    case goes to a supervisor (external event `supervisor_decision`: approve, partial, reject);
    an unconfirmed claim first asks the customer for evidence (event `evidence_submitted`), with a
-   reminder and, after the configured wait, closes as `insufficient_evidence`.
+   reminder and, after the configured wait, closes as `insufficient_evidence`. The supervisor is
+   the authenticated principal the HTTP edge recorded (`decidedBy`); a dispute that records who
+   filed it (`filedBy`) refuses a decision by that principal, or by none, and keeps waiting.
 5. Refund: one refund per dispute through the payment gateway, idempotency key
    `<instance id>:issue_refund`, never more than what the trip was charged.
 6. The customer hears at each step (received, evidence requested/reminder, under review,
@@ -53,6 +55,7 @@ from pydantic import Field, ValidationError
 
 from contracts import ContractModel, Money, parse_event
 from idempotency import orchestration_effect_key
+from identity import Actor, Role
 from telemetry import orchestration_log
 
 WORKFLOW = "fare_dispute"
@@ -154,7 +157,11 @@ class FareDisputeSettings(ContractModel):
 
 
 class FareDisputeInput(ContractModel):
-    """The orchestration input: the dispute as filed, and the settings in force when it was filed."""
+    """The orchestration input: the dispute as filed, and the settings in force when it was filed.
+
+    `filedBy`: the principal who filed it (absent on disputes filed before principals were
+    recorded); they may not decide it.
+    """
 
     dispute_id: Annotated[str, Field(pattern=_IDENTIFIER)]
     customer_id: Annotated[str, Field(pattern=_IDENTIFIER)]
@@ -162,6 +169,7 @@ class FareDisputeInput(ContractModel):
     reason: DisputeReason
     claimed_amount: Money
     settings: FareDisputeSettings
+    filed_by: Actor | None = None
 
 
 class TripCharge(ContractModel):
@@ -204,23 +212,36 @@ class RuleEvaluation(ContractModel):
 
 
 class EvidenceSubmission(ContractModel):
-    """Event `evidence_submitted`: the sealed evidence (claim-check reference) and its size."""
+    """Event `evidence_submitted`: the sealed evidence (claim-check reference) and its size.
+
+    `submittedBy`: the principal (a portal or support system) that submitted it for the customer.
+    """
 
     evidence: dict[str, Any]
     document_count: Annotated[int, Field(ge=0)]
+    submitted_by: Actor | None = None
 
 
 class SupervisorDecision(ContractModel):
-    """Event `supervisor_decision`. `note` is a claim-check reference (free text stays out)."""
+    """Event `supervisor_decision`. `note` is a claim-check reference (free text stays out).
+
+    `decidedBy` is the authenticated supervisor and `supervisor` its display name; older events
+    carry only `supervisor`, an identifier the caller typed.
+    """
 
     decision: Literal["approve", "partial", "reject"]
-    supervisor: Annotated[str, Field(pattern=_IDENTIFIER)]
+    supervisor: Annotated[str, Field(min_length=1, max_length=256)]
     refund_amount: Money | None = None
     note: dict[str, Any] | None = None
+    decided_by: Actor | None = None
 
 
 class DecisionRecord(ContractModel):
-    """Who decided what, when (orchestration time), for the audit packet."""
+    """Who decided what, when (orchestration time), for the audit packet.
+
+    `decidedBy` names the kind of decider (`rules`, `sla`, `customer`) or the person; `actor` is
+    the authenticated principal behind a person's decision or a submission.
+    """
 
     decided_by: str
     decision: str
@@ -228,14 +249,16 @@ class DecisionRecord(ContractModel):
     amount: Money | None = None
     accepted: bool = True
     detail: str | None = None
+    actor: Actor | None = None
 
 
 class RefundRecord(ContractModel):
-    """The refund as the gateway answered it."""
+    """The refund as the gateway answered it; `approvedBy`: the supervisor (None when automatic)."""
 
     refund_id: str | None = None
     amount: Money
     status: str
+    approved_by: Actor | None = None
 
 
 class FareDisputeStatus(ContractModel):
@@ -264,6 +287,7 @@ class FareDisputeResult(ContractModel):
     decisions: list[DecisionRecord] = Field(default_factory=list)
     refund: RefundRecord | None = None
     messages: list[str] = Field(default_factory=list)
+    filed_by: Actor | None = None
 
 
 # -- activity inputs (built here, parsed by the activities) ---------------------------------------
@@ -396,6 +420,7 @@ class _Case:
     escalated: bool = False
     decisions: list[DecisionRecord] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
+    refund_approved_by: Actor | None = None
 
 
 @bp.orchestration_trigger(context_name="context", orchestration=FARE_DISPUTE_ORCHESTRATOR)
@@ -488,7 +513,12 @@ def fare_dispute(context: df.DurableOrchestrationContext) -> Generator[Any, Any,
         )
     )
     journal.bind(step="issue_fare_refund").info("refund answered", status=refund.status)
-    record = RefundRecord(refund_id=refund.refund_id, amount=refund.amount, status=refund.status)
+    record = RefundRecord(
+        refund_id=refund.refund_id,
+        amount=refund.amount,
+        status=refund.status,
+        approved_by=case.refund_approved_by,
+    )
     if refund.status not in ("succeeded", "pending"):
         return (yield from _resolve(context, case, DisputeOutcome.REFUND_DECLINED, rules, record))
     full = refund_amount.amount >= min(rules.refund_limit.amount, case.dispute.claimed_amount.amount)
@@ -528,6 +558,7 @@ def _decide(
     amount: Money | None = None,
     detail: str | None = None,
     accepted: bool = True,
+    actor: Actor | None = None,
 ) -> None:
     case.decisions.append(
         DecisionRecord(
@@ -537,6 +568,7 @@ def _decide(
             amount=amount,
             accepted=accepted,
             detail=detail,
+            actor=actor,
         )
     )
 
@@ -620,7 +652,14 @@ def _await_evidence(
         except ValidationError:
             _decide(context, case, "customer", "evidence", accepted=False, detail="malformed event")
             continue
-        _decide(context, case, "customer", "evidence", detail=f"{submission.document_count} documents")
+        _decide(
+            context,
+            case,
+            "customer",
+            "evidence",
+            detail=f"{submission.document_count} documents",
+            actor=submission.submitted_by,
+        )
         return submission
 
 
@@ -655,6 +694,21 @@ def _await_supervisor(
         except ValidationError:
             _decide(context, case, "unknown", "decision", accepted=False, detail="malformed event")
             continue
+        refusal = _refusal(case.dispute, decision)
+        if refusal is not None:
+            # Only disputes that record `filedBy` get here: recorded histories are unaffected.
+            _decide(
+                context,
+                case,
+                decision.supervisor,
+                decision.decision,
+                amount=decision.refund_amount,
+                accepted=False,
+                detail=refusal,
+                actor=decision.decided_by,
+            )
+            orchestration_log(context, WORKFLOW, "supervisor").warning("decision refused", reason=refusal)
+            continue
         amount = _refund_for(decision, rules, case.dispute.claimed_amount)
         if decision.decision != "reject" and amount is None:
             _decide(
@@ -665,11 +719,28 @@ def _await_supervisor(
                 amount=decision.refund_amount,
                 accepted=False,
                 detail="refund must be above zero and at most the fare charged, in its currency",
+                actor=decision.decided_by,
             )
             orchestration_log(context, WORKFLOW, "supervisor").warning("decision refused: over the fare")
             continue
-        _decide(context, case, decision.supervisor, decision.decision, amount=amount)
+        _decide(
+            context, case, decision.supervisor, decision.decision, amount=amount, actor=decision.decided_by
+        )
+        case.refund_approved_by = decision.decided_by
         return amount
+
+
+def _refusal(dispute: FareDisputeInput, decision: SupervisorDecision) -> str | None:
+    """Why a decision may not decide this dispute, or None. Checked only when `filedBy` is recorded."""
+    if dispute.filed_by is None:
+        return None
+    if decision.decided_by is None:
+        return "the decision names no authenticated principal"
+    if decision.decided_by.role != Role.FARE_DISPUTE_SUPERVISOR.value:
+        return f"the decider did not act as {Role.FARE_DISPUTE_SUPERVISOR.value}"
+    if decision.decided_by.same_principal(dispute.filed_by):
+        return "the principal who filed the dispute cannot decide it (maker-checker)"
+    return None
 
 
 def _wait_with_timer(
@@ -728,5 +799,6 @@ def _resolve(
         decisions=case.decisions,
         refund=refund,
         messages=case.messages,
+        filed_by=case.dispute.filed_by,
     )
     return result.to_dict()

@@ -44,6 +44,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from contracts import ContractModel, WorkflowStatus, parse_duration, parse_event
 from idempotency import orchestration_effect_key
+from identity import Actor
 from relief_routes.planner import RouteSummary, Shipment
 from telemetry import orchestration_log
 
@@ -138,15 +139,19 @@ class ReliefRequest(ContractModel):
 
 
 class ReliefWorkflowInput(ContractModel):
-    """The orchestration input: the request plus the escalation policy read from app settings."""
+    """The orchestration input: the request plus the escalation policy read from app settings.
+
+    `requestedBy`: the principal who started the request (absent on older instances).
+    """
 
     request: ReliefRequest
     confirmation_interval: str
     max_escalations: Annotated[int, Field(ge=1, le=10)]
+    requested_by: Actor | None = None
 
 
-class ReliefChange(ContractModel):
-    """A change: cancel, or add/replace shelters' items and remove shelters (the CHANGE_EVENT payload)."""
+class ReliefChangeRequest(ContractModel):
+    """A change: cancel, or add/replace shelters' items and remove shelters (body of `POST .../changes`)."""
 
     change_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
     cancel: bool = False
@@ -170,6 +175,15 @@ class ReliefChange(ContractModel):
         return [shelter.shelter_id for shelter in self.shelters] + list(self.remove_shelter_ids)
 
 
+class ReliefChange(ReliefChangeRequest):
+    """The CHANGE_EVENT payload: the requested change and the principal who asked for it.
+
+    `requestedBy` is set by the HTTP edge from the signed-in principal, never taken from a body.
+    """
+
+    requested_by: Actor | None = None
+
+
 class ReceivedItem(ContractModel):
     """Pallets of one SKU a shelter counted on arrival."""
 
@@ -178,10 +192,11 @@ class ReceivedItem(ContractModel):
 
 
 class ShelterConfirmation(ContractModel):
-    """A shelter confirms receipt (the CONFIRMATION_EVENT payload)."""
+    """A shelter confirms receipt (the CONFIRMATION_EVENT payload); `confirmedBy`: the staff principal."""
 
     shelter_id: Identifier
     received_items: Annotated[list[ReceivedItem], Field(max_length=20)] = Field(default_factory=list)
+    confirmed_by: Actor | None = None
 
 
 # -- activity contracts ----------------------------------------------------------------------------
@@ -348,6 +363,9 @@ class ReliefOutcome(ContractModel):
     applied_changes: list[str]
     rejected_changes: list[RejectedChange]
     discrepancies: dict[str, dict[str, int]] = Field(default_factory=dict)
+    # Who confirmed each shelter's delivery (left out when no confirmation named a principal).
+    confirmed_by: dict[str, Actor] | None = None
+    requested_by: Actor | None = None
 
 
 # -- the orchestration's working state (rebuilt identically on every replay) ----------------------
@@ -359,6 +377,7 @@ class _Shelter:
     escalations: int = 0
     due: datetime | None = None
     dispatch_revision: int = 0
+    confirmed_by: Actor | None = None
 
 
 @dataclass
@@ -386,6 +405,7 @@ class _Run:
     discrepancies: dict[str, dict[str, int]] = field(default_factory=dict)
     cancel_requested: bool = False
     pallets_released: int = 0
+    requested_by: Actor | None = None
     stage: str = "accepted"
     waiting_for: str | None = None
     deadline: datetime | None = None
@@ -400,6 +420,7 @@ class _Run:
             max_escalations=workflow_input.max_escalations,
             desired={shelter.shelter_id: shelter.wanted() for shelter in request.shelters},
             shelters={shelter.shelter_id: _Shelter() for shelter in request.shelters},
+            requested_by=workflow_input.requested_by,
         )
 
     def open_desired(self) -> dict[str, dict[str, int]]:
@@ -612,6 +633,7 @@ def _record_confirmations(context: df.DurableOrchestrationContext, run: _Run) ->
             )
             continue
         confirmed.append(confirmation.shelter_id)
+        shelter.confirmed_by = confirmation.confirmed_by
         shipped = _loads(run.dispatched_routes).get(confirmation.shelter_id, ({}, None))[0]
         received = {item.sku: item.pallets for item in confirmation.received_items}
         if received and received != shipped:
@@ -959,4 +981,11 @@ def _outcome(run: _Run, outcome: Literal["completed", "cancelled"]) -> dict[str,
         applied_changes=run.applied_changes,
         rejected_changes=run.rejected_changes,
         discrepancies=run.discrepancies,
+        confirmed_by={
+            shelter_id: shelter.confirmed_by
+            for shelter_id, shelter in run.shelters.items()
+            if shelter.confirmed_by is not None
+        }
+        or None,
+        requested_by=run.requested_by,
     ).to_dict()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -48,10 +48,50 @@ def _describe_event(event: dict[str, Any]) -> str:
 class HostClient:
     """A synchronous client of one host, for tests (requests, keep-alive session)."""
 
-    def __init__(self, base_url: str, *, log_tail: Callable[[int], str] | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        log_tail: Callable[[int], str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.session = requests.Session()
+        self.session.headers.update(headers or {})  # e.g. an Authorization header for every call
         self._log_tail = log_tail
+
+    # -- Easy Auth emulation (hosts started with easy_auth=True) ----------------------------------
+
+    def sign_in(
+        self, user_id: str, name: str, roles: Iterable[str] = (), claims: Mapping[str, str] | None = None
+    ) -> str:
+        """Sign in through the devhost's emulated App Service Authentication; later calls act as them.
+
+        Returns the session token (send it as `Authorization: Bearer <token>` from other clients).
+        """
+        response = self.session.post(
+            self.url("/.auth/login/aad"),
+            json={
+                "userId": user_id,
+                "userDetails": name,
+                "userRoles": ",".join(roles),
+                "claims": [{"typ": typ, "val": val} for typ, val in (claims or {}).items()],
+            },
+            timeout=60,
+        )
+        if response.status_code != 200:
+            raise DurableHostError(
+                f"sign-in answered {response.status_code} (is the host started with easy_auth=True?): "
+                f"{response.text[:500]}"
+            )
+        token = str(response.json()["authenticationToken"])
+        self.session.headers["Authorization"] = f"Bearer {token}"
+        return token
+
+    def sign_out(self) -> None:
+        """Later calls are anonymous again."""
+        self.session.headers.pop("Authorization", None)
+        self.session.cookies.clear()
 
     # -- the app's own HTTP functions --------------------------------------------------------------
 

@@ -114,6 +114,8 @@ class DevHost(HostClient):
         self.env["PYTHONUNBUFFERED"] = "1"
         if azurite is not None:
             self.env["AzureWebJobsStorage"] = azurite.connection_string
+        if easy_auth:  # sessions signed with this host's key survive its restarts
+            self.env["WEBSITE_AUTH_ENCRYPTION_KEY"] = uuid.uuid4().hex
         self.env.update(self.settings)
         if _PACKAGE_PARENT not in _SITE_PACKAGES:  # devhost runs from a source tree, not installed
             self.env["PYTHONPATH"] = os.pathsep.join(
@@ -140,7 +142,11 @@ class DevHost(HostClient):
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group: stop() and kill() reach its workers
             )
-        self.wait_ready(timeout)
+        try:
+            self.wait_ready(timeout)
+        except BaseException:
+            self.kill()  # a host that never became ready must not outlive the test
+            raise
         return self
 
     def wait_ready(self, timeout: float) -> None:

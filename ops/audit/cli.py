@@ -22,6 +22,7 @@ from ops.audit.packet import build_packet
 from ops.audit.redaction import REDACT_KEYS_ENV, configured_keys, redact_value
 from ops.audit.report import render_html
 from ops.durable_client import SYSTEM_KEY_ENV, DurableClient, OpsError, default_base_url
+from ops.sign_in import TOKEN_ENV
 
 
 def file_stem(instance_id: str) -> str:
@@ -36,7 +37,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"Error: --out {out} is not a directory", file=sys.stderr)
         return 2
     keys = configured_keys(args.redact_key or [])
-    client = DurableClient(args.base_url, code=args.code or os.environ.get(SYSTEM_KEY_ENV))
+    client = DurableClient(
+        args.base_url,
+        code=args.code or os.environ.get(SYSTEM_KEY_ENV),
+        token=args.token or os.environ.get(TOKEN_ENV) or None,
+    )
     try:
         packet: dict[str, Any] = build_packet(client, args.instance_id, partial(redact_value, keys=keys))
     except OpsError as error:
@@ -68,7 +73,13 @@ def register(subparsers: Any) -> None:
         "--base-url", default=default_base_url(), help="host URL (default: $OPS_BASE_URL or %(default)s)"
     )
     parser.add_argument(
-        "--code", help=f"durabletask_extension system key for Azure (default: ${SYSTEM_KEY_ENV})"
+        "--code",
+        help=f"durabletask_extension system key for Azure, sent as a header (default: ${SYSTEM_KEY_ENV})",
+    )
+    parser.add_argument(
+        "--token",
+        help=f"bearer token for App Service Authentication (default: ${TOKEN_ENV}); on the devhost: "
+        "`python -m ops sign-in --roles Operations.Reader`",
     )
     parser.add_argument(
         "--out", default="audit", metavar="DIR", help="folder for the two files (default: audit/)"

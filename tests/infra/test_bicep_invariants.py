@@ -248,3 +248,25 @@ def test_parameter_files_only_name_declared_parameters(bicep: dict[str, Any]) ->
         parameters = json.loads(path.read_text())["parameters"]
         assert set(parameters) <= declared, path.name
         assert parameters["productionTaskHubName"]["value"] != parameters["stagingTaskHubName"]["value"]
+
+
+def test_both_slots_sign_callers_in_with_entra_id_alike(bicep: dict[str, Any]) -> None:
+    """Production and staging carry the same authsettingsV2: 401 for the unauthenticated, only the
+    health probe open, the app registration from parameters, no token store."""
+    app = resources(bicep, "modules/functionapp.bicep")
+    site, slot = body(app["siteAuth"]), body(app["slotAuth"])
+    assert site["name"] == slot["name"] == "authsettingsV2"
+    assert site["properties"] == slot["properties"]
+    properties = site["properties"]
+    validation = properties["globalValidation"]
+    assert validation["requireAuthentication"] is True
+    assert validation["unauthenticatedClientAction"] == "Return401"
+    assert validation["excludedPaths"] == ["/api/health"]
+    assert properties["login"]["tokenStore"]["enabled"] is False
+    entra = properties["identityProviders"]["azureActiveDirectory"]
+    assert entra["enabled"] is True and entra["registration"]["clientId"] == "authClientId"
+    assert entra["validation"]["allowedAudiences"] == "authAudiences"
+    parameters = bicep["main.bicep"]["parameters"]
+    assert parameters["authClientId"]["default"] is None, "the app registration must be named on deploy"
+    # No app setting claims that authentication runs: App Service sets WEBSITE_AUTH_ENABLED itself.
+    assert "WEBSITE_AUTH_ENABLED" not in settings_literal(app["siteAppSettings"])

@@ -17,9 +17,15 @@ TERMINAL = {"Completed", "Failed", "Terminated", "Canceled"}
 
 @dataclass
 class DurableApi:
-    """Calls the host's `/runtime/webhooks/durabletask` routes."""
+    """Calls the host's `/runtime/webhooks/durabletask` routes (as `token`'s principal, when the host
+    emulates Easy Auth and so needs a session there too)."""
 
     base_url: str
+    token: str | None = None
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
     @property
     def webhook(self) -> str:
@@ -32,7 +38,7 @@ class DurableApi:
             f"/{quote(instance_id, safe='')}" if instance_id else ""
         )
         data = None if body is None else json.dumps(body)
-        headers = {"Content-Type": "application/json"} if data is not None else {}
+        headers = {"Content-Type": "application/json", **self.auth} if data is not None else self.auth
         return requests.post(url, data=data, headers=headers, params=params, timeout=30)
 
     def start_id(self, name: str, body: Any = None, instance_id: str | None = None) -> str:
@@ -42,20 +48,26 @@ class DurableApi:
 
     def status(self, instance_id: str, **params: str) -> requests.Response:
         return requests.get(
-            f"{self.webhook}/instances/{quote(instance_id, safe='')}", params=params, timeout=30
+            f"{self.webhook}/instances/{quote(instance_id, safe='')}",
+            params=params,
+            headers=self.auth,
+            timeout=30,
         )
 
     def raise_event(self, instance_id: str, name: str, data: Any = None) -> requests.Response:
         return requests.post(
             f"{self.webhook}/instances/{quote(instance_id, safe='')}/raiseEvent/{name}",
             data=json.dumps(data),
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": "application/json", **self.auth},
             timeout=30,
         )
 
     def post(self, instance_id: str, operation: str, **params: str) -> requests.Response:
         return requests.post(
-            f"{self.webhook}/instances/{quote(instance_id, safe='')}/{operation}", params=params, timeout=30
+            f"{self.webhook}/instances/{quote(instance_id, safe='')}/{operation}",
+            params=params,
+            headers=self.auth,
+            timeout=30,
         )
 
     def wait(self, instance_id: str, timeout: float = 30, statuses: set[str] | None = None) -> dict[str, Any]:
@@ -64,7 +76,7 @@ class DurableApi:
         Returns the status with its history; fails like devhost.testing's `wait_for` (last status,
         last history events) when it does not get there.
         """
-        client = HostClient(self.base_url)
+        client = HostClient(self.base_url, headers=self.auth)
         try:
             client.wait_for(instance_id, statuses or TERMINAL, timeout=timeout, interval=0.05)
         finally:

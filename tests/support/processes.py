@@ -73,18 +73,32 @@ def make_host(
     trace_payloads: bool = False,
     hub_name: str | None = None,
     env: dict[str, str] | None = None,
+    easy_auth: bool = False,
 ) -> DevHost:
     """Describe a host for an app folder, isolated by its own task hub; call .start() to run it.
 
     A virtual clock starts at `clock_start` (ISO-8601 UTC), by default at `PLAIN_WEDNESDAY`.
+    `easy_auth`: the devhost emulates App Service Authentication (`--easy-auth`); sessions are
+    signed with a key of this host (`WEBSITE_AUTH_ENCRYPTION_KEY`), so they survive its restarts,
+    and shelter staff come from data/shelter_staff.local.json unless `env` names another file.
     """
     if clock_start is not None and not virtual_clock:
         raise ValueError("clock_start needs virtual_clock=True")
+    if host_kind() == "func" and easy_auth:
+        raise RuntimeError(
+            "Core Tools (DURABLE_HOST=func) does not emulate App Service Authentication; the tests that "
+            "sign in need the devhost's --easy-auth"
+        )
+    settings: dict[str, str] = {}
+    if easy_auth:
+        settings["RELIEF_SHELTER_STAFF_FILE"] = str(REPO_ROOT / "data" / "shelter_staff.local.json")
+    settings.update(env or {})
     ARTIFACTS.mkdir(exist_ok=True)
     host = DevHost(
         app_dir,
         azurite,
-        settings=env,
+        easy_auth=easy_auth,
+        settings=settings,
         virtual_clock=virtual_clock,
         clock_start=(clock_start or PLAIN_WEDNESDAY) if virtual_clock else None,
         deliver_twice=deliver_twice,
@@ -92,6 +106,7 @@ def make_host(
         hub_name=hub_name,
     )
     host.log_path = ARTIFACTS / f"host-{app_dir.name}-{host.hub_name}.log"
+    host.env.pop("WEBSITE_AUTH_ENABLED", None)  # platform-set: never inherited from the caller
     # The repository's devhost, whatever the test's working directory.
     host.env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), *filter(None, [host.env.get("PYTHONPATH")])])
     if host_kind() == "func":

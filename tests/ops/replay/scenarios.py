@@ -112,6 +112,52 @@ def _maintenance_decide(approved: bool) -> Callable[[DurableApi, str], None]:
     return drive
 
 
+# Principals as the HTTP edge records them (identity.Actor): who started a case and who decided.
+_PORTAL = {
+    "principalId": "replay-portal",
+    "name": "Portal",
+    "role": "Workflow.Submitter",
+    "identityProvider": "aad",
+}
+_STARTER_APPROVER = {**_PORTAL, "role": "Maintenance.Approver"}
+_ADA = {
+    "principalId": "replay-ada",
+    "name": "Ada Approver",
+    "role": "Maintenance.Approver",
+    "identityProvider": "aad",
+}
+_SAM = {
+    "principalId": "replay-sam",
+    "name": "Sam",
+    "role": "FareDispute.Supervisor",
+    "identityProvider": "aad",
+}
+_STAFF = {
+    "principalId": "replay-staff",
+    "name": "Desk",
+    "role": "Relief.ShelterStaff",
+    "identityProvider": "aad",
+}
+
+
+def _maintenance_decisions(*deciders: dict[str, str]) -> Callable[[DurableApi, str], None]:
+    """Once the order waits, one approval per decider (as the HTTP edge raises it), in order."""
+
+    def drive(api: DurableApi, instance_id: str) -> None:
+        _maintenance_until(lambda status: status.get("stage") == "awaiting_approval")(api, instance_id)
+        for decider in deciders:
+            decision = {
+                "approved": True,
+                "approver": decider["name"],
+                "decidedAt": "2026-01-01T00:00:00Z",
+                "decidedBy": decider,
+            }
+            assert api.raise_event(instance_id, "approval_decision", decision).status_code == 202
+            time.sleep(0.5)  # let the orchestration take the event before the next one
+
+    return drive
+
+
 MAINTENANCE_ORDER = Suite(
     app_dir=REPO_ROOT,
     out_dir=HISTORIES / "maintenance_order",
@@ -140,6 +186,23 @@ MAINTENANCE_ORDER = Suite(
             "expired.json",
             "maintenance_order",
             _maintenance_input("replay-5", interval="PT1S", escalate_after=1, deadline="PT3S"),
+        ),
+        # Started by a principal (startedBy): the starter's own approval is refused (maker-checker),
+        # then another approver's is taken and named on the certificate.
+        Scenario(
+            "maker_checker_then_released.json",
+            "maintenance_order",
+            {
+                **_maintenance_input("replay-6"),
+                "approvalPolicy": {
+                    "reminderInterval": "PT24H",
+                    "escalateAfterReminders": 3,
+                    "approvalDeadline": "P7D",
+                    "deadlinesFirst": True,
+                },
+                "startedBy": _PORTAL,
+            },
+            _maintenance_decisions(_STARTER_APPROVER, _ADA),
         ),
     ],
 )
@@ -212,6 +275,16 @@ RELIEF_ROUTING = Suite(
             ),
         ),
         Scenario("escalated_unconfirmed.json", "relief_routing", _relief_input("replay-4", "PT1S", 2)),
+        # Requested by a principal; each confirmation and the change name theirs.
+        Scenario(
+            "confirmed_by_staff.json",
+            "relief_routing",
+            {**_relief_input("replay-5"), "requestedBy": _PORTAL},
+            _relief_drive(
+                ("shelter_confirmation", {"shelterId": "shelter-bayview-school", "confirmedBy": _STAFF}),
+                ("shelter_confirmation", {"shelterId": "shelter-marsh-road-clinic", "confirmedBy": _STAFF}),
+            ),
+        ),
     ],
 )
 
@@ -253,6 +326,11 @@ def _fare_dispute_drive(*events: tuple[str, str, Any]) -> Callable[[DurableApi, 
                 time.sleep(0.5)  # let the orchestration take the event before looking again
 
     return drive
+
+
+def _filed_by_portal(dispute: dict[str, Any]) -> dict[str, Any]:
+    """The input as today's HTTP starter builds it: the filer's principal and the current time rules."""
+    return {**dispute, "settings": {**dispute["settings"], "deadlineRules": 2}, "filedBy": _PORTAL}
 
 
 _FARE_AIRPORT = ("trip-airport", "cancelled_trip", "42.50", "cust-ben")
@@ -318,6 +396,32 @@ FARE_DISPUTE = Suite(
             "evidence_closed.json",
             "fare_dispute",
             _fare_dispute_input("replay-5", "trip-correct", "cancelled_trip", "3.20", "cust-ana"),
+        ),
+        # Filed by a principal (filedBy, current deadline rules): evidence names its submitter; the
+        # filer's own decision is refused (maker-checker); the supervisor's is taken.
+        Scenario(
+            "maker_checker_then_approved.json",
+            "fare_dispute",
+            _filed_by_portal(
+                _fare_dispute_input("replay-6", "trip-correct", "overcharge", "2.00", "cust-ana")
+            ),
+            _fare_dispute_drive(
+                ("evidence", "evidence_submitted", {**_FARE_EVIDENCE, "submittedBy": _PORTAL}),
+                (
+                    "supervisor_decision",
+                    "supervisor_decision",
+                    {
+                        "decision": "approve",
+                        "supervisor": "Portal",
+                        "decidedBy": {**_PORTAL, "role": "FareDispute.Supervisor"},
+                    },
+                ),
+                (
+                    "supervisor_decision",
+                    "supervisor_decision",
+                    {"decision": "approve", "supervisor": "Sam", "decidedBy": _SAM},
+                ),
+            ),
         ),
     ],
 )
