@@ -17,12 +17,13 @@ def test_a_wait_that_fails_shows_the_status_the_history_and_the_host_log(
     devhost_session_factory: Callable[..., DevHost],
 ) -> None:
     host = devhost_session_factory(SAMPLES)
-    instance_id = host.start_orchestration("approval_workflow", [1])  # a list has no .get: it fails
+    # The SDK's get_input() cannot read a bare JSON list as input: the orchestrator fails.
+    instance_id = host.start_orchestration("approval_workflow", [1])
     with pytest.raises(DurableHostError) as failure:
         host.wait_for(instance_id, "Completed")
     message = str(failure.value)
     assert f"instance '{instance_id}' finished as Failed while waiting for Completed." in message
-    assert "Last status:" in message and "'list' object has no attribute 'get'" in message
+    assert "Last status:" in message and "must be str, bytes or bytearray, not list" in message
     assert "history events:" in message and "ExecutionStarted FunctionName='approval_workflow'" in message
     assert "host log (" in message and str(host.log_path) in message
 

@@ -106,7 +106,8 @@ def make_host(
         hub_name=hub_name,
     )
     host.log_path = ARTIFACTS / f"host-{app_dir.name}-{host.hub_name}.log"
-    host.env.pop("WEBSITE_AUTH_ENABLED", None)  # platform-set: never inherited from the caller
+    if "WEBSITE_AUTH_ENABLED" not in settings:  # platform-set: never inherited from the caller
+        host.env.pop("WEBSITE_AUTH_ENABLED", None)
     # The repository's devhost, whatever the test's working directory.
     host.env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), *filter(None, [host.env.get("PYTHONPATH")])])
     if host_kind() == "func":
