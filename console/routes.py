@@ -49,7 +49,6 @@ from audit_packets import (
     current_evidence,
     packet_from_history,
     packet_redactor,
-    status_as_dict,
 )
 from audit_packets.sealed_store import SealedStore
 from audit_packets.service import sealed_for
@@ -65,11 +64,13 @@ from console.management import (
     parse_statuses,
     row_from_status,
 )
+from console.overview import RELIEF_WORKFLOW, Overview, overview_section
 from console.pages import (
     OPERATOR_ACTIONS,
     InstanceView,
     Links,
     PageContext,
+    auto_refresh_seconds,
     available_actions,
     confirm_page,
     decision_purpose,
@@ -80,7 +81,9 @@ from console.pages import (
     purged_instance_page,
     security_headers,
     sign_in_page,
+    timeline_window,
 )
+from console.timeline import sub_orchestration_ids
 from identity import (
     AccessDenied,
     Actor,
@@ -100,6 +103,8 @@ WORKFLOW = "console"
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 DECISIONS_SHOWN_PER_KIND = 100
+OVERVIEW_MAX_ROWS = 5_000  # instances the list's overview counts at most (API pages of 200)
+MAX_NESTED_CHILDREN = 20  # sub-orchestrations read to nest in an instance's timeline
 P = ParamSpec("P")
 Handler = Callable[P, Awaitable[func.HttpResponse]]
 
@@ -146,6 +151,12 @@ class Session:
     def require(self, permission: Permission) -> Actor:
         """The signed-in principal acting with `permission`: 401 / 403 (naming the role) otherwise."""
         return self.sign_in().authorize(permission)
+
+    def watch(self, path: str, params: dict[str, Any], host_now: datetime) -> None:
+        """A page that shows live data: its time is the task hub's, it offers refresh and auto-refresh."""
+        self.context.now = host_now
+        self.context.view = (path, params)
+        self.context.auto_refresh = auto_refresh_seconds(self.req.params.get("refresh", ""))
 
     def token(self, purpose: str) -> str:
         """The CSRF token of a form for `purpose`."""
@@ -248,9 +259,22 @@ async def console_instances(
     )
     size = _page_size(req.params.get("size", ""))
     cursor_text = req.params.get("cursor", "")
-    page = await ManagementApi(client).instances(wanted, Cursor.decode(cursor_text), size)
+    api = ManagementApi(client)
+    page = await api.instances(wanted, Cursor.decode(cursor_text), size)
+    counted, truncated = await api.scan(wanted, OVERVIEW_MAX_ROWS)
+    session.watch(
+        "",
+        {**_list_params(req), "cursor": cursor_text},
+        api.host_now(),
+    )
+    overview = overview_section(
+        Overview(counted, truncated, wanted.created_from, wanted.created_to, session.context.now),
+        workflow_link=lambda name: session.links.to(**{**_list_params(req), "workflow": name}),
+        instance_link=session.links.instance,
+        show_relief=wanted.workflow in ("", RELIEF_WORKFLOW),
+    )
     html = instances_page(
-        session.context, page, wanted, known_regions(), size, cursor_text, created_from, created_to
+        session.context, page, wanted, known_regions(), size, cursor_text, created_from, created_to, overview
     )
     return session.html(html)
 
@@ -263,12 +287,9 @@ async def console_instance(req: func.HttpRequest, client: df.DurableOrchestratio
     session = Session(req, client)
     session.require(Permission.READ_OPERATIONS)
     instance_id = req.params.get("id", "")
-    status = (
-        await client.get_status(instance_id, show_history=True, show_history_output=True, show_input=True)
-        if instance_id
-        else None
-    )
-    if status is None or status.runtime_status is None:
+    api = ManagementApi(client)
+    data = await api.instance_status(instance_id) if instance_id else None
+    if data is None:
         kept = (
             await asyncio.to_thread(sealed_for, SealedStore.from_settings(), instance_id, None)
             if instance_id
@@ -285,7 +306,13 @@ async def console_instance(req: func.HttpRequest, client: df.DurableOrchestratio
             ),
             404,
         )
-    data = status_as_dict(status)
+    children = {}
+    for child_id in sub_orchestration_ids(data)[:MAX_NESTED_CHILDREN]:
+        child = await api.instance_status(child_id)
+        if child is not None:
+            children[child_id] = child
+    zoom = {"from": req.params.get("from", ""), "until": req.params.get("until", "")}
+    session.watch("instance", {"id": instance_id, **zoom}, api.host_now())
     row = row_from_status(data)
     packet = packet_from_history(data, packet_redactor())
     sealed = await asyncio.to_thread(sealed_for, SealedStore.from_settings(), instance_id, data)
@@ -299,6 +326,10 @@ async def console_instance(req: func.HttpRequest, client: df.DurableOrchestratio
             for name in available_actions(row.runtime_status)
         },
         decision_tokens={decision_purpose(d): session.token(decision_purpose(d)) for d in decisions},
+        status=data,
+        children=children,
+        redact=packet_redactor(),
+        window=timeline_window(req.params.get("from", ""), req.params.get("until", "")),
         sealed=json.loads(sealed.content) if sealed is not None else None,
     )
     return session.html(instance_page(session.context, view))
@@ -395,6 +426,7 @@ async def console_decisions(
         wanted = InstanceFilter(workflow=workflow, statuses=("Running", "Suspended"), with_input=True)
         rows += await api.all_instances(wanted)
     decisions = pending_decisions(rows)
+    session.watch("decisions", {}, api.host_now())
     tokens = {decision_purpose(d): session.token(decision_purpose(d)) for d in decisions}
     return session.html(
         decisions_page(session.context, decisions, tokens, DECISIONS_SHOWN_PER_KIND, len(rows))
@@ -551,6 +583,19 @@ def _form_time(text: str) -> datetime | None:
     except ValueError:
         return None
     return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _list_params(req: func.HttpRequest) -> dict[str, Any]:
+    """The list's filter parameters as the request gave them (for links that keep the filters)."""
+    return {
+        "workflow": req.params.get("workflow", ""),
+        "status": _all_values(req, "status"),
+        "createdFrom": req.params.get("createdFrom", ""),
+        "createdTo": req.params.get("createdTo", ""),
+        "region": req.params.get("region", ""),
+        "q": req.params.get("q", ""),
+        "size": req.params.get("size", ""),
+    }
 
 
 def _page_size(text: str) -> int:

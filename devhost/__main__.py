@@ -10,21 +10,26 @@ import logging
 import os
 import signal
 import sys
-import traceback
+from dataclasses import replace
 from pathlib import Path
 
 from aiohttp import web
 
-from devhost import fast_timestamps
 from devhost.clock import Clock, parse_clock_start
-from devhost.config import ConfigError, apply_local_settings, load_host_settings, load_local_settings
+from devhost.config import (
+    ConfigError,
+    apply_local_settings,
+    load_host_settings,
+    load_local_settings,
+    validate_hub_name,
+)
 from devhost.easy_auth import EasyAuthEmulator
 from devhost.engine import Engine
 from devhost.history import format_history_time
-from devhost.invoke import Invoker
-from devhost.loader import AppLoadError, FunctionIndex, load_app
+from devhost.loader import AppLoadError, FunctionIndex
 from devhost.server import DevHostServer
 from devhost.store import BlobStore, StorageUnavailableError
+from devhost.worker.pool import WorkerPool, WorkerSettingError, process_count
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,6 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: now); a hub's persisted clock that is later wins",
     )
     start.add_argument(
+        "--task-hub",
+        metavar="NAME",
+        help="use this task hub instead of host.json's hubName (tests isolate hosts sharing one Azurite)",
+    )
+    start.add_argument(
         "--deliver-activities-twice",
         action="store_true",
         help="run every activity twice with the same input (proves idempotency)",
@@ -63,9 +73,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep every orchestration trigger payload and SDK answer (GET /admin/instances/{id}/trace)",
     )
     start.add_argument(
+        "--dateutil-timestamps",
+        action="store_true",
+        help="opt out of the fast history-timestamp parse: let the SDK parse every timestamp with "
+        "dateutil, as it does on Azure (5-7x slower replays, same results)",
+    )
+    start.add_argument(
         "--fast-timestamps",
         action="store_true",
-        help="opt-in: parse history timestamps with datetime.fromisoformat (5-7x faster replays)",
+        help="the default now (kept so existing scripts keep working)",
     )
     start.add_argument(
         "--easy-auth",
@@ -111,6 +127,8 @@ async def serve(args: argparse.Namespace) -> int:
     try:
         apply_local_settings(load_local_settings(script_root))
         settings = load_host_settings(script_root)
+        if args.task_hub:
+            settings = replace(settings, hub_name=validate_hub_name(args.task_hub))
     except ConfigError as error:
         print(f"Error: {error}", file=sys.stderr)
         return 1
@@ -118,17 +136,21 @@ async def serve(args: argparse.Namespace) -> int:
     if easy_auth is None:
         EasyAuthEmulator.keep_disabled()
     try:
-        index = load_app(script_root)
-    except AppLoadError as error:
+        workers = WorkerPool(
+            script_root,
+            count=process_count(),
+            dateutil_timestamps=args.dateutil_timestamps,
+            verbose=args.verbose,
+        )
+        index = await workers.start()
+    except (AppLoadError, WorkerSettingError) as error:
         print(f"Error: {error}", file=sys.stderr)
-        return 1
-    except Exception:
-        print("Error: function_app.py failed to import:\n" + traceback.format_exc(), file=sys.stderr)
         return 1
     try:
         connection = settings.storage_connection_string()
     except ConfigError as error:
         print(f"Error: {error}", file=sys.stderr)
+        await workers.stop()
         return 1
     store = BlobStore(connection, settings.hub_name, settings.storage_connection_name)
     try:
@@ -136,23 +158,21 @@ async def serve(args: argparse.Namespace) -> int:
     except StorageUnavailableError as error:
         print(f"Error: {error}", file=sys.stderr)
         await store.close()
+        await workers.stop()
         return 1
     loop = asyncio.get_running_loop()
-    invoker = Invoker(loop, settings.max_concurrent_activities, settings.max_concurrent_orchestrations)
     engine = Engine(
         settings,
         index,
         store,
         clock,
-        invoker,
+        workers,
         deliver_activities_twice=args.deliver_activities_twice,
     )
-    if args.fast_timestamps:
-        fast_timestamps.enable()
     if args.trace_payloads:
         engine.trace = {}
     await engine.start()
-    server = DevHostServer(engine, index, invoker, args.port, easy_auth)
+    server = DevHostServer(engine, index, workers, args.port, easy_auth)
     runner = web.AppRunner(server.application(), access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, args.host, args.port)
@@ -163,6 +183,7 @@ async def serve(args: argparse.Namespace) -> int:
             f"Error: cannot listen on {args.host}:{args.port}: {error.strerror}. Use --port.", file=sys.stderr
         )
         await engine.stop()
+        await workers.stop()
         await store.close()
         return 1
     if easy_auth is not None:
@@ -178,14 +199,19 @@ async def serve(args: argparse.Namespace) -> int:
     print_functions(index, origin, settings.route_prefix)
     print(f"Host started. Durable API: {origin}/runtime/webhooks/durabletask  (Ctrl-C to stop)", flush=True)
     stop = asyncio.Event()
+
+    def on_signal() -> None:
+        workers.stopping()
+        stop.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, on_signal)
     await stop.wait()
     print("devhost: stopping", flush=True)
     await runner.cleanup()
     await engine.stop()
-    invoker.shutdown()
+    await workers.stop()
     await store.close()
     await close_sdk_client_session()
     return 0

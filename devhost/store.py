@@ -150,6 +150,15 @@ class BlobStore:
             self._blob_clients.move_to_end(name)
         return client
 
+    def forget(self, *names: str) -> None:
+        """Drop cached clients of blobs not needed soon (a finished instance's): ~30 KiB each."""
+        for name in names:
+            self._blob_clients.pop(name, None)
+
+    @staticmethod
+    def instance_name(instance_id: str) -> str:
+        return f"instances/{blob_safe(instance_id)}"
+
     # -- instance documents ------------------------------------------------------------------
 
     async def write_instance(self, instance_id: str, document: dict[str, Any]) -> None:

@@ -74,10 +74,10 @@ def test_an_approval_through_the_decision_queue_completes_the_order(
 
     sign_in(page, console_host.base_url, ADA)
     expect(page.get_by_role("heading", name="Instances")).to_be_visible()
-    page.get_by_label("Workflow").select_option("maintenance_order")
-    page.get_by_label("Business id contains").fill(order_id)
+    page.locator("form.filters").get_by_label("Workflow").select_option("maintenance_order")
+    page.locator("form.filters").get_by_label("Business id contains").fill(order_id)
     page.get_by_role("button", name="Filter").click()
-    row = page.locator("tbody tr", has_text=order_id)
+    row = page.locator("table.instances tbody tr", has_text=order_id)
     expect(row).to_have_count(1)
     expect(row).to_contain_text("awaiting_approval")
     assert "code=" not in page.url
@@ -105,12 +105,12 @@ def test_an_approval_through_the_decision_queue_completes_the_order(
     page.reload()
     expect(page.locator("dl.facts")).to_contain_text("Completed")
     expect(
-        page.locator("table", has_text="send_approval_reminder")
-        .or_(page.locator("table", has_text="issue_release_certificate"))
+        page.locator("table:visible", has_text="send_approval_reminder")
+        .or_(page.locator("table:visible", has_text="issue_release_certificate"))
         .first
     ).to_be_visible()
     expect(page.get_by_role("heading", name="History timeline")).to_be_visible()
-    expect(page.locator("table", has_text="received").first).to_contain_text("principal console-ada")
+    expect(page.locator("table:visible", has_text="received").first).to_contain_text("principal console-ada")
     expect(page.get_by_role("heading", name="Operator actions")).to_have_count(0)  # Completed: none apply
     screenshot(page, "04-instance-completed")
 
@@ -245,11 +245,11 @@ def test_a_missing_shelter_confirmation_is_found_by_region_and_confirmed_by_its_
     page.get_by_role("link", name="sign out").click()
 
     sign_in(page, console_host.base_url, HILLTOP)
-    page.get_by_label("Region").select_option("depot-north")
-    page.get_by_label("Business id contains").fill(request_id)
+    page.locator("form.filters").get_by_label("Region").select_option("depot-north")
+    page.locator("form.filters").get_by_label("Business id contains").fill(request_id)
     page.get_by_role("button", name="Filter").click()
-    expect(page.locator("tbody tr", has_text=request_id)).to_contain_text("depot-north")
-    page.get_by_label("Region").select_option("depot-harbor")
+    expect(page.locator("table.instances tbody tr", has_text=request_id)).to_contain_text("depot-north")
+    page.locator("form.filters").get_by_label("Region").select_option("depot-harbor")
     page.get_by_role("button", name="Filter").click()
     expect(page.get_by_text("No instance matches these filters.")).to_be_visible()
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 import requests
+
+from devhost.testing import HostClient
 
 WEBHOOK = "/runtime/webhooks/durabletask"
 TERMINAL = {"Completed", "Failed", "Terminated", "Canceled"}
@@ -70,18 +71,35 @@ class DurableApi:
         )
 
     def wait(self, instance_id: str, timeout: float = 30, statuses: set[str] | None = None) -> dict[str, Any]:
-        """Poll until the instance reaches one of `statuses` (default: any terminal one)."""
-        wanted = statuses or TERMINAL
-        deadline = time.monotonic() + timeout
-        body: dict[str, Any] = {}
-        while time.monotonic() < deadline:
-            response = self.status(instance_id, showHistory="true", showHistoryOutput="true")
-            if response.status_code in (200, 202):
-                body = response.json()
-                if body["runtimeStatus"] in wanted:
-                    return body
-            time.sleep(0.05)
-        raise AssertionError(f"{instance_id} did not reach {wanted} in {timeout} s; last status: {body}")
+        """Poll until the instance reaches one of `statuses` (default: any terminal one).
+
+        Returns the status with its history; fails like devhost.testing's `wait_for` (last status,
+        last history events) when it does not get there.
+        """
+        client = HostClient(self.base_url, headers=self.auth)
+        try:
+            client.wait_for(instance_id, statuses or TERMINAL, timeout=timeout, interval=0.05)
+        finally:
+            client.close()
+        body: dict[str, Any] = self.status(instance_id, showHistory="true", showHistoryOutput="true").json()
+        return body
+
+    def query(self, **params: str) -> list[dict[str, Any]]:
+        """Every status `GET instances` lists for `params`, following continuation tokens."""
+        found: list[dict[str, Any]] = []
+        continuation = ""
+        while True:
+            response = requests.get(
+                f"{self.webhook}/instances",
+                params={"top": "200", **params},
+                headers={**self.auth, **({"x-ms-continuation-token": continuation} if continuation else {})},
+                timeout=60,
+            )
+            response.raise_for_status()
+            found += response.json()
+            continuation = response.headers.get("x-ms-continuation-token", "")
+            if not continuation:
+                return found
 
     def history(self, instance_id: str) -> list[dict[str, Any]]:
         body = self.status(instance_id, showHistory="true", showHistoryOutput="true").json()
