@@ -132,10 +132,12 @@ def storage_configuration(
     )
 
 
-def blob_service_client(environ: Mapping[str, str] | None = None) -> BlobServiceClient:
-    """The blob service client for `AzureWebJobsStorage` (connection string or managed identity),
+def blob_service_client(
+    environ: Mapping[str, str] | None = None, setting: str = STORAGE_SETTING
+) -> BlobServiceClient:
+    """The blob service client for `setting` (`AzureWebJobsStorage`): connection string or identity,
     with the current storage profile's retry policy and timeouts."""
-    configuration = storage_configuration(environ)
+    configuration = storage_configuration(environ, setting)
     profile = current_storage_profile()
     with _lock:
         client = _clients.get((*configuration, profile.name))
@@ -184,11 +186,13 @@ def container_name(purpose: str, environ: Mapping[str, str] | None = None) -> st
     return name
 
 
-def container_client(purpose: str, environ: Mapping[str, str] | None = None) -> ContainerClient:
-    """A client for the app's container for `purpose`, created on first use in this process."""
+def container_client(
+    purpose: str, environ: Mapping[str, str] | None = None, setting: str = STORAGE_SETTING
+) -> ContainerClient:
+    """A client for the app's container for `purpose` in the `setting` account, created on first use."""
     name = container_name(purpose, environ)
-    container = blob_service_client(environ).get_container_client(name)
-    marker = (*storage_configuration(environ), name)
+    container = blob_service_client(environ, setting).get_container_client(name)
+    marker = (*storage_configuration(environ, setting), name)
     if marker not in _created_containers:
         with contextlib.suppress(ResourceExistsError):
             container.create_container()

@@ -2,9 +2,11 @@
 
 import azure.durable_functions as df
 
+from activities.audit_seal import bp as audit_seal_bp
 from activities.fare_dispute import bp as fare_dispute_activities_bp
 from activities.maintenance_order import bp as maintenance_order_activities_bp
 from activities.relief_routing import bp as relief_routing_activities_bp
+from api.audit import bp as audit_api_bp
 from api.fare_dispute import bp as fare_dispute_api_bp
 from api.health import bp as health_bp
 from api.maintenance_order import bp as maintenance_order_api_bp
@@ -30,6 +32,8 @@ app.register_functions(relief_routing_api_bp)
 app.register_functions(fare_dispute_bp)
 app.register_functions(fare_dispute_activities_bp)
 app.register_functions(fare_dispute_api_bp)
+app.register_functions(audit_seal_bp)
+app.register_functions(audit_api_bp)
 app.register_functions(openapi_bp)
 app.register_functions(console_bp)
 

@@ -71,6 +71,8 @@ _SENSITIVE_KEYS = frozenset(
     }
 )
 _SENSITIVE_SUFFIXES = ("email", "phone", "cardnumber", "address", "password", "secret", "token", "apikey")
+SENSITIVE_KEYS = _SENSITIVE_KEYS  # public names of the lists, for the audit record's redaction statement
+SENSITIVE_SUFFIXES = _SENSITIVE_SUFFIXES
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
 _CARD = re.compile(r"(?<!\d)(?:\d[ \-]?){12,18}\d(?!\d)")
 _PHONE = re.compile(r"\+\d[\d \-()]{6,16}\d")

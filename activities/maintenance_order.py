@@ -155,17 +155,19 @@ def generate_compliance_pack(work: dict[str, Any]) -> dict[str, Any]:
 def issue_release_certificate(work: dict[str, Any]) -> dict[str, Any]:
     """Issue the release certificate of an approved order (blob + document store), once."""
     request = ReleaseCertificateWork.from_dict(work)
-    content = _json_bytes(
-        {
-            "document": "maintenance release certificate",
-            "orderId": request.order_id,
-            "assetId": request.asset_id,
-            "approvedBy": request.approver,
-            "approvedAt": request.decided_at,
-            "complianceDocumentId": request.compliance_document_id,
-            "orchestrationVersion": request.orchestration_version,
-        }
-    )
+    certificate: dict[str, Any] = {
+        "document": "maintenance release certificate",
+        "orderId": request.order_id,
+        "assetId": request.asset_id,
+        "approvedBy": request.approver,
+        "approvedAt": request.decided_at,
+        "complianceDocumentId": request.compliance_document_id,
+        "orchestrationVersion": request.orchestration_version,
+    }
+    if request.approved_by is not None:
+        # The authenticated approver: stable principal id, display name and the role they acted in.
+        certificate["approvedByPrincipal"] = request.approved_by.to_dict()
+    content = _json_bytes(certificate)
     return _file_document(ClaimCheck.from_settings(), request.key, "release-certificate.json", content)
 
 

@@ -1,15 +1,22 @@
 # mypy: disable-error-code="untyped-decorator"
 """Fare dispute HTTP API (route prefix `api`).
 
-- `POST /api/fare-disputes`: file a dispute; 202 with status URLs, 409 for a known `disputeId`.
-- `POST /api/fare-disputes/{disputeId}/evidence`: customer evidence (sealed before it is raised).
-- `POST /api/fare-disputes/{disputeId}/supervisor-decision`: approve | partial | reject.
-- `GET /api/fare-disputes/{disputeId}`: stage, SLA due time, what the case waits for, outcome.
-- `GET /api/fare-disputes/{disputeId}/audit`: the audit packet (built from history, redacted,
-  stored as a blob): decisions with who and when, rules applied, refund, messages sent.
+- `POST /api/fare-disputes` (`Workflow.Submitter`): file a dispute; 202 with status URLs, 409 for
+  a known `disputeId`. The filing principal is recorded in the input (`filedBy`).
+- `POST /api/fare-disputes/{disputeId}/evidence` (`Workflow.Submitter`): customer evidence
+  (sealed before it is raised), recorded with the submitting principal.
+- `POST /api/fare-disputes/{disputeId}/supervisor-decision` (`FareDispute.Supervisor`): approve |
+  partial | reject, decided by the signed-in principal; 403 when that principal filed the dispute
+  (maker-checker). `record_supervisor_decision` is the same step for the console, in process.
+- `GET /api/fare-disputes/{disputeId}` (any role that reads status): stage, SLA due time, what
+  the case waits for, outcome.
+- `GET /api/fare-disputes/{disputeId}/audit` (`Operations.Reader`/`Operator`): the audit packet
+  (built from history, redacted, stored as a blob): decisions with who and when, rules applied,
+  refund, messages sent.
 
-400 names the bad field, 404 is an unknown dispute, 409 a dispute that is not waiting for that
-input. App settings are read here (never in the orchestrator) and passed in the input.
+401 without an authenticated principal, 403 naming the role needed, 400 names the bad field, 404
+is an unknown dispute, 409 a dispute that is not waiting for that input. App settings are read
+here (never in the orchestrator) and passed in the input.
 """
 
 from __future__ import annotations
@@ -27,22 +34,21 @@ from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrc
 from pydantic import Field
 
 from activities.fare_dispute import accepted_currencies, load_fare_rules
+from api.access import authorize, refuse_named_decider
+from api.audit import document_response, evidence_of, packet_response, report_response
 from api.errors import Conflict, InvalidRequest
 from api.handlers import json_errors, json_response, seal
-from api.starters import audit_packet_of, existing_instance, start_once
+from api.starters import existing_instance, start_once
 from api.validation import parse_body, route_identifier
-from audit_packets import decision_records, failure_policy_record
+from audit_packets import loads_json
 from contracts import ContractModel, Money, duration_setting
+from evidence.fare_dispute import PROFILE
+from identity import Actor, Permission, ensure_not_starter
 from orchestrators.fare_dispute import (
-    APPLY_FARE_RULES_ACTIVITY,
     CURRENT_DEADLINE_RULES,
     EVIDENCE_SUBMITTED_EVENT,
     FARE_DISPUTE_ORCHESTRATOR,
-    INSTANCE_ID_PREFIX,
-    ISSUE_FARE_REFUND_ACTIVITY,
-    NOTIFY_DISPUTE_CUSTOMER_ACTIVITY,
     SUPERVISOR_DECISION_EVENT,
-    WORKFLOW,
     DisputeReason,
     EvidenceSubmission,
     FareDisputeInput,
@@ -104,10 +110,20 @@ class SubmitEvidenceRequest(ContractModel):
 
 
 class SupervisorDecisionRequest(ContractModel):
-    """Body of `POST .../supervisor-decision`."""
+    """Body of `POST .../supervisor-decision`; the supervisor is the signed-in principal."""
 
     decision: Literal["approve", "partial", "reject"]
-    supervisor: Annotated[str, Field(pattern=_IDENTIFIER)]
+    # Deprecated: the supervisor is the signed-in principal. Accepted only when it names them (else 400).
+    supervisor: Annotated[
+        str | None,
+        Field(
+            min_length=1,
+            max_length=256,
+            description="Deprecated: the supervisor is the signed-in principal; leave it out. A value that "
+            "names anyone else is a 400.",
+            json_schema_extra={"deprecated": True},
+        ),
+    ] = None
     refund_amount: Money | None = None
     note: Annotated[str, Field(max_length=2000)] | None = None
 
@@ -165,10 +181,15 @@ def waiting_for(status: DurableOrchestrationStatus) -> str | None:
 
 
 async def _waiting_instance(
-    client: df.DurableOrchestrationClient, dispute_id: str, expected: WaitingFor
+    client: df.DurableOrchestrationClient, dispute_id: str, expected: WaitingFor, decider: Actor | None = None
 ) -> str:
+    """The dispute's instance id when it waits for `expected`; 404 / 403 (maker-checker) / 409 otherwise."""
     instance_id = instance_id_for(dispute_id)
-    status = await existing_instance(client, instance_id, RESOURCE, dispute_id)
+    status = await existing_instance(
+        client, instance_id, RESOURCE, dispute_id, show_input=decider is not None
+    )
+    if decider is not None:
+        ensure_not_starter(decider, filed_by_of(status.input_), f"{RESOURCE} {dispute_id!r}")
     if waiting_for(status) != expected.value:
         state = status.runtime_status.value if status.runtime_status else None
         raise Conflict(f"{RESOURCE} {dispute_id!r} is not waiting for {expected.value}", state=state)
@@ -178,13 +199,21 @@ async def _waiting_instance(
 # -- routes ---------------------------------------------------------------------------------------
 
 
-@bp.route(route="fare-disputes", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+def filed_by_of(orchestration_input: Any) -> Actor | None:
+    """The principal recorded as the dispute's filer (None for disputes filed before that)."""
+    data = loads_json(orchestration_input)
+    recorded = data.get("filedBy") if isinstance(data, dict) else None
+    return Actor.from_dict(recorded) if isinstance(recorded, dict) else None
+
+
+@bp.route(route="fare-disputes", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @bp.durable_client_input(client_name="client")
 @json_errors
 async def file_fare_dispute(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
     """Start `fare_dispute` as `fare-dispute-<disputeId>` (202), or 409 if that dispute exists."""
+    actor = authorize(req, Permission.START_WORKFLOW)
     request = parse_body(req, FileFareDisputeRequest)
     check_amount(request.claimed_amount, "claimedAmount", load_fare_rules())
     dispute = FareDisputeInput(
@@ -194,23 +223,26 @@ async def file_fare_dispute(
         reason=request.reason,
         claimed_amount=request.claimed_amount,
         settings=dispute_settings(request.claimed_amount.currency),
+        filed_by=actor,
+        seals_audit_packet=True,
     )
     instance_id = instance_id_for(request.dispute_id)
     return await start_once(client, req, FARE_DISPUTE_ORCHESTRATOR, instance_id, dispute.to_dict(), RESOURCE)
 
 
-@bp.route(route="fare-disputes/{disputeId}/evidence", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="fare-disputes/{disputeId}/evidence", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @bp.durable_client_input(client_name="client")
 @json_errors
 async def submit_fare_dispute_evidence(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
     """Seal the evidence in a blob and raise `evidence_submitted` with its reference (202)."""
+    actor = authorize(req, Permission.SUBMIT_EVIDENCE)
     dispute_id = route_identifier(req, ROUTE_ID)
     evidence = parse_body(req, SubmitEvidenceRequest)
     instance_id = await _waiting_instance(client, dispute_id, WaitingFor.EVIDENCE)
     sealed = await seal(evidence.to_dict(), f"{instance_id}:evidence")
-    event = EvidenceSubmission(evidence=sealed, document_count=len(evidence.documents))
+    event = EvidenceSubmission(evidence=sealed, document_count=len(evidence.documents), submitted_by=actor)
     await client.raise_event(instance_id, EVIDENCE_SUBMITTED_EVENT, event.to_dict())
     return json_response({"accepted": True, "disputeId": dispute_id}, 202)
 
@@ -218,41 +250,68 @@ async def submit_fare_dispute_evidence(
 @bp.route(
     route="fare-disputes/{disputeId}/supervisor-decision",
     methods=["POST"],
-    auth_level=func.AuthLevel.FUNCTION,
+    auth_level=func.AuthLevel.ANONYMOUS,
 )
 @bp.durable_client_input(client_name="client")
 @json_errors
 async def decide_fare_dispute(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
-    """Raise `supervisor_decision` (202); the note is sealed, the amount checked (400)."""
+    """Raise the signed-in supervisor's decision (202); the note is sealed, the amount checked (400)."""
+    actor = authorize(req, Permission.DECIDE_FARE_DISPUTE)
     dispute_id = route_identifier(req, ROUTE_ID)
     decision = parse_body(req, SupervisorDecisionRequest)
-    if decision.decision == "partial":
-        if decision.refund_amount is None:
-            raise InvalidRequest("refundAmount", "is required when decision is 'partial'")
-        check_amount(decision.refund_amount, "refundAmount", load_fare_rules())
-    elif decision.refund_amount is not None:
-        raise InvalidRequest("refundAmount", "is only allowed when decision is 'partial'")
-    instance_id = await _waiting_instance(client, dispute_id, WaitingFor.SUPERVISOR_DECISION)
-    note = None
-    if decision.note:
-        note = await seal({"note": decision.note}, f"{instance_id}:supervisor_note")
-    event = SupervisorDecision(
+    refuse_named_decider(decision.supervisor, actor, "supervisor")
+    await record_supervisor_decision(
+        client,
+        dispute_id,
         decision=decision.decision,
-        supervisor=decision.supervisor,
         refund_amount=decision.refund_amount,
-        note=note,
+        note=decision.note,
+        actor=actor,
+    )
+    return json_response({"accepted": True, "disputeId": dispute_id, "decidedBy": actor.to_dict()}, 202)
+
+
+async def record_supervisor_decision(
+    client: df.DurableOrchestrationClient,
+    dispute_id: str,
+    *,
+    decision: Literal["approve", "partial", "reject"],
+    refund_amount: Money | None,
+    note: str | None,
+    actor: Actor,
+) -> SupervisorDecision:
+    """Raise `actor`'s decision on the dispute: the one step behind the endpoint and the console.
+
+    400 for an amount that is missing, not allowed or out of bounds; 404 unknown dispute; 403 when
+    `actor` filed it (maker-checker); 409 when it does not wait for a supervisor.
+    """
+    if decision == "partial":
+        if refund_amount is None:
+            raise InvalidRequest("refundAmount", "is required when decision is 'partial'")
+        check_amount(refund_amount, "refundAmount", load_fare_rules())
+    elif refund_amount is not None:
+        raise InvalidRequest("refundAmount", "is only allowed when decision is 'partial'")
+    instance_id = await _waiting_instance(client, dispute_id, WaitingFor.SUPERVISOR_DECISION, decider=actor)
+    sealed_note = await seal({"note": note}, f"{instance_id}:supervisor_note") if note else None
+    event = SupervisorDecision(
+        decision=decision,
+        supervisor=actor.name,
+        refund_amount=refund_amount,
+        note=sealed_note,
+        decided_by=actor,
     )
     await client.raise_event(instance_id, SUPERVISOR_DECISION_EVENT, event.to_dict())
-    return json_response({"accepted": True, "disputeId": dispute_id}, 202)
+    return event
 
 
-@bp.route(route="fare-disputes/{disputeId}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="fare-disputes/{disputeId}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @bp.durable_client_input(client_name="client")
 @json_errors
 async def get_fare_dispute(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """The support portal's view: stage, SLA due time, what the case waits for, and the outcome."""
+    authorize(req, Permission.READ_WORKFLOW_STATUS)
     dispute_id = route_identifier(req, ROUTE_ID)
     status = await existing_instance(client, instance_id_for(dispute_id), RESOURCE, dispute_id)
     custom = status.custom_status if isinstance(status.custom_status, dict) else {}
@@ -275,74 +334,46 @@ async def get_fare_dispute(req: func.HttpRequest, client: df.DurableOrchestratio
     return json_response(body)
 
 
-@bp.route(route="fare-disputes/{disputeId}/audit", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="fare-disputes/{disputeId}/audit", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @bp.durable_client_input(client_name="client")
 @json_errors
 async def get_fare_dispute_audit(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
-    """The dispute's audit packet: decisions (who, when), rules applied, refund, messages sent."""
+    """The dispute's audit packet: sealed (the stored bytes) once resolved, else an interim snapshot."""
+    authorize(req, Permission.READ_OPERATIONS)
     dispute_id = route_identifier(req, ROUTE_ID)
-    return json_response(
-        await audit_packet_of(
-            client,
-            instance_id_for(dispute_id),
-            workflow=WORKFLOW,
-            extras=audit_extras,
-            resource=RESOURCE,
-            identifier=dispute_id,
-        )
-    )
+    evidence = await evidence_of(client, instance_id_for(dispute_id), PROFILE, RESOURCE, dispute_id)
+    return packet_response(evidence)
 
 
-def _results(packet: Mapping[str, Any], activity_name: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """(input, last successful attempt) of every completed call of one activity."""
-    found = []
-    for activity in packet.get("activities", []):
-        attempts = activity.get("attempts") or []
-        if activity.get("name") == activity_name and attempts and attempts[-1].get("outcome") == "completed":
-            found.append((activity.get("input") or {}, attempts[-1]))
-    return found
+@bp.route(
+    route="fare-disputes/{disputeId}/audit/report", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS
+)
+@bp.durable_client_input(client_name="client")
+@json_errors
+async def get_fare_dispute_audit_report(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """The dispute's audit report for a person: `format=html` (default, a page) or `format=pdf`."""
+    authorize(req, Permission.READ_OPERATIONS)
+    dispute_id = route_identifier(req, ROUTE_ID)
+    evidence = await evidence_of(client, instance_id_for(dispute_id), PROFILE, RESOURCE, dispute_id)
+    return report_response(evidence, str(req.params.get("format") or "html"))
 
 
-def audit_extras(packet: dict[str, Any]) -> dict[str, Any]:
-    """The fare dispute's part of the packet, from history (so it is there for running cases too)."""
-    output = packet.get("outcome", {}).get("output")
-    output = output if isinstance(output, dict) else {}
-    custom = packet.get("customStatus", {}).get("current")
-    custom = custom if isinstance(custom, dict) else {}
-    rules = [attempt.get("result") for _, attempt in _results(packet, APPLY_FARE_RULES_ACTIVITY)]
-    refunds = [
-        {
-            **(attempt.get("result") or {}),
-            "idempotencyKey": work.get("key"),
-            "recordedAt": attempt.get("finishedAt"),
-        }
-        for work, attempt in _results(packet, ISSUE_FARE_REFUND_ACTIVITY)
-    ]
-    messages = [
-        {
-            "template": work.get("template"),
-            "status": (attempt.get("result") or {}).get("status"),
-            "messageId": (attempt.get("result") or {}).get("messageId"),
-            "sentAt": attempt.get("finishedAt"),
-        }
-        for work, attempt in _results(packet, NOTIFY_DISPUTE_CUSTOMER_ACTIVITY)
-    ]
-    return {
-        "disputeId": str(packet["instance"]["instanceId"]).removeprefix(INSTANCE_ID_PREFIX),
-        "sla": {
-            "due": custom.get("slaDue") or output.get("slaDue"),
-            "escalated": bool(custom.get("escalated")),
-        },
-        "rulesApplied": rules[-1] if rules else None,
-        "decisions": output.get("decisions", []),
-        "supervisorDecisionEvents": decision_records(
-            packet, SUPERVISOR_DECISION_EVENT, ("decision", "refundAmount")
-        ),
-        "evidenceEvents": decision_records(packet, EVIDENCE_SUBMITTED_EVENT, ("documentCount",)),
-        "refund": refunds[-1] if refunds else None,
-        "messagesSent": messages,
-        **failure_policy_record(packet),
-        "finalOutcome": output.get("outcome") or custom.get("outcome"),
-    }
+@bp.route(
+    route="fare-disputes/{disputeId}/documents/{document}",
+    methods=["GET"],
+    auth_level=func.AuthLevel.ANONYMOUS,
+)
+@bp.durable_client_input(client_name="client")
+@json_errors
+async def get_fare_dispute_document(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """The dispute resolution letter (`resolution-letter.pdf` / `.html`) as sealed; 409 before."""
+    authorize(req, Permission.READ_OPERATIONS)
+    dispute_id = route_identifier(req, ROUTE_ID)
+    evidence = await evidence_of(client, instance_id_for(dispute_id), PROFILE, RESOURCE, dispute_id)
+    return document_response(evidence, str(req.route_params.get("document", "")))

@@ -1,6 +1,7 @@
 """The one error-mapping wrapper for HTTP functions, and JSON responses.
 
 `json_errors` decides the status of every failure in one place: `InvalidRequest` → 400,
+`AuthenticationRequired` → 401, `AccessDenied` → 403 (naming the roles needed),
 `InstanceNotFound` → 404, `Conflict` → 409 (each with its JSON body), storage or the Durable
 runtime's store out of reach → 503 with `Retry-After` (`unavailable`), anything else → 500 with a
 generic body while the traceback goes to the `workflows` log, redacted by its filter (see
@@ -28,6 +29,7 @@ from azure.core.exceptions import HttpResponseError, ServiceRequestError, Servic
 from api.errors import ApiError, ServiceUnavailable
 from blob_clients import INTERACTIVE, storage_profile
 from claim_check import ClaimCheck
+from identity import AuthenticationRequired, IdentityError
 from telemetry import configure_telemetry
 
 P = ParamSpec("P")
@@ -47,9 +49,16 @@ def json_response(
     )
 
 
-def error_response(error: ApiError) -> func.HttpResponse:
-    """The response for a deliberate API error."""
-    return json_response(error.body(), error.status_code, headers=error.headers() or None)
+# A 401 says how to authenticate (RFC 9110 §11.6.1): an Entra bearer token or an Easy Auth session.
+WWW_AUTHENTICATE = 'Bearer realm="workflows"'
+
+
+def error_response(error: ApiError | IdentityError) -> func.HttpResponse:
+    """The response for a deliberate API error or a refused identity (401/403)."""
+    headers = {"WWW-Authenticate": WWW_AUTHENTICATE} if isinstance(error, AuthenticationRequired) else {}
+    if isinstance(error, ApiError):
+        headers.update(error.headers())
+    return json_response(error.body(), error.status_code, headers or None)
 
 
 def unavailable(error: BaseException) -> bool:
@@ -102,7 +111,7 @@ def json_errors(
                         result = await result
             assert isinstance(result, func.HttpResponse)
             return result
-        except ApiError as error:
+        except (ApiError, IdentityError) as error:
             return error_response(error)
         except Exception as error:
             if unavailable(error):

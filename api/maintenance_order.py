@@ -2,17 +2,27 @@
 # (azure-functions-durable 1.x decorators carry no types; the functions themselves are fully typed)
 """HTTP API of the maintenance order workflow (route prefix `api`).
 
-- `POST maintenance-orders`: start `maintenance-<orderId>` (202 + status URLs; 409 if it exists).
-  Contact details are claim-checked (`always=True`) before the start: history holds a reference.
-  The approval policy comes from app settings here (orchestrators never read settings):
+- `POST maintenance-orders` (`Workflow.Submitter`): start `maintenance-<orderId>` (202 + status
+  URLs; 409 if it exists). The starting principal is recorded in the input (`startedBy`). Contact
+  details are claim-checked (`always=True`) before the start: history holds a reference. The
+  approval policy comes from app settings here (orchestrators never read settings):
   `MAINTENANCE_REMINDER_INTERVAL` (PT24H), `MAINTENANCE_ESCALATE_AFTER_REMINDERS` (3),
   `MAINTENANCE_APPROVAL_DEADLINE` (P7D).
-- `POST maintenance-orders/{orderId}/approval`: raise the approval decision (202). 404 unknown
-  order, 409 when the order no longer takes a decision (decided, expired, finished), 400 bad body.
-  A decision sent while the order is still preparing (before the wait) is accepted: the runtime
-  keeps the event until the orchestration waits for it.
-- `GET maintenance-orders/{orderId}`: stage, what it waits for, deadlines (custom status).
-- `GET maintenance-orders/{orderId}/audit`: the audit packet (stored as a blob, then served).
+- `POST maintenance-orders/{orderId}/approval` (`Maintenance.Approver`): raise the approval
+  decision (202), made by the signed-in principal. 404 unknown order, 403 when that principal
+  started the order (maker-checker), 409 when the order no longer takes a decision (decided,
+  expired, finished), 400 bad body. A decision sent while the order is still preparing (before the
+  wait) is accepted: the runtime keeps the event until the orchestration waits for it.
+  `record_approval` is the same step for the console, in process.
+- `GET maintenance-orders/{orderId}` (any role that reads status): stage, what it waits for,
+  deadlines (custom status).
+- `GET maintenance-orders/{orderId}/audit` (`Operations.Reader`/`Operator`): the sealed audit packet
+  as stored (the order's last step seals it), or a marked interim snapshot while it runs;
+  `.../audit/report?format=html|pdf`: the report for a person;
+  `.../documents/{release-certificate|compliance-pack}.{pdf|html}`: the document sealed with the
+  packet (api/audit.py).
+
+401 without an authenticated principal, 403 naming the role needed (api.access).
 """
 
 from __future__ import annotations
@@ -25,19 +35,20 @@ import azure.durable_functions as df
 import azure.functions as func
 from pydantic import Field, StrictBool
 
+from api.access import authorize, refuse_named_decider
+from api.audit import document_response, evidence_of, packet_response, report_response
 from api.errors import Conflict
 from api.handlers import json_errors, json_response, seal
-from api.starters import audit_packet_of, existing_instance, start_once
+from api.starters import existing_instance, start_once
 from api.validation import parse_body, route_identifier
-from audit_packets import decision_records, failure_policy_record, loads_json
+from audit_packets import loads_json
 from contracts import ContractModel, InvalidDurationError, duration_setting, format_duration
+from evidence.maintenance_order import PROFILE
+from identity import Actor, Permission, ensure_not_starter
 from orchestrators.maintenance_order import (
     APPROVAL_DECISION_EVENT,
-    INSTANCE_ID_PREFIX,
     MAINTENANCE_ORDER,
-    SEND_APPROVAL_REMINDER,
     STAGES_ACCEPTING_APPROVAL,
-    WORKFLOW,
     ApprovalDecisionEvent,
     ApprovalPolicy,
     Inspection,
@@ -74,10 +85,20 @@ class MaintenanceOrderRequest(ContractModel):
 
 
 class ApprovalRequest(ContractModel):
-    """Body of `POST /api/maintenance-orders/{orderId}/approval`."""
+    """Body of `POST /api/maintenance-orders/{orderId}/approval`; the approver is the signed-in principal."""
 
     approved: StrictBool
-    approver: Annotated[str, Field(min_length=1, max_length=100)]
+    # Deprecated: the approver is the signed-in principal. Accepted only when it names them (else 400).
+    approver: Annotated[
+        str | None,
+        Field(
+            min_length=1,
+            max_length=256,
+            description="Deprecated: the approver is the signed-in principal; leave it out. A value that "
+            "names anyone else is a 400.",
+            json_schema_extra={"deprecated": True},
+        ),
+    ] = None
     comment: Annotated[str, Field(max_length=2000)] | None = None
 
 
@@ -99,13 +120,14 @@ def approval_policy(environ: dict[str, str] | None = None) -> ApprovalPolicy:
     )
 
 
-@bp.route(route="maintenance-orders", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="maintenance-orders", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @bp.durable_client_input(client_name="client")
 @json_errors
 async def start_maintenance_order(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
     """Start the order's orchestration once (202), or 409 with the existing instance's status URL."""
+    actor = authorize(req, Permission.START_WORKFLOW)
     request = parse_body(req, MaintenanceOrderRequest)
     instance_id = instance_id_for(request.order_id)
     contact = await seal(request.customer.to_dict(), instance_id)
@@ -115,23 +137,51 @@ async def start_maintenance_order(
         customer_contact=contact,
         inspection=request.inspection,
         approval_policy=approval_policy(),
+        started_by=actor,
+        seals_audit_packet=True,
     )
     return await start_once(
         client, req, MAINTENANCE_ORDER, instance_id, orchestration_input.to_dict(), RESOURCE
     )
 
 
-@bp.route(route="maintenance-orders/{orderId}/approval", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(
+    route="maintenance-orders/{orderId}/approval", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS
+)
 @bp.durable_client_input(client_name="client")
 @json_errors
 async def approve_maintenance_order(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
-    """Raise the approval decision; 404 unknown order, 409 when it takes no decision now."""
+    """Raise the signed-in approver's decision; 404 unknown order, 403 own order, 409 no decision now."""
+    actor = authorize(req, Permission.APPROVE_MAINTENANCE_ORDER)
     order_id = route_identifier(req, "orderId")
     request = parse_body(req, ApprovalRequest)
+    refuse_named_decider(request.approver, actor, "approver")
+    event = await record_approval(
+        client, order_id, approved=request.approved, comment=request.comment, actor=actor
+    )
+    return json_response(
+        {
+            "orderId": order_id,
+            "instanceId": instance_id_for(order_id),
+            "accepted": True,
+            "decision": event.to_dict(),
+        },
+        202,
+    )
+
+
+async def record_approval(
+    client: df.DurableOrchestrationClient, order_id: str, *, approved: bool, comment: str | None, actor: Actor
+) -> ApprovalDecisionEvent:
+    """Raise `actor`'s approval decision on the order: the one step behind the endpoint and the console.
+
+    404 unknown order, 403 when `actor` started it (maker-checker), 409 when it takes no decision.
+    """
     instance_id = instance_id_for(order_id)
-    status = await existing_instance(client, instance_id, RESOURCE, order_id)
+    status = await existing_instance(client, instance_id, RESOURCE, order_id, show_input=True)
+    ensure_not_starter(actor, started_by_of(status.input_), f"{RESOURCE} {order_id!r}")
     state = status.runtime_status.value if status.runtime_status is not None else ""
     stage = (loads_json(status.custom_status) or {}).get("stage") if status.custom_status else None
     if state not in ("Running", "Pending") or (stage is not None and stage not in STAGES_ACCEPTING_APPROVAL):
@@ -140,26 +190,33 @@ async def approve_maintenance_order(
             status_url=client.create_http_management_payload(instance_id)["statusQueryGetUri"],
             state=str(stage or state),
         )
-    comment_ref = await seal({"comment": request.comment}, instance_id) if request.comment else None
+    comment_ref = await seal({"comment": comment}, instance_id) if comment else None
     event = ApprovalDecisionEvent(
-        approved=request.approved,
-        approver=request.approver,
+        approved=approved,
+        approver=actor.name,
         decided_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         comment_ref=comment_ref,
+        decided_by=actor,
     )
     await client.raise_event(instance_id, APPROVAL_DECISION_EVENT, event.to_dict())
-    return json_response(
-        {"orderId": order_id, "instanceId": instance_id, "accepted": True, "decision": event.to_dict()}, 202
-    )
+    return event
 
 
-@bp.route(route="maintenance-orders/{orderId}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def started_by_of(orchestration_input: Any) -> Actor | None:
+    """The principal recorded as the order's starter (None for orders started before that)."""
+    data = loads_json(orchestration_input)
+    recorded = data.get("startedBy") if isinstance(data, dict) else None
+    return Actor.from_dict(recorded) if isinstance(recorded, dict) else None
+
+
+@bp.route(route="maintenance-orders/{orderId}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @bp.durable_client_input(client_name="client")
 @json_errors
 async def get_maintenance_order(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
     """Current step, what it waits for and the deadlines, from the custom status."""
+    authorize(req, Permission.READ_WORKFLOW_STATUS)
     order_id = route_identifier(req, "orderId")
     instance_id = instance_id_for(order_id)
     status = await existing_instance(client, instance_id, RESOURCE, order_id)
@@ -176,53 +233,46 @@ async def get_maintenance_order(
     return json_response(body)
 
 
-@bp.route(route="maintenance-orders/{orderId}/audit", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="maintenance-orders/{orderId}/audit", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @bp.durable_client_input(client_name="client")
 @json_errors
 async def get_maintenance_order_audit(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
-    """The order's audit packet: what ran, who approved and when, reminders, outcome."""
+    """The order's audit packet: sealed (the stored bytes) once finished, else an interim snapshot."""
+    authorize(req, Permission.READ_OPERATIONS)
     order_id = route_identifier(req, "orderId")
-    instance_id = instance_id_for(order_id)
-    return json_response(
-        await audit_packet_of(
-            client,
-            instance_id,
-            workflow=WORKFLOW,
-            extras=audit_extras,
-            resource=RESOURCE,
-            identifier=order_id,
-        )
-    )
+    evidence = await evidence_of(client, instance_id_for(order_id), PROFILE, RESOURCE, order_id)
+    return packet_response(evidence)
 
 
-def audit_extras(packet: dict[str, Any]) -> dict[str, Any]:
-    """The maintenance order's part of the packet: decision, approval events, reminders, outcome."""
-    output = packet.get("outcome", {}).get("output")
-    output = output if isinstance(output, dict) else {}
-    decision = output.get("approval")
-    reminders = [
-        {
-            "recipient": (activity.get("input") or {}).get("recipient"),
-            "reminderNumber": (activity.get("input") or {}).get("reminderNumber"),
-            "sentAt": activity["attempts"][-1].get("finishedAt"),
-            "outcome": activity.get("outcome"),
-        }
-        for activity in packet.get("activities", [])
-        if activity.get("name") == SEND_APPROVAL_REMINDER
-    ]
-    return {
-        "orderId": str(packet["instance"]["instanceId"]).removeprefix(INSTANCE_ID_PREFIX),
-        "instanceIds": [packet["instance"]["instanceId"]],
-        "approval": {
-            "decision": decision,
-            "approvedBy": decision.get("approver") if decision and decision.get("approved") else None,
-            "approvedAt": decision.get("decidedAt") if decision and decision.get("approved") else None,
-            "receivedAt": decision.get("receivedAt") if decision else None,
-            "events": decision_records(packet, APPROVAL_DECISION_EVENT, ("approved", "decidedAt")),
-        },
-        "reminders": reminders,
-        **failure_policy_record(packet),
-        "finalOutcome": output.get("outcome") or packet.get("outcome", {}).get("status"),
-    }
+@bp.route(
+    route="maintenance-orders/{orderId}/audit/report", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS
+)
+@bp.durable_client_input(client_name="client")
+@json_errors
+async def get_maintenance_order_audit_report(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """The order's audit report for a person: `format=html` (default, a page) or `format=pdf`."""
+    authorize(req, Permission.READ_OPERATIONS)
+    order_id = route_identifier(req, "orderId")
+    evidence = await evidence_of(client, instance_id_for(order_id), PROFILE, RESOURCE, order_id)
+    return report_response(evidence, str(req.params.get("format") or "html"))
+
+
+@bp.route(
+    route="maintenance-orders/{orderId}/documents/{document}",
+    methods=["GET"],
+    auth_level=func.AuthLevel.ANONYMOUS,
+)
+@bp.durable_client_input(client_name="client")
+@json_errors
+async def get_maintenance_order_document(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """The release certificate (`release-certificate.pdf`) or compliance pack, as sealed; 409 before."""
+    authorize(req, Permission.READ_OPERATIONS)
+    order_id = route_identifier(req, "orderId")
+    evidence = await evidence_of(client, instance_id_for(order_id), PROFILE, RESOURCE, order_id)
+    return document_response(evidence, str(req.route_params.get("document", "")))

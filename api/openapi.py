@@ -29,6 +29,8 @@ import azure.functions as func
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_json_schema
 from pydantic_core import core_schema
 
+from api.access import authenticate
+from api.audit import bp as audit_api_bp
 from api.fare_dispute import FileFareDisputeRequest, SubmitEvidenceRequest, SupervisorDecisionRequest
 from api.fare_dispute import bp as fare_dispute_api_bp
 from api.handlers import json_errors
@@ -39,8 +41,9 @@ from api.relief_routing import ShelterConfirmationRequest
 from api.relief_routing import bp as relief_routing_api_bp
 from api.validation import IDENTIFIER_PATTERN, MAX_BODY_BYTES
 from contracts import ContractModel
+from identity import Permission, roles_granting
 from integrations.inventory import StockLevel
-from orchestrators.relief_routing import ReliefChange, ReliefRequest
+from orchestrators.relief_routing import ReliefChangeRequest, ReliefRequest
 
 DOCUMENT_PATH = Path(__file__).resolve().parents[1] / "openapi.json"
 ROUTE_PREFIX = "/api"
@@ -68,27 +71,124 @@ class Operation:
     optional_body_fields: tuple[str, ...] = ()
     errors: tuple[int, ...] = ()
     success_headers: tuple[str, ...] = ()
-    # The body of its 503 (storage out of reach; every 503 carries Retry-After).
-    unavailable_schema: str = "Unavailable"
     # A valid body (for the document's readers and the fuzzer's first requests).
     example: dict[str, Any] | None = None
+    # What the caller must be allowed to do (api.access); None with `authenticated`: any principal.
+    permission: Permission | None = None
+    authenticated: bool = True
+    # Media types of the success response other than JSON (reports and documents: HTML, PDF).
+    success_media: tuple[str, ...] = ()
+    # Other success statuses and their schemas (e.g. 200 when a seal already existed).
+    other_successes: tuple[tuple[int, str], ...] = ()
+    # Query parameters: (name, description, JSON schema).
+    query: tuple[tuple[str, str, dict[str, Any]], ...] = ()
+    # Error statuses whose body is another schema than the default one for that status.
+    error_schemas: tuple[tuple[int, str], ...] = ()
+
+
+def _evidence_operations(tag: str, noun: str, documents: str) -> dict[str, Operation]:
+    """The three evidence routes every workflow serves (api/audit.py)."""
+    function = noun.replace(" ", "_")
+    return {
+        f"get_{function}_audit": Operation(
+            f"A {noun}'s audit packet: sealed (the stored bytes) once finished, else an interim snapshot",
+            tag,
+            200,
+            "AuditPacket",
+            errors=(400, 404, 500),
+            success_headers=AUDIT_HEADERS,
+            permission=Permission.READ_OPERATIONS,
+        ),
+        f"get_{function}_audit_report": Operation(
+            f"A {noun}'s audit report for a person (HTML page or PDF)",
+            tag,
+            200,
+            "BinaryDocument",
+            errors=(400, 404, 500),
+            success_media=("text/html", "application/pdf"),
+            query=(REPORT_FORMAT_PARAMETER,),
+            permission=Permission.READ_OPERATIONS,
+        ),
+        f"get_{function}_document": Operation(
+            f"The {documents} sealed with the {noun}'s audit packet (PDF or HTML)",
+            tag,
+            200,
+            "BinaryDocument",
+            errors=(400, 404, 409, 500),
+            success_media=("application/pdf", "text/html"),
+            permission=Permission.READ_OPERATIONS,
+        ),
+    }
+
+
+AUDIT_HEADERS = (
+    "Audit-Packet-Sealed",
+    "Audit-Packet-Version",
+    "Audit-Packet-Digest",
+    "Audit-Packet-Verification",
+)
+REPORT_FORMAT_PARAMETER = (
+    "format",
+    "`html` (default): a page; `pdf`: a PDF download",
+    {"type": "string", "enum": ["html", "pdf"], "default": "html"},
+)
 
 
 def _operations() -> dict[str, Operation]:
     """The declarative table, keyed by the HTTP function's registered name."""
-    # 503: storage (or the Durable runtime's store) is out of reach; answered within seconds.
-    start_errors = (400, 409, 413, 415, 500, 503)
-    event_errors = (400, 404, 409, 413, 415, 500, 503)
-    read_errors = (400, 404, 500, 503)
+    start_errors = (400, 409, 413, 415, 500)
+    event_errors = (400, 404, 409, 413, 415, 500)
+    read_errors = (400, 404, 500)
     started = ("Location",)
     return {
+        **_evidence_operations(
+            "maintenance order", "maintenance order", "release certificate / compliance pack"
+        ),
+        **_evidence_operations("fare dispute", "fare dispute", "dispute resolution letter"),
+        **_evidence_operations("relief routing", "relief request", "donor delivery report"),
+        "get_audit_packet": Operation(
+            "Any instance's sealed audit packet as stored; 409 with an interim snapshot when not sealed",
+            "audit",
+            200,
+            "SealedAuditPacket",
+            errors=(400, 404, 409, 500),
+            success_headers=AUDIT_HEADERS,
+            error_schemas=((409, "InterimAuditPacket"),),
+            permission=Permission.READ_OPERATIONS,
+        ),
+        "seal_audit_packet_now": Operation(
+            "Seal a finished instance its workflow did not seal (terminated, failed, or older)",
+            "audit",
+            201,
+            "SealReceipt",
+            errors=(400, 404, 409, 500),
+            other_successes=((200, "SealReceipt"),),
+            permission=Permission.OPERATE_INSTANCES,
+            query=(
+                (
+                    "reason",
+                    "Why it is sealed by hand (recorded in the packet)",
+                    {"type": "string", "maxLength": 200},
+                ),
+            ),
+        ),
+        "get_audit_signing_keys": Operation(
+            "The public keys sealed audit packets are signed with (JWK set)",
+            "audit",
+            200,
+            "JwkSet",
+            errors=(500,),
+            success_media=("application/jwk-set+json",),
+            permission=Permission.READ_OPERATIONS,
+        ),
         "health": Operation(
             "Platform health check: 200 while storage answers, 503 otherwise",
             "platform",
             200,
             "Health",
             errors=(503,),
-            unavailable_schema="Health",
+            authenticated=False,
+            error_schemas=((503, "Health"),),
         ),
         "openapi_document": Operation("This document", "platform", 200, "OpenApiDocument"),
         "start_maintenance_order": Operation(
@@ -108,6 +208,7 @@ def _operations() -> dict[str, Operation]:
                     "findings": [{"code": "CORR-12", "severity": "high", "partNumbers": ["P-1", "P-2"]}],
                 },
             },
+            permission=Permission.START_WORKFLOW,
         ),
         "approve_maintenance_order": Operation(
             "Approve or reject a maintenance order",
@@ -116,7 +217,8 @@ def _operations() -> dict[str, Operation]:
             "MaintenanceApprovalAccepted",
             ApprovalRequest,
             errors=event_errors,
-            example={"approved": True, "approver": "Ada Approver", "comment": "parts checked"},
+            example={"approved": True, "comment": "parts checked"},
+            permission=Permission.APPROVE_MAINTENANCE_ORDER,
         ),
         "get_maintenance_order": Operation(
             "A maintenance order's stage, what it waits for, deadlines and outcome",
@@ -124,9 +226,7 @@ def _operations() -> dict[str, Operation]:
             200,
             "MaintenanceOrderView",
             errors=read_errors,
-        ),
-        "get_maintenance_order_audit": Operation(
-            "A maintenance order's audit packet", "maintenance order", 200, "AuditPacket", errors=read_errors
+            permission=Permission.READ_WORKFLOW_STATUS,
         ),
         "file_fare_dispute": Operation(
             "File a fare dispute (instance fare-dispute-<disputeId>)",
@@ -143,6 +243,7 @@ def _operations() -> dict[str, Operation]:
                 "reason": "overcharge",
                 "claimedAmount": {"amount": "2.40", "currency": "EUR"},
             },
+            permission=Permission.START_WORKFLOW,
         ),
         "submit_fare_dispute_evidence": Operation(
             "Customer evidence for a dispute that waits for it",
@@ -152,6 +253,7 @@ def _operations() -> dict[str, Operation]:
             SubmitEvidenceRequest,
             errors=event_errors,
             example={"description": "I tapped out at Central", "documents": [{"documentId": "receipt-1"}]},
+            permission=Permission.SUBMIT_EVIDENCE,
         ),
         "decide_fare_dispute": Operation(
             "A supervisor's decision for a dispute that waits for it",
@@ -162,9 +264,9 @@ def _operations() -> dict[str, Operation]:
             errors=event_errors,
             example={
                 "decision": "partial",
-                "supervisor": "sup-1",
                 "refundAmount": {"amount": "1.00", "currency": "EUR"},
             },
+            permission=Permission.DECIDE_FARE_DISPUTE,
         ),
         "get_fare_dispute": Operation(
             "A dispute's stage, SLA due time, what it waits for, and the outcome",
@@ -172,9 +274,7 @@ def _operations() -> dict[str, Operation]:
             200,
             "FareDisputeView",
             errors=read_errors,
-        ),
-        "get_fare_dispute_audit": Operation(
-            "A dispute's audit packet", "fare dispute", 200, "AuditPacket", errors=read_errors
+            permission=Permission.READ_WORKFLOW_STATUS,
         ),
         "start_relief_request": Operation(
             "Start a relief request (instance relief-<requestId>)",
@@ -191,13 +291,14 @@ def _operations() -> dict[str, Operation]:
                     {"shelterId": "shelter-bayview-school", "items": [{"sku": "water", "pallets": 2}]}
                 ],
             },
+            permission=Permission.START_WORKFLOW,
         ),
         "change_relief_request": Operation(
             "Change (add, re-size, remove shelters) or cancel a relief request",
             "relief routing",
             202,
             "ReliefChangeAccepted",
-            ReliefChange,
+            ReliefChangeRequest,
             optional_body_fields=("changeId",),
             errors=event_errors,
             example={
@@ -205,6 +306,7 @@ def _operations() -> dict[str, Operation]:
                     {"shelterId": "shelter-hilltop-center", "items": [{"sku": "blanket", "pallets": 1}]}
                 ]
             },
+            permission=Permission.CHANGE_RELIEF_REQUEST,
         ),
         "confirm_relief_delivery": Operation(
             "A shelter confirms it received its pallets",
@@ -217,6 +319,7 @@ def _operations() -> dict[str, Operation]:
                 "shelterId": "shelter-bayview-school",
                 "receivedItems": [{"sku": "water", "pallets": 2}],
             },
+            permission=Permission.CONFIRM_SHELTER_DELIVERY,
         ),
         "get_relief_request": Operation(
             "A relief request's stage, per-shelter state, next escalation and outcome",
@@ -224,23 +327,22 @@ def _operations() -> dict[str, Operation]:
             200,
             "ReliefRequestView",
             errors=read_errors,
-        ),
-        "get_relief_request_audit": Operation(
-            "A relief request's audit packet", "relief routing", 200, "AuditPacket", errors=read_errors
+            permission=Permission.READ_WORKFLOW_STATUS,
         ),
         "get_relief_inventory": Operation(
             "Stock, reserved, delivered and available pallets per depot and SKU",
             "relief routing",
             200,
             "Inventory",
-            errors=(500, 503),
+            errors=(500,),
+            permission=Permission.READ_OPERATIONS,
         ),
     }
 
 
 def documented_blueprints() -> list[Any]:
     """The blueprints whose HTTP functions make up the API (function_app.py registers each)."""
-    return [health_bp, maintenance_order_api_bp, fare_dispute_api_bp, relief_routing_api_bp, bp]
+    return [health_bp, maintenance_order_api_bp, fare_dispute_api_bp, relief_routing_api_bp, audit_api_bp, bp]
 
 
 @dataclass(frozen=True)
@@ -331,6 +433,25 @@ def _error_components() -> dict[str, Any]:
             "description": "404 (unknown instance) and 500 (internal error; details are only logged).",
             "required": ["error"],
             "properties": {"error": {"type": "string"}},
+        },
+        "AuthenticationError": {
+            "type": "object",
+            "description": "401 (from the app; App Service Authentication in front answers 401 itself): no "
+            "authenticated principal. `signIn` is where a browser signs in.",
+            "required": ["error"],
+            "properties": {"error": {"type": "string"}, "signIn": {"type": "string"}},
+        },
+        "AccessDeniedError": {
+            "type": "object",
+            "description": "403: the signed-in principal may not do this. `requiredRoles` names the app "
+            "roles that grant it; `rule` names a broken business rule instead (`maker-checker`: the "
+            "principal started the case; `shelter-scope`: the shelter is not assigned to them).",
+            "required": ["error"],
+            "properties": {
+                "error": {"type": "string"},
+                "requiredRoles": {"type": "array", "items": {"type": "string"}},
+                "rule": {"type": "string"},
+            },
         },
         "ConflictError": {
             "type": "object",
@@ -431,10 +552,72 @@ def _response_components() -> dict[str, Any]:
             },
         },
         "AuditPacket": {
-            **view,
-            "description": "Built from history, redacted, stored as a blob (`document`).",
-            "required": ["format", "instance", "outcome", "activities", "events", "workflow", "document"],
+            "description": "The sealed packet (the stored canonical bytes), or an interim snapshot while the "
+            "instance is not sealed (`interim: true`, never stored).",
+            "oneOf": [
+                {"$ref": "#/components/schemas/SealedAuditPacket"},
+                {"$ref": "#/components/schemas/InterimAuditPacket"},
+            ],
         },
+        "SealedAuditPacket": {
+            "type": "object",
+            "description": "RFC 8785 canonical JSON, the same bytes on every read. `seal.digest` is the "
+            "SHA-256 of the packet's canonical form, `seal.signature` its ES256 signature (JWS form) by "
+            "`seal.keyId`.",
+            "required": ["format", "packet", "seal"],
+            "properties": {
+                "format": {"const": "durable-audit-sealed/1"},
+                "packet": {
+                    **view,
+                    "required": [
+                        "format",
+                        "instance",
+                        "outcome",
+                        "activities",
+                        "events",
+                        "workflow",
+                        "sealing",
+                    ],
+                },
+                "seal": {
+                    **view,
+                    "required": ["digest", "signature", "keyId", "signatureAlgorithm", "canonicalization"],
+                },
+            },
+        },
+        "InterimAuditPacket": {
+            "type": "object",
+            "description": "A snapshot built from history for an instance not sealed yet: not the record.",
+            "required": ["format", "interim", "sealed", "notice", "packet"],
+            "properties": {
+                "error": {"type": "string", "description": "On a 409: why there is no sealed packet."},
+                "format": {"const": "durable-audit-interim/1"},
+                "interim": {"const": True},
+                "sealed": {"const": False},
+                "notice": text,
+                "packet": view,
+            },
+        },
+        "SealReceipt": {
+            "type": "object",
+            "required": ["instanceId", "alreadySealed", "container", "blob", "version", "digest", "keyId"],
+            "properties": {
+                "instanceId": text,
+                "alreadySealed": {"type": "boolean"},
+                "container": text,
+                "blob": text,
+                "version": text,
+                "digest": text,
+                "keyId": text,
+                "sequence": {"type": "integer"},
+            },
+        },
+        "JwkSet": {
+            "type": "object",
+            "required": ["keys"],
+            "properties": {"keys": {"type": "array", "items": view}},
+        },
+        "BinaryDocument": {"type": "string", "description": "An HTML page or a PDF file."},
         "Inventory": {
             "type": "object",
             "required": ["networkId", "networkRevision", "levels"],
@@ -460,6 +643,11 @@ def _response_components() -> dict[str, Any]:
 
 _ERROR_RESPONSES = {
     400: ("The request names a bad field (body field or path parameter)", "ValidationError"),
+    401: ("No authenticated principal (sign in, or send an Entra ID bearer token)", "AuthenticationError"),
+    403: (
+        "The signed-in principal lacks the role, or breaks maker-checker or the shelter scope",
+        "AccessDeniedError",
+    ),
     404: ("No instance with that id", "Error"),
     409: ("The instance exists but does not take this request now", "ConflictError"),
     413: (f"The body is larger than {MAX_BODY_BYTES} bytes (field `body`)", "ValidationError"),
@@ -473,16 +661,32 @@ def _json_content(schema_name: str) -> dict[str, Any]:
     return {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_name}"}}}
 
 
+# Path parameters that are not business ids (api/audit.py validates them).
+SPECIAL_PATH_PARAMETERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "instanceId": (
+        "An orchestration instance id (`maintenance-<orderId>`, ...): 1-200 printable characters",
+        {"type": "string", "pattern": r"^[\x21-\x7e]{1,200}$"},
+    ),
+    "document": (
+        "A document and its format: `release-certificate.pdf`, `resolution-letter.html`, ...",
+        {"type": "string", "pattern": r"^[a-z][a-z0-9-]{0,63}\.(pdf|html)$"},
+    ),
+}
+
+
 def _path_parameters(route: str) -> list[dict[str, Any]]:
     names = [part[1:-1] for part in route.split("/") if part.startswith("{") and part.endswith("}")]
+    business_id = (
+        "A business id: 1-64 letters, digits, '-', '_' or '.'; anything else is a 400 naming this parameter.",
+        {"type": "string", "pattern": IDENTIFIER_PATTERN},
+    )
     return [
         {
             "name": name,
             "in": "path",
             "required": True,
-            "description": "A business id: 1-64 letters, digits, '-', '_' or '.'; anything else is a 400 "
-            "naming this parameter.",
-            "schema": {"type": "string", "pattern": IDENTIFIER_PATTERN},
+            "description": SPECIAL_PATH_PARAMETERS.get(name, business_id)[0],
+            "schema": SPECIAL_PATH_PARAMETERS.get(name, business_id)[1],
         }
         for name in names
     ]
@@ -520,16 +724,34 @@ def build_document(blueprints: Iterable[Any] | None = None) -> dict[str, Any]:
             "description": "Maintenance orders, fare disputes and relief routing on Azure Durable Functions. "
             "Generated by api/openapi.py from the request models; do not edit openapi.json by hand. "
             "Every error body is JSON: 400/413/415 name the bad field (`field`, `fields`), 404/500 carry "
-            "`error`, 409 adds the existing instance's `statusQueryGetUri` and `state`. Functions with "
-            "auth level `function` need a function key (`code` query parameter or `x-functions-key` "
-            "header) on Azure. A path that matches no route is the host's 404, without a body.",
+            "`error`, 409 adds the existing instance's `statusQueryGetUri` and `state`. Every operation but "
+            "the health check needs an authenticated principal (App Service Authentication with Microsoft "
+            "Entra ID: a bearer token, or the sign-in session cookie) holding the app role the operation "
+            "names (`x-required-roles`): 401 without one, 403 without the role. Deciders are the "
+            "authenticated principal, never a name in the body. A path that matches no route is the "
+            "host's 404, without a body.",
         },
         "servers": [{"url": "/"}],
         "paths": dict(sorted(paths.items())),
         "components": {
             "schemas": dict(sorted(schemas.items())),
             "securitySchemes": {
-                "functionKey": {"type": "apiKey", "in": "header", "name": "x-functions-key"},
+                "entraIdBearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "A Microsoft Entra ID access token for the app registration (audience "
+                    "api://<client id>), validated by App Service Authentication. People get app roles by "
+                    "assignment, services (client credentials) by application permission; the token's "
+                    "`roles` claim must hold the role an operation names.",
+                },
+                "easyAuthSession": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "AppServiceAuthSession",
+                    "description": "The App Service Authentication session after signing in at "
+                    "/.auth/login/aad (browsers; locally the devhost's --easy-auth sign-in form).",
+                },
             },
         },
     }
@@ -553,10 +775,18 @@ def _body_component(operation: Operation, model_names: dict[str, str], schemas: 
 def _operation_object(
     function: HttpFunction, operation: Operation, body_component: str | None
 ) -> dict[str, Any]:
+    content = (
+        {
+            media: {"schema": {"$ref": f"#/components/schemas/{operation.success_schema}"}}
+            for media in operation.success_media
+        }
+        if operation.success_media
+        else _json_content(operation.success_schema)
+    )
     responses: dict[str, Any] = {
         str(operation.success_status): {
             "description": "Success",
-            "content": _json_content(operation.success_schema),
+            "content": content,
             **(
                 {"headers": {name: {"schema": {"type": "string"}} for name in operation.success_headers}}
                 if operation.success_headers
@@ -564,22 +794,49 @@ def _operation_object(
             ),
         }
     }
-    for status in operation.errors:
+    for status, schema_name in operation.other_successes:
+        responses[str(status)] = {
+            "description": "Success (nothing new)",
+            "content": _json_content(schema_name),
+        }
+    special = dict(operation.error_schemas)
+    statuses = set(operation.errors)
+    if 500 in statuses:  # it does work: storage (or the runtime's store) out of reach is a 503
+        statuses.add(503)
+    if operation.authenticated:
+        statuses.add(401)
+    if operation.permission is not None:
+        statuses.add(403)
+    for status in sorted(statuses):
         description, schema = _ERROR_RESPONSES[status]
         response: dict[str, Any] = {"description": description}
         if status == 503:
-            schema = operation.unavailable_schema
             response["headers"] = {"Retry-After": {"schema": {"type": "string"}}}
-        responses[str(status)] = {**response, "content": _json_content(schema)}
+        responses[str(status)] = {**response, "content": _json_content(special.get(status, schema))}
     result: dict[str, Any] = {
         "operationId": function.name,
         "summary": operation.summary,
         "tags": [operation.tag],
         "responses": responses,
     }
+    if operation.permission is not None:
+        roles = [role.value for role in roles_granting(operation.permission)]
+        result["description"] = f"Requires one of the app roles: {', '.join(roles)}."
+        result["x-required-roles"] = roles
+    elif operation.authenticated:
+        result["description"] = "Any authenticated principal."
+    if operation.authenticated:
+        result["security"] = [{"entraIdBearer": []}, {"easyAuthSession": []}]
+    else:
+        result["security"] = []
     if function.auth_level != "anonymous":
-        result["security"] = [{"functionKey": []}]
-    parameters = _path_parameters(function.route)
+        result["security"] = [{**scheme, "functionKey": []} for scheme in result["security"]] or [
+            {"functionKey": []}
+        ]
+    parameters = _path_parameters(function.route) + [
+        {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+        for name, description, schema in operation.query
+    ]
     if parameters:
         result["parameters"] = parameters
     if body_component is not None:
@@ -634,6 +891,7 @@ def _served_body() -> str:
 @json_errors
 def openapi_document(req: func.HttpRequest) -> func.HttpResponse:
     """This API's OpenAPI 3.1 document (generated from the request models at first call)."""
+    authenticate(req)
     return func.HttpResponse(_served_body(), status_code=200, mimetype="application/json")
 
 

@@ -2,18 +2,24 @@
 # (azure-functions-durable 1.x decorators carry no types; the functions themselves are fully typed)
 """HTTP API of the relief routing workflow (route prefix `api`).
 
-- `POST relief-requests`: start `relief-<requestId>` (202 + status URLs; 409 if it exists; 400 names
-  the bad field, including shelters and SKUs the network does not know). The escalation policy is
-  read here from app settings (orchestrators never read settings): `RELIEF_CONFIRMATION_INTERVAL`
-  (PT6H) and `RELIEF_MAX_ESCALATIONS` (2).
-- `POST relief-requests/{requestId}/changes`: add or re-size shelters (`shelters`), remove shelters
-  (`removeShelterIds`) or `cancel`; 202. 404 unknown request, 409 when it no longer takes changes
-  (finished, or the change touches a shelter that already received its pallets), 400 bad body.
-- `POST relief-requests/{requestId}/shelter-confirmations`: a shelter confirms receipt
+- `POST relief-requests` (`Workflow.Submitter`): start `relief-<requestId>` (202 + status URLs;
+  409 if it exists; 400 names the bad field, including shelters and SKUs the network does not
+  know); the principal is recorded (`requestedBy`). The escalation policy is read here from app
+  settings (orchestrators never read settings): `RELIEF_CONFIRMATION_INTERVAL` (PT6H) and
+  `RELIEF_MAX_ESCALATIONS` (2).
+- `POST relief-requests/{requestId}/changes` (`Workflow.Submitter`): add or re-size shelters
+  (`shelters`), remove shelters (`removeShelterIds`) or `cancel`; 202. 404 unknown request, 409
+  when it no longer takes changes (finished, or the change touches a shelter that already received
+  its pallets), 400 bad body. The change records who asked for it.
+- `POST relief-requests/{requestId}/shelter-confirmations` (`Relief.ShelterStaff`, only for a
+  shelter assigned to the signed-in principal, else 403): a shelter confirms receipt
   (`shelterId`, `receivedItems`); 202, 409 unless that shelter is awaiting its pallets.
-- `GET relief-requests/{requestId}`: stage, next escalation, per-shelter state, and the outcome.
-- `GET relief-requests/{requestId}/audit`: the audit packet (stored as a blob, then served).
-- `GET inventory`: stock, reserved, delivered and available pallets per depot and SKU.
+  `record_shelter_confirmation` is the same step for the console, in process.
+- `GET relief-requests/{requestId}` (any role that reads status): stage, next escalation,
+  per-shelter state, and the outcome.
+- `GET relief-requests/{requestId}/audit` (`Operations.Reader`/`Operator`): the audit packet.
+- `GET inventory` (`Operations.Reader`/`Operator`): stock, reserved, delivered and available
+  pallets per depot and SKU.
 """
 
 from __future__ import annotations
@@ -29,26 +35,28 @@ from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrc
 from pydantic import Field
 
 from activities.relief_routing import load_network_stock
+from api.access import authorize
+from api.audit import document_response, evidence_of, packet_response, report_response
 from api.errors import Conflict, FieldError, InvalidRequest
 from api.handlers import json_errors, json_response
-from api.starters import audit_packet_of, existing_instance, start_once
+from api.starters import existing_instance, start_once
 from api.validation import json_body, parse_body, route_identifier, validate
-from audit_packets import decision_records, failure_policy_record, loads_json
+from audit_packets import loads_json
 from contracts import ContractModel, InvalidDurationError, duration_setting, format_duration
+from evidence.relief_routing import PROFILE
 from idempotency import EffectLedger
+from identity import Actor, Permission, assignments_from_settings, ensure_assigned_shelter
 from integrations import integrations_from_settings
 from orchestrators.relief_routing import (
     CHANGE_EVENT,
     CONFIRMATION_EVENT,
     DELIVERED_STATES,
     FINAL_STAGES,
-    INSTANCE_ID_PREFIX,
     RELIEF_ROUTING,
-    SELECT_RELIEF_ROUTES,
-    WORKFLOW,
     Identifier,
     ReceivedItem,
     ReliefChange,
+    ReliefChangeRequest,
     ReliefRequest,
     ReliefStatus,
     ReliefWorkflowInput,
@@ -104,35 +112,42 @@ def check_against_network(
         raise InvalidRequest.from_errors(errors)
 
 
-@bp.route(route="relief-requests", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="relief-requests", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @bp.durable_client_input(client_name="client")
 @json_errors
 async def start_relief_request(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
     """Start the request's orchestration once (202), or 409 with the existing instance's status URL."""
+    actor = authorize(req, Permission.START_WORKFLOW)
     request = parse_body(req, ReliefRequest)
     check_against_network(network_from_settings(), request.shelters)
     interval, max_escalations = escalation_policy()
     orchestration_input = ReliefWorkflowInput(
-        request=request, confirmation_interval=interval, max_escalations=max_escalations
+        request=request,
+        confirmation_interval=interval,
+        max_escalations=max_escalations,
+        requested_by=actor,
+        seals_audit_packet=True,
     )
     instance_id = instance_id_for(request.request_id)
     return await start_once(client, req, RELIEF_ROUTING, instance_id, orchestration_input.to_dict(), RESOURCE)
 
 
-@bp.route(route="relief-requests/{requestId}/changes", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="relief-requests/{requestId}/changes", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @bp.durable_client_input(client_name="client")
 @json_errors
 async def change_relief_request(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
     """Raise a change (re-plan) or a cancellation; 404 unknown request, 409 when it takes no change."""
+    actor = authorize(req, Permission.CHANGE_RELIEF_REQUEST)
     request_id = route_identifier(req, "requestId")
     body = json_body(req)
     if isinstance(body, dict) and not body.get("changeId"):
         body = {**body, "changeId": uuid.uuid4().hex}  # the orchestrator ignores a repeated change id
-    change = validate(ReliefChange, body)
+    requested = validate(ReliefChangeRequest, body)
+    change = ReliefChange(**dict(requested), requested_by=actor)
     check_against_network(network_from_settings(), change.shelters)
     instance_id = instance_id_for(request_id)
     status = await existing_instance(client, instance_id, RESOURCE, request_id)
@@ -164,43 +179,73 @@ async def change_relief_request(
 @bp.route(
     route="relief-requests/{requestId}/shelter-confirmations",
     methods=["POST"],
-    auth_level=func.AuthLevel.FUNCTION,
+    auth_level=func.AuthLevel.ANONYMOUS,
 )
 @bp.durable_client_input(client_name="client")
 @json_errors
 async def confirm_relief_delivery(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
-    """Raise a shelter's receipt; 409 unless the request is waiting for that shelter's confirmation."""
+    """Raise a shelter's receipt; 403 for another shelter's staff, 409 unless the shelter awaits it."""
+    actor = authorize(req, Permission.CONFIRM_SHELTER_DELIVERY)
     request_id = route_identifier(req, "requestId")
     body = parse_body(req, ShelterConfirmationRequest)
+    await record_shelter_confirmation(
+        client, request_id, shelter_id=body.shelter_id, received_items=body.received_items, actor=actor
+    )
+    return json_response(
+        {
+            "requestId": request_id,
+            "instanceId": instance_id_for(request_id),
+            "accepted": True,
+            "shelterId": body.shelter_id,
+            "confirmedBy": actor.to_dict(),
+        },
+        202,
+    )
+
+
+async def record_shelter_confirmation(
+    client: df.DurableOrchestrationClient,
+    request_id: str,
+    *,
+    shelter_id: str,
+    received_items: list[ReceivedItem],
+    actor: Actor,
+) -> ShelterConfirmation:
+    """Raise `actor`'s confirmation for one shelter: the one step behind the endpoint and the console.
+
+    403 unless `actor` is assigned to the shelter (identity.shelters), 404 unknown request, 409
+    unless the request is waiting for that shelter's pallets.
+    """
+    ensure_assigned_shelter(actor, shelter_id, assignments_from_settings())
     instance_id = instance_id_for(request_id)
     status = await existing_instance(client, instance_id, RESOURCE, request_id)
     relief_status = _accepting(client, status, request_id, "confirmations")
-    shelter = relief_status.shelters.get(body.shelter_id)
+    shelter = relief_status.shelters.get(shelter_id)
     if shelter is None or shelter.state != "awaiting":
         state = shelter.state if shelter else "not part of the request"
         raise _conflict(
             client,
             instance_id,
-            f"shelter {body.shelter_id!r} is not awaiting a delivery ({state})",
+            f"shelter {shelter_id!r} is not awaiting a delivery ({state})",
             state=state,
         )
-    confirmation = ShelterConfirmation(shelter_id=body.shelter_id, received_items=body.received_items)
-    await client.raise_event(instance_id, CONFIRMATION_EVENT, confirmation.to_dict())
-    return json_response(
-        {"requestId": request_id, "instanceId": instance_id, "accepted": True, "shelterId": body.shelter_id},
-        202,
+    confirmation = ShelterConfirmation(
+        shelter_id=shelter_id, received_items=received_items, confirmed_by=actor
     )
+    await client.raise_event(instance_id, CONFIRMATION_EVENT, confirmation.to_dict())
+    return confirmation
 
 
-@bp.route(route="relief-requests/{requestId}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="relief-requests/{requestId}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @bp.durable_client_input(client_name="client")
 @json_errors
 async def get_relief_request(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
     """Stage, next escalation, per-shelter confirmation state, and the outcome once finished."""
+    authorize(req, Permission.READ_WORKFLOW_STATUS)
     request_id = route_identifier(req, "requestId")
     instance_id = instance_id_for(request_id)
     status = await existing_instance(client, instance_id, RESOURCE, request_id)
@@ -217,61 +262,56 @@ async def get_relief_request(
     return json_response(body)
 
 
-@bp.route(route="relief-requests/{requestId}/audit", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="relief-requests/{requestId}/audit", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @bp.durable_client_input(client_name="client")
 @json_errors
 async def get_relief_request_audit(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
-    """The request's audit packet: reservations, chosen routes, changes, confirmations, escalations."""
+    """The request's audit packet: sealed (the stored bytes) once finished, else an interim snapshot."""
+    authorize(req, Permission.READ_OPERATIONS)
     request_id = route_identifier(req, "requestId")
-    instance_id = instance_id_for(request_id)
-    return json_response(
-        await audit_packet_of(
-            client,
-            instance_id,
-            workflow=WORKFLOW,
-            extras=audit_extras,
-            resource=RESOURCE,
-            identifier=request_id,
-        )
-    )
+    evidence = await evidence_of(client, instance_id_for(request_id), PROFILE, RESOURCE, request_id)
+    return packet_response(evidence)
 
 
-def audit_extras(packet: dict[str, Any]) -> dict[str, Any]:
-    """The relief part of the packet: routes per plan revision, changes, confirmations, outcome."""
-    output = packet.get("outcome", {}).get("output")
-    output = output if isinstance(output, dict) else {}
-    route_records = []
-    for activity in packet.get("activities", []):
-        if activity.get("name") != SELECT_RELIEF_ROUTES or not activity.get("attempts"):
-            continue
-        result = activity["attempts"][-1].get("result") or {}
-        route_records.append(
-            {
-                "revision": (activity.get("input") or {}).get("revision"),
-                "routes": result.get("routes"),
-                "routeDocumentId": result.get("routeDocumentId"),
-                "finishedAt": activity["attempts"][-1].get("finishedAt"),
-            }
-        )
-    return {
-        "requestId": str(packet["instance"]["instanceId"]).removeprefix(INSTANCE_ID_PREFIX),
-        "routePlans": route_records,
-        "changes": decision_records(packet, CHANGE_EVENT, ("changeId", "cancel")),
-        "confirmations": decision_records(packet, CONFIRMATION_EVENT, ("shelterId", "receivedItems")),
-        "reservation": output.get("reservation"),
-        "lines": output.get("lines"),
-        "shelters": output.get("shelters"),
-        **failure_policy_record(packet),
-        "finalOutcome": output.get("outcome") or packet.get("outcome", {}).get("status"),
-    }
+@bp.route(
+    route="relief-requests/{requestId}/audit/report", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS
+)
+@bp.durable_client_input(client_name="client")
+@json_errors
+async def get_relief_request_audit_report(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """The request's audit report for a person: `format=html` (default, a page) or `format=pdf`."""
+    authorize(req, Permission.READ_OPERATIONS)
+    request_id = route_identifier(req, "requestId")
+    evidence = await evidence_of(client, instance_id_for(request_id), PROFILE, RESOURCE, request_id)
+    return report_response(evidence, str(req.params.get("format") or "html"))
 
 
-@bp.route(route="inventory", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(
+    route="relief-requests/{requestId}/documents/{document}",
+    methods=["GET"],
+    auth_level=func.AuthLevel.ANONYMOUS,
+)
+@bp.durable_client_input(client_name="client")
+@json_errors
+async def get_relief_request_document(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """The donor delivery report (`donor-delivery-report.pdf` / `.html`) as sealed; 409 before."""
+    authorize(req, Permission.READ_OPERATIONS)
+    request_id = route_identifier(req, "requestId")
+    evidence = await evidence_of(client, instance_id_for(request_id), PROFILE, RESOURCE, request_id)
+    return document_response(evidence, str(req.route_params.get("document", "")))
+
+
+@bp.route(route="inventory", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @json_errors
 def get_relief_inventory(req: func.HttpRequest) -> func.HttpResponse:
     """Stock, reserved, delivered and available pallets per depot and SKU (loads the network first)."""
+    authorize(req, Permission.READ_OPERATIONS)
     network = network_from_settings()
     inventory = integrations_from_settings().inventory
     load_network_stock(network, inventory, EffectLedger.from_settings())

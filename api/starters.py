@@ -9,7 +9,6 @@ import azure.functions as func
 from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrchestrationStatus
 
 from api.errors import Conflict, InstanceNotFound
-from audit_packets import PacketExtras, publish_audit_packet
 
 
 async def start_once(  # noqa: PLR0917 (mirrors client.start_new plus the request)
@@ -52,26 +51,15 @@ def _exists(
 
 
 async def existing_instance(
-    client: df.DurableOrchestrationClient, instance_id: str, resource: str, identifier: str
+    client: df.DurableOrchestrationClient,
+    instance_id: str,
+    resource: str,
+    identifier: str,
+    *,
+    show_input: bool = False,
 ) -> DurableOrchestrationStatus:
-    """The status of `instance_id`, or `InstanceNotFound` (404) naming the business id."""
-    status = await client.get_status(instance_id)
+    """The status of `instance_id` (with its input when asked), or `InstanceNotFound` (404)."""
+    status = await client.get_status(instance_id, show_input=show_input)
     if status.runtime_status is None:
         raise InstanceNotFound(resource, identifier)
     return status
-
-
-async def audit_packet_of(
-    client: df.DurableOrchestrationClient,
-    instance_id: str,
-    *,
-    workflow: str,
-    extras: PacketExtras,
-    resource: str,
-    identifier: str,
-) -> dict[str, Any]:
-    """The workflow's audit packet (built, stored as a blob, returned), or `InstanceNotFound` (404)."""
-    packet = await publish_audit_packet(client, instance_id, workflow=workflow, extras=extras)
-    if packet is None:
-        raise InstanceNotFound(resource, identifier)
-    return packet

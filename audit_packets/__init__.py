@@ -1,53 +1,40 @@
-"""Audit packets: what ran in an orchestration instance, who decided and when, redacted.
+"""Audit packets: what ran in an orchestration instance, who decided and when; sealed once, signed,
+stored where it cannot change, and readable as HTML and PDF.
 
-Product code (the workflows' `GET .../audit` endpoints); `ops audit` reuses the same builder.
+Modules (each named for what it holds):
+- `history`: the pure history → packet walk (activities with attempts, events with principals,
+  timers, entity operations, sub-orchestrations, timeline); `redaction`: what is redacted.
+- `seal_step`: what orchestrators import: the `seal_audit_packet` activity name, its input and the
+  task every workflow yields as its last step.
+- `sealing`: building the final packet (format `durable-audit/2`: app version and commit, task hub,
+  sealing, redaction, business documents), digest, signature, create-only store.
+- `canonical` (RFC 8785 bytes + SHA-256), `signing` (Key Vault / key-file ES256 signers, public
+  JWKs), `verification` (checking a sealed file with only the public key), `sealed_store` (the
+  immutable audit container).
+- `service`: for the HTTP API, console and seal activity: read history, current evidence (sealed or
+  interim), seal an instance, the app's public keys.
+- `document`, `render_html`, `render_pdf`, `case_report`, `report`: the report and business
+  documents a person reads.
 
-API:
-- `packet_from_history(status, redactor, *, raw_history=None) -> dict`: pure builder. `status` is
-  the status API JSON (`instanceId`, `name`, `runtimeStatus`, `createdTime`, `lastUpdatedTime`,
-  `input`, `customStatus`, `historyEvents`); with `raw_history` (devhost raw history) attempts are
-  matched by EventId. Sections: `instance`, `outcome`, `customStatus`, `activities` (name, input,
-  attempts with scheduledAt/finishedAt/outcome/result or failure, retried), `events` (name,
-  receivedAt, by, data), `timers`, `entityOperations`, `subOrchestrations`, `timeline`,
-  `historySource`, `notes`.
-- `decision_records(packet, event_name, fields=()) -> list[dict]`: the events of one name with
-  `by`, `receivedAt` and the chosen data fields (an approval's approver and timestamp).
-- `failure_policy_record(packet) -> dict`: `unsentNotifications` (best-effort steps that gave up)
-  and `failure` (why a process ended Failed, what it undid, what stays done).
-- `packet_redactor(extra_keys=()) -> Callable`, `redact_value(value, keys)`, `redaction_keys`,
-  `DEFAULT_EXTRA_KEYS`, `normalise_key`: `telemetry.redact` plus audit keys (email, phone, ...).
-- `publish_audit_packet(client, instance_id, *, workflow, extras=None, extra_redact_keys=())`
-  (async): `client.get_status(..., show_history=True, show_history_output=True, show_input=True)`,
-  build, add `workflow`, `generatedAt` and `extras(packet)` (a dict merged at the top, redacted),
-  store with `ClaimCheck.store_document(<instance id>, "audit-packet.json")` and return the packet
-  with `document` (the blob reference); None for an unknown instance (raise `InstanceNotFound`).
-  The steps are also separate: `read_audit_status`, `build_audit_packet`, `store_audit_packet`,
-  `status_as_dict` (handles the SDK's `historyEvents` attribute).
-
-- `render_html(packet) -> str`: the packet as one self-contained HTML report (inline CSS, no
-  script, every text escaped; `STYLE_SHA256` is its stylesheet's CSP hash). `ops audit` writes it,
-  the operations console serves it.
-
-A workflow's handler:
-
-    packet = await publish_audit_packet(
-        client, instance_id, workflow="maintenance_order", extras=lambda p: {"approval": ...}
-    )
-    if packet is None:
-        raise InstanceNotFound("order", order_id)
-    return json_response(packet)
+Workflow-specific parts (extras, wording, documents) live in `evidence/`, one module per workflow.
+`failure_policy_record(packet)` gives every workflow's extras the failure policy's records:
+`unsentNotifications` (best-effort steps that gave up) and `failure` (why a process ended Failed,
+what it undid, what stays done).
 """
 
+from audit_packets.case_report import BusinessDocument, CaseProfile, Decision
 from audit_packets.history import (
     ACTOR_KEYS,
     CUSTOM_STATUS_NOTE,
     FORMAT,
+    PRINCIPAL_KEYS,
     Redactor,
     actor_of,
     decision_records,
     failure_policy_record,
     loads_json,
     packet_from_history,
+    principal_of,
 )
 from audit_packets.redaction import (
     DEFAULT_EXTRA_KEYS,
@@ -56,39 +43,56 @@ from audit_packets.redaction import (
     redact_value,
     redaction_keys,
 )
-from audit_packets.report import STYLE_SHA256, render_html
+from audit_packets.report import STYLE_SHA256, render_html, render_pdf, report_document
+from audit_packets.sealing import INTERIM_FORMAT, PACKET_FORMAT, SealRefusedError, SealRequest, SealResult
 from audit_packets.service import (
-    AUDIT_PACKET_FILE_NAME,
-    PacketExtras,
-    build_audit_packet,
-    publish_audit_packet,
+    Evidence,
+    current_evidence,
     read_audit_status,
+    seal_instance,
     status_as_dict,
-    store_audit_packet,
+    trusted_public_keys,
+    verify_stored,
 )
+from audit_packets.verification import SEALED_FORMAT, Verification, verify_sealed_bytes
 
 __all__ = [
     "ACTOR_KEYS",
-    "AUDIT_PACKET_FILE_NAME",
     "CUSTOM_STATUS_NOTE",
     "DEFAULT_EXTRA_KEYS",
     "FORMAT",
+    "INTERIM_FORMAT",
+    "PACKET_FORMAT",
+    "PRINCIPAL_KEYS",
+    "SEALED_FORMAT",
     "STYLE_SHA256",
-    "PacketExtras",
+    "BusinessDocument",
+    "CaseProfile",
+    "Decision",
+    "Evidence",
     "Redactor",
+    "SealRefusedError",
+    "SealRequest",
+    "SealResult",
+    "Verification",
     "actor_of",
-    "build_audit_packet",
+    "current_evidence",
     "decision_records",
     "failure_policy_record",
     "loads_json",
     "normalise_key",
     "packet_from_history",
     "packet_redactor",
-    "publish_audit_packet",
+    "principal_of",
     "read_audit_status",
     "redact_value",
     "redaction_keys",
     "render_html",
+    "render_pdf",
+    "report_document",
+    "seal_instance",
     "status_as_dict",
-    "store_audit_packet",
+    "trusted_public_keys",
+    "verify_sealed_bytes",
+    "verify_stored",
 ]

@@ -31,6 +31,8 @@ ACTOR_KEYS = (
     "requestedBy",
     "operator",
 )
+# Payload fields holding an authenticated principal (identity.Actor), most specific first.
+PRINCIPAL_KEYS = ("decidedBy", "confirmedBy", "submittedBy", "requestedBy", "startedBy", "filedBy")
 STATUS_NAMES = {
     0: "Running",
     1: "Completed",
@@ -55,8 +57,26 @@ def loads_json(value: Any) -> Any:
     return value
 
 
+def principal_of(data: Any) -> dict[str, Any] | None:
+    """The authenticated principal an event payload records (`decidedBy`, `confirmedBy`, ...), if any.
+
+    These are `identity.Actor` records (`principalId`, `name`, `role`) the HTTP edge wrote from
+    the Easy Auth principal, unlike the older free-text fields (`approver`), which a caller typed.
+    """
+    if not isinstance(data, dict):
+        return None
+    for key in PRINCIPAL_KEYS:
+        value = data.get(key)
+        if isinstance(value, dict) and value.get("principalId"):
+            return value
+    return None
+
+
 def actor_of(data: Any) -> str | None:
-    """Who raised an event, from its payload fields (`approver`, `supervisor`, ...), if named."""
+    """Who raised an event: the recorded principal's name, else a payload field (`approver`, ...)."""
+    principal = principal_of(data)
+    if principal is not None:
+        return str(principal.get("name") or principal.get("principalId"))
     if not isinstance(data, dict):
         return None
     lowered = {str(k).lower(): v for k, v in data.items()}
@@ -233,8 +253,17 @@ class _Builder:
             operation["answeredAt"] = at
             return
         actor = actor_of(data)
+        principal = principal_of(data)
         self.events.append(
-            {"name": name, "receivedAt": at, "by": self.redact(actor), "data": self.redact(data)}
+            {
+                "name": name,
+                "receivedAt": at,
+                "by": self.redact(actor),
+                # The authenticated principal (id, name, role) when the event records one; None for
+                # events raised before principals were recorded.
+                "principal": self.redact(principal),
+                "data": self.redact(data),
+            }
         )
         who = f" from {self.redact(actor)}" if actor else ""
         self.line(at, "event", f"event '{name}' received{who}")
@@ -362,7 +391,7 @@ def packet_from_history(
 def decision_records(
     packet: Mapping[str, Any], event_name: str, fields: Iterable[str] = ()
 ) -> list[dict[str, Any]]:
-    """The external events named `event_name` in a packet: who (`by`), when (`receivedAt`), `fields`.
+    """The external events named `event_name`: who (`by`, `principal`), when (`receivedAt`), `fields`.
 
     Duplicates are kept in arrival order; the orchestration consumes only the first one it waits
     for, so a workflow's extras normally pair this with what its output says it decided.
@@ -372,7 +401,11 @@ def decision_records(
         if event.get("name") != event_name:
             continue
         data = event.get("data") if isinstance(event.get("data"), dict) else {}
-        record = {"by": event.get("by"), "receivedAt": event.get("receivedAt")}
+        record = {
+            "by": event.get("by"),
+            "principal": event.get("principal"),
+            "receivedAt": event.get("receivedAt"),
+        }
         record.update({field: data.get(field) for field in fields})
         records.append(record)
     return records

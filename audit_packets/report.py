@@ -1,183 +1,85 @@
-"""Renders an audit packet as one self-contained HTML page (inline CSS, no script).
+"""The audit report of a packet as HTML and PDF (the same document in both formats).
 
-Used by `ops audit` (written next to the JSON) and by the operations console (download).
-
-Every piece of text from the packet goes through `html.escape`: payloads come from users and
-must never become markup.
+`render_html(envelope, profile)` / `render_pdf(envelope, profile)` take a sealed envelope
+(`{"format", "packet", "seal"}`), an interim one, or a bare packet (as `ops audit` builds from raw
+history), and the workflow's `CaseProfile` (evidence/); without a profile the report uses the
+generic wording. Used by the workflows' report routes, the console and `ops audit`.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
-from html import escape
+from collections.abc import Mapping
 from typing import Any
 
-STYLE = """
-body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#1b1f24;max-width:72rem}
-h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:1.8rem;border-bottom:1px solid #d0d7de}
-table{border-collapse:collapse;width:100%;margin:.5rem 0}
-th,td{border:1px solid #d0d7de;padding:.3rem .5rem;text-align:left;vertical-align:top}
-th{background:#f6f8fa}code,pre{font:12px ui-monospace,monospace;white-space:pre-wrap;margin:0}
-.failed{color:#b42318}.completed{color:#067647}.note{color:#57606a;font-style:italic}
-section.child{margin-left:1.5rem;padding-left:1rem;border-left:3px solid #d0d7de}
-"""
+from audit_packets.case_report import CaseProfile, Decision, case_report, output_of
+from audit_packets.document import Document
+from audit_packets.render_html import STYLE, STYLE_SHA256, document_html
+from audit_packets.render_pdf import document_pdf
+
+__all__ = ["STYLE", "STYLE_SHA256", "generic_profile", "render_html", "render_pdf", "report_document"]
 
 
-def _text(value: Any) -> str:
-    return escape("" if value is None else str(value))
+def generic_profile(packet: Mapping[str, Any]) -> CaseProfile:
+    """A profile for an orchestration no workflow module describes (test apps, samples)."""
+    instance = packet.get("instance") or {}
+    name = str(instance.get("name") or "orchestration")
 
+    def outcome(p: dict[str, Any]) -> str:
+        output = output_of(p)
+        status = str((p.get("outcome") or {}).get("status") or "Running")
+        return f"{status}: {output.get('outcome')}" if output.get("outcome") else status
 
-def _json(value: Any) -> str:
-    if value is None:
-        return ""
-    return f"<pre>{escape(json.dumps(value, indent=1, ensure_ascii=False))}</pre>"
-
-
-def _table(headers: list[str], rows: list[list[str]], empty: str) -> str:
-    if not rows:
-        return f'<p class="note">{escape(empty)}</p>'
-    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _outcome_class(outcome: Any) -> str:
-    return "failed" if str(outcome).lower() in ("failed", "terminated") else "completed"
-
-
-def _badge(outcome: Any) -> str:
-    return f'<span class="{_outcome_class(outcome)}">{_text(outcome)}</span>'
-
-
-def _section(packet: dict[str, Any], level: int) -> str:
-    instance = packet["instance"]
-    outcome = packet["outcome"]
-    h = f"h{min(level + 2, 6)}"
-    parts = [
-        f"<{h}>Summary</{h}>",
-        _table(
-            ["field", "value"],
-            [
-                ["instance", f"<code>{_text(instance['instanceId'])}</code>"],
-                ["orchestrator", _text(instance["name"])],
-                [
-                    "status",
-                    _badge(outcome.get("status")),
-                ],
-                ["created", _text(instance["createdTime"])],
-                ["last updated", _text(instance["lastUpdatedTime"])],
-                ["input", _json(instance["input"])],
-                [
-                    "outcome",
-                    _json({k: v for k, v in outcome.items() if k not in ("status",)}) or "(still running)",
-                ],
-            ],
-            "",
-        ),
-        f"<{h}>Custom status</{h}>",
-        _json(packet["customStatus"]["current"]) or '<p class="note">none set</p>',
-        f'<p class="note">{_text(packet["customStatus"]["note"])}</p>',
-        f"<{h}>Activities</{h}>",
-        _table(
-            ["activity", "attempt", "scheduled", "finished", "outcome", "input", "result / failure"],
-            [
-                [
-                    _text(activity["name"]),
-                    f"{attempt['attempt']} of {len(activity['attempts'])}",
-                    _text(attempt.get("scheduledAt")),
-                    _text(attempt.get("finishedAt")),
-                    _badge(attempt["outcome"]),
-                    _json(activity["input"]) if attempt["attempt"] == 1 else "(same)",
-                    _json(
-                        attempt.get("result") if attempt["outcome"] == "completed" else attempt.get("failure")
-                    ),
-                ]
-                for activity in packet["activities"]
-                for attempt in activity["attempts"]
-            ],
-            "no activities ran",
-        ),
-        f"<{h}>Events</{h}>",
-        _table(
-            ["event", "received", "by", "data"],
-            [
-                [
-                    _text(e["name"]),
-                    _text(e["receivedAt"]),
-                    _text(e.get("by") or "(not named)"),
-                    _json(e["data"]),
-                ]
-                for e in packet["events"]
-            ],
-            "no external events",
-        ),
-        f"<{h}>Timers</{h}>",
-        _table(
-            ["purpose", "created", "due", "fired"],
-            [
-                [
-                    _text(t["purpose"]),
-                    _text(t["createdAt"]),
-                    _text(t["fireAt"]),
-                    _text(t["firedAt"] or "(not fired)"),
-                ]
-                for t in packet["timers"]
-            ],
-            "no timers",
-        ),
-    ]
-    if packet["entityOperations"]:
-        parts += [
-            f"<{h}>Entity operations</{h}>",
-            _table(
-                ["entity", "operation", "sent", "input", "result"],
-                [
-                    [
-                        _text(o["entity"]),
-                        _text(o["operation"]) + (" (signal)" if o["signal"] else ""),
-                        _text(o["sentAt"]),
-                        _json(o["input"]),
-                        _json(o["result"]),
-                    ]
-                    for o in packet["entityOperations"]
-                ],
-                "",
-            ),
+    def no_decisions(p: dict[str, Any]) -> list[Decision]:
+        return [
+            Decision(
+                f"Event '{e.get('name')}'",
+                e.get("principal") or e.get("by"),
+                e.get("receivedAt"),
+                e.get("receivedAt"),
+                "received",
+            )
+            for e in p.get("events") or []
+            if e.get("principal") or e.get("by")
         ]
-    parts += [
-        f"<{h}>Timeline</{h}>",
-        _table(
-            ["time", "kind", "what"],
-            [[_text(t["at"]), _text(t["kind"]), _text(t["summary"])] for t in packet["timeline"]],
-            "no history",
-        ),
-    ]
-    for note in packet["notes"]:
-        parts.append(f'<p class="note">{_text(note)}</p>')
-    for child in packet["subOrchestrations"]:
-        title = f"Sub-orchestration {child['name']} ({child['instanceId']}): {child['outcome']}"
-        inner = _section(child["packet"], level + 1) if child.get("packet") else ""
-        parts.append(f'<section class="child"><{h}>{_text(title)}</{h}>{inner}</section>')
-    return "\n".join(parts)
 
-
-STYLE_SHA256 = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
-"""Hash of the inline stylesheet, for a Content-Security-Policy that allows only it."""
-
-
-def render_html(packet: dict[str, Any]) -> str:
-    """The whole report page."""
-    instance = packet["instance"]
-    title = f"Audit: {instance['name']} {instance['instanceId']}"
-    return (
-        "<!DOCTYPE html>\n"
-        f'<html lang="en"><head><meta charset="utf-8"><title>{_text(title)}</title>'
-        f"<style>{STYLE}</style></head><body>\n"
-        f"<h1>{_text(title)}</h1>\n"
-        f'<p class="note">Generated {_text(packet.get("generatedAt"))} from {_text(packet.get("source"))}. '
-        "Sensitive fields are shown as [redacted]; redacted keys: "
-        f"{_text(', '.join(packet.get('redactedKeys', [])))} and the project's telemetry list.</p>\n"
-        f"{_section(packet, 0)}\n</body></html>\n"
+    return CaseProfile(
+        workflow=str(packet.get("workflow") or name),
+        title=name.replace("_", " ").capitalize(),
+        business_label="instance",
+        orchestrator=name,
+        prefix="",
+        collection="",
+        extras=lambda p: {},
+        outcome_text=outcome,
+        people=lambda p: [],
+        sla=lambda p: "none defined for this orchestration",
+        decisions=no_decisions,
+        exceptions=lambda p: [],
+        documents=lambda p: [],
     )
+
+
+def _envelope(value: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(value) if "packet" in value else {"packet": dict(value)}
+
+
+def report_document(
+    value: Mapping[str, Any], profile: CaseProfile | None = None, stored: Mapping[str, Any] | None = None
+) -> Document:
+    """The report as a `Document`."""
+    envelope = _envelope(value)
+    return case_report(envelope, profile or generic_profile(envelope["packet"]), stored)
+
+
+def render_html(
+    value: Mapping[str, Any], profile: CaseProfile | None = None, stored: Mapping[str, Any] | None = None
+) -> str:
+    """The report as one self-contained HTML page."""
+    return document_html(report_document(value, profile, stored))
+
+
+def render_pdf(
+    value: Mapping[str, Any], profile: CaseProfile | None = None, stored: Mapping[str, Any] | None = None
+) -> bytes:
+    """The report as a PDF."""
+    return document_pdf(report_document(value, profile, stored))

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import machine
-from bench.devhost_suite import APP_DIR, DevhostRun, run_devhost_repetition
+from bench.devhost_suite import APP_DIR, DevhostRun, run_devhost_repetition, run_memory_repetition
 from bench.floor import PayloadBuilder, SdkCaller, replay_memory, replay_recorded, synthetic_chain
 from bench.report import evaluate_targets, markdown, ratios
 from bench.stats import Metrics, summarise_runs
@@ -24,9 +24,9 @@ from tests.support.processes import Azurite, make_host
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS = REPO_ROOT / "bench" / "results"
 PEER_PYTHON = REPO_ROOT / ".venv-bench" / "bin" / "python"
-DEVHOST_WORKLOADS = ("chain_100", "fan_out_1000", "burst_100x3", "sched_latency")
+DEVHOST_WORKLOADS = ("chain_100", "fan_out_1000", "burst_100x3", "sched_latency", "memory_10k")
 ALL_WORKLOADS = (*DEVHOST_WORKLOADS, "replay_memory", "chain_1000")
-PEER_WORKLOADS = {*DEVHOST_WORKLOADS, "chain_1000"}
+PEER_WORKLOADS = {"chain_100", "fan_out_1000", "burst_100x3", "sched_latency", "chain_1000"}
 FLOOR_WORKLOADS = ("chain_100", "fan_out_1000", "chain_1000")
 
 
@@ -52,10 +52,15 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--long", action="store_true", help="also run chain 1,000 (about 2 minutes per run)")
     parser.add_argument(
+        "--dateutil-timestamps",
+        action="store_true",
+        help="start the devhost with --dateutil-timestamps (opting out of its default fast timestamp parse) "
+        "and replay the in-process SDK floor and memory without the patch too",
+    )
+    parser.add_argument(
         "--fast-timestamps",
         action="store_true",
-        help="start the devhost with its opt-in --fast-timestamps and apply the same patch to the in-process "
-        "SDK floor and memory replays",
+        help="the default now (kept so existing scripts keep working)",
     )
     parser.add_argument("--no-peer", action="store_true", help="skip the durabletask peer")
     parser.add_argument("--peer-python", type=Path, default=PEER_PYTHON, help="python of the peer's venv")
@@ -116,18 +121,23 @@ def main(argv: list[str] | None = None) -> int:
     artifacts.mkdir(exist_ok=True)
 
     devhost_runs: list[DevhostRun] = []
+    peer: dict[str, Any] = {}
     floor_runs: dict[str, list[Metrics]] = {}
     memory_runs: list[Metrics] = []
     workflow_results: list[dict[str, Any]] = []
     notes: list[str] = []
     extra_args: list[str] = []
-    if arguments.fast_timestamps:
-        fast_timestamps.enable()
-        extra_args.append("--fast-timestamps")
+    if arguments.dateutil_timestamps:
+        fast_timestamps.disable()
+        extra_args.append("--dateutil-timestamps")
         notes.append(
-            "--fast-timestamps: the devhost ran with its opt-in timestamp parse, and the in-process SDK "
-            "floor and memory replays used the same patch, so the overhead compares like with like."
+            "--dateutil-timestamps: the devhost's SDK parsed timestamps with dateutil (as on Azure), and the "
+            "in-process SDK floor and memory replays did too, so the overhead compares like with like."
         )
+    else:
+        # The devhost's default: the SDK in its worker reads timestamps with the fast parse, so the
+        # in-process floor and memory replays use the same patch.
+        fast_timestamps.enable()
     sdk = SdkCaller(APP_DIR)
     builder = PayloadBuilder()
     devhost_selected = set(selected) & {*DEVHOST_WORKLOADS, "chain_1000"}
@@ -140,6 +150,15 @@ def main(argv: list[str] | None = None) -> int:
                     log(f"devhost repetition {number + 1}/{arguments.runs}")
                     run = run_devhost_repetition(azurite, devhost_selected, extra_args=extra_args, log=log)
                     devhost_runs.append(run)
+                    if not arguments.no_peer and set(selected) & PEER_WORKLOADS:
+                        # Interleaved with the devhost's repetitions, so both see the same load
+                        # on this shared machine.
+                        log(f"peer repetition {number + 1}/{arguments.runs} (subprocess in .venv-bench)")
+                        one = run_peer(arguments.peer_python, set(selected), 1, artifacts / "bench-peer.log")
+                        peer.setdefault("runs", []).extend(one.get("runs", []))
+                        peer["versions"] = one.get("versions", {})
+                    if "memory_10k" in devhost_selected:
+                        run.metrics["memory_10k"] = run_memory_repetition(extra_args, log)
                     for workload in FLOOR_WORKLOADS:
                         if workload in run.histories:
                             log(f"SDK floor for the recorded {workload} history")
@@ -188,8 +207,7 @@ def main(argv: list[str] | None = None) -> int:
             log(f"replay memory {number + 1}/{arguments.runs}")
             memory_runs.append(replay_memory(sdk, history, builder))
 
-    peer: dict[str, Any] = {}
-    if not arguments.no_peer:
+    if not arguments.no_peer and not devhost_runs:
         log("peer: durabletask in-memory backend (subprocess in .venv-bench)")
         peer = run_peer(arguments.peer_python, set(selected), arguments.runs, artifacts / "bench-peer.log")
 
@@ -226,7 +244,9 @@ def main(argv: list[str] | None = None) -> int:
         "Host overhead: each recorded history is cut at every OrchestratorStarted and replayed in-process; "
         "the SDK's handle() is the floor, the host part is payload building, state parsing, the action "
         "replay and caching the new events' JSON. Storage and HTTP are counted separately (storage ops).",
-        "The peer persists nothing (in-memory backend): an upper bound for a Python worker and backend.",
+        "The peer persists nothing (in-memory backend): an upper bound for a Python worker and backend. "
+        "Its repetitions run interleaved with the devhost's (devhost repetition, then peer repetition), "
+        "so each pair sees the same load on this shared machine.",
         "This machine is shared: compare the load average at start before comparing runs.",
     ]
     if workflow_results:
@@ -244,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
             "selected": selected,
             "workflows": arguments.workflows,
             "long": arguments.long,
-            "fastTimestamps": arguments.fast_timestamps,
+            "fastTimestamps": not arguments.dateutil_timestamps,
         },
         "results": results,
         "targets": evaluate_targets(results),

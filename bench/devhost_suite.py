@@ -8,6 +8,7 @@ idle before and after each workload.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -33,12 +34,23 @@ class BenchError(RuntimeError):
     """A workload did not complete as it must (wrong status or output): its numbers would lie."""
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Client:
     """A small synchronous client of the host's management and admin routes (keep-alive session)."""
 
     base_url: str
     session: requests.Session = field(default_factory=requests.Session)
+    # host, worker and azurite process ids: CPU seconds each spent on a workload go in its metrics
+    pids: dict[str, list[int]] = field(default_factory=dict)
+
+    def cpu(self) -> dict[str, float]:
+        return {name: sum(cpu_seconds(pid) for pid in pids) for name, pids in self.pids.items()}
 
     def start(self, name: str, body: Any, instance_id: str | None = None) -> str:
         url = f"{self.base_url}{WEBHOOK}/orchestrators/{name}"
@@ -84,6 +96,8 @@ class Client:
 
     def metrics(self) -> dict[str, Any]:
         body: dict[str, Any] = self.session.get(f"{self.base_url}/admin/metrics", timeout=60).json()
+        if self.pids:
+            body["cpu"] = self.cpu()
         return body
 
     def settled_metrics(self, quiet: float = 0.1, timeout: float = 10) -> dict[str, Any]:
@@ -130,6 +144,8 @@ def running_host(azurite: Azurite, extra_args: list[str]) -> Iterator[HostProces
 
 def _counter_deltas(before: dict[str, Any], after: dict[str, Any]) -> Metrics:
     deltas: Metrics = {}
+    for name, value in after.get("cpu", {}).items():
+        deltas[f"cpu.{name}"] = value - before["cpu"][name]
     for name in ("storageOperations", *OPTIONAL_COUNTERS):
         if isinstance(before.get(name), int | float) and isinstance(after.get(name), int | float):
             deltas[name] = float(after[name]) - float(before[name])
@@ -142,6 +158,9 @@ def _with_counters(result: Metrics, deltas: Metrics, activities: int) -> Metrics
     for name in OPTIONAL_COUNTERS:
         if name in deltas:
             result[f"host.{name}"] = deltas[name]
+    for name, value in deltas.items():
+        if name.startswith("cpu."):
+            result[f"{name}Seconds"] = value
     return result
 
 
@@ -221,27 +240,94 @@ def run_latency(client: Client, samples: int, timeout: float) -> Metrics:
     its result. Both clocks are the devhost process's wall clock.
     """
     latencies: list[float] = []
+    from_yield: list[float] = []
     before = client.settled_metrics()
     for _ in range(samples):
         time.sleep(0.05)  # let the host go idle (trailing writes of the previous sample)
         instance_id = client.start("bench_stamp", None)
         body = client.wait(instance_id, timeout, interval=0.02)
-        if body["runtimeStatus"] != "Completed" or not isinstance(body.get("output"), float):
-            raise BenchError(f"latency sample: {body['runtimeStatus']} with {body.get('output')!r}")
+        output = body.get("output")
+        if body["runtimeStatus"] != "Completed" or not isinstance(output, list) or len(output) != 2:
+            raise BenchError(f"latency sample: {body['runtimeStatus']} with {output!r}")
+        started_at, yielded_at = output
         scheduled = [e for e in client.raw_history(instance_id) if e["EventType"] == 4]
         if len(scheduled) != 1:
             raise BenchError(f"latency sample: {len(scheduled)} TaskScheduled events")
-        latencies.append(float(body["output"]) - _history_time(scheduled[0]["Timestamp"]))
+        latencies.append(float(started_at) - _history_time(scheduled[0]["Timestamp"]))
+        if yielded_at is not None:
+            from_yield.append(float(started_at) - float(yielded_at))
     deltas = _counter_deltas(before, client.settled_metrics())
     result: Metrics = {
         "p50Seconds": percentile(latencies, 0.50),
         "p95Seconds": percentile(latencies, 0.95),
         "maxSeconds": max(latencies),
         "samples": float(len(latencies)),
+        # As the peer measures it: the orchestrator yields the activity → the activity's first line.
+        "p50FromYieldSeconds": percentile(from_yield, 0.50),
+        "p95FromYieldSeconds": percentile(from_yield, 0.95),
         "storageOpsPerOrchestration": deltas["storageOperations"] / samples,
     }
     if deltas.get("episodes"):
         result["sdkSecondsPerEpisode"] = deltas.get("orchestratorSeconds", 0.0) / deltas["episodes"]
+    return result
+
+
+def _resident_kib(pid: int) -> float:
+    """VmRSS of a process, in KiB (Linux /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return float(line.split()[1])
+    raise BenchError(f"no VmRSS for process {pid}")
+
+
+def run_memory(client: Client, host_pid: int, instances: int, timeout: float) -> Metrics:
+    """Resident memory of the host (and its worker) across `instances` completed orchestrations.
+
+    Single-activity orchestrations are started in batches of 500 from 8 client threads, each batch
+    waited for until Completed; the host's RSS is sampled after every 1,000. The first 1,000 are
+    the warm-up (imports, caches, pools): growth is the last sample against that one.
+    """
+    clients = [Client(client.base_url) for _ in range(8)]
+    worker_pids = [
+        int(w["pid"]) for w in client.session.get(f"{client.base_url}/admin/workers").json()["workers"]
+    ]
+    samples: list[float] = []
+    worker_samples: list[float] = []
+    batch = 500
+    deadline = time.monotonic() + timeout
+    started = time.perf_counter()
+    for first in range(0, instances, batch):
+        prefix = f"mem-{time.time_ns()}-"
+
+        def start(index: int, prefix: str = prefix) -> str:
+            return clients[index % len(clients)].start("bench_stamp", None, f"{prefix}{index:05d}")
+
+        with ThreadPoolExecutor(len(clients)) as pool:
+            list(pool.map(start, range(batch)))
+        while True:
+            completed, failed = client.count_completed(prefix)
+            if failed:
+                raise BenchError(f"memory: {failed} orchestrations failed")
+            if completed == batch:
+                break
+            if time.monotonic() > deadline:
+                raise BenchError(f"memory: {first + completed}/{instances} completed after {timeout} s")
+            time.sleep(0.05)
+        if (first + batch) % 1000 == 0:
+            time.sleep(0.2)  # trailing document writes
+            samples.append(_resident_kib(host_pid))
+            worker_samples.append(sum(_resident_kib(pid) for pid in worker_pids))
+    wall = time.perf_counter() - started
+    result: Metrics = {
+        "instances": float(instances),
+        "wallSeconds": wall,
+        "hostRssAfterWarmupMiB": samples[0] / 1024,
+        "hostRssAtEndMiB": samples[-1] / 1024,
+        "hostRssGrowth": samples[-1] / samples[0] - 1,
+        "hostRssPeakGrowth": max(samples) / samples[0] - 1,
+        "workerRssGrowth": worker_samples[-1] / worker_samples[0] - 1,
+        "workerRssAtEndMiB": worker_samples[-1] / 1024,
+    }
     return result
 
 
@@ -253,6 +339,11 @@ def run_devhost_repetition(
     with running_host(azurite, extra_args) as host:
         client = Client(host.base_url)
         run_chain(client, 3, 60)  # warm-up: imports, first blob container writes
+        assert host.process is not None
+        workers = client.session.get(f"{host.base_url}/admin/workers", timeout=60).json()["workers"]
+        client.pids = {"host": [host.process.pid], "worker": [int(w["pid"]) for w in workers]}
+        if azurite.process is not None:
+            client.pids["azurite"] = [azurite.process.pid]
         if "chain_100" in selected:
             log("devhost chain 100")
             run.metrics["chain_100"], run.histories["chain_100"] = run_chain(client, 100, 120)
@@ -269,3 +360,21 @@ def run_devhost_repetition(
             log("devhost chain 1,000 (long)")
             run.metrics["chain_1000"], run.histories["chain_1000"] = run_chain(client, 1000, 900)
     return run
+
+
+def run_memory_repetition(extra_args: list[str], log: Callable[[str], None]) -> Metrics:
+    """memory_10k on its own Azurite and host.
+
+    10,000 instances a repetition would slow a shared Azurite down for what follows, and the
+    warm-up sample must not carry the other workloads' state.
+    """
+    log("devhost memory across 10,000 completed instances (own Azurite and host)")
+    own = Azurite.start()
+    try:
+        with running_host(own, extra_args) as host:
+            client = Client(host.base_url)
+            run_chain(client, 3, 60)
+            assert host.process is not None
+            return run_memory(client, host.process.pid, 10_000, 900)
+    finally:
+        own.stop()

@@ -20,6 +20,7 @@ import logging
 import socket
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 from typing import Any
@@ -151,17 +152,25 @@ def _latency(peer: Peer, samples: int) -> Metrics:
     }
 
 
+def _with_cpu(workload: Callable[[], Metrics]) -> Metrics:
+    """The workload's metrics plus the CPU seconds this (single) process spent on it."""
+    before = time.process_time()
+    metrics = workload()
+    metrics["cpu.peerSeconds"] = time.process_time() - before
+    return metrics
+
+
 def run_repetition(selected: set[str]) -> dict[str, Metrics]:
     peer = Peer()
     try:
         peer.run(chain, {"n": 3}, timeout=60)  # warm-up
         results: dict[str, Metrics] = {}
         if "chain_100" in selected:
-            results["chain_100"] = _timed_single(peer, chain, 100, 100)
+            results["chain_100"] = _with_cpu(lambda: _timed_single(peer, chain, 100, 100))
         if "fan_out_1000" in selected:
-            results["fan_out_1000"] = _timed_single(peer, fan_out, 1000, 1000 * 999 // 2)
+            results["fan_out_1000"] = _with_cpu(lambda: _timed_single(peer, fan_out, 1000, 1000 * 999 // 2))
         if "burst_100x3" in selected:
-            results["burst_100x3"] = _burst(peer, 100, 3)
+            results["burst_100x3"] = _with_cpu(lambda: _burst(peer, 100, 3))
         if "sched_latency" in selected:
             results["sched_latency"] = _latency(peer, 50)
         if "chain_1000" in selected:

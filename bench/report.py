@@ -28,7 +28,7 @@ class Target:
 
 TARGETS = (
     Target(
-        "chain_100", "chain 100, start → Completed", ("chain_100", "devhost", "wallSeconds"), 2.5, True, "s"
+        "chain_100", "chain 100, start → Completed", ("chain_100", "devhost", "wallSeconds"), 1.5, True, "s"
     ),
     Target(
         "fan_out_1000", "fan-out/fan-in 1,000", ("fan_out_1000", "devhost", "wallSeconds"), 5.0, True, "s"
@@ -80,6 +80,63 @@ TARGETS = (
         2.0,
         True,
         "x",
+    ),
+    Target(
+        "memory_10k",
+        "host memory growth across 10,000 completed instances (after 1,000 → after 10,000)",
+        ("memory_10k", "devhost", "hostRssGrowth"),
+        0.10,
+        True,
+        "%",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class PeerTarget:
+    """A goal relative to the peer in the same run (issue 19): devhost/peer of one metric's medians."""
+
+    key: str
+    title: str
+    workload: str
+    metric: str
+    factor: float
+    at_most: bool  # devhost/peer ≤ factor (times), else ≥ factor (rates)
+    strict: bool = False  # "still ahead": strictly below the factor
+    devhost_metric: str = ""  # when the devhost's like-for-like metric has another name
+
+    def met(self, ratio: float) -> bool:
+        if self.at_most:
+            return ratio < self.factor if self.strict else ratio <= self.factor
+        return ratio >= self.factor
+
+    def describe(self) -> str:
+        sign = ("<" if self.strict else "≤") if self.at_most else "≥"
+        return f"devhost/peer {sign} {self.factor:g}"
+
+
+PEER_TARGETS = (
+    PeerTarget("chain_vs_peer", "chain 100 vs the peer", "chain_100", "wallSeconds", 2.0, True),
+    PeerTarget(
+        "burst_vs_peer", "burst 100 × 3 vs the peer", "burst_100x3", "orchestrationsPerSecond", 1.0, False
+    ),
+    PeerTarget(
+        "latency_vs_peer",
+        "scheduling latency p50 vs the peer (both: the orchestrator yields → the activity's first line)",
+        "sched_latency",
+        "p50Seconds",
+        1.5,
+        True,
+        devhost_metric="p50FromYieldSeconds",
+    ),
+    PeerTarget(
+        "fan_out_vs_peer",
+        "fan-out 1,000 vs the peer (still ahead)",
+        "fan_out_1000",
+        "wallSeconds",
+        1.0,
+        True,
+        True,
     ),
 )
 
@@ -182,6 +239,17 @@ def _context(target: Target, results: dict[str, dict[str, Summaries]]) -> str:
             parts.append(
                 f"SDK time measured inside the devhost: {in_host_sdk / sdk:.2f}× the in-process floor"
             )
+    elif target.key == "memory_10k":
+        after = m(workload, "devhost", "hostRssAfterWarmupMiB")
+        end = m(workload, "devhost", "hostRssAtEndMiB")
+        peak = m(workload, "devhost", "hostRssPeakGrowth")
+        worker = m(workload, "devhost", "workerRssGrowth")
+        if after is not None and end is not None:
+            parts.append(f"host RSS {after:.1f} MiB after 1,000 → {end:.1f} MiB after 10,000")
+        if peak is not None:
+            parts.append(f"peak growth {peak:.1%}")
+        if worker is not None:
+            parts.append(f"worker RSS growth {worker:.1%}")
     elif target.key == "memory":
         sdk = m("replay_memory", "memory", "sdkKiBPerEvent")
         host = m("replay_memory", "memory", "hostKiBPerEvent")
@@ -191,6 +259,34 @@ def _context(target: Target, results: dict[str, dict[str, Summaries]]) -> str:
         if payload is not None:
             parts.append(f"payload string {payload:.0f} KiB")
     return "; ".join(parts)
+
+
+def _peer_rows(results: dict[str, dict[str, Summaries]]) -> list[dict[str, Any]]:
+    rows = []
+    for target in PEER_TARGETS:
+        ours = _median(results, target.workload, "devhost", target.devhost_metric or target.metric)
+        peer = _median(results, target.workload, "peer", target.metric)
+        ratio = None if ours is None or not peer else ours / peer
+        unit = "ms" if target.metric.startswith("p") else ("/s" if "PerSecond" in target.metric else "s")
+        rows.append(
+            {
+                "key": target.key,
+                "title": target.title,
+                "target": target.describe(),
+                "metric": f"{target.workload}.devhost/peer.{target.metric}",
+                "median": ratio,
+                "min": ratio,
+                "max": ratio,
+                "unit": "x",
+                "met": None if ratio is None else target.met(ratio),
+                "context": (
+                    f"devhost {fmt(ours, unit)} vs peer {fmt(peer, unit)} (medians, same run)"
+                    if ratio is not None
+                    else "not measured in this run"
+                ),
+            }
+        )
+    return rows
 
 
 def evaluate_targets(results: dict[str, dict[str, Summaries]]) -> list[dict[str, Any]]:
@@ -212,7 +308,7 @@ def evaluate_targets(results: dict[str, dict[str, Summaries]]) -> list[dict[str,
                 "context": _context(target, results) if value is not None else "not measured in this run",
             }
         )
-    return rows
+    return rows + _peer_rows(results)
 
 
 def ratios(results: dict[str, dict[str, Summaries]]) -> list[dict[str, Any]]:
@@ -275,7 +371,11 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         f"Runs: {settings['runs']} (median, then min – max in brackets) · selection: "
         f"{', '.join([*settings['selected'], *settings.get('workflows', [])])}"
-        + (" · devhost --fast-timestamps (opt-in)" if settings.get("fastTimestamps") else ""),
+        + (
+            " · default flags (fast timestamp parse)"
+            if settings.get("fastTimestamps", True)
+            else " · devhost --dateutil-timestamps (opt-out of the fast parse)"
+        ),
         "",
         "## Targets",
         "",

@@ -1,4 +1,4 @@
-"""The workflows the console knows: names, instance-id prefixes, business ids, audit extras, regions.
+"""The workflows the console knows: names, instance-id prefixes, business ids, evidence, regions.
 
 A workflow's instance id is `<prefix><business id>` (`maintenance-<orderId>`, `fare-dispute-<disputeId>`,
 `relief-<requestId>`), so the console filters by workflow with the management API's
@@ -17,10 +17,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from api import fare_dispute as fare_dispute_api
-from api import maintenance_order as maintenance_order_api
-from api import relief_routing as relief_routing_api
-from audit_packets import PacketExtras
+from audit_packets import CaseProfile
+from evidence import FARE_DISPUTE, MAINTENANCE_ORDER, RELIEF_ROUTING
 from orchestrators import fare_dispute, maintenance_order, relief_routing
 from relief_routes import network_from_settings, service_regions
 
@@ -34,7 +32,7 @@ class Workflow:
     orchestrator: str
     prefix: str
     business_id_label: str
-    audit_extras: PacketExtras
+    evidence: CaseProfile  # its audit packet extras, report wording and business documents
     regions: Callable[[Any], list[str]]
 
     def business_id(self, instance_id: str) -> str:
@@ -69,7 +67,7 @@ WORKFLOWS: tuple[Workflow, ...] = (
         orchestrator=maintenance_order.MAINTENANCE_ORDER,
         prefix=maintenance_order.INSTANCE_ID_PREFIX,
         business_id_label="order",
-        audit_extras=maintenance_order_api.audit_extras,
+        evidence=MAINTENANCE_ORDER,
         regions=no_regions,
     ),
     Workflow(
@@ -78,7 +76,7 @@ WORKFLOWS: tuple[Workflow, ...] = (
         orchestrator=fare_dispute.FARE_DISPUTE_ORCHESTRATOR,
         prefix=fare_dispute.INSTANCE_ID_PREFIX,
         business_id_label="dispute",
-        audit_extras=fare_dispute_api.audit_extras,
+        evidence=FARE_DISPUTE,
         regions=no_regions,
     ),
     Workflow(
@@ -87,7 +85,7 @@ WORKFLOWS: tuple[Workflow, ...] = (
         orchestrator=relief_routing.RELIEF_ROUTING,
         prefix=relief_routing.INSTANCE_ID_PREFIX,
         business_id_label="request",
-        audit_extras=relief_routing_api.audit_extras,
+        evidence=RELIEF_ROUTING,
         regions=relief_request_regions,
     ),
 )

@@ -1,16 +1,18 @@
-"""The queue of pending human decisions, and the decisions the console sends on an operator's behalf.
+"""The queue of pending human decisions, and the decisions the console takes for the signed-in person.
 
 Pending, from each running instance's custom status (what the workflows already publish):
-- maintenance order: `waitingFor == "approval_decision"` → approve or reject
-  (`POST /api/maintenance-orders/{orderId}/approval`, `{approved, approver, comment?}`);
+- maintenance order: `waitingFor == "approval_decision"` → approve or reject (`Maintenance.Approver`);
 - fare dispute: `waitingFor == "supervisor_decision"` → approve, partial (with an amount) or reject
-  (`POST /api/fare-disputes/{disputeId}/supervisor-decision`, `{decision, supervisor, refundAmount?, note?}`);
-- relief request: every shelter whose state is `awaiting` → confirm receipt on the shelter's
-  behalf (`POST /api/relief-requests/{requestId}/shelter-confirmations`, `{shelterId}`).
+  (`FareDispute.Supervisor`);
+- relief request: every shelter whose state is `awaiting` → confirm receipt (`Relief.ShelterStaff`,
+  only for the shelters assigned to that person).
 
-A decision goes to the workflow's own endpoint (`send_decision`), so the workflow's validation and
-state checks (400 naming the field, 409 when it no longer waits) apply exactly as for any caller;
-the console checks the form first only to show the operator a precise message before confirming.
+A confirmed decision runs the same step the workflow's HTTP endpoint runs (`record_approval`,
+`record_supervisor_decision`, `record_shelter_confirmation` in api/), in process and as the
+signed-in principal: the same validation, maker-checker and shelter scope (403), and state checks
+(409 when it no longer waits) apply, and no request leaves the app (no key, no self-call). The form
+names no decider: the decider is whoever is signed in. The console checks the form first only to
+show a precise message before the confirmation.
 """
 
 from __future__ import annotations
@@ -21,20 +23,33 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from urllib.parse import quote
 
-import aiohttp
+import azure.durable_functions as df
 
+from api.fare_dispute import record_supervisor_decision
+from api.maintenance_order import record_approval
+from api.relief_routing import record_shelter_confirmation
 from console.management import InstanceRow
+from contracts import Money
+from identity import Actor, Permission, Principal, Role
 from orchestrators.fare_dispute import SUPERVISOR_DECISION_EVENT
 from orchestrators.maintenance_order import APPROVAL_DECISION_EVENT
 
-PERSON_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.@'-]{0,99}$")
 IDENTIFIER_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 AMOUNT_PATTERN = re.compile(r"^\d{1,7}(\.\d{1,2})?$")
 CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
 MAX_TEXT = 2000
-SEND_TIMEOUT_SECONDS = 30
+# The permission each kind of decision needs (identity.roles grants it).
+DECISION_PERMISSIONS = {
+    "maintenance_approval": Permission.APPROVE_MAINTENANCE_ORDER,
+    "supervisor_decision": Permission.DECIDE_FARE_DISPUTE,
+    "shelter_confirmation": Permission.CONFIRM_SHELTER_DELIVERY,
+}
+DECISION_ROLES = {
+    "maintenance_approval": Role.MAINTENANCE_APPROVER,
+    "supervisor_decision": Role.FARE_DISPUTE_SUPERVISOR,
+    "shelter_confirmation": Role.RELIEF_SHELTER_STAFF,
+}
 
 
 class DecisionFormError(Exception):
@@ -56,17 +71,50 @@ class PendingDecision:
     detail: str  # reminders sent, escalations, ...
     shelter_id: str = ""
     currency: str = ""
+    started_by_id: str = ""  # principal id of whoever started the case, when the input records it
+
+    @property
+    def permission(self) -> Permission:
+        """What deciding this needs."""
+        return DECISION_PERMISSIONS[self.kind]
 
 
 @dataclass(frozen=True)
 class Decision:
-    """A validated decision: the endpoint path, the JSON body, and a sentence for the confirmation."""
+    """A validated decision: what the workflow receives, and a sentence for the confirmation."""
 
     kind: str
     instance_id: str
-    path: str
+    business_id: str
     body: dict[str, Any]
     summary: str
+
+    @property
+    def permission(self) -> Permission:
+        """What taking this decision needs."""
+        return DECISION_PERMISSIONS[self.kind]
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The signed-in person looking at the console, and the shelters assigned to them."""
+
+    principal: Principal
+    assigned_shelters: frozenset[str] = frozenset()
+
+    def can(self, permission: Permission) -> bool:
+        """Whether one of the viewer's roles grants `permission`."""
+        return self.principal.can(permission)
+
+    def refusal(self, decision: PendingDecision) -> str | None:
+        """Why the viewer may not take `decision` (shown instead of the form), or None when they may."""
+        if not self.can(decision.permission):
+            return f"needs the role {DECISION_ROLES[decision.kind].value}"
+        if decision.started_by_id and decision.started_by_id == self.principal.principal_id:
+            return "you started this case: another person decides it (maker-checker)"
+        if decision.kind == "shelter_confirmation" and decision.shelter_id not in self.assigned_shelters:
+            return "not one of your shelters"
+        return None
 
 
 def pending_decisions(rows: list[InstanceRow]) -> list[PendingDecision]:
@@ -82,7 +130,12 @@ def pending_decisions(rows: list[InstanceRow]) -> list[PendingDecision]:
             )
             found.append(
                 PendingDecision(
-                    "maintenance_approval", row, row.business_id, str(custom.get("deadlineUtc") or ""), detail
+                    "maintenance_approval",
+                    row,
+                    row.business_id,
+                    str(custom.get("deadlineUtc") or ""),
+                    detail,
+                    started_by_id=_starter_id(row.raw.get("input"), "startedBy"),
                 )
             )
         elif workflow == "fare_dispute" and row.waiting_for == SUPERVISOR_DECISION_EVENT:
@@ -95,6 +148,7 @@ def pending_decisions(rows: list[InstanceRow]) -> list[PendingDecision]:
                     str(custom.get("slaDue") or ""),
                     detail,
                     currency=_claim_currency(row.raw.get("input")),
+                    started_by_id=_starter_id(row.raw.get("input"), "filedBy"),
                 )
             )
         elif workflow == "relief_routing":
@@ -115,25 +169,23 @@ def pending_decisions(rows: list[InstanceRow]) -> list[PendingDecision]:
     return sorted(found, key=lambda d: (d.due or "9999", d.row.created_time, d.subject))
 
 
-def decision_from_form(kind: str, instance_id: str, business_id: str, form: Mapping[str, str]) -> Decision:
-    """Check a decision form and turn it into the workflow endpoint's request (`DecisionFormError`)."""
-    ident = quote(business_id, safe="")
+def decision_from_form(
+    kind: str, instance_id: str, business_id: str, form: Mapping[str, str], decider_name: str
+) -> Decision:
+    """Check a decision form and turn it into the decision the workflow receives (`DecisionFormError`)."""
     if kind == "maintenance_approval":
         verdict = _choice(form, "decision", ("approve", "reject"))
-        approver = _person(form, "approver")
-        body: dict[str, Any] = {"approved": verdict == "approve", "approver": approver}
+        body: dict[str, Any] = {"approved": verdict == "approve"}
         comment = _text(form, "comment")
         if comment:
             body["comment"] = comment
-        summary = (
-            f"{'Approve' if verdict == 'approve' else 'Reject'} maintenance order {business_id} as {approver}"
-        )
-        return Decision(kind, instance_id, f"maintenance-orders/{ident}/approval", body, summary)
+        action = "Approve" if verdict == "approve" else "Reject"
+        summary = f"{action} maintenance order {business_id} as {decider_name}"
+        return Decision(kind, instance_id, business_id, body, summary)
     if kind == "supervisor_decision":
         verdict = _choice(form, "decision", ("approve", "partial", "reject"))
-        supervisor = _identifier(form, "supervisor")
-        body = {"decision": verdict, "supervisor": supervisor}
-        summary = f"{verdict.capitalize()} fare dispute {business_id} as supervisor {supervisor}"
+        body = {"decision": verdict}
+        summary = f"{verdict.capitalize()} fare dispute {business_id} as supervisor {decider_name}"
         if verdict == "partial":
             amount = _amount(form, "refundAmount")
             currency = form.get("currency", "").strip().upper()
@@ -146,69 +198,52 @@ def decision_from_form(kind: str, instance_id: str, business_id: str, form: Mapp
         note = _text(form, "note")
         if note:
             body["note"] = note
-        return Decision(kind, instance_id, f"fare-disputes/{ident}/supervisor-decision", body, summary)
+        return Decision(kind, instance_id, business_id, body, summary)
     if kind == "shelter_confirmation":
         shelter_id = _identifier(form, "shelterId")
-        confirmed_by = _person(form, "confirmedBy")
         body = {"shelterId": shelter_id}
         summary = (
-            f"Confirm that shelter {shelter_id} received relief request {business_id} "
-            f"(reported by {confirmed_by})"
+            f"Confirm that shelter {shelter_id} received relief request {business_id} (as {decider_name})"
         )
-        return Decision(kind, instance_id, f"relief-requests/{ident}/shelter-confirmations", body, summary)
+        return Decision(kind, instance_id, business_id, body, summary)
     raise DecisionFormError("kind", "unknown decision")
 
 
-@dataclass(frozen=True)
-class EndpointAnswer:
-    """What the workflow's endpoint answered."""
+async def take_decision(client: df.DurableOrchestrationClient, decision: Decision, actor: Actor) -> None:
+    """Run the workflow's own decision step for `actor`, in process (its errors reach the caller).
 
-    status: int
-    body: Any
-
-    @property
-    def accepted(self) -> bool:
-        """202: the event was raised."""
-        return self.status == 202
-
-    def message(self) -> str:
-        """The endpoint's error text, naming the field when it did."""
-        if isinstance(self.body, dict):
-            error = str(self.body.get("error") or "")
-            field = self.body.get("field")
-            return f"{field}: {error}" if field else error
-        return f"the endpoint answered {self.status}"
-
-
-async def send_decision(api_base: str, decision: Decision, function_key: str | None) -> EndpointAnswer:
-    """POST the decision to the workflow's own endpoint (`api_base` = `<origin>/api/`)."""
-    headers = {"Content-Type": "application/json"}
-    if function_key:
-        headers["x-functions-key"] = function_key
-    timeout = aiohttp.ClientTimeout(total=SEND_TIMEOUT_SECONDS)
-    async with (
-        aiohttp.ClientSession(timeout=timeout) as session,
-        session.post(api_base + decision.path, data=json.dumps(decision.body), headers=headers) as response,
-    ):
-        text = await response.text()
-        try:
-            body: Any = json.loads(text) if text else None
-        except ValueError:
-            body = text
-        return EndpointAnswer(response.status, body)
+    Raises what the endpoint would answer: `InvalidRequest` (400), `AccessDenied` (403: maker-checker,
+    shelter scope), `InstanceNotFound` (404), `Conflict` (409).
+    """
+    body = decision.body
+    if decision.kind == "maintenance_approval":
+        await record_approval(
+            client,
+            decision.business_id,
+            approved=bool(body["approved"]),
+            comment=body.get("comment"),
+            actor=actor,
+        )
+    elif decision.kind == "supervisor_decision":
+        refund = body.get("refundAmount")
+        await record_supervisor_decision(
+            client,
+            decision.business_id,
+            decision=body["decision"],
+            refund_amount=Money.from_dict(refund) if refund is not None else None,
+            note=body.get("note"),
+            actor=actor,
+        )
+    else:
+        await record_shelter_confirmation(
+            client, decision.business_id, shelter_id=body["shelterId"], received_items=[], actor=actor
+        )
 
 
 def _choice(form: Mapping[str, str], field: str, choices: tuple[str, ...]) -> str:
     value = form.get(field, "").strip()
     if value not in choices:
         raise DecisionFormError(field, f"must be one of {', '.join(choices)}")
-    return value
-
-
-def _person(form: Mapping[str, str], field: str) -> str:
-    value = form.get(field, "").strip()
-    if not PERSON_PATTERN.fullmatch(value):
-        raise DecisionFormError(field, "is required: 1-100 letters, digits, spaces or . _ @ ' -")
     return value
 
 
@@ -248,3 +283,16 @@ def _claim_currency(orchestration_input: Any) -> str:
                 return ""
     claimed = value.get("claimedAmount") if isinstance(value, dict) else None
     return str(claimed.get("currency") or "") if isinstance(claimed, dict) else ""
+
+
+def _starter_id(orchestration_input: Any, field: str) -> str:
+    """The principal id recorded as the case's starter in its input ('' when absent)."""
+    value = orchestration_input
+    for _ in range(2):
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                return ""
+    recorded = value.get(field) if isinstance(value, dict) else None
+    return str(recorded.get("principalId") or "") if isinstance(recorded, dict) else ""

@@ -6,6 +6,12 @@ The SDK's `get_status_by` returns the first page only and never sends a continua
 the `x-ms-continuation-token` header, spec §11.4), the same endpoint the SDK itself calls. Single
 instances and operator actions use the SDK client methods.
 
+"Now": every answer of the management API carries the host's `Date` header, and the console takes
+the time of its pages from it (`ManagementApi.host_now`). On Azure that is the real UTC time; on the
+devhost with `--virtual-clock` it is the virtual time the instances' timestamps are written in, so
+ages, "waiting for" and SLA clocks agree with the instances shown without the app reading anything
+devhost-specific. Without a usable header the console falls back to its own clock.
+
 Paging with filters the API does not have (region, text in the business id): the console walks the
 API's pages and keeps matching rows. A console page's cursor is the API continuation token of the
 API page it stopped in plus how many rows of that page it already consumed, so the next console page
@@ -18,11 +24,12 @@ import base64
 import binascii
 import contextlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import aiohttp
 import azure.durable_functions as df
@@ -182,6 +189,32 @@ class ManagementApi:
         if not base:
             raise ManagementError("the durable client binding has no rpcBaseUrl")
         self.base_url = base if base.endswith("/") else base + "/"
+        self.host_time: datetime | None = None
+
+    def host_now(self) -> datetime:
+        """The host's time from the last answer's `Date` header, else this process's UTC time."""
+        return self.host_time or datetime.now(UTC)
+
+    def _note_host_time(self, headers: Mapping[str, str]) -> None:
+        moment = http_date(headers.get("Date", ""))
+        if moment is not None:
+            self.host_time = moment
+
+    async def instance_status(self, instance_id: str) -> dict[str, Any] | None:
+        """`GET instances/{id}` with input, history and history outputs; None for an unknown instance."""
+        params = {"showHistory": "true", "showHistoryOutput": "true", "showInput": "true"}
+        url = f"{self.base_url}instances/{quote(instance_id, safe='')}?{urlencode(params)}"
+        timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_SECONDS)
+        async with aiohttp.ClientSession(timeout=timeout) as session, session.get(url) as response:
+            self._note_host_time(response.headers)
+            if response.status == 404:
+                return None
+            if response.status not in (200, 202):
+                raise ManagementError(f"instance status answered {response.status}")
+            body = await response.json(content_type=None)
+        if not isinstance(body, dict) or not body.get("runtimeStatus"):
+            return None
+        return body
 
     async def query_page(self, params: dict[str, str], token: str) -> tuple[list[dict[str, Any]], str]:
         """One page of `GET instances/` and the continuation token of the next ('' at the end)."""
@@ -192,6 +225,7 @@ class ManagementApi:
             aiohttp.ClientSession(timeout=timeout) as session,
             session.get(url, headers=headers) as response,
         ):
+            self._note_host_time(response.headers)
             if response.status != 200:
                 raise ManagementError(f"instance query answered {response.status}")
             body = await response.json(content_type=None)
@@ -227,6 +261,13 @@ class ManagementApi:
 
     async def all_instances(self, wanted: InstanceFilter, limit: int = MAX_SCANNED_ROWS) -> list[InstanceRow]:
         """Every instance matching `wanted` (up to `limit` read), following continuation tokens."""
+        rows, _ = await self.scan(wanted, limit)
+        return rows
+
+    async def scan(
+        self, wanted: InstanceFilter, limit: int = MAX_SCANNED_ROWS
+    ) -> tuple[list[InstanceRow], bool]:
+        """Like `all_instances`, and whether the scan stopped at `limit` with more left to read."""
         params = wanted.api_params(API_PAGE_SIZE)
         token = ""
         rows: list[InstanceRow] = []
@@ -235,14 +276,27 @@ class ManagementApi:
             statuses, token = await self.query_page(params, token)
             read += len(statuses)
             rows.extend(row for row in map(row_from_status, statuses) if matches(row, wanted))
-            if not token or not statuses or read >= limit:
-                return rows
+            if not token or not statuses:
+                return rows, False
+            if read >= limit:
+                return rows, True
 
 
 def parse_statuses(values: Iterable[str]) -> tuple[str, ...]:
     """Known runtime status names from query values (comma-separated or repeated), in a fixed order."""
     wanted = {part.strip() for value in values for part in value.split(",") if part.strip()}
     return tuple(status for status in RUNTIME_STATUSES if status in wanted)
+
+
+def http_date(text: str) -> datetime | None:
+    """An HTTP `Date` header value (RFC 9110 IMF-fixdate) as an aware UTC datetime, or None."""
+    if not text:
+        return None
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _loads(value: Any) -> Any:

@@ -10,22 +10,29 @@ import logging
 import os
 import signal
 import sys
-import traceback
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from devhost import fast_timestamps, known_hubs
+from devhost import known_hubs
 from devhost.clock import Clock, parse_clock_start
-from devhost.config import ConfigError, apply_local_settings, load_host_settings, load_local_settings
+from devhost.config import (
+    ConfigError,
+    apply_local_settings,
+    load_host_settings,
+    load_local_settings,
+    validate_hub_name,
+)
+from devhost.easy_auth import EasyAuthEmulator
 from devhost.engine import Engine
 from devhost.history import format_history_time
 from devhost.hub_lease import DEFAULT_WAIT_SECONDS, LEASE_SECONDS, Holder, HubLease, HubTakenError
-from devhost.invoke import Invoker
-from devhost.loader import AppLoadError, FunctionIndex, load_app
+from devhost.loader import AppLoadError, FunctionIndex
 from devhost.server import DevHostServer
 from devhost.store import OPEN_TIMEOUT_SECONDS, BlobStore, StorageUnavailableError
+from devhost.worker.pool import WorkerPool, WorkerSettingError, process_count
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,6 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: now); a hub's persisted clock that is later wins",
     )
     start.add_argument(
+        "--task-hub",
+        metavar="NAME",
+        help="use this task hub instead of host.json's hubName (tests isolate hosts sharing one Azurite)",
+    )
+    start.add_argument(
         "--deliver-activities-twice",
         action="store_true",
         help="run every activity twice with the same input (proves idempotency)",
@@ -64,9 +76,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep every orchestration trigger payload and SDK answer (GET /admin/instances/{id}/trace)",
     )
     start.add_argument(
+        "--dateutil-timestamps",
+        action="store_true",
+        help="opt out of the fast history-timestamp parse: let the SDK parse every timestamp with "
+        "dateutil, as it does on Azure (5-7x slower replays, same results)",
+    )
+    start.add_argument(
         "--fast-timestamps",
         action="store_true",
-        help="opt-in: parse history timestamps with datetime.fromisoformat (5-7x faster replays)",
+        help="the default now (kept so existing scripts keep working)",
+    )
+    start.add_argument(
+        "--easy-auth",
+        action="store_true",
+        help="emulate App Service Authentication: sign in at /.auth/login/aad, X-MS-CLIENT-PRINCIPAL "
+        "headers for signed-in requests, 401 for the rest (docs/devhost.md)",
     )
     start.add_argument(
         "--lease-wait",
@@ -127,21 +151,30 @@ async def serve(args: argparse.Namespace) -> int:
     try:
         apply_local_settings(load_local_settings(script_root))
         settings = load_host_settings(script_root)
+        if args.task_hub:
+            settings = replace(settings, hub_name=validate_hub_name(args.task_hub))
     except ConfigError as error:
         print(f"Error: {error}", file=sys.stderr)
         return 1
+    easy_auth = EasyAuthEmulator.enable() if args.easy_auth else None
+    if easy_auth is None:
+        EasyAuthEmulator.keep_disabled()
     try:
-        index = load_app(script_root)
-    except AppLoadError as error:
+        workers = WorkerPool(
+            script_root,
+            count=process_count(),
+            dateutil_timestamps=args.dateutil_timestamps,
+            verbose=args.verbose,
+        )
+        index = await workers.start()
+    except (AppLoadError, WorkerSettingError) as error:
         print(f"Error: {error}", file=sys.stderr)
-        return 1
-    except Exception:
-        print("Error: function_app.py failed to import:\n" + traceback.format_exc(), file=sys.stderr)
         return 1
     try:
         connection = settings.storage_connection_string()
     except ConfigError as error:
         print(f"Error: {error}", file=sys.stderr)
+        await workers.stop()
         return 1
     store = BlobStore(connection, settings.hub_name, settings.storage_connection_name)
     try:
@@ -149,6 +182,7 @@ async def serve(args: argparse.Namespace) -> int:
     except StorageUnavailableError as error:
         print(f"Error: {error}", file=sys.stderr)
         await store.close()
+        await workers.stop()
         return 1
     lost_since = known_hubs.vanished(store.url, hub.created)
     if lost_since and not args.new_hub:
@@ -161,6 +195,7 @@ async def serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         await store.close()
+        await workers.stop()
         return 1
     lease = HubLease(store, Holder.this_process(args.port))
     try:
@@ -168,25 +203,23 @@ async def serve(args: argparse.Namespace) -> int:
     except HubTakenError as error:
         print(f"Error: {error}", file=sys.stderr)
         await store.close()
+        await workers.stop()
         return 1
     known_hubs.remember(store.url, hub.created_at)
     lease_task = asyncio.get_running_loop().create_task(lease.run())
     loop = asyncio.get_running_loop()
-    invoker = Invoker(loop, settings.max_concurrent_activities, settings.max_concurrent_orchestrations)
     engine = Engine(
         settings,
         index,
         store,
         clock,
-        invoker,
+        workers,
         deliver_activities_twice=args.deliver_activities_twice,
     )
-    if args.fast_timestamps:
-        fast_timestamps.enable()
     if args.trace_payloads:
         engine.trace = {}
     await engine.start()
-    server = DevHostServer(engine, index, invoker, args.port)
+    server = DevHostServer(engine, index, workers, args.port, easy_auth)
     runner = web.AppRunner(server.application(), access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, args.host, args.port)
@@ -198,33 +231,44 @@ async def serve(args: argparse.Namespace) -> int:
         )
         await engine.stop()
         await lease.release()
+        await workers.stop()
         await store.close()
         return 1
+    if easy_auth is not None:
+        # The app's durable client calls the management API on a loopback port of its own.
+        server.rpc_base_url = await easy_auth.start_internal_rpc(runner)
     origin = f"http://localhost:{args.port}"
     print(
         f"devhost: task hub '{settings.hub_name}' ({'new, empty' if hub.created else 'resumed'}), "
         f"storage from '{settings.storage_connection_name}'"
         + (f", virtual clock from {format_history_time(clock.now())}" if args.virtual_clock else "")
         + (", activities delivered twice" if args.deliver_activities_twice else "")
+        + (f", Easy Auth emulated (sign in at {origin}/.auth/login/aad)" if easy_auth else "")
     )
     print_functions(index, origin, settings.route_prefix)
     print(f"Host started. Durable API: {origin}/runtime/webhooks/durabletask  (Ctrl-C to stop)", flush=True)
     stop = asyncio.Event()
+
+    def on_signal() -> None:
+        workers.stopping()
+        stop.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, on_signal)
     stopping: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
     assert store.fatal is not None
     fatal: asyncio.Future[Any] = store.fatal
     await asyncio.wait({stopping, fatal}, return_when=asyncio.FIRST_COMPLETED)
-    failed = store.fatal.done()
+    failed = fatal.done()
     if failed:
-        print(f"Error: {store.fatal.result()}", file=sys.stderr, flush=True)
+        print(f"Error: {fatal.result()}", file=sys.stderr, flush=True)
+        workers.stopping()
     stopping.cancel()
     print("devhost: stopping", flush=True)
     await runner.cleanup()
     await engine.stop()
-    invoker.shutdown()
+    await workers.stop()
     lease_task.cancel()
     if not failed:
         await lease.release()

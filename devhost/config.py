@@ -81,6 +81,15 @@ def resolve_setting_references(text: str) -> str:
     return _SETTING_REFERENCE.sub(substitute, text)
 
 
+def validate_hub_name(hub_name: str) -> str:
+    """The name itself, or ConfigError when the extension would refuse it."""
+    if not _HUB_NAME.match(hub_name):
+        raise ConfigError(
+            f"Task hub name '{hub_name}' is invalid: use 3-45 letters and digits, starting with a letter"
+        )
+    return hub_name
+
+
 def load_host_settings(script_root: Path) -> HostSettings:
     """Parse host.json (after local settings are in the environment)."""
     path = script_root / "host.json"
@@ -95,11 +104,7 @@ def load_host_settings(script_root: Path) -> HostSettings:
     durable = extensions.get("durableTask") or {}
     route_prefix = str(http.get("routePrefix", "api")).strip("/")
 
-    hub_name = resolve_setting_references(str(durable.get("hubName") or DEFAULT_HUB_NAME))
-    if not _HUB_NAME.match(hub_name):
-        raise ConfigError(
-            f"Task hub name '{hub_name}' is invalid: use 3-45 letters and digits, starting with a letter"
-        )
+    hub_name = validate_hub_name(resolve_setting_references(str(durable.get("hubName") or DEFAULT_HUB_NAME)))
     provider = durable.get("storageProvider") or {}
     connection_name = str(
         provider.get("connectionName") or provider.get("connectionStringName") or "AzureWebJobsStorage"

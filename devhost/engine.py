@@ -14,7 +14,7 @@ import json
 import logging
 import traceback
 import uuid
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -25,8 +25,8 @@ from devhost import history as h
 from devhost.clock import Clock, TimerService
 from devhost.config import HostSettings
 from devhost.entities import EntityHost, entity_scheduler_id, parse_entity_id
+from devhost.finished import FinishedInstances, InstanceSummary
 from devhost.history import Event, EventType, RuntimeStatus, compact_json
-from devhost.invoke import Invoker
 from devhost.loader import FunctionIndex, FunctionInfo
 from devhost.shim import (
     HTTP_ACTIVITY_NAME,
@@ -36,6 +36,7 @@ from devhost.shim import (
     UnsupportedActionError,
 )
 from devhost.store import BlobStore, Record
+from devhost.worker.pool import UserFunctionError, WorkerPool
 
 log = logging.getLogger("devhost.engine")
 
@@ -55,7 +56,7 @@ class InvalidOperationError(Exception):
     """The operation does not fit the instance's state (answered 500 like the extension)."""
 
 
-@dataclass
+@dataclass(slots=True)  # one per instance the hub ever had: keep each small
 class Instance:
     """An orchestration instance: its current execution, history and inbox."""
 
@@ -70,6 +71,9 @@ class Instance:
     status: str = RuntimeStatus.PENDING
     output_text: str | None = None
     custom_status_text: str | None = None
+    # The custom status an episode set, shown only once the episode is committed (with its history),
+    # as on Azure Storage, where the Instances row is written after the History table.
+    staged_custom_status: str | None = None
     failure_details: str | None = None
     executions: list[str] = field(default_factory=list)
     history: list[Event] = field(default_factory=list)
@@ -141,7 +145,7 @@ class Engine:
         index: FunctionIndex,
         store: BlobStore,
         clock: Clock,
-        invoker: Invoker,
+        invoker: WorkerPool,
         *,
         deliver_activities_twice: bool = False,
     ) -> None:
@@ -152,7 +156,11 @@ class Engine:
         self.invoker = invoker
         self.timers = TimerService(clock)
         self.deliver_activities_twice = deliver_activities_twice
-        self.instances: dict[str, Instance] = {}
+        # The `durableClient` binding string for activities that take one (set by the server, which
+        # knows the host's address).
+        self.client_binding: Callable[[], str] | None = None
+        self.instances: dict[str, Instance] = {}  # running ones, and the most recently finished
+        self.finished = FinishedInstances()
         self.entities = EntityHost(self)
         self._activity_slots = asyncio.Semaphore(settings.max_concurrent_activities)
         self._background: set[asyncio.Task[Any]] = set()
@@ -173,14 +181,14 @@ class Engine:
         if self.clock.virtual and clock_state and clock_state.get("now"):
             self.clock.set_virtual(h.parse_time(clock_state["now"]))
         unfinished: list[str] = []
-        finished: list[str] = []
+        finished: list[tuple[str, str, str]] = []
         async for instance_id, metadata in self.store.list_instances():
-            if metadata.get("runtimestatus") in RuntimeStatus.TERMINAL:
-                finished.append(instance_id)
+            if metadata.get("runtimestatus") in RuntimeStatus.TERMINAL and metadata.get("createdtime"):
+                finished.append((instance_id, metadata["runtimestatus"], metadata["createdtime"]))
             else:
                 unfinished.append(instance_id)
-        for chunk_start in range(0, len(finished), 32):
-            await asyncio.gather(*(self.get_instance(i) for i in finished[chunk_start : chunk_start + 32]))
+        for instance_id, status, created in finished:
+            self.finished.stored(instance_id, status, h.parse_time(created))
         for instance_id in unfinished:
             await self._recover_instance(instance_id)
         await self.entities.recover()
@@ -219,30 +227,65 @@ class Engine:
     # -- looking instances up -------------------------------------------------------------------
 
     async def get_instance(self, instance_id: str) -> Instance | None:
-        """The instance (history loaded lazily for finished ones), or None."""
+        """The instance (a finished one's document read back from storage if need be), or None."""
         instance = self.instances.get(instance_id)
-        if instance is not None or self._index_loaded:
-            # After start every document is in memory: this host is the hub's only writer.
+        if instance is not None:
             return instance
-        document = await self.store.read_instance(instance_id)
-        if document is None:
+        if self._index_loaded and not self.finished.in_storage(instance_id):
+            # This host is the hub's only writer: what is neither in memory nor indexed does not exist.
             return None
+        document = await self.store.read_instance(instance_id)
+        instance = self.instances.get(instance_id)  # read back meanwhile by another caller
+        if instance is not None or document is None:
+            return instance
         instance = Instance.from_document(document)
         self.instances[instance_id] = instance
+        if instance.is_terminal:
+            self._finished_in_memory(instance)
         return instance
 
-    async def all_instances(self) -> list[Instance]:
-        """Every instance of the hub (all documents are loaded at start, new ones added on creation)."""
-        return list(self.instances.values())
+    def instance_summaries(self) -> list[InstanceSummary]:
+        """Id, status and creation time of every instance of the hub, for queries."""
+        in_memory = [InstanceSummary(i.instance_id, i.status, i.created) for i in self.instances.values()]
+        return in_memory + self.finished.summaries()
+
+    def _finished_in_memory(self, instance: Instance) -> None:
+        """Keep the most recently finished documents in memory; older ones are read back when asked."""
+        self.finished.finished(instance.instance_id)
+        self._evict_finished()
+
+    def _evict_finished(self) -> None:
+        later: list[str] = []
+        for instance_id in self.finished.overflow():
+            old = self.instances.get(instance_id)
+            if old is None or not old.is_terminal:
+                continue  # purged, or running again (rewound): it comes back when it finishes
+            # An episode still unwinding (its document write in flight) or a start or purge
+            # holding the lock: evict it once that is over.
+            lock = self._instance_locks.get(instance_id)
+            if old.busy or (lock is not None and lock.locked()):
+                later.append(instance_id)
+                continue
+            del self.instances[instance_id]
+            self.finished.stored(instance_id, old.status, old.created)
+        for instance_id in later:
+            self.finished.keep(instance_id)
 
     async def load_history(self, instance: Instance) -> list[Event]:
-        if not instance.history_loaded:
-            records = await self.store.read_log(instance.log_name) or []
-            instance.history = _fold_log(records).history
-            instance.history_json = [compact_json(e) for e in instance.history]
-            instance.played_upto = len(instance.history)
-            instance.history_loaded = True
-        return instance.history
+        """The execution's history; a finished instance's is read from its log and not kept."""
+        if instance.history_loaded:
+            return instance.history
+        history = _fold_log(await self.store.read_log(instance.log_name) or []).history
+        if not instance.is_terminal:
+            self._keep_history(instance, history)
+        return history
+
+    @staticmethod
+    def _keep_history(instance: Instance, history: list[Event]) -> None:
+        instance.history = history
+        instance.history_json = [compact_json(e) for e in history]
+        instance.played_upto = len(history)
+        instance.history_loaded = True
 
     # -- starting --------------------------------------------------------------------------------
 
@@ -283,6 +326,7 @@ class Engine:
                 last_updated=now,
                 executions=[*(existing.executions if existing else []), execution_id],
             )
+            self.finished.forget(instance_id)
             started = h.execution_started(
                 now,
                 name=instance.name,
@@ -396,6 +440,8 @@ class Engine:
                     break
         finally:
             instance.busy = False
+            if instance.is_terminal:
+                self._evict_finished()
 
     async def _run_episode(self, instance: Instance) -> bool:
         """Process the inbox once; returns False when everything left must wait (suspension)."""
@@ -504,7 +550,7 @@ class Engine:
             )
             return
         if custom_status_text is not None:
-            instance.custom_status_text = custom_status_text
+            instance.staged_custom_status = custom_status_text
         if state.get("error"):
             await self._fail(instance, consumed, new_events, str(state["error"]), None)
             return
@@ -598,15 +644,23 @@ class Engine:
     ) -> None:
         """Append the episode to the log, then apply it in memory (and to the document if it changed)."""
         record: Record = {"t": "ep", "consumed": [m[0] for m in consumed], "events": new_events}
+        custom_status = (
+            instance.staged_custom_status
+            if instance.staged_custom_status is not None
+            else instance.custom_status_text
+        )
+        instance.staged_custom_status = None
         # Custom status and failure details live outside history: the episode record carries them
         # so recovery restores what the episode set, even if the document write never happened.
-        if instance.custom_status_text != instance.logged_custom_status:
-            record["customStatus"] = instance.custom_status_text
+        if custom_status != instance.logged_custom_status:
+            record["customStatus"] = custom_status
         if status == RuntimeStatus.FAILED and instance.failure_details:
             record["failureDetails"] = instance.failure_details
         await self._ensure_log(instance)
         await self.store.append(instance.log_name, [record])
-        instance.logged_custom_status = instance.custom_status_text
+        # Status and history change together (no await between): a reader sees both or neither.
+        instance.custom_status_text = custom_status
+        instance.logged_custom_status = custom_status
         instance.pending_start = None
         consumed_ids = {m[0] for m in consumed}
         instance.inbox = [m for m in instance.inbox if m[0] not in consumed_ids]
@@ -618,6 +672,19 @@ class Engine:
         await self._save_document(instance)
         if instance.is_terminal:
             instance.inbox.clear()
+            self._release(instance)
+
+    def _release(self, instance: Instance) -> None:
+        """A finished instance keeps its document in memory for a while, never its history."""
+        instance.history, instance.history_json = [], []
+        instance.played_upto = 0
+        instance.history_loaded = False
+        self.store.forget(instance.log_name, self.store.instance_name(instance.instance_id))
+        for key in (instance.instance_id, f"log:{instance.log_name}"):
+            lock = self._instance_locks.get(key)
+            if lock is not None and not lock.locked():
+                del self._instance_locks[key]
+        self._finished_in_memory(instance)
 
     async def _save_document(self, instance: Instance, *, force: bool = False) -> None:
         """Write the instance document when what queries and recovery need from it changed.
@@ -755,12 +822,14 @@ class Engine:
         self, function: FunctionInfo, event_id: int, input_text: str | None
     ) -> Event:
         try:
-            result = await self.invoker.activity(function, input_text)
+            client = self.client_binding() if self.client_binding and function.client_binding_name else None
+            result = await self.invoker.activity(function, input_text, client)
         except Exception as error:
-            message = f" {type(error).__name__}: {error}"
-            log.info(
-                "activity %s failed: %s", function.durable_name, "".join(traceback.format_exception(error))
-            )
+            # A UserFunctionError carries the user's exception type from the worker process.
+            type_name = error.type_name if isinstance(error, UserFunctionError) else type(error).__name__
+            message = f" {type_name}: {error}"
+            details = error.traceback_text if isinstance(error, UserFunctionError) else ""
+            log.info("activity %s failed: %s", function.durable_name, details or traceback.format_exc())
             return h.task_failed(
                 self.clock.now(),
                 event_id,
@@ -897,10 +966,11 @@ class Engine:
         async with self._lock(instance.instance_id):
             await self.store.delete_instance(instance.instance_id, instance.executions)
             self.instances.pop(instance.instance_id, None)
+            self.finished.forget(instance.instance_id)
 
     async def rewind(self, instance: Instance, reason: str | None) -> None:
         """Legacy rewind (spec §8.6): failed tasks replay as unscheduled and run again."""
-        await self.load_history(instance)
+        self._keep_history(instance, await self.load_history(instance))
         failed_ids: set[int] = set()
         rewritten: list[int] = []
         children: list[str] = []

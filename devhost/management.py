@@ -330,18 +330,19 @@ class ManagementApi:
         token = request.headers.get(CONTINUATION_HEADER) or ""
         offset = _decode_token(token)
         matches = [
-            instance
-            for instance in await self.engine.all_instances()
-            if instance.instance_id.startswith(prefix)
-            and (not statuses or instance.status in statuses)
-            and (created_from is None or instance.created >= created_from)
-            and (created_to is None or instance.created <= created_to)
+            summary
+            for summary in self.engine.instance_summaries()
+            if summary.instance_id.startswith(prefix)
+            and (not statuses or summary.status in statuses)
+            and (created_from is None or summary.created >= created_from)
+            and (created_to is None or summary.created <= created_to)
         ]
         matches.sort(key=lambda i: (i.created, i.instance_id))
-        page = matches[offset : offset + top]
+        page = [await self.engine.get_instance(s.instance_id) for s in matches[offset : offset + top]]
         bodies = [
             await self.status_body(i, show_input=show_input, show_history=False, show_output=False)
             for i in page
+            if i is not None
         ]
         next_offset = offset + len(page)
         headers = {CONTINUATION_HEADER: _encode_token(next_offset) if next_offset < len(matches) else ""}
@@ -431,12 +432,13 @@ class ManagementApi:
             value.strip() for raw in request.query.getall("runtimeStatus", []) for value in raw.split(",")
         } & RuntimeStatus.TERMINAL
         deleted = 0
-        for instance in await self.engine.all_instances():
-            if not (created_from <= instance.created <= created_to):
+        for summary in self.engine.instance_summaries():
+            if not (created_from <= summary.created <= created_to):
                 continue
-            if statuses and instance.status not in statuses:
+            if statuses and summary.status not in statuses:
                 continue
-            if not instance.is_terminal:
+            instance = await self.engine.get_instance(summary.instance_id)
+            if instance is None or not instance.is_terminal:
                 continue
             await self.engine.purge(instance)
             deleted += 1

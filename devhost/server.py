@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import json
 import logging
-import traceback
-import uuid
-from dataclasses import dataclass
+from datetime import UTC
+from email.utils import format_datetime
 from typing import Any
 from urllib.parse import unquote
 
-import azure.functions as func
 from aiohttp import web
+from multidict import CIMultiDict
 
+from devhost.easy_auth import EasyAuthEmulator
 from devhost.engine import Engine
 from devhost.history import format_history_time
-from devhost.invoke import Invoker
 from devhost.loader import FunctionIndex, HttpRoute
 from devhost.management import WEBHOOK_PATH, ManagementApi, json_response, storage_unavailable_response
 from devhost.store import StorageUnavailableError
+from devhost.worker.pool import UserFunctionError, WorkerCrashedError, WorkerPool
 
 log = logging.getLogger("devhost.http")
 
@@ -26,33 +26,41 @@ log = logging.getLogger("devhost.http")
 MAX_REQUEST_BYTES = 200 * 1024 * 1024
 
 
-@dataclass
-class InvocationContext:
-    """What a v2-model function gets as its `context` parameter."""
-
-    invocation_id: str
-    function_name: str
-    function_directory: str
-    trace_context: Any = None
-    retry_context: Any = None
-
-
 class DevHostServer:
     """Builds the aiohttp application that serves every route of the host."""
 
-    def __init__(self, engine: Engine, index: FunctionIndex, invoker: Invoker, port: int) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        index: FunctionIndex,
+        invoker: WorkerPool,
+        port: int,
+        easy_auth: EasyAuthEmulator | None = None,
+    ) -> None:
         self.engine = engine
+        self.easy_auth = easy_auth
         self.index = index
         self.invoker = invoker
         self.management = ManagementApi(engine)
         self.rpc_base_url = f"http://127.0.0.1:{port}{WEBHOOK_PATH}/"
         self.prefix = engine.settings.route_prefix
+        engine.client_binding = lambda: self.management.client_binding(
+            f"http://127.0.0.1:{port}", self.rpc_base_url
+        )
 
     def application(self) -> web.Application:
-        app = web.Application(client_max_size=MAX_REQUEST_BYTES)
+        middlewares = [self.easy_auth.middleware] if self.easy_auth is not None else []
+        app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=middlewares)
         # [\s\S]: a percent-encoded newline in a path must reach the router too, not aiohttp's 404.
         app.router.add_route("*", r"/{tail:[\s\S]*}", self.dispatch)
+        app.on_response_prepare.append(self._date_from_clock)
         return app
+
+    async def _date_from_clock(self, request: web.Request, response: web.StreamResponse) -> None:
+        """The `Date` header states the host's clock, virtual or real, as a real host's states its own:
+        clients that take "now" from the host (the operations console) then agree with the timestamps
+        the host writes into histories."""
+        response.headers["Date"] = format_datetime(self.engine.clock.now().astimezone(UTC), usegmt=True)
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         raw_path = request.rel_url.raw_path
@@ -100,6 +108,8 @@ class DevHostServer:
             return await self.advance_clock(request)
         if len(segments) == 3 and segments[0] == "instances" and request.method == "GET":
             return await self.instance_internals(segments[1], segments[2])
+        if path == "workers" and request.method == "GET":
+            return json_response({"restarts": self.invoker.restarts, "workers": self.invoker.describe()})
         if path == "metrics" and request.method == "GET":
             return json_response(
                 {
@@ -110,6 +120,7 @@ class DevHostServer:
                     "orchestratorSeconds": round(self.invoker.orchestrator_seconds, 6),
                     "instancesInMemory": len(self.engine.instances),
                     "pendingTimers": self.engine.timers.pending(),
+                    "workerRestarts": self.invoker.restarts,
                 }
             )
         return json_response({"error": f"Unknown admin route '/admin/{path}'"}, 404)
@@ -193,43 +204,26 @@ class DevHostServer:
         if route.function.disabled:
             return web.Response(status=404)
         body = await request.read()
-        http_request = func.HttpRequest(
-            method=request.method,
-            url=str(request.url),
-            headers=dict(request.headers),
-            params={key: request.query[key] for key in request.query},
-            route_params=route_params,
-            body=body,
-        )
-        kwargs: dict[str, Any] = {route.function.binding_name: http_request}
-        origin = f"{request.scheme}://{request.host}"
-        if route.client_binding_name:
-            kwargs[route.client_binding_name] = self.management.client_binding(origin, self.rpc_base_url)
-        if route.accepts_context:
-            kwargs["context"] = InvocationContext(
-                invocation_id=str(uuid.uuid4()),
-                function_name=route.function.function_name,
-                function_directory=str(self.engine.settings.script_root),
-            )
+        description = {
+            "method": request.method,
+            "url": str(request.url),
+            "headers": dict(request.headers),
+            "params": {key: request.query[key] for key in request.query},
+            "routeParams": route_params,
+            "client": (
+                self.management.client_binding(f"{request.scheme}://{request.host}", self.rpc_base_url)
+                if route.client_binding_name
+                else None
+            ),
+        }
         try:
-            result = await self.invoker.http(route.function, kwargs)
-        except Exception:
-            log.error("Function '%s' failed:\n%s", route.function.function_name, traceback.format_exc())
+            result = await self.invoker.http(route.function, description, body)
+        except UserFunctionError as failure:
+            log.error("Function '%s' failed:\n%s", route.function.function_name, failure.traceback_text)
             return web.Response(status=500)
-        return _to_response(result)
-
-
-def _to_response(result: Any) -> web.StreamResponse:
-    if isinstance(result, func.HttpResponse):
-        headers = {k: v for k, v in result.headers.items() if k.lower() != "content-length"}
-        if result.mimetype and not any(k.lower() == "content-type" for k in headers):
-            charset = f"; charset={result.charset}" if result.charset else ""
-            headers["Content-Type"] = f"{result.mimetype}{charset}"
-        return web.Response(status=result.status_code, body=result.get_body(), headers=headers)
-    if result is None:
-        return web.Response(status=204)
-    if isinstance(result, bytes):
-        return web.Response(status=200, body=result)
-    if isinstance(result, str):
-        return web.Response(status=200, text=result)
-    return json_response(result)
+        except WorkerCrashedError as error:
+            log.error("Function '%s' failed: %s", route.function.function_name, error)
+            return web.Response(status=500)
+        return web.Response(
+            status=result.status, body=result.body or None, headers=CIMultiDict(result.headers)
+        )

@@ -449,6 +449,15 @@ class BlobStore:
             await asyncio.sleep(delay * random.uniform(0.75, 1.25))  # jitter, not security
             delay = min(delay * 2, RETRY_MAX_SECONDS)
 
+    def forget(self, *names: str) -> None:
+        """Drop cached clients of blobs not needed soon (a finished instance's): ~30 KiB each."""
+        for name in names:
+            self._blob_clients.pop(name, None)
+
+    @staticmethod
+    def instance_name(instance_id: str) -> str:
+        return f"instances/{blob_safe(instance_id)}"
+
     # -- instance documents ------------------------------------------------------------------
 
     async def write_instance(self, instance_id: str, document: dict[str, Any]) -> None:

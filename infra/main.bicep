@@ -85,6 +85,32 @@ param alertEmail string
 @description('Whether the workflow alert rules are enabled.')
 param alertsEnabled bool = true
 
+@description('Days every sealed audit packet stays immutable (2555 days = 7 years, the maintenance-record period).')
+@minValue(1)
+@maxValue(146000)
+param auditRetentionDays int = 2555
+
+@description('Audit retention policy state: deploy Unlocked, verify, then set Locked (irreversible: it can then only be extended).')
+@allowed([
+  'Unlocked'
+  'Locked'
+])
+param auditImmutabilityState string = 'Unlocked'
+
+@description('Application (client) ID of the Microsoft Entra app registration that signs callers in and defines the app roles (create it first: docs/deploy-to-azure.md, "Sign-in and app roles").')
+@minLength(36)
+@maxLength(36)
+param authClientId string
+
+@description('Directory (tenant) ID of that app registration; empty means the tenant of this subscription.')
+param authTenantId string = ''
+
+@description('Token audiences App Service Authentication accepts; empty means api://<authClientId> and the client ID.')
+param authAllowedAudiences array = []
+
+@description('App setting holding the app registration\'s client secret as a Key Vault reference (code flow); empty keeps no secret (browsers sign in with an ID token).')
+param authCredentialSettingName string = ''
+
 @description('Tags applied to every resource.')
 param tags object = {}
 
@@ -152,6 +178,23 @@ module keyVault 'modules/keyvault.bicep' = {
   }
 }
 
+// Sealed audit packets (immutable container) and the key that signs them.
+module auditEvidence 'modules/audit-evidence.bicep' = {
+  name: 'audit-evidence'
+  params: {
+    location: location
+    name: take('st${toLower(workloadName)}aud${token}', 24)
+    skuName: storageSku
+    retentionDays: auditRetentionDays
+    immutabilityState: auditImmutabilityState
+    keyVaultName: keyVault.outputs.name
+    principalId: identity.outputs.principalId
+    enablePrivateNetworking: enablePrivateNetworking
+    logAnalyticsWorkspaceId: monitoring.outputs.workspaceId
+    tags: allTags
+  }
+}
+
 module scheduler 'modules/durable-scheduler.bicep' = if (useScheduler) {
   name: 'durable-scheduler'
   params: {
@@ -192,6 +235,7 @@ module functionApp 'modules/functionapp.bicep' = {
   name: 'functionapp'
   dependsOn: [
     rbac
+    auditEvidence
   ]
   params: {
     location: location
@@ -207,12 +251,18 @@ module functionApp 'modules/functionapp.bicep' = {
     storageAccountName: storage.outputs.name
     appInsightsName: monitoring.outputs.appInsightsName
     keyVaultUri: keyVault.outputs.uri
+    auditBlobServiceUri: auditEvidence.outputs.blobEndpoint
+    auditSigningKeyUri: auditEvidence.outputs.signingKeyUri
     logAnalyticsWorkspaceId: monitoring.outputs.workspaceId
     durableBackend: durableBackend
     schedulerEndpoint: useScheduler ? scheduler.outputs.endpoint : ''
     enablePrivateNetworking: enablePrivateNetworking
     appSubnetId: enablePrivateNetworking ? network.outputs.appSubnetId : ''
     healthCheckPath: healthCheckPath
+    authClientId: authClientId
+    authTenantId: empty(authTenantId) ? tenant().tenantId : authTenantId
+    authAllowedAudiences: authAllowedAudiences
+    authCredentialSettingName: authCredentialSettingName
     tags: allTags
   }
 }
@@ -236,4 +286,8 @@ output IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
 output PRODUCTION_TASK_HUB string = productionTaskHubName
 output STAGING_TASK_HUB string = stagingTaskHubName
 output DURABLE_BACKEND string = durableBackend
+output AUDIT_STORAGE_ACCOUNT_NAME string = auditEvidence.outputs.storageName
+output AUDIT_CONTAINER_NAME string = auditEvidence.outputs.containerName
+output AUDIT_SIGNING_KEY_URI string = auditEvidence.outputs.signingKeyUri
 output DURABLE_TASK_SCHEDULER_ENDPOINT string = useScheduler ? scheduler.outputs.endpoint : ''
+output AUTH_CLIENT_ID string = functionApp.outputs.authClientId

@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ops.demo",
     "ops.fuzz",
     "ops.soak",
+    "ops.sign_in",
 )
 
 
@@ -38,7 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments and run the chosen command; returns the process exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    from ops.audit.cli import rewrite_argv  # noqa: PLC0415 (`ops audit ID` before subcommands existed)
+
+    args = parser.parse_args(rewrite_argv(list(sys.argv[1:] if argv is None else argv)))
     handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help(sys.stderr)

@@ -1,7 +1,13 @@
 """`python -m ops demo`: one case of each reference workflow on a running app, driven as a user would.
 
-Start the app first (`./scripts/dev`), then run `.venv/bin/python -m ops demo`. Cases (the same
-inputs every run; only the ids carry the run id, so the demo can run again on the same storage):
+Start the app first (`./scripts/dev`, which runs the devhost with `--easy-auth`), then run
+`.venv/bin/python -m ops demo`. The demo signs in to the emulated Easy Auth as the people each step
+needs (`ops.sign_in`): the customer portal (`Workflow.Submitter`) starts the cases and sends
+evidence, Ada Approver (`Maintenance.Approver`) approves, Sam Supervisor
+(`FareDispute.Supervisor`) decides, each shelter's desk (`Relief.ShelterStaff`, assigned in
+data/shelter_staff.local.json) confirms its own delivery, and Rita Reader (`Operations.Reader`)
+reads the audit packets. Nobody decides a case they started. Cases (the same inputs every run; only
+the ids carry the run id, so the demo can run again on the same storage):
 
 - maintenance order `<run>-order`: inspection with two findings (parts from three suppliers); the
   approver approves as soon as the order waits for approval; the order is released.
@@ -31,8 +37,17 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from ops.durable_client import BASE_URL_ENV, DEFAULT_BASE_URL, default_base_url
+from ops.sign_in import (
+    LOCAL_APPROVER,
+    LOCAL_READER,
+    LOCAL_SHELTER_STAFF,
+    LOCAL_SUBMITTER,
+    LOCAL_SUPERVISOR,
+    LocalPrincipal,
+    SignInError,
+)
 from ops.workflow_clients import (
-    AppClient,
+    Cast,
     FareDisputeClient,
     Json,
     MaintenanceOrderClient,
@@ -48,8 +63,6 @@ from ops.workflow_clients import (
 WORKFLOW_CHOICES = ("all", "maintenance", "fare", "relief")
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
 
-APPROVER = "Ada Approver"
-SUPERVISOR = "sup-demo"
 FIRST_SHELTER = "shelter-bayview-school"
 ADDED_SHELTER = "shelter-hilltop-center"
 FIRST_SHELTER_ITEMS = {"water": 2, "blanket": 1}
@@ -140,11 +153,16 @@ def status_line(body: Json) -> str:
 
 
 def audit_command(instance_id: str, base_url: str) -> str:
-    """The `python -m ops audit` command line for an instance on this app."""
-    command = [".venv/bin/python", "-m", "ops", "audit", instance_id]
-    if base_url.rstrip("/") != DEFAULT_BASE_URL:
-        command += ["--base-url", base_url]
-    return shlex.join(command)
+    """The `python -m ops audit` command line for an instance on this app (signed in as a reader)."""
+    where = ["--base-url", base_url] if base_url.rstrip("/") != DEFAULT_BASE_URL else []
+    sign_in = [".venv/bin/python", "-m", "ops", "sign-in", *where, "--roles", "Operations.Reader"]
+    command = [".venv/bin/python", "-m", "ops", "audit", instance_id, *where]
+    return f"WORKFLOWS_TOKEN=$({shlex.join(sign_in)}) {shlex.join(command)}"
+
+
+def who(principal: LocalPrincipal) -> str:
+    """`Ada Approver (Maintenance.Approver)` for progress lines."""
+    return f"{principal.name} ({', '.join(str(role) for role in principal.roles)})"
 
 
 def _result(
@@ -163,36 +181,56 @@ def _result(
 
 
 def _read_audit(client: WorkflowClient, business_id: str, progress: Progress) -> None:
-    progress.step("read the audit packet (GET .../audit)")
-    packet = client.audit(business_id)
+    progress.step(f"read the audit packet (GET .../audit) as {who(LOCAL_READER)}")
+    envelope = client.audit(business_id)
+    packet = envelope.get("packet") or {}
+    state = f"sealed, SHA-256 {envelope['seal']['digest'][:16]}…" if envelope.get("seal") else "NOT sealed"
+    deciders = sorted(
+        {
+            str(event["principal"].get("name"))
+            for event in packet.get("events") or []
+            if isinstance(event.get("principal"), dict)
+        }
+    )
     progress.done(
-        f"{len(packet.get('activities') or [])} activities, {len(packet.get('events') or [])} events, "
-        f"final outcome {packet.get('finalOutcome')}"
+        f"{state}; {len(packet.get('activities') or [])} activities, {len(packet.get('events') or [])} "
+        f"events (sent by {', '.join(deciders) or 'nobody'}), final outcome {packet.get('finalOutcome')}"
     )
 
 
-def run_maintenance(app: AppClient, run_id: str, timeout: float, out: TextIO) -> CaseResult:
+def run_maintenance(cast: Cast, run_id: str, timeout: float, out: TextIO) -> CaseResult:
     """Start an order, approve it as soon as it waits, wait for the release."""
-    client, progress, started = MaintenanceOrderClient(app), Progress(out, "maintenance"), time.monotonic()
+    client, progress, started = (
+        MaintenanceOrderClient(cast.submitter),
+        Progress(out, "maintenance"),
+        time.monotonic(),
+    )
     order_id = f"{run_id}-order"
-    progress.step(f"POST /api/maintenance-orders  order {order_id} (2 findings, 3 suppliers)")
+    progress.step(
+        f"POST /api/maintenance-orders  order {order_id} (2 findings, 3 suppliers) as {who(LOCAL_SUBMITTER)}"
+    )
     progress.done(f"202 accepted: instance {client.start(maintenance_order_body(order_id))['id']}")
     progress.step("wait until the order waits for approval")
     client.wait_for_approval(order_id, timeout, progress.status)
-    progress.step(f"POST .../approval  approved by {APPROVER}")
-    client.approve(order_id, approved=True, approver=APPROVER, comment="Demo: parts and pack checked.")
+    progress.step(f"POST .../approval  approved by {who(LOCAL_APPROVER)}")
+    MaintenanceOrderClient(cast.approver).approve(
+        order_id, approved=True, comment="Demo: parts and pack checked."
+    )
     progress.done("202 accepted")
     progress.step("wait for the release")
     final = client.wait_terminal(order_id, timeout, progress.status)
-    _read_audit(client, order_id, progress)
+    _read_audit(MaintenanceOrderClient(cast.reader), order_id, progress)
     return _result(client, "maintenance order", order_id, final, expected="released", started=started)
 
 
-def run_fare_dispute(app: AppClient, run_id: str, timeout: float, out: TextIO) -> CaseResult:
+def run_fare_dispute(cast: Cast, run_id: str, timeout: float, out: TextIO) -> CaseResult:
     """File an unconfirmable claim, send evidence, then a supervisor's partial refund."""
-    client, progress, started = FareDisputeClient(app), Progress(out, "fare"), time.monotonic()
+    client, progress, started = FareDisputeClient(cast.submitter), Progress(out, "fare"), time.monotonic()
     dispute_id = f"{run_id}-dispute"
-    progress.step(f"POST /api/fare-disputes  dispute {dispute_id} (overcharge 2.00 EUR on trip-correct)")
+    progress.step(
+        f"POST /api/fare-disputes  dispute {dispute_id} (overcharge 2.00 EUR on trip-correct) "
+        f"as {who(LOCAL_SUBMITTER)}"
+    )
     progress.done(f"202 accepted: instance {client.file(evidence_fare_dispute_body(dispute_id))['id']}")
     progress.step("wait until the case asks for evidence")
     client.wait_waiting_for(dispute_id, "evidence", timeout, progress.status)
@@ -205,20 +243,20 @@ def run_fare_dispute(app: AppClient, run_id: str, timeout: float, out: TextIO) -
     progress.done("202 accepted (sealed: only a reference enters history)")
     progress.step("wait until the case waits for a supervisor")
     client.wait_waiting_for(dispute_id, "supervisor_decision", timeout, progress.status)
-    progress.step(f"POST .../supervisor-decision  partial refund 1.50 EUR by {SUPERVISOR}")
-    client.decide(
-        dispute_id, "partial", supervisor=SUPERVISOR, refund_amount=PARTIAL_REFUND, note="Goodwill refund."
+    progress.step(f"POST .../supervisor-decision  partial refund 1.50 EUR by {who(LOCAL_SUPERVISOR)}")
+    FareDisputeClient(cast.supervisor).decide(
+        dispute_id, "partial", refund_amount=PARTIAL_REFUND, note="Goodwill refund."
     )
     progress.done("202 accepted")
     progress.step("wait for the refund and the resolution")
     final = client.wait_terminal(dispute_id, timeout, progress.status)
-    _read_audit(client, dispute_id, progress)
+    _read_audit(FareDisputeClient(cast.reader), dispute_id, progress)
     return _result(client, "fare dispute", dispute_id, final, expected="partially_refunded", started=started)
 
 
-def run_relief(app: AppClient, run_id: str, timeout: float, out: TextIO) -> CaseResult:
-    """Start a request, change it mid-flight (add a shelter), confirm every delivery."""
-    client, progress, started = ReliefRequestClient(app), Progress(out, "relief"), time.monotonic()
+def run_relief(cast: Cast, run_id: str, timeout: float, out: TextIO) -> CaseResult:
+    """Start a request, change it mid-flight (add a shelter), each shelter's desk confirms its delivery."""
+    client, progress, started = ReliefRequestClient(cast.submitter), Progress(out, "relief"), time.monotonic()
     request_id = f"{run_id}-relief"
     progress.step(f"POST /api/relief-requests  request {request_id} ({FIRST_SHELTER}: water 2, blanket 1)")
     body = relief_request_body(request_id, {FIRST_SHELTER: FIRST_SHELTER_ITEMS}, priority=2)
@@ -239,16 +277,19 @@ def run_relief(app: AppClient, run_id: str, timeout: float, out: TextIO) -> Case
         on_status=progress.status,
     )
     for shelter_id in client.awaiting_shelters(replanned):
-        progress.step(f"POST .../shelter-confirmations  {shelter_id} confirms receipt")
-        client.confirm(request_id, shelter_id)
+        progress.step(
+            f"POST .../shelter-confirmations  {shelter_id} confirms receipt as "
+            f"{who(LOCAL_SHELTER_STAFF[shelter_id])}"
+        )
+        ReliefRequestClient(cast.staff_of(shelter_id)).confirm(request_id, shelter_id)
         progress.done("202 accepted")
     progress.step("wait until every shelter is confirmed")
     final = client.wait_terminal(request_id, timeout, progress.status)
-    _read_audit(client, request_id, progress)
+    _read_audit(ReliefRequestClient(cast.reader), request_id, progress)
     return _result(client, "relief request", request_id, final, expected="completed", started=started)
 
 
-CASES: dict[str, Callable[[AppClient, str, float, TextIO], CaseResult]] = {
+CASES: dict[str, Callable[[Cast, str, float, TextIO], CaseResult]] = {
     "maintenance": run_maintenance,
     "fare": run_fare_dispute,
     "relief": run_relief,
@@ -261,11 +302,11 @@ def default_run_id() -> str:
 
 
 def run_demo(
-    app: AppClient, workflows: list[str], run_id: str, timeout: float, progress_out: TextIO
+    cast: Cast, workflows: list[str], run_id: str, timeout: float, progress_out: TextIO
 ) -> list[CaseResult]:
     """Run the chosen cases one after another; raises WorkflowClientError on the first failure."""
-    app.health()
-    return [CASES[name](app, run_id, timeout, progress_out) for name in workflows]
+    cast.submitter.health()
+    return [CASES[name](cast, run_id, timeout, progress_out) for name in workflows]
 
 
 def print_locations(results: list[CaseResult], out: TextIO) -> None:
@@ -296,10 +337,13 @@ def run(args: argparse.Namespace) -> int:
         print("Error: --timeout must be positive", file=sys.stderr)
         return 2
     workflows = list(CASES) if args.workflow == "all" else [args.workflow]
-    app = AppClient(args.base_url, code=args.code)
-    print(f"Demo run {run_id} on {app.base_url}: {', '.join(workflows)}", file=sys.stderr, flush=True)
+    print(f"Demo run {run_id} on {args.base_url}: {', '.join(workflows)}", file=sys.stderr, flush=True)
     try:
-        results = run_demo(app, workflows, run_id, args.timeout, sys.stderr)
+        cast = Cast.sign_in(args.base_url, args.timeout)
+        results = run_demo(cast, workflows, run_id, args.timeout, sys.stderr)
+    except SignInError as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return 1
     except WorkflowApiError as error:
         hint = "; choose another --run-id" if error.status == 409 else ""
         print(f"Error: {error}{hint}", file=sys.stderr)
@@ -332,7 +376,6 @@ def register(subparsers: Any) -> None:
         default=default_base_url(),
         help=f"app URL (default: ${BASE_URL_ENV} or {DEFAULT_BASE_URL})",
     )
-    parser.add_argument("--code", help="function or host key for the app's routes (Azure); none locally")
     parser.add_argument(
         "--workflow",
         choices=WORKFLOW_CHOICES,

@@ -1,8 +1,12 @@
 """A synchronous client of the Durable HTTP management API for the ops commands (spec §11).
 
-One place knows the routes, the system key (`code`), the status codes and what each failure means
-to an operator, so `instances`, `audit` and `replay-record` print the same errors. Works against the
-devhost (no key) and an Azure app (the `durabletask_extension` system key).
+One place knows the routes, the credentials, the status codes and what each failure means to an
+operator, so `instances`, `audit` and `replay-record` print the same errors. Works against the
+devhost and an Azure app. Credentials travel in headers, never in the URL: `token` (a bearer token
+for App Service Authentication in front of the app: an Entra ID access token on Azure, a session
+token of the devhost's `--easy-auth` emulation from `python -m ops sign-in`; default
+`$WORKFLOWS_TOKEN`) and, on Azure, `code` (the `durabletask_extension` system key, sent as
+`x-functions-key`).
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
+
+from ops.sign_in import TOKEN_ENV, bearer
 
 DEFAULT_BASE_URL = "http://127.0.0.1:7071"
 BASE_URL_ENV = "OPS_BASE_URL"
@@ -78,9 +84,13 @@ class DurableClient:
     code: str | None = None
     timeout: float = 30.0
     session: requests.Session = field(default_factory=requests.Session)
+    token: str | None = field(default_factory=lambda: os.environ.get(TOKEN_ENV) or None)
 
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
+        self.session.headers.update(bearer(self.token))
+        if self.code:
+            self.session.headers["x-functions-key"] = self.code
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -93,8 +103,6 @@ class DurableClient:
         headers: dict[str, str] | None = None,
     ) -> requests.Response:
         query = dict(params or {})
-        if self.code:
-            query["code"] = self.code
         url = f"{self.base_url}{path}"
         try:
             return self.session.request(
@@ -115,8 +123,14 @@ class DurableClient:
 
     def _unexpected(self, what: str, response: requests.Response) -> ApiError:
         detail = _error_text(response)
-        if response.status_code in (401, 403):
-            detail = f"{detail or 'unauthorized'}; pass the durabletask_extension system key with --code"
+        if response.status_code == 401:
+            detail = (
+                f"{detail or 'unauthorized'}; sign in: --token (or ${TOKEN_ENV}) with an Entra ID token on "
+                "Azure, or `python -m ops sign-in` on the devhost (--easy-auth); on Azure also --code (the "
+                "durabletask_extension system key)"
+            )
+        elif response.status_code == 403:
+            detail = f"{detail or 'forbidden'}; pass the durabletask_extension system key with --code"
         return ApiError(
             f"{what} failed: HTTP {response.status_code}{': ' + detail if detail else ''}",
             response.status_code,

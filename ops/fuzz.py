@@ -1,15 +1,18 @@
 """`python -m ops fuzz`: fuzz the app's HTTP API on a devhost on Azurite, then check every instance.
 
 1. Start Azurite (or use `AZURITE_BLOB_PORT`) and a devhost of the root app (virtual clock,
-   sandboxes, its own task hub and containers); check that `GET /api/openapi.json` is the
-   committed `openapi.json`.
+   sandboxes, its own task hub and containers, Easy Auth emulated); sign in as the fuzz caller (every
+   app role, assigned to every shelter) and check that `GET /api/openapi.json` is the committed
+   `openapi.json`. Schemathesis and the abuse cases send that caller's token.
 2. Schemathesis, property-based from the document (phases examples, coverage, fuzzing, stateful;
    fixed `--seed` and `--max-examples`), with the checks: no 5xx, documented status codes, content
    types, headers and response schemas, and `ops.fuzz_checks.documented_error_body` (every 4xx has
    the documented error body; 400/413/415 name the field).
 3. The explicit abuse cases (`abuse_cases()`): malformed JSON, wrong content types, bodies over
    1 MiB, deep nesting, lone surrogates, unicode and control characters in ids, `/ \\ # ? @` in
-   business ids, path traversal; then duplicate and out-of-order events on live instances.
+   business ids, path traversal; no session, a forged `X-MS-CLIENT-PRINCIPAL` (401) and a role
+   that does not fit (403) on every operation; then duplicate and out-of-order events on live
+   instances, each step by the person it needs (starter, approver, supervisor, shelter staff).
 4. Every instance the run created: none Failed or Terminated; after the virtual clock moves 30
    days, each has Completed or waits for a person (`waitingFor`), and its status and audit
    endpoints answer 200 (no broken instance).
@@ -29,7 +32,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,9 +40,12 @@ from typing import Any
 import requests
 
 from api.openapi import DOCUMENT_PATH
+from identity import Role
 from ops.fuzz_checks import error_body_problem
+from ops.sign_in import LOCAL_READER, LOCAL_SHELTER_STAFF, LocalPrincipal, bearer, sign_in
 from ops.workflow_clients import (
     AppClient,
+    Cast,
     FareDisputeClient,
     MaintenanceOrderClient,
     ReliefRequestClient,
@@ -59,6 +65,10 @@ CHECKS = (
 )
 REQUEST_TIMEOUT_SECONDS = 15.0  # an answer slower than this counts as a hang
 MIB = 1024 * 1024
+# Schemathesis and the abuse cases act as one caller holding every role (and every shelter), so
+# every operation is reachable; the event-order cases act as separate people (maker-checker).
+FUZZ_CALLER = LocalPrincipal("local-fuzz-caller", "Fuzz Caller", tuple(Role))
+FUZZ_STAFF_FILE = ARTIFACTS / "fuzz-shelter-staff.json"
 WORKFLOW_CLIENTS: dict[str, type[WorkflowClient]] = {
     "maintenance-": MaintenanceOrderClient,
     "fare-dispute-": FareDisputeClient,
@@ -100,14 +110,31 @@ class FuzzReport:
 # -- the run -----------------------------------------------------------------------------------------
 
 
+def write_fuzz_staff_file() -> Path:
+    """The shelter staff file of the fuzz host: the local staff, plus the fuzz caller at every shelter."""
+    local = json.loads((REPO_ROOT / "data" / "shelter_staff.local.json").read_text())
+    shelters = json.loads((REPO_ROOT / "data" / "relief_network.json").read_text())["shelters"]
+    local["staff"].append(
+        {
+            "principalId": FUZZ_CALLER.user_id,
+            "name": FUZZ_CALLER.name,
+            "shelterIds": [shelter["shelterId"] for shelter in shelters],
+        }
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    FUZZ_STAFF_FILE.write_text(json.dumps(local, indent=2))
+    return FUZZ_STAFF_FILE
+
+
 def start_fuzz_host(azurite: Azurite) -> HostProcess:
     """A devhost of the root app with the sandboxes, virtual clock, own hub and containers."""
     env = {
         "STORAGE_CONTAINER_PREFIX": f"fz{uuid.uuid4().hex[:10]}",
         "INTEGRATIONS_MODE": "sandbox",
         "EFFECT_LEDGER_LEASE": "PT2S",
+        "RELIEF_SHELTER_STAFF_FILE": str(write_fuzz_staff_file()),
     }
-    return make_host(REPO_ROOT, azurite, virtual_clock=True, env=env).start()
+    return make_host(REPO_ROOT, azurite, virtual_clock=True, env=env, easy_auth=True).start()
 
 
 def run_fuzz(options: FuzzOptions, azurite: Azurite, log: Log) -> FuzzReport:
@@ -115,24 +142,40 @@ def run_fuzz(options: FuzzOptions, azurite: Azurite, log: Log) -> FuzzReport:
     report = FuzzReport(seed=options.seed, max_examples=options.max_examples)
     host = start_fuzz_host(azurite)
     try:
-        served = requests.get(f"{host.base_url}/api/openapi.json", timeout=30).json()
+        token = sign_in(host.base_url, FUZZ_CALLER)
+        served = requests.get(f"{host.base_url}/api/openapi.json", headers=bearer(token), timeout=30).json()
         if served != json.loads(DOCUMENT_PATH.read_text()):
             report.failures.append("GET /api/openapi.json differs from the committed openapi.json")
         log(f"schemathesis: seed {options.seed}, {options.max_examples} examples per operation")
-        report.schemathesis = run_schemathesis(host.base_url, options, report.failures)
+        report.schemathesis = run_schemathesis(host.base_url, options, report.failures, token)
         log("abuse cases")
-        report.abuse_cases = run_abuse_cases(host.base_url, report.failures)
+        report.abuse_cases = run_abuse_cases(host.base_url, report.failures, token)
+        report.abuse_cases += run_identity_cases(host.base_url, report.failures)
         log("event order cases")
         report.abuse_cases += run_event_order_cases(host.base_url, report.failures)
         log("instances")
-        report.instances_checked = check_instances(host.base_url, report.failures)
+        report.instances_checked = check_instances(host.base_url, report.failures, token)
     finally:
         host.stop()
     return report
 
 
-def run_schemathesis(base_url: str, options: FuzzOptions, failures: list[str]) -> Json:
-    """Run `st run` on the committed document; its JSON report's figures."""
+def real_clock_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """`environ` without libfaketime in LD_PRELOAD.
+
+    The suite runs under Debian's `faketime` to check awkward dates; the fuzzing client does not
+    depend on the date, and libfaketime fakes the monotonic clock, so its workers' timed waits
+    would never time out. The app under test keeps the faked clock.
+    """
+    preload = [lib for lib in environ.get("LD_PRELOAD", "").split(":") if lib and "faketime" not in lib]
+    env = {name: value for name, value in environ.items() if name != "LD_PRELOAD"}
+    if preload:
+        env["LD_PRELOAD"] = ":".join(preload)
+    return env
+
+
+def run_schemathesis(base_url: str, options: FuzzOptions, failures: list[str], token: str) -> Json:
+    """Run `st run` on the committed document as the fuzz caller; its JSON report's figures."""
     ARTIFACTS.mkdir(exist_ok=True)
     report_path = ARTIFACTS / f"schemathesis-{uuid.uuid4().hex[:8]}.json"
     command = [
@@ -160,9 +203,11 @@ def run_schemathesis(base_url: str, options: FuzzOptions, failures: list[str]) -
         "json",
         "--report-json-path",
         str(report_path),
+        "--header",
+        f"Authorization: Bearer {token}",
     ]
     env = {
-        **os.environ,
+        **real_clock_environment(os.environ),
         "SCHEMATHESIS_HOOKS": "ops.fuzz_checks",
         "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]),
     }
@@ -233,9 +278,9 @@ def abuse_cases() -> list[AbuseCase]:
         "/api/relief-requests": relief_request_body(
             "fz-abuse-relief", {"shelter-bayview-school": {"water": 1}}
         ),
-        "/api/maintenance-orders/fz-none/approval": {"approved": True, "approver": "Ada"},
+        "/api/maintenance-orders/fz-none/approval": {"approved": True},
         "/api/fare-disputes/fz-none/evidence": {"description": "receipt"},
-        "/api/fare-disputes/fz-none/supervisor-decision": {"decision": "approve", "supervisor": "sup-1"},
+        "/api/fare-disputes/fz-none/supervisor-decision": {"decision": "approve"},
         "/api/relief-requests/fz-none/changes": {"cancel": True},
         "/api/relief-requests/fz-none/shelter-confirmations": {"shelterId": "shelter-bayview-school"},
     }
@@ -309,7 +354,7 @@ def abuse_cases() -> list[AbuseCase]:
             "lone surrogate in approval comment",
             "POST",
             "/api/maintenance-orders/fz-none/approval",
-            json.dumps({"approved": True, "approver": "Ada", "comment": "ok" + surrogate}).encode(),
+            json.dumps({"approved": True, "comment": "ok" + surrogate}).encode(),
             field="comment",
         ),
         AbuseCase(
@@ -364,7 +409,7 @@ def abuse_cases() -> list[AbuseCase]:
                 f"approval for {encoded}",
                 "POST",
                 f"/api/maintenance-orders/{encoded}/approval",
-                _json({"approved": True, "approver": "Ada"}),
+                _json({"approved": True}),
                 statuses=statuses,
                 field="orderId" if statuses == frozenset({400}) else None,
             )
@@ -420,9 +465,10 @@ def _hostile_path_ids() -> dict[str, frozenset[int]]:
     }
 
 
-def run_abuse_cases(base_url: str, failures: list[str]) -> int:
-    """Send every abuse case; record each answer that is not as documented."""
+def run_abuse_cases(base_url: str, failures: list[str], token: str) -> int:
+    """Send every abuse case as the fuzz caller; record each answer that is not as documented."""
     session = requests.Session()
+    session.headers.update(bearer(token))
     cases = abuse_cases()
     for case in cases:
         headers = {"Content-Type": case.content_type} if case.content_type else {}
@@ -459,6 +505,52 @@ def check_answer(case: AbuseCase, response: requests.Response) -> str | None:
         if body.get("field") != case.field:
             return f"names field {body.get('field')!r}, expected {case.field!r}"
     return None
+
+
+# -- identity: no session, forged principals, the wrong role -----------------------------------------
+
+FORGED_PRINCIPAL = (
+    "eyJhdXRoX3R5cCI6ImFhZCIsImNsYWltcyI6W3sidHlwIjoicm9sZXMiLCJ2YWwiOiJPcGVyYXRpb25zLk9wZXJhdG9yIn1dfQ=="
+)
+
+
+def run_identity_cases(base_url: str, failures: list[str]) -> int:
+    """Every documented operation: 401 without a session or with forged principal headers, 403 for a
+    principal without the operation's role (a reader writing, shelter staff reading audits)."""
+    document = json.loads(DOCUMENT_PATH.read_text())
+    reader = sign_in(base_url, LOCAL_READER)
+    staff = sign_in(base_url, LOCAL_SHELTER_STAFF["shelter-bayview-school"])
+    checked = 0
+    for path, methods in document["paths"].items():
+        concrete = path.replace("{orderId}", "fz-none").replace("{disputeId}", "fz-none")
+        concrete = concrete.replace("{requestId}", "fz-none")
+        for method, operation in methods.items():
+            if not operation.get("security"):
+                continue  # the health check is open
+            url = base_url + concrete
+            attempts: list[tuple[str, dict[str, str], set[int]]] = [
+                ("no session", {}, {401}),
+                (
+                    "forged principal",
+                    {"X-MS-CLIENT-PRINCIPAL": FORGED_PRINCIPAL, "X-MS-CLIENT-PRINCIPAL-ID": "x"},
+                    {401},
+                ),
+                ("forged token", {"Authorization": "Bearer forged.token"}, {401}),
+            ]
+            roles = set(operation.get("x-required-roles") or [])
+            for name, token, held in (
+                ("reader", reader, Role.OPERATIONS_READER),
+                ("shelter staff", staff, Role.RELIEF_SHELTER_STAFF),
+            ):
+                if roles and held.value not in roles:
+                    attempts.append((f"{name} (wrong role)", bearer(token), {403}))
+            for label, headers, statuses in attempts:
+                response = requests.request(
+                    method.upper(), url, json={}, headers=headers, timeout=REQUEST_TIMEOUT_SECONDS
+                )
+                _expect(failures, f"{method.upper()} {path} {label}", response, statuses)
+                checked += 1
+    return checked
 
 
 # -- duplicate and out-of-order events ---------------------------------------------------------------
@@ -499,19 +591,27 @@ def _expect(failures: list[str], name: str, response: requests.Response, statuse
 
 def run_event_order_cases(base_url: str, failures: list[str]) -> int:
     """Duplicate starts and events, events before their instance exists or after it finished."""
-    app = AppClient(base_url, timeout=REQUEST_TIMEOUT_SECONDS)
-    orders, disputes, relief = MaintenanceOrderClient(app), FareDisputeClient(app), ReliefRequestClient(app)
-    post = app.request
+    cast = Cast.sign_in(base_url, REQUEST_TIMEOUT_SECONDS, shelters=("shelter-bayview-school",))
+    app = cast.reader
+    orders, disputes, relief = (
+        MaintenanceOrderClient(cast.submitter),
+        FareDisputeClient(cast.submitter),
+        ReliefRequestClient(cast.submitter),
+    )
+    post = cast.submitter.request
+    approve = cast.approver.request
+    decide = cast.supervisor.request
+    confirm_as_staff = cast.staff_of("shelter-bayview-school").request
     run = uuid.uuid4().hex[:6]
     checked = 0
 
     # Maintenance: approval before the order exists; duplicate start; two approvals at once.
     order_id = f"fz-{run}-order"
-    approval = {"approved": True, "approver": "Ada Approver"}
+    approval = {"approved": True}
     _expect(
         failures,
         "approval before the order exists",
-        post("POST", f"maintenance-orders/{order_id}/approval", approval),
+        approve("POST", f"maintenance-orders/{order_id}/approval", approval),
         {404},
     )
     orders.start(maintenance_order_body(order_id))
@@ -522,7 +622,7 @@ def run_event_order_cases(base_url: str, failures: list[str]) -> int:
         {409},
     )
     orders.wait_for_approval(order_id)
-    both = _concurrently([lambda: post("POST", f"maintenance-orders/{order_id}/approval", approval)] * 3)
+    both = _concurrently([lambda: approve("POST", f"maintenance-orders/{order_id}/approval", approval)] * 3)
     if sum(response.status_code == 202 for response in both) < 1:
         failures.append(f"concurrent approvals: none accepted: {[r.status_code for r in both]}")
     for response in both:
@@ -533,7 +633,7 @@ def run_event_order_cases(base_url: str, failures: list[str]) -> int:
     _expect(
         failures,
         "approval after release",
-        post("POST", f"maintenance-orders/{order_id}/approval", approval),
+        approve("POST", f"maintenance-orders/{order_id}/approval", approval),
         {409},
     )
     checked += 6
@@ -548,9 +648,9 @@ def run_event_order_cases(base_url: str, failures: list[str]) -> int:
         post("POST", f"fare-disputes/{dispute_id}/evidence", {"description": "late"}),
         {409},
     )
-    decision = {"decision": "approve", "supervisor": "sup-fuzz"}
+    decision = {"decision": "approve"}
     for response in _concurrently(
-        [lambda: post("POST", f"fare-disputes/{dispute_id}/supervisor-decision", decision)] * 3
+        [lambda: decide("POST", f"fare-disputes/{dispute_id}/supervisor-decision", decision)] * 3
     ):
         _expect(failures, "concurrent supervisor decision", response, {202, 409})
     _wait_terminal(disputes, dispute_id, base_url)
@@ -564,7 +664,7 @@ def run_event_order_cases(base_url: str, failures: list[str]) -> int:
     _expect(
         failures,
         "decision after resolution",
-        post("POST", f"fare-disputes/{dispute_id}/supervisor-decision", decision),
+        decide("POST", f"fare-disputes/{dispute_id}/supervisor-decision", decision),
         {409},
     )
     checked += 5
@@ -576,7 +676,7 @@ def run_event_order_cases(base_url: str, failures: list[str]) -> int:
     _expect(
         failures,
         "confirmation of a shelter outside the request",
-        post(
+        cast.staff_of("shelter-hilltop-center").request(
             "POST",
             f"relief-requests/{request_id}/shelter-confirmations",
             {"shelterId": "shelter-hilltop-center"},
@@ -585,7 +685,7 @@ def run_event_order_cases(base_url: str, failures: list[str]) -> int:
     )
     confirm = {"shelterId": "shelter-bayview-school"}
     for response in _concurrently(
-        [lambda: post("POST", f"relief-requests/{request_id}/shelter-confirmations", confirm)] * 3
+        [lambda: confirm_as_staff("POST", f"relief-requests/{request_id}/shelter-confirmations", confirm)] * 3
     ):
         _expect(failures, "concurrent confirmation", response, {202, 409})
     _wait_terminal(relief, request_id, base_url)
@@ -620,33 +720,33 @@ def advance_clock(base_url: str, seconds: float) -> None:
 # -- instance health ---------------------------------------------------------------------------------
 
 
-def all_instances(base_url: str) -> list[Json]:
-    """Every instance of the task hub (the management API, paged)."""
+def all_instances(base_url: str, token: str) -> list[Json]:
+    """Every instance of the task hub (the management API, paged; `token` signs the calls in)."""
     found: list[Json] = []
-    token = ""
+    continuation = ""
     while True:
         response = requests.get(
             f"{base_url}/runtime/webhooks/durabletask/instances",
             params={"top": "500", "showInput": "false"},
-            headers={"x-ms-continuation-token": token} if token else {},
+            headers={**bearer(token), **({"x-ms-continuation-token": continuation} if continuation else {})},
             timeout=60,
         )
         response.raise_for_status()
         found += response.json()
-        token = response.headers.get("x-ms-continuation-token", "")
-        if not token:
+        continuation = response.headers.get("x-ms-continuation-token", "")
+        if not continuation:
             return found
 
 
-def check_instances(base_url: str, failures: list[str], days: int = 30) -> int:
+def check_instances(base_url: str, failures: list[str], token: str, days: int = 30) -> int:
     """No instance broken: none failed; after `days` of virtual time each is done or waits for a person."""
     for _ in range(days * 4):
         advance_clock(base_url, 6 * 3600)
         time.sleep(0.05)
     deadline = time.monotonic() + 60
-    app = AppClient(base_url, timeout=60)
+    app = AppClient(base_url, token=token, timeout=60)
     while True:
-        instances = all_instances(base_url)
+        instances = all_instances(base_url, token)
         unsettled = [
             instance
             for instance in instances

@@ -5,6 +5,9 @@ checkov alone is not a gate: it exits 0 when it cannot parse a file (the file is
 fails to load (both only logged). This command fails on each of those, and on any failed check.
 A tree-sitter-bicep syntax pass runs as an advisory (reported, never failing: its grammar lags
 behind Bicep and can report false errors).
+
+One rule spans resources, which a checkov check cannot: every Function App site and slot has an
+App Service Authentication (`authsettingsV2`) child that CKV_FUNCAPP_12 checked (`auth_coverage`).
 """
 
 from __future__ import annotations
@@ -24,6 +27,13 @@ DEFAULT_CHECKOV_VENV = REPO_ROOT / ".venv-checkov"
 CUSTOM_CHECK_ID = re.compile(r"""["'](CKV2?_FUNCAPP_\d+)["']""")
 FAILED_TO_RUN = re.compile(r"Failed to run check (\S+) on (\S+?):(\S+)")
 CANNOT_LOAD = re.compile(r"Cannot load external check '([^']+)'")
+# Sites and slots (CKV_FUNCAPP_7 runs on each) and the authentication configs CKV_FUNCAPP_12 checks.
+SITE_CHECK_ID = "CKV_FUNCAPP_7"
+AUTH_CHECK_ID = "CKV_FUNCAPP_12"
+AUTH_CONFIG_TYPE_OF_SITE = {
+    "Microsoft.Web/sites": "Microsoft.Web/sites/config",
+    "Microsoft.Web/sites/slots": "Microsoft.Web/sites/slots/config",
+}
 
 
 @dataclass
@@ -55,6 +65,31 @@ def _as_reports(data: Any) -> list[dict[str, Any]]:
     return [r for r in reports if isinstance(r, dict)]
 
 
+def auth_coverage(results: list[dict[str, Any]]) -> list[str]:
+    """Sites and slots without an App Service Authentication config the auth check looked at.
+
+    `results` are checkov's passed, failed and skipped checks. Per file, each site needs a
+    `sites/config` and each slot a `sites/slots/config` that CKV_FUNCAPP_12 checked.
+    """
+    sites: dict[tuple[str, str], int] = {}
+    configs: dict[tuple[str, str], int] = {}
+    for check in results:
+        file, resource = str(check.get("file_path", "")), str(check.get("resource", ""))
+        kind = resource.rsplit(".", 1)[0]
+        if check.get("check_id") == SITE_CHECK_ID and kind in AUTH_CONFIG_TYPE_OF_SITE:
+            key = (file, AUTH_CONFIG_TYPE_OF_SITE[kind])
+            sites[key] = sites.get(key, 0) + 1
+        elif check.get("check_id") == AUTH_CHECK_ID:
+            configs[(file, kind)] = configs.get((file, kind), 0) + 1
+    return [
+        f"{file}: {count} {'slot(s)' if 'slots' in kind else 'site(s)'} but {configs.get((file, kind), 0)} "
+        f"App Service Authentication (authsettingsV2) config(s): every site and slot needs Entra ID sign-in "
+        f"({AUTH_CHECK_ID})"
+        for (file, kind), count in sorted(sites.items())
+        if configs.get((file, kind), 0) < count
+    ]
+
+
 def evaluate(report_data: Any, stderr: str, required_checks: set[str]) -> GateReport:
     """Turn checkov's JSON report and log into a gate verdict."""
     gate = GateReport()
@@ -65,6 +100,7 @@ def evaluate(report_data: Any, stderr: str, required_checks: set[str]) -> GateRe
     totals = {"passed": 0, "failed": 0, "skipped": 0, "parsing_errors": 0, "resource_count": 0}
     seen: set[str] = set()
     skipped: set[tuple[str, str]] = set()
+    every_result: list[dict[str, Any]] = []
     for report in reports:
         summary = report.get("summary", {})
         for key in totals:
@@ -83,6 +119,7 @@ def evaluate(report_data: Any, stderr: str, required_checks: set[str]) -> GateRe
             )
         for kind in ("passed_checks", "failed_checks", "skipped_checks"):
             for check in results.get(kind, []) or []:
+                every_result.append(check)
                 seen.add(check.get("check_id", ""))
                 if kind == "skipped_checks":
                     skipped.add((check.get("check_id", ""), check.get("resource", "")))
@@ -95,6 +132,7 @@ def evaluate(report_data: Any, stderr: str, required_checks: set[str]) -> GateRe
         gate.problems.append(f"{totals['parsing_errors']} file(s) could not be parsed")
     if totals["resource_count"] == 0:
         gate.problems.append("checkov scanned zero resources")
+    gate.problems.extend(auth_coverage(every_result))
     for check_id, _file, resource in FAILED_TO_RUN.findall(stderr):
         if (check_id, resource) not in skipped:
             gate.problems.append(f"check {check_id} crashed on {resource}; its result is unknown")

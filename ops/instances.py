@@ -3,7 +3,9 @@
 Read-only subcommands: list (alias query), status, history. Mutating subcommands (raise-event,
 suspend, resume, terminate, rewind, restart, purge) read the instance first, print their plan and
 ask for confirmation unless --yes; restart and purge refuse an instance that is still running
-unless --force. Works against the devhost (default http://127.0.0.1:7071) or an Azure app
+unless --force, and purge refuses an instance whose audit packet is not sealed (it asks the app,
+`GET /api/audit/packets/{id}`; seal it with `python -m ops audit seal`) unless --without-audit-packet.
+Works against the devhost (default http://127.0.0.1:7071) or an Azure app
 (`--code` or $DURABLETASK_EXTENSION_KEY: the durabletask_extension system key).
 
 Exit codes: 0 ok, 1 the operation failed (unreachable host, unknown id, refused), 2 usage error.
@@ -19,6 +21,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TextIO
 
+from ops.audit.cli import sealed_packet_bytes
 from ops.durable_client import (
     ACTIVE_STATUSES,
     RUNTIME_STATUSES,
@@ -28,6 +31,8 @@ from ops.durable_client import (
     OpsError,
     default_base_url,
 )
+from ops.sign_in import TOKEN_ENV
+from ops.workflow_clients import AppClient, WorkflowClientError
 
 Confirm = Callable[[str], bool]
 
@@ -44,8 +49,12 @@ def prompt(question: str) -> bool:
 
 
 def client_from_args(args: argparse.Namespace) -> DurableClient:
-    """The management API client for --base-url/--code."""
-    return DurableClient(args.base_url, code=args.code or os.environ.get(SYSTEM_KEY_ENV))
+    """The management API client for --base-url/--code/--token."""
+    return DurableClient(
+        args.base_url,
+        code=args.code or os.environ.get(SYSTEM_KEY_ENV),
+        token=args.token or os.environ.get(TOKEN_ENV) or None,
+    )
 
 
 def _iso(value: str, option: str) -> str:
@@ -217,6 +226,9 @@ def mutate(args: argparse.Namespace, client: DurableClient, confirm: Confirm) ->
             else "purging deletes the history of a run that is still in flight"
         )
         raise OpsError(f"{who} is still active: {consequence}. Terminate it first, or pass --force.")
+    sealed_note = ""
+    if operation == "purge":
+        sealed_note = _sealed_packet_note(args, who)
     plans = {
         "raise-event": f"raise event '{args.event_name if operation == 'raise-event' else ''}' "
         f"with data {json.dumps(data)} on {who}",
@@ -226,7 +238,7 @@ def mutate(args: argparse.Namespace, client: DurableClient, confirm: Confirm) ->
         "rewind": f"rewind {who} to retry its failed work",
         "restart": f"restart {who} with its original input under "
         + ("the same id" if getattr(args, "same_id", False) else "a new id"),
-        "purge": f"purge {who}: delete its status and history for good",
+        "purge": f"purge {who}: delete its status and history for good{sealed_note}",
     }
     plan = plans[operation] + (f" (reason: {args.reason})" if getattr(args, "reason", None) else "")
     _plan(args, f"Plan: {plan} on {client.base_url}")
@@ -259,6 +271,30 @@ def mutate(args: argparse.Namespace, client: DurableClient, confirm: Confirm) ->
     )
 
 
+def _sealed_packet_note(args: argparse.Namespace, who: str) -> str:
+    """What happens to the instance's evidence on a purge; OpsError when it has no sealed packet.
+
+    The sealed packet lives in the audit container, which a purge does not touch; an instance
+    without one would lose its only record, so it is refused unless --without-audit-packet.
+    """
+    if args.without_audit_packet:
+        return " (no sealed audit packet is checked for: --without-audit-packet)"
+    # The same principal reads the packet (Operations.Reader or Operator) as purges (Operator).
+    app = AppClient(args.base_url, token=args.token or os.environ.get(TOKEN_ENV) or None)
+    try:
+        content, why = sealed_packet_bytes(app, args.instance_id)
+    except WorkflowClientError as error:
+        raise OpsError(f"cannot check the sealed audit packet of {who}: {error}") from error
+    if content is None:
+        raise OpsError(
+            f"{who} has no sealed audit packet ({why}); purging would lose its evidence. Seal it first: "
+            f"python -m ops audit seal {args.instance_id} --reason '...' (or pass --without-audit-packet "
+            "to purge it without one)"
+        )
+    digest = str(json.loads(content).get("seal", {}).get("digest", ""))
+    return f"; its sealed audit packet (SHA-256 {digest[:16]}…) stays in the audit container"
+
+
 def run(args: argparse.Namespace, confirm: Confirm | None = None) -> int:
     """Entry point of `python -m ops instances ...`."""
     if getattr(args, "action", None) is None:
@@ -286,7 +322,13 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "--base-url", default=default_base_url(), help="host URL (default: $OPS_BASE_URL or %(default)s)"
     )
     parser.add_argument(
-        "--code", help=f"durabletask_extension system key for Azure (default: ${SYSTEM_KEY_ENV})"
+        "--code",
+        help=f"durabletask_extension system key for Azure, sent as a header (default: ${SYSTEM_KEY_ENV})",
+    )
+    parser.add_argument(
+        "--token",
+        help=f"bearer token for App Service Authentication (default: ${TOKEN_ENV}): an Entra ID token on "
+        "Azure, `python -m ops sign-in` on the devhost with --easy-auth",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
 
@@ -355,3 +397,8 @@ def register(subparsers: Any) -> None:
     purge = actions.add_parser("purge", help="delete an instance's status and history")
     _mutating(purge, "purge")
     purge.add_argument("--force", action="store_true", help="purge even though the instance is still active")
+    purge.add_argument(
+        "--without-audit-packet",
+        action="store_true",
+        help="purge although the instance has no sealed audit packet (its evidence is then lost)",
+    )

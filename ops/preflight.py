@@ -3,9 +3,11 @@
 Preflight only reads (az ... show/list, ARM GETs, and the slotsdiffs POST, which only reports).
 It first shows the target and refuses a subscription other than the expected one, then checks
 permissions and provider registrations, then the production site and the staging slot: settings
-(names, Key Vault reference flags and value hashes only; values are never printed), task hubs,
-identity, storage access, telemetry, Key Vault reference resolution. It exports a configuration
-snapshot per slot and diffs staging against production for the release review.
+(names, Key Vault reference flags and value hashes only; values are never printed), App Service
+Authentication (Entra ID sign-in required, nothing anonymous but the health check: the app trusts
+the principal headers only behind it), task hubs, identity, storage access, telemetry, Key Vault
+reference resolution. It exports a configuration snapshot per slot and diffs staging against
+production for the release review.
 
 Exit codes: 0 every check passed, 1 a check failed (or az failed), 2 usage error.
 """
@@ -67,6 +69,13 @@ SECRET_NAME = re.compile(
 )
 NOT_SECRET = frozenset({"APPLICATIONINSIGHTS_CONNECTION_STRING", "DURABLE_TASK_SCHEDULER_CONNECTION_STRING"})
 KEY_VAULT_REFERENCE = re.compile(r"^@Microsoft\.KeyVault\((?P<body>.*)\)\s*$", re.IGNORECASE)
+# App Service Authentication: what may be reached without a principal, and how the rest is refused.
+AUTH_EXCLUDED_PATHS = frozenset({"/api/health"})
+AUTH_DENYING_ACTIONS = frozenset({"Return401", "Return403", "RedirectToLoginPage"})
+# App Service injects this into the app when authentication runs; as an app setting it is a forgery
+# that would make the app trust client-sent identity headers.
+AUTH_ENABLED_SETTING = "WEBSITE_AUTH_ENABLED"
+PLACEHOLDER_CLIENT_ID = "00000000-0000-0000-0000-000000000000"
 
 # Role definition GUIDs the app identity needs on the storage account (see infra/modules/rbac.bicep).
 STORAGE_BLOB_ROLES = {
@@ -381,7 +390,76 @@ class Preflight:
         if isinstance(site, dict) and settings is not None:
             self.check_settings(label, site, settings)
             data["references"] = self.check_key_vault_references(label, slot, settings)
+        data["authentication"] = self.check_authentication(label, slot, settings)
         return data
+
+    def check_authentication(
+        self, label: str, slot: str | None, settings: dict[str, dict[str, Any]] | None
+    ) -> dict[str, Any]:
+        """App Service Authentication is on, with Entra ID, and lets nothing anonymous through.
+
+        The app reads the caller from Easy Auth's X-MS-CLIENT-PRINCIPAL headers; only Easy Auth
+        strips forged ones, so a slot without it (or letting anonymous callers in) lets anyone act
+        as anyone. Returns the evidence for the snapshot.
+        """
+        url = (
+            f"{ARM}{site_path(self.subscription_id, self.target, slot)}/config/authsettingsV2"
+            f"?api-version={WEB_API_VERSION}"
+        )
+        result = self._safe(
+            f"{label}.authentication",
+            "Grant the caller read access to the site configuration (Microsoft.Web/sites/config/read).",
+            lambda: self.az.query(["rest", "--method", "get", "--url", url]),
+        )
+        if not isinstance(result, dict):
+            return {}
+        properties = result.get("properties") or {}
+        validation = properties.get("globalValidation") or {}
+        entra = (properties.get("identityProviders") or {}).get("azureActiveDirectory") or {}
+        registration = entra.get("registration") or {}
+        client_id = str(registration.get("clientId") or "")
+        excluded = sorted(str(p) for p in validation.get("excludedPaths") or [])
+        action = validation.get("unauthenticatedClientAction")
+        token_store = bool(((properties.get("login") or {}).get("tokenStore") or {}).get("enabled"))
+        problems = []
+        if (properties.get("platform") or {}).get("enabled") is not True:
+            problems.append("authentication is off (platform.enabled is not true)")
+        if validation.get("requireAuthentication") is not True:
+            problems.append("requireAuthentication is not true")
+        if action not in AUTH_DENYING_ACTIONS:
+            problems.append(f"unauthenticated requests are let through ({action or 'no action set'})")
+        if set(excluded) - AUTH_EXCLUDED_PATHS:
+            problems.append(f"paths open without sign-in beyond the health check: {excluded}")
+        if entra.get("enabled") is not True or not client_id:
+            problems.append("Microsoft Entra ID is not the configured identity provider")
+        elif client_id == PLACEHOLDER_CLIENT_ID:
+            problems.append("the app registration is the placeholder client ID of main.parameters.json")
+        if token_store:
+            problems.append("the token store is on (the app needs no provider tokens)")
+        if settings is not None and AUTH_ENABLED_SETTING in settings:
+            problems.append(f"an app setting named {AUTH_ENABLED_SETTING} exists (the platform sets it)")
+        self.report.add(
+            f"{label}.authentication",
+            not problems,
+            f"Entra ID sign-in required (client {client_id}), {action} for the unauthenticated, "
+            f"open: {', '.join(excluded) or 'nothing'}"
+            if not problems
+            else "; ".join(problems),
+            "Deploy infra/ with authClientId set to the Entra app registration (docs/deploy-to-azure.md, "
+            "'Sign-in and app roles'): it configures authsettingsV2 on both slots; delete any "
+            f"{AUTH_ENABLED_SETTING} app setting.",
+        )
+        return {
+            "enabled": (properties.get("platform") or {}).get("enabled"),
+            "requireAuthentication": validation.get("requireAuthentication"),
+            "unauthenticatedClientAction": action,
+            "excludedPaths": excluded,
+            "clientId": client_id,
+            "allowedAudiences": sorted(
+                str(a) for a in (entra.get("validation") or {}).get("allowedAudiences") or []
+            ),
+            "tokenStore": token_store,
+        }
 
     def check_site(self, label: str, site: dict[str, Any]) -> None:
         """Site/slot state, kind, runtime, HTTPS and identity."""
@@ -842,6 +920,7 @@ class Preflight:
             "lastModifiedTimeUtc": site.get("lastModifiedTimeUtc"),
             "settings": describe_settings(settings),
             "keyVaultReferences": data.get("references", []),
+            "authentication": data.get("authentication", {}),
             "storageRoles": data.get("storageRoles", []),
         }
 

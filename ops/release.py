@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import quote
 
+from audit_packets.sealing import app_identity
 from ops.azure_cli import AzError, AzureCli
 from ops.preflight import ARM, WEB_API_VERSION, Preflight, Target, format_summary
 
@@ -51,6 +52,7 @@ DEPLOYMENT_OUTPUTS_READ = (
     "APPLICATION_INSIGHTS_NAME",
     "PRODUCTION_TASK_HUB",
     "FUNCTION_APP_HOST_NAME",
+    "AUTH_CLIENT_ID",
 )
 ACTIVE_STATUSES = ("Running", "Pending", "Suspended")
 REVIEW_TYPES = (
@@ -298,8 +300,9 @@ class Release:
                 "false",
             ]
         )
-        # `appsettings set` reads the current list and writes it back with this one setting
+        # `appsettings set` reads the current list and writes it back with these settings
         # changed: a merge, never a replacement of the whole collection.
+        build = app_identity({})  # the checkout's version (pyproject.toml) and git commit
         self.az.mutate(
             [
                 "functionapp",
@@ -314,6 +317,9 @@ class Release:
                 self.o.slot,
                 "--settings",
                 f"WEBSITE_RUN_FROM_PACKAGE={url}",
+                # Sealed audit packets name the code that sealed them (audit_packets.sealing).
+                f"APP_VERSION={build['version']}",
+                f"APP_COMMIT={build['commit']}",
             ]
         )
         sync = (
@@ -365,11 +371,30 @@ class Release:
             self.az.secrets.append(key)
         url = (
             f"https://{host}/runtime/webhooks/durabletask/instances?runtimeStatus={','.join(ACTIVE_STATUSES)}"
-            f"&top=100&showInput=false"
-            + (f"&taskHub={quote(str(hub))}" if hub else "")
-            + f"&code={quote(key)}"
+            f"&top=100&showInput=false" + (f"&taskHub={quote(str(hub))}" if hub else "")
         )
-        result = self.az.query(["rest", "--method", "get", "--skip-authorization-header", "--url", url])
+        # App Service Authentication answers 401 to a call without an Entra token, so az attaches one
+        # for the app registration (--resource); the extension's system key travels as a header,
+        # never in the URL (URLs end up in logs).
+        client_id = self.outputs.get("AUTH_CLIENT_ID")
+        if not client_id:
+            raise ReleaseRefusedError(
+                "the deployment has no AUTH_CLIENT_ID output (the Entra app registration of App Service "
+                "Authentication); redeploy infra/ with authClientId set"
+            )
+        result = self.az.query(
+            [
+                "rest",
+                "--method",
+                "get",
+                "--url",
+                url,
+                "--resource",
+                f"api://{client_id}",
+                "--headers",
+                f"x-functions-key={key}",
+            ]
+        )
         return [i for i in result or [] if isinstance(i, dict) and i.get("runtimeStatus") in ACTIVE_STATUSES]
 
     def check_in_flight(self) -> None:

@@ -6,8 +6,9 @@ and shelter confirmations) against a devhost (virtual clock) whose sandboxes inj
 (`SANDBOX_FAULTS_*`: 503s, timeouts, and timeouts after the effect committed; the schedule is keyed
 by call identity and drawn from the seed), while, at seeded moments, faults hit it:
 - `kills`: the devhost is `kill -9`ed and restarted on the same task hub;
-- `worker crashes`: the same, at a moment an activity is running (the devhost runs activities in
-  its own process, so a worker crash is a host crash in the middle of an activity);
+- `worker crashes`: a worker process of the devhost (it runs the app's code out of process, as
+  the Functions host does) is `kill -9`ed while an activity runs in it; the host starts a new one
+  and runs the interrupted work again;
 - `storage outages`: a loopback TCP proxy between the host and Azurite cuts storage off for about
   `--outage-seconds`, then restores it;
 - `Azurite kills`: Azurite (disk-backed, owned by the soak) is cut off for 6 s, `kill -9`ed and
@@ -32,7 +33,8 @@ checks run, from the app's own HTTP API, the sandbox view and the devhost's raw 
 - double completions: a history with more than one ExecutionCompleted;
 - over-allocation and leaked reservations: per depot and SKU, stock = available + reserved +
   delivered, nothing negative, nothing left reserved once every request finished;
-- audit: every instance's packet (`GET .../audit`) is complete;
+- audit: every instance's packet (`GET .../audit`) is sealed (signed) and complete (instance,
+  Completed outcome, activities, the workflow's final outcome, its business documents);
 - HTTP: no 500, no 503 outside a storage fault (503s with Retry-After while storage is away are
   counted as expected), no request left unanswered for 60 s (a hang).
 
@@ -47,8 +49,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import random
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -64,8 +68,9 @@ from urllib.parse import quote
 
 import requests
 
+from ops.durable_client import DurableClient, OpsError
 from ops.workflow_clients import (
-    AppClient,
+    Cast,
     FareDisputeClient,
     MaintenanceOrderClient,
     ReliefRequestClient,
@@ -270,10 +275,13 @@ class Driver:
         self.wait_seconds = wait_seconds
         self.base_url = base_url
         self.storage_troubled = storage_troubled
-        self.app = AppClient(base_url, timeout=CLIENT_TIMEOUT_SECONDS)
-        self.orders = MaintenanceOrderClient(self.app)
-        self.disputes = FareDisputeClient(self.app)
-        self.relief = ReliefRequestClient(self.app)
+        # Each step acts as the person it needs (devhost Easy Auth emulation): the portal starts and
+        # changes, the approver and supervisor decide, each shelter's desk confirms, a reader checks.
+        self.cast = Cast.sign_in(base_url, timeout=CLIENT_TIMEOUT_SECONDS, shelters=SHELTERS)
+        self.app = self.cast.reader
+        self.orders = MaintenanceOrderClient(self.cast.submitter)
+        self.disputes = FareDisputeClient(self.cast.submitter)
+        self.relief = ReliefRequestClient(self.cast.submitter)
         self.report = report
         self.lock = threading.Lock()
 
@@ -330,8 +338,8 @@ class Driver:
             self.wait(workflow, business_id, lambda b: b.get("stage") == "awaiting_approval", "approval")
             self.call(
                 f"approve {business_id}",
-                lambda: self.orders.approve(
-                    business_id, approved=script == "approve", approver="Soak Approver"
+                lambda: MaintenanceOrderClient(self.cast.approver).approve(
+                    business_id, approved=script == "approve"
                 ),
             )
         elif workflow == "fare":
@@ -357,8 +365,8 @@ class Driver:
             amount = {"amount": "1.00", "currency": "EUR"} if decision == "partial" else None
             self.call(
                 f"decide {business_id}",
-                lambda: self.disputes.decide(
-                    business_id, decision, supervisor="sup-soak", refund_amount=amount
+                lambda: FareDisputeClient(self.cast.supervisor).decide(
+                    business_id, decision, refund_amount=amount
                 ),
             )
         else:
@@ -399,7 +407,8 @@ class Driver:
             self._confirm(business_id, shelter)
 
     def _confirm(self, business_id: str, shelter: str) -> None:
-        self.call(f"confirm {business_id} {shelter}", lambda: self.relief.confirm(business_id, shelter))
+        staff = ReliefRequestClient(self.cast.staff_of(shelter))
+        self.call(f"confirm {business_id} {shelter}", lambda: staff.confirm(business_id, shelter))
 
 
 def _relief_ready(body: Json, shelters: set[str]) -> bool:
@@ -413,6 +422,22 @@ def _relief_ready(body: Json, shelters: set[str]) -> bool:
 
 
 # -- faults ------------------------------------------------------------------------------------------
+
+
+def pause(stop: threading.Event, seconds: float) -> bool:
+    """Sleep up to `seconds`; True as soon as `stop` is set.
+
+    Plain short sleeps instead of `stop.wait(seconds)`: under libfaketime (the suite runs under
+    `faketime` to check awkward dates) the monotonic clock is faked and a timed wait on a
+    threading primitive never times out.
+    """
+    deadline = time.monotonic() + seconds
+    while not stop.is_set():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        time.sleep(min(0.05, left))
+    return True
 
 
 class StorageRig:
@@ -509,7 +534,7 @@ class Faults:
         return plan
 
     def run(self) -> None:
-        while self.plan and not self.stop.wait(self.random.uniform(1.0, 5.0)):
+        while self.plan and not pause(self.stop, self.random.uniform(1.0, 5.0)):
             self.strike(self.plan.pop(0))
 
     def finish(self) -> None:
@@ -526,8 +551,10 @@ class Faults:
             self.report.kills += 1
             self.log(f"kill -9 #{self.report.kills}, restarted")
         elif kind == "worker-crash":
-            mid_activity = self.wait_for_running_activity()
-            self.restart_host()
+            pid, mid_activity = self.worker_to_crash()
+            if pid:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)  # the pool restarts it and retries its work
             self.report.worker_crashes += 1
             self.report.worker_crashes_mid_activity += int(mid_activity)
             moment = "mid-activity" if mid_activity else "no activity running"
@@ -551,15 +578,20 @@ class Faults:
         self.host.start(RESTART_TIMEOUT)
         self.report.restarts += 1
 
-    def wait_for_running_activity(self, seconds: float = 15.0) -> bool:
+    def worker_to_crash(self, seconds: float = 15.0) -> tuple[int, bool]:
+        """A worker process with an activity in flight (pid, True), or after `seconds` any worker."""
         deadline = time.monotonic() + seconds
+        any_pid = 0
         while time.monotonic() < deadline:
             with contextlib.suppress(requests.RequestException, ValueError):
+                workers = requests.get(f"{self.host.base_url}/admin/workers", timeout=5).json()["workers"]
                 metrics = requests.get(f"{self.host.base_url}/admin/metrics", timeout=5).json()
-                if int(metrics.get("activitiesRunning") or 0) > 0:
-                    return True
+                busy = [w for w in workers if w.get("ready") and int(w.get("inFlight") or 0) > 0]
+                any_pid = any_pid or next((int(w["pid"]) for w in workers if w.get("pid")), 0)
+                if busy and int(metrics.get("activitiesRunning") or 0) > 0:
+                    return int(busy[0]["pid"]), True
             time.sleep(0.02)
-        return False
+        return any_pid, False
 
 
 # -- one pass ----------------------------------------------------------------------------------------
@@ -589,7 +621,9 @@ def run_pass(
         "EFFECT_LEDGER_LEASE": "PT1S",
         "AzureWebJobsStorage": rig.connection_string,
     }
-    host = make_host(REPO_ROOT, rig.azurite, virtual_clock=True, deliver_twice=deliver_twice, env=env).start()
+    host = make_host(
+        REPO_ROOT, rig.azurite, virtual_clock=True, deliver_twice=deliver_twice, env=env, easy_auth=True
+    ).start()
     driver = Driver(host.base_url, report, wait_seconds, rig.troubled)
     driver.call("load the network's stock", driver.app.inventory)
     nudger_stop = threading.Event()
@@ -622,7 +656,7 @@ def run_pass(
 
 def _nudge_clock(base_url: str, stop: threading.Event) -> None:
     """Retry timers (5 s) follow the virtual clock: move it 10 s twice a second during the load."""
-    while not stop.wait(0.5):
+    while not pause(stop, 0.5):
         with contextlib.suppress(requests.RequestException):  # the host may be restarting
             requests.post(f"{base_url}/admin/clock/advance", json={"seconds": 10}, timeout=10)
 
@@ -687,9 +721,12 @@ def check_pass(driver: Driver, load: list[Scenario], report: PassReport) -> None
         outcomes[f"{scenario.workflow}:{outcome}"] += 1
         history = check_completions(driver, instance_id, label, report)
         if status.get("runtimeStatus") != "Completed" or outcome != scenario.expected:
+            why = _failure_text(driver, client.instance_id(scenario.business_id))
             report.stuck.append(
                 f"{label}: {status.get('runtimeStatus')} outcome {outcome} (expected {scenario.expected}), "
-                f"stage {status.get('stage')}; last events: {_history_tail(history)}"
+                f"stage {status.get('stage')}"
+                + (f"; failure: {why}" if why else "")
+                + f"; last events: {_history_tail(history)}"
             )
         check_audit(driver, scenario, report)
     report.outcomes = dict(sorted(outcomes.items()))
@@ -699,15 +736,29 @@ def check_pass(driver: Driver, load: list[Scenario], report: PassReport) -> None
     check_inventory(driver, report)
 
 
+def _failure_text(driver: Driver, instance_id: str) -> str:
+    """Why a Failed instance failed (the management API's output), so a stuck one can be diagnosed."""
+    try:
+        reader = driver.cast.reader  # the management API needs a signed-in operations principal
+        status = DurableClient(reader.base_url, token=reader.token).status(instance_id, show_input=False)
+    except OpsError:
+        return ""
+    if status.get("runtimeStatus") != "Failed":
+        return ""
+    return str(status.get("output") or "")[:400]
+
+
 def check_audit(driver: Driver, scenario: Scenario, report: PassReport) -> None:
-    """The packet has the instance, a Completed outcome, its activities and the final outcome."""
+    """The packet is sealed and holds the instance, a Completed outcome, activities, the final outcome."""
     client = driver.client(scenario.workflow)
     label = f"{scenario.workflow} {scenario.business_id}"
     try:
-        packet = driver.call(f"audit {scenario.business_id}", lambda: client.audit(scenario.business_id))
+        reader = type(client)(driver.cast.reader)  # audit packets are for Operations.Reader
+        envelope = driver.call(f"audit {scenario.business_id}", lambda: reader.audit(scenario.business_id))
     except WorkflowApiError as error:
         report.audit_incomplete.append(f"{label}: HTTP {error.status}")
         return
+    packet = envelope.get("packet") or {}
     missing = [
         name
         for name, present in (
@@ -718,7 +769,8 @@ def check_audit(driver: Driver, scenario: Scenario, report: PassReport) -> None:
             ("outcome", (packet.get("outcome") or {}).get("status") == "Completed"),
             ("activities", bool(packet.get("activities"))),
             ("finalOutcome", bool(packet.get("finalOutcome"))),
-            ("document", bool(packet.get("document"))),
+            ("seal", bool((envelope.get("seal") or {}).get("signature"))),
+            ("documents", bool(packet.get("documents"))),
         )
         if not present
     ]

@@ -2,31 +2,36 @@
 
 Shared by `python -m ops demo`, the bench workloads (`bench/workloads/`) and the chaos soak. They
 talk only to the app's own HTTP API (route prefix `api`), never to the Durable management API, so
-they work against the devhost, `func start` or an Azure app (`code`: a function or host key).
+they work against the devhost (`--easy-auth`) or an Azure app. Every call but the health check
+needs a principal: `token` is sent as `Authorization: Bearer` (an Entra ID access token on Azure, a
+devhost session token from `ops.sign_in` locally); `AppClient.signed_in(base_url, principal)` signs
+in on the devhost. No credential ever goes into a URL.
 
 API (all synchronous, `requests`-based; every method raises a `WorkflowClientError` subclass):
 
-    app = AppClient("http://127.0.0.1:7071", code=None, timeout=30.0)   # one keep-alive session
+    app = AppClient("http://127.0.0.1:7071", token=None, timeout=30.0)  # one keep-alive session
+    submitter = AppClient.signed_in(base_url, LOCAL_SUBMITTER)           # devhost: signs in first
+    approver = submitter.as_principal(LOCAL_APPROVER)                   # same host, another person
     app.health() / app.inventory() / app.sandbox("payments")            # GET /api/health, ...
 
     orders = MaintenanceOrderClient(app)      # business id = orderId, instance `maintenance-<id>`
     orders.start(maintenance_order_body("demo-1"))                 # 202 body (id, status URLs)
     orders.wait_for_approval("demo-1")                             # stage awaiting_approval
-    orders.approve("demo-1", approved=True, approver="Ada Approver", comment=None)
+    MaintenanceOrderClient(approver).approve("demo-1", approved=True, comment=None)  # as the approver
 
     disputes = FareDisputeClient(app)         # business id = disputeId, `fare-dispute-<id>`
     disputes.file(auto_approved_fare_dispute_body("d-1"))          # refunded without a person
     disputes.file(supervised_fare_dispute_body("d-2"))             # waits for a supervisor
     disputes.file(evidence_fare_dispute_body("d-3"))               # evidence first, then supervisor
     disputes.wait_waiting_for("d-2", "supervisor_decision")        # or "evidence"
-    disputes.decide("d-2", "approve", supervisor="sup-demo")      # or "partial" + refund_amount
+    FareDisputeClient(supervisor).decide("d-2", "approve")        # or "partial" + refund_amount
     disputes.submit_evidence("d-3", "receipt attached", documents=[{"documentId": "doc-1"}])
 
     relief = ReliefRequestClient(app)         # business id = requestId, `relief-<id>`
     relief.start(relief_request_body("r-1", {"shelter-bayview-school": {"water": 2}}, priority=2))
     relief.wait_stage("r-1", "awaiting_confirmations")
     relief.change("r-1", shelters={"shelter-hilltop-center": {"blanket": 1}})   # or cancel=True
-    relief.confirm("r-1", "shelter-bayview-school", received={"water": 2})
+    ReliefRequestClient(shelter_staff).confirm("r-1", "shelter-bayview-school", received={"water": 2})
     relief.wait_planned("r-1", ["shelter-hilltop-center"], min_revision=2)   # re-planned after the change
     relief.awaiting_shelters(status_body) -> list[str]                    # whom to confirm
 
@@ -37,7 +42,7 @@ API (all synchronous, `requests`-based; every method raises a `WorkflowClientErr
                                  progress displays); raises WorkflowTimeoutError (with the last body)
                                  or WorkflowFailedError when the instance ends before the predicate
     .wait_stage(id, stage) / .wait_terminal(id) -> dict
-    .audit(id) -> dict / .audit_url(id) -> str       GET .../{id}/audit (the packet, stored as a blob)
+    .audit(id) -> dict / .audit_url(id) -> str       GET .../{id}/audit (sealed envelope or interim snapshot)
     .instance_id(id) -> str                          the orchestration instance id (for `ops audit`)
     .outcome(body) -> str | None                     the business outcome of a terminal status body
 
@@ -57,6 +62,19 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 import requests
+
+from ops.sign_in import (
+    LOCAL_APPROVER,
+    LOCAL_OPERATOR,
+    LOCAL_READER,
+    LOCAL_SHELTER_STAFF,
+    LOCAL_SUBMITTER,
+    LOCAL_SUPERVISOR,
+    LocalPrincipal,
+    SignInError,
+    bearer,
+    sign_in,
+)
 
 Json = dict[str, Any]
 StatusCallback = Callable[[Json], None]
@@ -109,29 +127,36 @@ def _body_of(response: requests.Response) -> Any:
 
 @dataclass
 class AppClient:
-    """The app's HTTP API at `base_url` (`/api/...`), with an optional function/host key (`code`)."""
+    """The app's HTTP API at `base_url` (`/api/...`), acting as the principal `token` stands for."""
 
     base_url: str = DEFAULT_BASE_URL
-    code: str | None = None
+    token: str | None = None
     timeout: float = 30.0
     session: requests.Session = field(default_factory=requests.Session)
 
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
+        self.session.headers.update(bearer(self.token))
+
+    @classmethod
+    def signed_in(cls, base_url: str, principal: LocalPrincipal, timeout: float = 30.0) -> AppClient:
+        """A client acting as `principal`, signed in at the devhost's emulated Easy Auth."""
+        return cls(base_url, token=sign_in(base_url, principal, timeout), timeout=timeout)
+
+    def as_principal(self, principal: LocalPrincipal) -> AppClient:
+        """Another client of the same host, signed in as `principal` (devhost)."""
+        return AppClient.signed_in(self.base_url, principal, self.timeout)
 
     def url(self, path: str) -> str:
-        """Absolute URL of an app route (`path` below `/api/`), with the key when one is set."""
-        url = f"{self.base_url}/api/{path.lstrip('/')}"
-        return f"{url}?code={quote(self.code, safe='')}" if self.code else url
+        """Absolute URL of an app route (`path` below `/api/`); it carries no credential."""
+        return f"{self.base_url}/api/{path.lstrip('/')}"
 
     def request(self, method: str, path: str, body: Any = None) -> requests.Response:
         """One call; connection failures and timeouts become WorkflowHostUnreachableError."""
-        params = {"code": self.code} if self.code else None
         try:
             return self.session.request(
                 method,
                 f"{self.base_url}/api/{path.lstrip('/')}",
-                params=params,
                 json=body,
                 timeout=self.timeout,
             )
@@ -176,6 +201,46 @@ class AppClient:
 
 
 @dataclass
+class Cast:
+    """Who acts in the demo: one signed-in client per person (devhost Easy Auth emulation)."""
+
+    submitter: AppClient
+    approver: AppClient
+    supervisor: AppClient
+    reader: AppClient
+    operator: AppClient
+    shelter_staff: dict[str, AppClient]
+
+    @classmethod
+    def sign_in(cls, base_url: str, timeout: float = 30.0, shelters: tuple[str, ...] = ()) -> Cast:
+        """Sign everyone in (`SignInError` when the host offers no emulated sign-in)."""
+        cache: dict[str, AppClient] = {}
+
+        def client(principal: LocalPrincipal) -> AppClient:
+            if principal.user_id not in cache:
+                cache[principal.user_id] = AppClient.signed_in(base_url, principal, timeout)
+            return cache[principal.user_id]
+
+        return cls(
+            submitter=client(LOCAL_SUBMITTER),
+            approver=client(LOCAL_APPROVER),
+            supervisor=client(LOCAL_SUPERVISOR),
+            reader=client(LOCAL_READER),
+            operator=client(LOCAL_OPERATOR),
+            shelter_staff={shelter: client(LOCAL_SHELTER_STAFF[shelter]) for shelter in shelters},
+        )
+
+    def staff_of(self, shelter_id: str) -> AppClient:
+        """The signed-in desk of `shelter_id` (signing in on first use)."""
+        if shelter_id not in self.shelter_staff:
+            principal = LOCAL_SHELTER_STAFF.get(shelter_id)
+            if principal is None:
+                raise SignInError(f"no local shelter staff is assigned to {shelter_id}")
+            self.shelter_staff[shelter_id] = self.submitter.as_principal(principal)
+        return self.shelter_staff[shelter_id]
+
+
+@dataclass
 class WorkflowClient:
     """What every workflow's API has in common: start, status, waits and the audit packet."""
 
@@ -204,7 +269,7 @@ class WorkflowClient:
         return self.app.call("GET", self.path(business_id))
 
     def audit(self, business_id: str) -> Json:
-        """`GET .../{id}/audit`: the audit packet (built from history, redacted, stored as a blob)."""
+        """`GET .../{id}/audit`: `{"packet", "seal"}` once sealed, else `{"packet", "interim": true, ...}`."""
         return self.app.call("GET", self.path(business_id, "audit"))
 
     def audit_url(self, business_id: str) -> str:
@@ -315,9 +380,9 @@ class MaintenanceOrderClient(WorkflowClient):
         """`POST /api/maintenance-orders` (202); 409 for a known orderId raises WorkflowApiError."""
         return self._start(body)
 
-    def approve(self, order_id: str, *, approved: bool, approver: str, comment: str | None = None) -> Json:
-        """`POST .../{orderId}/approval` (202); 409 when the order takes no decision any more."""
-        body: Json = {"approved": approved, "approver": approver}
+    def approve(self, order_id: str, *, approved: bool, comment: str | None = None) -> Json:
+        """`POST .../{orderId}/approval` (202) as the client's principal (a `Maintenance.Approver`)."""
+        body: Json = {"approved": approved}
         if comment:
             body["comment"] = comment
         return self.app.call("POST", self.path(order_id, "approval"), body, expected=(202,))
@@ -389,12 +454,12 @@ class FareDisputeClient(WorkflowClient):
         dispute_id: str,
         decision: str,
         *,
-        supervisor: str,
         refund_amount: Json | None = None,
         note: str | None = None,
     ) -> Json:
-        """`POST .../{disputeId}/supervisor-decision` (approve | partial | reject; 202)."""
-        body: Json = {"decision": decision, "supervisor": supervisor}
+        """`POST .../{disputeId}/supervisor-decision` (approve | partial | reject; 202), as the client's
+        principal (a `FareDispute.Supervisor` who did not file the dispute)."""
+        body: Json = {"decision": decision}
         if refund_amount is not None:
             body["refundAmount"] = refund_amount
         if note:

@@ -14,12 +14,16 @@ Business steps (instance id `fare-dispute-<disputeId>`):
 4. Decision: a confirmed amount up to the auto-approve limit is refunded at once. Otherwise the
    case goes to a supervisor (external event `supervisor_decision`: approve, partial, reject);
    an unconfirmed claim first asks the customer for evidence (event `evidence_submitted`), with a
-   reminder and, after the configured wait, closes as `insufficient_evidence`.
+   reminder and, after the configured wait, closes as `insufficient_evidence`. The supervisor is
+   the authenticated principal the HTTP edge recorded (`decidedBy`); a dispute that records who
+   filed it (`filedBy`) refuses a decision by that principal, or by none, and keeps waiting.
 5. Refund: one refund per dispute through the payment gateway, idempotency key
    `<instance id>:issue_refund`, never more than what the trip was charged.
 6. The customer hears at each step (received, evidence requested/reminder, under review,
    escalated, outcome). If the SLA due time passes while the case waits, it escalates once
    (custom status `escalated`) and the customer is told.
+7. Seal the audit packet (cases filed with `sealsAuditPacket`): the last step writes the signed
+   packet and the dispute resolution letter once (audit_packets/seal_step.py).
 
 Deadlines come first: each wait has one durable timer, at the earliest of its deadlines, and
 whatever wakes the case, a deadline that has passed by the case's clock is applied before anything
@@ -55,8 +59,10 @@ import azure.durable_functions as df
 from azure.durable_functions.models.Task import TaskBase, TimerTask
 from pydantic import Field, ValidationError
 
+from audit_packets.seal_step import SEAL_STEP, seal_audit_packet
 from contracts import ContractModel, Money, parse_event
 from idempotency import orchestration_effect_key
+from identity import Actor, Role
 from orchestrators.failure_policy import (
     BEST_EFFORT_RETRY,
     StepFailure,
@@ -167,7 +173,11 @@ class FareDisputeSettings(ContractModel):
 
 
 class FareDisputeInput(ContractModel):
-    """The orchestration input: the dispute as filed, and the settings in force when it was filed."""
+    """The orchestration input: the dispute as filed, and the settings in force when it was filed.
+
+    `filedBy`: the principal who filed it (absent on disputes filed before principals were
+    recorded); they may not decide it.
+    """
 
     dispute_id: Annotated[str, Field(pattern=_IDENTIFIER)]
     customer_id: Annotated[str, Field(pattern=_IDENTIFIER)]
@@ -175,6 +185,9 @@ class FareDisputeInput(ContractModel):
     reason: DisputeReason
     claimed_amount: Money
     settings: FareDisputeSettings
+    filed_by: Actor | None = None
+    # Cases filed before the audit seal existed (no value) replay without the final step.
+    seals_audit_packet: bool = False
 
 
 class TripCharge(ContractModel):
@@ -217,23 +230,36 @@ class RuleEvaluation(ContractModel):
 
 
 class EvidenceSubmission(ContractModel):
-    """Event `evidence_submitted`: the sealed evidence (claim-check reference) and its size."""
+    """Event `evidence_submitted`: the sealed evidence (claim-check reference) and its size.
+
+    `submittedBy`: the principal (a portal or support system) that submitted it for the customer.
+    """
 
     evidence: dict[str, Any]
     document_count: Annotated[int, Field(ge=0)]
+    submitted_by: Actor | None = None
 
 
 class SupervisorDecision(ContractModel):
-    """Event `supervisor_decision`. `note` is a claim-check reference (free text stays out)."""
+    """Event `supervisor_decision`. `note` is a claim-check reference (free text stays out).
+
+    `decidedBy` is the authenticated supervisor and `supervisor` its display name; older events
+    carry only `supervisor`, an identifier the caller typed.
+    """
 
     decision: Literal["approve", "partial", "reject"]
-    supervisor: Annotated[str, Field(pattern=_IDENTIFIER)]
+    supervisor: Annotated[str, Field(min_length=1, max_length=256)]
     refund_amount: Money | None = None
     note: dict[str, Any] | None = None
+    decided_by: Actor | None = None
 
 
 class DecisionRecord(ContractModel):
-    """Who decided what, when (orchestration time), for the audit packet."""
+    """Who decided what, when (orchestration time), for the audit packet.
+
+    `decidedBy` names the kind of decider (`rules`, `sla`, `customer`) or the person; `actor` is
+    the authenticated principal behind a person's decision or a submission.
+    """
 
     decided_by: str
     decision: str
@@ -241,14 +267,16 @@ class DecisionRecord(ContractModel):
     amount: Money | None = None
     accepted: bool = True
     detail: str | None = None
+    actor: Actor | None = None
 
 
 class RefundRecord(ContractModel):
-    """The refund as the gateway answered it."""
+    """The refund as the gateway answered it; `approvedBy`: the supervisor (None when automatic)."""
 
     refund_id: str | None = None
     amount: Money
     status: str
+    approved_by: Actor | None = None
 
 
 class FareDisputeStatus(ContractModel):
@@ -279,6 +307,7 @@ class FareDisputeResult(ContractModel):
     decisions: list[DecisionRecord] = Field(default_factory=list)
     refund: RefundRecord | None = None
     messages: list[str] = Field(default_factory=list)
+    filed_by: Actor | None = None
     unsent_messages: list[str] | None = None
 
 
@@ -412,7 +441,9 @@ class _Case:
     escalated: bool = False
     decisions: list[DecisionRecord] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
+    refund_approved_by: Actor | None = None
     unsent: list[str] = field(default_factory=list)
+    sealing: bool = False
 
 
 @bp.orchestration_trigger(context_name="context", orchestration=FARE_DISPUTE_ORCHESTRATOR)
@@ -438,9 +469,12 @@ def fare_dispute(context: df.DurableOrchestrationContext) -> Generator[Any, Any,
         kept = (
             [f"refund under key {orchestration_effect_key(context, 'issue_refund')} may have been taken"]
             if case.stage == DisputeStage.REFUNDING
+            else ["the case was resolved and the customer told"]
+            if case.sealing
             else None
         )
-        failure = StepFailure(step=case.stage.value, reason=failure_reason(error), kept=kept)
+        step = SEAL_STEP if case.sealing else case.stage.value
+        failure = StepFailure(step=step, reason=failure_reason(error), kept=kept)
         _publish(context, case, DisputeStage.FAILED, failure=failure)
         log_process_failure(orchestration_log(context, WORKFLOW), failure)
         raise
@@ -527,7 +561,12 @@ def _resolve_dispute(
         )
     )
     journal.bind(step="issue_fare_refund").info("refund answered", status=refund.status)
-    record = RefundRecord(refund_id=refund.refund_id, amount=refund.amount, status=refund.status)
+    record = RefundRecord(
+        refund_id=refund.refund_id,
+        amount=refund.amount,
+        status=refund.status,
+        approved_by=case.refund_approved_by,
+    )
     if refund.status not in ("succeeded", "pending"):
         return (yield from _resolve(context, case, DisputeOutcome.REFUND_DECLINED, rules, record))
     full = refund_amount.amount >= min(rules.refund_limit.amount, case.dispute.claimed_amount.amount)
@@ -572,6 +611,7 @@ def _decide(
     amount: Money | None = None,
     detail: str | None = None,
     accepted: bool = True,
+    actor: Actor | None = None,
 ) -> None:
     case.decisions.append(
         DecisionRecord(
@@ -581,6 +621,7 @@ def _decide(
             amount=amount,
             accepted=accepted,
             detail=detail,
+            actor=actor,
         )
     )
 
@@ -668,7 +709,14 @@ def _await_evidence(
         except ValidationError:
             _decide(context, case, "customer", "evidence", accepted=False, detail="malformed event")
             continue
-        _decide(context, case, "customer", "evidence", detail=f"{submission.document_count} documents")
+        _decide(
+            context,
+            case,
+            "customer",
+            "evidence",
+            detail=f"{submission.document_count} documents",
+            actor=submission.submitted_by,
+        )
         return submission
 
 
@@ -703,6 +751,21 @@ def _await_supervisor(
         except ValidationError:
             _decide(context, case, "unknown", "decision", accepted=False, detail="malformed event")
             continue
+        refusal = _refusal(case.dispute, decision)
+        if refusal is not None:
+            # Only disputes that record `filedBy` get here: recorded histories are unaffected.
+            _decide(
+                context,
+                case,
+                decision.supervisor,
+                decision.decision,
+                amount=decision.refund_amount,
+                accepted=False,
+                detail=refusal,
+                actor=decision.decided_by,
+            )
+            orchestration_log(context, WORKFLOW, "supervisor").warning("decision refused", reason=refusal)
+            continue
         amount = _refund_for(decision, rules, case.dispute.claimed_amount)
         if decision.decision != "reject" and amount is None:
             _decide(
@@ -713,11 +776,28 @@ def _await_supervisor(
                 amount=decision.refund_amount,
                 accepted=False,
                 detail="refund must be above zero and at most the fare charged, in its currency",
+                actor=decision.decided_by,
             )
             orchestration_log(context, WORKFLOW, "supervisor").warning("decision refused: over the fare")
             continue
-        _decide(context, case, decision.supervisor, decision.decision, amount=amount)
+        _decide(
+            context, case, decision.supervisor, decision.decision, amount=amount, actor=decision.decided_by
+        )
+        case.refund_approved_by = decision.decided_by
         return amount
+
+
+def _refusal(dispute: FareDisputeInput, decision: SupervisorDecision) -> str | None:
+    """Why a decision may not decide this dispute, or None. Checked only when `filedBy` is recorded."""
+    if dispute.filed_by is None:
+        return None
+    if decision.decided_by is None:
+        return "the decision names no authenticated principal"
+    if decision.decided_by.role != Role.FARE_DISPUTE_SUPERVISOR.value:
+        return f"the decider did not act as {Role.FARE_DISPUTE_SUPERVISOR.value}"
+    if decision.decided_by.same_principal(dispute.filed_by):
+        return "the principal who filed the dispute cannot decide it (maker-checker)"
+    return None
 
 
 def _wait_with_timer(
@@ -776,6 +856,13 @@ def _resolve(
         decisions=case.decisions,
         refund=refund,
         messages=case.messages,
+        filed_by=case.dispute.filed_by,
         unsent_messages=list(case.unsent) or None,
-    )
-    return result.to_dict()
+    ).to_dict()
+    # 7. Seal the audit packet (the `resolved` stage published above tells it the history is stored).
+    if case.dispute.seals_audit_packet:
+        case.sealing = True
+        yield seal_audit_packet(
+            context, workflow=WORKFLOW, final_stage=DisputeStage.RESOLVED.value, output=result
+        )
+    return result

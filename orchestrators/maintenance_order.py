@@ -15,7 +15,13 @@ Business steps, one instance per order (`maintenance-<orderId>`):
    A decision raised before the wait begins is buffered by the runtime and taken here; one taken
    in at or after the deadline is late (deadlines first: the same outcome whichever of the two
    the host delivers first). Durations are elapsed time in UTC, so DST nights do not move them.
-7. Release (release certificate filed) or rejection or expiry, then tell the customer the outcome.
+   The decider is the authenticated principal the HTTP edge recorded (`decidedBy`); an order that
+   records who started it (`startedBy`) refuses a decision by that same principal, or one that
+   names no principal, and keeps waiting (maker-checker, also when an event bypasses the edge).
+7. Release (release certificate filed, naming the approver's principal) or rejection or expiry,
+   then tell the customer the outcome.
+8. Seal the audit packet (orders started with `sealsAuditPacket`): the last step writes the signed
+   packet and the release certificate / compliance pack once (audit_packets/seal_step.py).
 
 Custom status (`MaintenanceOrderStatus`) shows the stage, what the order waits for and the deadline
 throughout. The output records the orchestration version (host.json `defaultVersion`), the
@@ -40,8 +46,10 @@ import azure.durable_functions as df
 from azure.durable_functions.models.Task import TimerTask
 from pydantic import Field
 
+from audit_packets.seal_step import SEAL_STEP, seal_audit_packet
 from contracts import ContractModel, parse_duration, parse_event
 from idempotency import orchestration_effect_key
+from identity import Actor, Role
 from orchestrators.failure_policy import (
     BEST_EFFORT_RETRY,
     StepFailure,
@@ -125,22 +133,34 @@ class ApprovalPolicy(ContractModel):
 
 
 class MaintenanceOrderInput(ContractModel):
-    """Orchestration input. `customerContact` is a claim-check reference, never the contact itself."""
+    """Orchestration input. `customerContact` is a claim-check reference, never the contact itself.
+
+    `startedBy`: the principal who started the order (absent on orders started before principals
+    were recorded); they may not approve it.
+    """
 
     order_id: str
     asset_id: str
     customer_contact: dict[str, Any]
     inspection: Inspection
     approval_policy: ApprovalPolicy
+    started_by: Actor | None = None
+    # Orders started before the audit seal existed (no value) replay without the final step.
+    seals_audit_packet: bool = False
 
 
 class ApprovalDecisionEvent(ContractModel):
-    """The approval event's payload (`commentRef`: the free-text comment, claim-checked)."""
+    """The approval event's payload (`commentRef`: the free-text comment, claim-checked).
+
+    `decidedBy` is the authenticated principal; `approver` repeats its display name (older
+    events carry only `approver`, a name the caller typed).
+    """
 
     approved: bool
     approver: str
     decided_at: str
     comment_ref: dict[str, Any] | None = None
+    decided_by: Actor | None = None
 
 
 class Stage(StrEnum):
@@ -205,6 +225,16 @@ class ApprovalRecord(ContractModel):
     approver: str
     decided_at: str
     received_at: str
+    decided_by: Actor | None = None
+
+
+class RefusedDecision(ContractModel):
+    """A decision event the order did not take (maker-checker), kept for the audit packet."""
+
+    approver: str
+    received_at: str
+    reason: str
+    decided_by: Actor | None = None
 
 
 class MaintenanceOrderOutput(ContractModel):
@@ -221,6 +251,8 @@ class MaintenanceOrderOutput(ContractModel):
     escalated: bool = False
     release_certificate_id: str | None = None
     customer_message_ids: list[str] = Field(default_factory=list)
+    started_by: Actor | None = None
+    refused_decisions: list[RefusedDecision] | None = None  # None (left out) when none was refused
     unsent_notifications: list[str] | None = None
 
 
@@ -340,6 +372,7 @@ class ReleaseCertificateWork(ContractModel):
     decided_at: str
     compliance_document_id: str
     orchestration_version: str
+    approved_by: Actor | None = None
 
 
 class ApprovalWaitResult(ContractModel):
@@ -348,6 +381,7 @@ class ApprovalWaitResult(ContractModel):
     decision: ApprovalRecord | None
     reminders_sent: int
     escalated: bool
+    refused: list[RefusedDecision] = Field(default_factory=list)
 
 
 # -- the orchestration ------------------------------------------------------------------------------
@@ -500,6 +534,7 @@ def _process(
                         decided_at=decision.decided_at,
                         compliance_document_id=compliance.document_id,
                         orchestration_version=version,
+                        approved_by=decision.decided_by,
                     ).to_dict(),
                 )
             )
@@ -518,7 +553,7 @@ def _process(
 
     publish(context, progress, MaintenanceOrderStatus(stage=Stage(outcome)))
     journal.bind(step="outcome").info("maintenance order finished", outcome=outcome)
-    return MaintenanceOrderOutput(
+    result = MaintenanceOrderOutput(
         order_id=order.order_id,
         outcome=outcome,
         orchestration_version=version,
@@ -530,8 +565,16 @@ def _process(
         escalated=waited.escalated,
         release_certificate_id=certificate_id,
         customer_message_ids=progress.message_ids,
+        started_by=order.started_by,
+        refused_decisions=waited.refused or None,
         unsent_notifications=progress.unsent or None,
     ).to_dict()
+
+    # 8. Seal the audit packet (the outcome stage published above is its proof that history is stored).
+    if order.seals_audit_packet:
+        progress.step = SEAL_STEP
+        yield seal_audit_packet(context, workflow=WORKFLOW, final_stage=outcome, output=result)
+    return result
 
 
 def await_approval(
@@ -549,6 +592,7 @@ def await_approval(
     approval = context.wait_for_external_event(APPROVAL_DECISION_EVENT)
     reminders_sent = 0
     escalated = False
+    refused: list[RefusedDecision] = []
     while True:
         next_reminder: datetime | None = None
         if not escalated and context.current_utc_datetime + interval < deadline:
@@ -573,17 +617,41 @@ def await_approval(
         if winner == approval:
             timer.cancel()  # type: ignore[no-untyped-call]
             if policy.deadlines_first and context.current_utc_datetime >= deadline:
-                return ApprovalWaitResult(decision=None, reminders_sent=reminders_sent, escalated=escalated)
+                return ApprovalWaitResult(
+                    decision=None, reminders_sent=reminders_sent, escalated=escalated, refused=refused
+                )
             event = parse_event(approval.result, ApprovalDecisionEvent)
+            received_at = utc_text(context.current_utc_datetime)
+            refusal = refusal_reason(order, event)
+            if refusal is not None:
+                # The consumed event task cannot be waited on again; a fresh one takes the next
+                # decision. Only orders that record `startedBy` get here, so recorded histories of
+                # older orders keep their action sequence.
+                refused.append(
+                    RefusedDecision(
+                        approver=event.approver,
+                        received_at=received_at,
+                        reason=refusal,
+                        decided_by=event.decided_by,
+                    )
+                )
+                orchestration_log(context, WORKFLOW, "approval").warning("decision refused", reason=refusal)
+                approval = context.wait_for_external_event(APPROVAL_DECISION_EVENT)
+                continue
             record = ApprovalRecord(
                 approved=event.approved,
                 approver=event.approver,
                 decided_at=event.decided_at,
-                received_at=utc_text(context.current_utc_datetime),
+                received_at=received_at,
+                decided_by=event.decided_by,
             )
-            return ApprovalWaitResult(decision=record, reminders_sent=reminders_sent, escalated=escalated)
+            return ApprovalWaitResult(
+                decision=record, reminders_sent=reminders_sent, escalated=escalated, refused=refused
+            )
         if context.current_utc_datetime >= deadline:
-            return ApprovalWaitResult(decision=None, reminders_sent=reminders_sent, escalated=escalated)
+            return ApprovalWaitResult(
+                decision=None, reminders_sent=reminders_sent, escalated=escalated, refused=refused
+            )
         escalate = reminders_sent >= policy.escalate_after_reminders
         if escalate:
             escalated = True
@@ -607,6 +675,19 @@ def await_approval(
         )
         if sent is None:
             progress.unsent.append(step if escalate else f"{step}:{reminders_sent}")
+
+
+def refusal_reason(order: MaintenanceOrderInput, event: ApprovalDecisionEvent) -> str | None:
+    """Why the order may not take `event`, or None. Checked only for orders that record `startedBy`."""
+    if order.started_by is None:
+        return None
+    if event.decided_by is None:
+        return "the decision names no authenticated principal"
+    if event.decided_by.role != Role.MAINTENANCE_APPROVER.value:
+        return f"the decider did not act as {Role.MAINTENANCE_APPROVER.value}"
+    if event.decided_by.same_principal(order.started_by):
+        return "the principal who started the order cannot approve it (maker-checker)"
+    return None
 
 
 def notify(

@@ -14,6 +14,8 @@ Business steps of one relief request (instance `relief-<requestId>`):
    steps the shelter is resolved as unconfirmed (the operations desk takes over, and its pallets,
    which left the depot, are booked as delivered).
 5. Complete: once every shelter is confirmed or resolved, publish the final donor update.
+6. Seal the audit packet (requests started with `sealsAuditPacket`), completed or cancelled: the
+   last step writes the signed packet and the donor delivery report once (audit_packets/seal_step.py).
 A change (add, remove or re-size shelters) re-plans at any point: it reserves the extra, releases
 the surplus, re-routes and tells only the affected drivers and shelters. A cancellation releases
 everything still held (compensation) and tells drivers and shelters.
@@ -48,8 +50,10 @@ import azure.durable_functions as df
 from azure.durable_functions.models.Task import TaskBase, TaskState
 from pydantic import Field, ValidationError, model_validator
 
+from audit_packets.seal_step import SEAL_STEP, seal_audit_packet
 from contracts import ContractModel, WorkflowStatus, parse_duration, parse_event
 from idempotency import orchestration_effect_key
+from identity import Actor
 from orchestrators.failure_policy import (
     BEST_EFFORT_RETRY,
     StepFailure,
@@ -152,15 +156,21 @@ class ReliefRequest(ContractModel):
 
 
 class ReliefWorkflowInput(ContractModel):
-    """The orchestration input: the request plus the escalation policy read from app settings."""
+    """The orchestration input: the request plus the escalation policy read from app settings.
+
+    `requestedBy`: the principal who started the request (absent on older instances).
+    """
 
     request: ReliefRequest
     confirmation_interval: str
     max_escalations: Annotated[int, Field(ge=1, le=10)]
+    requested_by: Actor | None = None
+    # Requests started before the audit seal existed (no value) replay without the final step.
+    seals_audit_packet: bool = False
 
 
-class ReliefChange(ContractModel):
-    """A change: cancel, or add/replace shelters' items and remove shelters (the CHANGE_EVENT payload)."""
+class ReliefChangeRequest(ContractModel):
+    """A change: cancel, or add/replace shelters' items and remove shelters (body of `POST .../changes`)."""
 
     change_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
     cancel: bool = False
@@ -184,6 +194,15 @@ class ReliefChange(ContractModel):
         return [shelter.shelter_id for shelter in self.shelters] + list(self.remove_shelter_ids)
 
 
+class ReliefChange(ReliefChangeRequest):
+    """The CHANGE_EVENT payload: the requested change and the principal who asked for it.
+
+    `requestedBy` is set by the HTTP edge from the signed-in principal, never taken from a body.
+    """
+
+    requested_by: Actor | None = None
+
+
 class ReceivedItem(ContractModel):
     """Pallets of one SKU a shelter counted on arrival."""
 
@@ -192,10 +211,11 @@ class ReceivedItem(ContractModel):
 
 
 class ShelterConfirmation(ContractModel):
-    """A shelter confirms receipt (the CONFIRMATION_EVENT payload)."""
+    """A shelter confirms receipt (the CONFIRMATION_EVENT payload); `confirmedBy`: the staff principal."""
 
     shelter_id: Identifier
     received_items: Annotated[list[ReceivedItem], Field(max_length=20)] = Field(default_factory=list)
+    confirmed_by: Actor | None = None
 
 
 # -- activity contracts ----------------------------------------------------------------------------
@@ -364,6 +384,9 @@ class ReliefOutcome(ContractModel):
     applied_changes: list[str]
     rejected_changes: list[RejectedChange]
     discrepancies: dict[str, dict[str, int]] = Field(default_factory=dict)
+    # Who confirmed each shelter's delivery (left out when no confirmation named a principal).
+    confirmed_by: dict[str, Actor] | None = None
+    requested_by: Actor | None = None
     unsent_notifications: list[str] | None = None
 
 
@@ -380,6 +403,7 @@ class _Shelter:
     escalations: int = 0
     due: datetime | None = None
     dispatch_revision: int = 0
+    confirmed_by: Actor | None = None
 
 
 @dataclass
@@ -407,10 +431,13 @@ class _Run:
     discrepancies: dict[str, dict[str, int]] = field(default_factory=dict)
     cancel_requested: bool = False
     pallets_released: int = 0
+    requested_by: Actor | None = None
     unsent: list[str] = field(default_factory=list)
+    sealing: bool = False
     stage: str = "accepted"
     waiting_for: str | None = None
     deadline: datetime | None = None
+    seals_audit_packet: bool = False
 
     @classmethod
     def start(cls, workflow_input: ReliefWorkflowInput) -> _Run:
@@ -422,6 +449,8 @@ class _Run:
             max_escalations=workflow_input.max_escalations,
             desired={shelter.shelter_id: shelter.wanted() for shelter in request.shelters},
             shelters={shelter.shelter_id: _Shelter() for shelter in request.shelters},
+            requested_by=workflow_input.requested_by,
+            seals_audit_packet=workflow_input.seals_audit_packet,
         )
 
     def open_desired(self) -> dict[str, dict[str, int]]:
@@ -651,6 +680,7 @@ def _record_confirmations(context: df.DurableOrchestrationContext, run: _Run) ->
             )
             continue
         confirmed.append(confirmation.shelter_id)
+        shelter.confirmed_by = confirmation.confirmed_by
         shipped = _loads(run.dispatched_routes).get(confirmation.shelter_id, ({}, None))[0]
         received = {item.sku: item.pallets for item in confirmation.received_items}
         if received and received != shipped:
@@ -759,7 +789,7 @@ def _complete(context: df.DurableOrchestrationContext, run: _Run) -> Generator[A
     orchestration_log(context, WORKFLOW, "complete").info(
         "relief request completed", delivered=str(run.delivered_pallets())
     )
-    return _outcome(run, "completed")
+    return (yield from _sealed(context, run, _outcome(run, "completed")))
 
 
 def _cancel(context: df.DurableOrchestrationContext, run: _Run) -> Generator[Any, Any, dict[str, Any]]:
@@ -806,7 +836,21 @@ def _cancel(context: df.DurableOrchestrationContext, run: _Run) -> Generator[Any
     orchestration_log(context, WORKFLOW, "cancel").info(
         "relief request cancelled", released=str(run.pallets_released)
     )
-    return _outcome(run, "cancelled")
+    return (yield from _sealed(context, run, _outcome(run, "cancelled")))
+
+
+def _sealed(
+    context: df.DurableOrchestrationContext, run: _Run, outcome: dict[str, Any]
+) -> Generator[Any, Any, dict[str, Any]]:
+    """Step 6: seal the audit packet (the final stage just published tells it the history is stored)."""
+    if run.seals_audit_packet:
+        run.sealing = True
+        yield from _until_done(
+            context,
+            run,
+            lambda: seal_audit_packet(context, workflow=WORKFLOW, final_stage=run.stage, output=outcome),
+        )
+    return outcome
 
 
 def _fail(
@@ -814,6 +858,13 @@ def _fail(
 ) -> Generator[Any, Any, None]:
     """A strict step ran out of retries: undo what can be undone (release every pallet held, tell the
     dispatched drivers and shelters and the donor portal), record what cannot, before ending Failed."""
+    if run.sealing:  # every effect is done: nothing to undo, and donors already have the outcome
+        failure = StepFailure(
+            step=SEAL_STEP, reason=failure_reason(error), kept=[f"the request was {run.stage}"]
+        )
+        _publish_status(context, run, "failed", failure=failure)
+        log_process_failure(orchestration_log(context, WORKFLOW), failure)
+        return
     failure = StepFailure(step=run.stage, reason=failure_reason(error))
     _publish_status(context, run, "failing")
     undone: list[str] = []
@@ -1132,5 +1183,12 @@ def _outcome(run: _Run, outcome: Literal["completed", "cancelled"]) -> dict[str,
         applied_changes=run.applied_changes,
         rejected_changes=run.rejected_changes,
         discrepancies=run.discrepancies,
+        confirmed_by={
+            shelter_id: shelter.confirmed_by
+            for shelter_id, shelter in run.shelters.items()
+            if shelter.confirmed_by is not None
+        }
+        or None,
+        requested_by=run.requested_by,
         unsent_notifications=list(run.unsent) or None,
     ).to_dict()

@@ -1,4 +1,8 @@
-"""Session-wide fixtures: Azurite is started once for the whole test run (never skipped)."""
+"""Session-wide fixtures: Azurite is started once for the whole test run (never skipped).
+
+The durable-devhost pytest plugin (devhost.testing.pytest_plugin) is the one a team gets from the
+wheel's `pytest11` entry point; the repository runs from source, so it is loaded here by name.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ import pytest
 
 from tests.support.processes import Azurite
 
+pytest_plugins = ["devhost.testing.pytest_plugin"]
+
 
 @pytest.fixture(scope="session")
 def azurite() -> Iterator[Azurite]:
@@ -15,3 +21,9 @@ def azurite() -> Iterator[Azurite]:
     service = Azurite.start()
     yield service
     service.stop()
+
+
+@pytest.fixture(scope="session")
+def devhost_azurite(azurite: Azurite) -> Azurite:
+    """The plugin's fixtures (devhost, devhost_factory) share the session's Azurite."""
+    return azurite

@@ -18,7 +18,8 @@ To add one, write `bench/workloads/<name>.py` with
     HOST_OPTIONS: dict[str, Any]        # optional: how the devhost is started, passed to
                                         # tests.support.processes.make_host: "env" (app settings,
                                         # which win over the app's local.settings.json),
-                                        # "virtual_clock", "deliver_twice" (bools)
+                                        # "virtual_clock", "deliver_twice", "easy_auth" (bools;
+                                        # the real workflows need easy_auth: their API signs in)
 
 and add `<name>` to REGISTERED below (`./scripts/bench --only <name>` then accepts it). The harness
 starts a fresh devhost for `APP_DIR` per repetition, with its own task hub and its own
@@ -38,7 +39,7 @@ from typing import Any, cast
 
 # Module names under bench/workloads/, in the order the report lists them.
 REGISTERED: tuple[str, ...] = ("fare_disputes", "maintenance_orders", "relief_requests")
-HOST_OPTION_NAMES = frozenset({"env", "virtual_clock", "deliver_twice"})
+HOST_OPTION_NAMES = frozenset({"env", "virtual_clock", "deliver_twice", "easy_auth"})
 
 
 @dataclass

@@ -137,7 +137,7 @@ def run_batch(
     """Start every body (business id → request body), drive the batch to its end, return metrics."""
     if not bodies:
         raise ValueError("a batch needs at least one case")
-    durable = DurableClient(app.base_url, code=app.code)
+    durable = DurableClient(app.base_url, token=app.token)
     prefix = client.instance_id(_common_prefix(list(bodies)))
     cases = {business_id: Case(business_id) for business_id in bodies}
     by_instance = {client.instance_id(business_id): business_id for business_id in bodies}

@@ -15,21 +15,22 @@ from typing import Any
 from bench.stats import Metrics
 from bench.workloads import WorkloadHost
 from bench.workloads.batch_driver import SANDBOX_ENV, run_batch, warm_up
-from ops.workflow_clients import AppClient, FareDisputeClient, auto_approved_fare_dispute_body
+from ops.workflow_clients import Cast, FareDisputeClient, auto_approved_fare_dispute_body
 
 APP_DIR = Path(__file__).resolve().parents[2]
 DISPUTES = 200
 DESCRIPTION = (
     f"{DISPUTES} fare disputes filed at once, auto-approved and refunded end to end (no event, no timer)"
 )
-HOST_OPTIONS: dict[str, Any] = {"env": SANDBOX_ENV}
+HOST_OPTIONS: dict[str, Any] = {"env": SANDBOX_ENV, "easy_auth": True}
 EXPECTED_OUTCOME = "refunded"
 
 
 def run(host: WorkloadHost, count: int = DISPUTES) -> Metrics:
     """File `count` auto-approvable disputes at once and time each to its refund."""
-    app = AppClient(host.base_url)
-    client = FareDisputeClient(app)
+    cast = Cast.sign_in(host.base_url)
+    app = cast.reader
+    client = FareDisputeClient(cast.submitter)
 
     def batch(prefix: str, size: int) -> Metrics:
         bodies = {

@@ -18,7 +18,7 @@ from bench.workloads import WorkloadHost
 from bench.workloads.batch_driver import SANDBOX_ENV, Batch, run_batch, warm_up
 from ops.workflow_clients import (
     MAINTENANCE_APPROVAL_STAGE,
-    AppClient,
+    Cast,
     Json,
     MaintenanceOrderClient,
     maintenance_order_body,
@@ -29,19 +29,20 @@ ORDERS = 50
 DESCRIPTION = (
     f"{ORDERS} maintenance orders started at once, approved as soon as each waits, released end to end"
 )
-HOST_OPTIONS: dict[str, Any] = {"env": SANDBOX_ENV}
+HOST_OPTIONS: dict[str, Any] = {"env": SANDBOX_ENV, "easy_auth": True}
 EXPECTED_OUTCOME = "released"
-APPROVER = "Bench Approver"
 
 
 def run(host: WorkloadHost, count: int = ORDERS) -> Metrics:
-    """Start `count` orders at once, approve each when it waits, time each to its release."""
-    app = AppClient(host.base_url)
-    client = MaintenanceOrderClient(app)
+    """Start `count` orders at once (the portal), approve each when it waits (the approver), time each."""
+    cast = Cast.sign_in(host.base_url)
+    app = cast.reader
+    client = MaintenanceOrderClient(cast.submitter)
+    approver = MaintenanceOrderClient(cast.approver)
 
     def approve_when_waiting(batch: Batch, order_id: str, custom: Json) -> None:
         if custom.get("stage") == MAINTENANCE_APPROVAL_STAGE:
-            batch.post_once(order_id, lambda: client.approve(order_id, approved=True, approver=APPROVER))
+            batch.post_once(order_id, lambda: approver.approve(order_id, approved=True))
 
     def batch(prefix: str, size: int) -> Metrics:
         bodies = {

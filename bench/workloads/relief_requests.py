@@ -21,7 +21,7 @@ from bench.workloads import WorkloadHost
 from bench.workloads.batch_driver import SANDBOX_ENV, Batch, run_batch, warm_up
 from ops.workflow_clients import (
     RELIEF_AWAITING_STAGE,
-    AppClient,
+    Cast,
     Json,
     ReliefRequestClient,
     relief_request_body,
@@ -41,7 +41,7 @@ DESCRIPTION = (
     f"{REQUESTS} relief requests (2 shelters each) started at once, reserved, routed, dispatched and "
     "confirmed by each shelter as soon as it waits"
 )
-HOST_OPTIONS: dict[str, Any] = {"env": SANDBOX_ENV}
+HOST_OPTIONS: dict[str, Any] = {"env": SANDBOX_ENV, "easy_auth": True}
 EXPECTED_OUTCOME = "completed"
 
 
@@ -54,14 +54,18 @@ def request_shelters(index: int) -> dict[str, dict[str, int]]:
 
 def run(host: WorkloadHost, count: int = REQUESTS) -> Metrics:
     """Start `count` requests at once, confirm each shelter when it waits, time each to completion."""
-    app = AppClient(host.base_url)
-    client = ReliefRequestClient(app)
+    cast = Cast.sign_in(host.base_url, shelters=SHELTERS)
+    app = cast.reader
+    client = ReliefRequestClient(cast.submitter)
+    # Each shelter's own desk confirms its deliveries (Relief.ShelterStaff, assigned shelters only).
+    desks = {shelter_id: ReliefRequestClient(cast.staff_of(shelter_id)) for shelter_id in SHELTERS}
 
     def confirm_when_awaiting(batch: Batch, request_id: str, custom: Json) -> None:
         if custom.get("stage") != RELIEF_AWAITING_STAGE or custom.get("pendingChanges"):
             return
         for shelter_id in client.awaiting_shelters(custom):
-            batch.post_once(f"{request_id}/{shelter_id}", partial(client.confirm, request_id, shelter_id))
+            confirm = partial(desks[shelter_id].confirm, request_id, shelter_id)
+            batch.post_once(f"{request_id}/{shelter_id}", confirm)
 
     def batch(prefix: str, size: int) -> Metrics:
         bodies = {

@@ -74,6 +74,12 @@ param appInsightsName string
 @description('Vault URI (https://NAME.vault.azure.net/) used to build Key Vault references.')
 param keyVaultUri string
 
+@description('Blob endpoint of the audit storage account (sealed audit packets, immutable).')
+param auditBlobServiceUri string
+
+@description('Key identifier (no version) of the Key Vault key that signs sealed audit packets.')
+param auditSigningKeyUri string
+
 @description('Resource ID of the Log Analytics workspace that receives diagnostic logs.')
 param logAnalyticsWorkspaceId string
 
@@ -99,6 +105,22 @@ param healthCheckPath string = '/api/health'
 @description('Merge the settings already on the site and slot (true) instead of replacing them; keep true so the package URL written by the release survives.')
 param retainCurrentAppSettings bool = true
 
+@description('Application (client) ID of the Microsoft Entra app registration that signs callers in (App Service Authentication) and defines the app roles (docs/deploy-to-azure.md).')
+@minLength(36)
+@maxLength(36)
+param authClientId string
+
+@description('Directory (tenant) ID of that app registration; the token issuer is https://login.microsoftonline.com/<tenant>/v2.0.')
+@minLength(36)
+@maxLength(36)
+param authTenantId string
+
+@description('Token audiences App Service Authentication accepts (service callers ask for one of them); empty means api://<authClientId> and the client ID itself.')
+param authAllowedAudiences array = []
+
+@description('Name of the app setting that holds the app registration\'s client secret (a Key Vault reference), for the code flow; empty signs browsers in with an ID token (implicit flow) and keeps no secret.')
+param authCredentialSettingName string = ''
+
 @description('Tags applied to every resource.')
 param tags object
 
@@ -115,6 +137,18 @@ var durableTaskSchedulerAppSettings = {
 }
 
 var backendAppSettings = durableBackend == 'DurableTaskScheduler' ? durableTaskSchedulerAppSettings : {}
+
+// App Service Authentication (Easy Auth v2) with Microsoft Entra ID, written inline in both slots
+// below (checkov must see every value). Every request but the health probe needs a principal:
+// unauthenticated calls get 401 from the platform before the app runs (an API must not answer a
+// redirect), and people open the console through /.auth/login/aad?post_login_redirect_uri=/api/console,
+// which is always served. The app reads the principal Easy Auth injects and checks the app roles
+// itself (identity/); the token store stays off because the app calls nothing on the user's behalf.
+var authAudiences = empty(authAllowedAudiences) ? [
+  'api://${authClientId}'
+  authClientId
+] : authAllowedAudiences
+var authIssuer = '${environment().authentication.loginEndpoint}${authTenantId}/v2.0'
 
 resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
   name: planName
@@ -147,8 +181,7 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
   properties: {
     // checkov:skip=CKV_AZURE_17: client certificates are for mTLS APIs; callers authenticate with Entra ID
     // checkov:skip=CKV_AZURE_212: Elastic Premium scales with minimumElasticInstanceCount, not numberOfWorkers
-    // checkov:skip=CKV_AZURE_222: the HTTP starters are public endpoints protected by Entra ID; storage and the vault can be private
-    // checkov:skip=CKV_AZURE_56: authentication (EasyAuth) is configured per environment by the platform team, outside this template
+    // checkov:skip=CKV_AZURE_222: the HTTP starters are public endpoints protected by Entra ID (siteAuth); storage and the vault can be private
     serverFarmId: plan.id
     httpsOnly: true
     clientAffinityEnabled: false
@@ -203,6 +236,12 @@ resource siteAppSettings 'Microsoft.Web/sites/config@2025-03-01' = {
     WEBSITE_OVERRIDE_STICKY_DIAGNOSTICS_SETTINGS: '0'
     // Workflow secrets: Key Vault references only (versionless, so rotation is picked up).
     PAYMENT_GATEWAY_API_KEY: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/payment-gateway-api-key/)'
+    // Sealed audit packets: the immutable audit account and the signing key, both by identity.
+    AUDIT_STORAGE__blobServiceUri: auditBlobServiceUri
+    AUDIT_STORAGE__credential: 'managedidentity'
+    AUDIT_STORAGE__clientId: identityClientId
+    AUDIT_SIGNING_KEY_URI: auditSigningKeyUri
+    AUDIT_SIGNING_KEY__clientId: identityClientId
     // Sticky (slotConfigNames): stay with this slot on a swap.
     TASKHUB_NAME: productionTaskHubName
     APP_SLOT_ROLE: 'production'
@@ -245,8 +284,7 @@ resource stagingSlot 'Microsoft.Web/sites/slots@2025-03-01' = {
   properties: {
     // checkov:skip=CKV_AZURE_17: client certificates are for mTLS APIs; callers authenticate with Entra ID
     // checkov:skip=CKV_AZURE_212: Elastic Premium scales with minimumElasticInstanceCount, not numberOfWorkers
-    // checkov:skip=CKV_AZURE_222: the staging host name serves smoke tests; access is restricted by Entra ID
-    // checkov:skip=CKV_AZURE_56: authentication (EasyAuth) is configured per environment by the platform team, outside this template
+    // checkov:skip=CKV_AZURE_222: the staging host name serves smoke tests; access is restricted by Entra ID (slotAuth)
     serverFarmId: plan.id
     httpsOnly: true
     clientAffinityEnabled: false
@@ -296,11 +334,121 @@ resource stagingAppSettings 'Microsoft.Web/sites/slots/config@2025-03-01' = {
     WEBSITE_OVERRIDE_STICKY_DIAGNOSTICS_SETTINGS: '0'
     // Workflow secrets: Key Vault references only (versionless, so rotation is picked up).
     PAYMENT_GATEWAY_API_KEY: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/payment-gateway-api-key/)'
+    // Sealed audit packets: the immutable audit account and the signing key, both by identity.
+    AUDIT_STORAGE__blobServiceUri: auditBlobServiceUri
+    AUDIT_STORAGE__credential: 'managedidentity'
+    AUDIT_STORAGE__clientId: identityClientId
+    AUDIT_SIGNING_KEY_URI: auditSigningKeyUri
+    AUDIT_SIGNING_KEY__clientId: identityClientId
     // Sticky (slotConfigNames): stay with this slot on a swap.
     TASKHUB_NAME: stagingTaskHubName
     APP_SLOT_ROLE: 'staging'
     AzureFunctionsWebHost__hostid: '${take(appName, 27)}-stg'
   }, backendAppSettings)
+}
+
+// Entra ID sign-in in front of the production slot (see authAudiences above for why 401 and no token store).
+resource siteAuth 'Microsoft.Web/sites/config@2025-03-01' = {
+  parent: site
+  // checkov:skip=CKV_AZURE_13: reads the v1 authsettings shape (properties.enabled); v2 is platform.enabled, checked by CKV_FUNCAPP_12
+  // checkov:skip=CKV_AZURE_63: false positive on an authsettingsV2 config child (HTTP logging is a site property)
+  // checkov:skip=CKV_AZURE_65: false positive on an authsettingsV2 config child (detailed errors are a site property)
+  name: 'authsettingsV2'
+  // checkov:skip=CKV_AZURE_66: false positive on an authsettingsV2 config child (failed-request tracing is a site property)
+  // checkov:skip=CKV_AZURE_80: false positive: .NET version does not apply to a Python app
+  // checkov:skip=CKV_AZURE_88: false positive on an authsettingsV2 config child (Azure Files is a site setting)
+  // checkov:skip=CKV_AZURE_222: false positive on an authsettingsV2 config child (public access is a site property)
+  properties: {
+    platform: {
+      enabled: true
+      runtimeVersion: '~1'
+    }
+    globalValidation: {
+      requireAuthentication: true
+      unauthenticatedClientAction: 'Return401'
+      redirectToProvider: 'azureactivedirectory'
+      excludedPaths: [
+        '/api/health'
+      ]
+    }
+    httpSettings: {
+      requireHttps: true
+      forwardProxy: {
+        convention: 'NoProxy'
+      }
+    }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: {
+          clientId: authClientId
+          clientSecretSettingName: empty(authCredentialSettingName) ? null : authCredentialSettingName
+          openIdIssuer: authIssuer
+        }
+        validation: {
+          allowedAudiences: authAudiences
+        }
+      }
+    }
+    login: {
+      tokenStore: {
+        enabled: false
+      }
+      preserveUrlFragmentsForLogins: false
+    }
+  }
+}
+
+// The same in front of the staging slot: smoke tests and the swap see exactly what production does.
+resource slotAuth 'Microsoft.Web/sites/slots/config@2025-03-01' = {
+  parent: stagingSlot
+  // checkov:skip=CKV_AZURE_13: reads the v1 authsettings shape (properties.enabled); v2 is platform.enabled, checked by CKV_FUNCAPP_12
+  // checkov:skip=CKV_AZURE_63: false positive on an authsettingsV2 config child
+  // checkov:skip=CKV_AZURE_65: false positive on an authsettingsV2 config child
+  name: 'authsettingsV2'
+  // checkov:skip=CKV_AZURE_66: false positive on an authsettingsV2 config child
+  // checkov:skip=CKV_AZURE_80: false positive: .NET version does not apply to a Python app
+  // checkov:skip=CKV_AZURE_88: false positive on an authsettingsV2 config child
+  // checkov:skip=CKV_AZURE_222: false positive on an authsettingsV2 config child
+  properties: {
+    platform: {
+      enabled: true
+      runtimeVersion: '~1'
+    }
+    globalValidation: {
+      requireAuthentication: true
+      unauthenticatedClientAction: 'Return401'
+      redirectToProvider: 'azureactivedirectory'
+      excludedPaths: [
+        '/api/health'
+      ]
+    }
+    httpSettings: {
+      requireHttps: true
+      forwardProxy: {
+        convention: 'NoProxy'
+      }
+    }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: {
+          clientId: authClientId
+          clientSecretSettingName: empty(authCredentialSettingName) ? null : authCredentialSettingName
+          openIdIssuer: authIssuer
+        }
+        validation: {
+          allowedAudiences: authAudiences
+        }
+      }
+    }
+    login: {
+      tokenStore: {
+        enabled: false
+      }
+      preserveUrlFragmentsForLogins: false
+    }
+  }
 }
 
 // No basic (FTP / SCM) publishing credentials: deployments authenticate with Entra tokens.
@@ -391,6 +539,7 @@ resource planDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-previ
   }
 }
 
+output authClientId string = authClientId
 output siteName string = site.name
 output siteId string = site.id
 output defaultHostName string = site.properties.defaultHostName

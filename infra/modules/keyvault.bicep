@@ -1,6 +1,7 @@
-// Key Vault in RBAC mode for workflow secrets (payment gateway key and the like). The template
-// creates no secret and takes none as a parameter: operators set values with
-// `az keyvault secret set`, and the app reads them only through Key Vault references.
+// Key Vault in RBAC mode for workflow secrets (payment gateway key and the like) and the audit
+// packet signing key (created by modules/audit-evidence.bicep). The template creates no secret and
+// takes none as a parameter: operators set values with `az keyvault secret set`, and the app reads
+// them only through Key Vault references.
 
 @description('Azure region of the vault.')
 param location string
@@ -28,9 +29,10 @@ resource vault 'Microsoft.KeyVault/vaults@2024-11-01' = {
     // checkov:skip=CKV_AZURE_109: the firewall denies by default when enablePrivateNetworking is true; checkov cannot evaluate the ternary
     // checkov:skip=CKV2_AZURE_32: a private endpoint is created when enablePrivateNetworking is true (private-endpoints.bicep)
     tenantId: subscription().tenantId
+    // Premium: the audit packet signing key is HSM-backed (EC-HSM, modules/audit-evidence.bicep).
     sku: {
       family: 'A'
-      name: 'standard'
+      name: 'premium'
     }
     // RBAC mode: access policies are ignored; the app identity holds Key Vault Secrets User.
     enableRbacAuthorization: true

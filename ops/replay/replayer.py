@@ -20,9 +20,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from devhost.invoke import OUT_OF_PROC_MARKER
 from devhost.loader import FunctionIndex
 from devhost.shim import ActionReplay, NonDeterminismError, UnsupportedActionError, _leaf_kind
+from devhost.worker.runner import OUT_OF_PROC_MARKER
 from ops.replay.history_file import HistoryRecord
 
 Severity = Literal["error", "warning"]

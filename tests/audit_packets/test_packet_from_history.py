@@ -59,10 +59,27 @@ def test_attempts_are_grouped_events_named_and_payloads_redacted() -> None:
     assert packet["instance"]["instanceId"] == "maintenance-42"
     assert packet["outcome"] == {"status": "Completed", "output": {"outcome": "released"}, "at": "T6"}
     assert decision_records(packet, "approval_decision", ("approved",)) == [
-        {"by": "Ada", "receivedAt": "T5", "approved": True}
+        {"by": "Ada", "principal": None, "receivedAt": "T5", "approved": True}
     ]
     text = json.dumps(packet)
     assert "pat@example.com" not in text and "ada@example.com" not in text
+
+
+def test_an_event_that_records_its_principal_names_it_over_any_typed_name() -> None:
+    """`decidedBy` (the authenticated principal the HTTP edge wrote) is who sent it, not `approver`."""
+    principal = {"principalId": "0b2c-oid", "name": "Ada Lovelace", "role": "Maintenance.Approver"}
+    event = {
+        "EventType": "EventRaised",
+        "Name": "approval_decision",
+        "Timestamp": "T5",
+        "Input": json.dumps({"approved": True, "approver": "Mallory", "decidedBy": principal}),
+    }
+    status = {**STATUS, "historyEvents": [event]}
+    packet = packet_from_history(status, packet_redactor())
+    [record] = decision_records(packet, "approval_decision", ("approved",))
+    assert record == {"by": "Ada Lovelace", "principal": principal, "receivedAt": "T5", "approved": True}
+    assert packet["events"][0]["principal"]["principalId"] == "0b2c-oid"
+    assert "event 'approval_decision' received from Ada Lovelace" in json.dumps(packet["timeline"])
 
 
 def test_status_as_dict_reads_the_sdk_history_events_attribute() -> None:

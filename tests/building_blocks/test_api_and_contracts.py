@@ -20,6 +20,7 @@ from contracts import (
     parse_duration,
     parse_event,
 )
+from tests.support.identity import READER, Tokens
 from tests.support.processes import REPO_ROOT, HostProcess
 
 GOOD_ORDER: dict[str, Any] = {
@@ -124,17 +125,28 @@ def test_unknown_instances_duplicates_and_crashes(start_host: Callable[..., Host
 def test_the_sandbox_view_is_served_only_when_the_sandbox_is_selected(
     start_host: Callable[..., HostProcess],
 ) -> None:
-    sandbox_app = start_host(Path(REPO_ROOT))
-    response = requests.get(f"{sandbox_app.base_url}/api/sandbox/payments", timeout=30)
+    sandbox_app = start_host(Path(REPO_ROOT), easy_auth=True)
+    reader = Tokens(sandbox_app.base_url).headers(READER)  # the view is for Operations.Reader
+    assert requests.get(f"{sandbox_app.base_url}/api/sandbox/payments", timeout=30).status_code == 401
+    response = requests.get(f"{sandbox_app.base_url}/api/sandbox/payments", headers=reader, timeout=30)
     assert response.status_code == 200 and response.json() == {
         "system": "payments",
         "effects": [],
         "calls": [],
     }
-    inventory = requests.get(f"{sandbox_app.base_url}/api/sandbox/inventory", timeout=30).json()
+    inventory = requests.get(
+        f"{sandbox_app.base_url}/api/sandbox/inventory", headers=reader, timeout=30
+    ).json()
     assert inventory["levels"] == []
-    assert requests.get(f"{sandbox_app.base_url}/api/sandbox/bank", timeout=30).json()["field"] == "system"
-    assert requests.post(f"{sandbox_app.base_url}/api/sandbox/payments", timeout=30).status_code in (404, 405)
+    bank = requests.get(f"{sandbox_app.base_url}/api/sandbox/bank", headers=reader, timeout=30)
+    assert bank.json()["field"] == "system"
+    posted = requests.post(f"{sandbox_app.base_url}/api/sandbox/payments", headers=reader, timeout=30)
+    assert posted.status_code in (404, 405)
 
-    real_app = start_host(Path(REPO_ROOT), env={"INTEGRATIONS_MODE": "http"})
-    assert requests.get(f"{real_app.base_url}/api/sandbox/payments", timeout=30).status_code == 404
+    real_app = start_host(Path(REPO_ROOT), env={"INTEGRATIONS_MODE": "http"}, easy_auth=True)
+    hidden = requests.get(
+        f"{real_app.base_url}/api/sandbox/payments",
+        headers=Tokens(real_app.base_url).headers(READER),
+        timeout=30,
+    )
+    assert hidden.status_code == 404

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -183,7 +184,7 @@ class Provider(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(length) or b"null")
         Provider.seen.append({"path": self.path, "headers": dict(self.headers), "body": body})
         if self.path.startswith("/slow/"):
-            threading.Event().wait(1.0)
+            time.sleep(1.0)
         status = 503 if self.path.startswith("/busy/") else 400 if self.path.startswith("/bad/") else 200
         answer: dict[str, Any] = {
             "refundId": "re_x",

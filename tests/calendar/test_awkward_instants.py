@@ -26,6 +26,7 @@ import pytest
 
 from ops.workflow_clients import (
     AppClient,
+    Cast,
     FareDisputeClient,
     MaintenanceOrderClient,
     ReliefRequestClient,
@@ -106,7 +107,9 @@ def pinned(request: pytest.FixtureRequest, azurite: Azurite) -> Iterator[tuple[I
     """A root-app devhost whose virtual clock starts at the instant under test."""
     instant = INSTANTS[request.param]
     env = {**SETTINGS, "STORAGE_CONTAINER_PREFIX": f"ca{uuid.uuid4().hex[:10]}"}
-    host = make_host(REPO_ROOT, azurite, virtual_clock=True, clock_start=instant.filed, env=env).start()
+    host = make_host(
+        REPO_ROOT, azurite, virtual_clock=True, clock_start=instant.filed, env=env, easy_auth=True
+    ).start()
     yield instant, host
     host.stop()
 
@@ -123,8 +126,13 @@ def test_time_dependent_paths_fall_due_exactly_when_expected(pinned: tuple[Insta
     instant, host = pinned
     start = instant.start
     assert clock_now(host.base_url) == start
-    app = AppClient(host.base_url)
-    disputes, orders, relief = FareDisputeClient(app), MaintenanceOrderClient(app), ReliefRequestClient(app)
+    cast = Cast.sign_in(host.base_url)
+    app = cast.reader  # reads the sandbox view; the portal starts the cases and polls their status
+    disputes, orders, relief = (
+        FareDisputeClient(cast.submitter),
+        MaintenanceOrderClient(cast.submitter),
+        ReliefRequestClient(cast.submitter),
+    )
 
     disputes.file(supervised_fare_dispute_body("sla"))
     disputes.file(evidence_fare_dispute_body("evidence"))

@@ -1,7 +1,9 @@
-"""Fixtures of the console tests: the root app on Azurite (virtual clock) and headless Chromium.
+"""Fixtures of the console tests: the root app on Azurite (virtual clock, Easy Auth emulated) and
+headless Chromium.
 
 The browser is Debian's Chromium (`/usr/bin/chromium`, installed by scripts/bootstrap) driven by
-Playwright with that executable: Playwright's own browser download is never used. Screenshots go to
+Playwright with that executable: Playwright's own browser download is never used. Pages sign in
+through the devhost's sign-in form (`sign_in`), as a person would. Screenshots go to
 `.artifacts/console/`.
 """
 
@@ -11,11 +13,13 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from ops.workflow_clients import AppClient
+from ops.sign_in import LocalPrincipal
+from ops.workflow_clients import Cast
 from tests.support.processes import ARTIFACTS, REPO_ROOT, Azurite, HostProcess, make_host
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -42,15 +46,24 @@ def console_env() -> dict[str, str]:
 @pytest.fixture(scope="module")
 def console_host(azurite: Azurite, console_env: dict[str, str]) -> Iterator[HostProcess]:
     """The project's root app (every workflow and the console) with a virtual clock."""
-    host = make_host(REPO_ROOT, azurite, virtual_clock=True, env=console_env).start()
+    host = make_host(REPO_ROOT, azurite, virtual_clock=True, env=console_env, easy_auth=True).start()
     yield host
     host.stop()
 
 
 @pytest.fixture(scope="module")
-def app_client(console_host: HostProcess) -> AppClient:
-    """The workflows' own HTTP API, as a client would call it."""
-    return AppClient(console_host.base_url)
+def cast(console_host: HostProcess) -> Cast:
+    """The workflows' own HTTP API as its callers use it: the portal starts cases, a reader reads."""
+    return Cast.sign_in(console_host.base_url)
+
+
+def sign_in(page: Page, base_url: str, principal: LocalPrincipal, then: str = "/api/console") -> None:
+    """Sign in through the devhost's sign-in form (Easy Auth emulation), then land on `then`."""
+    page.goto(f"{base_url}/.auth/login/aad?post_login_redirect_uri={quote(then, safe='')}")
+    page.get_by_label("User ID").fill(principal.user_id)
+    page.get_by_label("User details").fill(principal.name)
+    page.get_by_label("User roles").fill(",".join(str(role) for role in principal.roles))
+    page.get_by_role("button", name="Sign in").click()
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,10 @@ from typing import Any
 import pytest
 
 from console import csrf
-from console.decisions import DecisionFormError, decision_from_form, pending_decisions
+from console.decisions import DecisionFormError, Viewer, decision_from_form, pending_decisions
 from console.management import Cursor, InstanceFilter, matches, parse_statuses, row_from_status
 from console.pages import InstanceView, Links, PageContext, available_actions, instance_page
+from identity import Principal, Role
 
 KEY = b"k" * 32
 
@@ -99,35 +100,66 @@ def test_pending_decisions_come_from_the_custom_status() -> None:
     assert found[0].currency == "EUR" and "2 reminder(s)" in found[1].detail
 
 
-def test_decision_forms_become_the_workflow_endpoints_bodies() -> None:
+def test_decision_forms_become_what_the_workflows_receive_and_name_no_decider() -> None:
     approval = decision_from_form(
         "maintenance_approval",
         "maintenance-a",
         "a",
-        {"decision": "reject", "approver": "Ada", "comment": " no "},
+        {"decision": "reject", "approver": "Mallory", "comment": " no "},
+        "Ada Approver",
     )
-    assert approval.path == "maintenance-orders/a/approval"
-    assert approval.body == {"approved": False, "approver": "Ada", "comment": "no"}
+    assert approval.business_id == "a" and approval.summary.endswith("as Ada Approver")
+    assert approval.body == {"approved": False, "comment": "no"}, "a typed approver is never taken"
     partial = decision_from_form(
         "supervisor_decision",
         "fare-dispute-c",
         "c",
         {"decision": "partial", "supervisor": "sup-1", "refundAmount": "5.5", "currency": "eur"},
+        "Sam",
     )
-    assert partial.body["refundAmount"] == {"amount": "5.5", "currency": "EUR"}
+    assert partial.body == {"decision": "partial", "refundAmount": {"amount": "5.5", "currency": "EUR"}}
     with pytest.raises(DecisionFormError) as refused:
-        decision_from_form(
-            "supervisor_decision", "fare-dispute-c", "c", {"decision": "partial", "supervisor": "sup-1"}
-        )
+        decision_from_form("supervisor_decision", "fare-dispute-c", "c", {"decision": "partial"}, "Sam")
     assert refused.value.field == "refundAmount"
     with pytest.raises(DecisionFormError):
-        decision_from_form(
-            "maintenance_approval", "maintenance-a", "a", {"decision": "approve", "approver": ""}
-        )
+        decision_from_form("maintenance_approval", "maintenance-a", "a", {"decision": "maybe"}, "Ada")
     confirmation = decision_from_form(
-        "shelter_confirmation", "relief-d", "d", {"shelterId": "s-1", "confirmedBy": "Dee"}
+        "shelter_confirmation", "relief-d", "d", {"shelterId": "s-1", "confirmedBy": "Dee"}, "Dee"
     )
     assert confirmation.body == {"shelterId": "s-1"}
+
+
+def test_the_viewer_gets_a_form_only_for_decisions_they_may_take() -> None:
+    rows = [
+        row_from_status(
+            status(
+                "maintenance-a",
+                "maintenance_order",
+                {"waitingFor": "approval_decision"},
+                input={"startedBy": {"principalId": "ada", "name": "Ada"}},
+            )
+        ),
+        row_from_status(status("maintenance-b", "maintenance_order", {"waitingFor": "approval_decision"})),
+        row_from_status(
+            status(
+                "relief-d",
+                "relief_routing",
+                {"shelters": {"s-1": {"state": "awaiting"}, "s-2": {"state": "awaiting"}}},
+            )
+        ),
+    ]
+    order_a, order_b, shelter_1, shelter_2 = pending_decisions(rows)
+    ada = Viewer(
+        Principal(
+            "ada", "Ada", frozenset({Role.MAINTENANCE_APPROVER.value, Role.RELIEF_SHELTER_STAFF.value}), "aad"
+        ),
+        frozenset({"s-1"}),
+    )
+    assert ada.refusal(order_a) == "you started this case: another person decides it (maker-checker)"
+    assert ada.refusal(order_b) is None
+    assert (ada.refusal(shelter_1), ada.refusal(shelter_2)) == (None, "not one of your shelters")
+    reader = Viewer(Principal("rita", "Rita", frozenset({Role.OPERATIONS_READER.value}), "aad"))
+    assert reader.refusal(order_b) == "needs the role Maintenance.Approver"
 
 
 def test_csrf_tokens_are_bound_to_the_cookie_the_purpose_and_the_origin() -> None:
@@ -182,9 +214,9 @@ def test_instance_page_escapes_every_payload_and_never_offers_purge() -> None:
     view = InstanceView(
         row=row, packet=packet, decisions=[], action_tokens={"rewind": "t"}, decision_tokens={}
     )
-    html = instance_page(PageContext(Links("/api/console", code="k&y")), view)
+    html = instance_page(PageContext(Links("/api/console")), view)
     assert "<script" not in html and "&lt;script&gt;" in html
-    assert "2.5 s" in html and "code=k%26y" in html
+    assert "2.5 s" in html and "code=" not in html
     assert available_actions("Failed") == ["rewind"]
     offered = {
         action

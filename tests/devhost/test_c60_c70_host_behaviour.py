@@ -25,6 +25,7 @@ from tests.devhost.conformance_b_support import (
 )
 from tests.support.durable_http import DurableApi
 from tests.support.processes import Azurite, HostProcess, make_host
+from tests.support.wire import clock_now
 
 APPS = Path(__file__).parent / "apps"
 
@@ -79,11 +80,13 @@ def test_c61_module_state_survives_between_invocations(api: DurableApi) -> None:
 
 
 def test_c62_timer_ten_seconds_ahead_and_timer_in_the_past(api: DurableApi, base_url: str) -> None:
-    fire_at = datetime.now(UTC) + timedelta(seconds=10)
+    # Times come from the host's clock, the one its timers follow (under faketime every process
+    # starts its own fake clock, so this process's clock may differ from the host's).
+    fire_at = clock_now(base_url) + timedelta(seconds=10)
     future = start_via_client(base_url, "b_scheduled_start", _dotnet_round_trip(fire_at))
     past_started = time.monotonic()
     past = start_via_client(
-        base_url, "b_scheduled_start", _dotnet_round_trip(datetime.now(UTC) - timedelta(seconds=5))
+        base_url, "b_scheduled_start", _dotnet_round_trip(clock_now(base_url) - timedelta(seconds=5))
     )
     past_status = api.wait(past, timeout=10)
     assert past_status["runtimeStatus"] == "Completed", past_status["output"]
@@ -99,7 +102,7 @@ def test_c62_timer_ten_seconds_ahead_and_timer_in_the_past(api: DurableApi, base
         if status["runtimeStatus"] != "Running":
             break
         time.sleep(0.1)
-    seen_done = datetime.now(UTC)
+    seen_done = clock_now(base_url)
     assert status["runtimeStatus"] == "Completed", status
     assert status["output"] == "Scheduled"
     assert seen_done >= fire_at - timedelta(seconds=2), (seen_done, fire_at)

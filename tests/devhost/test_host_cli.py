@@ -150,6 +150,9 @@ def test_the_virtual_clock_starts_at_the_pinned_instant_and_only_moves_forward(
     assert clock["startedAt"] == clock["now"] == "2027-03-27T23:59:30.0000000Z"
     advanced = requests.post(f"{host.base_url}/admin/clock/advance", json={"seconds": 31}, timeout=10).json()
     assert advanced["now"] == "2027-03-28T00:00:01.0000000Z" and advanced["startedAt"] == clock["startedAt"]
+    # The Date header of every answer states the host's clock (the console takes "now" from it).
+    listed = requests.get(f"{host.base_url}/runtime/webhooks/durabletask/instances", timeout=10)
+    assert listed.headers["Date"] == "Sun, 28 Mar 2027 00:00:01 GMT"
     assert "virtual clock from 2027-03-27T23:59:30" in host.log_text()
 
 

@@ -48,6 +48,7 @@ def start_dispute_host(azurite: Azurite) -> Iterator[Callable[..., DisputeHost]]
             **(env or {}),
         }
         options.setdefault("virtual_clock", True)
+        options.setdefault("easy_auth", True)
         host = make_host(app_dir, azurite, env=settings, **options).start()
         started.append(host)
         return DisputeHost(host, settings)

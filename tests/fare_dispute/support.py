@@ -15,6 +15,7 @@ from idempotency import EffectLedger
 from integrations.sandbox import SandboxSystem
 from orchestrators.fare_dispute import instance_id_for
 from tests.support.durable_http import DurableApi
+from tests.support.identity import READER, SUBMITTER, SUPERVISOR, LocalPrincipal, Tokens
 from tests.support.processes import HostProcess
 from tests.support.wire import advance_clock
 
@@ -44,10 +45,17 @@ def claim(
 
 @dataclass
 class DisputeHost:
-    """A started host of the fare dispute app plus the settings it runs with."""
+    """A started host of the fare dispute app plus the settings it runs with.
+
+    Calls act as signed-in principals (Easy Auth emulated): the portal files and sends evidence, a
+    supervisor decides, a reader reads the management API.
+    """
 
     process: HostProcess
     settings: dict[str, str]
+
+    def __post_init__(self) -> None:
+        self.tokens = Tokens(self.process.base_url)
 
     @property
     def base_url(self) -> str:
@@ -55,30 +63,51 @@ class DisputeHost:
 
     @property
     def durable(self) -> DurableApi:
-        return DurableApi(self.base_url)
+        return DurableApi(self.base_url, self.tokens.token(READER))
 
     # -- the HTTP API ---------------------------------------------------------------------------
 
-    def file(self, body: Any) -> requests.Response:
-        return requests.post(f"{self.base_url}/api/fare-disputes", json=body, timeout=30)
+    def file(self, body: Any, as_: LocalPrincipal | None = SUBMITTER) -> requests.Response:
+        return requests.post(
+            f"{self.base_url}/api/fare-disputes", json=body, headers=self.tokens.headers(as_), timeout=30
+        )
 
-    def file_ok(self, body: JsonDict) -> str:
-        response = self.file(body)
+    def file_ok(self, body: JsonDict, as_: LocalPrincipal | None = SUBMITTER) -> str:
+        response = self.file(body, as_)
         assert response.status_code == 202, response.text
         return instance_id_for(body["disputeId"])
 
-    def evidence(self, dispute_id: str, body: Any) -> requests.Response:
+    def evidence(
+        self, dispute_id: str, body: Any, as_: LocalPrincipal | None = SUBMITTER
+    ) -> requests.Response:
         return requests.post(
-            f"{self.base_url}/api/fare-disputes/{dispute_id}/evidence", json=body, timeout=30
+            f"{self.base_url}/api/fare-disputes/{dispute_id}/evidence",
+            json=body,
+            headers=self.tokens.headers(as_),
+            timeout=30,
         )
 
-    def decide(self, dispute_id: str, body: Any) -> requests.Response:
+    def decide(
+        self, dispute_id: str, body: Any, as_: LocalPrincipal | None = SUPERVISOR
+    ) -> requests.Response:
         return requests.post(
-            f"{self.base_url}/api/fare-disputes/{dispute_id}/supervisor-decision", json=body, timeout=30
+            f"{self.base_url}/api/fare-disputes/{dispute_id}/supervisor-decision",
+            json=body,
+            headers=self.tokens.headers(as_),
+            timeout=30,
         )
 
-    def view(self, dispute_id: str) -> requests.Response:
-        return requests.get(f"{self.base_url}/api/fare-disputes/{dispute_id}", timeout=30)
+    def view(self, dispute_id: str, as_: LocalPrincipal | None = SUBMITTER) -> requests.Response:
+        return requests.get(
+            f"{self.base_url}/api/fare-disputes/{dispute_id}", headers=self.tokens.headers(as_), timeout=30
+        )
+
+    def audit(self, dispute_id: str, as_: LocalPrincipal | None = READER) -> requests.Response:
+        return requests.get(
+            f"{self.base_url}/api/fare-disputes/{dispute_id}/audit",
+            headers=self.tokens.headers(as_),
+            timeout=30,
+        )
 
     def audit_ok(self, dispute_id: str) -> JsonDict:
         response = requests.get(f"{self.base_url}/api/fare-disputes/{dispute_id}/audit", timeout=30)

@@ -18,10 +18,20 @@ import pytest
 
 from orchestrators.fare_dispute import EVIDENCE_SUBMITTED_EVENT, SUPERVISOR_DECISION_EVENT, instance_id_for
 from tests.fare_dispute.support import DisputeHost, JsonDict, claim
+from tests.support.identity import READER, SUBMITTER, SUPERVISOR, Role, actor_record
 from tests.support.wire import deliver_in_one_batch
 
-EVIDENCE = {"evidence": {"claimCheck": "tests/evidence.json"}, "documentCount": 1}
-APPROVAL = {"decision": "approve", "supervisor": "sup-ties"}
+# The events as the HTTP edge raises them, with the principals who sent them.
+EVIDENCE = {
+    "evidence": {"claimCheck": "tests/evidence.json"},
+    "documentCount": 1,
+    "submittedBy": actor_record(SUBMITTER, Role.WORKFLOW_SUBMITTER),
+}
+APPROVAL = {
+    "decision": "approve",
+    "supervisor": SUPERVISOR.name,
+    "decidedBy": actor_record(SUPERVISOR, Role.FARE_DISPUTE_SUPERVISOR),
+}
 ORDERS = [pytest.param(False, id="deadline-first"), pytest.param(True, id="event-first")]
 
 
@@ -55,6 +65,7 @@ def test_evidence_arriving_with_the_evidence_deadline_is_late_in_either_order(
         filed + timedelta(days=3),
         (EVIDENCE_SUBMITTED_EVENT, EVIDENCE),
         event_first=event_first,
+        token=host.tokens.token(READER),
     )
 
     view = host.resolved(dispute_id)
@@ -85,6 +96,7 @@ def test_evidence_arriving_with_the_sla_due_time_escalates_first_in_either_order
         utc("2026-11-18T09:00:00"),
         (EVIDENCE_SUBMITTED_EVENT, EVIDENCE),
         event_first=event_first,
+        token=host.tokens.token(READER),
     )
 
     view = host.settle(dispute_id, lambda view: view.get("waitingFor") == "supervisor_decision", nudge=False)
@@ -109,11 +121,12 @@ def test_a_decision_arriving_with_the_sla_due_time_escalates_then_refunds_in_eit
         utc("2026-12-08T14:30:00"),
         (SUPERVISOR_DECISION_EVENT, APPROVAL),
         event_first=event_first,
+        token=host.tokens.token(READER),
     )
 
     view = host.resolved(dispute_id)
     assert (view["outcome"], view["escalated"]) == ("refunded", True)
-    assert decisions(view) == [("sla", "escalate", True), ("sup-ties", "approve", True)]
+    assert decisions(view) == [("sla", "escalate", True), (SUPERVISOR.name, "approve", True)]
     assert len(host.refunds(dispute_id)) == 1
 
 
@@ -141,6 +154,7 @@ def test_evidence_deadline_and_sla_due_at_the_same_instant_escalate_then_close(
         filed + timedelta(days=3),
         (EVIDENCE_SUBMITTED_EVENT, EVIDENCE),
         event_first=event_first,
+        token=host.tokens.token(READER),
     )
 
     view = host.resolved(dispute_id)

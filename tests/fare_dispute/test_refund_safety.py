@@ -15,14 +15,29 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-import requests
 
 from orchestrators.fare_dispute import instance_id_for
 from tests.fare_dispute.conftest import FAULTS
 from tests.fare_dispute.support import DisputeHost, JsonDict, claim
+from tests.support.identity import SUPERVISOR, Role, person
 
-SUPERVISOR = "sup-lee"
 AIRPORT = ("trip-airport", "cancelled_trip", "42.50")
+# Four supervisors pressing the button at once.
+SUPERVISORS = [person(f"Supervisor {n}", Role.FARE_DISPUTE_SUPERVISOR) for n in range(4)]
+
+
+def forwarded_decision(decision: str, **fields: object) -> JsonDict:
+    """A supervisor's decision as the HTTP edge raises it (a webhook retry delivers it again)."""
+    return {
+        "decision": decision,
+        "supervisor": SUPERVISOR.name,
+        "decidedBy": {
+            "principalId": SUPERVISOR.user_id,
+            "name": SUPERVISOR.name,
+            "role": "FareDispute.Supervisor",
+        },
+        **fields,
+    }
 
 
 def assert_exactly_one_refund_within_the_fare(host: DisputeHost, dispute_id: str, fare: str) -> JsonDict:
@@ -47,11 +62,10 @@ def test_concurrent_decisions_refund_once(dispute_host: DisputeHost, dispute_id:
     """Four supervisors press the button at once: one decision is taken, one refund paid."""
     supervisor_case(dispute_host, dispute_id)
     bodies = [
-        {"decision": "approve", "supervisor": f"sup-{n}"}
+        {"decision": "approve"}
         if n % 2
         else {
             "decision": "partial",
-            "supervisor": f"sup-{n}",
             "refundAmount": {"amount": "10.00", "currency": "EUR"},
         }
         for n in range(4)
@@ -59,9 +73,11 @@ def test_concurrent_decisions_refund_once(dispute_host: DisputeHost, dispute_id:
     answers: list[int] = []
     threads = [
         threading.Thread(
-            target=lambda body=body: answers.append(dispute_host.decide(dispute_id, body).status_code)
+            target=lambda body=body, who=who: answers.append(
+                dispute_host.decide(dispute_id, body, as_=who).status_code
+            )
         )
-        for body in bodies
+        for body, who in zip(bodies, SUPERVISORS, strict=True)
     ]
     for thread in threads:
         thread.start()
@@ -80,7 +96,7 @@ def test_a_duplicate_decision_raised_past_the_api_changes_nothing(
     """The same decision delivered twice (a retried webhook) straight to the instance."""
     supervisor_case(dispute_host, dispute_id)
     instance_id = instance_id_for(dispute_id)
-    decision = {"decision": "approve", "supervisor": SUPERVISOR}
+    decision = forwarded_decision("approve")
     assert dispute_host.durable.raise_event(instance_id, "supervisor_decision", decision).status_code == 202
     assert dispute_host.durable.raise_event(instance_id, "supervisor_decision", decision).status_code == 202
     result = dispute_host.resolved(dispute_id)["result"]
@@ -92,17 +108,15 @@ def test_a_late_decision_after_resolution_is_409_and_refunds_nothing_more(
     dispute_host: DisputeHost, dispute_id: str
 ) -> None:
     supervisor_case(dispute_host, dispute_id)
-    assert (
-        dispute_host.decide(dispute_id, {"decision": "approve", "supervisor": SUPERVISOR}).status_code == 202
-    )
+    assert dispute_host.decide(dispute_id, {"decision": "approve"}).status_code == 202
     dispute_host.resolved(dispute_id)
     partial = {
         "decision": "partial",
-        "supervisor": "sup-late",
         "refundAmount": {"amount": "5.00", "currency": "EUR"},
     }
     assert dispute_host.decide(dispute_id, partial).status_code == 409
-    dispute_host.durable.raise_event(instance_id_for(dispute_id), "supervisor_decision", partial)
+    late = forwarded_decision("partial", refundAmount=partial["refundAmount"])
+    dispute_host.durable.raise_event(instance_id_for(dispute_id), "supervisor_decision", late)
     view = dispute_host.view_ok(dispute_id)
     assert view["runtimeStatus"] == "Completed" and view["result"]["refund"]["amount"]["amount"] == "42.50"
     assert_exactly_one_refund_within_the_fare(dispute_host, dispute_id, "42.50")
@@ -126,10 +140,7 @@ def test_deliver_activities_twice_refunds_and_messages_once(
         fare = "7.70"
     else:
         supervisor_case(twice_host, dispute_id)
-        assert (
-            twice_host.decide(dispute_id, {"decision": "approve", "supervisor": SUPERVISOR}).status_code
-            == 202
-        )
+        assert twice_host.decide(dispute_id, {"decision": "approve"}).status_code == 202
         fare = "42.50"
     result = twice_host.resolved(dispute_id)["result"]
     assert result["outcome"] == "refunded"
@@ -173,4 +184,4 @@ def test_kill_9_after_the_gateway_refunded_and_before_the_ledger_recorded_refund
     assert result["refund"]["refundId"] == refund["response"]["refundId"]
     record = host.ledger().lookup(key)
     assert record is not None and record.state == "done" and record.takeovers == 1
-    assert requests.get(f"{host.base_url}/api/fare-disputes/{dispute_id}", timeout=30).status_code == 200
+    assert host.view(dispute_id).status_code == 200

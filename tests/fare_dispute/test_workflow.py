@@ -19,9 +19,8 @@ import pytest
 from orchestrators.fare_dispute import instance_id_for
 from tests.fare_dispute.conftest import FAULTS
 from tests.fare_dispute.support import DisputeHost, JsonDict, claim
+from tests.support.identity import SUBMITTER, SUPERVISOR
 from tests.support.polling import wait_until
-
-SUPERVISOR = "sup-maria"
 
 
 def assert_one_refund(host: DisputeHost, dispute_id: str, amount: str, payment_reference: str) -> JsonDict:
@@ -113,18 +112,19 @@ def test_supervisor_approves_a_refund_above_the_auto_limit(
 ) -> None:
     file_for_supervisor(dispute_host, dispute_id)
     assert dispute_host.refunds(dispute_id) == []
-    response = dispute_host.decide(
-        dispute_id, {"decision": "approve", "supervisor": SUPERVISOR, "note": "ok"}
-    )
+    response = dispute_host.decide(dispute_id, {"decision": "approve", "note": "ok"})
     assert response.status_code == 202, response.text
     result = dispute_host.resolved(dispute_id)["result"]
     assert result["outcome"] == "refunded"
     decision = result["decisions"][-1]
     assert (decision["decidedBy"], decision["decision"], decision["amount"]["amount"]) == (
-        SUPERVISOR,
+        SUPERVISOR.name,
         "approve",
         "42.50",
     )
+    assert decision["actor"]["principalId"] == SUPERVISOR.user_id
+    assert result["refund"]["approvedBy"]["role"] == "FareDispute.Supervisor"
+    assert result["filedBy"]["role"] == "Workflow.Submitter"
     assert_one_refund(dispute_host, dispute_id, "42.50", "pay-airport-1")
     assert dispute_host.messages(dispute_id) == [
         "fare_dispute.received",
@@ -137,7 +137,6 @@ def test_supervisor_partial_refunds_the_partial_amount(dispute_host: DisputeHost
     file_for_supervisor(dispute_host, dispute_id)
     partial = {
         "decision": "partial",
-        "supervisor": SUPERVISOR,
         "refundAmount": {"amount": "20.00", "currency": "EUR"},
     }
     assert dispute_host.decide(dispute_id, partial).status_code == 202
@@ -148,9 +147,7 @@ def test_supervisor_partial_refunds_the_partial_amount(dispute_host: DisputeHost
 
 def test_supervisor_reject_refunds_nothing(dispute_host: DisputeHost, dispute_id: str) -> None:
     file_for_supervisor(dispute_host, dispute_id)
-    assert (
-        dispute_host.decide(dispute_id, {"decision": "reject", "supervisor": SUPERVISOR}).status_code == 202
-    )
+    assert dispute_host.decide(dispute_id, {"decision": "reject"}).status_code == 202
     result = dispute_host.resolved(dispute_id)["result"]
     assert result["outcome"] == "rejected" and "refund" not in result
     assert dispute_host.refunds(dispute_id) == []
@@ -163,7 +160,6 @@ def test_partial_above_the_fare_is_refused_and_the_case_keeps_waiting(
     file_for_supervisor(dispute_host, dispute_id)
     too_much = {
         "decision": "partial",
-        "supervisor": SUPERVISOR,
         "refundAmount": {"amount": "50.00", "currency": "EUR"},
     }
     assert dispute_host.decide(dispute_id, too_much).status_code == 202
@@ -180,7 +176,6 @@ def test_partial_above_the_fare_is_refused_and_the_case_keeps_waiting(
     assert dispute_host.refunds(dispute_id) == [] and view["outcome"] is None
     fair = {
         "decision": "partial",
-        "supervisor": SUPERVISOR,
         "refundAmount": {"amount": "42.50", "currency": "EUR"},
     }
     assert dispute_host.decide(dispute_id, fair).status_code == 202
@@ -205,9 +200,7 @@ def test_unconfirmed_claim_asks_for_evidence_then_a_supervisor_decides(
     dispute_host.file_ok(claim(dispute_id, "trip-correct", "overcharge", "2.00"))
     view = dispute_host.waiting_for(dispute_id, "evidence")
     assert view["stage"] == "awaiting_evidence"
-    assert (
-        dispute_host.decide(dispute_id, {"decision": "approve", "supervisor": SUPERVISOR}).status_code == 409
-    )
+    assert dispute_host.decide(dispute_id, {"decision": "approve"}).status_code == 409
     evidence = {
         "description": "Charged twice at the gate, see receipt. Card 4111 1111 1111 1111, "
         "mail ana.silva@example.test or call +31 6 1234 5678. Ana Silva",
@@ -217,9 +210,7 @@ def test_unconfirmed_claim_asks_for_evidence_then_a_supervisor_decides(
     assert response.status_code == 202, response.text
     dispute_host.waiting_for(dispute_id, "supervisor_decision")
     assert dispute_host.evidence(dispute_id, evidence).status_code == 409, "no longer waiting for evidence"
-    assert (
-        dispute_host.decide(dispute_id, {"decision": "approve", "supervisor": SUPERVISOR}).status_code == 202
-    )
+    assert dispute_host.decide(dispute_id, {"decision": "approve"}).status_code == 202
     result = dispute_host.resolved(dispute_id)["result"]
     assert (result["outcome"], result["verdict"]) == ("refunded", "unconfirmed")
     assert_one_refund(dispute_host, dispute_id, "2.00", "pay-correct-1")
@@ -322,7 +313,8 @@ def test_bad_bodies_are_400(dispute_host: DisputeHost, dispute_id: str) -> None:
     import requests
 
     url = f"{dispute_host.base_url}/api/fare-disputes"
-    assert requests.post(url, data=b"{not json", timeout=30).json()["field"] == "body"
+    submitter = dispute_host.tokens.headers(SUBMITTER)
+    assert requests.post(url, data=b"{not json", headers=submitter, timeout=30).json()["field"] == "body"
     body = claim(dispute_id, "trip-overcharged", "sadness", "1.00")
     assert dispute_host.file(body).json()["field"] == "reason"
     body = claim("bad id!", "trip-overcharged", "overcharge", "1.00")
@@ -333,19 +325,15 @@ def test_bad_bodies_are_400(dispute_host: DisputeHost, dispute_id: str) -> None:
 
 
 def test_decisions_and_evidence_are_validated_404_and_409(dispute_host: DisputeHost, dispute_id: str) -> None:
-    assert (
-        dispute_host.decide("unknown-dispute", {"decision": "reject", "supervisor": SUPERVISOR}).status_code
-        == 404
-    )
+    assert dispute_host.decide("unknown-dispute", {"decision": "reject"}).status_code == 404
     assert dispute_host.evidence("unknown-dispute", {"description": "x"}).status_code == 404
     assert dispute_host.view("unknown-dispute").status_code == 404
     file_for_supervisor(dispute_host, dispute_id)
     bad = [
-        ({"decision": "partial", "supervisor": SUPERVISOR}, "refundAmount"),
+        ({"decision": "partial"}, "refundAmount"),
         (
             {
                 "decision": "approve",
-                "supervisor": SUPERVISOR,
                 "refundAmount": {"amount": "1.00", "currency": "EUR"},
             },
             "refundAmount",
@@ -353,7 +341,6 @@ def test_decisions_and_evidence_are_validated_404_and_409(dispute_host: DisputeH
         (
             {
                 "decision": "partial",
-                "supervisor": SUPERVISOR,
                 "refundAmount": {"amount": "1.00", "currency": "usd"},
             },
             "refundAmount.currency",
@@ -361,23 +348,20 @@ def test_decisions_and_evidence_are_validated_404_and_409(dispute_host: DisputeH
         (
             {
                 "decision": "partial",
-                "supervisor": SUPERVISOR,
                 "refundAmount": {"amount": 1.0, "currency": "EUR"},
             },
             "refundAmount.amount",
         ),
-        ({"decision": "maybe", "supervisor": SUPERVISOR}, "decision"),
-        ({"decision": "approve"}, "supervisor"),
+        ({"decision": "maybe"}, "decision"),
+        ({"decision": "approve", "supervisor": "head-of-support"}, "supervisor"),  # names someone else
     ]
     for body, field in bad:
         response = dispute_host.decide(dispute_id, body)
         assert (response.status_code, response.json().get("field")) == (400, field), body
     assert dispute_host.evidence(dispute_id, {"description": "late"}).status_code == 409
-    assert (
-        dispute_host.decide(dispute_id, {"decision": "reject", "supervisor": SUPERVISOR}).status_code == 202
-    )
+    assert dispute_host.decide(dispute_id, {"decision": "reject"}).status_code == 202
     dispute_host.resolved(dispute_id)
-    late = dispute_host.decide(dispute_id, {"decision": "approve", "supervisor": SUPERVISOR})
+    late = dispute_host.decide(dispute_id, {"decision": "approve"})
     assert late.status_code == 409 and late.json()["state"] == "Completed"
     assert dispute_host.refunds(dispute_id) == []
 
@@ -388,34 +372,42 @@ def test_decisions_and_evidence_are_validated_404_and_409(dispute_host: DisputeH
 def test_audit_packet_names_decisions_rules_refund_and_messages(
     dispute_host: DisputeHost, dispute_id: str
 ) -> None:
-    import requests
-
     file_for_supervisor(dispute_host, dispute_id)
     note = "Called the customer at ben.okafor@example.test, card 5555 5555 5555 4444 was charged."
-    decision = {"decision": "approve", "supervisor": SUPERVISOR, "note": note}
+    decision = {"decision": "approve", "note": note}
     assert dispute_host.decide(dispute_id, decision).status_code == 202
     result = dispute_host.resolved(dispute_id)["result"]
-    response = requests.get(f"{dispute_host.base_url}/api/fare-disputes/{dispute_id}/audit", timeout=30)
+    response = dispute_host.audit(dispute_id)
     assert response.status_code == 200, response.text
-    packet = response.json()
+    envelope = response.json()
+    packet = envelope["packet"]
     assert packet["workflow"] == "fare_dispute" and packet["disputeId"] == dispute_id
     assert packet["rulesApplied"]["ruleId"] == "cancelled_trip"
     assert packet["rulesApplied"]["verdict"] == "confirmed"
     assert packet["refund"]["refundId"] == result["refund"]["refundId"]
     assert packet["refund"]["amount"] == {"amount": "42.50", "currency": "EUR"}
     [event] = packet["supervisorDecisionEvents"]
-    assert event["by"] == SUPERVISOR and event["receivedAt"]
-    assert [(d["decidedBy"], d["decision"]) for d in packet["decisions"]] == [(SUPERVISOR, "approve")]
+    assert event["by"] == SUPERVISOR.name and event["receivedAt"]
+    assert event["principal"] == {
+        "principalId": SUPERVISOR.user_id,
+        "name": SUPERVISOR.name,
+        "role": "FareDispute.Supervisor",
+        "identityProvider": "aad",
+    }
+    assert [(d["decidedBy"], d["decision"]) for d in packet["decisions"]] == [(SUPERVISOR.name, "approve")]
+    assert packet["refund"]["approvedBy"]["principalId"] == SUPERVISOR.user_id
+    assert packet["filedBy"]["role"] == "Workflow.Submitter"
     assert [m["template"] for m in packet["messagesSent"]] == [
         "fare_dispute.received",
         "fare_dispute.under_review",
         "fare_dispute.resolved",
     ]
-    assert packet["finalOutcome"] == "refunded" and packet["document"]
+    assert packet["finalOutcome"] == "refunded" and envelope["seal"]["signature"]
+    assert [d["name"] for d in packet["documents"]] == ["resolution-letter", "resolution-letter"]
     text = response.text
     for secret in ("ben.okafor@example.test", "5555 5555 5555 4444", "Called the customer"):
         assert secret not in text
-    unknown = requests.get(f"{dispute_host.base_url}/api/fare-disputes/nobody/audit", timeout=30)
+    unknown = dispute_host.audit("nobody")
     assert unknown.status_code == 404
 
 
@@ -439,7 +431,8 @@ def test_no_card_or_contact_data_in_any_history_or_the_host_log(dispute_host: Di
     """Every instance this module ran: inputs, histories (with outputs), custom status, and the log."""
     import requests
 
-    listing = requests.get(f"{dispute_host.durable.webhook}/instances", timeout=30).json()
+    durable = dispute_host.durable
+    listing = requests.get(f"{durable.webhook}/instances", headers=durable.auth, timeout=30).json()
     instance_ids = [item["instanceId"] for item in listing]
     assert len(instance_ids) >= 14  # every dispute the tests on this host filed
     for instance_id in instance_ids:

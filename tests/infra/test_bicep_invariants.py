@@ -34,6 +34,8 @@ API_VERSIONS = {
     "Microsoft.Insights/scheduledQueryRules": "2023-12-01",
     "Microsoft.OperationalInsights/workspaces": "2025-07-01",
     "Microsoft.KeyVault/vaults": "2024-11-01",
+    "Microsoft.KeyVault/vaults/keys": "2024-11-01",
+    "Microsoft.Authorization/roleDefinitions": "2022-04-01",
     "Microsoft.ManagedIdentity/userAssignedIdentities": "2024-11-30",
     "Microsoft.Authorization/roleAssignments": "2022-04-01",
     "Microsoft.Authorization/locks": "2020-05-01",
@@ -208,6 +210,8 @@ def test_role_assignments_are_idempotent_and_documented(bicep: dict[str, Any]) -
         ("modules/storage.bicep", "queueService"),
         ("modules/storage.bicep", "tableService"),
         ("modules/keyvault.bicep", "vault"),
+        ("modules/audit-evidence.bicep", "auditStorage"),
+        ("modules/audit-evidence.bicep", "auditBlobService"),
     ],
 )
 def test_diagnostic_settings_cover(bicep: dict[str, Any], file: str, scope: str) -> None:
@@ -248,3 +252,69 @@ def test_parameter_files_only_name_declared_parameters(bicep: dict[str, Any]) ->
         parameters = json.loads(path.read_text())["parameters"]
         assert set(parameters) <= declared, path.name
         assert parameters["productionTaskHubName"]["value"] != parameters["stagingTaskHubName"]["value"]
+
+
+def test_sealed_audit_packets_are_immutable_and_signed_with_a_sign_only_key(bicep: dict[str, Any]) -> None:
+    """Version-level WORM with a time-based retention (7 years by default) and versioning on the
+    audit account; an HSM key the app may only read, sign and verify with; and the settings that
+    point the app at both."""
+    audit = resources(bicep, "modules/audit-evidence.bicep")
+    account = audit["auditStorage"]["config"]["properties"]
+    worm = account["immutableStorageWithVersioning"]
+    assert worm["enabled"] is True
+    assert worm["immutabilityPolicy"]["immutabilityPeriodSinceCreationInDays"] == "retentionDays"
+    assert worm["immutabilityPolicy"]["allowProtectedAppendWrites"] is False
+    assert account["allowSharedKeyAccess"] is False and account["allowBlobPublicAccess"] is False
+    assert bicep["modules/audit-evidence.bicep"]["parameters"]["retentionDays"]["default"] == 2555
+    assert bicep["main.bicep"]["parameters"]["auditRetentionDays"]["default"] == 2555
+    assert audit["auditBlobService"]["config"]["properties"]["isVersioningEnabled"] is True
+    assert audit["auditContainer"]["config"]["properties"] == {"publicAccess": "None"}
+    assert audit["auditDeleteLock"]["config"]["properties"]["level"] == "CanNotDelete"
+
+    key = audit["signingKey"]["config"]["properties"]
+    assert key["kty"] == "EC-HSM" and key["curveName"] == "P-256"
+    assert set(key["keyOps"]) == {"sign", "verify"} and key["attributes"]["exportable"] is False
+    vault = resources(bicep, "modules/keyvault.bicep")["vault"]["config"]["properties"]
+    assert vault["sku"]["name"] == "premium", "EC-HSM keys need a Premium vault"
+    [permission] = audit["signerRole"]["config"]["properties"]["permissions"]
+    assert permission["actions"] == [] and set(permission["dataActions"]) == {
+        "Microsoft.KeyVault/vaults/keys/read",
+        "Microsoft.KeyVault/vaults/keys/sign/action",
+        "Microsoft.KeyVault/vaults/keys/verify/action",
+    }
+    assert audit["signerAssignment"]["config"]["scope"] == "signingKey"
+    assert audit["auditContainerWriter"]["config"]["scope"] == "auditContainer"
+    for assignment in ("signerAssignment", "auditContainerWriter"):
+        assert body(audit[assignment])["properties"]["principalType"] == "ServicePrincipal"
+
+    app = resources(bicep, "modules/functionapp.bicep")
+    for slot in ("siteAppSettings", "stagingAppSettings"):
+        settings = settings_literal(app[slot])
+        assert settings["AUDIT_STORAGE__credential"] == "managedidentity"
+        assert settings["AUDIT_STORAGE__blobServiceUri"] == "auditBlobServiceUri"
+        assert settings["AUDIT_SIGNING_KEY_URI"] == "auditSigningKeyUri"
+        assert settings["AUDIT_SIGNING_KEY__clientId"] == "identityClientId"
+    outputs = bicep["main.bicep"]["outputs"]
+    assert {"AUDIT_STORAGE_ACCOUNT_NAME", "AUDIT_CONTAINER_NAME", "AUDIT_SIGNING_KEY_URI"} <= set(outputs)
+
+
+def test_both_slots_sign_callers_in_with_entra_id_alike(bicep: dict[str, Any]) -> None:
+    """Production and staging carry the same authsettingsV2: 401 for the unauthenticated, only the
+    health probe open, the app registration from parameters, no token store."""
+    app = resources(bicep, "modules/functionapp.bicep")
+    site, slot = body(app["siteAuth"]), body(app["slotAuth"])
+    assert site["name"] == slot["name"] == "authsettingsV2"
+    assert site["properties"] == slot["properties"]
+    properties = site["properties"]
+    validation = properties["globalValidation"]
+    assert validation["requireAuthentication"] is True
+    assert validation["unauthenticatedClientAction"] == "Return401"
+    assert validation["excludedPaths"] == ["/api/health"]
+    assert properties["login"]["tokenStore"]["enabled"] is False
+    entra = properties["identityProviders"]["azureActiveDirectory"]
+    assert entra["enabled"] is True and entra["registration"]["clientId"] == "authClientId"
+    assert entra["validation"]["allowedAudiences"] == "authAudiences"
+    parameters = bicep["main.bicep"]["parameters"]
+    assert parameters["authClientId"]["default"] is None, "the app registration must be named on deploy"
+    # No app setting claims that authentication runs: App Service sets WEBSITE_AUTH_ENABLED itself.
+    assert "WEBSITE_AUTH_ENABLED" not in settings_literal(app["siteAppSettings"])

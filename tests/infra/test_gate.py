@@ -28,7 +28,7 @@ def test_real_infra_passes_with_every_custom_check_run(real_infra: GateReport) -
     assert real_infra.summary["parsing_errors"] == 0
     assert real_infra.summary["resource_count"] > 40
     assert set(real_infra.custom_checks_seen) == expected_custom_checks(CHECKS)
-    assert len(expected_custom_checks(CHECKS)) == 11
+    assert len(expected_custom_checks(CHECKS)) == 12
     assert real_infra.advisories == []  # tree-sitter-bicep sees no syntax error either
 
 
@@ -45,6 +45,14 @@ def test_planted_bad_template_fails_every_custom_check(planted: GateReport) -> N
     assert expected_custom_checks(CHECKS) <= failed, sorted(expected_custom_checks(CHECKS) - failed)
     # stock checks still apply next to the custom ones
     assert {"CKV_AZURE_3", "CKV_AZURE_44", "CKV_AZURE_70", "CKV_AZURE_78"} <= failed
+
+
+def test_easy_auth_that_lets_anyone_in_or_is_missing_fails_the_gate(planted: GateReport) -> None:
+    """The site's authsettingsV2 allows anonymous callers (CKV_FUNCAPP_12); the slot has none at all."""
+    [auth] = [f for f in planted.failed_checks if f["check_id"] == "CKV_FUNCAPP_12"]
+    assert auth["resource"] == "Microsoft.Web/sites/config.auth"
+    [missing] = [p for p in planted.problems if "App Service Authentication (authsettingsV2)" in p]
+    assert missing.startswith("/bad/insecure.bicep: 1 slot(s) but 0 ")
 
 
 def test_unparseable_template_fails_although_checkov_would_exit_0(planted: GateReport) -> None:

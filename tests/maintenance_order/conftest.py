@@ -19,6 +19,7 @@ import requests
 
 from integrations.sandbox import SandboxSystem
 from integrations.suppliers import SANDBOX_SUPPLIERS
+from tests.support.identity import APPROVER, READER, SUBMITTER, LocalPrincipal, Tokens
 from tests.support.processes import Azurite, HostProcess, make_host
 
 MAINTENANCE_APP = Path(__file__).parent / "app"
@@ -64,24 +65,39 @@ def new_order_id(label: str) -> str:
 
 @dataclass
 class MaintenanceApi:
-    """The workflow's HTTP API as a client drives it, plus the devhost's clock."""
+    """The workflow's HTTP API as its callers drive it (each call as a signed-in principal: the
+    portal starts, an approver approves, a reader reads the audit), plus the devhost's clock."""
 
     base_url: str
+    tokens: Tokens | None = None
 
-    def start(self, body: dict[str, Any]) -> requests.Response:
-        return requests.post(f"{self.base_url}/api/maintenance-orders", json=body, timeout=30)
+    def __post_init__(self) -> None:
+        self.tokens = self.tokens or Tokens(self.base_url)
 
-    def approve(self, order_id: str, body: Any) -> requests.Response:
+    def headers(self, principal: LocalPrincipal | None) -> dict[str, str]:
+        assert self.tokens is not None
+        return self.tokens.headers(principal)
+
+    def start(self, body: dict[str, Any], as_: LocalPrincipal | None = SUBMITTER) -> requests.Response:
+        return requests.post(
+            f"{self.base_url}/api/maintenance-orders", json=body, headers=self.headers(as_), timeout=30
+        )
+
+    def approve(self, order_id: str, body: Any, as_: LocalPrincipal | None = APPROVER) -> requests.Response:
         url = f"{self.base_url}/api/maintenance-orders/{order_id}/approval"
         if isinstance(body, str | bytes):
-            return requests.post(url, data=body, timeout=30)
-        return requests.post(url, json=body, timeout=30)
+            return requests.post(url, data=body, headers=self.headers(as_), timeout=30)
+        return requests.post(url, json=body, headers=self.headers(as_), timeout=30)
 
-    def order(self, order_id: str) -> requests.Response:
-        return requests.get(f"{self.base_url}/api/maintenance-orders/{order_id}", timeout=30)
+    def order(self, order_id: str, as_: LocalPrincipal | None = SUBMITTER) -> requests.Response:
+        return requests.get(
+            f"{self.base_url}/api/maintenance-orders/{order_id}", headers=self.headers(as_), timeout=30
+        )
 
-    def audit(self, order_id: str) -> requests.Response:
-        return requests.get(f"{self.base_url}/api/maintenance-orders/{order_id}/audit", timeout=30)
+    def audit(self, order_id: str, as_: LocalPrincipal | None = READER) -> requests.Response:
+        return requests.get(
+            f"{self.base_url}/api/maintenance-orders/{order_id}/audit", headers=self.headers(as_), timeout=30
+        )
 
     def advance_clock(self, seconds: float) -> None:
         response = requests.post(
@@ -165,6 +181,7 @@ def start_host(azurite: Azurite, storage_env: dict[str, str]) -> Iterator[Callab
         app_dir: Path = MAINTENANCE_APP, env: dict[str, str] | None = None, **options: Any
     ) -> HostProcess:
         options.setdefault("virtual_clock", True)
+        options.setdefault("easy_auth", True)
         host = make_host(app_dir, azurite, env={**storage_env, **(env or {})}, **options).start()
         started.append(host)
         return host

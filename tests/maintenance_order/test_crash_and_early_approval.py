@@ -11,12 +11,14 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
+from tests.support.identity import Role, person
 from tests.support.processes import HostProcess
 
 from .conftest import MaintenanceApi, Sandboxes, new_order_id, order_body
 
 SUPPLIER_FAULTS = {"SANDBOX_FAULTS_SUPPLIERS": "timeout_after_commit:first"}
 RETRY_SECONDS = 5
+EARLY_EVE = person("Early Eve", Role.MAINTENANCE_APPROVER)
 
 
 def drive_retries_until(api: MaintenanceApi, order_id: str, stage: str, rounds: int = 30) -> None:
@@ -68,7 +70,7 @@ def test_kill_during_supplier_fan_out_then_restart_requests_each_supplier_once(
         "supplier-north": 1,
         "supplier-south": 1,
     }
-    assert api.approve(order_id, {"approved": True, "approver": "Ada Approver"}).status_code == 202
+    assert api.approve(order_id, {"approved": True}).status_code == 202
     assert api.wait_finished(order_id)["outcome"] == "released"
 
 
@@ -81,12 +83,13 @@ def test_approval_sent_before_the_order_waits_is_taken_when_it_does(
     assert api.start(order_body(order_id)).status_code == 202
     wait_inside_fan_out(api, sandboxes, order_id)
 
-    early = api.approve(order_id, {"approved": True, "approver": "Early Eve"})
+    early = api.approve(order_id, {"approved": True}, as_=EARLY_EVE)
     assert early.status_code == 202, early.text
     assert api.order(order_id).json()["stage"] == "requesting_parts", "the decision came before the wait"
     drive_retries_until(api, order_id, "released")
     finished = api.wait_finished(order_id)
     assert finished["outcome"] == "released"
-    packet = api.audit(order_id).json()
+    packet = api.audit(order_id).json()["packet"]
     assert packet["approval"]["approvedBy"] == "Early Eve"
+    assert packet["approval"]["approvedByPrincipal"]["principalId"] == EARLY_EVE.user_id
     assert packet["reminders"] == []

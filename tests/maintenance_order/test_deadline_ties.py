@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.support.identity import APPROVER, READER, Role, actor_record
 from tests.support.processes import HostProcess
 from tests.support.wire import advance_clock_to, deliver_in_one_batch
 
@@ -39,10 +40,21 @@ def test_an_approval_taken_in_with_the_deadline_is_late_and_the_order_expires(
         api.wait_value(order_id, "remindersSent", day)
     advance_clock_to(api.base_url, STARTED + timedelta(days=4))
     assert "nextReminderUtc" not in api.wait_value(order_id, "escalated", True)
-    approval = {"approved": True, "approver": "Ada Approver", "decidedAt": "2027-01-07T23:58:00Z"}
+    # The event as the HTTP edge raises it: the signed-in approver's principal decides.
+    approval = {
+        "approved": True,
+        "approver": APPROVER.name,
+        "decidedAt": "2027-01-07T23:58:00Z",
+        "decidedBy": actor_record(APPROVER, Role.MAINTENANCE_APPROVER),
+    }
 
     deliver_in_one_batch(
-        api.base_url, instance_id, DEADLINE, ("approval_decision", approval), event_first=event_first
+        api.base_url,
+        instance_id,
+        DEADLINE,
+        ("approval_decision", approval),
+        event_first=event_first,
+        token=api.tokens.token(READER) if api.tokens else None,
     )
 
     finished = api.wait_finished(order_id)
@@ -52,5 +64,5 @@ def test_an_approval_taken_in_with_the_deadline_is_late_and_the_order_expires(
         effect["request"]["template"] for effect in sandboxes.effects("customer_messaging", instance_id)
     ]
     assert "maintenance.expired" in templates and "maintenance.released" not in templates
-    packet = api.audit(order_id).json()
+    packet = api.audit(order_id).json()["packet"]
     assert packet["finalOutcome"] == "expired" and packet["approval"]["decision"] is None

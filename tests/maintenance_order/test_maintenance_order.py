@@ -13,9 +13,13 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from tests.support.identity import APPROVER, Role, person
 from tests.support.processes import HostProcess
 
 from .conftest import CUSTOMER_EMAIL, MaintenanceApi, Sandboxes, new_order_id, order_body
+
+FIRST_APPROVER = person("First Approver", Role.MAINTENANCE_APPROVER)
+SECOND_APPROVER = person("Second Approver", Role.MAINTENANCE_APPROVER)
 
 DAY = 24 * 3600
 
@@ -40,7 +44,7 @@ def test_happy_path_releases_the_order_with_one_effect_per_step(
         waiting["waitingFor"] == "approval_decision" and waiting["deadlineUtc"] and waiting["nextReminderUtc"]
     )
 
-    approved = api.approve(order_id, {"approved": True, "approver": "Ada Approver", "comment": "all good"})
+    approved = api.approve(order_id, {"approved": True, "comment": "all good"})
     assert approved.status_code == 202, approved.text
     finished = api.wait_finished(order_id)
     assert (finished["runtimeStatus"], finished["outcome"], finished["stage"]) == (
@@ -70,7 +74,7 @@ def test_rejection_notifies_the_customer_and_issues_no_certificate(
     order_id = new_order_id("reject")
     assert api.start(order_body(order_id)).status_code == 202
     api.wait_stage(order_id, "awaiting_approval")
-    assert api.approve(order_id, {"approved": False, "approver": "Ada Approver"}).status_code == 202
+    assert api.approve(order_id, {"approved": False}).status_code == 202
     finished = api.wait_finished(order_id)
     assert (finished["runtimeStatus"], finished["outcome"]) == ("Completed", "rejected")
     instance_id = f"maintenance-{order_id}"
@@ -110,9 +114,9 @@ def test_reminders_then_escalation_then_expiry_on_the_virtual_clock(
     api.advance_clock(DAY)
     finished = api.wait_finished(order_id)
     assert finished["outcome"] == "expired"
-    assert api.approve(order_id, {"approved": True, "approver": "Late Larry"}).status_code == 409
+    assert api.approve(order_id, {"approved": True}).status_code == 409
 
-    packet = api.audit(order_id).json()
+    packet = api.audit(order_id).json()["packet"]
     assert [(r["recipient"], r["reminderNumber"]) for r in packet["reminders"]] == [
         ("approver", 1),
         ("approver", 2),
@@ -127,16 +131,17 @@ def test_duplicate_approval_takes_the_first_decision_only(api: MaintenanceApi, s
     instance_id = f"maintenance-{order_id}"
     assert api.start(order_body(order_id)).status_code == 202
     api.wait_stage(order_id, "awaiting_approval")
-    first = api.approve(order_id, {"approved": True, "approver": "First Approver"})
-    second = api.approve(order_id, {"approved": False, "approver": "Second Approver"})
+    first = api.approve(order_id, {"approved": True}, as_=FIRST_APPROVER)
+    second = api.approve(order_id, {"approved": False}, as_=SECOND_APPROVER)
     assert first.status_code == 202
     assert second.status_code in (202, 409), "a racing duplicate is accepted or refused, never applied"
     finished = api.wait_finished(order_id)
     assert finished["outcome"] == "released"
-    late = api.approve(order_id, {"approved": False, "approver": "Third Approver"})
+    late = api.approve(order_id, {"approved": False})
     assert late.status_code == 409 and late.json()["state"] == "released", late.text
-    packet = api.audit(order_id).json()
+    packet = api.audit(order_id).json()["packet"]
     assert packet["approval"]["decision"]["approver"] == "First Approver"
+    assert packet["approval"]["decidedBy"]["principalId"] == FIRST_APPROVER.user_id
     templates = [
         effect["request"]["template"] for effect in sandboxes.effects("customer_messaging", instance_id)
     ]
@@ -150,7 +155,7 @@ def test_starting_the_same_order_again_is_a_conflict(api: MaintenanceApi) -> Non
     assert again.status_code == 409, again.text
     assert again.json()["statusQueryGetUri"].split("?")[0].endswith(f"/instances/maintenance-{order_id}")
     api.wait_stage(order_id, "awaiting_approval")
-    assert api.approve(order_id, {"approved": False, "approver": "Ada Approver"}).status_code == 202
+    assert api.approve(order_id, {"approved": False}).status_code == 202
     api.wait_finished(order_id)
 
 
@@ -182,20 +187,24 @@ def test_invalid_order_bodies_get_400_naming_the_field(
 
 
 def test_approval_errors_name_the_field_or_the_order(api: MaintenanceApi) -> None:
-    missing = api.approve(new_order_id("nobody"), {"approved": True, "approver": "Ada"})
+    missing = api.approve(new_order_id("nobody"), {"approved": True})
     assert missing.status_code == 404, missing.text
     order_id = new_order_id("badapproval")
     assert api.start(order_body(order_id)).status_code == 202
     for body, field in (
-        ({"approved": "yes", "approver": "Ada"}, "approved"),
-        ({"approved": True}, "approver"),
+        ({"approved": "yes"}, "approved"),
+        ({}, "approved"),
+        ({"approved": True, "approver": "CFO Jane Doe"}, "approver"),  # names someone else
         ("not json", "body"),
     ):
         response = api.approve(order_id, body)
         assert response.status_code == 400 and response.json()["field"] == field, response.text
     assert api.order("bad id!").status_code in (400, 404)
     api.wait_stage(order_id, "awaiting_approval")
-    assert api.approve(order_id, {"approved": False, "approver": "Ada"}).status_code == 202
+    # The old field is still tolerated when it names the signed-in approver; the principal decides.
+    accepted = api.approve(order_id, {"approved": False, "approver": APPROVER.name})
+    assert accepted.status_code == 202, accepted.text
+    assert accepted.json()["decision"]["decidedBy"]["principalId"] == APPROVER.user_id
     api.wait_finished(order_id)
 
 
@@ -204,22 +213,29 @@ def test_audit_packet_answers_who_approved_when_and_what_ran(api: MaintenanceApi
     instance_id = f"maintenance-{order_id}"
     assert api.start(order_body(order_id)).status_code == 202
     api.wait_stage(order_id, "awaiting_approval")
-    decision = api.approve(
-        order_id, {"approved": True, "approver": "Ada Approver", "comment": "call +44 7700 900123"}
-    )
+    decision = api.approve(order_id, {"approved": True, "comment": "call +44 7700 900123"})
     decided_at = decision.json()["decision"]["decidedAt"]
     api.wait_finished(order_id)
 
     response = api.audit(order_id)
     assert response.status_code == 200, response.text
-    packet = response.json()
+    envelope = response.json()
+    packet = envelope["packet"]
     assert packet["instance"]["instanceId"] == instance_id and packet["instanceIds"] == [instance_id]
     assert packet["orderId"] == order_id and packet["finalOutcome"] == "released"
     approval = packet["approval"]
     assert approval["approvedBy"] == "Ada Approver" and approval["approvedAt"] == decided_at
+    assert approval["approvedByPrincipal"] == {
+        "principalId": APPROVER.user_id,
+        "name": APPROVER.name,
+        "role": "Maintenance.Approver",
+        "identityProvider": "aad",
+    }
+    assert packet["startedBy"]["role"] == "Workflow.Submitter"
     assert approval["receivedAt"]
     [event] = approval["events"]
     assert (event["by"], event["decidedAt"], event["approved"]) == ("Ada Approver", decided_at, True)
+    assert event["principal"]["principalId"] == APPROVER.user_id
     names = [activity["name"] for activity in packet["activities"]]
     assert names.count("request_parts_from_supplier") == 3 and names.count("look_up_parts") == 2
     for name in (
@@ -235,5 +251,12 @@ def test_audit_packet_answers_who_approved_when_and_what_ran(api: MaintenanceApi
     assert packet["outcome"]["output"]["orchestrationVersion"] == "1.0"
     text = json.dumps(packet)
     assert CUSTOMER_EMAIL not in text and "Pat Customer" not in text and "7700 900123" not in text
-    assert packet["document"]["$claimCheck"]["blob"].endswith("/audit-packet.json")
+    assert envelope["seal"]["signatureAlgorithm"] == "ES256" and len(envelope["seal"]["digest"]) == 64
+    assert packet["sealing"]["finalStatus"] == "Completed" and packet["sealing"]["sealedBy"].startswith(
+        "the workflow"
+    )
+    assert [(d["name"], d["format"]) for d in packet["documents"]] == [
+        ("release-certificate", "pdf"),
+        ("release-certificate", "html"),
+    ]
     assert api.audit(new_order_id("unknown")).status_code == 404

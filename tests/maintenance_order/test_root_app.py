@@ -16,5 +16,5 @@ def test_happy_path_on_the_root_app(start_host: Callable[..., HostProcess]) -> N
     order_id = new_order_id("root")
     finished = run_happy_path(api, order_id)
     assert finished["outcome"] == "released"
-    packet = api.audit(order_id).json()
+    packet = api.audit(order_id).json()["packet"]
     assert packet["approval"]["approvedBy"] == "Ada Approver" and packet["orderId"] == order_id

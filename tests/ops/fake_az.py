@@ -62,6 +62,8 @@ HEALTHY = (
     "appsettings_staging",
     "configreferences_production",
     "configreferences_staging",
+    "authsettings_production",
+    "authsettings_staging",
     "slot_list",
     "appinsights_component_show",
     "appinsights_resource_show",

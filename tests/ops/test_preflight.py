@@ -182,6 +182,75 @@ def test_site_problems_fail_the_site_check(edit: Callable[[dict[str, Any]], None
     assert message in next(c for c in report.checks if c.id == "staging.site").detail
 
 
+AUTH_PRODUCTION = load("authsettings_production")["key"]
+AUTH_STAGING = load("authsettings_staging")["key"]
+
+
+def _auth(fake: FakeAz, key: str = AUTH_STAGING) -> dict[str, Any]:
+    properties: dict[str, Any] = fake.stdout(key)["properties"]
+    return properties
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda auth: auth["platform"].update(enabled=False), "authentication is off"),
+        (
+            lambda auth: auth["globalValidation"].update(unauthenticatedClientAction="AllowAnonymous"),
+            "unauthenticated requests are let through (AllowAnonymous)",
+        ),
+        (lambda auth: auth["globalValidation"].update(requireAuthentication=False), "requireAuthentication"),
+        (
+            lambda auth: auth["globalValidation"]["excludedPaths"].append("/api/console/*"),
+            "paths open without sign-in beyond the health check",
+        ),
+        (lambda auth: auth["identityProviders"].pop("azureActiveDirectory"), "Microsoft Entra ID is not"),
+        (
+            lambda auth: auth["identityProviders"]["azureActiveDirectory"]["registration"].update(
+                clientId="00000000-0000-0000-0000-000000000000"
+            ),
+            "placeholder client ID",
+        ),
+        (lambda auth: auth["login"]["tokenStore"].update(enabled=True), "the token store is on"),
+    ],
+)
+def test_authentication_that_is_off_or_lets_anyone_in_fails(
+    edit: Callable[[dict[str, Any]], None], message: str
+) -> None:
+    fake = FakeAz.healthy()
+    edit(_auth(fake))
+    report = run(fake)
+    assert status(report, "staging.authentication") == "fail"
+    assert status(report, "production.authentication") == "pass"
+    failed = next(c for c in report.checks if c.id == "staging.authentication")
+    assert message in failed.detail and "authsettingsV2 on both slots" in failed.remedy
+
+
+def test_authentication_that_cannot_be_read_fails() -> None:
+    fake = FakeAz.healthy()
+    fake.set(AUTH_PRODUCTION, exit_code=1, stderr="ERROR: (AuthorizationFailed) no access")
+    assert status(run(fake), "production.authentication") == "fail"
+
+
+def test_a_forged_website_auth_enabled_setting_fails() -> None:
+    """As an app setting it would make the app trust identity headers clients typed themselves."""
+    fake = FakeAz.healthy()
+    fake.stdout(PROD_SETTINGS).append({"name": "WEBSITE_AUTH_ENABLED", "value": "True", "slotSetting": False})
+    report = run(fake)
+    assert status(report, "production.authentication") == "fail"
+    assert (
+        "WEBSITE_AUTH_ENABLED" in next(c for c in report.checks if c.id == "production.authentication").detail
+    )
+
+
+def test_the_snapshot_records_the_authentication_evidence() -> None:
+    report = run(FakeAz.healthy())
+    evidence = report.snapshots["staging"]["authentication"]
+    assert evidence["unauthenticatedClientAction"] == "Return401"
+    assert evidence["excludedPaths"] == ["/api/health"] and evidence["tokenStore"] is False
+    assert evidence["clientId"] == "3f9a1c2e-7b4d-4e8a-9c1f-5d6e7f8a9b0c"
+
+
 def test_flex_app_is_refused() -> None:
     fake = FakeAz.healthy()
     fake.set("functionapp show", stdout=load("functionapp_list")["stdout"][1])

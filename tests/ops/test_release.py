@@ -220,8 +220,12 @@ def test_instance_query_uses_management_api_with_masked_key(package: Path, host_
     query = next(c for c in fake.calls if c[0] == "rest" and "durabletask/instances" in " ".join(c))
     url = query[query.index("--url") + 1]
     assert "runtimeStatus=Running,Pending,Suspended" in url and "taskHub=wfprod" in url
-    assert "--skip-authorization-header" in query
     key = load("functionapp_keys")["stdout"]["systemKeys"]["durabletask_extension"]
+    assert key not in url and "code=" not in url, "no credential in the URL"
+    # An Entra token for the app registration gets past App Service Authentication; the key is a header.
+    assert query[query.index("--resource") + 1] == "api://3f9a1c2e-7b4d-4e8a-9c1f-5d6e7f8a9b0c"
+    assert query[query.index("--headers") + 1] == f"x-functions-key={key}"
+    assert "--skip-authorization-header" not in query
     assert key not in rel.az.mask(query)
 
 

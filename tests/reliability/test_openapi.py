@@ -52,5 +52,32 @@ def test_request_bodies_come_from_the_models() -> None:
     }
     assert set(relief["required"]) == {"requestId", "priority", "shelters"}
     assert schemas["Money"]["properties"]["amount"]["type"] == "string"
-    assert "changeId" not in schemas["ReliefChangeBody"].get("required", [])
+    assert "changeId" not in schemas["ReliefChangeRequestBody"].get("required", [])
+    assert "requestedBy" not in schemas["ReliefChangeRequestBody"]["properties"], "set by the edge only"
+    approval = schemas["ApprovalRequest"]
+    assert approval["required"] == ["approved"] and approval["properties"]["approver"]["deprecated"] is True
     assert schemas["ValidationError"]["required"] == ["error", "field", "fields"]
+
+
+def test_every_operation_but_the_health_check_needs_a_principal_and_names_its_roles() -> None:
+    """Security schemes (Entra bearer token, Easy Auth session); 401 everywhere, 403 where a role is
+    needed; the roles an operation accepts are in `x-required-roles` (from identity.roles)."""
+    document = generate()
+    assert set(document["components"]["securitySchemes"]) == {"entraIdBearer", "easyAuthSession"}
+    operations = {
+        (path, method): operation
+        for path, methods in document["paths"].items()
+        for method, operation in methods.items()
+    }
+    for (path, method), operation in operations.items():
+        if path == "/api/health":
+            assert operation["security"] == [] and "401" not in operation["responses"]
+            continue
+        assert operation["security"] == [{"entraIdBearer": []}, {"easyAuthSession": []}], path
+        assert "401" in operation["responses"], (path, method)
+        if path != "/api/openapi.json":
+            assert "403" in operation["responses"] and operation["x-required-roles"], (path, method)
+    approve = operations[("/api/maintenance-orders/{orderId}/approval", "post")]
+    assert approve["x-required-roles"] == ["Maintenance.Approver"]
+    confirm = operations[("/api/relief-requests/{requestId}/shelter-confirmations", "post")]
+    assert confirm["x-required-roles"] == ["Relief.ShelterStaff"]

@@ -14,7 +14,13 @@ from typing import Any
 
 import pytest
 
-from tests.relief_routing.support import TEST_APP, TEST_NETWORK, ReliefApi, assert_inventory_consistent
+from tests.relief_routing.support import (
+    SHELTER_STAFF_FILE,
+    TEST_APP,
+    TEST_NETWORK,
+    ReliefApi,
+    assert_inventory_consistent,
+)
 from tests.support.processes import Azurite, HostProcess, make_host
 
 
@@ -29,6 +35,7 @@ def relief_env(azurite: Azurite) -> dict[str, str]:
         "RELIEF_CONFIRMATION_INTERVAL": "PT1H",
         "RELIEF_MAX_ESCALATIONS": "2",
         "EFFECT_LEDGER_LEASE": "PT2S",
+        "RELIEF_SHELTER_STAFF_FILE": str(SHELTER_STAFF_FILE),
     }
 
 
@@ -39,6 +46,7 @@ def start_relief_host(azurite: Azurite, relief_env: dict[str, str]) -> Iterator[
 
     def start(app_dir: Path = TEST_APP, env: dict[str, str] | None = None, **options: Any) -> HostProcess:
         options.setdefault("virtual_clock", True)
+        options.setdefault("easy_auth", True)
         host = make_host(app_dir, azurite, env={**relief_env, **(env or {})}, **options).start()
         started.append(host)
         return host

@@ -11,40 +11,75 @@ from typing import Any
 import requests
 
 from integrations.sandbox import SandboxSystem
+from tests.support.identity import (
+    READER,
+    SHELTER_STAFF,
+    SUBMITTER,
+    LocalPrincipal,
+    Role,
+    Tokens,
+    person,
+)
 from tests.support.wire import advance_clock
 
 TEST_NETWORK = Path(__file__).parent / "network.json"
 TEST_APP = Path(__file__).parent / "app"
+# Who may confirm which shelter (RELIEF_SHELTER_STAFF_FILE of every relief test host).
+SHELTER_STAFF_FILE = Path(__file__).parent / "shelter_staff.json"
 Json = dict[str, Any]
+
+
+def shelter_desk(shelter_id: str) -> LocalPrincipal:
+    """The staff principal assigned to `shelter_id` in SHELTER_STAFF_FILE."""
+    if shelter_id in SHELTER_STAFF:
+        return SHELTER_STAFF[shelter_id]
+    return person(f"{shelter_id} desk", Role.RELIEF_SHELTER_STAFF, user_id=f"staff-{shelter_id}")
 
 
 @dataclass
 class ReliefApi:
-    """The workflow's HTTP endpoints on one host."""
+    """The workflow's HTTP endpoints on one host, each call as the principal it needs: the portal
+    starts and changes requests, each shelter's desk confirms its own shelter, a reader reads."""
 
     base_url: str
 
-    def start(self, body: Any) -> requests.Response:
-        return requests.post(f"{self.base_url}/api/relief-requests", json=body, timeout=30)
+    def __post_init__(self) -> None:
+        self.tokens = Tokens(self.base_url)
 
-    def change(self, request_id: str, body: Any) -> requests.Response:
+    def start(self, body: Any, as_: LocalPrincipal | None = SUBMITTER) -> requests.Response:
         return requests.post(
-            f"{self.base_url}/api/relief-requests/{request_id}/changes", json=body, timeout=30
+            f"{self.base_url}/api/relief-requests", json=body, headers=self.tokens.headers(as_), timeout=30
+        )
+
+    def change(self, request_id: str, body: Any, as_: LocalPrincipal | None = SUBMITTER) -> requests.Response:
+        return requests.post(
+            f"{self.base_url}/api/relief-requests/{request_id}/changes",
+            json=body,
+            headers=self.tokens.headers(as_),
+            timeout=30,
         )
 
     def confirm(
-        self, request_id: str, shelter_id: str, received: dict[str, int] | None = None
+        self,
+        request_id: str,
+        shelter_id: str,
+        received: dict[str, int] | None = None,
+        as_: LocalPrincipal | None = None,
     ) -> requests.Response:
+        """The shelter's own desk confirms (or `as_`, to try someone else)."""
         body: Json = {
             "shelterId": shelter_id,
             "receivedItems": [{"sku": sku, "pallets": count} for sku, count in (received or {}).items()],
         }
         return requests.post(
-            f"{self.base_url}/api/relief-requests/{request_id}/shelter-confirmations", json=body, timeout=30
+            f"{self.base_url}/api/relief-requests/{request_id}/shelter-confirmations",
+            json=body,
+            headers=self.tokens.headers(as_ or shelter_desk(shelter_id)),
+            timeout=30,
         )
 
     def status(self, request_id: str) -> Json:
-        response = requests.get(f"{self.base_url}/api/relief-requests/{request_id}", timeout=30)
+        response = self.get(f"relief-requests/{request_id}")
         assert response.status_code == 200, response.text
         body: Json = response.json()
         return body
@@ -53,8 +88,12 @@ class ReliefApi:
         """Move the virtual clock (due timers, retries included, fire)."""
         advance_clock(self.base_url, seconds)
 
+    def get(self, path: str, as_: LocalPrincipal | None = READER) -> requests.Response:
+        """`GET /api/<path>` as a reader."""
+        return requests.get(f"{self.base_url}/api/{path}", headers=self.tokens.headers(as_), timeout=30)
+
     def inventory(self) -> list[Json]:
-        response = requests.get(f"{self.base_url}/api/inventory", timeout=30)
+        response = self.get("inventory")
         assert response.status_code == 200, response.text
         return list(response.json()["levels"])
 

@@ -6,8 +6,6 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-import requests
-
 from tests.relief_routing.support import ReliefApi, calls, effects, request_body
 from tests.support.processes import HostProcess
 
@@ -79,12 +77,25 @@ def test_relief_request_runs_end_to_end_over_http(
     api = ReliefApi(host.base_url)
     run_happy_path(api, relief_env, "happy-1")
 
-    audit = requests.get(f"{host.base_url}/api/relief-requests/happy-1/audit", timeout=30)
+    audit = api.get("relief-requests/happy-1/audit")
     assert audit.status_code == 200, audit.text
-    packet = audit.json()
+    envelope = audit.json()
+    packet = envelope["packet"]
+    assert envelope["seal"]["keyId"].startswith("local:") and packet["sealing"]["finalStatus"] == "Completed"
+    assert {d["name"] for d in packet["documents"]} == {"donor-delivery-report"}
     assert packet["requestId"] == "happy-1" and packet["finalOutcome"] == "completed"
     assert packet["routePlans"] and packet["routePlans"][0]["routes"]
     assert [c["shelterId"] for c in packet["confirmations"]] == ["shelter-one", "shelter-three"]
+    # Each confirmation names the shelter desk that made it; the request names who started it.
+    assert [c["principal"]["principalId"] for c in packet["confirmations"]] == [
+        "staff-shelter-one",
+        "staff-shelter-three",
+    ]
+    assert {s: a["principalId"] for s, a in packet["confirmedBy"].items()} == {
+        "shelter-one": "staff-shelter-one",
+        "shelter-three": "staff-shelter-three",
+    }
+    assert packet["requestedBy"]["role"] == "Workflow.Submitter"
     assert "+1555" not in audit.text and "@shelters.example" not in audit.text  # contacts never in history
 
     bad = api.start({"requestId": "bad-1", "shelters": []})
@@ -95,7 +106,7 @@ def test_relief_request_runs_end_to_end_over_http(
         "shelters[0].shelterId",
         "shelters[1].items[0].sku",
     ]
-    assert requests.get(f"{host.base_url}/api/relief-requests/nobody", timeout=30).status_code == 404
+    assert api.get("relief-requests/nobody").status_code == 404
     assert api.change("nobody", {"cancel": True}).status_code == 404
     assert api.confirm("nobody", "shelter-one").status_code == 404
     assert api.change("happy-1", {"cancel": True, "removeShelterIds": ["shelter-one"]}).status_code == 400

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 import requests
+
+from devhost.testing import HostClient
 
 WEBHOOK = "/runtime/webhooks/durabletask"
 TERMINAL = {"Completed", "Failed", "Terminated", "Canceled"}
@@ -16,9 +17,15 @@ TERMINAL = {"Completed", "Failed", "Terminated", "Canceled"}
 
 @dataclass
 class DurableApi:
-    """Calls the host's `/runtime/webhooks/durabletask` routes."""
+    """Calls the host's `/runtime/webhooks/durabletask` routes (as `token`'s principal, when the host
+    emulates Easy Auth and so needs a session there too)."""
 
     base_url: str
+    token: str | None = None
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
     @property
     def webhook(self) -> str:
@@ -31,7 +38,7 @@ class DurableApi:
             f"/{quote(instance_id, safe='')}" if instance_id else ""
         )
         data = None if body is None else json.dumps(body)
-        headers = {"Content-Type": "application/json"} if data is not None else {}
+        headers = {"Content-Type": "application/json", **self.auth} if data is not None else self.auth
         return requests.post(url, data=data, headers=headers, params=params, timeout=30)
 
     def start_id(self, name: str, body: Any = None, instance_id: str | None = None) -> str:
@@ -41,35 +48,58 @@ class DurableApi:
 
     def status(self, instance_id: str, **params: str) -> requests.Response:
         return requests.get(
-            f"{self.webhook}/instances/{quote(instance_id, safe='')}", params=params, timeout=30
+            f"{self.webhook}/instances/{quote(instance_id, safe='')}",
+            params=params,
+            headers=self.auth,
+            timeout=30,
         )
 
     def raise_event(self, instance_id: str, name: str, data: Any = None) -> requests.Response:
         return requests.post(
             f"{self.webhook}/instances/{quote(instance_id, safe='')}/raiseEvent/{name}",
             data=json.dumps(data),
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": "application/json", **self.auth},
             timeout=30,
         )
 
     def post(self, instance_id: str, operation: str, **params: str) -> requests.Response:
         return requests.post(
-            f"{self.webhook}/instances/{quote(instance_id, safe='')}/{operation}", params=params, timeout=30
+            f"{self.webhook}/instances/{quote(instance_id, safe='')}/{operation}",
+            params=params,
+            headers=self.auth,
+            timeout=30,
         )
 
     def wait(self, instance_id: str, timeout: float = 30, statuses: set[str] | None = None) -> dict[str, Any]:
-        """Poll until the instance reaches one of `statuses` (default: any terminal one)."""
-        wanted = statuses or TERMINAL
-        deadline = time.monotonic() + timeout
-        body: dict[str, Any] = {}
-        while time.monotonic() < deadline:
-            response = self.status(instance_id, showHistory="true", showHistoryOutput="true")
-            if response.status_code in (200, 202):
-                body = response.json()
-                if body["runtimeStatus"] in wanted:
-                    return body
-            time.sleep(0.05)
-        raise AssertionError(f"{instance_id} did not reach {wanted} in {timeout} s; last status: {body}")
+        """Poll until the instance reaches one of `statuses` (default: any terminal one).
+
+        Returns the status with its history; fails like devhost.testing's `wait_for` (last status,
+        last history events) when it does not get there.
+        """
+        client = HostClient(self.base_url, headers=self.auth)
+        try:
+            client.wait_for(instance_id, statuses or TERMINAL, timeout=timeout, interval=0.05)
+        finally:
+            client.close()
+        body: dict[str, Any] = self.status(instance_id, showHistory="true", showHistoryOutput="true").json()
+        return body
+
+    def query(self, **params: str) -> list[dict[str, Any]]:
+        """Every status `GET instances` lists for `params`, following continuation tokens."""
+        found: list[dict[str, Any]] = []
+        continuation = ""
+        while True:
+            response = requests.get(
+                f"{self.webhook}/instances",
+                params={"top": "200", **params},
+                headers={**self.auth, **({"x-ms-continuation-token": continuation} if continuation else {})},
+                timeout=60,
+            )
+            response.raise_for_status()
+            found += response.json()
+            continuation = response.headers.get("x-ms-continuation-token", "")
+            if not continuation:
+                return found
 
     def history(self, instance_id: str) -> list[dict[str, Any]]:
         body = self.status(instance_id, showHistory="true", showHistoryOutput="true").json()

@@ -76,7 +76,13 @@ def advance_clock_to(base_url: str, moment: datetime) -> None:
 
 
 def deliver_in_one_batch(
-    base_url: str, instance_id: str, deadline: datetime, event: tuple[str, Any], *, event_first: bool
+    base_url: str,
+    instance_id: str,
+    deadline: datetime,
+    event: tuple[str, Any],
+    *,
+    event_first: bool,
+    token: str | None = None,
 ) -> None:
     """Make a deadline's timer and an external event reach an instance in one episode, in a chosen order.
 
@@ -84,8 +90,9 @@ def deliver_in_one_batch(
     held inbox) and `event` is raised through the management API, in the order asked for; then it
     is resumed, and the resumed episode is checked to hold both, in that order. This is the batch
     the Durable runtime may hand an orchestration when a timer and an event fall due together.
+    `token` signs the management API calls in on a host that emulates Easy Auth.
     """
-    durable = DurableApi(base_url)
+    durable = DurableApi(base_url, token)
     assert durable.post(instance_id, "suspend", reason="test: one batch").status_code == 202
     durable.wait(instance_id, statuses={"Suspended"})
 

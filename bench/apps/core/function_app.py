@@ -29,11 +29,19 @@ def bench_fan_out(context: df.DurableOrchestrationContext):
     return sum(results)
 
 
+# When each bench_stamp orchestrator yielded its activity (first execution only), as the peer
+# measures it: orchestrator and activity share the one worker process. Benchmark code only: an
+# orchestrator must never read the clock like this.
+YIELDED_AT: dict[str, float] = {}
+
+
 @app.orchestration_trigger(context_name="context")
 def bench_stamp(context: df.DurableOrchestrationContext):
-    """One activity that returns the wall-clock time at its first line (scheduling latency)."""
-    started_at = yield context.call_activity("bench_stamp_activity", None)
-    return started_at
+    """One activity; returns [its first line's wall-clock time, when the orchestrator yielded it]."""
+    if not context.is_replaying:
+        YIELDED_AT[context.instance_id] = time.time()
+    stamps = yield context.call_activity("bench_stamp_activity", context.instance_id)
+    return stamps
 
 
 @app.activity_trigger(input_name="value")
@@ -41,6 +49,7 @@ def bench_noop(value: int) -> int:
     return value
 
 
-@app.activity_trigger(input_name="ignored")
-def bench_stamp_activity(ignored: None) -> float:
-    return time.time()
+@app.activity_trigger(input_name="instance_id")
+def bench_stamp_activity(instance_id: str) -> list:
+    started = time.time()
+    return [started, YIELDED_AT.pop(instance_id, None)]

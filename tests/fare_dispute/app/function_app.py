@@ -16,7 +16,9 @@ from pathlib import Path
 import azure.durable_functions as df
 import azure.functions as func
 
+from activities.audit_seal import bp as audit_seal_bp
 from activities.fare_dispute import bp as fare_dispute_activities_bp
+from api.audit import bp as audit_api_bp
 from api.fare_dispute import bp as fare_dispute_api_bp
 from integrations.payments import RefundReceipt, RefundRequest, SandboxPaymentGateway
 from integrations.sandbox_view import bp as sandbox_view_bp
@@ -28,6 +30,8 @@ app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 app.register_functions(fare_dispute_bp)
 app.register_functions(fare_dispute_activities_bp)
 app.register_functions(fare_dispute_api_bp)
+app.register_functions(audit_seal_bp)  # every workflow's last step seals its audit packet
+app.register_functions(audit_api_bp)
 app.register_functions(sandbox_view_bp)
 
 _PAUSE_MARKER = os.environ.get("FARE_DISPUTE_TEST_PAUSE_MARKER", "")

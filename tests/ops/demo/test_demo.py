@@ -1,7 +1,8 @@
 """`python -m ops demo` against the project's root app on the devhost (real time, no virtual clock).
 
 The demo must finish on a fresh `./scripts/dev`: the host here is the same app folder with the same
-defaults (reminder, SLA and escalation timers hours or days away), started by the test.
+defaults (reminder, SLA and escalation timers hours or days away, Easy Auth emulated, the local
+shelter staff), started by the test. The demo signs in as the people each step needs.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from tests.support.processes import REPO_ROOT, Azurite, HostProcess, free_port, 
 def root_host(azurite: Azurite) -> Iterator[HostProcess]:
     """The root app (all three workflows) in its own containers and task hub, real time."""
     host = make_host(
-        REPO_ROOT, azurite, env={"STORAGE_CONTAINER_PREFIX": f"demo{uuid.uuid4().hex[:8]}"}
+        REPO_ROOT, azurite, env={"STORAGE_CONTAINER_PREFIX": f"demo{uuid.uuid4().hex[:8]}"}, easy_auth=True
     ).start()
     yield host
     host.stop()
@@ -67,11 +68,17 @@ def test_demo_runs_every_workflow_to_its_outcome_and_prints_the_audit_locations(
         assert step in done.stderr, f"progress shows {step}"
     assert "Running · awaiting_approval · waiting for approval_decision" in done.stderr
     assert "shelter-hilltop-center=awaiting" in done.stderr, "the mid-flight change was re-planned"
+    # Each step as the person it needs; the audit packets name them.
+    assert "approved by Ada Approver (Maintenance.Approver)" in done.stderr
+    assert "by Sam Supervisor (FareDispute.Supervisor)" in done.stderr
+    assert "confirms receipt as Hilltop Center desk (local) (Relief.ShelterStaff)" in done.stderr
+    assert "(sent by Ada Approver)" in done.stderr and "Sam Supervisor" in done.stderr
 
-    audit = [sys.executable, "-m", "ops", "audit", "relief-t-all-relief", "--base-url", base]
+    # The printed `ops audit` command works as printed (it signs in as a reader first).
+    [command] = [line.strip() for line in done.stdout.splitlines() if "ops audit relief-t-all-relief" in line]
     printed = json.loads(
         subprocess.run(
-            [*audit, "--out", str(tmp_path), "--json"],
+            ["bash", "-c", f"{command} --out {tmp_path} --json"],
             cwd=REPO_ROOT,
             capture_output=True,
             text=True,
@@ -79,8 +86,18 @@ def test_demo_runs_every_workflow_to_its_outcome_and_prints_the_audit_locations(
             check=True,
         ).stdout
     )
-    packet = json.loads(Path(printed["packet"]).read_text())
-    assert packet["outcome"]["status"] == "Completed"
+    assert printed["sealed"] is True and Path(printed["pdf"]).read_bytes().startswith(b"%PDF-")
+    envelope = json.loads(Path(printed["packet"]).read_text())
+    packet = envelope["packet"]
+    assert packet["outcome"]["status"] == "Completed" and envelope["seal"]["signature"]
+    assert {e["principal"]["role"] for e in packet["events"] if e["name"] == "shelter_confirmation"} == {
+        "Relief.ShelterStaff"
+    }
+    verify = command.replace("ops audit relief-t-all-relief", f"ops audit verify {printed['packet']}")
+    verified = subprocess.run(
+        ["bash", "-c", verify], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert verified.returncode == 0 and "Verified" in verified.stdout, verified.stdout + verified.stderr
 
 
 def test_demo_json_for_one_workflow_and_a_reused_run_id_is_refused(

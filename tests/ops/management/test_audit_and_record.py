@@ -42,7 +42,9 @@ def audit(
         capsys, "audit", instance_id, "--base-url", ops_host.base_url, "--out", str(out), *extra
     )
     assert code == 0, result
-    packet: dict[str, Any] = json.loads(Path(result["packet"]).read_text())
+    envelope = json.loads(Path(result["packet"]).read_text())
+    assert envelope["interim"] is True and not result["sealed"], "this test app serves no sealed packets"
+    packet: dict[str, Any] = envelope["packet"]
     return packet
 
 
@@ -88,7 +90,8 @@ def test_audit_html_is_self_contained_and_escaped(
     audit(ops_host, capsys, approved_refund, tmp_path, "--redact-key", "nothing")
     html = (tmp_path / f"audit-{approved_refund}.html").read_text()
     assert html.startswith("<!DOCTYPE html>") and "<script" not in html and "src=" not in html
-    assert "Sub-orchestration notify_parties" in html and "check_claim" in html and "1 of 3" in html
+    assert "Sub-orchestration notify_parties" in html and "Check claim" in html and "3 attempts" in html
+    assert "Interim snapshot" in html and "2 failed: " in html
 
 
 def test_audit_of_unknown_instance_fails_cleanly(

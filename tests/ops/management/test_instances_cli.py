@@ -154,7 +154,11 @@ def test_purge_and_restart_refuse_running_instances_without_force(
     api.wait(instance_id)
     code, restarted = run_json(capsys, "instances", "restart", instance_id, *common)
     assert code == 0 and restarted["result"]["id"] != instance_id
-    code, purged = run_json(capsys, "instances", "purge", instance_id, *common)
+    # This test app serves no audit packets: purge refuses until told to go without one.
+    code, _, err = run_ops(capsys, "instances", "purge", instance_id, *common)
+    assert code == 1 and "has no sealed audit packet" in err and "ops audit seal" in err
+    assert api.status(instance_id).status_code == 200
+    code, purged = run_json(capsys, "instances", "purge", instance_id, *common, "--without-audit-packet")
     assert code == 0 and purged["result"] == {"instancesDeleted": 1}
     assert api.status(instance_id).status_code == 404
 

@@ -43,12 +43,12 @@ def run_and_record(host: HostProcess, suite: Suite, scenario: Scenario, out_dir:
 
 
 def record_suite(
-    suite: Suite, azurite: Azurite, out_dir: Path | None = None, only: set[str] | None = None
+    suite: Suite, azurite: Azurite, out_dir: Path | None = None, only: frozenset[str] = frozenset()
 ) -> list[Path]:
-    """Run and record the suite's scenarios (or the files in `only`), one devhost per distinct
-    set of settings (sandbox faults, virtual clock), each stopped afterwards."""
+    """Run and record the suite's scenarios (or those in `only`), one devhost per distinct set of
+    settings (sandbox faults, virtual clock), each stopped afterwards."""
     target = out_dir or suite.out_dir
-    chosen = [scenario for scenario in suite.scenarios if only is None or scenario.file in only]
+    chosen = [scenario for scenario in suite.scenarios if not only or scenario.file in only]
     written: list[Path] = []
     groups: dict[tuple[bool, tuple[tuple[str, str], ...]], list[Scenario]] = {}
     for scenario in chosen:
@@ -69,19 +69,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.ops.replay.recording", description=__doc__)
     parser.add_argument("suites", nargs="*", choices=sorted(SUITES), help="suites to record (default: all)")
     parser.add_argument(
-        "--scenario",
+        "--only",
         action="append",
         metavar="FILE",
-        help="record only this scenario file (e.g. messages_unsent.json) and keep the suite's other "
-        "files: add a new path's history without re-recording old ones from new code",
+        help="record only this scenario file (repeatable); the suite's other files stay as they are",
     )
     args = parser.parse_args(argv)
-    only = set(args.scenario) if args.scenario else None
+    only = frozenset(args.only or ())
     azurite = Azurite.start()
     try:
         for name in args.suites or sorted(SUITES):
             suite = SUITES[name]
-            if only is None:
+            if not only:
                 for stale in suite.out_dir.glob("*.json"):
                     stale.unlink()
             for path in record_suite(suite, azurite, only=only):

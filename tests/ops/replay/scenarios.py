@@ -147,6 +147,52 @@ def _maintenance_unsent_then_approved(api: DurableApi, instance_id: str) -> None
     _advance_until(api, instance_id, _finished)
 
 
+# Principals as the HTTP edge records them (identity.Actor): who started a case and who decided.
+_PORTAL = {
+    "principalId": "replay-portal",
+    "name": "Portal",
+    "role": "Workflow.Submitter",
+    "identityProvider": "aad",
+}
+_STARTER_APPROVER = {**_PORTAL, "role": "Maintenance.Approver"}
+_ADA = {
+    "principalId": "replay-ada",
+    "name": "Ada Approver",
+    "role": "Maintenance.Approver",
+    "identityProvider": "aad",
+}
+_SAM = {
+    "principalId": "replay-sam",
+    "name": "Sam",
+    "role": "FareDispute.Supervisor",
+    "identityProvider": "aad",
+}
+_STAFF = {
+    "principalId": "replay-staff",
+    "name": "Desk",
+    "role": "Relief.ShelterStaff",
+    "identityProvider": "aad",
+}
+
+
+def _maintenance_decisions(*deciders: dict[str, str]) -> Callable[[DurableApi, str], None]:
+    """Once the order waits, one approval per decider (as the HTTP edge raises it), in order."""
+
+    def drive(api: DurableApi, instance_id: str) -> None:
+        _maintenance_until(lambda status: status.get("stage") == "awaiting_approval")(api, instance_id)
+        for decider in deciders:
+            decision = {
+                "approved": True,
+                "approver": decider["name"],
+                "decidedAt": "2026-01-01T00:00:00Z",
+                "decidedBy": decider,
+            }
+            assert api.raise_event(instance_id, "approval_decision", decision).status_code == 202
+            time.sleep(0.5)  # let the orchestration take the event before the next one
+
+    return drive
+
+
 MAINTENANCE_ORDER = Suite(
     app_dir=REPO_ROOT,
     out_dir=HISTORIES / "maintenance_order",
@@ -193,6 +239,41 @@ MAINTENANCE_ORDER = Suite(
             frozenset({"Failed"}),
             env={"SANDBOX_FAULTS_SUPPLIERS": "transient"},
             virtual_clock=True,
+        ),
+        # Started by a principal (startedBy): the starter's own approval is refused (maker-checker),
+        # then another approver's is taken and named on the certificate.
+        Scenario(
+            "maker_checker_then_released.json",
+            "maintenance_order",
+            {
+                **_maintenance_input("replay-6"),
+                "approvalPolicy": {
+                    "reminderInterval": "PT24H",
+                    "escalateAfterReminders": 3,
+                    "approvalDeadline": "P7D",
+                    "deadlinesFirst": True,
+                },
+                "startedBy": _PORTAL,
+            },
+            _maintenance_decisions(_STARTER_APPROVER, _ADA),
+        ),
+        # Orders started since the audit seal end with the `seal_audit_packet` step (today's input:
+        # started by a principal, decided by another).
+        Scenario(
+            "released_sealed.json",
+            "maintenance_order",
+            {
+                **_maintenance_input("replay-7"),
+                "approvalPolicy": {
+                    "reminderInterval": "PT24H",
+                    "escalateAfterReminders": 3,
+                    "approvalDeadline": "P7D",
+                    "deadlinesFirst": True,
+                },
+                "startedBy": _PORTAL,
+                "sealsAuditPacket": True,
+            },
+            _maintenance_decisions(_ADA),
         ),
     ],
 )
@@ -332,6 +413,25 @@ RELIEF_ROUTING = Suite(
             env={"SANDBOX_FAULTS_INVENTORY": "transient:first"},
             virtual_clock=True,
         ),
+        # Requested by a principal; each confirmation and the change name theirs.
+        Scenario(
+            "confirmed_by_staff.json",
+            "relief_routing",
+            {**_relief_input("replay-5"), "requestedBy": _PORTAL},
+            _relief_drive(
+                ("shelter_confirmation", {"shelterId": "shelter-bayview-school", "confirmedBy": _STAFF}),
+                ("shelter_confirmation", {"shelterId": "shelter-marsh-road-clinic", "confirmedBy": _STAFF}),
+            ),
+        ),
+        Scenario(
+            "completed_sealed.json",
+            "relief_routing",
+            {**_relief_input("replay-6"), "requestedBy": _PORTAL, "sealsAuditPacket": True},
+            _relief_drive(
+                ("shelter_confirmation", {"shelterId": "shelter-bayview-school", "confirmedBy": _STAFF}),
+                ("shelter_confirmation", {"shelterId": "shelter-marsh-road-clinic", "confirmedBy": _STAFF}),
+            ),
+        ),
     ],
 )
 
@@ -373,6 +473,11 @@ def _fare_dispute_drive(*events: tuple[str, str, Any]) -> Callable[[DurableApi, 
                 time.sleep(0.5)  # let the orchestration take the event before looking again
 
     return drive
+
+
+def _filed_by_portal(dispute: dict[str, Any]) -> dict[str, Any]:
+    """The input as today's HTTP starter builds it: the filer's principal and the current time rules."""
+    return {**dispute, "settings": {**dispute["settings"], "deadlineRules": 2}, "filedBy": _PORTAL}
 
 
 _FARE_AIRPORT = ("trip-airport", "cancelled_trip", "42.50", "cust-ben")
@@ -456,6 +561,40 @@ FARE_DISPUTE = Suite(
             frozenset({"Failed"}),
             env={"SANDBOX_FAULTS_PAYMENTS": "timeout"},
             virtual_clock=True,
+        ),
+        # Filed by a principal (filedBy, current deadline rules): evidence names its submitter; the
+        # filer's own decision is refused (maker-checker); the supervisor's is taken.
+        Scenario(
+            "maker_checker_then_approved.json",
+            "fare_dispute",
+            _filed_by_portal(
+                _fare_dispute_input("replay-6", "trip-correct", "overcharge", "2.00", "cust-ana")
+            ),
+            _fare_dispute_drive(
+                ("evidence", "evidence_submitted", {**_FARE_EVIDENCE, "submittedBy": _PORTAL}),
+                (
+                    "supervisor_decision",
+                    "supervisor_decision",
+                    {
+                        "decision": "approve",
+                        "supervisor": "Portal",
+                        "decidedBy": {**_PORTAL, "role": "FareDispute.Supervisor"},
+                    },
+                ),
+                (
+                    "supervisor_decision",
+                    "supervisor_decision",
+                    {"decision": "approve", "supervisor": "Sam", "decidedBy": _SAM},
+                ),
+            ),
+        ),
+        Scenario(
+            "auto_refunded_sealed.json",
+            "fare_dispute",
+            _filed_by_portal(
+                _fare_dispute_input("replay-7", "trip-overcharged", "overcharge", "4.50", "cust-ana")
+            )
+            | {"sealsAuditPacket": True},
         ),
     ],
 )

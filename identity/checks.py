@@ -1,0 +1,35 @@
+"""Business rules on top of roles: maker-checker and the shelter scope (both 403 when broken)."""
+
+from __future__ import annotations
+
+from identity.principal import AccessDenied, Actor
+from identity.shelters import ShelterStaffAssignments
+
+MAKER_CHECKER_RULE = "maker-checker"
+SHELTER_SCOPE_RULE = "shelter-scope"
+
+
+def ensure_not_starter(actor: Actor, started_by: Actor | None, subject: str) -> None:
+    """`AccessDenied` when `actor` is the principal who started `subject` (compared by stable id).
+
+    Instances started before principals were recorded have no `started_by`; for them the rule
+    cannot be checked and the decision is allowed, as it was when they started.
+    """
+    if actor.same_principal(started_by):
+        raise AccessDenied(
+            f"{actor.name} started {subject} and so cannot decide it: another person holding "
+            f"{actor.role or 'the role'} must (maker-checker)",
+            rule=MAKER_CHECKER_RULE,
+        )
+
+
+def ensure_assigned_shelter(actor: Actor, shelter_id: str, assignments: ShelterStaffAssignments) -> None:
+    """`AccessDenied` unless `actor` is assigned to `shelter_id` in the shelter staff file."""
+    assigned = assignments.shelters_of(actor.principal_id)
+    if shelter_id not in assigned:
+        mine = ", ".join(sorted(assigned)) or "none"
+        raise AccessDenied(
+            f"{actor.name} is not assigned to shelter {shelter_id!r} (assigned: {mine}); only that "
+            "shelter's staff may confirm its delivery",
+            rule=SHELTER_SCOPE_RULE,
+        )

@@ -1,0 +1,79 @@
+"""Signing test callers in to a devhost that emulates Easy Auth (`make_host(..., easy_auth=True)`).
+
+Tests act as people and services through the emulation's sign-in, exactly as a client would: a
+token per principal (`Authorization: Bearer`), cached per host. The local principals of
+`ops.sign_in` cover the usual cast; `person()` makes more (a second approver, an outsider).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from identity import Role
+from ops.sign_in import (
+    LOCAL_APPROVER,
+    LOCAL_OPERATOR,
+    LOCAL_READER,
+    LOCAL_SHELTER_STAFF,
+    LOCAL_SUBMITTER,
+    LOCAL_SUPERVISOR,
+    LocalPrincipal,
+    bearer,
+    sign_in,
+)
+
+SUBMITTER = LOCAL_SUBMITTER
+APPROVER = LOCAL_APPROVER
+SUPERVISOR = LOCAL_SUPERVISOR
+READER = LOCAL_READER
+OPERATOR = LOCAL_OPERATOR
+SHELTER_STAFF = LOCAL_SHELTER_STAFF
+
+__all__ = [
+    "APPROVER",
+    "OPERATOR",
+    "READER",
+    "SHELTER_STAFF",
+    "SUBMITTER",
+    "SUPERVISOR",
+    "LocalPrincipal",
+    "Role",
+    "Tokens",
+    "actor_record",
+    "person",
+]
+
+
+def person(name: str, *roles: Role | str, user_id: str | None = None) -> LocalPrincipal:
+    """A principal named `name` holding `roles` (id derived from the name unless given)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "someone"
+    return LocalPrincipal(user_id or f"test-{slug}", name, tuple(roles))
+
+
+def actor_record(principal: LocalPrincipal, role: Role) -> dict[str, str]:
+    """The `identity.Actor` record the HTTP edge writes for `principal` acting in `role`."""
+    return {
+        "principalId": principal.user_id,
+        "name": principal.name,
+        "role": role.value,
+        "identityProvider": "aad",
+    }
+
+
+@dataclass
+class Tokens:
+    """Session tokens of principals on one host (signed in on first use)."""
+
+    base_url: str
+    cache: dict[LocalPrincipal, str] = field(default_factory=dict)
+
+    def token(self, principal: LocalPrincipal) -> str:
+        """`principal`'s token on this host."""
+        if principal not in self.cache:
+            self.cache[principal] = sign_in(self.base_url, principal)
+        return self.cache[principal]
+
+    def headers(self, principal: LocalPrincipal | None) -> dict[str, str]:
+        """The `Authorization` header of `principal` (none for None: an anonymous call)."""
+        return bearer(self.token(principal)) if principal is not None else {}
