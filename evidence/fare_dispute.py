@@ -24,7 +24,7 @@ from audit_packets.case_report import (
     when,
 )
 from audit_packets.document import Document, Facts, Paragraph, Section
-from audit_packets.history import decision_records
+from audit_packets.history import decision_records, failure_policy_record
 from orchestrators.fare_dispute import (
     APPLY_FARE_RULES_ACTIVITY,
     EVIDENCE_SUBMITTED_EVENT,
@@ -120,6 +120,7 @@ def audit_extras(packet: dict[str, Any]) -> dict[str, Any]:
         "evidenceEvents": decision_records(packet, EVIDENCE_SUBMITTED_EVENT, ("documentCount",)),
         "refund": refunds[-1] if refunds else None,
         "messagesSent": messages,
+        **failure_policy_record(packet),
         "finalOutcome": output.get("outcome") or custom.get("outcome"),
     }
 

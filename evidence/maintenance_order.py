@@ -27,7 +27,7 @@ from audit_packets.case_report import (
     when,
 )
 from audit_packets.document import Document, Facts, Paragraph, Section, Table
-from audit_packets.history import decision_records
+from audit_packets.history import decision_records, failure_policy_record
 from orchestrators.maintenance_order import (
     APPROVAL_DECISION_EVENT,
     CAPTURE_INSPECTION,
@@ -85,6 +85,7 @@ def audit_extras(packet: Packet) -> dict[str, Any]:
             "refused": output.get("refusedDecisions") or [],
         },
         "reminders": reminders,
+        **failure_policy_record(packet),
         "finalOutcome": output.get("outcome") or packet.get("outcome", {}).get("status"),
     }
 

@@ -23,7 +23,7 @@ from audit_packets.case_report import (
     when,
 )
 from audit_packets.document import Document, Facts, Paragraph, Section, Table, bullet_list
-from audit_packets.history import decision_records
+from audit_packets.history import decision_records, failure_policy_record
 from orchestrators.relief_routing import (
     CHANGE_EVENT,
     CONFIRMATION_EVENT,
@@ -78,6 +78,7 @@ def audit_extras(packet: Packet) -> dict[str, Any]:
         "lines": output.get("lines"),
         "shelters": output.get("shelters"),
         "confirmedBy": output.get("confirmedBy"),
+        **failure_policy_record(packet),
         "finalOutcome": output.get("outcome") or packet.get("outcome", {}).get("status"),
     }
 
