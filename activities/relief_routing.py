@@ -77,7 +77,9 @@ def load_network_stock(network: ReliefNetwork, inventory: InventoryStore, ledger
                 count += 1
         return {"networkId": network.network_id, "revision": network.revision, "levels": count}
 
-    return ledger.run_once(network.load_key, load).result
+    return ledger.run_once(
+        network.load_key, load, request={"networkId": network.network_id, "revision": network.revision}
+    ).result
 
 
 # -- reservations ----------------------------------------------------------------------------------
@@ -225,6 +227,7 @@ def select_relief_routes(work: JsonDict) -> JsonDict:
         .run_once(
             request.record_key,
             lambda: documents.store(name, content, "application/json", request.record_key).to_dict(),
+            request=work,
         )
         .result
     )
@@ -249,7 +252,8 @@ def notify_relief_drivers(work: JsonDict) -> JsonDict:
         notification = DriverNotification(
             driver_id=notice.driver_id, route_id=notice.route_id, kind=notice.kind, stops=notice.stops
         )
-        receipts.append(ledger.run_once(notice.key, _bind(dispatch.notify, notification, notice.key)).result)
+        effect = _bind(dispatch.notify, notification, notice.key)
+        receipts.append(ledger.run_once(notice.key, effect, request=notice.to_dict()).result)
     return {"notified": [receipt["notificationId"] for receipt in receipts]}
 
 
@@ -271,9 +275,8 @@ def notify_relief_shelters(work: JsonDict) -> JsonDict:
         if notice.eta_minutes is not None:
             parameters["etaMinutes"] = str(notice.eta_minutes)
         message = _message(shelter.contact, f"relief_{notice.kind}", parameters)
-        sent.append(
-            ledger.run_once(notice.key, _bind(messaging.send, message, notice.key)).result["messageId"]
-        )
+        effect = _bind(messaging.send, message, notice.key)
+        sent.append(ledger.run_once(notice.key, effect, request=notice.to_dict()).result["messageId"])
     return {"sent": sent}
 
 
@@ -289,10 +292,10 @@ def escalate_relief_confirmations(work: JsonDict) -> JsonDict:
         shelter = network.shelter(notice.shelter_id)
         parameters = {"requestId": notice.request_id, "shelter": shelter.name, "level": str(notice.level)}
         reminder = _message(shelter.contact, "relief_confirmation_reminder", parameters)
-        sent.append(_send_once(ledger, messaging, reminder, f"{notice.key}:shelter"))
+        sent.append(_send_once(ledger, messaging, reminder, f"{notice.key}:shelter", notice.to_dict()))
         if notice.final:
             alert = _message(network.operations_contact, "relief_confirmation_unresolved", parameters)
-            sent.append(_send_once(ledger, messaging, alert, f"{notice.key}:desk"))
+            sent.append(_send_once(ledger, messaging, alert, f"{notice.key}:desk", notice.to_dict()))
         activity_log(WORKFLOW, "escalate", instance_id_from_key(notice.key)).info(
             "confirmation escalated", shelter_id=notice.shelter_id, level=notice.level, final=notice.final
         )
@@ -312,7 +315,9 @@ def publish_relief_update(work: JsonDict) -> JsonDict:
         note=request.note[:500],
     )
     return (
-        EffectLedger.from_settings().run_once(request.key, _bind(portal.publish, update, request.key)).result
+        EffectLedger.from_settings()
+        .run_once(request.key, _bind(portal.publish, update, request.key), request=work)
+        .result
     )
 
 
@@ -333,8 +338,10 @@ def _message(contact: ContactPoint, template: str, parameters: dict[str, str]) -
     return CustomerMessage(channel=contact.channel, to=contact.to, template=template, parameters=parameters)
 
 
-def _send_once(ledger: EffectLedger, messaging: CustomerMessaging, message: CustomerMessage, key: str) -> str:
-    return str(ledger.run_once(key, _bind(messaging.send, message, key)).result["messageId"])
+def _send_once(
+    ledger: EffectLedger, messaging: CustomerMessaging, message: CustomerMessage, key: str, request: JsonDict
+) -> str:
+    return str(ledger.run_once(key, _bind(messaging.send, message, key), request=request).result["messageId"])
 
 
 def _pallets_text(notice: ShelterNotice) -> str:

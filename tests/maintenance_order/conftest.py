@@ -10,7 +10,7 @@ import hashlib
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -137,18 +137,28 @@ class MaintenanceApi:
 
 @dataclass
 class Sandboxes:
-    """Direct reads of the sandboxed outside systems (what they recorded)."""
+    """Direct reads of the sandboxed outside systems (what they recorded) of this module's hosts.
+
+    Each host runs on a task hub of its own, and the app keeps its sandboxes per task hub, so the
+    reads cover every hub started in the module (`start_host` registers them).
+    """
 
     env: dict[str, str]
+    hubs: list[str] = field(default_factory=list)
 
-    def system(self, name: str) -> SandboxSystem:
-        return SandboxSystem.from_settings(name, self.env)
+    def systems(self, name: str) -> list[SandboxSystem]:
+        return [SandboxSystem.from_settings(name, {**self.env, "TASKHUB_NAME": hub}) for hub in self.hubs]
+
+    def calls(self, name: str) -> list[dict[str, Any]]:
+        """Every call the system received from any of the module's hosts."""
+        return [call for system in self.systems(name) for call in system.calls()]
 
     def effects(self, name: str, instance_id: str, operation: str | None = None) -> list[dict[str, Any]]:
         """Effects of one order (keys start with its instance id)."""
         return [
             effect
-            for effect in self.system(name).effects(operation)
+            for system in self.systems(name)
+            for effect in system.effects(operation)
             if str(effect["idempotencyKey"]).startswith(f"{instance_id}:")
         ]
 
@@ -173,7 +183,9 @@ def sandboxes(storage_env: dict[str, str]) -> Sandboxes:
 
 
 @pytest.fixture(scope="module")
-def start_host(azurite: Azurite, storage_env: dict[str, str]) -> Iterator[Callable[..., HostProcess]]:
+def start_host(
+    azurite: Azurite, storage_env: dict[str, str], sandboxes: Sandboxes
+) -> Iterator[Callable[..., HostProcess]]:
     """Start hosts (virtual clock) of an app folder for this module; all stop at its end."""
     started: list[HostProcess] = []
 
@@ -182,8 +194,9 @@ def start_host(azurite: Azurite, storage_env: dict[str, str]) -> Iterator[Callab
     ) -> HostProcess:
         options.setdefault("virtual_clock", True)
         options.setdefault("easy_auth", True)
-        host = make_host(app_dir, azurite, env={**storage_env, **(env or {})}, **options).start()
-        started.append(host)
+        host = make_host(app_dir, azurite, env={**storage_env, **(env or {})}, **options)
+        sandboxes.hubs.append(host.extra["hub"])
+        started.append(host.start())
         return host
 
     yield start
