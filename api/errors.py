@@ -27,6 +27,10 @@ class ApiError(Exception):
         """The JSON body of the response."""
         return {"error": str(self)}
 
+    def headers(self) -> dict[str, str]:
+        """Response headers the status needs (none by default)."""
+        return {}
+
 
 class InvalidRequest(ApiError):  # noqa: N818 (the style guide's name for it)
     """400: the request names the wrong thing or its body does not validate."""
@@ -77,20 +81,28 @@ class InstanceNotFound(ApiError):  # noqa: N818
 
 
 class Conflict(ApiError):  # noqa: N818
-    """409: the request is valid but the instance is not in a state that accepts it."""
+    """409: the request is valid but the instance is not in a state that accepts it.
+
+    `location` is the app's own status resource of the instance (`/api/<workflow>/<id>`), never a
+    Durable management URL: those carry the system key on Azure (see api/starters.py).
+    """
 
     status_code = 409
 
-    def __init__(self, message: str, *, status_url: str | None = None, state: str | None = None) -> None:
+    def __init__(self, message: str, *, location: str | None = None, state: str | None = None) -> None:
         super().__init__(message)
-        self.status_url = status_url
+        self.location = location
         self.state = state
 
     def body(self) -> dict[str, Any]:
-        """`{"error"}` plus the existing instance's status URL and state when known."""
+        """`{"error"}` plus the existing instance's status resource (`statusUrl`) and state when known."""
         body: dict[str, Any] = {"error": str(self)}
-        if self.status_url:
-            body["statusQueryGetUri"] = self.status_url
+        if self.location:
+            body["statusUrl"] = self.location
         if self.state:
             body["state"] = self.state
         return body
+
+    def headers(self) -> dict[str, str]:
+        """`Location` of the existing instance's status resource, when known."""
+        return {"Location": self.location} if self.location else {}
