@@ -232,6 +232,7 @@ async def file_fare_dispute(
         settings=dispute_settings(request.claimed_amount.currency),
         filed_by=actor,
         seals_audit_packet=True,
+        erases_personal_data=True,
     )
     instance_id = instance_id_for(request.dispute_id)
     return await start_once(

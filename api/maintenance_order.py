@@ -143,6 +143,7 @@ async def start_maintenance_order(
         approval_policy=approval_policy(),
         started_by=actor,
         seals_audit_packet=True,
+        erases_personal_data=True,
     )
     return await start_once(
         client,

@@ -38,6 +38,7 @@ from urllib.parse import quote
 from audit_packets.sealing import app_identity
 from ops.azure_cli import AzError, AzureCli
 from ops.preflight import ARM, WEB_API_VERSION, Preflight, Target, format_summary
+from personal_data.erasure_step import RETENTION_INSTANCE_ID
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # The replay check comes from the ops issue; until it exists under this name, pass
@@ -395,7 +396,16 @@ class Release:
                 f"x-functions-key={key}",
             ]
         )
-        return [i for i in result or [] if isinstance(i, dict) and i.get("runtimeStatus") in ACTIVE_STATUSES]
+        # The hub's retention orchestration always runs (one activity and one timer per execution):
+        # it is not a case the swap must wait for. If its own code changes, terminate it; the next
+        # completed case starts it again (personal_data/).
+        return [
+            i
+            for i in result or []
+            if isinstance(i, dict)
+            and i.get("runtimeStatus") in ACTIVE_STATUSES
+            and i.get("instanceId") != RETENTION_INSTANCE_ID
+        ]
 
     def check_in_flight(self) -> None:
         """Refuse the swap while the production hub has active instances, unless drained/versioned."""
