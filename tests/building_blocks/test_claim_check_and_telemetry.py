@@ -15,7 +15,14 @@ from blob_clients import (
     storage_configuration,
 )
 from claim_check import ClaimCheck, ClaimCheckError, PayloadReference, is_reference
-from telemetry import REDACTED, RedactingFilter, orchestration_log, redact, redact_text
+from telemetry import (
+    REDACTED,
+    RedactingFilter,
+    escape_control_characters,
+    orchestration_log,
+    redact,
+    redact_text,
+)
 
 
 def test_small_values_stay_inline_and_large_ones_become_references(storage_env: dict[str, str]) -> None:
@@ -149,3 +156,29 @@ def test_the_filter_redacts_messages_arguments_and_tracebacks() -> None:
     RedactingFilter().filter(record)
     assert record.getMessage() == f"for {REDACTED}"
     assert record.exc_text is not None and "4111111111111111" not in record.exc_text
+
+
+def test_control_characters_cannot_forge_log_lines() -> None:
+    """An operator's reason with CR/LF (or a terminal escape) stays inside its own, single line."""
+    reason = "done\r\n2026-01-01 INFO operator action | action=terminate by=Eve\x1b[2K\u2028"
+    record = logging.LogRecord(
+        "workflows", logging.INFO, __file__, 1, "%s | %s", ("operator action", f"reason={reason}"), None
+    )
+    record.custom_dimensions = {"reason": reason, "nested": [reason]}  # type: ignore[attr-defined]
+    RedactingFilter().filter(record)
+    message = record.getMessage()
+    assert "\n" not in message and "\r" not in message and "\x1b" not in message and "\u2028" not in message
+    assert message.endswith(
+        "reason=done\\r\\n2026-01-01 INFO operator action | action=terminate by=Eve\\u001b[2K\\u2028"
+    )
+    dimensions = record.custom_dimensions  # type: ignore[attr-defined]
+    assert dimensions["reason"] == dimensions["nested"][0] and "\n" not in dimensions["reason"]
+    assert escape_control_characters("tab\there") == "tab\\there"
+    try:
+        raise ValueError("first line\nsecond line")
+    except ValueError:
+        import sys
+
+        failed = logging.LogRecord("workflows", logging.ERROR, __file__, 1, "failed", None, sys.exc_info())
+    RedactingFilter().filter(failed)
+    assert failed.exc_text is not None and "\n" in failed.exc_text, "tracebacks keep their lines"

@@ -85,8 +85,9 @@ class MaintenanceApi:
 
     def approve(self, order_id: str, body: Any, as_: LocalPrincipal | None = APPROVER) -> requests.Response:
         url = f"{self.base_url}/api/maintenance-orders/{order_id}/approval"
-        if isinstance(body, str | bytes):
-            return requests.post(url, data=body, headers=self.headers(as_), timeout=30)
+        if isinstance(body, str | bytes):  # raw text, declared as JSON (a malformed body's test)
+            headers = {**self.headers(as_), "Content-Type": "application/json"}
+            return requests.post(url, data=body, headers=headers, timeout=30)
         return requests.post(url, json=body, headers=self.headers(as_), timeout=30)
 
     def order(self, order_id: str, as_: LocalPrincipal | None = SUBMITTER) -> requests.Response:
