@@ -89,6 +89,7 @@ def make_host(
     hub_name: str | None = None,
     env: dict[str, str] | None = None,
     easy_auth: bool = False,
+    extra_args: list[str] | None = None,
 ) -> DevHost:
     """Describe a host for an app folder, isolated by its own task hub; call .start() to run it.
 
@@ -119,6 +120,7 @@ def make_host(
         clock_start=(clock_start or PLAIN_WEDNESDAY) if virtual_clock else None,
         deliver_twice=deliver_twice,
         trace_payloads=trace_payloads,
+        extra_args=extra_args or (),
         # The app names its containers after TASKHUB_NAME: settings that set it choose the hub.
         hub_name=hub_name or settings.get("TASKHUB_NAME"),
     )
