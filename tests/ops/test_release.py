@@ -8,6 +8,7 @@ import io
 import json
 import subprocess
 import sys
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -30,11 +31,18 @@ FAIL_COMMAND = (
 )
 
 
+def write_zip(path: Path, names: list[str]) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        for name in names:
+            archive.writestr(name, b"")
+    return path
+
+
 @pytest.fixture
 def package(tmp_path: Path) -> Path:
-    path = tmp_path / "app.zip"
-    path.write_bytes(b"PK\x05\x06" + b"\0" * 18)
-    return path
+    """The shape of `python -m ops package`'s output (the real build: tests/deploy_package)."""
+    names = ["function_app.py", "host.json", ".python_packages/lib/site-packages/azure/functions/__init__.py"]
+    return write_zip(tmp_path / "app.zip", names)
 
 
 @pytest.fixture
@@ -389,6 +397,18 @@ def test_az_failure_stops_the_release(package: Path, capsys: pytest.CaptureFixtu
 def test_usage_errors_exit_2(package: Path, tmp_path: Path) -> None:
     assert release.handle(_args(package, drain=True, versioning=True), FakeAz.healthy().cli()) == 2
     assert release.handle(_args(tmp_path / "missing.zip"), FakeAz.healthy().cli()) == 2
+
+
+def test_a_zip_that_is_not_a_deploy_package_is_refused_before_any_change(
+    package: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hand_made = write_zip(tmp_path / "hand.zip", ["function_app.py", "host.json", "tests/conftest.py"])
+    fake = FakeAz.healthy()
+    assert release.handle(_args(hand_made), fake.cli()) == 2
+    error = capsys.readouterr().err
+    assert "no dependencies under .python_packages" in error and "tests/conftest.py" in error
+    assert "python -m ops package" in error
+    assert fake.calls == [], "nothing ran against Azure"
 
 
 def test_prompt_without_terminal_asks_for_yes(package: Path, monkeypatch: pytest.MonkeyPatch) -> None:
