@@ -164,7 +164,7 @@ def test_control_characters_cannot_forge_log_lines() -> None:
     record = logging.LogRecord(
         "workflows", logging.INFO, __file__, 1, "%s | %s", ("operator action", f"reason={reason}"), None
     )
-    record.custom_dimensions = {"reason": reason, "nested": [reason]}  # type: ignore[attr-defined]
+    record.custom_dimensions = {"reason": reason, "nested": [reason]}
     RedactingFilter().filter(record)
     message = record.getMessage()
     assert "\n" not in message and "\r" not in message and "\x1b" not in message and "\u2028" not in message
