@@ -347,6 +347,7 @@ def dispute_view(dispute_id: str, status: DurableOrchestrationStatus) -> dict[st
     custom = status.custom_status if isinstance(status.custom_status, dict) else {}
     body: dict[str, Any] = {
         "disputeId": dispute_id,
+        "instanceId": instance_id_for(dispute_id),
         "runtimeStatus": status.runtime_status.value if status.runtime_status else None,
         "stage": custom.get("stage"),
         "slaDue": custom.get("slaDue"),

@@ -523,6 +523,7 @@ def _response_components() -> dict[str, Any]:
             "required": ["disputeId", "runtimeStatus", "stage", "waitingFor", "escalated", "outcome"],
             "properties": {
                 "disputeId": text,
+                "instanceId": text,
                 "runtimeStatus": nullable_text,
                 "stage": nullable_text,
                 "slaDue": nullable_text,
