@@ -24,14 +24,16 @@ Exit codes: 0 released (or dry run printed), 1 refused or failed, 2 usage error.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
 import shlex
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -116,6 +118,20 @@ def run_replay_check(command: Sequence[str], package: Path | None) -> subprocess
     """Run the replay check of recorded histories against the new build (the pluggable hook)."""
     argv = [*command, str(package) if package else ""]
     return subprocess.run([a for a in argv if a], capture_output=True, text=True, check=False, cwd=REPO_ROOT)
+
+
+@contextlib.contextmanager
+def secret_json_file(content: dict[str, str]) -> Iterator[Path]:
+    """A JSON file readable by this user only, deleted on exit (for secrets az reads with `@file`)."""
+    handle, name = tempfile.mkstemp(prefix="ops-", suffix=".json")
+    path = Path(name)
+    try:
+        os.fchmod(handle, 0o600)
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            json.dump(content, stream)
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def package_blob_name(app: str, package: Path) -> str:
@@ -386,19 +402,22 @@ class Release:
                 "the deployment has no AUTH_CLIENT_ID output (the Entra app registration of App Service "
                 "Authentication); redeploy infra/ with authClientId set"
             )
-        result = self.az.query(
-            [
-                "rest",
-                "--method",
-                "get",
-                "--url",
-                url,
-                "--resource",
-                f"api://{client_id}",
-                "--headers",
-                f"x-functions-key={key}",
-            ]
-        )
+        # The key goes to az in a file only this user can read (`@file`), never on az's command line,
+        # which other users of the machine can see (ps) and CI logs keep.
+        with secret_json_file({"x-functions-key": key}) as headers:
+            result = self.az.query(
+                [
+                    "rest",
+                    "--method",
+                    "get",
+                    "--url",
+                    url,
+                    "--resource",
+                    f"api://{client_id}",
+                    "--headers",
+                    f"@{headers}",
+                ]
+            )
         # The hub's retention orchestration always runs (one activity and one timer per execution):
         # it is not a case the swap must wait for. If its own code changes, terminate it; the next
         # completed case starts it again (personal_data/).

@@ -221,8 +221,18 @@ def test_active_instances_refuse_the_swap(package: Path, host_json: Path) -> Non
     assert "functionapp deployment slot swap --slot staging" not in fake.keys_called()
 
 
-def test_instance_query_uses_management_api_with_masked_key(package: Path, host_json: Path) -> None:
+def test_instance_query_sends_the_key_as_a_header_from_a_private_file(package: Path, host_json: Path) -> None:
+    """Neither in the URL nor on az's command line: az reads the header from a 0600 file (`@file`)."""
     fake = FakeAz.healthy()
+    seen: list[tuple[dict[str, str], int]] = []
+
+    def read_headers_file(args: Sequence[str]) -> bool:
+        if "--headers" in args and "durabletask/instances" in " ".join(args):
+            headers = Path(args[list(args).index("--headers") + 1].removeprefix("@"))
+            seen.append((json.loads(headers.read_text()), headers.stat().st_mode & 0o777))
+        return False
+
+    fake.routes.append((read_headers_file, {}))
     rel, _ = make(fake, package, host_json)
     rel.run()
     query = next(c for c in fake.calls if c[0] == "rest" and "durabletask/instances" in " ".join(c))
@@ -230,11 +240,12 @@ def test_instance_query_uses_management_api_with_masked_key(package: Path, host_
     assert "runtimeStatus=Running,Pending,Suspended" in url and "taskHub=wfprod" in url
     key = load("functionapp_keys")["stdout"]["systemKeys"]["durabletask_extension"]
     assert key not in url and "code=" not in url, "no credential in the URL"
+    assert not any(key in argument for call in fake.calls for argument in call), "no key on a command line"
     # An Entra token for the app registration gets past App Service Authentication; the key is a header.
     assert query[query.index("--resource") + 1] == "api://3f9a1c2e-7b4d-4e8a-9c1f-5d6e7f8a9b0c"
-    assert query[query.index("--headers") + 1] == f"x-functions-key={key}"
+    assert seen == [({"x-functions-key": key}, 0o600)]
+    assert not Path(query[query.index("--headers") + 1].removeprefix("@")).exists(), "deleted after use"
     assert "--skip-authorization-header" not in query
-    assert key not in rel.az.mask(query)
 
 
 def test_drain_waits_until_the_hub_is_empty(package: Path, host_json: Path) -> None:
