@@ -13,6 +13,10 @@ slots or two hubs on one storage account never read or write each other's effect
 identity can be granted exactly its own containers (infra/modules/rbac.bicep). The prefix comes from
 `STORAGE_CONTAINER_PREFIX` (default `wf`) so that tests sharing one Azurite stay apart.
 
+On Azure the containers are created by infra/modules/storage.bicep and each slot's identity may
+write exactly its own (infra/modules/rbac.bicep): a new purpose needs its container and role there
+too, or its first write is refused.
+
 Before the namespace existed the containers were `<prefix>-<purpose>`, shared by every hub. Claim-check
 references recorded by instances started then still name those containers: `legacy_container_name`
 and `existing_container_client` let readers resolve them (read-only, never created).
