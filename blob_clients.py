@@ -162,6 +162,8 @@ def container_client(
     return container
 
 
-def existing_container_client(name: str, environ: Mapping[str, str] | None = None) -> ContainerClient:
+def existing_container_client(
+    name: str, environ: Mapping[str, str] | None = None, setting: str = STORAGE_SETTING
+) -> ContainerClient:
     """A client for the container `name` as it is (never created): for reading what others wrote."""
-    return blob_service_client(environ).get_container_client(_checked(name))
+    return blob_service_client(environ, setting).get_container_client(_checked(name))

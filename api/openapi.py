@@ -30,6 +30,7 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_jso
 from pydantic_core import core_schema
 
 from api.access import authenticate
+from api.audit import SealBody
 from api.audit import bp as audit_api_bp
 from api.fare_dispute import FileFareDisputeRequest, SubmitEvidenceRequest, SupervisorDecisionRequest
 from api.fare_dispute import bp as fare_dispute_api_bp
@@ -161,13 +162,15 @@ def _operations() -> dict[str, Operation]:
             "audit",
             201,
             "SealReceipt",
-            errors=(400, 404, 409, 500),
+            SealBody,
+            errors=(400, 404, 409, 413, 415, 500),
             other_successes=((200, "SealReceipt"),),
+            example={"reason": "terminated by the duty supervisor; sealed for the record"},
             permission=Permission.OPERATE_INSTANCES,
             query=(
                 (
                     "reason",
-                    "Why it is sealed by hand (recorded in the packet)",
+                    "Why it is sealed by hand (recorded in the packet); the body's `reason` wins",
                     {"type": "string", "maxLength": 200},
                 ),
             ),

@@ -74,6 +74,8 @@ STICKY_SETTINGS = (
     "AzureWebJobsStorage__clientId",
     "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
     "WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID",
+    "AUDIT_STORAGE__clientId",
+    "AUDIT_SIGNING_KEY__clientId",
 )
 PRODUCTION_INTEGRATIONS_MODE = "http"
 DEFAULT_CONTAINER_PREFIX = "wf"
@@ -115,6 +117,8 @@ ROLE_NAMES = {
     "4633458b-17de-408a-b874-0445c86b69e6": "Key Vault Secrets User",
     **OWNER_CLASS_ROLES,
 }
+# The audit account's container of each hub (audit_packets/sealed_store.py, audit-evidence.bicep).
+AUDIT_CONTAINER_PURPOSE = "audit-packets"
 # Blob containers the Functions host of every slot writes (each under its own host ID).
 HOST_CONTAINERS = ("azure-webjobs-hosts", "azure-webjobs-secrets")
 
@@ -1006,7 +1010,7 @@ class Preflight:
             return
         prefix = str(
             (settings.get("STORAGE_CONTAINER_PREFIX") or {}).get("value") or DEFAULT_CONTAINER_PREFIX
-        )
+        ).lower()
         hub = hubs.get(label, "")
         others = [other for slot, other in hubs.items() if slot != label and other]
         own = {f"{prefix}-{hub}-{p}" for p in ("effect-ledger", "payloads", "documents")}
@@ -1021,8 +1025,18 @@ class Preflight:
                 problems.append(f"holds {OWNER_CLASS_ROLES[role]} on {scope.rsplit('/providers/', 1)[-1]}")
             held.setdefault(role, set()).add(scope)
         writable = held.get(STORAGE_BLOB_DATA_CONTRIBUTOR, set())
+        own_audit = f"{prefix}-{hub}-{AUDIT_CONTAINER_PURPOSE}".lower()
         for scope in sorted(writable):
             if not scope.startswith(containers_prefix):
+                # Another account: only the audit account's container of this slot's own hub.
+                account_part, found, container = scope.partition("/blobservices/default/containers/")
+                if found and container == own_audit and "/providers/microsoft.storage/" in account_part:
+                    continue
+                if found and any(
+                    container == f"{prefix}-{other}-{AUDIT_CONTAINER_PURPOSE}" for other in others
+                ):
+                    problems.append(f"can write the other slot's audit container {container}")
+                    continue
                 problems.append(
                     f"Storage Blob Data Contributor beyond a container: {scope.rsplit('/providers/', 1)[-1]}"
                 )

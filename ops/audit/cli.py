@@ -224,9 +224,9 @@ def run_seal(args: argparse.Namespace) -> int:
         if answer not in ("y", "yes"):
             print("Aborted; nothing was changed (pass --yes to run without asking).", file=sys.stderr)
             return 1
-    path = f"audit/packets/{quote(args.instance_id, safe='')}/seal?reason={quote(args.reason, safe='')}"
+    path = f"audit/packets/{quote(args.instance_id, safe='')}/seal"
     try:
-        body = _app(args).call("POST", path, expected=(200, 201))
+        body = _app(args).call("POST", path, {"reason": args.reason}, expected=(200, 201))
     except WorkflowClientError as error:
         print(f"Error: {error}", file=sys.stderr)
         return 1

@@ -42,6 +42,7 @@ APP_TOP_LEVEL = {
     "console",
     "contracts.py",
     "data",
+    "evidence",
     "fare_data",
     "function_app.py",
     "host.json",

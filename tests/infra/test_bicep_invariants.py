@@ -58,6 +58,8 @@ STICKY = {
     "AzureWebJobsStorage__clientId",
     "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
     "WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID",
+    "AUDIT_STORAGE__clientId",
+    "AUDIT_SIGNING_KEY__clientId",
     "DURABLE_TASK_SCHEDULER_CONNECTION_STRING",
 }
 
@@ -165,6 +167,8 @@ def test_storage_is_reached_by_identity_only(bicep: dict[str, Any]) -> None:
             f"Authorization=AAD;ClientId=${{{slot}IdentityClientId}}"
         )
         assert settings["WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID"] == f"{slot}IdentityId"
+        assert settings["AUDIT_STORAGE__clientId"] == f"{slot}IdentityClientId"
+        assert settings["AUDIT_SIGNING_KEY__clientId"] == f"{slot}IdentityClientId"
     assert production["PAYMENT_GATEWAY_API_KEY"].startswith(
         "@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/"
     )
@@ -407,7 +411,9 @@ def test_sealed_audit_packets_are_immutable_and_signed_with_a_sign_only_key(bice
     assert bicep["modules/audit-evidence.bicep"]["parameters"]["retentionDays"]["default"] == 2555
     assert bicep["main.bicep"]["parameters"]["auditRetentionDays"]["default"] == 2555
     assert audit["auditBlobService"]["config"]["properties"]["isVersioningEnabled"] is True
-    assert audit["auditContainer"]["config"]["properties"] == {"publicAccess": "None"}
+    # One audit container per slot's hub, each written by that slot's identity alone.
+    assert audit["auditContainers"]["config"]["loop_type"]["detail"]["array_name"] == "writers"
+    assert body(audit["auditContainers"])["properties"] == {"publicAccess": "None"}
     assert audit["auditDeleteLock"]["config"]["properties"]["level"] == "CanNotDelete"
 
     key = audit["signingKey"]["config"]["properties"]
@@ -421,9 +427,16 @@ def test_sealed_audit_packets_are_immutable_and_signed_with_a_sign_only_key(bice
         "Microsoft.KeyVault/vaults/keys/sign/action",
         "Microsoft.KeyVault/vaults/keys/verify/action",
     }
-    assert audit["signerAssignment"]["config"]["scope"] == "signingKey"
-    assert audit["auditContainerWriter"]["config"]["scope"] == "auditContainer"
-    for assignment in ("signerAssignment", "auditContainerWriter"):
+    assert body(audit["signerAssignments"])["scope"] == "signingKey"
+    writer_scope = body(audit["auditContainerWriters"])["scope"]["operator"]
+    assert writer_scope["type"] == "index_accessor"
+    assert writer_scope["operands"]["operand_1"] == "auditContainers"
+    writers = bicep["main.bicep"]["modules"]["auditEvidence"]["config"]["params"]["writers"]
+    assert [w["principalId"]["operator"]["operands"]["operand_1"] for w in writers] == [
+        "productionIdentity",
+        "stagingIdentity",
+    ]
+    for assignment in ("signerAssignments", "auditContainerWriters"):
         assert body(audit[assignment])["properties"]["principalType"] == "ServicePrincipal"
 
     app = resources(bicep, "modules/functionapp.bicep")
@@ -432,9 +445,13 @@ def test_sealed_audit_packets_are_immutable_and_signed_with_a_sign_only_key(bice
         assert settings["AUDIT_STORAGE__credential"] == "managedidentity"
         assert settings["AUDIT_STORAGE__blobServiceUri"] == "auditBlobServiceUri"
         assert settings["AUDIT_SIGNING_KEY_URI"] == "auditSigningKeyUri"
-        assert settings["AUDIT_SIGNING_KEY__clientId"] == "identityClientId"
     outputs = bicep["main.bicep"]["outputs"]
-    assert {"AUDIT_STORAGE_ACCOUNT_NAME", "AUDIT_CONTAINER_NAME", "AUDIT_SIGNING_KEY_URI"} <= set(outputs)
+    assert {
+        "AUDIT_STORAGE_ACCOUNT_NAME",
+        "AUDIT_CONTAINER_NAME",
+        "STAGING_AUDIT_CONTAINER_NAME",
+        "AUDIT_SIGNING_KEY_URI",
+    } <= set(outputs)
 
 
 def test_both_slots_sign_callers_in_with_entra_id_alike(bicep: dict[str, Any]) -> None:

@@ -440,6 +440,11 @@ ACCOUNT_ID = (
     "/subscriptions/8f1e2d3c-4b5a-4c6d-9e8f-0a1b2c3d4e5f/resourceGroups/rg-wflows-prod/providers/"
     "Microsoft.Storage/storageAccounts/stwflowsk3x9qa7m2c4"
 )
+# The audit evidence account (infra/modules/audit-evidence.bicep): one container per slot's hub.
+AUDIT_ACCOUNT_ID = (
+    "/subscriptions/8f1e2d3c-4b5a-4c6d-9e8f-0a1b2c3d4e5f/resourceGroups/rg-wflows-prod/providers/"
+    "Microsoft.Storage/storageAccounts/stwflowsaudk3x9qa7m2c4"
+)
 PRODUCTION_PRINCIPAL = "5c4d3e2f-1a0b-4c9d-8e7f-6a5b4c3d2e1f"
 STAGING_PRINCIPAL = "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d"
 
@@ -469,6 +474,9 @@ def test_each_slot_identity_holds_exactly_its_own_roles() -> None:
         "wf-wfstaging-payloads"
     )
     assert f"Storage Blob Data Contributor -> {payloads}" in staging
+    audit_account = AUDIT_ACCOUNT_ID.split("/providers/", 1)[1]
+    audit = f"{audit_account}/blobServices/default/containers/wf-wfstaging-audit-packets"
+    assert f"Storage Blob Data Contributor -> {audit}" in staging
     assert not any("wfprod" in role for role in staging)
 
 
@@ -522,6 +530,20 @@ def test_missing_storage_data_role_fails() -> None:
             PRODUCTION_PRINCIPAL,
             "storage.roles",
             "can write the deployment package container",
+        ),
+        (
+            "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+            f"{AUDIT_ACCOUNT_ID}/blobServices/default/containers/wf-wfprod-audit-packets",
+            STAGING_PRINCIPAL,
+            "storage.roles.staging",
+            "the other slot's audit container wf-wfprod-audit-packets",
+        ),
+        (
+            "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+            AUDIT_ACCOUNT_ID,
+            PRODUCTION_PRINCIPAL,
+            "storage.roles",
+            "Storage Blob Data Contributor beyond a container",
         ),
     ],
 )
