@@ -473,8 +473,9 @@ def _until_timer_scheduled(api: DurableApi, instance_id: str) -> None:
 
 
 # Personal data retention (issue 17): the workflows' new last step for instances started with
-# `erasesPersonalData`, and one cycle of the hub's retention orchestration. Recorded on their own,
-# so the histories above stay as their code wrote them.
+# `erasesPersonalData` (after the audit seal when both are set, as the starters do today), and one
+# cycle of the hub's retention orchestration. Recorded on their own, so the histories above stay as
+# their code wrote them.
 PERSONAL_DATA = Suite(
     app_dir=REPO_ROOT,
     out_dir=HISTORIES / "personal_data",
@@ -502,6 +503,35 @@ PERSONAL_DATA = Suite(
                 **_filed_by_portal(
                     _fare_dispute_input("replay-7", "trip-overcharged", "overcharge", "4.50", "cust-ana")
                 ),
+                "erasesPersonalData": True,
+            },
+        ),
+        # Today's input: sealed, then the erasure scheduled (the seal right after the final stage).
+        Scenario(
+            "maintenance_released_sealed_then_erasure_scheduled.json",
+            "maintenance_order",
+            {
+                **_maintenance_input("replay-8"),
+                "approvalPolicy": {
+                    "reminderInterval": "PT24H",
+                    "escalateAfterReminders": 3,
+                    "approvalDeadline": "P7D",
+                    "deadlinesFirst": True,
+                },
+                "startedBy": _PORTAL,
+                "sealsAuditPacket": True,
+                "erasesPersonalData": True,
+            },
+            _maintenance_decisions(_ADA),
+        ),
+        Scenario(
+            "fare_dispute_refunded_sealed_then_erasure_scheduled.json",
+            "fare_dispute",
+            {
+                **_filed_by_portal(
+                    _fare_dispute_input("replay-8", "trip-overcharged", "overcharge", "4.50", "cust-ana")
+                ),
+                "sealsAuditPacket": True,
                 "erasesPersonalData": True,
             },
         ),
