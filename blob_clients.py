@@ -6,7 +6,11 @@
   `AzureWebJobsStorage__clientId` for a user-assigned identity) → `DefaultAzureCredential`, so the
   deployed app holds no account key.
 
-Every container the building blocks use is named `<prefix>-<purpose>`; the prefix comes from
+Every container of the app's own state (effect ledger, claim-check payloads, documents, audit
+packets, sandboxes) is named `<prefix>-<namespace>-<purpose>`: the namespace is the task hub
+(`TASKHUB_NAME`, lower case), which is a sticky setting with a different value in each slot, so two
+slots or two hubs on one storage account never read or write each other's effects, and each slot's
+identity can be granted exactly its own containers (infra/modules/rbac.bicep). The prefix comes from
 `STORAGE_CONTAINER_PREFIX` (default `wf`) so that tests sharing one Azurite stay apart.
 
 Every client has an explicit retry policy (exponential backoff with jitter) and timeouts, from one
@@ -15,6 +19,14 @@ retry policy takes over) and `INTERACTIVE` for HTTP requests (`api.handlers.json
 it with `storage_profile`), which gives up within seconds so a storage outage is answered with
 503 and `Retry-After` instead of a hang. The Azure SDK's default (3 retries with 15 s and more
 between them, no read timeout short of minutes) held requests for 40 s during an outage.
+
+On Azure the containers are created by infra/modules/storage.bicep and each slot's identity may
+write exactly its own (infra/modules/rbac.bicep): a new purpose needs its container and role there
+too, or its first write is refused.
+
+Before the namespace existed the containers were `<prefix>-<purpose>`, shared by every hub. Claim-check
+references recorded by instances started then still name those containers: `legacy_container_name`
+and `existing_container_client` let readers resolve them (read-only, never created).
 """
 
 from __future__ import annotations
@@ -36,6 +48,7 @@ from azure.storage.blob.aio import BlobServiceClient as AsyncBlobServiceClient
 from azure.storage.blob.aio import ExponentialRetry as AsyncExponentialRetry
 
 STORAGE_SETTING = "AzureWebJobsStorage"
+TASK_HUB_SETTING = "TASKHUB_NAME"
 CONTAINER_PREFIX_SETTING = "STORAGE_CONTAINER_PREFIX"
 DEFAULT_CONTAINER_PREFIX = "wf"
 DEVELOPMENT_STORAGE = "UseDevelopmentStorage=true"
@@ -45,6 +58,8 @@ AZURITE_CONNECTION_STRING = (
     "BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;"
 )
 _CONTAINER_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$")
+# The Durable task hub naming rule (Azure Storage provider): 3-45 letters and digits, a letter first.
+_TASK_HUB_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,44}$")
 
 
 class StorageNotConfiguredError(Exception):
@@ -176,20 +191,55 @@ async def async_blob_service_client(
         yield client
 
 
-def container_name(purpose: str, environ: Mapping[str, str] | None = None) -> str:
-    """`<STORAGE_CONTAINER_PREFIX>-<purpose>`, checked against the container naming rules."""
+def storage_namespace(environ: Mapping[str, str] | None = None) -> str:
+    """The task hub of this app (lower case): what keeps one slot's or hub's blobs from another's.
+
+    Raises `StorageNotConfiguredError` when `TASKHUB_NAME` is missing: without it two slots would
+    silently share their effects, so the app refuses to touch storage instead.
+    """
     env = os.environ if environ is None else environ
-    prefix = env.get(CONTAINER_PREFIX_SETTING, "").strip().lower() or DEFAULT_CONTAINER_PREFIX
-    name = f"{prefix}-{purpose}"
+    hub = env.get(TASK_HUB_SETTING, "").strip()
+    if not hub:
+        raise StorageNotConfiguredError(
+            f"set {TASK_HUB_SETTING} (the task hub, as host.json's hubName reads it): the app's containers "
+            "are named after it so that slots and hubs sharing a storage account stay apart"
+        )
+    if not _TASK_HUB_NAME.fullmatch(hub):
+        raise ValueError(
+            f"app setting {TASK_HUB_SETTING}={hub!r} must be 3-45 letters and digits, a letter first"
+        )
+    return hub.lower()
+
+
+def container_prefix(environ: Mapping[str, str] | None = None) -> str:
+    """`STORAGE_CONTAINER_PREFIX` (lower case), default `wf`."""
+    env = os.environ if environ is None else environ
+    return env.get(CONTAINER_PREFIX_SETTING, "").strip().lower() or DEFAULT_CONTAINER_PREFIX
+
+
+def container_name(purpose: str, environ: Mapping[str, str] | None = None) -> str:
+    """`<STORAGE_CONTAINER_PREFIX>-<task hub>-<purpose>`, checked against the container naming rules."""
+    return _checked(f"{container_prefix(environ)}-{storage_namespace(environ)}-{purpose}")
+
+
+def legacy_container_name(purpose: str, environ: Mapping[str, str] | None = None) -> str:
+    """`<STORAGE_CONTAINER_PREFIX>-<purpose>`: the shared container of `purpose` before namespacing."""
+    return _checked(f"{container_prefix(environ)}-{purpose}")
+
+
+def _checked(name: str) -> str:
     if not _CONTAINER_NAME.fullmatch(name):
-        raise ValueError(f"invalid container name {name!r}: check {CONTAINER_PREFIX_SETTING}")
+        raise ValueError(
+            f"invalid container name {name!r} (3-63 lower-case letters, digits and single hyphens): "
+            f"check {CONTAINER_PREFIX_SETTING} and {TASK_HUB_SETTING}"
+        )
     return name
 
 
 def container_client(
     purpose: str, environ: Mapping[str, str] | None = None, setting: str = STORAGE_SETTING
 ) -> ContainerClient:
-    """A client for the app's container for `purpose` in the `setting` account, created on first use."""
+    """This hub's container for `purpose` in the `setting` account, created on first use in this process."""
     name = container_name(purpose, environ)
     container = blob_service_client(environ, setting).get_container_client(name)
     marker = (*storage_configuration(environ, setting), name)
@@ -199,3 +249,10 @@ def container_client(
         with _lock:
             _created_containers.add(marker)
     return container
+
+
+def existing_container_client(
+    name: str, environ: Mapping[str, str] | None = None, setting: str = STORAGE_SETTING
+) -> ContainerClient:
+    """A client for the container `name` as it is (never created): for reading what others wrote."""
+    return blob_service_client(environ, setting).get_container_client(_checked(name))

@@ -10,6 +10,11 @@ Blob names are `<scope>/<sha256 of the content>`, with the scope an idempotency 
 a retried or re-delivered activity writes the same bytes to the same name, so retries are harmless,
 and everything of one instance sits under one prefix (for retention and purge).
 
+The containers belong to this task hub (`<prefix>-<hub>-payloads`, `<prefix>-<hub>-documents`,
+blob_clients.py), so another slot's or hub's blobs are never read. References recorded before the
+containers were namespaced name the shared `<prefix>-payloads` / `<prefix>-documents`; they still
+resolve (read-only), so instances started before the change finish normally.
+
 Generated documents (compliance packs, audit packets) are always blobs (`store_document`), named by
 scope + file name, and contact details or evidence text can be kept out of history the same way
 with `offload(value, scope, always=True)`.
@@ -28,7 +33,7 @@ from urllib.parse import quote
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import ContainerClient, ContentSettings
 
-from blob_clients import container_client
+from blob_clients import container_client, existing_container_client, legacy_container_name
 
 CLAIM_CHECK_MARKER = "$claimCheck"
 THRESHOLD_SETTING = "CLAIM_CHECK_THRESHOLD_BYTES"
@@ -95,12 +100,25 @@ class ClaimCheck:
         payloads: ContainerClient,
         documents: ContainerClient,
         threshold_bytes: int = DEFAULT_THRESHOLD_BYTES,
+        *,
+        legacy_payloads: ContainerClient | None = None,
+        legacy_documents: ContainerClient | None = None,
     ) -> None:
         if threshold_bytes < 0:
             raise ValueError("threshold_bytes must not be negative")
         self._payloads = payloads
         self._documents = documents
+        # Read-only: where references recorded before the containers were namespaced point.
+        self._legacy = {
+            self._payloads.container_name: legacy_payloads,
+            self._documents.container_name: legacy_documents,
+        }
         self.threshold_bytes = threshold_bytes
+
+    @property
+    def payloads_container(self) -> ContainerClient:
+        """This hub's payload container (personal data lives here; see retention.py)."""
+        return self._payloads
 
     @classmethod
     def from_settings(cls, environ: Mapping[str, str] | None = None) -> ClaimCheck:
@@ -115,6 +133,12 @@ class ClaimCheck:
             container_client(PAYLOADS_CONTAINER_PURPOSE, env),
             container_client(DOCUMENTS_CONTAINER_PURPOSE, env),
             threshold,
+            legacy_payloads=existing_container_client(
+                legacy_container_name(PAYLOADS_CONTAINER_PURPOSE, env), env
+            ),
+            legacy_documents=existing_container_client(
+                legacy_container_name(DOCUMENTS_CONTAINER_PURPOSE, env), env
+            ),
         )
 
     def offload(self, value: Any, scope: str, *, always: bool = False) -> Any:
@@ -161,7 +185,10 @@ class ClaimCheck:
 
     def _read(self, container: ContainerClient, reference: PayloadReference) -> bytes:
         if reference.container != container.container_name:
-            raise ClaimCheckError(f"reference points at container {reference.container!r}")
+            legacy = self._legacy.get(container.container_name)
+            if legacy is None or reference.container != legacy.container_name:
+                raise ClaimCheckError(f"reference points at container {reference.container!r}")
+            container = legacy
         try:
             data = container.get_blob_client(reference.blob).download_blob().readall()
         except ResourceNotFoundError:

@@ -14,6 +14,9 @@
   (contact details, payment data, free-text evidence, secrets) and e-mail addresses, card numbers
   and phone numbers inside text become `[redacted]`. Use it too before putting anything into
   custom status or an orchestration output.
+- Control characters in messages and fields are escaped (`\r`, `\n`, `\x1b`, `\u2028`, ...):
+  text from callers (an operator's reason, a business id) can never start a forged log line or
+  drive a terminal. Tracebacks keep their line breaks.
 - `configure_telemetry()` (called once from function_app.py) adds the opencensus-ext-azure
   exporter when `APPLICATIONINSIGHTS_CONNECTION_STRING` is set, with the same redaction as a filter.
 """
@@ -109,6 +112,27 @@ def redact(value: Any) -> Any:
     return value
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_NAMED_CONTROLS = {"\r": "\\r", "\n": "\\n", "\t": "\\t"}
+
+
+def escape_control_characters(text: str) -> str:
+    """`text` on one line: CR, LF, tab and every other control character as a visible escape."""
+    return _CONTROL.sub(
+        lambda found: _NAMED_CONTROLS.get(found.group(), f"\\u{ord(found.group()):04x}"), text
+    )
+
+
+def _escape_fields(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {key: _escape_fields(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_escape_fields(item) for item in value]
+    if isinstance(value, str):
+        return escape_control_characters(value)
+    return value
+
+
 def _luhn_valid(candidate: str) -> bool:
     digits = [int(character) for character in candidate if character.isdigit()]
     checksum = 0
@@ -119,15 +143,16 @@ def _luhn_valid(candidate: str) -> bool:
 
 
 class RedactingFilter(logging.Filter):
-    """Redacts a record's message, its custom dimensions and its traceback text before export."""
+    """Redacts a record's message, its custom dimensions and its traceback text before export, and
+    escapes control characters in the message and the dimensions (one record, one line)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Rewrite the record in place; never drops it."""
-        record.msg = redact_text(record.getMessage())
+        record.msg = escape_control_characters(redact_text(record.getMessage()))
         record.args = None
         dimensions = getattr(record, "custom_dimensions", None)
         if isinstance(dimensions, Mapping):
-            record.custom_dimensions = redact(dimensions)
+            record.custom_dimensions = _escape_fields(redact(dimensions))
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:

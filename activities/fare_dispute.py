@@ -193,7 +193,7 @@ def send_customer_message(request: NotifyCustomerInput, environ: Mapping[str, st
             channel=receipt.channel,
         ).to_dict()
 
-    return EffectLedger.from_settings(environ).run_once(request.key, send).result
+    return EffectLedger.from_settings(environ).run_once(request.key, send, request=request.to_dict()).result
 
 
 def refund_fare(request: IssueRefundInput, environ: Mapping[str, str] | None = None) -> JsonDict:
@@ -217,7 +217,7 @@ def refund_fare(request: IssueRefundInput, environ: Mapping[str, str] | None = N
             status=receipt.status, amount=receipt.amount, refund_id=receipt.refund_id
         ).to_dict()
 
-    outcome = EffectLedger.from_settings(environ).run_once(request.key, issue)
+    outcome = EffectLedger.from_settings(environ).run_once(request.key, issue, request=request.to_dict())
     journal.info("refund recorded", performed=outcome.performed, status=outcome.result["status"])
     return outcome.result
 

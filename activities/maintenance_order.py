@@ -80,7 +80,7 @@ def capture_inspection(work: dict[str, Any]) -> dict[str, Any]:
             part_numbers_count=sum(len(finding.part_numbers) for finding in request.inspection.findings),
         ).to_dict()
 
-    result = EffectLedger.from_settings().run_once(request.key, effect).result
+    result = EffectLedger.from_settings().run_once(request.key, effect, request=work).result
     activity_log(WORKFLOW, "capture_inspection", instance_id_from_key(request.key)).info(
         "inspection captured"
     )
@@ -124,7 +124,7 @@ def request_parts_from_supplier(work: dict[str, Any]) -> dict[str, Any]:
             parts_count=receipt.parts_count,
         ).to_dict()
 
-    result = EffectLedger.from_settings().run_once(request.key, effect).result
+    result = EffectLedger.from_settings().run_once(request.key, effect, request=work).result
     activity_log(WORKFLOW, "request_parts", instance_id_from_key(request.key)).info(
         "parts requested", supplier_id=request.supplier_id
     )
@@ -148,7 +148,7 @@ def generate_compliance_pack(work: dict[str, Any]) -> dict[str, Any]:
             "orchestrationVersion": request.orchestration_version,
         }
     )
-    return _file_document(claim_check, request.key, "compliance-pack.json", content)
+    return _file_document(claim_check, request.key, "compliance-pack.json", content, work)
 
 
 @bp.activity_trigger(input_name="work", activity=ISSUE_RELEASE_CERTIFICATE)
@@ -168,7 +168,7 @@ def issue_release_certificate(work: dict[str, Any]) -> dict[str, Any]:
         # The authenticated approver: stable principal id, display name and the role they acted in.
         certificate["approvedByPrincipal"] = request.approved_by.to_dict()
     content = _json_bytes(certificate)
-    return _file_document(ClaimCheck.from_settings(), request.key, "release-certificate.json", content)
+    return _file_document(ClaimCheck.from_settings(), request.key, "release-certificate.json", content, work)
 
 
 @bp.activity_trigger(input_name="work", activity=NOTIFY_CUSTOMER)
@@ -188,7 +188,7 @@ def notify_customer(work: dict[str, Any]) -> dict[str, Any]:
     message = CustomerMessage(
         channel="email", to=str(contact["email"]), template=request.template, parameters=request.parameters
     )
-    return _send(request.key, message)
+    return _send(request.key, message, work)
 
 
 @bp.activity_trigger(input_name="work", activity=SEND_APPROVAL_REMINDER)
@@ -211,20 +211,22 @@ def send_approval_reminder(work: dict[str, Any]) -> dict[str, Any]:
             "deadlineUtc": request.deadline_utc,
         },
     )
-    return _send(request.key, message)
+    return _send(request.key, message, work)
 
 
-def _send(key: str, message: CustomerMessage) -> dict[str, Any]:
+def _send(key: str, message: CustomerMessage, work: dict[str, Any]) -> dict[str, Any]:
     messaging = integrations_from_settings().customer_messaging
 
     def effect() -> dict[str, Any]:
         receipt = messaging.send(message, key)
         return NotificationResult(delivered=True, message_id=receipt.message_id).to_dict()
 
-    return EffectLedger.from_settings().run_once(key, effect).result
+    return EffectLedger.from_settings().run_once(key, effect, request=work).result
 
 
-def _file_document(claim_check: ClaimCheck, key: str, file_name: str, content: bytes) -> dict[str, Any]:
+def _file_document(
+    claim_check: ClaimCheck, key: str, file_name: str, content: bytes, work: dict[str, Any]
+) -> dict[str, Any]:
     """Keep the document as a blob (named by the key) and file it in the document store, once."""
     documents = integrations_from_settings().documents
 
@@ -235,7 +237,7 @@ def _file_document(claim_check: ClaimCheck, key: str, file_name: str, content: b
             document_id=receipt.document_id, sha256=receipt.sha256, size=receipt.size, blob=blob.to_dict()
         ).to_dict()
 
-    return EffectLedger.from_settings().run_once(key, effect).result
+    return EffectLedger.from_settings().run_once(key, effect, request=work).result
 
 
 def _json_bytes(value: Any) -> bytes:

@@ -89,7 +89,9 @@ def load_network_stock(network: ReliefNetwork, inventory: InventoryStore, ledger
                 count += 1
         return {"networkId": network.network_id, "revision": network.revision, "levels": count}
 
-    return ledger.run_once(network.load_key, load).result
+    return ledger.run_once(
+        network.load_key, load, request={"networkId": network.network_id, "revision": network.revision}
+    ).result
 
 
 # -- reservations ----------------------------------------------------------------------------------
@@ -275,6 +277,7 @@ def select_relief_routes(work: JsonDict) -> JsonDict:
         .run_once(
             request.record_key,
             lambda: documents.store(name, content, "application/json", request.record_key).to_dict(),
+            request=work,
         )
         .result
     )
@@ -300,7 +303,8 @@ def notify_relief_drivers(work: JsonDict) -> JsonDict:
             notification = DriverNotification(
                 driver_id=notice.driver_id, route_id=notice.route_id, kind=notice.kind, stops=notice.stops
             )
-            receipt = ledger.run_once(notice.key, _bind(dispatch.notify, notification, notice.key)).result
+            effect = _bind(dispatch.notify, notification, notice.key)
+            receipt = ledger.run_once(notice.key, effect, request=notice.to_dict()).result
             notified.append(receipt["notificationId"])
     except Exception as error:
         unsent = [notice.key for notice in notices[len(notified) :]]
@@ -327,9 +331,8 @@ def notify_relief_shelters(work: JsonDict) -> JsonDict:
             if notice.eta_minutes is not None:
                 parameters["etaMinutes"] = str(notice.eta_minutes)
             message = _message(shelter.contact, f"relief_{notice.kind}", parameters)
-            sent.append(
-                ledger.run_once(notice.key, _bind(messaging.send, message, notice.key)).result["messageId"]
-            )
+            effect = _bind(messaging.send, message, notice.key)
+            sent.append(ledger.run_once(notice.key, effect, request=notice.to_dict()).result["messageId"])
     except Exception as error:
         unsent = [notice.key for notice in notices[len(sent) :]]
         return _give_up_or_raise(ledger, error, unsent, {"sent": sent})
@@ -350,10 +353,10 @@ def escalate_relief_confirmations(work: JsonDict) -> JsonDict:
             shelter = network.shelter(notice.shelter_id)
             parameters = {"requestId": notice.request_id, "shelter": shelter.name, "level": str(notice.level)}
             reminder = _message(shelter.contact, "relief_confirmation_reminder", parameters)
-            sent.append(_send_once(ledger, messaging, reminder, f"{notice.key}:shelter"))
+            sent.append(_send_once(ledger, messaging, reminder, f"{notice.key}:shelter", notice.to_dict()))
             if notice.final:
                 alert = _message(network.operations_contact, "relief_confirmation_unresolved", parameters)
-                sent.append(_send_once(ledger, messaging, alert, f"{notice.key}:desk"))
+                sent.append(_send_once(ledger, messaging, alert, f"{notice.key}:desk", notice.to_dict()))
             activity_log(WORKFLOW, "escalate", instance_id_from_key(notice.key)).info(
                 "confirmation escalated", shelter_id=notice.shelter_id, level=notice.level, final=notice.final
             )
@@ -378,7 +381,7 @@ def publish_relief_update(work: JsonDict) -> JsonDict:
     )
     ledger = EffectLedger.from_settings()
     try:
-        return ledger.run_once(request.key, _bind(portal.publish, update, request.key)).result
+        return ledger.run_once(request.key, _bind(portal.publish, update, request.key), request=work).result
     except Exception as error:
         return _give_up_or_raise(ledger, error, [request.key], {})
 
@@ -422,8 +425,10 @@ def _message(contact: ContactPoint, template: str, parameters: dict[str, str]) -
     return CustomerMessage(channel=contact.channel, to=contact.to, template=template, parameters=parameters)
 
 
-def _send_once(ledger: EffectLedger, messaging: CustomerMessaging, message: CustomerMessage, key: str) -> str:
-    return str(ledger.run_once(key, _bind(messaging.send, message, key)).result["messageId"])
+def _send_once(
+    ledger: EffectLedger, messaging: CustomerMessaging, message: CustomerMessage, key: str, request: JsonDict
+) -> str:
+    return str(ledger.run_once(key, _bind(messaging.send, message, key), request=request).result["messageId"])
 
 
 def _pallets_text(notice: ShelterNotice) -> str:

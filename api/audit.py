@@ -10,9 +10,11 @@ this module adds the routes that work for any instance:
   every read, headers `Audit-Packet-Version`, `Audit-Packet-Digest`, `Audit-Packet-Verification`),
   or 409 with an interim snapshot when the instance is not sealed (never stored), 404 when neither
   the instance nor a packet exists. `ops audit verify` and `ops instances purge` read it.
-- `POST audit/packets/{instanceId}/seal`: seal an instance its workflow could not seal itself
-  (terminated, failed and not to be rewound, or finished before sealing existed). 201 with the
-  receipt, 200 when it was already sealed, 409 while it still runs.
+- `POST audit/packets/{instanceId}/seal` with a JSON body (`{"reason": ...}`; 415 without one, like
+  every write, so a cross-site form cannot trigger it with a signed-in browser's cookie): seal an
+  instance its workflow could not seal itself (terminated, failed and not to be rewound, or finished
+  before sealing existed). 201 with the receipt, 200 when it was already sealed, 409 while it still
+  runs.
 - `GET audit/signing-keys`: the public keys sealed packets are signed with (a JWK set).
 
 Reads never write. A sealed read is checked against the app's own public keys and the outcome is
@@ -23,14 +25,16 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Annotated, Any
 
 import azure.durable_functions as df
 import azure.functions as func
+from pydantic import Field
 
 from api.access import authorize
 from api.errors import Conflict, InstanceNotFound, InvalidRequest
 from api.handlers import json_errors, json_response
+from api.validation import parse_body
 from audit_packets.case_report import CaseProfile
 from audit_packets.render_html import STYLE_SHA256, document_html
 from audit_packets.render_pdf import document_pdf
@@ -44,6 +48,7 @@ from audit_packets.service import (
     trusted_public_keys,
     verify_stored,
 )
+from contracts import ContractModel
 from evidence import profile_for
 from identity import Permission
 
@@ -52,6 +57,12 @@ bp = df.Blueprint()
 _INSTANCE_ID = re.compile(r"^[\x21-\x7e]{1,200}$")
 _DOCUMENT = re.compile(r"^(?P<name>[a-z][a-z0-9-]{0,63})\.(?P<format>pdf|html)$")
 REPORT_FORMATS = ("html", "pdf")
+
+
+class SealBody(ContractModel):
+    """Body of `POST audit/packets/{instanceId}/seal`."""
+
+    reason: Annotated[str, Field(max_length=200)] | None = None
 
 
 def instance_route_id(req: func.HttpRequest) -> str:
@@ -185,7 +196,9 @@ async def seal_audit_packet_now(
     """Seal a finished instance that has no sealed packet (its workflow seals new instances itself)."""
     operator = authorize(req, Permission.OPERATE_INSTANCES)
     instance_id = instance_route_id(req)
-    reason = str(req.params.get("reason") or "").strip()[:200] or None
+    sealing = parse_body(req, SealBody)  # a declared JSON body (415 otherwise): no cross-site form seals
+    # `?reason=` still works (the first clients sent it there); the body's wins.
+    reason = str(sealing.reason or req.params.get("reason") or "").strip()[:200] or None
     status = await client.get_status(instance_id)
     profile = profile_for(instance_id, status.name if status.runtime_status is not None else None)
     try:
@@ -222,6 +235,9 @@ def get_audit_signing_keys(req: func.HttpRequest) -> func.HttpResponse:
     """The public keys sealed packets are signed with (RFC 7517 JWK set)."""
     authorize(req, Permission.READ_OPERATIONS)
     body = json.dumps({"keys": trusted_public_keys()})
+    # Public keys: cacheable for a few minutes, unlike every other JSON answer (api/handlers.py).
     return func.HttpResponse(
-        body, mimetype="application/jwk-set+json", headers={"Cache-Control": "max-age=300"}
+        body,
+        mimetype="application/jwk-set+json",
+        headers={"Cache-Control": "max-age=300", "X-Content-Type-Options": "nosniff"},
     )

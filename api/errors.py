@@ -81,23 +81,31 @@ class InstanceNotFound(ApiError):  # noqa: N818
 
 
 class Conflict(ApiError):  # noqa: N818
-    """409: the request is valid but the instance is not in a state that accepts it."""
+    """409: the request is valid but the instance is not in a state that accepts it.
+
+    `location` is the app's own status resource of the instance (`/api/<workflow>/<id>`), never a
+    Durable management URL: those carry the system key on Azure (see api/starters.py).
+    """
 
     status_code = 409
 
-    def __init__(self, message: str, *, status_url: str | None = None, state: str | None = None) -> None:
+    def __init__(self, message: str, *, location: str | None = None, state: str | None = None) -> None:
         super().__init__(message)
-        self.status_url = status_url
+        self.location = location
         self.state = state
 
     def body(self) -> dict[str, Any]:
-        """`{"error"}` plus the existing instance's status URL and state when known."""
+        """`{"error"}` plus the existing instance's status resource (`statusUrl`) and state when known."""
         body: dict[str, Any] = {"error": str(self)}
-        if self.status_url:
-            body["statusQueryGetUri"] = self.status_url
+        if self.location:
+            body["statusUrl"] = self.location
         if self.state:
             body["state"] = self.state
         return body
+
+    def headers(self) -> dict[str, str]:
+        """`Location` of the existing instance's status resource, when known."""
+        return {"Location": self.location} if self.location else {}
 
 
 class ServiceUnavailable(ApiError):  # noqa: N818

@@ -1,8 +1,9 @@
 # mypy: disable-error-code="untyped-decorator"
 """Fare dispute HTTP API (route prefix `api`).
 
-- `POST /api/fare-disputes` (`Workflow.Submitter`): file a dispute; 202 with status URLs, 409 for
-  a known `disputeId`. The filing principal is recorded in the input (`filedBy`).
+- `POST /api/fare-disputes` (`Workflow.Submitter`): file a dispute; 202 with `Location:
+  /api/fare-disputes/<disputeId>` and that resource as the body, 409 for a known `disputeId`.
+  The filing principal is recorded in the input (`filedBy`).
 - `POST /api/fare-disputes/{disputeId}/evidence` (`Workflow.Submitter`): customer evidence
   (sealed before it is raised), recorded with the submitting principal.
 - `POST /api/fare-disputes/{disputeId}/supervisor-decision` (`FareDispute.Supervisor`): approve |
@@ -25,6 +26,7 @@ import os
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -38,7 +40,7 @@ from api.access import authorize, refuse_named_decider
 from api.audit import document_response, evidence_of, packet_response, report_response
 from api.errors import Conflict, InvalidRequest
 from api.handlers import json_errors, json_response, seal
-from api.starters import existing_instance, start_once
+from api.starters import existing_instance, resource_location, start_once
 from api.validation import parse_body, route_identifier
 from audit_packets import loads_json
 from contracts import ContractModel, Money, duration_setting
@@ -192,7 +194,11 @@ async def _waiting_instance(
         ensure_not_starter(decider, filed_by_of(status.input_), f"{RESOURCE} {dispute_id!r}")
     if waiting_for(status) != expected.value:
         state = status.runtime_status.value if status.runtime_status else None
-        raise Conflict(f"{RESOURCE} {dispute_id!r} is not waiting for {expected.value}", state=state)
+        raise Conflict(
+            f"{RESOURCE} {dispute_id!r} is not waiting for {expected.value}",
+            location=resource_location(status_path(dispute_id)),
+            state=state,
+        )
     return instance_id
 
 
@@ -225,9 +231,18 @@ async def file_fare_dispute(
         settings=dispute_settings(request.claimed_amount.currency),
         filed_by=actor,
         seals_audit_packet=True,
+        erases_personal_data=True,
     )
     instance_id = instance_id_for(request.dispute_id)
-    return await start_once(client, req, FARE_DISPUTE_ORCHESTRATOR, instance_id, dispute.to_dict(), RESOURCE)
+    return await start_once(
+        client,
+        FARE_DISPUTE_ORCHESTRATOR,
+        instance_id,
+        dispute.to_dict(),
+        RESOURCE,
+        status_path=status_path(request.dispute_id),
+        view=partial(dispute_view, request.dispute_id),
+    )
 
 
 @bp.route(route="fare-disputes/{disputeId}/evidence", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
@@ -314,9 +329,20 @@ async def get_fare_dispute(req: func.HttpRequest, client: df.DurableOrchestratio
     authorize(req, Permission.READ_WORKFLOW_STATUS)
     dispute_id = route_identifier(req, ROUTE_ID)
     status = await existing_instance(client, instance_id_for(dispute_id), RESOURCE, dispute_id)
+    return json_response(dispute_view(dispute_id, status))
+
+
+def status_path(dispute_id: str) -> str:
+    """The dispute's status resource under the route prefix."""
+    return f"fare-disputes/{dispute_id}"
+
+
+def dispute_view(dispute_id: str, status: DurableOrchestrationStatus) -> dict[str, Any]:
+    """The dispute's status resource: stage, SLA due time, what it waits for, the outcome."""
     custom = status.custom_status if isinstance(status.custom_status, dict) else {}
     body: dict[str, Any] = {
         "disputeId": dispute_id,
+        "instanceId": instance_id_for(dispute_id),
         "runtimeStatus": status.runtime_status.value if status.runtime_status else None,
         "stage": custom.get("stage"),
         "slaDue": custom.get("slaDue"),
@@ -331,7 +357,7 @@ async def get_fare_dispute(req: func.HttpRequest, client: df.DurableOrchestratio
             body[recorded] = custom[recorded]
     if isinstance(status.output, dict):
         body["result"] = status.output
-    return json_response(body)
+    return body
 
 
 @bp.route(route="fare-disputes/{disputeId}/audit", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)

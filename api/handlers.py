@@ -40,12 +40,27 @@ T = TypeVar("T")
 _RUNTIME_UNAVAILABLE_TEXT = "status code 503"
 
 
+# Every JSON answer of the API: never sniffed as another type (a JSON body echoing a user's text
+# must not become HTML), never cached by a browser or a proxy (bodies carry case data).
+JSON_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
+
+
 def json_response(
     body: Any, status_code: int = 200, headers: dict[str, str] | None = None
 ) -> func.HttpResponse:
-    """A JSON HTTP response."""
+    """A JSON HTTP response (with `JSON_HEADERS`)."""
+    return json_text_response(json.dumps(body), status_code, headers)
+
+
+def json_text_response(
+    text: str, status_code: int = 200, headers: dict[str, str] | None = None
+) -> func.HttpResponse:
+    """A response whose body is already JSON text (with `JSON_HEADERS`)."""
     return func.HttpResponse(
-        json.dumps(body), status_code=status_code, mimetype="application/json", headers=headers
+        text,
+        status_code=status_code,
+        mimetype="application/json",
+        headers={**JSON_HEADERS, **(headers or {})},
     )
 
 
@@ -55,10 +70,10 @@ WWW_AUTHENTICATE = 'Bearer realm="workflows"'
 
 def error_response(error: ApiError | IdentityError) -> func.HttpResponse:
     """The response for a deliberate API error or a refused identity (401/403)."""
-    headers = {"WWW-Authenticate": WWW_AUTHENTICATE} if isinstance(error, AuthenticationRequired) else {}
-    if isinstance(error, ApiError):
-        headers.update(error.headers())
-    return json_response(error.body(), error.status_code, headers or None)
+    headers = error.headers() if isinstance(error, ApiError) else {}
+    if isinstance(error, AuthenticationRequired):
+        headers["WWW-Authenticate"] = WWW_AUTHENTICATE
+    return json_response(error.body(), error.status_code, headers)
 
 
 def unavailable(error: BaseException) -> bool:

@@ -6,18 +6,25 @@ orchestrations. It answers within `HEALTH_DEADLINE_SECONDS` whatever storage doe
 own: an async function on the worker's event loop, never queued behind activities or sync HTTP
 functions in the thread pool (it used to wait 40 s behind activities stuck in storage retries).
 It reads nothing sensitive and needs no key (the platform calls it without one).
+
+The probe reads the properties of this task hub's own effect-ledger container: the slot's identity
+may touch its own containers only (infra/modules/rbac.bicep), so an account-wide call such as
+listing containers would be refused on Azure and take a healthy instance out. A container that
+does not exist yet still counts: storage answered.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import azure.functions as func
-from azure.core.exceptions import AzureError
+from azure.core.exceptions import AzureError, ResourceNotFoundError
 
 from api.errors import ServiceUnavailable
 from api.handlers import json_response
-from blob_clients import StorageNotConfiguredError, async_blob_service_client
+from blob_clients import StorageNotConfiguredError, async_blob_service_client, container_name
+from idempotency.ledger import LEDGER_CONTAINER_PURPOSE
 
 bp = func.Blueprint()  # type: ignore[no-untyped-call]
 
@@ -39,7 +46,9 @@ async def health(req: func.HttpRequest) -> func.HttpResponse:
 
 
 async def _probe_storage() -> None:
-    """One listing call (first page, one container): proves the account answers and the identity works."""
+    """One read of this hub's ledger container: proves the account answers and the identity works."""
     async with async_blob_service_client() as client:
-        pages = client.list_containers(results_per_page=1).by_page()
-        await anext(pages)
+        container = client.get_container_client(container_name(LEDGER_CONTAINER_PURPOSE))
+        # A missing container still means storage answered: it appears with the first effect.
+        with contextlib.suppress(ResourceNotFoundError):
+            await container.get_container_properties()

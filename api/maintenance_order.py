@@ -2,9 +2,10 @@
 # (azure-functions-durable 1.x decorators carry no types; the functions themselves are fully typed)
 """HTTP API of the maintenance order workflow (route prefix `api`).
 
-- `POST maintenance-orders` (`Workflow.Submitter`): start `maintenance-<orderId>` (202 + status
-  URLs; 409 if it exists). The starting principal is recorded in the input (`startedBy`). Contact
-  details are claim-checked (`always=True`) before the start: history holds a reference. The
+- `POST maintenance-orders` (`Workflow.Submitter`): start `maintenance-<orderId>` (202 with
+  `Location: /api/maintenance-orders/<orderId>` and that resource as the body; 409 if it exists).
+  The starting principal is recorded in the input (`startedBy`). Contact details are
+  claim-checked (`always=True`) before the start: history holds a reference. The
   approval policy comes from app settings here (orchestrators never read settings):
   `MAINTENANCE_REMINDER_INTERVAL` (PT24H), `MAINTENANCE_ESCALATE_AFTER_REMINDERS` (3),
   `MAINTENANCE_APPROVAL_DEADLINE` (P7D).
@@ -29,17 +30,19 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated, Any
 
 import azure.durable_functions as df
 import azure.functions as func
+from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrchestrationStatus
 from pydantic import Field, StrictBool
 
 from api.access import authorize, refuse_named_decider
 from api.audit import document_response, evidence_of, packet_response, report_response
 from api.errors import Conflict
 from api.handlers import json_errors, json_response, seal
-from api.starters import existing_instance, start_once
+from api.starters import existing_instance, resource_location, start_once
 from api.validation import parse_body, route_identifier
 from audit_packets import loads_json
 from contracts import ContractModel, InvalidDurationError, duration_setting, format_duration
@@ -126,7 +129,7 @@ def approval_policy(environ: dict[str, str] | None = None) -> ApprovalPolicy:
 async def start_maintenance_order(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
-    """Start the order's orchestration once (202), or 409 with the existing instance's status URL."""
+    """Start the order's orchestration once (202 + its status resource), or 409 naming that resource."""
     actor = authorize(req, Permission.START_WORKFLOW)
     request = parse_body(req, MaintenanceOrderRequest)
     instance_id = instance_id_for(request.order_id)
@@ -139,9 +142,16 @@ async def start_maintenance_order(
         approval_policy=approval_policy(),
         started_by=actor,
         seals_audit_packet=True,
+        erases_personal_data=True,
     )
     return await start_once(
-        client, req, MAINTENANCE_ORDER, instance_id, orchestration_input.to_dict(), RESOURCE
+        client,
+        MAINTENANCE_ORDER,
+        instance_id,
+        orchestration_input.to_dict(),
+        RESOURCE,
+        status_path=status_path(request.order_id),
+        view=partial(order_view, request.order_id),
     )
 
 
@@ -187,7 +197,7 @@ async def record_approval(
     if state not in ("Running", "Pending") or (stage is not None and stage not in STAGES_ACCEPTING_APPROVAL):
         raise Conflict(
             f"{RESOURCE} {order_id!r} is not waiting for approval",
-            status_url=client.create_http_management_payload(instance_id)["statusQueryGetUri"],
+            location=resource_location(status_path(order_id)),
             state=str(stage or state),
         )
     comment_ref = await seal({"comment": comment}, instance_id) if comment else None
@@ -218,19 +228,28 @@ async def get_maintenance_order(
     """Current step, what it waits for and the deadlines, from the custom status."""
     authorize(req, Permission.READ_WORKFLOW_STATUS)
     order_id = route_identifier(req, "orderId")
-    instance_id = instance_id_for(order_id)
-    status = await existing_instance(client, instance_id, RESOURCE, order_id)
+    status = await existing_instance(client, instance_id_for(order_id), RESOURCE, order_id)
+    return json_response(order_view(order_id, status))
+
+
+def status_path(order_id: str) -> str:
+    """The order's status resource under the route prefix."""
+    return f"maintenance-orders/{order_id}"
+
+
+def order_view(order_id: str, status: DurableOrchestrationStatus) -> dict[str, Any]:
+    """The order's status resource: stage, what it waits for, deadlines (custom status), outcome."""
     custom = loads_json(status.custom_status) or {}
     output = loads_json(status.output)
     body: dict[str, Any] = {
         "orderId": order_id,
-        "instanceId": instance_id,
+        "instanceId": instance_id_for(order_id),
         "runtimeStatus": status.runtime_status.value if status.runtime_status is not None else None,
         **(custom if isinstance(custom, dict) else {}),
     }
     if isinstance(output, dict) and "outcome" in output:
         body["outcome"] = output["outcome"]
-    return json_response(body)
+    return body
 
 
 @bp.route(route="maintenance-orders/{orderId}/audit", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)

@@ -30,10 +30,11 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_jso
 from pydantic_core import core_schema
 
 from api.access import authenticate
+from api.audit import SealBody
 from api.audit import bp as audit_api_bp
 from api.fare_dispute import FileFareDisputeRequest, SubmitEvidenceRequest, SupervisorDecisionRequest
 from api.fare_dispute import bp as fare_dispute_api_bp
-from api.handlers import json_errors
+from api.handlers import json_errors, json_text_response
 from api.health import bp as health_bp
 from api.maintenance_order import ApprovalRequest, MaintenanceOrderRequest
 from api.maintenance_order import bp as maintenance_order_api_bp
@@ -161,13 +162,15 @@ def _operations() -> dict[str, Operation]:
             "audit",
             201,
             "SealReceipt",
-            errors=(400, 404, 409, 500),
+            SealBody,
+            errors=(400, 404, 409, 413, 415, 500),
             other_successes=((200, "SealReceipt"),),
+            example={"reason": "terminated by the duty supervisor; sealed for the record"},
             permission=Permission.OPERATE_INSTANCES,
             query=(
                 (
                     "reason",
-                    "Why it is sealed by hand (recorded in the packet)",
+                    "Why it is sealed by hand (recorded in the packet); the body's `reason` wins",
                     {"type": "string", "maxLength": 200},
                 ),
             ),
@@ -195,7 +198,7 @@ def _operations() -> dict[str, Operation]:
             "Start a maintenance order (instance maintenance-<orderId>)",
             "maintenance order",
             202,
-            "InstanceStarted",
+            "MaintenanceOrderView",
             MaintenanceOrderRequest,
             errors=start_errors,
             success_headers=started,
@@ -232,7 +235,7 @@ def _operations() -> dict[str, Operation]:
             "File a fare dispute (instance fare-dispute-<disputeId>)",
             "fare dispute",
             202,
-            "InstanceStarted",
+            "FareDisputeView",
             FileFareDisputeRequest,
             errors=start_errors,
             success_headers=started,
@@ -280,7 +283,7 @@ def _operations() -> dict[str, Operation]:
             "Start a relief request (instance relief-<requestId>)",
             "relief routing",
             202,
-            "InstanceStarted",
+            "ReliefRequestView",
             ReliefRequest,
             errors=start_errors,
             success_headers=started,
@@ -459,7 +462,10 @@ def _error_components() -> dict[str, Any]:
             "required": ["error"],
             "properties": {
                 "error": {"type": "string"},
-                "statusQueryGetUri": {"type": "string"},
+                "statusUrl": {
+                    "type": "string",
+                    "description": "The app's status resource of the instance (`/api/...`), as in `Location`",
+                },
                 "state": {"type": "string"},
             },
         },
@@ -471,18 +477,6 @@ def _response_components() -> dict[str, Any]:
     nullable_text = {"type": ["string", "null"]}
     view = {"type": "object", "additionalProperties": True}
     return {
-        "InstanceStarted": {
-            "type": "object",
-            "description": "The Durable management URLs of the new instance.",
-            "required": ["id", "statusQueryGetUri", "sendEventPostUri", "terminatePostUri"],
-            "properties": {
-                "id": text,
-                "statusQueryGetUri": text,
-                "sendEventPostUri": text,
-                "terminatePostUri": text,
-                "purgeHistoryDeleteUri": text,
-            },
-        },
         "MaintenanceApprovalAccepted": {
             "type": "object",
             "required": ["orderId", "instanceId", "accepted", "decision"],
@@ -533,6 +527,7 @@ def _response_components() -> dict[str, Any]:
             "required": ["disputeId", "runtimeStatus", "stage", "waitingFor", "escalated", "outcome"],
             "properties": {
                 "disputeId": text,
+                "instanceId": text,
                 "runtimeStatus": nullable_text,
                 "stage": nullable_text,
                 "slaDue": nullable_text,
@@ -649,9 +644,12 @@ _ERROR_RESPONSES = {
         "AccessDeniedError",
     ),
     404: ("No instance with that id", "Error"),
-    409: ("The instance exists but does not take this request now", "ConflictError"),
+    409: (
+        "The instance exists but does not take this request now (Location: its status resource)",
+        "ConflictError",
+    ),
     413: (f"The body is larger than {MAX_BODY_BYTES} bytes (field `body`)", "ValidationError"),
-    415: ("The body is declared as something other than JSON (field `body`)", "ValidationError"),
+    415: ("The body is not declared as application/json (field `body`)", "ValidationError"),
     500: ("Internal error; the details are only logged", "Error"),
     503: ("Storage is unreachable; nothing was done: retry after `Retry-After` seconds", "Unavailable"),
 }
@@ -721,15 +719,18 @@ def build_document(blueprints: Iterable[Any] | None = None) -> dict[str, Any]:
         "info": {
             "title": "Durable workflows HTTP API",
             "version": "1.0.0",
-            "description": "Maintenance orders, fare disputes and relief routing on Azure Durable Functions. "
-            "Generated by api/openapi.py from the request models; do not edit openapi.json by hand. "
-            "Every error body is JSON: 400/413/415 name the bad field (`field`, `fields`), 404/500 carry "
-            "`error`, 409 adds the existing instance's `statusQueryGetUri` and `state`. Every operation but "
-            "the health check needs an authenticated principal (App Service Authentication with Microsoft "
-            "Entra ID: a bearer token, or the sign-in session cookie) holding the app role the operation "
-            "names (`x-required-roles`): 401 without one, 403 without the role. Deciders are the "
-            "authenticated principal, never a name in the body. A path that matches no route is the "
-            "host's 404, without a body.",
+            "description": "Maintenance orders, fare disputes and relief routing on Azure Durable "
+            "Functions. Generated "
+            "by api/openapi.py from the request models; do not edit openapi.json by hand. Every error "
+            "body is JSON: 400/413/415 name the bad field (`field`, `fields`), 404/500 carry `error`, "
+            "409 adds the existing instance's status resource (`statusUrl`, also `Location`) and "
+            "`state`. A start answers 202 with `Location` and the new instance's status resource; no "
+            "response carries a Durable management URL (they hold the system key on Azure). Every "
+            "operation but the health check needs an authenticated principal (App Service "
+            "Authentication with Microsoft Entra ID: a bearer token, or the sign-in session cookie) "
+            "holding the app role the operation names (`x-required-roles`): 401 without one, 403 "
+            "without the role. Deciders are the authenticated principal, never a name in the body. A "
+            "path that matches no route is the host's 404, without a body.",
         },
         "servers": [{"url": "/"}],
         "paths": dict(sorted(paths.items())),
@@ -892,7 +893,7 @@ def _served_body() -> str:
 def openapi_document(req: func.HttpRequest) -> func.HttpResponse:
     """This API's OpenAPI 3.1 document (generated from the request models at first call)."""
     authenticate(req)
-    return func.HttpResponse(_served_body(), status_code=200, mimetype="application/json")
+    return json_text_response(_served_body())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -2,11 +2,11 @@
 # (azure-functions-durable 1.x decorators carry no types; the functions themselves are fully typed)
 """HTTP API of the relief routing workflow (route prefix `api`).
 
-- `POST relief-requests` (`Workflow.Submitter`): start `relief-<requestId>` (202 + status URLs;
-  409 if it exists; 400 names the bad field, including shelters and SKUs the network does not
-  know); the principal is recorded (`requestedBy`). The escalation policy is read here from app
-  settings (orchestrators never read settings): `RELIEF_CONFIRMATION_INTERVAL` (PT6H) and
-  `RELIEF_MAX_ESCALATIONS` (2).
+- `POST relief-requests` (`Workflow.Submitter`): start `relief-<requestId>` (202 with `Location:
+  /api/relief-requests/<requestId>` and that resource as the body; 409 if it exists; 400 names
+  the bad field, including shelters and SKUs the network does not know); the principal is
+  recorded (`requestedBy`). The escalation policy is read here from app settings (orchestrators
+  never read settings): `RELIEF_CONFIRMATION_INTERVAL` (PT6H) and `RELIEF_MAX_ESCALATIONS` (2).
 - `POST relief-requests/{requestId}/changes` (`Workflow.Submitter`): add or re-size shelters
   (`shelters`), remove shelters (`removeShelterIds`) or `cancel`; 202. 404 unknown request, 409
   when it no longer takes changes (finished, or the change touches a shelter that already received
@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Mapping
+from functools import partial
 from typing import Annotated, Any
 
 import azure.durable_functions as df
@@ -39,7 +40,7 @@ from api.access import authorize
 from api.audit import document_response, evidence_of, packet_response, report_response
 from api.errors import Conflict, FieldError, InvalidRequest
 from api.handlers import json_errors, json_response
-from api.starters import existing_instance, start_once
+from api.starters import existing_instance, resource_location, start_once
 from api.validation import json_body, parse_body, route_identifier, validate
 from audit_packets import loads_json
 from contracts import ContractModel, InvalidDurationError, duration_setting, format_duration
@@ -118,7 +119,7 @@ def check_against_network(
 async def start_relief_request(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
-    """Start the request's orchestration once (202), or 409 with the existing instance's status URL."""
+    """Start the request's orchestration once (202 + its status resource), or 409 naming that resource."""
     actor = authorize(req, Permission.START_WORKFLOW)
     request = parse_body(req, ReliefRequest)
     check_against_network(network_from_settings(), request.shelters)
@@ -131,7 +132,15 @@ async def start_relief_request(
         seals_audit_packet=True,
     )
     instance_id = instance_id_for(request.request_id)
-    return await start_once(client, req, RELIEF_ROUTING, instance_id, orchestration_input.to_dict(), RESOURCE)
+    return await start_once(
+        client,
+        RELIEF_ROUTING,
+        instance_id,
+        orchestration_input.to_dict(),
+        RESOURCE,
+        status_path=status_path(request.request_id),
+        view=partial(request_view, request.request_id),
+    )
 
 
 @bp.route(route="relief-requests/{requestId}/changes", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
@@ -159,16 +168,12 @@ async def change_relief_request(
         and relief_status.shelters[shelter_id].state in DELIVERED_STATES
     ]
     if delivered:
-        raise _conflict(
-            client, instance_id, f"shelters already received their pallets: {', '.join(delivered)}"
-        )
+        raise _conflict(request_id, f"shelters already received their pallets: {', '.join(delivered)}")
     unknown = [
         s for s in change.remove_shelter_ids if relief_status.shelters and s not in relief_status.shelters
     ]
     if unknown:
-        raise _conflict(
-            client, instance_id, f"shelters not part of {RESOURCE} {request_id!r}: {', '.join(unknown)}"
-        )
+        raise _conflict(request_id, f"shelters not part of {RESOURCE} {request_id!r}: {', '.join(unknown)}")
     await client.raise_event(instance_id, CHANGE_EVENT, change.to_dict())
     return json_response(
         {"requestId": request_id, "instanceId": instance_id, "accepted": True, "change": change.to_dict()},
@@ -226,10 +231,7 @@ async def record_shelter_confirmation(
     if shelter is None or shelter.state != "awaiting":
         state = shelter.state if shelter else "not part of the request"
         raise _conflict(
-            client,
-            instance_id,
-            f"shelter {shelter_id!r} is not awaiting a delivery ({state})",
-            state=state,
+            request_id, f"shelter {shelter_id!r} is not awaiting a delivery ({state})", state=state
         )
     confirmation = ShelterConfirmation(
         shelter_id=shelter_id, received_items=received_items, confirmed_by=actor
@@ -247,19 +249,28 @@ async def get_relief_request(
     """Stage, next escalation, per-shelter confirmation state, and the outcome once finished."""
     authorize(req, Permission.READ_WORKFLOW_STATUS)
     request_id = route_identifier(req, "requestId")
-    instance_id = instance_id_for(request_id)
-    status = await existing_instance(client, instance_id, RESOURCE, request_id)
+    status = await existing_instance(client, instance_id_for(request_id), RESOURCE, request_id)
+    return json_response(request_view(request_id, status))
+
+
+def status_path(request_id: str) -> str:
+    """The request's status resource under the route prefix."""
+    return f"relief-requests/{request_id}"
+
+
+def request_view(request_id: str, status: DurableOrchestrationStatus) -> dict[str, Any]:
+    """The request's status resource: stage, next escalation, per-shelter state, the outcome."""
     custom = loads_json(status.custom_status) or {}
     body: dict[str, Any] = {
         "requestId": request_id,
-        "instanceId": instance_id,
+        "instanceId": instance_id_for(request_id),
         "runtimeStatus": status.runtime_status.value if status.runtime_status is not None else None,
         **(custom if isinstance(custom, dict) else {}),
     }
     output = loads_json(status.output)
     if isinstance(output, dict):
         body["outcome"] = output
-    return json_response(body)
+    return body
 
 
 @bp.route(route="relief-requests/{requestId}/audit", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
@@ -328,7 +339,6 @@ def _accepting(
     client: df.DurableOrchestrationClient, status: DurableOrchestrationStatus, request_id: str, what: str
 ) -> ReliefStatus:
     """The custom status of a request that still takes `what`; 409 otherwise."""
-    instance_id = instance_id_for(request_id)
     state = status.runtime_status.value if status.runtime_status is not None else ""
     custom = loads_json(status.custom_status) if status.custom_status else None
     relief_status = (
@@ -340,19 +350,12 @@ def _accepting(
         or relief_status.stage in ("cancelling", "failing", "failed")
     ):
         raise _conflict(
-            client,
-            instance_id,
+            request_id,
             f"{RESOURCE} {request_id!r} takes no more {what}",
             state=relief_status.stage if state in ACTIVE_RUNTIME_STATES else state,
         )
     return relief_status
 
 
-def _conflict(
-    client: df.DurableOrchestrationClient, instance_id: str, message: str, state: str | None = None
-) -> Conflict:
-    return Conflict(
-        message,
-        status_url=client.create_http_management_payload(instance_id)["statusQueryGetUri"],
-        state=state,
-    )
+def _conflict(request_id: str, message: str, state: str | None = None) -> Conflict:
+    return Conflict(message, location=resource_location(status_path(request_id)), state=state)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import azure.durable_functions as df
@@ -9,45 +10,58 @@ import azure.functions as func
 from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrchestrationStatus
 
 from api.errors import Conflict, InstanceNotFound
+from api.handlers import json_response
+
+# host.json `extensions.http.routePrefix`: where the app's own routes live.
+ROUTE_PREFIX = "/api"
+# The app's view of one instance, built from its Durable status (each workflow's GET resource).
+StatusView = Callable[[DurableOrchestrationStatus], dict[str, Any]]
 
 
-async def start_once(  # noqa: PLR0917 (mirrors client.start_new plus the request)
+def resource_location(path: str) -> str:
+    """`/api/<path>`: the app's own URL of a resource (relative, so it fits whatever host serves it)."""
+    return f"{ROUTE_PREFIX}/{path.strip('/')}"
+
+
+async def start_once(
     client: df.DurableOrchestrationClient,
-    request: func.HttpRequest,
     orchestrator: str,
     instance_id: str,
     orchestration_input: dict[str, Any],
     resource: str,
+    *,
+    status_path: str,
+    view: StatusView,
 ) -> func.HttpResponse:
-    """Start `orchestrator` as `instance_id` and answer 202 with the status URLs; 409 if it exists.
+    """Start `orchestrator` as `instance_id`: 202, `Location: /api/<status_path>` and the app's own
+    status resource of the new instance as the body; 409 (with that location) if it exists.
+
+    Never the Durable management URLs (`create_check_status_response`,
+    `create_http_management_payload`): on Azure they carry the `durabletask_extension` system key,
+    which opens terminate, purge, raise-any-event and every instance's input to whoever holds it.
+    Operators reach the management API through `python -m ops` instead (docs/operations-cli.md).
 
     Two starts racing for the same new id can both pass the check (a client's retry of a start
     that was answered 503 but landed meanwhile, for one); the runtime then refuses the second, which
     is answered 409 as well, so the business effect still happens once.
     """
+    location = resource_location(status_path)
     existing = await client.get_status(instance_id)
     if existing.runtime_status is not None:
-        raise _exists(client, instance_id, resource, existing.runtime_status.value)
+        raise Conflict(f"{resource} already exists", location=location, state=existing.runtime_status.value)
     try:
         await client.start_new(orchestrator, instance_id, orchestration_input)
     except Exception as error:
         # SDK 1.7 raises a bare Exception carrying the runtime's error body.
         if _ALREADY_EXISTS not in str(error):
             raise
-        raise _exists(client, instance_id, resource, None) from error
-    response: func.HttpResponse = client.create_check_status_response(request, instance_id)
-    return response
+        raise Conflict(f"{resource} already exists", location=location) from error
+    status = await client.get_status(instance_id)
+    return json_response(view(status), 202, {"Location": location})
 
 
 # The runtime's exception type for a start whose id is taken (spec §11.2).
 _ALREADY_EXISTS = "OrchestrationAlreadyExistsException"
-
-
-def _exists(
-    client: df.DurableOrchestrationClient, instance_id: str, resource: str, state: str | None
-) -> Conflict:
-    urls = client.create_http_management_payload(instance_id)
-    return Conflict(f"{resource} already exists", status_url=urls["statusQueryGetUri"], state=state)
 
 
 async def existing_instance(

@@ -48,13 +48,17 @@ def field_errors(error: ValidationError, prefix: str = "") -> list[FieldError]:
     return errors
 
 
-def _declared_non_json(request: func.HttpRequest) -> str | None:
-    """The declared media type when it is not JSON (`application/json` or `*/*+json`); None if absent."""
+def _not_json(request: func.HttpRequest) -> str | None:
+    """Why the body is not declared as JSON (`application/json` or `*/*+json`), or None when it is.
+
+    A missing Content-Type is refused too: a browser sends a cross-site form or `text/plain` POST
+    without a preflight, so only a declared JSON body proves the caller meant to call this API.
+    """
     header = next((value for key, value in request.headers.items() if key.lower() == "content-type"), "")
     media_type = header.split(";", 1)[0].strip().lower()
-    if not media_type or media_type == "application/json" or media_type.endswith("+json"):
+    if media_type == "application/json" or (media_type.endswith("+json") and "/" in media_type):
         return None
-    return media_type
+    return f"not {media_type}" if media_type else "no Content-Type was sent"
 
 
 def _nesting_depth_exceeds(raw: bytes, limit: int) -> bool:
@@ -106,13 +110,13 @@ def _unencodable_text(value: Any, path: Sequence[int | str] = ()) -> str | None:
 def json_body(request: func.HttpRequest) -> Any:
     """The request's JSON body; `InvalidRequest("body", ...)` when it is missing or not JSON.
 
-    Refused before parsing: a body over `MAX_BODY_BYTES` (413), a declared non-JSON media type
-    (415; a missing Content-Type is read as JSON), nesting deeper than `MAX_JSON_DEPTH` (400).
+    Refused before parsing: a body not declared as `application/json` (415, a missing Content-Type
+    included), a body over `MAX_BODY_BYTES` (413), nesting deeper than `MAX_JSON_DEPTH` (400).
     Text that cannot be stored (lone surrogates such as `"\\ud800"`) is a 400 naming its field.
     """
-    media_type = _declared_non_json(request)
-    if media_type is not None:
-        raise UnsupportedMediaType(BODY_FIELD, f"must be application/json, not {media_type}")
+    problem = _not_json(request)
+    if problem is not None:
+        raise UnsupportedMediaType(BODY_FIELD, f"must be application/json ({problem})")
     raw = request.get_body()
     if len(raw) > MAX_BODY_BYTES:
         raise PayloadTooLarge(BODY_FIELD, f"must be at most {MAX_BODY_BYTES} bytes")

@@ -3,7 +3,9 @@
 An orchestrator cannot see its own history, so sealing is an activity (`seal_audit_packet`,
 activities/audit_seal.py) that reads the instance's history through the durable client, builds,
 signs and stores the packet once, and returns a small receipt. The orchestrator schedules it as its
-last action, right after it has published its final stage, and returns its output unchanged.
+last business action, right after it has published its final stage, and returns its output
+unchanged; only housekeeping that adds nothing to the case may follow it (the personal data erasure
+step, personal_data/erasure_step.py).
 
 Why the final stage goes in: the Durable runtime may hand the activity over before it has stored
 the history of the episode that scheduled it (Azure Storage sends outbound messages first, then

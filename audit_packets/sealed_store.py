@@ -18,23 +18,29 @@ the signature the proof.
 
 Storage: `AUDIT_STORAGE` (connection string) or `AUDIT_STORAGE__blobServiceUri` /
 `AUDIT_STORAGE__accountName` with `AUDIT_STORAGE__clientId` (managed identity); when none is set,
-the app's own `AzureWebJobsStorage` (local runs and tests). Container `<prefix>-audit-packets`.
+the app's own `AzureWebJobsStorage` (local runs and tests). Container `<prefix>-<task hub>-audit-packets`
+(blob_clients.py): each slot and hub seals into its own, written by its own identity only.
+
+Packets sealed before the containers were per hub sit in `<prefix>-audit-packets`; reads fall back to
+it (never writes), so they are still served and never sealed twice. Where that container does not
+exist or the identity may not read it, the fallback is skipped for the life of the process.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, unquote
 
-from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import ContainerClient, ContentSettings
 
-from blob_clients import STORAGE_SETTING, container_client
+from blob_clients import STORAGE_SETTING, container_client, existing_container_client, legacy_container_name
 
+T = TypeVar("T")
 AUDIT_STORAGE_SETTING = "AUDIT_STORAGE"
 AUDIT_CONTAINER_PURPOSE = "audit-packets"
 PACKET_FILE = "audit-packet.json"
@@ -74,8 +80,9 @@ def packet_file_name(sequence: int) -> str:
 class SealedStore:
     """Create-only writes and as-written reads in the audit container."""
 
-    def __init__(self, container: ContainerClient) -> None:
+    def __init__(self, container: ContainerClient, legacy: ContainerClient | None = None) -> None:
         self.container = container
+        self.legacy = legacy  # read-only: the shared container of packets sealed before per-hub ones
 
     @classmethod
     def from_settings(cls, environ: Mapping[str, str] | None = None) -> SealedStore:
@@ -86,7 +93,8 @@ class SealedStore:
             for suffix in ("", "__blobServiceUri", "__accountName")
         )
         setting = AUDIT_STORAGE_SETTING if configured else STORAGE_SETTING
-        return cls(container_client(AUDIT_CONTAINER_PURPOSE, env, setting))
+        legacy = existing_container_client(legacy_container_name(AUDIT_CONTAINER_PURPOSE, env), env, setting)
+        return cls(container_client(AUDIT_CONTAINER_PURPOSE, env, setting), legacy)
 
     @property
     def container_name(self) -> str:
@@ -113,16 +121,23 @@ class SealedStore:
         )
 
     def read(self, name: str) -> StoredBlob | None:
-        """The sealed (oldest) version of `name`, or None."""
+        """The sealed (oldest) version of `name` (in this hub's container, else the legacy one), or None."""
+        found = self._read_from(self.container, name)
+        if found is None and self._legacy_readable():
+            found = self._from_legacy(lambda legacy: self._read_from(legacy, name), None)
+        return found
+
+    @staticmethod
+    def _read_from(container: ContainerClient, name: str) -> StoredBlob | None:
         versions = [
             blob
-            for blob in self.container.list_blobs(name_starts_with=name, include=["versions"])
+            for blob in container.list_blobs(name_starts_with=name, include=["versions"])
             if blob.name == name
         ]
         if not versions:
             return None
         with_ids = sorted((v for v in versions if v.version_id), key=lambda v: str(v.version_id))
-        client = self.container.get_blob_client(name)
+        client = container.get_blob_client(name)
         try:
             if with_ids:
                 first = with_ids[0]
@@ -144,10 +159,18 @@ class SealedStore:
         )
 
     def packet_names(self, instance_id: str) -> list[tuple[str, int, str]]:
-        """Every sealed packet of an instance as (execution, sequence, blob name), oldest first."""
+        """Every sealed packet of an instance as (execution, sequence, blob name), oldest first
+        (this hub's container and the legacy one together)."""
+        found = self._names_in(self.container, instance_id)
+        if self._legacy_readable():
+            found |= self._from_legacy(lambda legacy: self._names_in(legacy, instance_id), set())
+        return sorted(found)
+
+    @staticmethod
+    def _names_in(container: ContainerClient, instance_id: str) -> set[tuple[str, int, str]]:
         prefix = f"{quote(instance_id, safe='')}/"
         found: set[tuple[str, int, str]] = set()
-        for blob in self.container.list_blobs(name_starts_with=prefix):
+        for blob in container.list_blobs(name_starts_with=prefix):
             parts = str(blob.name)[len(prefix) :].split("/")
             if len(parts) != 2 or not _EXECUTION.fullmatch(parts[0]):
                 continue
@@ -155,7 +178,24 @@ class SealedStore:
             if match is None:
                 continue
             found.add((parts[0], int(match.group(1) or 1), str(blob.name)))
-        return sorted(found)
+        return found
+
+    def _legacy_readable(self) -> bool:
+        return self.legacy is not None and _container_key(self.legacy) not in _UNREADABLE_LEGACY
+
+    def _from_legacy(self, read: Callable[[ContainerClient], T], nothing: T) -> T:
+        """`read(legacy)`; `nothing` (and no more tries in this process) when the legacy container is
+        absent or this identity may not read it."""
+        assert self.legacy is not None
+        try:
+            return read(self.legacy)
+        except ResourceNotFoundError:  # ContainerNotFound: no packet was ever sealed before
+            _UNREADABLE_LEGACY.add(_container_key(self.legacy))
+        except HttpResponseError as error:
+            if error.status_code != 403:
+                raise
+            _UNREADABLE_LEGACY.add(_container_key(self.legacy))
+        return nothing
 
     def latest_packet_name(self, instance_id: str, execution: str | None = None) -> tuple[int, str] | None:
         """(sequence, blob name) of the newest seal of `execution` (or of the newest execution)."""
@@ -169,6 +209,14 @@ class SealedStore:
     def instance_of(blob_name: str) -> str:
         """The instance id a blob belongs to."""
         return unquote(blob_name.split("/", 1)[0])
+
+
+# Legacy containers found absent or unreadable (by URL): not asked again in this process.
+_UNREADABLE_LEGACY: set[str] = set()
+
+
+def _container_key(container: ContainerClient) -> str:
+    return str(container.url)
 
 
 def _version_of(version_id: Any, etag: Any) -> str:

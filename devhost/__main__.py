@@ -30,6 +30,7 @@ from devhost.engine import Engine
 from devhost.history import format_history_time
 from devhost.hub_lease import DEFAULT_WAIT_SECONDS, LEASE_SECONDS, Holder, HubLease, HubTakenError
 from devhost.loader import AppLoadError, FunctionIndex
+from devhost.local_guard import LocalRequestGuard
 from devhost.server import DevHostServer
 from devhost.store import OPEN_TIMEOUT_SECONDS, BlobStore, StorageUnavailableError
 from devhost.worker.pool import WorkerPool, WorkerSettingError, process_count
@@ -49,6 +50,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="HTTP port (default 7071)",
     )
     start.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    start.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also accept requests whose Host header names NAME (repeatable; loopback names always "
+        "are): everything else is refused (DNS rebinding protection)",
+    )
     start.add_argument(
         "--virtual-clock",
         action="store_true",
@@ -219,7 +228,9 @@ async def serve(args: argparse.Namespace) -> int:
     if args.trace_payloads:
         engine.trace = {}
     await engine.start()
-    server = DevHostServer(engine, index, workers, args.port, easy_auth)
+    server = DevHostServer(
+        engine, index, workers, args.port, easy_auth, guard=LocalRequestGuard(args.allow_host)
+    )
     runner = web.AppRunner(server.application(), access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, args.host, args.port)

@@ -16,6 +16,7 @@ from devhost.easy_auth import EasyAuthEmulator
 from devhost.engine import Engine
 from devhost.history import format_history_time
 from devhost.loader import FunctionIndex, HttpRoute
+from devhost.local_guard import LocalRequestGuard
 from devhost.management import WEBHOOK_PATH, ManagementApi, json_response, storage_unavailable_response
 from devhost.store import StorageUnavailableError
 from devhost.worker.pool import UserFunctionError, WorkerCrashedError, WorkerPool
@@ -36,9 +37,12 @@ class DevHostServer:
         invoker: WorkerPool,
         port: int,
         easy_auth: EasyAuthEmulator | None = None,
+        *,
+        guard: LocalRequestGuard | None = None,
     ) -> None:
         self.engine = engine
         self.easy_auth = easy_auth
+        self.guard = guard or LocalRequestGuard()
         self.index = index
         self.invoker = invoker
         self.management = ManagementApi(engine)
@@ -49,7 +53,10 @@ class DevHostServer:
         )
 
     def application(self) -> web.Application:
-        middlewares = [self.easy_auth.middleware] if self.easy_auth is not None else []
+        # The guard first: a request from another site or under another host name goes no further.
+        middlewares = [self.guard.middleware]
+        if self.easy_auth is not None:
+            middlewares.append(self.easy_auth.middleware)
         app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=middlewares)
         # [\s\S]: a percent-encoded newline in a path must reach the router too, not aiohttp's 404.
         app.router.add_route("*", r"/{tail:[\s\S]*}", self.dispatch)

@@ -1,8 +1,8 @@
 """The effect ledger: one blob per idempotency key, claimed before acting, holding the outcome after.
 
-Protocol for `EffectLedger.run_once(key, effect)`:
-1. Claim: create `effects/<key>` with `If-None-Match: *` (state `pending`, a random claim id).
-   Exactly one caller's create succeeds; that caller runs `effect()`.
+Protocol for `EffectLedger.run_once(key, effect, request=...)`:
+1. Claim: create `effects/<key>` with `If-None-Match: *` (state `pending`, a random claim id, the
+   fingerprint of `request`). Exactly one caller's create succeeds; that caller runs `effect()`.
 2. Record: the claimant overwrites its claim with the outcome (state `done`) under `If-Match: <the
    claim's ETag>`, so a claimant that lost its claim to a takeover cannot overwrite the newer one.
 3. Everyone else reads the blob: `done` → the recorded outcome is returned and nothing is called;
@@ -13,6 +13,12 @@ Protocol for `EffectLedger.run_once(key, effect)`:
 4. If `effect()` raises, the claim is released (ETag-conditional delete) and the error propagates,
    so the activity's retry policy tries again under the same key. Only returned values are
    recorded; an adapter reports a business refusal (declined, out of stock) as a returned value.
+5. A key names one request: a record whose request fingerprint differs from the caller's raises
+   `EffectKeyReusedError` instead of returning someone else's outcome (records written before
+   fingerprints existed have none and are trusted as before).
+
+The ledger lives in this task hub's container (`<prefix>-<hub>-effect-ledger`, blob_clients.py), so
+a staging slot that runs the same business ids never finds production's records, nor the reverse.
 
 The guarantee and its limits are in docs/decisions/effect-ledger.md.
 """
@@ -20,6 +26,7 @@ The guarantee and its limits are in docs/decisions/effect-ledger.md.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import time
@@ -49,6 +56,23 @@ POLL_INTERVAL_SECONDS = 0.2
 EffectState = Literal["pending", "done"]
 
 
+class EffectKeyReusedError(ValueError):
+    """The key's record was made for a different request: a key names one request, never two."""
+
+    def __init__(self, key: str, recorded: str, requested: str) -> None:
+        super().__init__(
+            f"idempotency key {key!r} was already used for a different request (recorded fingerprint "
+            f"{recorded[:16]}, this request {requested[:16]}): a key must always carry the same request"
+        )
+        self.key = key
+
+
+def request_fingerprint(request: Any) -> str:
+    """SHA-256 of `request` as canonical JSON (sorted keys, no spaces): equal requests, equal prints."""
+    text = json.dumps(request, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 @dataclass(frozen=True)
 class EffectRecord:
     """What the ledger holds for one key."""
@@ -60,6 +84,7 @@ class EffectRecord:
     takeovers: int = 0
     outcome: JsonDict | None = None
     completed_at: str | None = None
+    request_fingerprint: str | None = None  # None only in records written before fingerprints
 
     def to_dict(self) -> JsonDict:
         """The stored JSON form."""
@@ -71,6 +96,7 @@ class EffectRecord:
             "takeovers": self.takeovers,
             "outcome": self.outcome,
             "completedAt": self.completed_at,
+            "requestFingerprint": self.request_fingerprint,
         }
 
     @classmethod
@@ -87,6 +113,7 @@ class EffectRecord:
             takeovers=int(data.get("takeovers") or 0),
             outcome=data.get("outcome"),
             completed_at=data.get("completedAt"),
+            request_fingerprint=data.get("requestFingerprint"),
         )
 
 
@@ -152,20 +179,28 @@ class EffectLedger:
         found = self._read(key)
         return None if found is None else found[0]
 
-    def run_once(self, key: str, effect: Callable[[], JsonDict]) -> EffectOutcome:
-        """Run `effect` unless `key` already has a recorded outcome; return that outcome either way."""
+    def run_once(self, key: str, effect: Callable[[], JsonDict], *, request: Any) -> EffectOutcome:
+        """Run `effect` unless `key` already has a recorded outcome; return that outcome either way.
+
+        `request` is what the effect asks the outside world for (JSON, usually the activity's work
+        item): its fingerprint is recorded with the claim, and a key that arrives again with a
+        different request raises `EffectKeyReusedError` instead of returning the other outcome.
+        """
         if not key:
             raise ValueError("an idempotency key is required")
+        fingerprint = request_fingerprint(request)
         claim_id = uuid.uuid4().hex
         watched: tuple[str, float] | None = None  # (ETag of a pending claim, when first seen)
         while True:
-            etag = self._claim(key, claim_id)
+            etag = self._claim(key, claim_id, fingerprint)
             if etag is not None:
-                return self._perform(key, claim_id, etag, effect)
+                return self._perform(key, claim_id, etag, effect, fingerprint)
             found = self._read(key)
             if found is None:
                 continue  # released between our create and our read: claim again
             record, current_etag = found
+            if record.request_fingerprint is not None and record.request_fingerprint != fingerprint:
+                raise EffectKeyReusedError(key, record.request_fingerprint, fingerprint)
             if record.state == "done":
                 assert record.outcome is not None
                 return EffectOutcome(key, record.outcome, performed=False)
@@ -173,17 +208,19 @@ class EffectLedger:
             if watched is None or watched[0] != current_etag:
                 watched = (current_etag, now)
             elif now - watched[1] >= self._lease_seconds:
-                taken = self._take_over(record, current_etag, claim_id)
+                taken = self._take_over(record, current_etag, claim_id, fingerprint)
                 if taken is not None:
-                    return self._perform(key, claim_id, taken, effect, takeovers=record.takeovers + 1)
+                    return self._perform(
+                        key, claim_id, taken, effect, fingerprint, takeovers=record.takeovers + 1
+                    )
                 watched = None
                 continue
             self._sleep(self._poll_interval)
 
     # -- storage steps -------------------------------------------------------------------------
 
-    def _claim(self, key: str, claim_id: str) -> str | None:
-        record = EffectRecord(key, "pending", claim_id, _now())
+    def _claim(self, key: str, claim_id: str, fingerprint: str) -> str | None:
+        record = EffectRecord(key, "pending", claim_id, _now(), request_fingerprint=fingerprint)
         try:
             # overwrite=False sends If-None-Match: * — the create fails if anyone claimed first.
             result = self._container.get_blob_client(self.blob_name(key)).upload_blob(
@@ -193,8 +230,15 @@ class EffectLedger:
             return None
         return str(result["etag"])
 
-    def _take_over(self, stale: EffectRecord, etag: str, claim_id: str) -> str | None:
-        record = EffectRecord(stale.key, "pending", claim_id, _now(), takeovers=stale.takeovers + 1)
+    def _take_over(self, stale: EffectRecord, etag: str, claim_id: str, fingerprint: str) -> str | None:
+        record = EffectRecord(
+            stale.key,
+            "pending",
+            claim_id,
+            _now(),
+            takeovers=stale.takeovers + 1,
+            request_fingerprint=fingerprint,
+        )
         try:
             result = self._container.get_blob_client(self.blob_name(stale.key)).upload_blob(
                 _encode(record), overwrite=True, etag=etag, match_condition=MatchConditions.IfNotModified
@@ -203,8 +247,14 @@ class EffectLedger:
             return None  # another waiter took it over first, or the claimant released it
         return str(result["etag"])
 
-    def _perform(
-        self, key: str, claim_id: str, etag: str, effect: Callable[[], JsonDict], takeovers: int = 0
+    def _perform(  # noqa: PLR0917 (the claim's parts, passed along from run_once)
+        self,
+        key: str,
+        claim_id: str,
+        etag: str,
+        effect: Callable[[], JsonDict],
+        fingerprint: str,
+        takeovers: int = 0,
     ) -> EffectOutcome:
         blob = self._container.get_blob_client(self.blob_name(key))
         claimed_at = _now()
@@ -216,7 +266,7 @@ class EffectLedger:
             with contextlib.suppress(ResourceModifiedError, ResourceNotFoundError):
                 blob.delete_blob(etag=etag, match_condition=MatchConditions.IfNotModified)
             raise
-        done = EffectRecord(key, "done", claim_id, claimed_at, takeovers, result, _now())
+        done = EffectRecord(key, "done", claim_id, claimed_at, takeovers, result, _now(), fingerprint)
         # If this fails, we outlived our lease and another delivery took the claim over. It calls
         # the outside system with the same key, which answers with this same result; its record stands.
         with contextlib.suppress(ResourceModifiedError, ResourceNotFoundError):

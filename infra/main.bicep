@@ -54,6 +54,26 @@ param productionTaskHubName string = 'wfprod'
 @maxLength(45)
 param stagingTaskHubName string = 'wfstaging'
 
+@description('Prefix of the app\'s blob containers (STORAGE_CONTAINER_PREFIX); they are named <prefix>-<task hub>-<purpose>, so 1-3 lower-case letters or digits keep every name within 63 characters.')
+@minLength(1)
+@maxLength(3)
+param containerPrefix string = 'wf'
+
+@description('INTEGRATIONS_MODE of the staging slot (sticky): sandbox keeps its smoke tests off the real outside systems and their accounts; http exercises the real adapters (then give staging test accounts of its own). Production is always http.')
+@allowed([
+  'http'
+  'sandbox'
+])
+param stagingIntegrationsMode string = 'sandbox'
+
+@description('How long claim-checked personal data of a completed case is kept before the app erases it (PERSONAL_DATA_RETENTION, ISO 8601 duration).')
+param personalDataRetention string = 'P30D'
+
+@description('Backstop: days after which the storage lifecycle rule deletes any personal payload, whatever became of its case; longer than the longest case plus personalDataRetention.')
+@minValue(31)
+@maxValue(3650)
+param personalDataMaxAgeDays int = 120
+
 @description('Durable backend: AzureStorage (task hubs in the storage account, default) or DurableTaskScheduler (managed scheduler; see docs/deploy-to-azure.md for when to choose it).')
 @allowed([
   'AzureStorage'
@@ -122,11 +142,57 @@ var allTags = union(tags, {
 })
 var useScheduler = durableBackend == 'DurableTaskScheduler'
 
-module identity 'modules/identity.bicep' = {
-  name: 'identity'
+// The blob containers each slot writes (and nothing else): the app's own, named after the slot's
+// task hub (blob_clients.py: <prefix>-<hub>-<purpose>), Durable's (<hub>-leases, -applease,
+// -largemessages) and the Functions host's two, which both slots share (each under its own host ID).
+var productionHub = toLower(productionTaskHubName)
+var stagingHub = toLower(stagingTaskHubName)
+var hostContainers = [
+  'azure-webjobs-hosts'
+  'azure-webjobs-secrets'
+]
+var productionContainers = [
+  '${containerPrefix}-${productionHub}-effect-ledger'
+  '${containerPrefix}-${productionHub}-payloads'
+  '${containerPrefix}-${productionHub}-documents'
+  '${productionHub}-leases'
+  '${productionHub}-applease'
+  '${productionHub}-largemessages'
+]
+var stagingSandboxContainers = (stagingIntegrationsMode == 'sandbox') ? [
+  '${containerPrefix}-${stagingHub}-sandbox'
+] : []
+var stagingContainers = concat([
+  '${containerPrefix}-${stagingHub}-effect-ledger'
+  '${containerPrefix}-${stagingHub}-payloads'
+  '${containerPrefix}-${stagingHub}-documents'
+  '${stagingHub}-leases'
+  '${stagingHub}-applease'
+  '${stagingHub}-largemessages'
+], stagingSandboxContainers)
+// Where personal data can sit: both hubs' payloads, the shared payload container of releases before
+// the per-hub containers (still read by instances started then), and staging's sandbox.
+var personalDataContainers = concat([
+  '${containerPrefix}-${productionHub}-payloads'
+  '${containerPrefix}-${stagingHub}-payloads'
+  '${containerPrefix}-payloads'
+], stagingSandboxContainers)
+
+// One identity per slot: staging's code never holds a credential for production's data.
+module productionIdentity 'modules/identity.bicep' = {
+  name: 'identity-production'
   params: {
     location: location
-    name: 'id-${baseName}'
+    name: 'id-${baseName}-production'
+    tags: allTags
+  }
+}
+
+module stagingIdentity 'modules/identity.bicep' = {
+  name: 'identity-staging'
+  params: {
+    location: location
+    name: 'id-${baseName}-staging'
     tags: allTags
   }
 }
@@ -162,6 +228,9 @@ module storage 'modules/storage.bicep' = {
     name: take('st${toLower(workloadName)}${token}', 24)
     skuName: storageSku
     enablePrivateNetworking: enablePrivateNetworking
+    blobContainerNames: concat(productionContainers, stagingContainers, hostContainers)
+    personalDataContainerNames: personalDataContainers
+    personalDataMaxAgeDays: personalDataMaxAgeDays
     logAnalyticsWorkspaceId: monitoring.outputs.workspaceId
     tags: allTags
   }
@@ -188,7 +257,17 @@ module auditEvidence 'modules/audit-evidence.bicep' = {
     retentionDays: auditRetentionDays
     immutabilityState: auditImmutabilityState
     keyVaultName: keyVault.outputs.name
-    principalId: identity.outputs.principalId
+    // Each slot seals into its own hub's container (blob_clients.py names it), written by its own identity.
+    writers: [
+      {
+        containerName: '${containerPrefix}-${productionHub}-audit-packets'
+        principalId: productionIdentity.outputs.principalId
+      }
+      {
+        containerName: '${containerPrefix}-${stagingHub}-audit-packets'
+        principalId: stagingIdentity.outputs.principalId
+      }
+    ]
     enablePrivateNetworking: enablePrivateNetworking
     logAnalyticsWorkspaceId: monitoring.outputs.workspaceId
     tags: allTags
@@ -219,11 +298,27 @@ module network 'modules/network.bicep' = if (enablePrivateNetworking) {
 }
 
 // Roles before the app: the host starts as soon as the site exists and needs its data roles.
-module rbac 'modules/rbac.bicep' = {
-  name: 'rbac'
+module productionRbac 'modules/rbac.bicep' = {
+  name: 'rbac-production'
   params: {
-    principalId: identity.outputs.principalId
+    principalId: productionIdentity.outputs.principalId
     storageAccountName: storage.outputs.name
+    blobContainerNames: concat(productionContainers, hostContainers)
+    packageContainerName: storage.outputs.packageContainerName
+    appInsightsName: monitoring.outputs.appInsightsName
+    keyVaultName: keyVault.outputs.name
+    durableBackend: durableBackend
+    schedulerName: useScheduler ? scheduler.outputs.name : ''
+  }
+}
+
+module stagingRbac 'modules/rbac.bicep' = {
+  name: 'rbac-staging'
+  params: {
+    principalId: stagingIdentity.outputs.principalId
+    storageAccountName: storage.outputs.name
+    blobContainerNames: concat(stagingContainers, hostContainers)
+    packageContainerName: storage.outputs.packageContainerName
     appInsightsName: monitoring.outputs.appInsightsName
     keyVaultName: keyVault.outputs.name
     durableBackend: durableBackend
@@ -234,7 +329,8 @@ module rbac 'modules/rbac.bicep' = {
 module functionApp 'modules/functionapp.bicep' = {
   name: 'functionapp'
   dependsOn: [
-    rbac
+    productionRbac
+    stagingRbac
     auditEvidence
   ]
   params: {
@@ -246,8 +342,13 @@ module functionApp 'modules/functionapp.bicep' = {
     zoneRedundant: zoneRedundant
     productionTaskHubName: productionTaskHubName
     stagingTaskHubName: stagingTaskHubName
-    identityId: identity.outputs.id
-    identityClientId: identity.outputs.clientId
+    productionIdentityId: productionIdentity.outputs.id
+    productionIdentityClientId: productionIdentity.outputs.clientId
+    stagingIdentityId: stagingIdentity.outputs.id
+    stagingIdentityClientId: stagingIdentity.outputs.clientId
+    containerPrefix: containerPrefix
+    stagingIntegrationsMode: stagingIntegrationsMode
+    personalDataRetention: personalDataRetention
     storageAccountName: storage.outputs.name
     appInsightsName: monitoring.outputs.appInsightsName
     keyVaultUri: keyVault.outputs.uri
@@ -280,14 +381,19 @@ output PACKAGE_BLOB_ENDPOINT string = storage.outputs.blobEndpoint
 output APPLICATION_INSIGHTS_NAME string = monitoring.outputs.appInsightsName
 output APPLICATION_INSIGHTS_ID string = monitoring.outputs.appInsightsId
 output KEY_VAULT_NAME string = keyVault.outputs.name
-output IDENTITY_RESOURCE_ID string = identity.outputs.id
-output IDENTITY_CLIENT_ID string = identity.outputs.clientId
-output IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
+output PRODUCTION_IDENTITY_RESOURCE_ID string = productionIdentity.outputs.id
+output PRODUCTION_IDENTITY_CLIENT_ID string = productionIdentity.outputs.clientId
+output PRODUCTION_IDENTITY_PRINCIPAL_ID string = productionIdentity.outputs.principalId
+output STAGING_IDENTITY_RESOURCE_ID string = stagingIdentity.outputs.id
+output STAGING_IDENTITY_CLIENT_ID string = stagingIdentity.outputs.clientId
+output STAGING_IDENTITY_PRINCIPAL_ID string = stagingIdentity.outputs.principalId
+output STORAGE_CONTAINER_PREFIX string = containerPrefix
 output PRODUCTION_TASK_HUB string = productionTaskHubName
 output STAGING_TASK_HUB string = stagingTaskHubName
 output DURABLE_BACKEND string = durableBackend
 output AUDIT_STORAGE_ACCOUNT_NAME string = auditEvidence.outputs.storageName
-output AUDIT_CONTAINER_NAME string = auditEvidence.outputs.containerName
+output AUDIT_CONTAINER_NAME string = auditEvidence.outputs.containerNames[0]
+output STAGING_AUDIT_CONTAINER_NAME string = auditEvidence.outputs.containerNames[1]
 output AUDIT_SIGNING_KEY_URI string = auditEvidence.outputs.signingKeyUri
 output DURABLE_TASK_SCHEDULER_ENDPOINT string = useScheduler ? scheduler.outputs.endpoint : ''
 output AUTH_CLIENT_ID string = functionApp.outputs.authClientId

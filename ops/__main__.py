@@ -16,6 +16,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ops.determinism_lint.cli",
     "ops.infra_validate",
     "ops.preflight",
+    "ops.package",
     "ops.release",
     "ops.replay.cli",
     "ops.instances",

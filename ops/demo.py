@@ -209,7 +209,7 @@ def run_maintenance(cast: Cast, run_id: str, timeout: float, out: TextIO) -> Cas
     progress.step(
         f"POST /api/maintenance-orders  order {order_id} (2 findings, 3 suppliers) as {who(LOCAL_SUBMITTER)}"
     )
-    progress.done(f"202 accepted: instance {client.start(maintenance_order_body(order_id))['id']}")
+    progress.done(f"202 accepted: instance {client.start(maintenance_order_body(order_id))['instanceId']}")
     progress.step("wait until the order waits for approval")
     client.wait_for_approval(order_id, timeout, progress.status)
     progress.step(f"POST .../approval  approved by {who(LOCAL_APPROVER)}")
@@ -231,7 +231,8 @@ def run_fare_dispute(cast: Cast, run_id: str, timeout: float, out: TextIO) -> Ca
         f"POST /api/fare-disputes  dispute {dispute_id} (overcharge 2.00 EUR on trip-correct) "
         f"as {who(LOCAL_SUBMITTER)}"
     )
-    progress.done(f"202 accepted: instance {client.file(evidence_fare_dispute_body(dispute_id))['id']}")
+    filed = client.file(evidence_fare_dispute_body(dispute_id))
+    progress.done(f"202 accepted: instance {filed['instanceId']}")
     progress.step("wait until the case asks for evidence")
     client.wait_waiting_for(dispute_id, "evidence", timeout, progress.status)
     progress.step("POST .../evidence  the customer's description and a receipt")
@@ -260,7 +261,7 @@ def run_relief(cast: Cast, run_id: str, timeout: float, out: TextIO) -> CaseResu
     request_id = f"{run_id}-relief"
     progress.step(f"POST /api/relief-requests  request {request_id} ({FIRST_SHELTER}: water 2, blanket 1)")
     body = relief_request_body(request_id, {FIRST_SHELTER: FIRST_SHELTER_ITEMS}, priority=2)
-    progress.done(f"202 accepted: instance {client.start(body)['id']}")
+    progress.done(f"202 accepted: instance {client.start(body)['instanceId']}")
     progress.step("wait until the pallets are reserved, routed and dispatched")
     planned = client.wait_planned(request_id, [FIRST_SHELTER], timeout=timeout, on_status=progress.status)
     progress.step(f"POST .../changes  mid-flight change: add {ADDED_SHELTER} (blanket 1)")

@@ -6,11 +6,14 @@ devhost and an Azure app. Credentials travel in headers, never in the URL: `toke
 for App Service Authentication in front of the app: an Entra ID access token on Azure, a session
 token of the devhost's `--easy-auth` emulation from `python -m ops sign-in`; default
 `$WORKFLOWS_TOKEN`) and, on Azure, `code` (the `durabletask_extension` system key, sent as
-`x-functions-key`).
+`x-functions-key`). The system key is read from `$DURABLETASK_EXTENSION_KEY` only: a key on a command
+line is visible to every user of the machine and lands in shell history and CI logs, and the app
+itself never hands it out (its starters answer with their own status resources).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 from dataclasses import dataclass, field
@@ -58,6 +61,24 @@ class ApiError(OpsError):
         super().__init__(message)
         self.status = status
         self.body = body
+
+
+# Shown when a command line carries the system key (`--code`), which the commands refuse.
+KEY_ON_COMMAND_LINE = (
+    "the system key is never taken from the command line (other users see it in ps, and it lands in "
+    f"shell history and CI logs): export {SYSTEM_KEY_ENV} instead, e.g. "
+    f"`read -rs {SYSTEM_KEY_ENV} && export {SYSTEM_KEY_ENV}`"
+)
+
+
+def add_refused_key_option(parser: Any) -> None:
+    """A hidden `--code`: given, the command stops with `KEY_ON_COMMAND_LINE` (exit 2)."""
+    parser.add_argument("--code", dest="key_on_command_line", help=argparse.SUPPRESS)
+
+
+def system_key() -> str | None:
+    """The durabletask_extension system key from `$DURABLETASK_EXTENSION_KEY` (None when unset)."""
+    return os.environ.get(SYSTEM_KEY_ENV) or None
 
 
 def default_base_url() -> str:
@@ -126,11 +147,13 @@ class DurableClient:
         if response.status_code == 401:
             detail = (
                 f"{detail or 'unauthorized'}; sign in: --token (or ${TOKEN_ENV}) with an Entra ID token on "
-                "Azure, or `python -m ops sign-in` on the devhost (--easy-auth); on Azure also --code (the "
-                "durabletask_extension system key)"
+                "Azure, or `python -m ops sign-in` on the devhost (--easy-auth); on Azure also the "
+                f"durabletask_extension system key in ${SYSTEM_KEY_ENV}"
             )
         elif response.status_code == 403:
-            detail = f"{detail or 'forbidden'}; pass the durabletask_extension system key with --code"
+            detail = (
+                f"{detail or 'forbidden'}; export the durabletask_extension system key as ${SYSTEM_KEY_ENV}"
+            )
         return ApiError(
             f"{what} failed: HTTP {response.status_code}{': ' + detail if detail else ''}",
             response.status_code,

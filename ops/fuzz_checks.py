@@ -1,9 +1,12 @@
 """Schemathesis hooks of `python -m ops fuzz` (loaded through `SCHEMATHESIS_HOOKS=ops.fuzz_checks`).
 
-One check beyond Schemathesis' own: every 4xx answer carries the documented JSON error body, and
-the field-naming statuses (400, 413, 415) name a field. The one exception is the host's own 404
-for a request that matches no route (an undocumented method, or a path parameter holding `/` or a
-dot segment), which has no body.
+Two checks beyond Schemathesis' own:
+- `documented_error_body`: every 4xx answer carries the documented JSON error body, and the
+  field-naming statuses (400, 413, 415) name a field. The one exception is the host's own 404 for a
+  request that matches no route (an undocumented method, or a path parameter holding `/` or a dot
+  segment), which has no body.
+- `no_management_urls`: no answer, whatever its status, carries a Durable management URL
+  (`/runtime/webhooks/`) in its body or headers: on Azure those URLs hold the system key.
 """
 
 from __future__ import annotations
@@ -13,6 +16,19 @@ from typing import Any
 import schemathesis
 
 FIELD_NAMING_STATUSES = frozenset({400, 413, 415})
+MANAGEMENT_PATH = "/runtime/webhooks/"
+
+
+def management_url_problem(body: str, headers: Any) -> str | None:
+    """Where an answer carries a Durable management URL (None when it carries none)."""
+    if MANAGEMENT_PATH in body:
+        start = body.index(MANAGEMENT_PATH)
+        return f"the body carries a management URL: ...{body[max(0, start - 40) : start + 60]}..."
+    for name, value in dict(headers or {}).items():
+        text = value if isinstance(value, str) else " ".join(str(item) for item in value)
+        if MANAGEMENT_PATH in text:
+            return f"header {name} carries a management URL"
+    return None
 
 
 def error_body_problem(
@@ -54,6 +70,16 @@ def documented_error_body(ctx: schemathesis.CheckContext, response: schemathesis
     documented = str(case.method).upper() == str(case.operation.method).upper()
     problem = error_body_problem(
         response.status_code, _json_or_none(response), case.path_parameters, documented_method=documented
+    )
+    if problem is not None:
+        raise AssertionError(problem)
+
+
+@schemathesis.check
+def no_management_urls(ctx: schemathesis.CheckContext, response: schemathesis.Response, case: Any) -> None:
+    """No answer carries a Durable management URL (the system key travels in them on Azure)."""
+    problem = management_url_problem(
+        bytes(response.content or b"").decode(errors="replace"), response.headers
     )
     if problem is not None:
         raise AssertionError(problem)

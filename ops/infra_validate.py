@@ -6,8 +6,10 @@ fails to load (both only logged). This command fails on each of those, and on an
 A tree-sitter-bicep syntax pass runs as an advisory (reported, never failing: its grammar lags
 behind Bicep and can report false errors).
 
-One rule spans resources, which a checkov check cannot: every Function App site and slot has an
-App Service Authentication (`authsettingsV2`) child that CKV_FUNCAPP_12 checked (`auth_coverage`).
+Two rules span resources, which a checkov check cannot: every Function App site and slot has an
+App Service Authentication (`authsettingsV2`) child that CKV_FUNCAPP_12 checked (`auth_coverage`),
+and no two sites or slots of a template share a user-assigned identity (`shared_identities`, on
+the parse trees of checkov's own Bicep parser): each slot's identity reaches only its own data.
 """
 
 from __future__ import annotations
@@ -88,6 +90,42 @@ def auth_coverage(results: list[dict[str, Any]]) -> list[str]:
         for (file, kind), count in sorted(sites.items())
         if configs.get((file, kind), 0) < count
     ]
+
+
+def shared_identities(trees: dict[str, Any]) -> list[str]:
+    """Sites and slots that carry the same user-assigned identity, per file (pycep parse trees)."""
+    problems = []
+    for path, tree in sorted(trees.items()):
+        holders: dict[str, list[str]] = {}
+        for name, resource in (tree.get("resources") or {}).items():
+            if resource.get("type") not in AUTH_CONFIG_TYPE_OF_SITE or resource.get("existing"):
+                continue
+            config = resource.get("config") or {}
+            body = config.get("config", config) if "loop_type" in config or "condition" in config else config
+            identity = body.get("identity") if isinstance(body, dict) else None
+            assigned = identity.get("userAssignedIdentities") if isinstance(identity, dict) else None
+            for key in assigned if isinstance(assigned, dict) else {}:
+                holders.setdefault(str(key).strip("'"), []).append(name)
+        for identity_ref, names in sorted(holders.items()):
+            if len(names) > 1:
+                problems.append(
+                    f"{path}: {', '.join(sorted(names))} share the identity {identity_ref}: give each slot "
+                    "its own user-assigned identity (a shared one lets staging reach production's data)"
+                )
+    return problems
+
+
+def parse_trees(python: Path, directory: Path) -> dict[str, Any]:
+    """pycep parse trees of every .bicep file under `directory` (checkov's own parser)."""
+    files = sorted(str(p) for p in directory.rglob("*.bicep"))
+    helper = REPO_ROOT / "infra" / "bicep_inspect.py"
+    completed = subprocess.run(
+        [str(python), str(helper), "parse", *files], capture_output=True, text=True, check=False
+    )
+    if completed.returncode != 0:
+        return {}
+    trees: dict[str, Any] = json.loads(completed.stdout)
+    return trees
 
 
 def evaluate(report_data: Any, stderr: str, required_checks: set[str]) -> GateReport:
@@ -197,6 +235,7 @@ def validate(directory: Path, checks_dir: Path, venv: Path, syntax: bool = True)
         gate.problems.append(f"checkov exited {returncode} without a report: {stderr.strip()[-500:]}")
         return gate
     gate = evaluate(data, stderr, expected_custom_checks(checks_dir))
+    gate.problems.extend(shared_identities(parse_trees(venv / "bin" / "python", directory)))
     if returncode not in (0, 1):
         gate.problems.append(f"checkov exited {returncode} (crash): {stderr.strip()[-300:]}")
     if syntax:

@@ -6,7 +6,8 @@ ask for confirmation unless --yes; restart and purge refuse an instance that is 
 unless --force, and purge refuses an instance whose audit packet is not sealed (it asks the app,
 `GET /api/audit/packets/{id}`; seal it with `python -m ops audit seal`) unless --without-audit-packet.
 Works against the devhost (default http://127.0.0.1:7071) or an Azure app
-(`--code` or $DURABLETASK_EXTENSION_KEY: the durabletask_extension system key).
+($DURABLETASK_EXTENSION_KEY: the durabletask_extension system key, sent as a header; a key on the
+command line is refused).
 
 Exit codes: 0 ok, 1 the operation failed (unreachable host, unknown id, refused), 2 usage error.
 """
@@ -24,12 +25,14 @@ from typing import Any, TextIO
 from ops.audit.cli import sealed_packet_bytes
 from ops.durable_client import (
     ACTIVE_STATUSES,
+    KEY_ON_COMMAND_LINE,
     RUNTIME_STATUSES,
-    SYSTEM_KEY_ENV,
     TERMINAL_STATUSES,
     DurableClient,
     OpsError,
+    add_refused_key_option,
     default_base_url,
+    system_key,
 )
 from ops.sign_in import TOKEN_ENV
 from ops.workflow_clients import AppClient, WorkflowClientError
@@ -49,10 +52,10 @@ def prompt(question: str) -> bool:
 
 
 def client_from_args(args: argparse.Namespace) -> DurableClient:
-    """The management API client for --base-url/--code/--token."""
+    """The management API client for --base-url/--token and $DURABLETASK_EXTENSION_KEY."""
     return DurableClient(
         args.base_url,
-        code=args.code or os.environ.get(SYSTEM_KEY_ENV),
+        code=system_key(),
         token=args.token or os.environ.get(TOKEN_ENV) or None,
     )
 
@@ -300,6 +303,9 @@ def run(args: argparse.Namespace, confirm: Confirm | None = None) -> int:
     if getattr(args, "action", None) is None:
         print("Error: choose a subcommand: python -m ops instances --help", file=sys.stderr)
         return 2
+    if getattr(args, "key_on_command_line", None):
+        print(f"Error: {KEY_ON_COMMAND_LINE}", file=sys.stderr)
+        return 2
     client = client_from_args(args)
     try:
         if args.action in ("list", "query"):
@@ -321,10 +327,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--base-url", default=default_base_url(), help="host URL (default: $OPS_BASE_URL or %(default)s)"
     )
-    parser.add_argument(
-        "--code",
-        help=f"durabletask_extension system key for Azure, sent as a header (default: ${SYSTEM_KEY_ENV})",
-    )
+    add_refused_key_option(parser)
     parser.add_argument(
         "--token",
         help=f"bearer token for App Service Authentication (default: ${TOKEN_ENV}): an Entra ID token on "

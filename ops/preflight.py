@@ -5,9 +5,11 @@ It first shows the target and refuses a subscription other than the expected one
 permissions and provider registrations, then the production site and the staging slot: settings
 (names, Key Vault reference flags and value hashes only; values are never printed), App Service
 Authentication (Entra ID sign-in required, nothing anonymous but the health check: the app trusts
-the principal headers only behind it), task hubs, identity, storage access, telemetry, Key Vault
-reference resolution. It exports a configuration snapshot per slot and diffs staging against
-production for the release review.
+the principal headers only behind it), task hubs, the trust boundary between the slots (each its
+own identity, the settings tied to a slot sticky, production on the real outside systems, blob
+roles only on the slot's own containers, no Owner-class role, the package read-only), storage
+access, telemetry, Key Vault reference resolution. It exports a configuration snapshot per slot
+and diffs staging against production for the release review.
 
 Exit codes: 0 every check passed, 1 a check failed (or az failed), 2 usage error.
 """
@@ -61,8 +63,23 @@ REQUIRED_SETTINGS = (
     "APPLICATIONINSIGHTS_CONNECTION_STRING",
     "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
     "TASKHUB_NAME",
+    "INTEGRATIONS_MODE",
+    "CONSOLE_CSRF_KEY",
 )
-STICKY_SETTINGS = ("TASKHUB_NAME",)
+# Settings that tie a slot to its task hub (and so its containers), its own identity and its
+# outside systems: they must stay with the slot on a swap (infra/modules/functionapp.bicep).
+STICKY_SETTINGS = (
+    "TASKHUB_NAME",
+    "INTEGRATIONS_MODE",
+    "AzureWebJobsStorage__clientId",
+    "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+    "WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID",
+    "AUDIT_STORAGE__clientId",
+    "AUDIT_SIGNING_KEY__clientId",
+)
+PRODUCTION_INTEGRATIONS_MODE = "http"
+DEFAULT_CONTAINER_PREFIX = "wf"
+AUTHORIZATION_API_VERSION = "2022-04-01"
 TASK_HUB_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,44}$")
 SECRET_NAME = re.compile(
     r"(SECRET|PASSWORD|PASSWD|API_?KEY|ACCESS_?KEY|TOKEN|CONNECTION_?STRING|_KEY$)", re.IGNORECASE
@@ -77,13 +94,33 @@ AUTH_DENYING_ACTIONS = frozenset({"Return401", "Return403", "RedirectToLoginPage
 AUTH_ENABLED_SETTING = "WEBSITE_AUTH_ENABLED"
 PLACEHOLDER_CLIENT_ID = "00000000-0000-0000-0000-000000000000"
 
-# Role definition GUIDs the app identity needs on the storage account (see infra/modules/rbac.bicep).
-STORAGE_BLOB_ROLES = {
-    "b7e6dc6d-f1e8-4753-8033-0f276bb0955b": "Storage Blob Data Owner",
-    "ba92f5b4-2d11-453d-a403-e96b0029c9fe": "Storage Blob Data Contributor",
-}
+# Role definition GUIDs of the slot identities' data roles (see infra/modules/rbac.bicep).
+STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
+STORAGE_BLOB_DATA_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
 STORAGE_QUEUE_DATA_CONTRIBUTOR = "974c5e8b-45b9-4653-ba55-5f855dd0fb88"
 STORAGE_TABLE_DATA_CONTRIBUTOR = "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3"
+# Roles that control the data or the access to it: no app identity may hold one.
+OWNER_CLASS_ROLES = {
+    "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": "Owner",
+    "b24988ac-6180-42a0-ab88-20f7382dd24c": "Contributor",
+    "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9": "User Access Administrator",
+    "f58310d9-a9f6-439a-9e8d-f62e7b41a168": "Role Based Access Control Administrator",
+    "b7e6dc6d-f1e8-4753-8033-0f276bb0955b": "Storage Blob Data Owner",
+    "17d1049b-9a84-46fb-8f53-869881c3d3ab": "Storage Account Contributor",
+}
+ROLE_NAMES = {
+    STORAGE_BLOB_DATA_CONTRIBUTOR: "Storage Blob Data Contributor",
+    STORAGE_BLOB_DATA_READER: "Storage Blob Data Reader",
+    STORAGE_QUEUE_DATA_CONTRIBUTOR: "Storage Queue Data Contributor",
+    STORAGE_TABLE_DATA_CONTRIBUTOR: "Storage Table Data Contributor",
+    "3913510d-42f4-4e42-8a64-420c390055eb": "Monitoring Metrics Publisher",
+    "4633458b-17de-408a-b874-0445c86b69e6": "Key Vault Secrets User",
+    **OWNER_CLASS_ROLES,
+}
+# The audit account's container of each hub (audit_packets/sealed_store.py, audit-evidence.bicep).
+AUDIT_CONTAINER_PURPOSE = "audit-packets"
+# Blob containers the Functions host of every slot writes (each under its own host ID).
+HOST_CONTAINERS = ("azure-webjobs-hosts", "azure-webjobs-secrets")
 
 
 @dataclass(frozen=True)
@@ -96,6 +133,7 @@ class Target:
     subscription: str | None = None  # expected subscription ID or name; refuse any other
     app_insights: str | None = None
     storage_account: str | None = None
+    package_container: str = "app-package"
     release_permissions: bool = False
 
 
@@ -204,6 +242,24 @@ def action_allowed(action: str, permissions: list[dict[str, Any]]) -> bool:
     return False
 
 
+def attached_identities(site: Any) -> dict[str, dict[str, Any]]:
+    """The user-assigned identities attached to a site or slot, resource ID -> details."""
+    if not isinstance(site, dict):
+        return {}
+    assigned = (site.get("identity") or {}).get("userAssignedIdentities") or {}
+    return {str(k): (v or {}) for k, v in assigned.items()} if isinstance(assigned, dict) else {}
+
+
+def slot_principal(site: dict[str, Any]) -> str | None:
+    """Principal (object) ID of the identity a slot uses (its Key Vault reference identity)."""
+    assigned = attached_identities(site)
+    kv_identity = str(site.get("keyVaultReferenceIdentity") or "").lower()
+    for resource_id, details in assigned.items():
+        if resource_id.lower() == kv_identity or len(assigned) == 1:
+            return str(details.get("principalId") or "") or None
+    return None
+
+
 def site_path(subscription_id: str, target: Target, slot: str | None) -> str:
     """ARM path of the site or of one of its slots."""
     path = (
@@ -249,8 +305,9 @@ class Preflight:
         staging = self.inspect_slot(self.target.slot)
         self.check_slot_list(production.get("site"))
         self.check_task_hubs(production.get("settings"), staging.get("settings"))
+        self.check_slot_boundary(production, staging)
         self.check_telemetry(production, staging)
-        self.check_storage(production)
+        self.check_storage(production, staging)
         self.report.snapshots = {
             "production": self.snapshot(production, "production"),
             self.target.slot: self.snapshot(staging, self.target.slot),
@@ -680,6 +737,79 @@ class Preflight:
             "Redeploy infra: it sets distinct TASKHUB_NAME values and lists TASKHUB_NAME in slotConfigNames.",
         )
 
+    def check_slot_boundary(self, production: dict[str, Any], staging: dict[str, Any]) -> None:
+        """Each slot its own identity; the settings tied to a slot sticky; production on http."""
+        label = self.target.slot
+        identities = {
+            data["slot"]: {k.lower() for k in attached_identities(data.get("site"))}
+            for data in (production, staging)
+            if isinstance(data.get("site"), dict)
+        }
+        if len(identities) == 2:
+            mine, theirs = identities["production"], identities[label]
+            problems = [
+                f"{slot} has {len(ids)} user-assigned identities (it needs exactly its own one)"
+                for slot, ids in identities.items()
+                if len(ids) != 1
+            ]
+            if mine & theirs:
+                problems.append(
+                    "production and staging carry the same identity: staging's code could read and write "
+                    "production's effects"
+                )
+            self.report.add(
+                "identity.per_slot",
+                not problems,
+                "each slot has an identity of its own" if not problems else "; ".join(problems),
+                "Redeploy infra: it creates one user-assigned identity per slot, attached to its slot only.",
+            )
+        for data in (production, staging):
+            settings = data.get("settings")
+            if not isinstance(settings, dict):
+                continue
+            loose = [
+                name
+                for name in STICKY_SETTINGS
+                if name in settings and settings[name].get("slotSetting") is not True
+            ]
+            self.report.add(
+                f"{data['slot']}.settings.sticky",
+                not loose,
+                f"sticky: {', '.join(n for n in STICKY_SETTINGS if n in settings)}"
+                if not loose
+                else "not sticky (they would move to the other slot on a swap): " + ", ".join(loose),
+                "Redeploy infra: slotConfigNames lists every setting that names the slot's hub, identity "
+                "or integrations.",
+            )
+        for data in (production, staging):
+            settings = data.get("settings")
+            if not isinstance(settings, dict):
+                continue
+            mode = str((settings.get("INTEGRATIONS_MODE") or {}).get("value") or "")
+            if data["slot"] == "production":
+                ok = mode == PRODUCTION_INTEGRATIONS_MODE
+                detail = (
+                    "INTEGRATIONS_MODE=http: the real outside systems"
+                    if ok
+                    else f"INTEGRATIONS_MODE is {mode or 'unset'!r}: production would refund, message and "
+                    "reserve nothing real (sandboxes)"
+                )
+                remedy = "Set INTEGRATIONS_MODE=http on production (redeploy infra; it is a sticky setting)."
+            else:
+                ok = mode in ("http", "sandbox")
+                detail = (
+                    f"INTEGRATIONS_MODE={mode}"
+                    + (
+                        " (real outside systems: staging needs test accounts of its own)"
+                        if mode == "http"
+                        else ""
+                    )
+                    if ok
+                    else f"INTEGRATIONS_MODE is {mode or 'unset'!r}"
+                )
+                remedy = "Redeploy infra (stagingIntegrationsMode)."
+            self.report.add(f"{data['slot']}.integrations", ok, detail, remedy)
+
     def _component(self, name: str) -> dict[str, Any] | None:
         """App Insights component, via the extension command or the core-CLI fallback."""
         try:
@@ -788,8 +918,8 @@ class Preflight:
             "APPLICATIONINSIGHTS_AUTHENTICATION_STRING=Authorization=AAD;ClientId=<identity client id>.",
         )
 
-    def check_storage(self, production: dict[str, Any]) -> None:
-        """Storage account is identity-only and the app identity holds the data roles."""
+    def check_storage(self, production: dict[str, Any], staging: dict[str, Any] | None = None) -> None:
+        """Storage account is identity-only; each slot's identity holds exactly its own data roles."""
         storage_account = self.target.storage_account
         if not storage_account:
             self.report.checks.append(
@@ -828,45 +958,120 @@ class Preflight:
             "shared keys off, public blob access off, TLS >= 1.2" if not problems else "; ".join(problems),
             "Redeploy infra/modules/storage.bicep (shared keys and public blob access off, TLS1_2).",
         )
-        site = production.get("site")
-        principal = None
-        if isinstance(site, dict):
-            assigned = (site.get("identity") or {}).get("userAssignedIdentities") or {}
-            kv_identity = str(site.get("keyVaultReferenceIdentity") or "").lower()
-            for resource_id, details in assigned.items():
-                if resource_id.lower() == kv_identity or len(assigned) == 1:
-                    principal = (details or {}).get("principalId")
-        assignments = self._safe(
-            "storage.roles",
-            "Grant the caller Microsoft.Authorization/roleAssignments/read on the storage account.",
-            lambda: self.az.query(
-                ["role", "assignment", "list", "--scope", str(account.get("id")), "--include-inherited"]
-            ),
-        )
-        if not isinstance(assignments, list):
-            return
-        production["storageRoles"] = sorted(
-            {f"{a.get('roleDefinitionName')} -> {a.get('principalId')}" for a in assignments}
-        )
-        held = {
-            str(a.get("roleDefinitionId", "")).rsplit("/", 1)[-1]
-            for a in assignments
-            if principal and a.get("principalId") == principal
+        slots = [production, *([staging] if staging is not None else [])]
+        hubs = {
+            data["slot"]: str(
+                ((data.get("settings") or {}).get("TASKHUB_NAME") or {}).get("value") or ""
+            ).lower()
+            for data in slots
         }
-        missing = []
-        if not held & set(STORAGE_BLOB_ROLES):
-            missing.append("Storage Blob Data Owner")
-        if STORAGE_QUEUE_DATA_CONTRIBUTOR not in held:
-            missing.append("Storage Queue Data Contributor")
-        if STORAGE_TABLE_DATA_CONTRIBUTOR not in held:
-            missing.append("Storage Table Data Contributor")
+        for data in slots:
+            self.check_slot_roles(data, str(account.get("id") or ""), hubs)
+
+    def role_assignments_of(self, principal: str) -> list[dict[str, Any]] | None:
+        """Every role assignment of `principal` at, above or below the resource group (ARM REST)."""
+        url = (
+            f"{ARM}/subscriptions/{self.subscription_id}/resourceGroups/{self.target.resource_group}"
+            f"/providers/Microsoft.Authorization/roleAssignments?api-version={AUTHORIZATION_API_VERSION}"
+            f"&$filter=principalId eq '{principal}'"
+        )
+        result = self.az.query(["rest", "--method", "get", "--url", url])
+        if not isinstance(result, dict):
+            return None
+        return [
+            item.get("properties") or {}
+            for item in result.get("value", [])
+            if isinstance(item, dict) and (item.get("properties") or {}).get("principalId") == principal
+        ]
+
+    def check_slot_roles(self, data: dict[str, Any], account_id: str, hubs: dict[str, str]) -> None:
+        """Blob write roles on exactly the slot's own containers, the package read-only, Durable's
+        queues and tables, and no Owner-class role anywhere."""
+        label = data["slot"]
+        check_id = "storage.roles" if label == "production" else f"storage.roles.{label}"
+        site = data.get("site")
+        principal = slot_principal(site) if isinstance(site, dict) else None
+        settings = data.get("settings") or {}
+        if not principal or not account_id:
+            self.report.add(
+                check_id, False, f"{label}: no identity to check", "Fix the identity check first."
+            )
+            return
+        try:
+            assignments = self.role_assignments_of(principal)
+        except AzError as error:
+            hint = "Grant the caller Microsoft.Authorization/roleAssignments/read on the resource group."
+            self.report.add(check_id, False, f"az failed: {error.stderr[:300]}", hint)
+            return
+        if assignments is None:
+            self.report.add(
+                check_id, False, "no role assignment list", "Check read access to role assignments."
+            )
+            return
+        prefix = str(
+            (settings.get("STORAGE_CONTAINER_PREFIX") or {}).get("value") or DEFAULT_CONTAINER_PREFIX
+        ).lower()
+        hub = hubs.get(label, "")
+        others = [other for slot, other in hubs.items() if slot != label and other]
+        own = {f"{prefix}-{hub}-{p}" for p in ("effect-ledger", "payloads", "documents")}
+        own |= {f"{hub}-{p}" for p in ("leases", "applease", "largemessages")}
+        containers_prefix = f"{account_id}/blobServices/default/containers/".lower()
+        held: dict[str, set[str]] = {}
+        problems = []
+        for assignment in assignments:
+            role = str(assignment.get("roleDefinitionId", "")).rsplit("/", 1)[-1].lower()
+            scope = str(assignment.get("scope", "")).lower()
+            if role in OWNER_CLASS_ROLES:
+                problems.append(f"holds {OWNER_CLASS_ROLES[role]} on {scope.rsplit('/providers/', 1)[-1]}")
+            held.setdefault(role, set()).add(scope)
+        writable = held.get(STORAGE_BLOB_DATA_CONTRIBUTOR, set())
+        own_audit = f"{prefix}-{hub}-{AUDIT_CONTAINER_PURPOSE}".lower()
+        for scope in sorted(writable):
+            if not scope.startswith(containers_prefix):
+                # Another account: only the audit account's container of this slot's own hub.
+                account_part, found, container = scope.partition("/blobservices/default/containers/")
+                if found and container == own_audit and "/providers/microsoft.storage/" in account_part:
+                    continue
+                if found and any(
+                    container == f"{prefix}-{other}-{AUDIT_CONTAINER_PURPOSE}" for other in others
+                ):
+                    problems.append(f"can write the other slot's audit container {container}")
+                    continue
+                problems.append(
+                    f"Storage Blob Data Contributor beyond a container: {scope.rsplit('/providers/', 1)[-1]}"
+                )
+                continue
+            container = scope.removeprefix(containers_prefix)
+            if container == self.target.package_container.lower():
+                problems.append(f"can write the deployment package container {container}")
+            elif any(container.startswith((f"{prefix}-{other}-", f"{other}-")) for other in others):
+                problems.append(f"can write the other slot's container {container}")
+        missing = sorted(c for c in (*own, *HOST_CONTAINERS) if f"{containers_prefix}{c}" not in writable)
+        if missing:
+            problems.append("no Storage Blob Data Contributor on " + ", ".join(missing))
+        package_scope = f"{containers_prefix}{self.target.package_container.lower()}"
+        if package_scope not in held.get(STORAGE_BLOB_DATA_READER, set()):
+            problems.append(f"cannot read the package container {self.target.package_container}")
+        for role, name in (
+            (STORAGE_QUEUE_DATA_CONTRIBUTOR, "Storage Queue Data Contributor"),
+            (STORAGE_TABLE_DATA_CONTRIBUTOR, "Storage Table Data Contributor"),
+        ):
+            if account_id.lower() not in held.get(role, set()):
+                problems.append(f"lacks {name} on the storage account")
+        data["storageRoles"] = sorted(
+            f"{ROLE_NAMES.get(role, role)} -> {str(a.get('scope', '')).rsplit('/providers/', 1)[-1]}"
+            for a in assignments
+            for role in [str(a.get("roleDefinitionId", "")).rsplit("/", 1)[-1].lower()]
+        )
         self.report.add(
-            "storage.roles",
-            not missing,
-            "app identity holds blob, queue and table data roles"
-            if not missing
-            else f"app identity {principal or '(unknown)'} lacks: " + ", ".join(missing),
-            "Redeploy infra/modules/rbac.bicep; role assignments can take a few minutes to propagate.",
+            check_id,
+            not problems,
+            f"{label} identity: blob write on its {len(own) + len(HOST_CONTAINERS)} containers only, "
+            "package read-only, queues and tables for Durable, no Owner-class role"
+            if not problems
+            else f"{label} identity {principal}: " + "; ".join(problems),
+            "Redeploy infra/modules/rbac.bicep (it grants exactly these) and remove any assignment made by "
+            "hand (az role assignment delete --ids ...); assignments take minutes to propagate.",
         )
 
     def check_platform_slot_diff(self) -> None:

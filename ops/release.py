@@ -5,9 +5,11 @@ and runs none):
 1. show the target (az account show) and refuse another subscription;
 2. infra: `az deployment group what-if` (refuse any Delete; show Modify on app settings and role
    assignments), then `az deployment group create --mode Incremental` (never Complete);
-3. package: upload the zip to the private package container under a content-hashed name, point the
-   staging slot's WEBSITE_RUN_FROM_PACKAGE at it with `appsettings set` (a merge of one setting;
-   the whole list is never replaced), sync triggers;
+3. package: the deploy package of `python -m ops package` (built from HEAD unless `--package`
+   names one; a zip holding files .funcignore leaves out is refused); upload it to the private
+   package container under a content-hashed name, point the staging slot's
+   WEBSITE_RUN_FROM_PACKAGE at it with `appsettings set` (a merge of one setting; the whole list is
+   never replaced), sync triggers;
 4. preflight (read-only; the same checks as `python -m ops preflight`);
 5. production task hub: list Running/Pending/Suspended instances through the Durable management
    API; refuse to swap when there are some, unless --drain (wait for zero) or --versioning
@@ -22,14 +24,16 @@ Exit codes: 0 released (or dry run printed), 1 refused or failed, 2 usage error.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
 import shlex
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -37,7 +41,9 @@ from urllib.parse import quote
 
 from audit_packets.sealing import app_identity
 from ops.azure_cli import AzError, AzureCli
+from ops.package import PackageError, build_package, format_manifest, package_problems
 from ops.preflight import ARM, WEB_API_VERSION, Preflight, Target, format_summary
+from personal_data.erasure_step import RETENTION_INSTANCE_ID
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # The replay check comes from the ops issue; until it exists under this name, pass
@@ -112,6 +118,20 @@ def run_replay_check(command: Sequence[str], package: Path | None) -> subprocess
     """Run the replay check of recorded histories against the new build (the pluggable hook)."""
     argv = [*command, str(package) if package else ""]
     return subprocess.run([a for a in argv if a], capture_output=True, text=True, check=False, cwd=REPO_ROOT)
+
+
+@contextlib.contextmanager
+def secret_json_file(content: dict[str, str]) -> Iterator[Path]:
+    """A JSON file readable by this user only, deleted on exit (for secrets az reads with `@file`)."""
+    handle, name = tempfile.mkstemp(prefix="ops-", suffix=".json")
+    path = Path(name)
+    try:
+        os.fchmod(handle, 0o600)
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            json.dump(content, stream)
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def package_blob_name(app: str, package: Path) -> str:
@@ -382,20 +402,32 @@ class Release:
                 "the deployment has no AUTH_CLIENT_ID output (the Entra app registration of App Service "
                 "Authentication); redeploy infra/ with authClientId set"
             )
-        result = self.az.query(
-            [
-                "rest",
-                "--method",
-                "get",
-                "--url",
-                url,
-                "--resource",
-                f"api://{client_id}",
-                "--headers",
-                f"x-functions-key={key}",
-            ]
-        )
-        return [i for i in result or [] if isinstance(i, dict) and i.get("runtimeStatus") in ACTIVE_STATUSES]
+        # The key goes to az in a file only this user can read (`@file`), never on az's command line,
+        # which other users of the machine can see (ps) and CI logs keep.
+        with secret_json_file({"x-functions-key": key}) as headers:
+            result = self.az.query(
+                [
+                    "rest",
+                    "--method",
+                    "get",
+                    "--url",
+                    url,
+                    "--resource",
+                    f"api://{client_id}",
+                    "--headers",
+                    f"@{headers}",
+                ]
+            )
+        # The hub's retention orchestration always runs (one activity and one timer per execution):
+        # it is not a case the swap must wait for. If its own code changes, terminate it; the next
+        # completed case starts it again (personal_data/).
+        return [
+            i
+            for i in result or []
+            if isinstance(i, dict)
+            and i.get("runtimeStatus") in ACTIVE_STATUSES
+            and i.get("instanceId") != RETENTION_INSTANCE_ID
+        ]
 
     def check_in_flight(self) -> None:
         """Refuse the swap while the production hub has active instances, unless drained/versioned."""
@@ -544,9 +576,32 @@ def handle(
     if args.drain and args.versioning:
         print("Error: --drain and --versioning exclude each other; choose one.", file=sys.stderr)
         return 2
-    if args.package is not None and not args.package.is_file():
-        print(f"Error: --package {args.package} is not a file; build the zip first.", file=sys.stderr)
-        return 2
+    if args.package is not None:
+        if not args.package.is_file():
+            print(
+                f"Error: --package {args.package} is not a file; build it with python -m ops package.",
+                file=sys.stderr,
+            )
+            return 2
+        problems = package_problems(args.package)
+        if problems:
+            print(
+                f"Error: --package {args.package} is not a deploy package: {'; '.join(problems)}. "
+                "Build it with python -m ops package.",
+                file=sys.stderr,
+            )
+            return 2
+    elif not getattr(args, "no_package", False):
+        if args.dry_run:
+            print("would run (local): python -m ops package (the deploy package of HEAD)")
+        else:
+            try:
+                manifest = build_package()
+            except PackageError as error:
+                print(f"Error: {error}", file=sys.stderr)
+                return 1
+            print(format_manifest(manifest), file=sys.stderr if args.json else sys.stdout)
+            args.package = Path(manifest.output)
     options = options_from_args(args)
     # A dry run's plan is the command's output: stdout, unless stdout carries the --json document.
     client = az or AzureCli(dry_run=options.dry_run, out=sys.stderr if args.json else sys.stdout)
@@ -583,7 +638,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("-g", "--resource-group", required=True, help="resource group of the app")
     parser.add_argument("-n", "--app", required=True, help="Function App name (output FUNCTION_APP_NAME)")
-    parser.add_argument("--package", type=Path, help="zip of the app built for Linux/Python 3.11")
+    parser.add_argument(
+        "--package",
+        type=Path,
+        help="the deploy package built by python -m ops package (default: build it now from HEAD)",
+    )
+    parser.add_argument(
+        "--no-package", action="store_true", help="deploy no code (infra, gates and swap only)"
+    )
     parser.add_argument("--slot", default="staging", help="slot that receives the build (default: staging)")
     parser.add_argument("--subscription", help="expected subscription ID or name; anything else is refused")
     parser.add_argument(

@@ -22,8 +22,11 @@ Business steps (instance id `fare-dispute-<disputeId>`):
 6. The customer hears at each step (received, evidence requested/reminder, under review,
    escalated, outcome). If the SLA due time passes while the case waits, it escalates once
    (custom status `escalated`) and the customer is told.
-7. Seal the audit packet (cases filed with `sealsAuditPacket`): the last step writes the signed
-   packet and the dispute resolution letter once (audit_packets/seal_step.py).
+7. Seal the audit packet (cases filed with `sealsAuditPacket`): writes the signed packet and the
+   dispute resolution letter once (audit_packets/seal_step.py).
+8. The last step schedules the erasure of the case's evidence and supervisor notes once the
+   retention period has passed (disputes filed with `erasesPersonalData`,
+   personal_data/erasure_step.py); the case completes at once.
 
 Deadlines come first: each wait has one durable timer, at the earliest of its deadlines, and
 whatever wakes the case, a deadline that has passed by the case's clock is applied before anything
@@ -70,6 +73,7 @@ from orchestrators.failure_policy import (
     failure_reason,
     log_process_failure,
 )
+from personal_data.erasure_step import schedule_personal_data_erasure
 from telemetry import orchestration_log
 
 WORKFLOW = "fare_dispute"
@@ -186,6 +190,8 @@ class FareDisputeInput(ContractModel):
     claimed_amount: Money
     settings: FareDisputeSettings
     filed_by: Actor | None = None
+    # Disputes filed before personal data retention existed (no value) replay without its last step.
+    erases_personal_data: bool = False
     # Cases filed before the audit seal existed (no value) replay without the final step.
     seals_audit_packet: bool = False
 
@@ -859,10 +865,15 @@ def _resolve(
         filed_by=case.dispute.filed_by,
         unsent_messages=list(case.unsent) or None,
     ).to_dict()
-    # 7. Seal the audit packet (the `resolved` stage published above tells it the history is stored).
+    # 7. Seal the audit packet (the `resolved` stage published above tells it the history is stored;
+    # so it comes right after that stage, before anything else is scheduled).
     if case.dispute.seals_audit_packet:
         case.sealing = True
         yield seal_audit_packet(
             context, workflow=WORKFLOW, final_stage=DisputeStage.RESOLVED.value, output=result
         )
+    # 8. Schedule the erasure of the evidence and the supervisor's note (after the seal: the packet
+    # holds no personal data, and erasing never changes what was sealed).
+    if case.dispute.erases_personal_data:
+        yield from schedule_personal_data_erasure(context, workflow=WORKFLOW)
     return result

@@ -20,8 +20,11 @@ Business steps, one instance per order (`maintenance-<orderId>`):
    names no principal, and keeps waiting (maker-checker, also when an event bypasses the edge).
 7. Release (release certificate filed, naming the approver's principal) or rejection or expiry,
    then tell the customer the outcome.
-8. Seal the audit packet (orders started with `sealsAuditPacket`): the last step writes the signed
-   packet and the release certificate / compliance pack once (audit_packets/seal_step.py).
+8. Seal the audit packet (orders started with `sealsAuditPacket`): writes the signed packet and the
+   release certificate / compliance pack once (audit_packets/seal_step.py).
+9. Schedule the erasure of the order's personal data (orders started with `erasesPersonalData`):
+   the contact details and the approval comment go once the retention period has passed
+   (personal_data/erasure_step.py); the order completes at once.
 
 Custom status (`MaintenanceOrderStatus`) shows the stage, what the order waits for and the deadline
 throughout. The output records the orchestration version (host.json `defaultVersion`), the
@@ -57,6 +60,7 @@ from orchestrators.failure_policy import (
     failure_reason,
     log_process_failure,
 )
+from personal_data.erasure_step import schedule_personal_data_erasure
 from telemetry import OrchestrationLogger, orchestration_log
 
 bp = df.Blueprint()
@@ -145,6 +149,8 @@ class MaintenanceOrderInput(ContractModel):
     inspection: Inspection
     approval_policy: ApprovalPolicy
     started_by: Actor | None = None
+    # Orders started before personal data retention existed (no value) replay without its last step.
+    erases_personal_data: bool = False
     # Orders started before the audit seal existed (no value) replay without the final step.
     seals_audit_packet: bool = False
 
@@ -570,10 +576,15 @@ def _process(
         unsent_notifications=progress.unsent or None,
     ).to_dict()
 
-    # 8. Seal the audit packet (the outcome stage published above is its proof that history is stored).
+    # 8. Seal the audit packet (the outcome stage published above is its proof that history is stored;
+    # so it comes right after that stage, before anything else is scheduled).
     if order.seals_audit_packet:
         progress.step = SEAL_STEP
         yield seal_audit_packet(context, workflow=WORKFLOW, final_stage=outcome, output=result)
+    # 9. Schedule the erasure of the customer's contact details and the approval comment (after the
+    # seal: the packet holds no personal data, and erasing never changes what was sealed).
+    if order.erases_personal_data:
+        yield from schedule_personal_data_erasure(context, workflow=WORKFLOW)
     return result
 
 

@@ -4,11 +4,13 @@
 //   for every blob version under a time-based retention policy, and blob versioning (which
 //   version-level immutability requires): a sealed packet cannot be changed or deleted before its
 //   retention ends, whoever holds write access; an overwrite could only add a newer version, and the
-//   app serves the first. A separate account keeps the app's Storage Blob Data Owner role on the
-//   task-hub account away from it: here the app holds Storage Blob Data Contributor on the audit
-//   container only (no immutability super-user actions).
+//   app serves the first. One audit container per task hub (`<prefix>-<hub>-audit-packets`, as
+//   blob_clients.py names it), so production and staging never write each other's evidence: each
+//   slot's identity holds Storage Blob Data Contributor on its own hub's audit container only (no
+//   immutability super-user actions).
 // - An HSM-backed EC P-256 key in the vault, rotated yearly, that the app may only read (its public
-//   part), sign and verify with (a custom role with exactly those data actions, scoped to the key).
+//   part), sign and verify with (a custom role with exactly those data actions, scoped to the key,
+//   for each slot's identity: the staging slot seals its own test cases with the same key).
 //
 // The retention policy is created Unlocked (Azure allows no other state at creation) and can be
 // shortened or removed while Unlocked. Lock it once the deployment is verified by setting
@@ -32,8 +34,8 @@ param name string
 ])
 param skuName string = 'Standard_GZRS'
 
-@description('Name of the audit container; the app writes to `<STORAGE_CONTAINER_PREFIX>-audit-packets` (prefix wf).')
-param containerName string = 'wf-audit-packets'
+@description('The audit containers and who writes each: [{ containerName, principalId }], one per slot (`<STORAGE_CONTAINER_PREFIX>-<task hub>-audit-packets`, blob_clients.py), each with the principal (object) ID of that slot\'s identity.')
+param writers array
 
 @description('Days every sealed blob version is kept immutable (2555 days = 7 years, the maintenance-record period; fare disputes and relief reports need less).')
 @minValue(1)
@@ -52,9 +54,6 @@ param keyVaultName string
 
 @description('Name of the signing key in the vault.')
 param signingKeyName string = 'audit-packet-signing'
-
-@description('Principal (object) ID of the app identity that seals packets.')
-param principalId string
 
 @description('When true, public network access is disabled (the app reaches the account through a private endpoint).')
 param enablePrivateNetworking bool = false
@@ -141,13 +140,13 @@ resource auditBlobService 'Microsoft.Storage/storageAccounts/blobServices@2025-0
   }
 }
 
-resource auditContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2025-01-01' = {
+resource auditContainers 'Microsoft.Storage/storageAccounts/blobServices/containers@2025-01-01' = [for writer in writers: {
   parent: auditBlobService
-  name: containerName
+  name: writer.containerName
   properties: {
     publicAccess: 'None'
   }
-}
+}]
 
 resource auditStorageDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
   name: 'to-log-analytics'
@@ -266,29 +265,30 @@ resource signerRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   }
 }
 
-resource signerAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(signingKey.id, principalId, signerRole.id)
+resource signerAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for writer in writers: {
+  name: guid(signingKey.id, writer.principalId, signerRole.id)
   scope: signingKey
   properties: {
     roleDefinitionId: signerRole.id
-    principalId: principalId
+    principalId: writer.principalId
     principalType: 'ServicePrincipal'
   }
-}
+}]
 
-resource auditContainerWriter 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(auditContainer.id, principalId, storageBlobDataContributorRoleId)
-  scope: auditContainer
+// Each slot's identity writes its own hub's audit container and no other.
+resource auditContainerWriters 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for (writer, i) in writers: {
+  name: guid(auditContainers[i].id, writer.principalId, storageBlobDataContributorRoleId)
+  scope: auditContainers[i]
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataContributorRoleId)
-    principalId: principalId
+    principalId: writer.principalId
     principalType: 'ServicePrincipal'
   }
-}
+}]
 
 output storageName string = auditStorage.name
 output blobEndpoint string = auditStorage.properties.primaryEndpoints.blob
-output containerName string = auditContainer.name
+output containerNames array = [for (writer, i) in writers: auditContainers[i].name]
 output signingKeyUri string = signingKey.properties.keyUri
 output signingKeyName string = signingKey.name
 output retentionDays int = retentionDays

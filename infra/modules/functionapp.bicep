@@ -6,7 +6,15 @@
 // from the app on the next infra deployment. Values defined here win over current values.
 //
 // Task hubs: TASKHUB_NAME is sticky (slotConfigNames) and differs per slot, so production and
-// staging never share a hub; host.json reads it as "hubName": "%TASKHUB_NAME%".
+// staging never share a hub; host.json reads it as "hubName": "%TASKHUB_NAME%", and the app names
+// its blob containers after it (blob_clients.py), so the slots never share an effect either.
+//
+// Identities: each slot has its own user-assigned identity, attached to that slot only; the
+// settings that name it (AzureWebJobsStorage__clientId, the Application Insights authentication
+// string, the package download identity, the audit account's and signing key's client IDs, the
+// scheduler connection) are sticky, so they stay with the slot whose identity they name.
+// INTEGRATIONS_MODE is sticky too: production always talks to the real systems (http); a sandbox
+// value set on staging never swaps into production.
 
 @description('Azure region of the plan and the app.')
 param location string
@@ -59,11 +67,30 @@ param productionTaskHubName string = 'wfprod'
 @maxLength(45)
 param stagingTaskHubName string = 'wfstaging'
 
-@description('Resource ID of the user-assigned identity attached to the site and the slot.')
-param identityId string
+@description('Resource ID of the production site\'s user-assigned identity (attached to the site only).')
+param productionIdentityId string
 
-@description('Client ID of the user-assigned identity (Durable needs the client ID, not the resource ID).')
-param identityClientId string
+@description('Client ID of the production identity (Durable needs the client ID, not the resource ID).')
+param productionIdentityClientId string
+
+@description('Resource ID of the staging slot\'s user-assigned identity (attached to the slot only).')
+param stagingIdentityId string
+
+@description('Client ID of the staging identity.')
+param stagingIdentityClientId string
+
+@description('Prefix of the app\'s blob containers (STORAGE_CONTAINER_PREFIX), as storage.bicep and rbac.bicep name them.')
+param containerPrefix string = 'wf'
+
+@description('INTEGRATIONS_MODE of the staging slot (sticky); production is always http.')
+@allowed([
+  'http'
+  'sandbox'
+])
+param stagingIntegrationsMode string = 'sandbox'
+
+@description('PERSONAL_DATA_RETENTION: how long a completed case\'s claim-checked personal data is kept (ISO 8601 duration).')
+param personalDataRetention string = 'P30D'
 
 @description('Name of the storage account for host state and the Azure Storage task hubs.')
 param storageAccountName string
@@ -129,14 +156,21 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
 }
 
 // host.json configures the Azure Storage provider; these app settings override it for the
-// Durable Task Scheduler without a second host.json.
-var durableTaskSchedulerAppSettings = {
-  DURABLE_TASK_SCHEDULER_CONNECTION_STRING: 'Endpoint=${schedulerEndpoint};Authentication=ManagedIdentity;ClientID=${identityClientId}'
+// Durable Task Scheduler without a second host.json. The connection names the slot's identity, so
+// it is sticky.
+var productionSchedulerAppSettings = {
+  DURABLE_TASK_SCHEDULER_CONNECTION_STRING: 'Endpoint=${schedulerEndpoint};Authentication=ManagedIdentity;ClientID=${productionIdentityClientId}'
+  AzureFunctionsJobHost__extensions__durableTask__storageProvider__type: 'azureManaged'
+  AzureFunctionsJobHost__extensions__durableTask__storageProvider__connectionStringName: 'DURABLE_TASK_SCHEDULER_CONNECTION_STRING'
+}
+var stagingSchedulerAppSettings = {
+  DURABLE_TASK_SCHEDULER_CONNECTION_STRING: 'Endpoint=${schedulerEndpoint};Authentication=ManagedIdentity;ClientID=${stagingIdentityClientId}'
   AzureFunctionsJobHost__extensions__durableTask__storageProvider__type: 'azureManaged'
   AzureFunctionsJobHost__extensions__durableTask__storageProvider__connectionStringName: 'DURABLE_TASK_SCHEDULER_CONNECTION_STRING'
 }
 
-var backendAppSettings = durableBackend == 'DurableTaskScheduler' ? durableTaskSchedulerAppSettings : {}
+var productionBackendAppSettings = durableBackend == 'DurableTaskScheduler' ? productionSchedulerAppSettings : {}
+var stagingBackendAppSettings = durableBackend == 'DurableTaskScheduler' ? stagingSchedulerAppSettings : {}
 
 // App Service Authentication (Easy Auth v2) with Microsoft Entra ID, written inline in both slots
 // below (checkov must see every value). Every request but the health probe needs a principal:
@@ -175,7 +209,7 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
   identity: {
     type: 'UserAssigned'
     userAssignedIdentities: {
-      '${identityId}': {}
+      '${productionIdentityId}': {}
     }
   }
   properties: {
@@ -185,7 +219,7 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
     serverFarmId: plan.id
     httpsOnly: true
     clientAffinityEnabled: false
-    keyVaultReferenceIdentity: identityId
+    keyVaultReferenceIdentity: productionIdentityId
     virtualNetworkSubnetId: enablePrivateNetworking ? appSubnetId : null
     siteConfig: {
       linuxFxVersion: 'Python|${pythonVersion}'
@@ -227,26 +261,33 @@ resource siteAppSettings 'Microsoft.Web/sites/config@2025-03-01' = {
     // Identity-based host storage; an AzureWebJobsStorage connection string must never be set.
     AzureWebJobsStorage__accountName: storageAccountName
     AzureWebJobsStorage__credential: 'managedidentity'
-    AzureWebJobsStorage__clientId: identityClientId
     // Not a credential once the component disables local auth; ingestion needs the Entra token.
     APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
-    APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identityClientId}'
-    // The package URL (WEBSITE_RUN_FROM_PACKAGE) is written per slot by the release and kept by the merge.
-    WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID: identityId
     WEBSITE_OVERRIDE_STICKY_DIAGNOSTICS_SETTINGS: '0'
+    // Containers <prefix>-<task hub>-<purpose> (blob_clients.py); rbac.bicep grants exactly these.
+    STORAGE_CONTAINER_PREFIX: containerPrefix
+    PERSONAL_DATA_RETENTION: personalDataRetention
     // Workflow secrets: Key Vault references only (versionless, so rotation is picked up).
     PAYMENT_GATEWAY_API_KEY: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/payment-gateway-api-key/)'
-    // Sealed audit packets: the immutable audit account and the signing key, both by identity.
+    CONSOLE_CSRF_KEY: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/console-csrf-key/)'
+    // Sealed audit packets: the immutable audit account and the signing key, both by identity (the
+    // slot's, named by the sticky client IDs below); each slot writes its own hub's audit container.
     AUDIT_STORAGE__blobServiceUri: auditBlobServiceUri
     AUDIT_STORAGE__credential: 'managedidentity'
-    AUDIT_STORAGE__clientId: identityClientId
     AUDIT_SIGNING_KEY_URI: auditSigningKeyUri
-    AUDIT_SIGNING_KEY__clientId: identityClientId
     // Sticky (slotConfigNames): stay with this slot on a swap.
     TASKHUB_NAME: productionTaskHubName
     APP_SLOT_ROLE: 'production'
     AzureFunctionsWebHost__hostid: '${take(appName, 27)}-prod'
-  }, backendAppSettings)
+    INTEGRATIONS_MODE: 'http'
+    // The slot's own identity (sticky: they name the identity attached to this slot only). The
+    // package URL (WEBSITE_RUN_FROM_PACKAGE) is written per slot by the release and kept by the merge.
+    AzureWebJobsStorage__clientId: productionIdentityClientId
+    APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${productionIdentityClientId}'
+    WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID: productionIdentityId
+    AUDIT_STORAGE__clientId: productionIdentityClientId
+    AUDIT_SIGNING_KEY__clientId: productionIdentityClientId
+  }, productionBackendAppSettings)
 }
 
 // Sticky settings: they stay with their slot on a swap. Each must be defined in every slot.
@@ -265,6 +306,13 @@ resource slotConfigNames 'Microsoft.Web/sites/config@2025-03-01' = {
       'TASKHUB_NAME'
       'APP_SLOT_ROLE'
       'AzureFunctionsWebHost__hostid'
+      'INTEGRATIONS_MODE'
+      'AzureWebJobsStorage__clientId'
+      'APPLICATIONINSIGHTS_AUTHENTICATION_STRING'
+      'WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID'
+      'AUDIT_STORAGE__clientId'
+      'AUDIT_SIGNING_KEY__clientId'
+      'DURABLE_TASK_SCHEDULER_CONNECTION_STRING'
     ]
   }
 }
@@ -278,7 +326,7 @@ resource stagingSlot 'Microsoft.Web/sites/slots@2025-03-01' = {
   identity: {
     type: 'UserAssigned'
     userAssignedIdentities: {
-      '${identityId}': {}
+      '${stagingIdentityId}': {}
     }
   }
   properties: {
@@ -288,7 +336,7 @@ resource stagingSlot 'Microsoft.Web/sites/slots@2025-03-01' = {
     serverFarmId: plan.id
     httpsOnly: true
     clientAffinityEnabled: false
-    keyVaultReferenceIdentity: identityId
+    keyVaultReferenceIdentity: stagingIdentityId
     virtualNetworkSubnetId: enablePrivateNetworking ? appSubnetId : null
     siteConfig: {
       linuxFxVersion: 'Python|${pythonVersion}'
@@ -325,26 +373,33 @@ resource stagingAppSettings 'Microsoft.Web/sites/slots/config@2025-03-01' = {
     // Identity-based host storage; an AzureWebJobsStorage connection string must never be set.
     AzureWebJobsStorage__accountName: storageAccountName
     AzureWebJobsStorage__credential: 'managedidentity'
-    AzureWebJobsStorage__clientId: identityClientId
     // Not a credential once the component disables local auth; ingestion needs the Entra token.
     APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
-    APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identityClientId}'
-    // The package URL (WEBSITE_RUN_FROM_PACKAGE) is written per slot by the release and kept by the merge.
-    WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID: identityId
     WEBSITE_OVERRIDE_STICKY_DIAGNOSTICS_SETTINGS: '0'
+    // Containers <prefix>-<task hub>-<purpose> (blob_clients.py); rbac.bicep grants exactly these.
+    STORAGE_CONTAINER_PREFIX: containerPrefix
+    PERSONAL_DATA_RETENTION: personalDataRetention
     // Workflow secrets: Key Vault references only (versionless, so rotation is picked up).
     PAYMENT_GATEWAY_API_KEY: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/payment-gateway-api-key/)'
-    // Sealed audit packets: the immutable audit account and the signing key, both by identity.
+    CONSOLE_CSRF_KEY: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/console-csrf-key/)'
+    // Sealed audit packets: the immutable audit account and the signing key, both by identity (the
+    // slot's, named by the sticky client IDs below); each slot writes its own hub's audit container.
     AUDIT_STORAGE__blobServiceUri: auditBlobServiceUri
     AUDIT_STORAGE__credential: 'managedidentity'
-    AUDIT_STORAGE__clientId: identityClientId
     AUDIT_SIGNING_KEY_URI: auditSigningKeyUri
-    AUDIT_SIGNING_KEY__clientId: identityClientId
     // Sticky (slotConfigNames): stay with this slot on a swap.
     TASKHUB_NAME: stagingTaskHubName
     APP_SLOT_ROLE: 'staging'
     AzureFunctionsWebHost__hostid: '${take(appName, 27)}-stg'
-  }, backendAppSettings)
+    INTEGRATIONS_MODE: stagingIntegrationsMode
+    // The slot's own identity (sticky: they name the identity attached to this slot only). The
+    // package URL (WEBSITE_RUN_FROM_PACKAGE) is written per slot by the release and kept by the merge.
+    AzureWebJobsStorage__clientId: stagingIdentityClientId
+    APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${stagingIdentityClientId}'
+    WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID: stagingIdentityId
+    AUDIT_STORAGE__clientId: stagingIdentityClientId
+    AUDIT_SIGNING_KEY__clientId: stagingIdentityClientId
+  }, stagingBackendAppSettings)
 }
 
 // Entra ID sign-in in front of the production slot (see authAudiences above for why 401 and no token store).

@@ -1,5 +1,6 @@
-// User-assigned identity shared by the production site and the staging slot, so role assignments
-// and the identity preflight do not depend on the slot (see docs/deploy-to-azure.md).
+// A user-assigned identity for ONE slot: main.bicep creates one for the production site and one for
+// the staging slot, each attached only to its slot and granted only its slot's data
+// (modules/rbac.bicep), so code running in staging cannot read or write production's effects.
 
 @description('Azure region of the identity.')
 param location string

@@ -1,11 +1,29 @@
-// Data-plane roles for the app's user-assigned identity. Each assignment's name is
-// guid(scope, principal, role), so redeploying is idempotent and never duplicates an assignment.
+// Data-plane roles of ONE slot's user-assigned identity (main.bicep deploys this module once per
+// slot, each with its own identity). Least privilege:
+// - Storage Blob Data Contributor on exactly the containers the slot writes, each assignment scoped
+//   to the container: its own task hub's app containers (effect ledger, claim-check payloads,
+//   documents; the sandbox only where INTEGRATIONS_MODE is sandbox), its hub's Durable containers
+//   (leases, app lease, large messages) and the Functions host's two (host locks, host keys). Never
+//   the other slot's containers, never the account, never an Owner role.
+// - Storage Blob Data Reader on the deployment package container: the slot runs from a package
+//   there (WEBSITE_RUN_FROM_PACKAGE) and can read it, never replace it.
+// - Storage Queue and Table Data Contributor on the account: Durable creates and uses its hub's
+//   control and work-item queues and History/Instances tables itself (their number depends on the
+//   partition count), and scoping to single queues or tables is not something Durable supports.
+// - Monitoring Metrics Publisher on the Application Insights component, Key Vault Secrets User on the vault.
+// Each assignment's name is guid(scope, principal, role), so redeploying never duplicates one.
 
-@description('Principal (object) ID of the app identity that receives the roles.')
+@description('Principal (object) ID of the slot\'s user-assigned identity.')
 param principalId string
 
-@description('Name of the storage account that holds the host state and the task hubs.')
+@description('Name of the storage account that holds the host state, the task hubs and the app containers.')
 param storageAccountName string
+
+@description('Blob containers this slot writes (created by storage.bicep); each gets its own Storage Blob Data Contributor assignment.')
+param blobContainerNames array
+
+@description('Private container of the deployment packages; the slot may only read it.')
+param packageContainerName string
 
 @description('Name of the Application Insights component the app sends telemetry to.')
 param appInsightsName string
@@ -23,8 +41,10 @@ param durableBackend string = 'AzureStorage'
 @description('Name of the Durable Task Scheduler; used only when durableBackend is DurableTaskScheduler.')
 param schedulerName string = ''
 
-// Storage Blob Data Owner: host storage (leases, keys container), Durable blobs, package download.
-var storageBlobDataOwnerRoleId = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+// Storage Blob Data Contributor: read, write and delete blobs of one container (no ACL or ownership actions).
+var storageBlobDataContributorRoleId = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
+// Storage Blob Data Reader: read the deployment package, nothing else.
+var storageBlobDataReaderRoleId = '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1'
 // Storage Queue Data Contributor: Durable control and work-item queues.
 var storageQueueDataContributorRoleId = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
 // Storage Table Data Contributor: Durable History and Instances tables.
@@ -40,6 +60,21 @@ resource storage 'Microsoft.Storage/storageAccounts@2025-06-01' existing = {
   name: storageAccountName
 }
 
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2025-06-01' existing = {
+  parent: storage
+  name: 'default'
+}
+
+resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2025-01-01' existing = [for name in blobContainerNames: {
+  parent: blobService
+  name: name
+}]
+
+resource packageContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2025-01-01' existing = {
+  parent: blobService
+  name: packageContainerName
+}
+
 resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: appInsightsName
 }
@@ -52,11 +87,21 @@ resource scheduler 'Microsoft.DurableTask/schedulers@2025-11-01' existing = if (
   name: schedulerName
 }
 
-resource storageBlobDataOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage.id, principalId, storageBlobDataOwnerRoleId)
-  scope: storage
+resource containerBlobDataContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for (name, index) in blobContainerNames: {
+  name: guid(containers[index].id, principalId, storageBlobDataContributorRoleId)
+  scope: containers[index]
   properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataOwnerRoleId)
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataContributorRoleId)
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+  }
+}]
+
+resource packageBlobDataReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(packageContainer.id, principalId, storageBlobDataReaderRoleId)
+  scope: packageContainer
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataReaderRoleId)
     principalId: principalId
     principalType: 'ServicePrincipal'
   }

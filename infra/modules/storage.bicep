@@ -3,6 +3,14 @@
 // runs from a package in a private blob container (no Azure Files content share, which would
 // need keys). Task hub data can change what the app executes: treat the account as
 // secret-bearing (delete lock, StorageWrite logs to Log Analytics, least-privilege roles).
+//
+// Containers are declared here, not left to the app to create, so that each slot's identity can be
+// granted exactly its own (modules/rbac.bicep): the app's per-hub containers
+// `<prefix>-<hub>-<purpose>` (blob_clients.py), Durable's per-hub containers and the host's two.
+// A lifecycle rule deletes claim-checked personal data that outlived every case it could belong to
+// (personalDataMaxAgeDays): the backstop behind the app's own erasure after PERSONAL_DATA_RETENTION
+// (personal_data/). It names the payload (and sandbox) containers only; audit packets, documents,
+// ledgers and the Functions host's containers are never touched.
 
 @description('Azure region of the storage account.')
 param location string
@@ -26,6 +34,18 @@ param enablePrivateNetworking bool = false
 
 @description('Private blob container that holds the deployment packages (WEBSITE_RUN_FROM_PACKAGE).')
 param packageContainerName string = 'app-package'
+
+@description('Blob containers the slots write: per task hub the app\'s and Durable\'s, plus the Functions host\'s.')
+param blobContainerNames array
+
+@description('Containers that may hold personal data (claim-checked payloads, sandboxes): the lifecycle rule deletes their blobs after personalDataMaxAgeDays.')
+@maxLength(10)
+param personalDataContainerNames array
+
+@description('Days after which any blob in a personal data container is deleted, whatever became of its case (the app erases completed cases much earlier).')
+@minValue(1)
+@maxValue(3650)
+param personalDataMaxAgeDays int = 120
 
 @description('Resource ID of the Log Analytics workspace that receives the diagnostic logs.')
 param logAnalyticsWorkspaceId string
@@ -107,6 +127,51 @@ resource packageContainer 'Microsoft.Storage/storageAccounts/blobServices/contai
   properties: {
     publicAccess: 'None'
   }
+}
+
+resource appContainers 'Microsoft.Storage/storageAccounts/blobServices/containers@2025-01-01' = [for name in blobContainerNames: {
+  parent: blobService
+  name: name
+  properties: {
+    publicAccess: 'None'
+  }
+}]
+
+// The backstop for personal data (the app erases completed cases after PERSONAL_DATA_RETENTION).
+// Deleted blobs stay recoverable for the blob service's 7-day soft delete, then they are gone.
+resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2025-06-01' = {
+  parent: storage
+  name: 'default'
+  properties: {
+    policy: {
+      rules: [
+        {
+          name: 'personalDataMaxAge'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: {
+              blobTypes: [
+                'blockBlob'
+                'appendBlob'
+              ]
+              prefixMatch: [for name in personalDataContainerNames: '${name}/']
+            }
+            actions: {
+              baseBlob: {
+                delete: {
+                  daysAfterModificationGreaterThan: personalDataMaxAgeDays
+                }
+              }
+            }
+          }
+        }
+      ]
+    }
+  }
+  dependsOn: [
+    appContainers
+  ]
 }
 
 resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2025-06-01' = {

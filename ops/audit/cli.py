@@ -44,7 +44,14 @@ from audit_packets.verification import Verification, verify_sealed_bytes
 from evidence import profile_for
 from ops.audit.packet import build_packet
 from ops.audit.redaction import REDACT_KEYS_ENV, configured_keys, redact_value
-from ops.durable_client import SYSTEM_KEY_ENV, DurableClient, OpsError, default_base_url
+from ops.durable_client import (
+    KEY_ON_COMMAND_LINE,
+    DurableClient,
+    OpsError,
+    add_refused_key_option,
+    default_base_url,
+    system_key,
+)
 from ops.sign_in import TOKEN_ENV
 from ops.workflow_clients import AppClient, WorkflowClientError
 
@@ -93,6 +100,9 @@ def run_export(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         print(f"Error: --out {out} is not a directory", file=sys.stderr)
         return 2
+    if getattr(args, "key_on_command_line", None):
+        print(f"Error: {KEY_ON_COMMAND_LINE}", file=sys.stderr)
+        return 2
     stem = file_stem(args.instance_id)
     try:
         content, _ = sealed_packet_bytes(_app(args), args.instance_id)
@@ -118,7 +128,7 @@ def run_export(args: argparse.Namespace) -> int:
         keys = configured_keys(args.redact_key or [])
         client = DurableClient(
             args.base_url,
-            code=args.code or os.environ.get(SYSTEM_KEY_ENV),
+            code=system_key(),
             token=args.token or os.environ.get(TOKEN_ENV) or None,
         )
         try:
@@ -214,9 +224,9 @@ def run_seal(args: argparse.Namespace) -> int:
         if answer not in ("y", "yes"):
             print("Aborted; nothing was changed (pass --yes to run without asking).", file=sys.stderr)
             return 1
-    path = f"audit/packets/{quote(args.instance_id, safe='')}/seal?reason={quote(args.reason, safe='')}"
+    path = f"audit/packets/{quote(args.instance_id, safe='')}/seal"
     try:
-        body = _app(args).call("POST", path, expected=(200, 201))
+        body = _app(args).call("POST", path, {"reason": args.reason}, expected=(200, 201))
     except WorkflowClientError as error:
         print(f"Error: {error}", file=sys.stderr)
         return 1
@@ -280,10 +290,7 @@ def register(subparsers: Any) -> None:
     export = actions.add_parser("export", help="write the packet (sealed if it is) and its reports")
     export.add_argument("instance_id", metavar="INSTANCE_ID", help="instance to audit")
     _connection(export)
-    export.add_argument(
-        "--code",
-        help=f"durabletask_extension system key for Azure, sent as a header (default: ${SYSTEM_KEY_ENV})",
-    )
+    add_refused_key_option(export)  # the system key comes from $DURABLETASK_EXTENSION_KEY only
     export.add_argument(
         "--out", default="audit", metavar="DIR", help="folder for the files (default: audit/)"
     )

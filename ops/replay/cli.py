@@ -24,7 +24,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ops.durable_client import SYSTEM_KEY_ENV, DurableClient, OpsError, default_base_url
+from ops.durable_client import (
+    KEY_ON_COMMAND_LINE,
+    DurableClient,
+    OpsError,
+    add_refused_key_option,
+    default_base_url,
+    system_key,
+)
 from ops.replay.history_file import HistoryFileError, find_history_files, load, record_instance
 from ops.replay.replayer import Difference, ReplayResult
 
@@ -173,7 +180,9 @@ def run_record(args: argparse.Namespace) -> int:
         stored_root = str(app_root.relative_to(REPO_ROOT)) or "."
     except ValueError:
         stored_root = str(app_root)
-    client = DurableClient(args.base_url, code=args.code or os.environ.get(SYSTEM_KEY_ENV))
+    if getattr(args, "key_on_command_line", None):
+        return usage_error(KEY_ON_COMMAND_LINE)
+    client = DurableClient(args.base_url, code=system_key())
     try:
         written = record_instance(client, args.instance, Path(args.out), app_root=stored_root)
     except OpsError as error:
@@ -228,7 +237,7 @@ def register(subparsers: Any) -> None:
     record_parser.add_argument(
         "--base-url", default=default_base_url(), help="devhost URL (default: $OPS_BASE_URL or %(default)s)"
     )
-    record_parser.add_argument("--code", help=f"system key, if any (default: ${SYSTEM_KEY_ENV})")
+    add_refused_key_option(record_parser)
     record_parser.add_argument("--instance", required=True, metavar="ID", help="instance id to record")
     record_parser.add_argument("--out", required=True, metavar="FILE", help="history file to write")
     record_parser.add_argument(

@@ -158,3 +158,31 @@ def test_a_read_whose_keys_cannot_be_read_says_not_checked(
     assert verification.problems == [
         "not checked: the signing keys could not be read (SigningKeyNotConfiguredError)"
     ]
+
+
+def test_a_packet_sealed_in_the_shared_container_before_per_hub_containers_is_still_served(
+    azurite: Azurite, signer: KeyFileSigner
+) -> None:
+    """Packets sealed into `<prefix>-audit-packets` (before the containers were per task hub) are read
+    from there and never sealed a second time; a missing legacy container is no error."""
+    prefix = f"lg{uuid.uuid4().hex[:8]}"
+    env = {"AzureWebJobsStorage": azurite.connection_string, "STORAGE_CONTAINER_PREFIX": prefix}
+    service = BlobServiceClient.from_connection_string(azurite.connection_string)
+    legacy = service.get_container_client(f"{prefix}-audit-packets")
+    legacy.create_container()
+    old = seal_from_status(status(), FARE_DISPUTE, WORKFLOW_SEAL, store=SealedStore(legacy), signer=signer)
+
+    store = SealedStore.from_settings({**env, "TASKHUB_NAME": "WfProd"})
+    assert store.container_name == f"{prefix}-wfprod-audit-packets"
+    assert store.read(old.stored.name) is not None and packet_blobs(store) == [old.stored.name]
+    again = seal_from_status(status("Completed"), FARE_DISPUTE, WORKFLOW_SEAL, store=store, signer=signer)
+    assert again.already_sealed and again.stored.content == old.stored.content
+    assert list(store.container.list_blobs()) == []  # nothing written to the hub's container
+
+    # Another prefix has no legacy container at all: reads simply find nothing there.
+    fresh = SealedStore.from_settings(
+        {**env, "STORAGE_CONTAINER_PREFIX": f"n{prefix}", "TASKHUB_NAME": "WfProd"}
+    )
+    assert fresh.read(old.stored.name) is None and fresh.packet_names(INSTANCE) == []
+    sealed = seal_from_status(status(), FARE_DISPUTE, WORKFLOW_SEAL, store=fresh, signer=signer)
+    assert not sealed.already_sealed and fresh.read(sealed.stored.name) is not None

@@ -1,7 +1,9 @@
 """Fixtures for the building-blocks tests: hosts of the test app, and direct access to Azurite.
 
 Each test gets its own container prefix (`STORAGE_CONTAINER_PREFIX`), so ledgers, sandboxes and
-claim-check blobs of different tests never meet, though they share one Azurite.
+claim-check blobs of different tests never meet, though they share one Azurite. Code called in the
+test process names its containers after `TASKHUB_NAME` from `storage_env` (the task hub), and the
+hosts started here run on that hub, so the test reads exactly the containers its host wrote.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ def storage_env(azurite: Azurite, prefix: str) -> dict[str, str]:
     return {
         "AzureWebJobsStorage": azurite.connection_string,
         "STORAGE_CONTAINER_PREFIX": prefix,
+        "TASKHUB_NAME": f"bb{prefix}",
         "INTEGRATIONS_MODE": "sandbox",
     }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -66,11 +67,12 @@ def test_field_paths_and_money_and_durations() -> None:
     assert parse_event('{"stage": "x"}', WorkflowStatus) == WorkflowStatus(stage="x")
 
 
-def post(host: HostProcess, route: str, body: Any) -> requests.Response:
-    data = body if isinstance(body, bytes) else None
-    return requests.post(
-        f"{host.base_url}/api/{route}", json=None if data is not None else body, data=data, timeout=30
-    )
+def post(
+    host: HostProcess, route: str, body: Any, content_type: str | None = "application/json"
+) -> requests.Response:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    headers = {"Content-Type": content_type} if content_type else {}
+    return requests.post(f"{host.base_url}/api/{route}", data=data, headers=headers, timeout=30)
 
 
 def test_bad_requests_get_400_naming_each_field(start_host: Callable[..., HostProcess]) -> None:
@@ -98,6 +100,13 @@ def test_bad_requests_get_400_naming_each_field(start_host: Callable[..., HostPr
         assert answer["field"] == fields[0], answer
         assert [item["field"] for item in answer["fields"]] == fields, answer
         assert answer["error"]
+    # A body not declared as JSON is a 415, even when it parses as JSON (a cross-site form can send it).
+    for content_type in (None, "text/plain", "application/x-www-form-urlencoded"):
+        refused = post(host, "test-validate", GOOD_ORDER, content_type)
+        assert refused.status_code == 415, (content_type, refused.text)
+        assert refused.json()["field"] == "body"
+        assert refused.headers["X-Content-Type-Options"] == "nosniff"
+        assert refused.headers["Cache-Control"] == "no-store"
     leaked = post(host, "test-validate", {**GOOD_ORDER, "cardNumber": "4111111111111111" * 3}).text
     assert "4111111111111111" not in leaked, "the rejected input is never echoed back"
 
@@ -110,9 +119,13 @@ def test_unknown_instances_duplicates_and_crashes(start_host: Callable[..., Host
 
     first = post(host, "test-orders", GOOD_ORDER)
     assert first.status_code == 202, first.text
+    assert first.headers["Location"] == "/api/test-orders/o-1"
+    assert first.json()["id"] == "test-order-o-1"
     again = post(host, "test-orders", GOOD_ORDER)
     assert again.status_code == 409
-    assert again.json()["statusQueryGetUri"] == first.json()["statusQueryGetUri"]
+    assert again.headers["Location"] == again.json()["statusUrl"] == first.headers["Location"]
+    for answer in (first, again):
+        assert "/runtime/webhooks/" not in answer.text + str(answer.headers), "no management URL, no key"
 
     crash = requests.get(f"{host.base_url}/api/test-crash", timeout=30)
     assert crash.status_code == 500 and crash.json() == {"error": "internal error"}

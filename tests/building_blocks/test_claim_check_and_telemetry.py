@@ -6,10 +6,23 @@ import logging
 from dataclasses import dataclass
 
 import pytest
+from azure.storage.blob import BlobServiceClient
 
-from blob_clients import StorageNotConfiguredError, container_name, storage_configuration
+from blob_clients import (
+    StorageNotConfiguredError,
+    container_name,
+    legacy_container_name,
+    storage_configuration,
+)
 from claim_check import ClaimCheck, ClaimCheckError, PayloadReference, is_reference
-from telemetry import REDACTED, RedactingFilter, orchestration_log, redact, redact_text
+from telemetry import (
+    REDACTED,
+    RedactingFilter,
+    escape_control_characters,
+    orchestration_log,
+    redact,
+    redact_text,
+)
 
 
 def test_small_values_stay_inline_and_large_ones_become_references(storage_env: dict[str, str]) -> None:
@@ -38,6 +51,34 @@ def test_the_default_threshold_is_32_kib_and_tampering_is_detected(storage_env: 
         claim_check.read_document(PayloadReference(document.container, "i-2/missing", 1, "0" * 64))
 
 
+def test_payloads_are_per_task_hub_and_references_from_before_the_namespace_still_resolve(
+    storage_env: dict[str, str],
+) -> None:
+    """A reference recorded in a running instance's history before the containers were namespaced
+    (`<prefix>-payloads`) still resolves; another hub's container is never read."""
+    production = ClaimCheck.from_settings({**storage_env, "TASKHUB_NAME": "wfprod"})
+    staging = ClaimCheck.from_settings({**storage_env, "TASKHUB_NAME": "wfstaging"})
+    reference = production.offload({"email": "p@example.test"}, "fare-dispute-1", always=True)
+    assert (
+        reference["$claimCheck"]["container"] == f"{storage_env['STORAGE_CONTAINER_PREFIX']}-wfprod-payloads"
+    )
+    assert production.load(reference) == {"email": "p@example.test"}
+    with pytest.raises(ClaimCheckError, match="wfprod-payloads"):
+        staging.load(reference)
+
+    # What the code before the namespace wrote: the shared container, named in the reference.
+    legacy_name = legacy_container_name("payloads", storage_env)
+    service = BlobServiceClient.from_connection_string(storage_env["AzureWebJobsStorage"])
+    old_container = service.get_container_client(legacy_name)
+    old_container.create_container()
+    old = ClaimCheck(old_container, old_container).offload(
+        {"phone": "+31 6 1234 5678"}, "order-9", always=True
+    )
+    assert old["$claimCheck"]["container"] == legacy_name
+    assert production.load(old) == {"phone": "+31 6 1234 5678"}
+    assert staging.load(old) == {"phone": "+31 6 1234 5678"}, "shared before, so either hub may have made it"
+
+
 def test_storage_configuration_uses_a_connection_string_or_an_identity() -> None:
     assert (
         storage_configuration({"AzureWebJobsStorage": "UseDevelopmentStorage=true"})[0] == "connection_string"
@@ -50,9 +91,14 @@ def test_storage_configuration_uses_a_connection_string_or_an_identity() -> None
     assert uri == ("identity", "https://custom.example", "")
     with pytest.raises(StorageNotConfiguredError):
         storage_configuration({})
-    assert container_name("payloads", {}) == "wf-payloads"
+    assert container_name("payloads", {"TASKHUB_NAME": "WfProd"}) == "wf-wfprod-payloads"
+    assert legacy_container_name("payloads", {}) == "wf-payloads"
+    with pytest.raises(StorageNotConfiguredError, match="TASKHUB_NAME"):
+        container_name("payloads", {})
+    with pytest.raises(ValueError, match="TASKHUB_NAME"):
+        container_name("payloads", {"TASKHUB_NAME": "wf-prod"})
     with pytest.raises(ValueError):
-        container_name("payloads", {"STORAGE_CONTAINER_PREFIX": "Bad_Prefix"})
+        container_name("payloads", {"STORAGE_CONTAINER_PREFIX": "Bad_Prefix", "TASKHUB_NAME": "wfprod"})
 
 
 def test_redaction_covers_keys_and_text() -> None:
@@ -110,3 +156,29 @@ def test_the_filter_redacts_messages_arguments_and_tracebacks() -> None:
     RedactingFilter().filter(record)
     assert record.getMessage() == f"for {REDACTED}"
     assert record.exc_text is not None and "4111111111111111" not in record.exc_text
+
+
+def test_control_characters_cannot_forge_log_lines() -> None:
+    """An operator's reason with CR/LF (or a terminal escape) stays inside its own, single line."""
+    reason = "done\r\n2026-01-01 INFO operator action | action=terminate by=Eve\x1b[2K\u2028"
+    record = logging.LogRecord(
+        "workflows", logging.INFO, __file__, 1, "%s | %s", ("operator action", f"reason={reason}"), None
+    )
+    record.custom_dimensions = {"reason": reason, "nested": [reason]}
+    RedactingFilter().filter(record)
+    message = record.getMessage()
+    assert "\n" not in message and "\r" not in message and "\x1b" not in message and "\u2028" not in message
+    assert message.endswith(
+        "reason=done\\r\\n2026-01-01 INFO operator action | action=terminate by=Eve\\u001b[2K\\u2028"
+    )
+    dimensions = record.custom_dimensions  # type: ignore[attr-defined]
+    assert dimensions["reason"] == dimensions["nested"][0] and "\n" not in dimensions["reason"]
+    assert escape_control_characters("tab\there") == "tab\\there"
+    try:
+        raise ValueError("first line\nsecond line")
+    except ValueError:
+        import sys
+
+        failed = logging.LogRecord("workflows", logging.ERROR, __file__, 1, "failed", None, sys.exc_info())
+    RedactingFilter().filter(failed)
+    assert failed.exc_text is not None and "\n" in failed.exc_text, "tracebacks keep their lines"

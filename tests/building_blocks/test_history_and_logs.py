@@ -11,7 +11,9 @@ from typing import Any
 import requests
 from azure.storage.blob import BlobServiceClient
 
+from blob_clients import container_name
 from claim_check import ClaimCheck, is_reference
+from idempotency.ledger import LEDGER_CONTAINER_PURPOSE
 from integrations.sandbox import SandboxSystem
 from tests.support.durable_http import DurableApi
 from tests.support.processes import Azurite, HostProcess
@@ -89,7 +91,7 @@ def test_a_full_run_stores_and_logs_none_of_the_planted_sensitive_values(
 
     full_status = api.status(instance_id, showHistory="true", showHistoryOutput="true", showInput="true").text
     history = stored_text(azurite, f"dh-{host.extra['hub']}")
-    ledger = stored_text(azurite, f"{storage_env['STORAGE_CONTAINER_PREFIX']}-effect-ledger")
+    ledger = stored_text(azurite, container_name(LEDGER_CONTAINER_PURPOSE, storage_env))
     host.stop()
     log = host.log_text()
     for value in PLANTED:

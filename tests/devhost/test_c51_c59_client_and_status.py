@@ -91,11 +91,11 @@ def test_c52_check_status_response_uses_the_request_origin(api: DurableApi, base
     )
     assert api.wait(instance_id)["runtimeStatus"] == "Completed"
 
-    origin = "http://contoso.example:8443"
+    # Another Host than the URL's (as behind a proxy): a loopback one, as the devhost accepts only
+    # those (DNS rebinding protection, devhost/local_guard.py).
+    origin = "http://127.0.0.2:8443"
     instance_id = _check_status_response(
-        requests.post(
-            f"{base_url}/api/start/hello_sequence", headers={"Host": "contoso.example:8443"}, timeout=30
-        ),
+        requests.post(f"{base_url}/api/start/hello_sequence", headers={"Host": "127.0.0.2:8443"}, timeout=30),
         origin,
     )
     assert api.wait(instance_id)["runtimeStatus"] == "Completed"

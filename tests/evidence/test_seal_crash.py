@@ -10,6 +10,8 @@ from pathlib import Path
 import requests
 from azure.storage.blob import BlobServiceClient
 
+from audit_packets.sealed_store import AUDIT_CONTAINER_PURPOSE
+from blob_clients import container_name
 from ops.workflow_clients import AppClient, MaintenanceOrderClient, maintenance_order_body
 from tests.support.identity import APPROVER, READER, SUBMITTER, Tokens
 from tests.support.processes import Azurite, make_host
@@ -48,7 +50,7 @@ def test_kill_9_after_the_packet_was_written_seals_once(azurite: Azurite, tmp_pa
         host.start()
         assert orders.wait_terminal(order_id)["outcome"] == "released"
         container = BlobServiceClient.from_connection_string(azurite.connection_string).get_container_client(
-            f"{prefix}-audit-packets"
+            container_name(AUDIT_CONTAINER_PURPOSE, host.env)
         )
         names = [b.name for b in container.list_blobs(name_starts_with=f"maintenance-{order_id}/")]
         assert len([n for n in names if "audit-packet" in n]) == 1, names

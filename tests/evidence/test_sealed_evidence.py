@@ -29,7 +29,9 @@ import requests
 from azure.storage.blob import BlobServiceClient
 from pypdf import PdfReader
 
+from audit_packets.sealed_store import AUDIT_CONTAINER_PURPOSE
 from audit_packets.signing import create_key_file
+from blob_clients import container_name
 from ops.__main__ import main as ops_main
 from ops.workflow_clients import (
     AppClient,
@@ -96,9 +98,10 @@ def get(tokens: Tokens, url: str, principal: LocalPrincipal = READER) -> request
 
 
 @pytest.fixture(scope="module")
-def audit_container(azurite: Azurite, prefix: str) -> Any:
+def audit_container(azurite: Azurite, host: HostProcess) -> Any:
+    """The host's hub's audit container (`<prefix>-<hub>-audit-packets`, blob_clients.py)."""
     return BlobServiceClient.from_connection_string(azurite.connection_string).get_container_client(
-        f"{prefix}-audit-packets"
+        container_name(AUDIT_CONTAINER_PURPOSE, host.env)
     )
 
 
@@ -154,9 +157,13 @@ def test_a_finished_order_is_sealed_once_and_every_read_returns_the_same_bytes(
     stored = audit_container.get_blob_client(packet_blob).download_blob().readall()
     assert stored == first.content, "the API serves the stored bytes as they are"
 
-    seal_url = f"{host.base_url}/api/audit/packets/{instance_id}/seal?reason=test"
-    assert requests.post(seal_url, headers=tokens.headers(READER), timeout=30).status_code == 403
-    again = requests.post(seal_url, headers=tokens.headers(OPERATOR), timeout=30)
+    seal_url = f"{host.base_url}/api/audit/packets/{instance_id}/seal"
+    reason = {"reason": "test"}
+    assert requests.post(seal_url, json=reason, headers=tokens.headers(READER), timeout=30).status_code == 403
+    # A write without a declared JSON body (a cross-site form) is refused before anything is read.
+    form = requests.post(seal_url, data="reason=test", headers=tokens.headers(OPERATOR), timeout=30)
+    assert form.status_code == 415 and form.json()["field"] == "body"
+    again = requests.post(seal_url, json=reason, headers=tokens.headers(OPERATOR), timeout=30)
     assert again.status_code == 200 and again.json()["alreadySealed"] is True
     assert again.json()["digest"] == envelope["seal"]["digest"]
     assert blob_names(audit_container, instance_id) == names
@@ -350,9 +357,8 @@ def test_an_activity_delivered_twice_still_seals_once(
     approver.approve(order_id, approved=True)
     assert orders.wait_terminal(order_id)["outcome"] == "released"
     instance_id = f"maintenance-{order_id}"
-    prefix = twice_host.env["STORAGE_CONTAINER_PREFIX"]
     container = BlobServiceClient.from_connection_string(azurite.connection_string).get_container_client(
-        f"{prefix}-audit-packets"
+        container_name(AUDIT_CONTAINER_PURPOSE, twice_host.env)
     )
     names = blob_names(container, instance_id)
     assert len([n for n in names if "audit-packet" in n]) == 1 and len(names) == 3, names

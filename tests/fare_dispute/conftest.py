@@ -45,6 +45,8 @@ def start_dispute_host(azurite: Azurite) -> Iterator[Callable[..., DisputeHost]]
             **BASE_SETTINGS,
             "AzureWebJobsStorage": azurite.connection_string,
             "STORAGE_CONTAINER_PREFIX": f"fd{uuid.uuid4().hex[:10]}",
+            # The host's task hub: the test reads the sandboxes and the ledger of this hub.
+            "TASKHUB_NAME": f"fd{uuid.uuid4().hex[:12]}",
             **(env or {}),
         }
         options.setdefault("virtual_clock", True)

@@ -267,9 +267,11 @@ def test_the_same_dispute_id_again_is_409_and_starts_nothing(
     body = claim(dispute_id, "trip-overcharged", "overcharge", "4.50")
     first = dispute_host.file(body)
     assert first.status_code == 202
-    assert {"id", "statusQueryGetUri", "sendEventPostUri"} <= set(first.json())
+    assert first.headers["Location"] == f"/api/fare-disputes/{dispute_id}"
+    assert first.json()["disputeId"] == dispute_id and "runtimeStatus" in first.json()
     again = dispute_host.file(body)
-    assert again.status_code == 409 and "statusQueryGetUri" in again.json()
+    assert again.status_code == 409 and again.json()["statusUrl"] == first.headers["Location"]
+    assert "/runtime/webhooks/" not in first.text + again.text
     dispute_host.resolved(dispute_id)
     assert len(dispute_host.refunds(dispute_id)) == 1
 

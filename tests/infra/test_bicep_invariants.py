@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from blob_clients import container_name
 from ops import release
 
 from .conftest import INFRA
@@ -27,6 +28,7 @@ API_VERSIONS = {
     "Microsoft.Storage/storageAccounts/queueServices": "2025-06-01",
     "Microsoft.Storage/storageAccounts/tableServices": "2025-06-01",
     "Microsoft.Storage/storageAccounts/blobServices/containers": "2025-01-01",
+    "Microsoft.Storage/storageAccounts/managementPolicies": "2025-06-01",
     "Microsoft.Insights/components": "2020-02-02",
     "Microsoft.Insights/diagnosticSettings": "2021-05-01-preview",
     "Microsoft.Insights/workbooks": "2023-06-01",
@@ -47,7 +49,19 @@ API_VERSIONS = {
     "Microsoft.Network/privateDnsZones": "2024-06-01",
     "Microsoft.Network/privateDnsZones/virtualNetworkLinks": "2024-06-01",
 }
-STICKY = {"TASKHUB_NAME", "APP_SLOT_ROLE", "AzureFunctionsWebHost__hostid"}
+# Sticky settings: the slot's hub, role and host id; its integrations; the settings naming its own identity.
+STICKY = {
+    "TASKHUB_NAME",
+    "APP_SLOT_ROLE",
+    "AzureFunctionsWebHost__hostid",
+    "INTEGRATIONS_MODE",
+    "AzureWebJobsStorage__clientId",
+    "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+    "WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID",
+    "AUDIT_STORAGE__clientId",
+    "AUDIT_SIGNING_KEY__clientId",
+    "DURABLE_TASK_SCHEDULER_CONNECTION_STRING",
+}
 
 
 def resources(bicep: dict[str, Any], file: str) -> dict[str, Any]:
@@ -70,7 +84,7 @@ def settings_literal(resource: dict[str, Any]) -> dict[str, Any]:
     list_call = merge_current["operands"]["true_value"]["operator"]["operands"]["operand_1"]["function"]
     assert list_call["parameters"]["resource_identifier"].endswith("/config/appsettings")
     literal: dict[str, Any] = union["parameters"]["arg_2"]
-    assert union["parameters"]["arg_3"] == "backendAppSettings"
+    assert union["parameters"]["arg_3"] in ("productionBackendAppSettings", "stagingBackendAppSettings")
     return literal
 
 
@@ -145,11 +159,16 @@ def test_storage_is_reached_by_identity_only(bicep: dict[str, Any]) -> None:
     production = settings_literal(resources(bicep, "modules/functionapp.bicep")["siteAppSettings"])
     assert "AzureWebJobsStorage" not in production
     assert production["AzureWebJobsStorage__credential"] == "managedidentity"
-    assert production["AzureWebJobsStorage__clientId"] == "identityClientId"
-    assert (
-        production["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"]
-        == "Authorization=AAD;ClientId=${identityClientId}"
-    )
+    app = resources(bicep, "modules/functionapp.bicep")
+    staging = settings_literal(app["stagingAppSettings"])
+    for settings, slot in ((production, "production"), (staging, "staging")):
+        assert settings["AzureWebJobsStorage__clientId"] == f"{slot}IdentityClientId"
+        assert settings["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"] == (
+            f"Authorization=AAD;ClientId=${{{slot}IdentityClientId}}"
+        )
+        assert settings["WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID"] == f"{slot}IdentityId"
+        assert settings["AUDIT_STORAGE__clientId"] == f"{slot}IdentityClientId"
+        assert settings["AUDIT_SIGNING_KEY__clientId"] == f"{slot}IdentityClientId"
     assert production["PAYMENT_GATEWAY_API_KEY"].startswith(
         "@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/"
     )
@@ -165,13 +184,14 @@ def test_storage_is_reached_by_identity_only(bicep: dict[str, Any]) -> None:
 
 def test_durable_task_scheduler_overrides_host_json(bicep: dict[str, Any]) -> None:
     tree = bicep["modules/functionapp.bicep"]
-    overrides = tree["variables"]["durableTaskSchedulerAppSettings"]["value"]
     prefix = "AzureFunctionsJobHost__extensions__durableTask__storageProvider__"
-    assert overrides[f"{prefix}type"] == "azureManaged"
-    assert overrides[f"{prefix}connectionStringName"] == "DURABLE_TASK_SCHEDULER_CONNECTION_STRING"
-    assert overrides["DURABLE_TASK_SCHEDULER_CONNECTION_STRING"] == (
-        "Endpoint=${schedulerEndpoint};Authentication=ManagedIdentity;ClientID=${identityClientId}"
-    )
+    for slot in ("production", "staging"):
+        overrides = tree["variables"][f"{slot}SchedulerAppSettings"]["value"]
+        assert overrides[f"{prefix}type"] == "azureManaged"
+        assert overrides[f"{prefix}connectionStringName"] == "DURABLE_TASK_SCHEDULER_CONNECTION_STRING"
+        assert overrides["DURABLE_TASK_SCHEDULER_CONNECTION_STRING"] == (
+            f"Endpoint=${{schedulerEndpoint}};Authentication=ManagedIdentity;ClientID=${{{slot}IdentityClientId}}"
+        )
     hubs = resources(bicep, "modules/durable-scheduler.bicep")
     assert hubs["productionHub"]["config"]["name"] == "productionTaskHubName"
     assert hubs["stagingHub"]["config"]["name"] == "stagingTaskHubName"
@@ -189,7 +209,7 @@ def test_role_assignments_are_idempotent_and_documented(bicep: dict[str, Any]) -
         for n, r in bicep["modules/rbac.bicep"]["resources"].items()
         if r["type"].endswith("roleAssignments")
     }
-    assert len(assignments) == 6
+    assert len(assignments) == 7
     for name, assignment in assignments.items():
         guid = body(assignment)["name"]["function"]
         assert guid["type"] == "guid" and len(guid["parameters"]) == 3, name
@@ -197,6 +217,129 @@ def test_role_assignments_are_idempotent_and_documented(bicep: dict[str, Any]) -
     for role_guid in re.findall(r"'([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})'", source):
         line = next(i for i, text in enumerate(source.splitlines()) if role_guid in text)
         assert source.splitlines()[line - 1].startswith("// "), f"role {role_guid} has no comment naming it"
+
+
+def role_of(assignment: dict[str, Any], variables: dict[str, Any]) -> str:
+    """The role definition GUID an assignment grants (through the module's named variable)."""
+    name = body(assignment)["properties"]["roleDefinitionId"]["function"]["parameters"]["resource_name_1"]
+    value: str = variables[name]["value"]
+    return value
+
+
+def test_blob_data_is_granted_per_container_never_per_account_and_never_as_owner(
+    bicep: dict[str, Any],
+) -> None:
+    """Blob write access is scoped to each container the slot needs; the package container is
+    read-only; only Durable's queues and tables are account-wide; no Owner-class role anywhere."""
+    tree = bicep["modules/rbac.bicep"]
+    variables = tree["variables"]
+    assignments = {n: r for n, r in tree["resources"].items() if r["type"].endswith("roleAssignments")}
+    contributor, reader = "ba92f5b4-2d11-453d-a403-e96b0029c9fe", "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
+    per_container = assignments["containerBlobDataContributor"]
+    assert per_container["config"]["loop_type"]["detail"]["array_name"] == "blobContainerNames"
+    assert role_of(per_container, variables) == contributor
+    assert body(per_container)["scope"]["operator"]["type"] == "index_accessor"
+    assert body(per_container)["scope"]["operator"]["operands"]["operand_1"] == "containers"
+    assert role_of(assignments["packageBlobDataReader"], variables) == reader
+    assert body(assignments["packageBlobDataReader"])["scope"] == "packageContainer"
+    account_wide = {n for n, r in assignments.items() if body(r).get("scope") == "storage"}
+    assert account_wide == {"storageQueueDataContributor", "storageTableDataContributor"}
+    owner_class = {
+        "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
+        "b24988ac-6180-42a0-ab88-20f7382dd24c",
+        "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",
+        "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
+    }
+    for path in INFRA.rglob("*.bicep"):
+        assert not owner_class & set(re.findall(r"[0-9a-f-]{36}", path.read_text())), path.name
+
+
+def test_each_slot_has_its_own_identity_and_its_own_roles(bicep: dict[str, Any]) -> None:
+    main = bicep["main.bicep"]["modules"]
+    for slot in ("production", "staging"):
+        assert main[f"{slot}Identity"]["config"]["params"]["name"] == f"id-${{baseName}}-{slot}"
+        params = main[f"{slot}Rbac"]["config"]["params"]
+        assert params["principalId"]["operator"]["operands"]["operand_1"] == f"{slot}Identity"
+        assert params["blobContainerNames"]["function"]["parameters"] == {
+            "arg_1": f"{slot}Containers",
+            "arg_2": "hostContainers",
+        }
+    app = resources(bicep, "modules/functionapp.bicep")
+    site_identity = app["site"]["config"]["identity"]["userAssignedIdentities"]
+    slot_identity = app["stagingSlot"]["config"]["identity"]["userAssignedIdentities"]
+    assert list(site_identity) == ["'${productionIdentityId}'"]
+    assert list(slot_identity) == ["'${stagingIdentityId}'"]
+    assert app["site"]["config"]["properties"]["keyVaultReferenceIdentity"] == "productionIdentityId"
+    assert app["stagingSlot"]["config"]["properties"]["keyVaultReferenceIdentity"] == "stagingIdentityId"
+
+
+def test_each_slot_is_granted_exactly_the_containers_the_app_names_after_its_hub(
+    bicep: dict[str, Any],
+) -> None:
+    """The container names the Bicep grants are the names blob_clients.py derives from the hub."""
+    variables = bicep["main.bicep"]["variables"]
+    parameters = json.loads((INFRA / "main.parameters.json").read_text())["parameters"]
+    prefix = bicep["main.bicep"]["parameters"]["containerPrefix"]["default"]
+    for slot, containers in (
+        ("production", variables["productionContainers"]["value"]),
+        ("staging", variables["stagingContainers"]["value"]["function"]["parameters"]["arg_1"]),
+    ):
+        hub = parameters[f"{slot}TaskHubName"]["value"]
+        granted = {
+            name.replace("${containerPrefix}", prefix).replace(f"${{{slot}Hub}}", hub.lower())
+            for name in containers
+        }
+        settings = {"TASKHUB_NAME": hub, "STORAGE_CONTAINER_PREFIX": prefix}
+        app_containers = {
+            container_name(purpose, settings) for purpose in ("effect-ledger", "payloads", "documents")
+        }
+        assert app_containers <= granted, slot
+        assert {f"{hub.lower()}-leases", f"{hub.lower()}-applease", f"{hub.lower()}-largemessages"} <= granted
+        other = "staging" if slot == "production" else "production"
+        assert not any(parameters[f"{other}TaskHubName"]["value"].lower() in name for name in granted)
+    sandbox = variables["stagingSandboxContainers"]["value"]["operator"]["operands"]
+    assert (
+        sandbox["true_value"] == ["${containerPrefix}-${stagingHub}-sandbox"] and sandbox["false_value"] == []
+    )
+
+
+def test_personal_data_has_a_lifecycle_backstop_that_spares_everything_else(bicep: dict[str, Any]) -> None:
+    storage = resources(bicep, "modules/storage.bicep")
+    rule = storage["lifecycle"]["config"]["properties"]["policy"]["rules"][0]
+    assert rule["enabled"] is True
+    prefixes = rule["definition"]["filters"]["prefixMatch"]
+    assert prefixes["loop_type"]["detail"]["array_name"] == "personalDataContainerNames"
+    assert prefixes["config"] == "${name}/"
+    assert rule["definition"]["actions"]["baseBlob"]["delete"] == {
+        "daysAfterModificationGreaterThan": "personalDataMaxAgeDays"
+    }
+    personal = bicep["main.bicep"]["variables"]["personalDataContainers"]["value"]["function"]["parameters"]
+    assert personal["arg_1"] == [
+        "${containerPrefix}-${productionHub}-payloads",
+        "${containerPrefix}-${stagingHub}-payloads",
+        "${containerPrefix}-payloads",
+    ]
+    assert personal["arg_2"] == "stagingSandboxContainers"
+    assert bicep["main.bicep"]["modules"]["storage"]["config"]["params"]["personalDataContainerNames"] == (
+        "personalDataContainers"
+    )
+
+
+def test_production_talks_to_real_systems_and_the_csrf_key_comes_from_key_vault(
+    bicep: dict[str, Any],
+) -> None:
+    app = resources(bicep, "modules/functionapp.bicep")
+    production = settings_literal(app["siteAppSettings"])
+    staging = settings_literal(app["stagingAppSettings"])
+    assert production["INTEGRATIONS_MODE"] == "http"
+    assert staging["INTEGRATIONS_MODE"] == "stagingIntegrationsMode"
+    for settings in (production, staging):
+        assert (
+            settings["CONSOLE_CSRF_KEY"]
+            == "@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/console-csrf-key/)"
+        )
+        assert settings["STORAGE_CONTAINER_PREFIX"] == "containerPrefix"
+        assert settings["PERSONAL_DATA_RETENTION"] == "personalDataRetention"
 
 
 @pytest.mark.parametrize(
@@ -268,7 +411,9 @@ def test_sealed_audit_packets_are_immutable_and_signed_with_a_sign_only_key(bice
     assert bicep["modules/audit-evidence.bicep"]["parameters"]["retentionDays"]["default"] == 2555
     assert bicep["main.bicep"]["parameters"]["auditRetentionDays"]["default"] == 2555
     assert audit["auditBlobService"]["config"]["properties"]["isVersioningEnabled"] is True
-    assert audit["auditContainer"]["config"]["properties"] == {"publicAccess": "None"}
+    # One audit container per slot's hub, each written by that slot's identity alone.
+    assert audit["auditContainers"]["config"]["loop_type"]["detail"]["array_name"] == "writers"
+    assert body(audit["auditContainers"])["properties"] == {"publicAccess": "None"}
     assert audit["auditDeleteLock"]["config"]["properties"]["level"] == "CanNotDelete"
 
     key = audit["signingKey"]["config"]["properties"]
@@ -282,9 +427,16 @@ def test_sealed_audit_packets_are_immutable_and_signed_with_a_sign_only_key(bice
         "Microsoft.KeyVault/vaults/keys/sign/action",
         "Microsoft.KeyVault/vaults/keys/verify/action",
     }
-    assert audit["signerAssignment"]["config"]["scope"] == "signingKey"
-    assert audit["auditContainerWriter"]["config"]["scope"] == "auditContainer"
-    for assignment in ("signerAssignment", "auditContainerWriter"):
+    assert body(audit["signerAssignments"])["scope"] == "signingKey"
+    writer_scope = body(audit["auditContainerWriters"])["scope"]["operator"]
+    assert writer_scope["type"] == "index_accessor"
+    assert writer_scope["operands"]["operand_1"] == "auditContainers"
+    writers = bicep["main.bicep"]["modules"]["auditEvidence"]["config"]["params"]["writers"]
+    assert [w["principalId"]["operator"]["operands"]["operand_1"] for w in writers] == [
+        "productionIdentity",
+        "stagingIdentity",
+    ]
+    for assignment in ("signerAssignments", "auditContainerWriters"):
         assert body(audit[assignment])["properties"]["principalType"] == "ServicePrincipal"
 
     app = resources(bicep, "modules/functionapp.bicep")
@@ -293,9 +445,13 @@ def test_sealed_audit_packets_are_immutable_and_signed_with_a_sign_only_key(bice
         assert settings["AUDIT_STORAGE__credential"] == "managedidentity"
         assert settings["AUDIT_STORAGE__blobServiceUri"] == "auditBlobServiceUri"
         assert settings["AUDIT_SIGNING_KEY_URI"] == "auditSigningKeyUri"
-        assert settings["AUDIT_SIGNING_KEY__clientId"] == "identityClientId"
     outputs = bicep["main.bicep"]["outputs"]
-    assert {"AUDIT_STORAGE_ACCOUNT_NAME", "AUDIT_CONTAINER_NAME", "AUDIT_SIGNING_KEY_URI"} <= set(outputs)
+    assert {
+        "AUDIT_STORAGE_ACCOUNT_NAME",
+        "AUDIT_CONTAINER_NAME",
+        "STAGING_AUDIT_CONTAINER_NAME",
+        "AUDIT_SIGNING_KEY_URI",
+    } <= set(outputs)
 
 
 def test_both_slots_sign_callers_in_with_entra_id_alike(bicep: dict[str, Any]) -> None:

@@ -28,7 +28,7 @@ def test_real_infra_passes_with_every_custom_check_run(real_infra: GateReport) -
     assert real_infra.summary["parsing_errors"] == 0
     assert real_infra.summary["resource_count"] > 40
     assert set(real_infra.custom_checks_seen) == expected_custom_checks(CHECKS)
-    assert len(expected_custom_checks(CHECKS)) == 12
+    assert len(expected_custom_checks(CHECKS)) == 16
     assert real_infra.advisories == []  # tree-sitter-bicep sees no syntax error either
 
 
@@ -53,6 +53,15 @@ def test_easy_auth_that_lets_anyone_in_or_is_missing_fails_the_gate(planted: Gat
     assert auth["resource"] == "Microsoft.Web/sites/config.auth"
     [missing] = [p for p in planted.problems if "App Service Authentication (authsettingsV2)" in p]
     assert missing.startswith("/bad/insecure.bicep: 1 slot(s) but 0 ")
+
+
+def test_an_identity_shared_by_the_site_and_the_slot_fails_the_gate(planted: GateReport) -> None:
+    """The planted site and slot carry one identity (and the site a second one: CKV_FUNCAPP_14)."""
+    [shared] = [p for p in planted.problems if "share the identity" in p]
+    assert "site, slot share the identity ${sharedIdentity.id}" in shared
+    failed = {(f["check_id"], f["resource"]) for f in planted.failed_checks}
+    assert ("CKV_FUNCAPP_14", "Microsoft.Web/sites.site") in failed
+    assert ("CKV_FUNCAPP_13", "Microsoft.Authorization/roleAssignments.ownerRole") in failed
 
 
 def test_unparseable_template_fails_although_checkov_would_exit_0(planted: GateReport) -> None:

@@ -10,7 +10,7 @@ import hashlib
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -85,8 +85,9 @@ class MaintenanceApi:
 
     def approve(self, order_id: str, body: Any, as_: LocalPrincipal | None = APPROVER) -> requests.Response:
         url = f"{self.base_url}/api/maintenance-orders/{order_id}/approval"
-        if isinstance(body, str | bytes):
-            return requests.post(url, data=body, headers=self.headers(as_), timeout=30)
+        if isinstance(body, str | bytes):  # raw text, declared as JSON (a malformed body's test)
+            headers = {**self.headers(as_), "Content-Type": "application/json"}
+            return requests.post(url, data=body, headers=headers, timeout=30)
         return requests.post(url, json=body, headers=self.headers(as_), timeout=30)
 
     def order(self, order_id: str, as_: LocalPrincipal | None = SUBMITTER) -> requests.Response:
@@ -137,18 +138,28 @@ class MaintenanceApi:
 
 @dataclass
 class Sandboxes:
-    """Direct reads of the sandboxed outside systems (what they recorded)."""
+    """Direct reads of the sandboxed outside systems (what they recorded) of this module's hosts.
+
+    Each host runs on a task hub of its own, and the app keeps its sandboxes per task hub, so the
+    reads cover every hub started in the module (`start_host` registers them).
+    """
 
     env: dict[str, str]
+    hubs: list[str] = field(default_factory=list)
 
-    def system(self, name: str) -> SandboxSystem:
-        return SandboxSystem.from_settings(name, self.env)
+    def systems(self, name: str) -> list[SandboxSystem]:
+        return [SandboxSystem.from_settings(name, {**self.env, "TASKHUB_NAME": hub}) for hub in self.hubs]
+
+    def calls(self, name: str) -> list[dict[str, Any]]:
+        """Every call the system received from any of the module's hosts."""
+        return [call for system in self.systems(name) for call in system.calls()]
 
     def effects(self, name: str, instance_id: str, operation: str | None = None) -> list[dict[str, Any]]:
         """Effects of one order (keys start with its instance id)."""
         return [
             effect
-            for effect in self.system(name).effects(operation)
+            for system in self.systems(name)
+            for effect in system.effects(operation)
             if str(effect["idempotencyKey"]).startswith(f"{instance_id}:")
         ]
 
@@ -173,7 +184,9 @@ def sandboxes(storage_env: dict[str, str]) -> Sandboxes:
 
 
 @pytest.fixture(scope="module")
-def start_host(azurite: Azurite, storage_env: dict[str, str]) -> Iterator[Callable[..., HostProcess]]:
+def start_host(
+    azurite: Azurite, storage_env: dict[str, str], sandboxes: Sandboxes
+) -> Iterator[Callable[..., HostProcess]]:
     """Start hosts (virtual clock) of an app folder for this module; all stop at its end."""
     started: list[HostProcess] = []
 
@@ -182,8 +195,9 @@ def start_host(azurite: Azurite, storage_env: dict[str, str]) -> Iterator[Callab
     ) -> HostProcess:
         options.setdefault("virtual_clock", True)
         options.setdefault("easy_auth", True)
-        host = make_host(app_dir, azurite, env={**storage_env, **(env or {})}, **options).start()
-        started.append(host)
+        host = make_host(app_dir, azurite, env={**storage_env, **(env or {})}, **options)
+        sandboxes.hubs.append(host.extra["hub"])
+        started.append(host.start())
         return host
 
     yield start

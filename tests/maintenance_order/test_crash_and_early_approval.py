@@ -37,7 +37,7 @@ def wait_inside_fan_out(api: MaintenanceApi, sandboxes: Sandboxes, order_id: str
     for _ in range(60):
         calls = [
             call
-            for call in sandboxes.system("suppliers").calls()
+            for call in sandboxes.calls("suppliers")
             if call["operation"] == "request_parts"
             and str(call.get("idempotencyKey")).startswith(instance_id)
         ]

@@ -45,7 +45,7 @@ def test_deliver_twice_makes_one_request_document_and_notification_per_step(
     for system in ("suppliers", "documents", "customer_messaging"):
         effect_calls = [
             call
-            for call in sandboxes.system(system).calls()
+            for call in sandboxes.calls(system)
             if str(call.get("idempotencyKey")).startswith(f"{instance_id}:") and call["outcome"] == "effect"
         ]
         assert len(effect_calls) == len(sandboxes.effects(system, instance_id)), system

@@ -53,7 +53,7 @@ def test_messages_failing_past_the_retry_budget_are_recorded_and_the_order_is_re
     assert sandboxes.effects("customer_messaging", instance_id) == []
     sends = Counter(
         call["outcome"]
-        for call in sandboxes.system("customer_messaging").calls()
+        for call in sandboxes.calls("customer_messaging")
         if str(call["idempotencyKey"]).startswith(f"{instance_id}:")
     )
     assert sends == Counter({"fault:transient": 2 * BEST_EFFORT_RETRY.max_number_of_attempts})

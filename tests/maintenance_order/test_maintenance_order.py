@@ -37,7 +37,11 @@ def test_happy_path_releases_the_order_with_one_effect_per_step(
     instance_id = f"maintenance-{order_id}"
     started = api.start(order_body(order_id))
     assert started.status_code == 202, started.text
-    assert started.json()["id"] == instance_id and "statusQueryGetUri" in started.json()
+    # The app's own status resource, never the Durable management URLs (they carry the system key).
+    assert started.headers["Location"] == f"/api/maintenance-orders/{order_id}"
+    assert started.json()["instanceId"] == instance_id and started.json()["orderId"] == order_id
+    assert started.json()["runtimeStatus"] in ("Pending", "Running")
+    assert "/runtime/webhooks/" not in started.text
 
     waiting = api.wait_stage(order_id, "awaiting_approval")
     assert (
@@ -153,7 +157,8 @@ def test_starting_the_same_order_again_is_a_conflict(api: MaintenanceApi) -> Non
     assert api.start(order_body(order_id)).status_code == 202
     again = api.start(order_body(order_id))
     assert again.status_code == 409, again.text
-    assert again.json()["statusQueryGetUri"].split("?")[0].endswith(f"/instances/maintenance-{order_id}")
+    assert again.json()["statusUrl"] == again.headers["Location"] == f"/api/maintenance-orders/{order_id}"
+    assert "/runtime/webhooks/" not in again.text
     api.wait_stage(order_id, "awaiting_approval")
     assert api.approve(order_id, {"approved": False}).status_code == 202
     api.wait_finished(order_id)

@@ -68,7 +68,7 @@ HEALTHY = (
     "appinsights_component_show",
     "appinsights_resource_show",
     "storage_account_show",
-    "role_assignments_storage",
+    "role_assignments_resource_group",
     "slotsdiffs",
     "deployment_what_if",
     "deployment_create",

@@ -433,15 +433,164 @@ def test_storage_account_hardening_failures(field: str, value: object, message: 
     assert message in next(c for c in report.checks if c.id == "storage.account").detail
 
 
+SUBSCRIPTION_PATH = "/subscriptions/8f1e2d3c-4b5a-4c6d-9e8f-0a1b2c3d4e5f"
+GROUP_PATH = f"{SUBSCRIPTION_PATH}/resourceGroups/rg-wflows-prod"
+ROLES = f"rest get {GROUP_PATH}/providers/Microsoft.Authorization/roleAssignments"
+ACCOUNT_ID = (
+    "/subscriptions/8f1e2d3c-4b5a-4c6d-9e8f-0a1b2c3d4e5f/resourceGroups/rg-wflows-prod/providers/"
+    "Microsoft.Storage/storageAccounts/stwflowsk3x9qa7m2c4"
+)
+# The audit evidence account (infra/modules/audit-evidence.bicep): one container per slot's hub.
+AUDIT_ACCOUNT_ID = (
+    "/subscriptions/8f1e2d3c-4b5a-4c6d-9e8f-0a1b2c3d4e5f/resourceGroups/rg-wflows-prod/providers/"
+    "Microsoft.Storage/storageAccounts/stwflowsaudk3x9qa7m2c4"
+)
+PRODUCTION_PRINCIPAL = "5c4d3e2f-1a0b-4c9d-8e7f-6a5b4c3d2e1f"
+STAGING_PRINCIPAL = "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d"
+
+
+def grant(role: str, scope: str, principal: str) -> dict[str, Any]:
+    return {
+        "properties": {
+            "roleDefinitionId": f"{SUBSCRIPTION_PATH}/providers/Microsoft.Authorization/roleDefinitions/"
+            + role,
+            "principalId": principal,
+            "scope": scope,
+        }
+    }
+
+
+def detail(report: PreflightReport, check_id: str) -> str:
+    return next(c for c in report.checks if c.id == check_id).detail
+
+
+def test_each_slot_identity_holds_exactly_its_own_roles() -> None:
+    report = run(FakeAz.healthy())
+    for check_id in ("storage.roles", "storage.roles.staging", "identity.per_slot"):
+        assert status(report, check_id) == "pass", detail(report, check_id)
+    staging = report.snapshots["staging"]["storageRoles"]
+    payloads = (
+        "Microsoft.Storage/storageAccounts/stwflowsk3x9qa7m2c4/blobServices/default/containers/"
+        "wf-wfstaging-payloads"
+    )
+    assert f"Storage Blob Data Contributor -> {payloads}" in staging
+    audit_account = AUDIT_ACCOUNT_ID.split("/providers/", 1)[1]
+    audit = f"{audit_account}/blobServices/default/containers/wf-wfstaging-audit-packets"
+    assert f"Storage Blob Data Contributor -> {audit}" in staging
+    assert not any("wfprod" in role for role in staging)
+
+
 def test_missing_storage_data_role_fails() -> None:
     fake = FakeAz.healthy()
-    assignments = fake.stdout("role assignment list")
-    assignments[:] = [a for a in assignments if a["roleDefinitionName"] != "Storage Table Data Contributor"]
+    assignments = fake.stdout(ROLES)["value"]
+    assignments[:] = [
+        a
+        for a in assignments
+        if not a["properties"]["roleDefinitionId"].endswith("0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3")
+    ]
     report = run(fake)
     assert status(report, "storage.roles") == "fail"
-    assert (
-        "Storage Table Data Contributor" in next(c for c in report.checks if c.id == "storage.roles").detail
-    )
+    assert "lacks Storage Table Data Contributor" in detail(report, "storage.roles")
+
+
+@pytest.mark.parametrize(
+    ("role", "scope", "principal", "check_id", "message"),
+    [
+        (
+            "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
+            ACCOUNT_ID,
+            PRODUCTION_PRINCIPAL,
+            "storage.roles",
+            "holds Storage Blob Data Owner",
+        ),
+        (
+            "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
+            "/subscriptions/8f1e2d3c-4b5a-4c6d-9e8f-0a1b2c3d4e5f/resourceGroups/rg-wflows-prod",
+            STAGING_PRINCIPAL,
+            "storage.roles.staging",
+            "holds Owner",
+        ),
+        (
+            "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+            ACCOUNT_ID,
+            STAGING_PRINCIPAL,
+            "storage.roles.staging",
+            "Storage Blob Data Contributor beyond a container",
+        ),
+        (
+            "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+            f"{ACCOUNT_ID}/blobServices/default/containers/wf-wfprod-effect-ledger",
+            STAGING_PRINCIPAL,
+            "storage.roles.staging",
+            "the other slot's container wf-wfprod-effect-ledger",
+        ),
+        (
+            "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+            f"{ACCOUNT_ID}/blobServices/default/containers/app-package",
+            PRODUCTION_PRINCIPAL,
+            "storage.roles",
+            "can write the deployment package container",
+        ),
+        (
+            "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+            f"{AUDIT_ACCOUNT_ID}/blobServices/default/containers/wf-wfprod-audit-packets",
+            STAGING_PRINCIPAL,
+            "storage.roles.staging",
+            "the other slot's audit container wf-wfprod-audit-packets",
+        ),
+        (
+            "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+            AUDIT_ACCOUNT_ID,
+            PRODUCTION_PRINCIPAL,
+            "storage.roles",
+            "Storage Blob Data Contributor beyond a container",
+        ),
+    ],
+)
+def test_roles_beyond_the_slots_own_data_fail(
+    role: str, scope: str, principal: str, check_id: str, message: str
+) -> None:
+    fake = FakeAz.healthy()
+    fake.stdout(ROLES)["value"].append(grant(role, scope, principal))
+    report = run(fake)
+    assert status(report, check_id) == "fail"
+    assert message in detail(report, check_id)
+
+
+def test_slots_sharing_one_identity_fail() -> None:
+    fake = FakeAz.healthy()
+    production = fake.stdout("functionapp show")
+    staging = fake.stdout("functionapp show --slot staging")
+    staging["identity"] = json.loads(json.dumps(production["identity"]))
+    staging["keyVaultReferenceIdentity"] = production["keyVaultReferenceIdentity"]
+    report = run(fake)
+    assert status(report, "identity.per_slot") == "fail"
+    assert "carry the same identity" in detail(report, "identity.per_slot")
+
+
+def test_a_sandbox_in_production_or_a_loose_slot_setting_fails() -> None:
+    fake = FakeAz.healthy()
+    setting(fake, PROD_SETTINGS, "INTEGRATIONS_MODE")["value"] = "sandbox"
+    setting(fake, STAGING_SETTINGS, "AzureWebJobsStorage__clientId")["slotSetting"] = False
+    report = run(fake)
+    assert status(report, "production.integrations") == "fail"
+    assert "'sandbox'" in detail(report, "production.integrations")
+    assert status(report, "staging.settings.sticky") == "fail"
+    assert "AzureWebJobsStorage__clientId" in detail(report, "staging.settings.sticky")
+    assert status(report, "staging.integrations") == "pass"
+
+
+def test_the_console_csrf_key_is_required_and_must_come_from_key_vault() -> None:
+    fake = FakeAz.healthy()
+    setting(fake, PROD_SETTINGS, "CONSOLE_CSRF_KEY")["value"] = "typed-by-hand"
+    fake.stdout(STAGING_SETTINGS)[:] = [
+        s for s in fake.stdout(STAGING_SETTINGS) if s["name"] != "CONSOLE_CSRF_KEY"
+    ]
+    report = run(fake)
+    assert status(report, "production.settings.secrets") == "fail"
+    assert "CONSOLE_CSRF_KEY" in detail(report, "production.settings.secrets")
+    assert status(report, "staging.settings.required") == "fail"
+    assert "CONSOLE_CSRF_KEY" in detail(report, "staging.settings.required")
 
 
 def test_key_vault_target_parses_both_reference_forms() -> None:

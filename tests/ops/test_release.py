@@ -8,6 +8,7 @@ import io
 import json
 import subprocess
 import sys
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -30,11 +31,18 @@ FAIL_COMMAND = (
 )
 
 
+def write_zip(path: Path, names: list[str]) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        for name in names:
+            archive.writestr(name, b"")
+    return path
+
+
 @pytest.fixture
 def package(tmp_path: Path) -> Path:
-    path = tmp_path / "app.zip"
-    path.write_bytes(b"PK\x05\x06" + b"\0" * 18)
-    return path
+    """The shape of `python -m ops package`'s output (the real build: tests/deploy_package)."""
+    names = ["function_app.py", "host.json", ".python_packages/lib/site-packages/azure/functions/__init__.py"]
+    return write_zip(tmp_path / "app.zip", names)
 
 
 @pytest.fixture
@@ -213,8 +221,18 @@ def test_active_instances_refuse_the_swap(package: Path, host_json: Path) -> Non
     assert "functionapp deployment slot swap --slot staging" not in fake.keys_called()
 
 
-def test_instance_query_uses_management_api_with_masked_key(package: Path, host_json: Path) -> None:
+def test_instance_query_sends_the_key_as_a_header_from_a_private_file(package: Path, host_json: Path) -> None:
+    """Neither in the URL nor on az's command line: az reads the header from a 0600 file (`@file`)."""
     fake = FakeAz.healthy()
+    seen: list[tuple[dict[str, str], int]] = []
+
+    def read_headers_file(args: Sequence[str]) -> bool:
+        if "--headers" in args and "durabletask/instances" in " ".join(args):
+            headers = Path(args[list(args).index("--headers") + 1].removeprefix("@"))
+            seen.append((json.loads(headers.read_text()), headers.stat().st_mode & 0o777))
+        return False
+
+    fake.routes.append((read_headers_file, {}))
     rel, _ = make(fake, package, host_json)
     rel.run()
     query = next(c for c in fake.calls if c[0] == "rest" and "durabletask/instances" in " ".join(c))
@@ -222,11 +240,12 @@ def test_instance_query_uses_management_api_with_masked_key(package: Path, host_
     assert "runtimeStatus=Running,Pending,Suspended" in url and "taskHub=wfprod" in url
     key = load("functionapp_keys")["stdout"]["systemKeys"]["durabletask_extension"]
     assert key not in url and "code=" not in url, "no credential in the URL"
+    assert not any(key in argument for call in fake.calls for argument in call), "no key on a command line"
     # An Entra token for the app registration gets past App Service Authentication; the key is a header.
     assert query[query.index("--resource") + 1] == "api://3f9a1c2e-7b4d-4e8a-9c1f-5d6e7f8a9b0c"
-    assert query[query.index("--headers") + 1] == f"x-functions-key={key}"
+    assert seen == [({"x-functions-key": key}, 0o600)]
+    assert not Path(query[query.index("--headers") + 1].removeprefix("@")).exists(), "deleted after use"
     assert "--skip-authorization-header" not in query
-    assert key not in rel.az.mask(query)
 
 
 def test_drain_waits_until_the_hub_is_empty(package: Path, host_json: Path) -> None:
@@ -389,6 +408,18 @@ def test_az_failure_stops_the_release(package: Path, capsys: pytest.CaptureFixtu
 def test_usage_errors_exit_2(package: Path, tmp_path: Path) -> None:
     assert release.handle(_args(package, drain=True, versioning=True), FakeAz.healthy().cli()) == 2
     assert release.handle(_args(tmp_path / "missing.zip"), FakeAz.healthy().cli()) == 2
+
+
+def test_a_zip_that_is_not_a_deploy_package_is_refused_before_any_change(
+    package: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hand_made = write_zip(tmp_path / "hand.zip", ["function_app.py", "host.json", "tests/conftest.py"])
+    fake = FakeAz.healthy()
+    assert release.handle(_args(hand_made), fake.cli()) == 2
+    error = capsys.readouterr().err
+    assert "no dependencies under .python_packages" in error and "tests/conftest.py" in error
+    assert "python -m ops package" in error
+    assert fake.calls == [], "nothing ran against Azure"
 
 
 def test_prompt_without_terminal_asks_for_yes(package: Path, monkeypatch: pytest.MonkeyPatch) -> None:

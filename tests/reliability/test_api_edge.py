@@ -13,7 +13,9 @@ import azure.functions as func
 import pytest
 
 from api.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
+from api.handlers import json_response
 from api.validation import MAX_BODY_BYTES, json_body
+from ops.fuzz_checks import management_url_problem
 
 
 def request(body: bytes, content_type: str | None = "application/json") -> func.HttpRequest:
@@ -52,17 +54,39 @@ def test_a_body_over_one_mebibyte_is_a_413_on_the_body() -> None:
 
 
 @pytest.mark.parametrize(
-    "content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"]
+    "content_type", [None, "", "text/plain", "application/x-www-form-urlencoded", "application/xml", "+json"]
 )
-def test_a_declared_non_json_body_is_a_415_on_the_body(content_type: str) -> None:
+def test_a_body_not_declared_as_json_is_a_415_on_the_body(content_type: str | None) -> None:
+    """A missing Content-Type too: a cross-site form or text/plain POST needs no CORS preflight."""
     error = rejected(b'{"a": 1}', content_type)
     assert isinstance(error, UnsupportedMediaType)
     assert (error.status_code, error.field) == (415, "body")
+    assert "application/json" in str(error)
 
 
 @pytest.mark.parametrize(
     "content_type",
-    [None, "application/json", "application/json; charset=utf-8", "application/merge-patch+json"],
+    [
+        "application/json",
+        "application/json; charset=utf-8",
+        "Application/JSON",
+        "application/merge-patch+json",
+    ],
 )
-def test_json_or_an_undeclared_type_is_read_as_json(content_type: str | None) -> None:
+def test_a_body_declared_as_json_is_read(content_type: str) -> None:
     assert json_body(request(b'{"a": 1}', content_type)) == {"a": 1}
+
+
+def test_json_responses_are_neither_sniffed_nor_cached() -> None:
+    response = json_response({"a": 1}, 201, {"Location": "/api/x"})
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Location"] == "/api/x"
+    assert response.mimetype == "application/json"
+
+
+def test_the_fuzz_check_finds_management_urls_in_bodies_and_headers() -> None:
+    url = "https://app.example/runtime/webhooks/durabletask/instances/x?code=secret"
+    assert management_url_problem('{"statusUrl": "/api/maintenance-orders/x"}', {}) is None
+    assert management_url_problem(json.dumps({"statusQueryGetUri": url}), {}) is not None
+    assert management_url_problem("{}", {"Location": url}) == "header Location carries a management URL"

@@ -30,6 +30,8 @@ def relief_env(azurite: Azurite) -> dict[str, str]:
     return {
         "AzureWebJobsStorage": azurite.connection_string,
         "STORAGE_CONTAINER_PREFIX": f"t{uuid.uuid4().hex[:10]}",
+        # The host's task hub (one host per test): the test reads this hub's sandboxes.
+        "TASKHUB_NAME": f"rr{uuid.uuid4().hex[:12]}",
         "INTEGRATIONS_MODE": "sandbox",
         "RELIEF_NETWORK_FILE": str(TEST_NETWORK),
         "RELIEF_CONFIRMATION_INTERVAL": "PT1H",

@@ -16,9 +16,10 @@ def run_happy_path(api: ReliefApi, env: dict[str, str], request_id: str) -> dict
     """Start, wait for dispatch, confirm both shelters, and check what every system saw."""
     started = api.start(request_body(request_id, SHELTERS))
     assert started.status_code == 202, started.text
-    assert started.json()["id"] == f"relief-{request_id}"
+    assert started.json()["instanceId"] == f"relief-{request_id}"
+    assert started.headers["Location"] == f"/api/relief-requests/{request_id}"
     again = api.start(request_body(request_id, SHELTERS))
-    assert again.status_code == 409 and "statusQueryGetUri" in again.json()
+    assert again.status_code == 409 and again.json()["statusUrl"] == started.headers["Location"]
 
     waiting = api.wait_stage(request_id, "awaiting_confirmations")
     assert waiting["reservation"] == "fully_reserved"

@@ -135,6 +135,7 @@ def make_host(
     hub_name: str | None = None,
     env: dict[str, str] | None = None,
     easy_auth: bool = False,
+    extra_args: list[str] | None = None,
 ) -> DevHost:
     """Describe a host for an app folder, isolated by its own task hub; call .start() to run it.
 
@@ -165,7 +166,9 @@ def make_host(
         clock_start=(clock_start or PLAIN_WEDNESDAY) if virtual_clock else None,
         deliver_twice=deliver_twice,
         trace_payloads=trace_payloads,
-        hub_name=hub_name,
+        extra_args=extra_args or (),
+        # The app names its containers after TASKHUB_NAME: settings that set it choose the hub.
+        hub_name=hub_name or settings.get("TASKHUB_NAME"),
     )
     host.log_path = ARTIFACTS / f"host-{app_dir.name}-{host.hub_name}.log"
     if "WEBSITE_AUTH_ENABLED" not in settings:  # platform-set: never inherited from the caller

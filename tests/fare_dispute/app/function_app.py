@@ -18,11 +18,13 @@ import azure.functions as func
 
 from activities.audit_seal import bp as audit_seal_bp
 from activities.fare_dispute import bp as fare_dispute_activities_bp
+from activities.personal_data import bp as personal_data_activities_bp
 from api.audit import bp as audit_api_bp
 from api.fare_dispute import bp as fare_dispute_api_bp
 from integrations.payments import RefundReceipt, RefundRequest, SandboxPaymentGateway
 from integrations.sandbox_view import bp as sandbox_view_bp
 from orchestrators.fare_dispute import bp as fare_dispute_bp
+from orchestrators.personal_data_retention import bp as personal_data_retention_bp
 from telemetry import configure_telemetry
 
 configure_telemetry()
@@ -33,6 +35,8 @@ app.register_functions(fare_dispute_api_bp)
 app.register_functions(audit_seal_bp)  # every workflow's last step seals its audit packet
 app.register_functions(audit_api_bp)
 app.register_functions(sandbox_view_bp)
+app.register_functions(personal_data_retention_bp)
+app.register_functions(personal_data_activities_bp)
 
 _PAUSE_MARKER = os.environ.get("FARE_DISPUTE_TEST_PAUSE_MARKER", "")
 if _PAUSE_MARKER:

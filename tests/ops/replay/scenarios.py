@@ -600,9 +600,94 @@ FARE_DISPUTE = Suite(
 )
 
 
+def _until_timer_scheduled(api: DurableApi, instance_id: str) -> None:
+    """Until the orchestration has scheduled its timer (a running sweep, recorded asleep)."""
+    for _ in range(600):
+        history = api.status(instance_id, showHistory="true").json().get("historyEvents") or []
+        if any(event.get("EventType") == "TimerCreated" for event in history):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{instance_id} never scheduled its timer")
+
+
+# Personal data retention (issue 17): the workflows' new last step for instances started with
+# `erasesPersonalData` (after the audit seal when both are set, as the starters do today), and one
+# cycle of the hub's retention orchestration. Recorded on their own, so the histories above stay as
+# their code wrote them.
+PERSONAL_DATA = Suite(
+    app_dir=REPO_ROOT,
+    out_dir=HISTORIES / "personal_data",
+    scenarios=[
+        Scenario(
+            "maintenance_released_erasure_scheduled.json",
+            "maintenance_order",
+            {
+                **_maintenance_input("replay-7"),
+                "approvalPolicy": {
+                    "reminderInterval": "PT24H",
+                    "escalateAfterReminders": 3,
+                    "approvalDeadline": "P7D",
+                    "deadlinesFirst": True,
+                },
+                "startedBy": _PORTAL,
+                "erasesPersonalData": True,
+            },
+            _maintenance_decisions(_ADA),
+        ),
+        Scenario(
+            "fare_dispute_refunded_erasure_scheduled.json",
+            "fare_dispute",
+            {
+                **_filed_by_portal(
+                    _fare_dispute_input("replay-7", "trip-overcharged", "overcharge", "4.50", "cust-ana")
+                ),
+                "erasesPersonalData": True,
+            },
+        ),
+        # Today's input: sealed, then the erasure scheduled (the seal right after the final stage).
+        Scenario(
+            "maintenance_released_sealed_then_erasure_scheduled.json",
+            "maintenance_order",
+            {
+                **_maintenance_input("replay-8"),
+                "approvalPolicy": {
+                    "reminderInterval": "PT24H",
+                    "escalateAfterReminders": 3,
+                    "approvalDeadline": "P7D",
+                    "deadlinesFirst": True,
+                },
+                "startedBy": _PORTAL,
+                "sealsAuditPacket": True,
+                "erasesPersonalData": True,
+            },
+            _maintenance_decisions(_ADA),
+        ),
+        Scenario(
+            "fare_dispute_refunded_sealed_then_erasure_scheduled.json",
+            "fare_dispute",
+            {
+                **_filed_by_portal(
+                    _fare_dispute_input("replay-8", "trip-overcharged", "overcharge", "4.50", "cust-ana")
+                ),
+                "sealsAuditPacket": True,
+                "erasesPersonalData": True,
+            },
+        ),
+        Scenario(
+            "retention_sweep_asleep.json",
+            "personal_data_retention",
+            None,
+            _until_timer_scheduled,
+            frozenset({"Running"}),
+        ),
+    ],
+)
+
+
 SUITES: dict[str, Suite] = {
     "samples": SAMPLES,
     "maintenance_order": MAINTENANCE_ORDER,
     "relief_routing": RELIEF_ROUTING,
     "fare_dispute": FARE_DISPUTE,
+    "personal_data": PERSONAL_DATA,
 }

@@ -170,7 +170,7 @@ def issue_refund(work: dict[str, Any]) -> dict[str, Any]:
             time.sleep(float(work.get("pauseAfterCallSeconds") or 0))
         return receipt
 
-    outcome = EffectLedger.from_settings().run_once(key, refund)
+    outcome = EffectLedger.from_settings().run_once(key, refund, request=work)
     activity_log(WORKFLOW, "issue_refund", instance_id_from_key(key)).info(
         "refund recorded", performed=outcome.performed
     )
@@ -183,7 +183,11 @@ def send_plain_message(work: dict[str, Any]) -> dict[str, Any]:
     key = work["key"]
     messaging = integrations_from_settings().customer_messaging
     message = CustomerMessage(channel="email", to=work["to"], template="test")
-    return EffectLedger.from_settings().run_once(key, lambda: messaging.send(message, key).to_dict()).result
+    return (
+        EffectLedger.from_settings()
+        .run_once(key, lambda: messaging.send(message, key).to_dict(), request=work)
+        .result
+    )
 
 
 @app.activity_trigger(input_name="work")
@@ -202,7 +206,11 @@ def notify_customer(work: dict[str, Any]) -> dict[str, Any]:
     journal = activity_log(WORKFLOW, "notify_customer", instance_id_from_key(key))
     # The details below are redacted before they reach any log handler.
     journal.info(f"sending to {customer['email']}", email=customer["email"], phone=customer.get("phone"))
-    return EffectLedger.from_settings().run_once(key, lambda: messaging.send(message, key).to_dict()).result
+    return (
+        EffectLedger.from_settings()
+        .run_once(key, lambda: messaging.send(message, key).to_dict(), request=work)
+        .result
+    )
 
 
 @app.activity_trigger(input_name="work")
@@ -250,7 +258,18 @@ async def start_test_order(req: func.HttpRequest, client: df.DurableOrchestratio
         "refundAmount": str(order.refund.amount),
         "sealed": sealed,
     }
-    return await start_once(client, req, "sensitive_order", instance_id, orchestration_input, "order")
+    return await start_once(
+        client,
+        "sensitive_order",
+        instance_id,
+        orchestration_input,
+        "order",
+        status_path=f"test-orders/{order.order_id}",
+        view=lambda status: {
+            "id": instance_id,
+            "runtimeStatus": status.runtime_status.value if status.runtime_status else None,
+        },
+    )
 
 
 @app.route(route="test-orders/{orderId}/evidence", methods=["POST"])
