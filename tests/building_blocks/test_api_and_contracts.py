@@ -156,7 +156,12 @@ def test_the_sandbox_view_is_served_only_when_the_sandbox_is_selected(
     posted = requests.post(f"{sandbox_app.base_url}/api/sandbox/payments", headers=reader, timeout=30)
     assert posted.status_code in (404, 405)
 
-    real_app = start_host(Path(REPO_ROOT), env={"INTEGRATIONS_MODE": "http"}, easy_auth=True)
+    # A task hub of its own: one host per hub (the hub lease), and this one runs beside the first.
+    real_app = start_host(
+        Path(REPO_ROOT),
+        env={"INTEGRATIONS_MODE": "http", "TASKHUB_NAME": f"{sandbox_app.hub_name}http"},
+        easy_auth=True,
+    )
     hidden = requests.get(
         f"{real_app.base_url}/api/sandbox/payments",
         headers=Tokens(real_app.base_url).headers(READER),

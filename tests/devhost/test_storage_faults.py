@@ -187,8 +187,7 @@ def test_storage_that_comes_back_empty_stops_the_host_and_a_restart_refuses_the_
         log = host.log_text()
         assert "vanished from the storage account of 'AzureWebJobsStorage'" in log
 
-        again = proxied_host(storage, hosts, tmp_path)
-        again.env["TASKHUB_NAME"] = host.env["TASKHUB_NAME"]
+        again = proxied_host(storage, hosts, tmp_path, hub_name=host.hub_name)
         with pytest.raises(RuntimeError, match="exited with 1") as refused:
             again.start(timeout=30)
         assert "ran here before" in str(refused.value) and "'AzureWebJobsStorage'" in str(refused.value)
@@ -233,13 +232,12 @@ def test_one_host_per_task_hub_a_second_refuses_naming_the_holder_and_a_crashed_
     storage: tuple[Azurite, TcpProxy], hosts: list[HostProcess], tmp_path: Path
 ) -> None:
     first = proxied_host(storage, hosts, tmp_path).start()
-    second = proxied_host(storage, hosts, tmp_path)
-    second.env["TASKHUB_NAME"] = first.env["TASKHUB_NAME"]
+    second = proxied_host(storage, hosts, tmp_path, hub_name=first.hub_name)
     second.command += ["--lease-wait", "2"]
     with pytest.raises(RuntimeError, match="exited with 1") as refused:
         second.start(timeout=30)
     message = str(refused.value)
-    hub = first.env["TASKHUB_NAME"]
+    hub = first.hub_name
     assert (
         f"task hub '{hub}'" in message
         and f"port {first.port}" in message

@@ -110,10 +110,11 @@ class DisputeHost:
         )
 
     def audit_ok(self, dispute_id: str) -> JsonDict:
-        response = requests.get(f"{self.base_url}/api/fare-disputes/{dispute_id}/audit", timeout=30)
+        """The audit packet (inside its sealed envelope, or the interim snapshot's), read as a reader."""
+        response = self.audit(dispute_id)
         assert response.status_code == 200, response.text
-        body: JsonDict = response.json()
-        return body
+        packet: JsonDict = response.json()["packet"]
+        return packet
 
     def view_ok(self, dispute_id: str) -> JsonDict:
         response = self.view(dispute_id)

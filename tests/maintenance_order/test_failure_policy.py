@@ -59,7 +59,7 @@ def test_messages_failing_past_the_retry_budget_are_recorded_and_the_order_is_re
     assert sends == Counter({"fault:transient": 2 * BEST_EFFORT_RETRY.max_number_of_attempts})
     assert len(sandboxes.effects("documents", instance_id)) == 2, "compliance pack and certificate filed"
 
-    packet = api.audit(order_id).json()
+    packet = api.audit(order_id).json()["packet"]
     assert packet["finalOutcome"] == "released" and packet["failure"] is None
     assert packet["unsentNotifications"] == done["unsent"]
     notices = [a for a in packet["activities"] if a["name"] == "notify_customer"]
@@ -85,6 +85,6 @@ def test_a_supplier_outage_past_the_retry_budget_fails_the_order_and_records_wha
     assert failure["kept"] == ["inspection record filed"]
     assert sandboxes.effects("suppliers", instance_id) == [], "no supplier request was placed"
     assert api.approve(order_id, {"approved": True, "approver": "Ada Approver"}).status_code == 409
-    packet = api.audit(order_id).json()
+    packet = api.audit(order_id).json()["packet"]
     assert packet["finalOutcome"] == "Failed" and packet["failure"] == failure
     assert "process failed" in host.log_text()

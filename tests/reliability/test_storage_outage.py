@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from ops.workflow_clients import maintenance_order_body, relief_request_body
+from tests.support.identity import APPROVER, READER, SUBMITTER, Tokens
 from tests.support.polling import wait_until
 from tests.support.processes import REPO_ROOT, Azurite, HostProcess, blob_connection_string, make_host
 from tests.support.tcp_proxy import TcpProxy
@@ -32,7 +33,7 @@ def outage_host(azurite: Azurite, tmp_path: Any) -> Iterator[tuple[HostProcess, 
         "INTEGRATIONS_MODE": "sandbox",
         "XDG_CACHE_HOME": str(tmp_path / "cache"),
     }
-    host = make_host(REPO_ROOT, azurite, virtual_clock=True, env=env).start()
+    host = make_host(REPO_ROOT, azurite, virtual_clock=True, env=env, easy_auth=True).start()
     yield host, proxy
     host.stop()
     proxy.stop()
@@ -49,16 +50,24 @@ def test_requests_during_a_storage_outage_answer_503_within_seconds_then_the_wor
 ) -> None:
     host, proxy = outage_host
     base = f"{host.base_url}/api"
+    # Sessions are made before the outage (signing in needs no storage, but keep the calls simple).
+    tokens = Tokens(host.base_url)
+    submitter, approver, reader = (tokens.headers(p) for p in (SUBMITTER, APPROVER, READER))
     order_id = f"so-{uuid.uuid4().hex[:6]}"
     assert (
         requests.post(
-            f"{base}/maintenance-orders", json=maintenance_order_body(order_id), timeout=30
+            f"{base}/maintenance-orders",
+            json=maintenance_order_body(order_id),
+            headers=submitter,
+            timeout=30,
         ).status_code
         == 202
     )
     wait_until(
         lambda: (
-            requests.get(f"{base}/maintenance-orders/{order_id}", timeout=30).json().get("stage")
+            requests.get(f"{base}/maintenance-orders/{order_id}", headers=reader, timeout=30)
+            .json()
+            .get("stage")
             == "awaiting_approval"
         ),
         60,
@@ -68,20 +77,27 @@ def test_requests_during_a_storage_outage_answer_503_within_seconds_then_the_wor
     proxy.cut()
     calls: dict[str, Callable[[], requests.Response]] = {
         "start": lambda: requests.post(
-            f"{base}/maintenance-orders", json=maintenance_order_body(f"{order_id}-b"), timeout=60
+            f"{base}/maintenance-orders",
+            json=maintenance_order_body(f"{order_id}-b"),
+            headers=submitter,
+            timeout=60,
         ),
         "approve": lambda: requests.post(
             f"{base}/maintenance-orders/{order_id}/approval",
-            json={"approved": True, "approver": "Ada Approver", "comment": "during the outage"},
+            json={"approved": True, "comment": "during the outage"},
+            headers=approver,
             timeout=60,
         ),
         "relief": lambda: requests.post(
             f"{base}/relief-requests",
             json=relief_request_body(f"r{order_id}", {"shelter-bayview-school": {"water": 1}}),
+            headers=submitter,
             timeout=60,
         ),
-        "inventory": lambda: requests.get(f"{base}/inventory", timeout=60),
-        "audit": lambda: requests.get(f"{base}/maintenance-orders/{order_id}/audit", timeout=60),
+        "inventory": lambda: requests.get(f"{base}/inventory", headers=reader, timeout=60),
+        "audit": lambda: requests.get(
+            f"{base}/maintenance-orders/{order_id}/audit", headers=reader, timeout=60
+        ),
         "health": lambda: requests.get(f"{base}/health", timeout=60),
     }
     for name, call in calls.items():
@@ -89,7 +105,7 @@ def test_requests_during_a_storage_outage_answer_503_within_seconds_then_the_wor
         assert response.status_code == 503, (name, response.status_code, response.text)
         assert response.headers.get("Retry-After") == "5", name
         assert seconds < ANSWER_WITHIN_SECONDS, (name, seconds)
-    status = requests.get(f"{base}/maintenance-orders/{order_id}", timeout=30)
+    status = requests.get(f"{base}/maintenance-orders/{order_id}", headers=reader, timeout=30)
     assert status.status_code == 200 and status.json()["stage"] == "awaiting_approval", (
         "status comes from memory"
     )
@@ -98,23 +114,26 @@ def test_requests_during_a_storage_outage_answer_503_within_seconds_then_the_wor
     wait_until(lambda: requests.get(f"{base}/health", timeout=30).status_code == 200, 60, "storage back")
     approval = requests.post(
         f"{base}/maintenance-orders/{order_id}/approval",
-        json={"approved": True, "approver": "Ada Approver"},
+        json={"approved": True},
+        headers=approver,
         timeout=30,
     )
     assert approval.status_code in (202, 409), approval.text  # 409: the 503'd approval landed first
     wait_until(
         lambda: (
-            requests.get(f"{base}/maintenance-orders/{order_id}", timeout=30).json().get("runtimeStatus")
+            requests.get(f"{base}/maintenance-orders/{order_id}", headers=reader, timeout=30)
+            .json()
+            .get("runtimeStatus")
             == "Completed"
         ),
         60,
         "the order to finish",
     )
-    finished = requests.get(f"{base}/maintenance-orders/{order_id}", timeout=30).json()
+    finished = requests.get(f"{base}/maintenance-orders/{order_id}", headers=reader, timeout=30).json()
     assert finished["outcome"] == "released"
     certificates = [
         effect
-        for effect in requests.get(f"{base}/sandbox/documents", timeout=30).json()["effects"]
+        for effect in requests.get(f"{base}/sandbox/documents", headers=reader, timeout=30).json()["effects"]
         if effect["idempotencyKey"] == f"maintenance-{order_id}:release_certificate"
     ]
     assert len(certificates) == 1

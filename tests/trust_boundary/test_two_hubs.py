@@ -91,7 +91,7 @@ def test_the_same_dispute_on_two_hubs_is_refunded_by_each_hubs_own_decision(
         assert record.request_fingerprint is not None
 
     # The audit packet and the customer's last message tell each hub's own outcome.
-    audit = production.audit(dispute_id).json()
+    audit = production.audit(dispute_id).json()["packet"]
     assert Decimal(audit["refund"]["amount"]["amount"]) == Decimal("42.50")
     for host, outcome in ((production, "refunded"), (staging, "partially_refunded")):
         resolved = [
