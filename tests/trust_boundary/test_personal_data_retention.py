@@ -29,6 +29,7 @@ from tests.fare_dispute.support import DisputeHost, claim
 from tests.maintenance_order.conftest import MaintenanceApi, order_body
 from tests.support.durable_http import DurableApi
 from tests.support.identity import READER
+from tests.support.polling import wait_until
 from tests.support.processes import Azurite, make_host
 from tests.support.wire import raw_history
 
@@ -114,8 +115,10 @@ def test_completed_cases_lose_their_personal_payloads_after_the_retention_period
         )
         for instance_id in scheduled
     }
+    # The step stamps its own episode's time; the instance completes after it (and after the seal),
+    # seconds later on a busy machine while the virtual clock runs on with real time.
     for instance_id, due in scheduled.items():
-        assert abs(due - (completed[instance_id] + RETENTION)) < timedelta(seconds=5), instance_id
+        assert abs(due - (completed[instance_id] + RETENTION)) < timedelta(minutes=1), instance_id
 
     # Audit packets (redacted, no personal data) are built and stored now; they must survive.
     reader = host.tokens.headers(READER)
@@ -142,12 +145,16 @@ def test_completed_cases_lose_their_personal_payloads_after_the_retention_period
     while any(schedule.payloads_of(i) for i in (released, dispute)):
         assert time.monotonic() < deadline, {i: schedule.payloads_of(i) for i in (released, dispute)}
         time.sleep(0.1)
-    assert {record.instance_id for record in schedule.records()} == {waiting}, "only the later case is left"
-
-    # The order that waited (and expired after 7 days) keeps its contact until its own due time.
-    assert schedule.payloads_of(waiting), "a case is erased from its own completion, not the others'"
-    expired = MaintenanceApi(host.base_url).order(cases["waiting"]).json()
+    # The order that waited expired after 7 days (the same clock move released its timer: wait for
+    # it to finish and schedule its own erasure) and keeps its contact until its own due time.
+    expired = MaintenanceApi(host.base_url).wait_finished(cases["waiting"])
     assert expired["runtimeStatus"] == "Completed" and expired["outcome"] == "expired"
+    wait_until(
+        lambda: {record.instance_id for record in schedule.records()} == {waiting},
+        30,
+        "only the later case to be left in the erasure schedule",
+    )
+    assert schedule.payloads_of(waiting), "a case is erased from its own completion, not the others'"
 
     # What holds no personal data stays: documents, audit packets (read again), histories.
     assert documents_of(azurite, host.settings, released) == documents_before
