@@ -229,8 +229,16 @@ class DevHostServer:
             log.error("Function '%s' failed:\n%s", route.function.function_name, failure.traceback_text)
             return web.Response(status=500)
         except WorkerCrashedError as error:
+            # The Functions host also fails the HTTP requests a dying worker was running (500); the
+            # body says why, so a client (or the soak) can tell it from an error of the app.
             log.error("Function '%s' failed: %s", route.function.function_name, error)
-            return web.Response(status=500)
+            return json_response(
+                {
+                    "error": f"{error} The request may or may not have taken effect: retry it.",
+                    "workerCrashed": True,
+                },
+                500,
+            )
         return web.Response(
             status=result.status, body=result.body or None, headers=CIMultiDict(result.headers)
         )

@@ -169,6 +169,9 @@ class PassReport:
     effects_checked: int = 0
     repeats_absorbed: int = 0
     unavailable_answers: int = 0  # 503 + Retry-After while storage was away (expected)
+    # 500s the devhost answers for the requests a worker it saw die was running (as the Functions
+    # host does); expected after a worker crash, an error otherwise.
+    worker_crash_answers: int = 0
     duplicates: list[str] = field(default_factory=list)
     contradictions: list[str] = field(default_factory=list)
     double_completions: list[str] = field(default_factory=list)
@@ -208,6 +211,7 @@ class PassReport:
             "effectsChecked": self.effects_checked,
             "repeatsAbsorbed": self.repeats_absorbed,
             "unavailableAnswers": self.unavailable_answers,
+            "workerCrashAnswers": self.worker_crash_answers,
             "duplicatesFound": len(self.duplicates),
             "contradictionsFound": len(self.contradictions),
             "doubleCompletionsFound": len(self.double_completions),
@@ -308,6 +312,8 @@ class Driver:
                 with self.lock:
                     if error.status == 503 and self.storage_troubled():
                         self.report.unavailable_answers += 1  # storage away: 503 + Retry-After is right
+                    elif self.report.worker_crashes and _worker_crash_answer(error):
+                        self.report.worker_crash_answers += 1  # its worker was killed under it
                     else:
                         self.report.server_errors.append(f"{what}: HTTP {error.status}: {error.body}")
             if time.monotonic() > deadline:
@@ -409,6 +415,11 @@ class Driver:
     def _confirm(self, business_id: str, shelter: str) -> None:
         staff = ReliefRequestClient(self.cast.staff_of(shelter))
         self.call(f"confirm {business_id} {shelter}", lambda: staff.confirm(business_id, shelter))
+
+
+def _worker_crash_answer(error: WorkflowApiError) -> bool:
+    """Whether a 500 is the devhost's answer for a request its crashed worker was running."""
+    return error.status == 500 and isinstance(error.body, dict) and error.body.get("workerCrashed") is True
 
 
 def _relief_ready(body: Json, shelters: set[str]) -> bool:
@@ -552,10 +563,10 @@ class Faults:
             self.log(f"kill -9 #{self.report.kills}, restarted")
         elif kind == "worker-crash":
             pid, mid_activity = self.worker_to_crash()
+            self.report.worker_crashes += 1  # first: the requests it fails are answered at once
             if pid:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)  # the pool restarts it and retries its work
-            self.report.worker_crashes += 1
             self.report.worker_crashes_mid_activity += int(mid_activity)
             moment = "mid-activity" if mid_activity else "no activity running"
             self.log(f"worker crash #{self.report.worker_crashes} ({moment})")
@@ -1078,7 +1089,8 @@ def summary(result: Json) -> str:
             f"({figures['workerCrashesMidActivity']} mid-activity), "
             f"{figures['storageOutages']} storage outages and {figures['azuriteKills']} Azurite kills "
             f"({figures['storageOutageSeconds']} s without storage), "
-            f"{figures['unavailableAnswers']} 503s while storage was away; "
+            f"{figures['unavailableAnswers']} 503s while storage was away, "
+            f"{figures['workerCrashAnswers']} 500s of requests a crashed worker ran; "
             f"{figures['effectsChecked']} effects checked ({figures['repeatsAbsorbed']} repeats absorbed), "
             f"{figures['duplicatesFound']} duplicates, {figures['contradictionsFound']} contradictory, "
             f"{figures['doubleCompletionsFound']} double completions, {figures['lostFound']} lost, "

@@ -87,7 +87,9 @@ def test_worker_crash_during_a_replay_reruns_the_episode(worker_host: DevHost, t
 
 
 def test_http_function_whose_worker_dies_answers_500_and_the_host_carries_on(worker_host: DevHost) -> None:
-    assert worker_host.post("/api/crash").status_code == 500
+    answer = worker_host.post("/api/crash")
+    assert answer.status_code == 500 and answer.json()["workerCrashed"] is True, answer.text
+    assert "was killed" in answer.json()["error"] or "exited" in answer.json()["error"], answer.text
     worker_host.wait_until(lambda: len(worker_host.worker_pids()) == 1, what="a new worker")
     assert worker_host.get("/api/pid").status_code == 200
 
