@@ -13,6 +13,8 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from durable_wire import EventType, RuntimeStatus
+
 FORMAT = "durable-audit/1"
 CUSTOM_STATUS_NOTE = (
     "History keeps only the current custom status: earlier values are not recorded unless the "
@@ -33,14 +35,6 @@ ACTOR_KEYS = (
 )
 # Payload fields holding an authenticated principal (identity.Actor), most specific first.
 PRINCIPAL_KEYS = ("decidedBy", "confirmedBy", "submittedBy", "requestedBy", "startedBy", "filedBy")
-STATUS_NAMES = {
-    0: "Running",
-    1: "Completed",
-    2: "ContinuedAsNew",
-    3: "Failed",
-    4: "Canceled",
-    5: "Terminated",
-}
 
 Redactor = Callable[[Any], Any]
 
@@ -132,9 +126,9 @@ class _Builder:
             kind = event.get("EventType")
             at = event.get("Timestamp")
             event_id = event.get("EventId")
-            if kind == 12:  # OrchestratorStarted: a new episode
+            if kind == EventType.ORCHESTRATOR_STARTED:  # a new episode
                 failure_in_episode = None
-            elif kind == 0:
+            elif kind == EventType.EXECUTION_STARTED:
                 generation = event.get("Generation") or 0
                 self.line(at, "started", f"orchestration {event.get('Name')} started")
                 if generation:
@@ -142,9 +136,14 @@ class _Builder:
                         f"This is execution {generation + 1} of the instance (continue-as-new); history "
                         "covers the latest execution only."
                     )
-            elif kind in (4, 7, 10, 14) and isinstance(event_id, int):
+            elif kind in (
+                EventType.TASK_SCHEDULED,
+                EventType.SUB_ORCHESTRATION_INSTANCE_CREATED,
+                EventType.TIMER_CREATED,
+                EventType.EVENT_SENT,
+            ) and isinstance(event_id, int):
                 scheduled[event_id] = event
-                if kind == 10:
+                if kind == EventType.TIMER_CREATED:
                     purpose = (
                         f"retry delay after '{failure_in_episode}' failed" if failure_in_episode else "timer"
                     )
@@ -158,7 +157,7 @@ class _Builder:
                         }
                     )
                     self.line(at, "timer", f"{purpose}: fires at {event.get('FireAt')}", event_id)
-                elif kind == 14:
+                elif kind == EventType.EVENT_SENT:
                     request = loads_json(event.get("Input"))
                     request = request if isinstance(request, dict) else {}
                     operation = {
@@ -178,7 +177,7 @@ class _Builder:
                     self.line(
                         at, "entity", f"{verb} {operation['entity']} '{operation['operation']}'", event_id
                     )
-                elif kind == 7:
+                elif kind == EventType.SUB_ORCHESTRATION_INSTANCE_CREATED:
                     self.children.append(
                         {
                             "eventId": event_id,
@@ -195,7 +194,7 @@ class _Builder:
                         f"started {event.get('Name')} ({event.get('InstanceId')})",
                         event_id,
                     )
-            elif kind in (5, 6):
+            elif kind in (EventType.TASK_COMPLETED, EventType.TASK_FAILED):
                 source = scheduled.get(int(event.get("TaskScheduledId", -1)), {})
                 name = str(source.get("Name") or "?")
                 wrapped = loads_json(source.get("Input"))
@@ -203,7 +202,7 @@ class _Builder:
                     loads_json(wrapped[0]) if isinstance(wrapped, list) and wrapped else None
                 )
                 attempt: dict[str, Any] = {"scheduledAt": source.get("Timestamp"), "finishedAt": at}
-                if kind == 5:
+                if kind == EventType.TASK_COMPLETED:
                     attempt.update(outcome="completed", result=self.redact(loads_json(event.get("Result"))))
                     self.line(at, "activity", f"{name} completed", source.get("EventId"))
                 else:
@@ -211,35 +210,42 @@ class _Builder:
                     failure_in_episode = name
                     self.line(at, "activity", f"{name} failed: {attempt['failure']}", source.get("EventId"))
                 self.attempt(name, input_value, attempt, source.get("EventId"))
-            elif kind in (8, 9):
+            elif kind in (
+                EventType.SUB_ORCHESTRATION_INSTANCE_COMPLETED,
+                EventType.SUB_ORCHESTRATION_INSTANCE_FAILED,
+            ):
                 child = next((c for c in self.children if c["eventId"] == event.get("TaskScheduledId")), None)
                 if child is not None:
-                    child["outcome"] = "completed" if kind == 8 else "failed"
+                    child["outcome"] = (
+                        "completed" if kind == EventType.SUB_ORCHESTRATION_INSTANCE_COMPLETED else "failed"
+                    )
                     child["finishedAt"] = at
                     self.line(
                         at, "sub-orchestration", f"{child['name']} {child['outcome']}", child["eventId"]
                     )
-            elif kind == 11:
+            elif kind == EventType.TIMER_FIRED:
                 timer = next((t for t in self.timers if t["eventId"] == event.get("TimerId")), None)
                 if timer is not None:
                     timer["firedAt"] = at
                 self.line(at, "timer", f"timer fired (due {event.get('FireAt')})", event.get("TimerId"))
-            elif kind == 15:
+            elif kind == EventType.EVENT_RAISED:
                 self.raised(event, entity_requests)
-            elif kind == 3:
+            elif kind == EventType.EXECUTION_TERMINATED:
                 reason = self.redact(loads_json(event.get("Input")))
                 self.outcome.update(status="Terminated", reason=reason, at=at)
                 self.line(at, "terminated", f"terminated: {reason}")
-            elif kind in (19, 20):
-                verb = "suspended" if kind == 19 else "resumed"
+            elif kind in (EventType.EXECUTION_SUSPENDED, EventType.EXECUTION_RESUMED):
+                verb = "suspended" if kind == EventType.EXECUTION_SUSPENDED else "resumed"
                 self.line(
                     at,
                     verb,
                     f"{verb}" + (f": {self.redact(event.get('Reason'))}" if event.get("Reason") else ""),
                 )
-            elif kind == 1:
+            elif kind == EventType.EXECUTION_COMPLETED:
                 self.completed(
-                    at, STATUS_NAMES.get(int(event.get("OrchestrationStatus", -1)), "?"), event.get("Result")
+                    at,
+                    RuntimeStatus.NAMES.get(int(event.get("OrchestrationStatus", -1)), "?"),
+                    event.get("Result"),
                 )
 
     def raised(self, event: dict[str, Any], entity_requests: dict[str, dict[str, Any]]) -> None:

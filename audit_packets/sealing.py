@@ -49,11 +49,11 @@ from audit_packets.sealed_store import (
 )
 from audit_packets.signing import PacketSigner, jwk_thumbprint
 from audit_packets.verification import SEALED_FORMAT
+from durable_wire import TERMINAL_STATUSES
 from telemetry import REDACTED, SENSITIVE_KEYS, SENSITIVE_SUFFIXES
 
 PACKET_FORMAT = "durable-audit/2"
 INTERIM_FORMAT = "durable-audit-interim/1"
-FINAL_STATUSES = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
 APP_NAME = "durable-workflows"
 APP_VERSION_SETTING = "APP_VERSION"
 APP_COMMIT_SETTING = "APP_COMMIT"
@@ -178,7 +178,7 @@ def interim_envelope(
     moment = now or datetime.now(UTC)
     packet = build_packet(status, profile, workflow=workflow, now=moment)
     runtime = str(status.get("runtimeStatus"))
-    if runtime in FINAL_STATUSES:
+    if runtime in TERMINAL_STATUSES:
         why = (
             f"the instance is {runtime} but has no sealed packet (it finished before sealing existed, or was "
             "terminated or failed): seal it with POST /api/audit/packets/{instanceId}/seal"
@@ -227,7 +227,7 @@ def seal_from_status(
             )
         final_status = "Completed"
     else:
-        if runtime not in FINAL_STATUSES:
+        if runtime not in TERMINAL_STATUSES:
             raise SealRefusedError(
                 f"instance {request.instance_id!r} is {runtime}: a packet is sealed only when the "
                 "instance has "

@@ -30,7 +30,6 @@ from audit_packets.case_report import CaseProfile
 from audit_packets.history import loads_json
 from audit_packets.sealed_store import SealedStore, StoredBlob, execution_label
 from audit_packets.sealing import (
-    FINAL_STATUSES,
     HistoryNotStoredYetError,
     SealRequest,
     SealResult,
@@ -39,6 +38,7 @@ from audit_packets.sealing import (
 )
 from audit_packets.signing import signer_from_settings
 from audit_packets.verification import Verification, verify_sealed_bytes
+from durable_wire import TERMINAL_STATUSES
 
 SEAL_WAIT_SECONDS = 20.0
 PUBLIC_KEYS_CACHE_SECONDS = 600.0
@@ -113,7 +113,7 @@ def sealed_for(store: SealedStore, instance_id: str, status: Mapping[str, Any] |
     if status is None:
         latest = store.latest_packet_name(instance_id)
     else:
-        if str(status.get("runtimeStatus")) not in FINAL_STATUSES:
+        if str(status.get("runtimeStatus")) not in TERMINAL_STATUSES:
             return None  # running again (e.g. rewound after an operator sealed its failure)
         latest = store.latest_packet_name(instance_id, execution_label(str(status.get("createdTime") or "")))
     return store.read(latest[1]) if latest is not None else None

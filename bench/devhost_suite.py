@@ -22,6 +22,7 @@ from urllib.parse import quote
 import requests
 
 from bench.stats import Metrics, percentile
+from durable_wire import TERMINAL_STATUSES, UNSUCCESSFUL_STATUSES, EventType
 from tests.support.processes import Azurite, HostProcess, make_host
 
 APP_DIR = Path(__file__).resolve().parent / "apps" / "core"
@@ -76,7 +77,7 @@ class Client:
         deadline = time.monotonic() + timeout
         while True:
             body = self.status(instance_id)
-            if body["runtimeStatus"] in {"Completed", "Failed", "Terminated", "Canceled"}:
+            if body["runtimeStatus"] in TERMINAL_STATUSES:
                 return body
             if time.monotonic() > deadline:
                 raise BenchError(f"{instance_id} not finished after {timeout} s: {body['runtimeStatus']}")
@@ -91,7 +92,7 @@ class Client:
         )
         bodies: list[dict[str, Any]] = response.json()
         completed = sum(1 for b in bodies if b["runtimeStatus"] == "Completed")
-        failed = sum(1 for b in bodies if b["runtimeStatus"] in {"Failed", "Terminated", "Canceled"})
+        failed = sum(1 for b in bodies if b["runtimeStatus"] in UNSUCCESSFUL_STATUSES)
         return completed, failed
 
     def metrics(self) -> dict[str, Any]:
@@ -250,7 +251,7 @@ def run_latency(client: Client, samples: int, timeout: float) -> Metrics:
         if body["runtimeStatus"] != "Completed" or not isinstance(output, list) or len(output) != 2:
             raise BenchError(f"latency sample: {body['runtimeStatus']} with {output!r}")
         started_at, yielded_at = output
-        scheduled = [e for e in client.raw_history(instance_id) if e["EventType"] == 4]
+        scheduled = [e for e in client.raw_history(instance_id) if e["EventType"] == EventType.TASK_SCHEDULED]
         if len(scheduled) != 1:
             raise BenchError(f"latency sample: {len(scheduled)} TaskScheduled events")
         latencies.append(float(started_at) - _history_time(scheduled[0]["Timestamp"]))

@@ -33,9 +33,10 @@ from typing import Any
 from bench.stats import Metrics
 from devhost import history as h
 from devhost.engine import Engine, Instance
-from devhost.history import MESSAGE_EVENT_TYPES, EventType, compact_json
+from devhost.history import MESSAGE_EVENT_TYPES, compact_json
 from devhost.loader import FunctionIndex, load_app
 from devhost.shim import ActionReplay
+from durable_wire import EventType
 
 Event = dict[str, Any]
 TRIGGER_CONSTANTS = (

@@ -37,8 +37,9 @@ import azure.durable_functions as df
 from console.catalogue import WORKFLOWS_BY_NAME, Workflow, workflow_of
 
 CONTINUATION_HEADER = "x-ms-continuation-token"
+# The statuses the console's filter offers and its charts show, in display order (no workflow of this
+# app is ever Canceled, so that status is not offered).
 RUNTIME_STATUSES = ("Running", "Pending", "Suspended", "Completed", "Failed", "Terminated", "ContinuedAsNew")
-ACTIVE_STATUSES = ("Running", "Pending", "Suspended")
 API_PAGE_SIZE = 200  # rows per management API call when the console filters rows itself
 MAX_SCANNED_ROWS = 20_000  # a filtered page never reads more than this many instances
 REQUEST_TIMEOUT_SECONDS = 30

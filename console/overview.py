@@ -40,8 +40,9 @@ from console.charts import (
     utc_text,
 )
 from console.decisions import PendingDecision
-from console.management import ACTIVE_STATUSES, RUNTIME_STATUSES, InstanceRow
+from console.management import RUNTIME_STATUSES, InstanceRow
 from console.sla import SLA_SERIES, SlaClock
+from durable_wire import ACTIVE_STATUSES
 
 MAX_BUCKETS = 48
 RELIEF_WORKFLOW = "relief_routing"

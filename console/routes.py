@@ -56,7 +56,6 @@ from console import csrf
 from console.catalogue import known_regions, workflow_of
 from console.decisions import DecisionFormError, Viewer, decision_from_form, pending_decisions, take_decision
 from console.management import (
-    ACTIVE_STATUSES,
     Cursor,
     InstanceFilter,
     ManagementApi,
@@ -84,6 +83,7 @@ from console.pages import (
     timeline_window,
 )
 from console.timeline import sub_orchestration_ids
+from durable_wire import ACTIVE_STATUSES
 from identity import (
     AccessDenied,
     Actor,

@@ -26,7 +26,7 @@ from devhost.clock import Clock, TimerService
 from devhost.config import HostSettings
 from devhost.entities import EntityHost, entity_scheduler_id, parse_entity_id
 from devhost.finished import FinishedInstances, InstanceSummary
-from devhost.history import Event, EventType, RuntimeStatus, compact_json
+from devhost.history import Event, compact_json
 from devhost.loader import FunctionIndex, FunctionInfo
 from devhost.shim import (
     HTTP_ACTIVITY_NAME,
@@ -37,6 +37,7 @@ from devhost.shim import (
 )
 from devhost.store import BlobStore, Record
 from devhost.worker.pool import UserFunctionError, WorkerPool
+from durable_wire import EVENT_TYPE_NAMES, EventType, RuntimeStatus
 
 log = logging.getLogger("devhost.engine")
 
@@ -1132,7 +1133,7 @@ def _apply_rewind(history: list[Event], record: Record) -> None:
         if position >= len(history):
             continue
         event = history[position]
-        original = h.EVENT_TYPE_NAMES.get(int(event["EventType"]), str(event["EventType"]))
+        original = EVENT_TYPE_NAMES.get(int(event["EventType"]), str(event["EventType"]))
         if event["EventType"] == EventType.SUB_ORCHESTRATION_INSTANCE_CREATED:
             event["Reason"] = f"Rewound: {original}"
             continue

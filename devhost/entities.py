@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from devhost import history as h
-from devhost.history import Event, EventType, compact_json
+from devhost.history import Event, compact_json
+from durable_wire import EventType
 
 if TYPE_CHECKING:
     from devhost.engine import Engine, Instance

@@ -2,51 +2,19 @@
 
 Events are plain dicts with PascalCase keys exactly as the SDK reads them. Builders here are the
 only place that knows each event's fields, so the engine, the store and the management API agree.
+The event-type numbers and runtime statuses are the shared wire vocabulary (`durable_wire`).
 """
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from enum import IntEnum
-from typing import Any, ClassVar
+from typing import Any
+
+from durable_wire import EventType, RuntimeStatus
 
 Event = dict[str, Any]
 
-
-class EventType(IntEnum):
-    """DTFx `HistoryEventType` numbers (spec §3.3)."""
-
-    EXECUTION_STARTED = 0
-    EXECUTION_COMPLETED = 1
-    EXECUTION_FAILED = 2
-    EXECUTION_TERMINATED = 3
-    TASK_SCHEDULED = 4
-    TASK_COMPLETED = 5
-    TASK_FAILED = 6
-    SUB_ORCHESTRATION_INSTANCE_CREATED = 7
-    SUB_ORCHESTRATION_INSTANCE_COMPLETED = 8
-    SUB_ORCHESTRATION_INSTANCE_FAILED = 9
-    TIMER_CREATED = 10
-    TIMER_FIRED = 11
-    ORCHESTRATOR_STARTED = 12
-    ORCHESTRATOR_COMPLETED = 13
-    EVENT_SENT = 14
-    EVENT_RAISED = 15
-    CONTINUE_AS_NEW = 16
-    GENERIC_EVENT = 17
-    HISTORY_STATE = 18
-    EXECUTION_SUSPENDED = 19
-    EXECUTION_RESUMED = 20
-
-
-# The names the status API shows (`EventType` as its enum name).
-EVENT_TYPE_NAMES: dict[int, str] = {
-    member.value: "".join(part.title() for part in member.name.split("_")) for member in EventType
-}
-EVENT_TYPE_NAMES[EventType.SUB_ORCHESTRATION_INSTANCE_CREATED] = "SubOrchestrationInstanceCreated"
-EVENT_TYPE_NAMES[EventType.SUB_ORCHESTRATION_INSTANCE_COMPLETED] = "SubOrchestrationInstanceCompleted"
-EVENT_TYPE_NAMES[EventType.SUB_ORCHESTRATION_INSTANCE_FAILED] = "SubOrchestrationInstanceFailed"
 
 # Events that are delivered as messages (their IsPlayed flips to true once an episode consumed them).
 MESSAGE_EVENT_TYPES = frozenset(
@@ -63,33 +31,6 @@ MESSAGE_EVENT_TYPES = frozenset(
         EventType.EXECUTION_RESUMED,
     }
 )
-
-
-class RuntimeStatus:
-    """Runtime status names and their DTFx numbers (spec §12.1)."""
-
-    RUNNING = "Running"
-    COMPLETED = "Completed"
-    CONTINUED_AS_NEW = "ContinuedAsNew"
-    FAILED = "Failed"
-    CANCELED = "Canceled"
-    TERMINATED = "Terminated"
-    PENDING = "Pending"
-    SUSPENDED = "Suspended"
-
-    NUMBERS: ClassVar[dict[str, int]] = {
-        "Running": 0,
-        "Completed": 1,
-        "ContinuedAsNew": 2,
-        "Failed": 3,
-        "Canceled": 4,
-        "Terminated": 5,
-        "Pending": 6,
-        "Suspended": 7,
-    }
-    NAMES: ClassVar[dict[int, str]] = {number: name for name, number in NUMBERS.items()}
-    TERMINAL = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
-    ALL = frozenset(NUMBERS)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -16,8 +16,9 @@ from aiohttp import web
 from devhost import history as h
 from devhost.engine import Engine, Instance, InstanceExistsError, InvalidOperationError
 from devhost.entities import entity_key_problem, entity_scheduler_id, parse_entity_id
-from devhost.history import Event, EventType, RuntimeStatus, compact_json, parse_json_or_string
+from devhost.history import Event, compact_json, parse_json_or_string
 from devhost.store import RETRY_AFTER_SECONDS, StorageUnavailableError
+from durable_wire import EVENT_TYPE_NAMES, EventType, RuntimeStatus
 
 WEBHOOK_PATH = "/runtime/webhooks/durabletask"
 JSON_TYPE = "application/json; charset=utf-8"
@@ -536,7 +537,7 @@ def history_for_api(history: list[Event], *, show_input: bool, show_output: bool
         ):
             continue
         item = {k: v for k, v in event.items() if k not in ("EventId", "IsPlayed")}
-        item["EventType"] = h.EVENT_TYPE_NAMES.get(event_type, str(event_type))
+        item["EventType"] = EVENT_TYPE_NAMES.get(event_type, str(event_type))
         if event_type in (
             EventType.TASK_COMPLETED,
             EventType.TASK_FAILED,

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from devhost.history import Event, EventType, format_history_time, parse_time
+from devhost.history import Event, format_history_time, parse_time
+from durable_wire import EventType
 
 # actionType numbers (spec §4.4)
 CALL_ACTIVITY = 0
@@ -324,7 +325,8 @@ def _leaf_kind(node: _Node) -> str:
     raise UnsupportedActionError(f"Action type {action_type} does not schedule work")
 
 
-_EXPECTED_EVENT = {
+# The history event that records each kind of scheduled work (the replay check compares against it).
+SCHEDULING_EVENT_OF_KIND = {
     "activity": EventType.TASK_SCHEDULED,
     "http": EventType.TASK_SCHEDULED,
     "sub_orchestration": EventType.SUB_ORCHESTRATION_INSTANCE_CREATED,
@@ -335,7 +337,7 @@ _EXPECTED_EVENT = {
 
 
 def _check_determinism(event_id: int, kind: str, node: _Node, existing: Event) -> None:
-    expected = _EXPECTED_EVENT[kind]
+    expected = SCHEDULING_EVENT_OF_KIND[kind]
     if existing["EventType"] != expected:
         raise NonDeterminismError(
             f"Non-Deterministic workflow detected: A previous execution of this orchestration scheduled "

@@ -28,18 +28,6 @@ DEFAULT_BASE_URL = "http://127.0.0.1:7071"
 BASE_URL_ENV = "OPS_BASE_URL"
 SYSTEM_KEY_ENV = "DURABLETASK_EXTENSION_KEY"
 WEBHOOK_PATH = "/runtime/webhooks/durabletask"
-TERMINAL_STATUSES = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
-ACTIVE_STATUSES = frozenset({"Running", "Pending", "Suspended", "ContinuedAsNew"})
-RUNTIME_STATUSES = (
-    "Running",
-    "Pending",
-    "Suspended",
-    "ContinuedAsNew",
-    "Completed",
-    "Failed",
-    "Terminated",
-    "Canceled",
-)
 
 
 class OpsError(Exception):

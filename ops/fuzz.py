@@ -42,6 +42,7 @@ from typing import Any
 import requests
 
 from api.openapi import DOCUMENT_PATH
+from durable_wire import TERMINAL_STATUSES, UNSUCCESSFUL_STATUSES
 from identity import Role
 from ops.fuzz_checks import error_body_problem, management_url_problem
 from ops.sign_in import LOCAL_READER, LOCAL_SHELTER_STAFF, LocalPrincipal, bearer, sign_in
@@ -713,7 +714,7 @@ def _wait_terminal(client: WorkflowClient, business_id: str, base_url: str) -> J
     deadline = time.monotonic() + 90
     while True:
         body = client.status(business_id)
-        if body.get("runtimeStatus") in ("Completed", "Failed", "Terminated"):
+        if body.get("runtimeStatus") in TERMINAL_STATUSES:
             return body
         if time.monotonic() > deadline:
             return body
@@ -771,7 +772,7 @@ def check_instances(base_url: str, failures: list[str], token: str, days: int = 
         time.sleep(0.5)
     for instance in [*instances, *housekeeping]:
         instance_id = str(instance["instanceId"])
-        if instance["runtimeStatus"] in ("Failed", "Terminated", "Canceled"):
+        if instance["runtimeStatus"] in UNSUCCESSFUL_STATUSES:
             failures.append(
                 f"instance {instance_id} is {instance['runtimeStatus']}: {str(instance.get('output'))[:300]}"
             )

@@ -22,12 +22,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TextIO
 
+from durable_wire import ACTIVE_STATUSES, RUNTIME_STATUSES, TERMINAL_STATUSES
 from ops.audit.cli import sealed_packet_bytes
 from ops.durable_client import (
-    ACTIVE_STATUSES,
     KEY_ON_COMMAND_LINE,
-    RUNTIME_STATUSES,
-    TERMINAL_STATUSES,
     DurableClient,
     OpsError,
     add_refused_key_option,

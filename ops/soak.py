@@ -68,6 +68,7 @@ from urllib.parse import quote
 
 import requests
 
+from durable_wire import EVENT_TYPE_NAMES, TERMINAL_STATUSES, EventType
 from ops.durable_client import DurableClient, OpsError
 from ops.workflow_clients import (
     Cast,
@@ -328,7 +329,7 @@ class Driver:
             body = self.call(f"status {business_id}", lambda: client.status(business_id))
             if predicate(body):
                 return dict(body)
-            if body.get("runtimeStatus") in ("Completed", "Failed", "Terminated"):
+            if body.get("runtimeStatus") in TERMINAL_STATUSES:
                 return dict(body)
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{workflow} {business_id}: {what} not reached: {body}")
@@ -684,7 +685,7 @@ def settle(driver: Driver, load: list[Scenario], log: Log) -> None:
         pending = [
             scenario
             for scenario in pending
-            if _status(driver, scenario).get("runtimeStatus") not in ("Completed", "Failed", "Terminated")
+            if _status(driver, scenario).get("runtimeStatus") not in TERMINAL_STATUSES
         ]
         if pending:
             driver.call("clock", lambda: _advance(base_url, 3600))
@@ -793,29 +794,21 @@ def check_completions(driver: Driver, instance_id: str, label: str, report: Pass
     """At most one ExecutionCompleted in the instance's history (two hosts once completed one twice)."""
     url = f"{driver.base_url}/admin/instances/{quote(instance_id, safe='')}/raw-history"
     history: list[Json] = driver.call(f"history {instance_id}", lambda: _raw_history(url))
-    completed = sum(1 for event in history if event.get("EventType") == 1)
+    completed = sum(1 for event in history if event.get("EventType") == EventType.EXECUTION_COMPLETED)
     if completed > 1:
         report.double_completions.append(f"{label}: {completed} ExecutionCompleted events")
     return history
 
 
-EVENT_NAMES = {
-    0: "Started",
-    1: "Completed",
-    4: "TaskScheduled",
-    5: "TaskCompleted",
-    6: "TaskFailed",
-    10: "TimerCreated",
-    11: "TimerFired",
-    15: "EventRaised",
-}
-
-
 def _history_tail(history: list[Json], count: int = 12) -> str:
     """The last history events in short (what a stuck instance last did), for the report."""
-    events = [e for e in history if e.get("EventType") not in (12, 13)][-count:]
+    events = [
+        e
+        for e in history
+        if e.get("EventType") not in (EventType.ORCHESTRATOR_STARTED, EventType.ORCHESTRATOR_COMPLETED)
+    ][-count:]
     return ", ".join(
-        f"{EVENT_NAMES.get(int(e.get('EventType', -1)), e.get('EventType'))}"
+        f"{EVENT_TYPE_NAMES.get(int(e.get('EventType', -1)), e.get('EventType'))}"
         f"({e.get('Name') or e.get('TaskScheduledId', e.get('TimerId', e.get('EventId', '')))})"
         f"@{str(e.get('Timestamp', ''))[5:19]}"
         + (f"->{str(e.get('FireAt'))[5:19]}" if e.get("FireAt") else "")

@@ -63,6 +63,7 @@ from urllib.parse import quote
 
 import requests
 
+from durable_wire import TERMINAL_STATUSES
 from ops.sign_in import (
     LOCAL_APPROVER,
     LOCAL_OPERATOR,
@@ -80,7 +81,6 @@ Json = dict[str, Any]
 StatusCallback = Callable[[Json], None]
 
 DEFAULT_BASE_URL = "http://127.0.0.1:7071"
-TERMINAL_RUNTIME_STATUSES = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
 POLL_INTERVAL_SECONDS = 0.1
 
 
@@ -303,7 +303,7 @@ class WorkflowClient:
             last = body
             if predicate(body):
                 return body
-            if body.get("runtimeStatus") in TERMINAL_RUNTIME_STATUSES:
+            if body.get("runtimeStatus") in TERMINAL_STATUSES:
                 raise WorkflowFailedError(
                     f"{self.name} {business_id!r} ended ({body.get('runtimeStatus')}, outcome "
                     f"{self.outcome(body)}) before {what}",
@@ -335,7 +335,7 @@ class WorkflowClient:
         """Wait until the instance is Completed, Failed, Terminated or Canceled; returns that body."""
         return self.wait_until(
             business_id,
-            lambda body: body.get("runtimeStatus") in TERMINAL_RUNTIME_STATUSES,
+            lambda body: body.get("runtimeStatus") in TERMINAL_STATUSES,
             "the end",
             timeout=timeout,
             on_status=on_status,

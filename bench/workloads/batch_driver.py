@@ -27,9 +27,9 @@ from typing import Any
 
 from bench.devhost_suite import BenchError
 from bench.stats import Metrics, percentile
+from durable_wire import TERMINAL_STATUSES
 from ops.durable_client import DurableClient
 from ops.workflow_clients import (
-    TERMINAL_RUNTIME_STATUSES,
     AppClient,
     Json,
     WorkflowApiError,
@@ -158,7 +158,7 @@ def run_batch(
                 if business_id is None or cases[business_id].finished is not None:
                     continue
                 status = str(document.get("runtimeStatus"))
-                if status in TERMINAL_RUNTIME_STATUSES:
+                if status in TERMINAL_STATUSES:
                     case = cases[business_id]
                     case.finished, case.runtime_status, case.outcome = now, status, _outcome(document)
                 elif react is not None:

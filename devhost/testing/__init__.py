@@ -20,8 +20,9 @@ from devhost.testing.azurite import (
     free_port,
     wait_for_port,
 )
-from devhost.testing.client import TERMINAL_STATUSES, DurableHostError, HostClient
+from devhost.testing.client import DurableHostError, HostClient
 from devhost.testing.host import DevHost, DevHostStartError
+from durable_wire import TERMINAL_STATUSES
 
 __all__ = [
     "TERMINAL_STATUSES",

@@ -15,9 +15,9 @@ from urllib.parse import quote
 
 import requests
 
+from durable_wire import TERMINAL_STATUSES, RuntimeStatus
+
 WEBHOOK = "/runtime/webhooks/durabletask"
-TERMINAL_STATUSES = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
-ALL_STATUSES = frozenset({*TERMINAL_STATUSES, "Running", "Pending", "Suspended", "ContinuedAsNew"})
 HISTORY_EVENTS_SHOWN = 12
 
 
@@ -206,9 +206,11 @@ class HostClient:
         otherwise, with the last status, the last history events and the end of the host log.
         """
         wanted = {status} if isinstance(status, str) else set(status)
-        unknown = wanted - ALL_STATUSES
+        unknown = wanted - RuntimeStatus.ALL
         if unknown:
-            raise ValueError(f"unknown runtime status {sorted(unknown)}; use one of {sorted(ALL_STATUSES)}")
+            raise ValueError(
+                f"unknown runtime status {sorted(unknown)}; use one of {sorted(RuntimeStatus.ALL)}"
+            )
         deadline = time.monotonic() + timeout
         body: dict[str, Any] | None = None
         while True:

@@ -15,11 +15,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from durable_wire import EventType
 from ops.durable_client import DurableClient, OpsError
 
 FORMAT = "durable-history/1"
-EXECUTION_STARTED = 0
-SUB_ORCHESTRATION_INSTANCE_CREATED = 7
 
 
 class HistoryFileError(Exception):
@@ -70,7 +69,7 @@ class HistoryRecord:
         history = document.get("history")
         if not isinstance(history, list) or len(history) < 2 or not all(isinstance(e, dict) for e in history):
             raise HistoryFileError(f"{source}: 'history' must be a list of at least two events")
-        if history[1].get("EventType") != EXECUTION_STARTED:
+        if history[1].get("EventType") != EventType.EXECUTION_STARTED:
             raise HistoryFileError(f"{source}: history[1] must be ExecutionStarted (EventType 0)")
         return cls(
             orchestrator=document["orchestrator"],
@@ -151,7 +150,7 @@ def record_instance(
     written: list[Path] = []
     children: list[str] = []
     for event in history:
-        if event.get("EventType") == SUB_ORCHESTRATION_INSTANCE_CREATED and event.get("InstanceId"):
+        if event.get("EventType") == EventType.SUB_ORCHESTRATION_INSTANCE_CREATED and event.get("InstanceId"):
             child_path = _child_file_name(out, event)
             written.extend(
                 record_instance(client, str(event["InstanceId"]), child_path, app_root=app_root, now=now)

@@ -21,8 +21,15 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from devhost.loader import FunctionIndex
-from devhost.shim import ActionReplay, NonDeterminismError, UnsupportedActionError, _leaf_kind
+from devhost.shim import (
+    SCHEDULING_EVENT_OF_KIND,
+    ActionReplay,
+    NonDeterminismError,
+    UnsupportedActionError,
+    _leaf_kind,
+)
 from devhost.worker.runner import OUT_OF_PROC_MARKER
+from durable_wire import EVENT_TYPE_NAMES, EventType, RuntimeStatus
 from ops.replay.history_file import HistoryRecord
 
 Severity = Literal["error", "warning"]
@@ -34,32 +41,6 @@ TRIGGER_CONSTANTS: dict[str, Any] = {
     "maximumShortTimerDuration": "6.00:00:00",
     "defaultHttpAsyncRequestSleepTimeMillseconds": 30000,
 }
-EVENT_TYPE_NAMES = {
-    0: "ExecutionStarted",
-    1: "ExecutionCompleted",
-    3: "ExecutionTerminated",
-    4: "TaskScheduled",
-    5: "TaskCompleted",
-    6: "TaskFailed",
-    7: "SubOrchestrationInstanceCreated",
-    8: "SubOrchestrationInstanceCompleted",
-    9: "SubOrchestrationInstanceFailed",
-    10: "TimerCreated",
-    11: "TimerFired",
-    12: "OrchestratorStarted",
-    13: "OrchestratorCompleted",
-    14: "EventSent",
-    15: "EventRaised",
-    16: "ContinueAsNew",
-}
-KIND_EVENT_TYPE = {
-    "activity": 4,
-    "http": 4,
-    "sub_orchestration": 7,
-    "timer": 10,
-    "entity_call": 14,
-    "entity_signal": 14,
-}
 KIND_WORDS = {
     "activity": "activity",
     "http": "HTTP call",
@@ -68,8 +49,6 @@ KIND_WORDS = {
     "entity_call": "entity call",
     "entity_signal": "entity signal",
 }
-EXECUTION_COMPLETED = 1
-FAILED_STATUS = 3
 PREVIEW_CHARS = 80
 
 
@@ -230,12 +209,12 @@ def _loads(text: Any) -> Any:
 def recorded_input(event: dict[str, Any]) -> Any:
     """The input value a scheduling event recorded (each event wraps the action's text differently)."""
     event_type = event.get("EventType")
-    if event_type == KIND_EVENT_TYPE["activity"]:
+    if event_type == EventType.TASK_SCHEDULED:
         wrapped = _loads(event.get("Input"))  # text of a one-element array holding the action text
         return _loads(wrapped[0]) if isinstance(wrapped, list) and wrapped else None
-    if event_type == KIND_EVENT_TYPE["sub_orchestration"]:
+    if event_type == EventType.SUB_ORCHESTRATION_INSTANCE_CREATED:
         return _loads(_loads(event.get("Input")))  # JSON string token of the action text
-    if event_type == KIND_EVENT_TYPE["entity_call"]:
+    if event_type == EventType.EVENT_SENT:
         request = _loads(event.get("Input"))
         return _loads(_loads(request.get("input"))) if isinstance(request, dict) else None
     return None
@@ -299,11 +278,11 @@ def _action_name(kind: str, action: dict[str, Any]) -> str:
 
 
 def _recorded_name(event: dict[str, Any]) -> str:
-    if event.get("EventType") == KIND_EVENT_TYPE["entity_call"]:
+    if event.get("EventType") == EventType.EVENT_SENT:
         request = _loads(event.get("Input"))
         operation = request.get("op") if isinstance(request, dict) else None
         return f"{event.get('InstanceId')}:{operation}"
-    if event.get("EventType") == KIND_EVENT_TYPE["timer"]:
+    if event.get("EventType") == EventType.TIMER_CREATED:
         return str(event.get("FireAt") or "")
     return str(event.get("Name") or "")
 
@@ -345,7 +324,7 @@ class _Comparison:
         recorded_names: dict[int, str],
     ) -> None:
         """Compare one allocated action with the scheduling event recorded under its id."""
-        wanted_type = KIND_EVENT_TYPE[kind]
+        wanted_type = SCHEDULING_EVENT_OF_KIND[kind]
         name = _action_name(kind, action)
         if event["EventType"] != wanted_type:
             self.add(
@@ -442,8 +421,11 @@ def replay_record(
         )
         return comparison.differences
     state, error = call_orchestrator(function.user_function, function.binding_name, trigger_payload(record))
-    completed = next((e for e in record.history if e.get("EventType") == EXECUTION_COMPLETED), None)
-    recorded_failed = completed is not None and completed.get("OrchestrationStatus") == FAILED_STATUS
+    completed = next((e for e in record.history if e.get("EventType") == EventType.EXECUTION_COMPLETED), None)
+    recorded_failed = (
+        completed is not None
+        and completed.get("OrchestrationStatus") == RuntimeStatus.NUMBERS[RuntimeStatus.FAILED]
+    )
     if state is None:
         comparison.add("error", f"the orchestrator failed before answering the SDK: {error}")
         return comparison.differences

@@ -41,6 +41,7 @@ APP_TOP_LEVEL = {
     "claim_check.py",
     "console",
     "contracts.py",
+    "durable_wire.py",
     "data",
     "evidence",
     "fare_data",

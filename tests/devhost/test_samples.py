@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import requests
 
+from durable_wire import TERMINAL_STATUSES
 from tests.support.durable_http import DurableApi
 from tests.support.processes import Azurite, HostProcess, make_host
 
@@ -41,7 +42,7 @@ def wait_output(urls: dict[str, Any], timeout: float = 30) -> dict[str, Any]:
     while time.monotonic() < deadline:
         response = requests.get(urls["statusQueryGetUri"], timeout=30)
         body: dict[str, Any] = response.json()
-        if body["runtimeStatus"] in ("Completed", "Failed", "Terminated"):
+        if body["runtimeStatus"] in TERMINAL_STATUSES:
             return body
         time.sleep(0.05)
     raise AssertionError(f"{urls['id']} did not finish")

@@ -115,14 +115,18 @@ def test_the_installed_package_is_the_wheel_and_brings_its_command(
         [
             str(fresh_venv / "bin" / "python"),
             "-c",
-            "import devhost.testing, devhost; print(devhost.__file__)",
+            "import devhost.testing, devhost, durable_wire\n"
+            "print(devhost.__file__)\nprint(durable_wire.__file__)",
         ],
         team_project,
         team_env(fresh_venv),
         60,
     )
     assert where.returncode == 0, where.stderr
-    assert Path(where.stdout.strip()).is_relative_to(fresh_venv)
+    # The devhost and the wire vocabulary it shares with the app (durable_wire) come from the wheel.
+    module_files = where.stdout.split()
+    assert len(module_files) == 2
+    assert all(Path(module_file).is_relative_to(fresh_venv) for module_file in module_files), module_files
     usage = run(
         [str(fresh_venv / "bin" / "devhost"), "start", "--help"], team_project, team_env(fresh_venv), 60
     )

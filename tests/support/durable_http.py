@@ -10,9 +10,9 @@ from urllib.parse import quote
 import requests
 
 from devhost.testing import HostClient
+from durable_wire import TERMINAL_STATUSES
 
 WEBHOOK = "/runtime/webhooks/durabletask"
-TERMINAL = {"Completed", "Failed", "Terminated", "Canceled"}
 
 
 @dataclass
@@ -78,7 +78,7 @@ class DurableApi:
         """
         client = HostClient(self.base_url, headers=self.auth)
         try:
-            client.wait_for(instance_id, statuses or TERMINAL, timeout=timeout, interval=0.05)
+            client.wait_for(instance_id, statuses or TERMINAL_STATUSES, timeout=timeout, interval=0.05)
         finally:
             client.close()
         body: dict[str, Any] = self.status(instance_id, showHistory="true", showHistoryOutput="true").json()

@@ -15,10 +15,9 @@ from urllib.parse import quote
 import pytest
 import requests
 
+from durable_wire import EventType
 from tests.support.durable_http import DurableApi
 from tests.support.polling import wait_until
-
-TIMER_FIRED, EVENT_RAISED, EXECUTION_RESUMED = 11, 15, 20
 
 devhost_only = pytest.mark.skipif(
     os.environ.get("DURABLE_HOST", "devhost") == "func",
@@ -99,7 +98,7 @@ def deliver_in_one_batch(
     def fire_deadline() -> None:
         advance_clock_to(base_url, deadline)
         wait_until(
-            lambda: TIMER_FIRED in [m["eventType"] for m in inbox(base_url, instance_id)],
+            lambda: EventType.TIMER_FIRED in [m["eventType"] for m in inbox(base_url, instance_id)],
             10,
             "the deadline's timer to reach the suspended instance",
         )
@@ -111,11 +110,19 @@ def deliver_in_one_batch(
         step()
     assert durable.post(instance_id, "resume", reason="test: one batch").status_code == 202
     wait_until(
-        lambda: EXECUTION_RESUMED in [e["EventType"] for e in raw_history(base_url, instance_id)],
+        lambda: EventType.EXECUTION_RESUMED in [e["EventType"] for e in raw_history(base_url, instance_id)],
         10,
         "the resumed episode",
     )
     history = raw_history(base_url, instance_id)
-    resumed = max(i for i, e in enumerate(history) if e["EventType"] == EXECUTION_RESUMED)
-    batch = [e["EventType"] for e in history[resumed:] if e["EventType"] in (TIMER_FIRED, EVENT_RAISED)]
-    assert batch[:2] == ([EVENT_RAISED, TIMER_FIRED] if event_first else [TIMER_FIRED, EVENT_RAISED])
+    resumed = max(i for i, e in enumerate(history) if e["EventType"] == EventType.EXECUTION_RESUMED)
+    batch = [
+        e["EventType"]
+        for e in history[resumed:]
+        if e["EventType"] in (EventType.TIMER_FIRED, EventType.EVENT_RAISED)
+    ]
+    assert batch[:2] == (
+        [EventType.EVENT_RAISED, EventType.TIMER_FIRED]
+        if event_first
+        else [EventType.TIMER_FIRED, EventType.EVENT_RAISED]
+    )

@@ -16,6 +16,7 @@ from typing import Any
 
 import requests
 
+from durable_wire import TERMINAL_STATUSES
 from tests.support.durable_http import DurableApi
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -64,7 +65,7 @@ def _custom(status: dict[str, Any]) -> dict[str, Any]:
 
 
 def _finished(status: dict[str, Any]) -> bool:
-    return status.get("runtimeStatus") in ("Completed", "Failed", "Terminated")
+    return status.get("runtimeStatus") in TERMINAL_STATUSES
 
 
 def _approve(api: DurableApi, instance_id: str) -> None:
