@@ -33,18 +33,16 @@ from api.access import authenticate
 from api.audit import SealBody
 from api.audit import bp as audit_api_bp
 from api.fare_dispute import FileFareDisputeRequest, SubmitEvidenceRequest, SupervisorDecisionRequest
-from api.fare_dispute import bp as fare_dispute_api_bp
 from api.handlers import json_errors, json_text_response
 from api.health import bp as health_bp
 from api.maintenance_order import ApprovalRequest, MaintenanceOrderRequest
-from api.maintenance_order import bp as maintenance_order_api_bp
 from api.relief_routing import ShelterConfirmationRequest
-from api.relief_routing import bp as relief_routing_api_bp
 from api.validation import IDENTIFIER_PATTERN, MAX_BODY_BYTES
 from contracts import ContractModel
 from identity import Permission, roles_granting
 from integrations.inventory import StockLevel
 from orchestrators.relief_routing import ReliefChangeRequest, ReliefRequest
+from workflow_catalogue import WORKFLOWS
 
 DOCUMENT_PATH = Path(__file__).resolve().parents[1] / "openapi.json"
 ROUTE_PREFIX = "/api"
@@ -345,7 +343,7 @@ def _operations() -> dict[str, Operation]:
 
 def documented_blueprints() -> list[Any]:
     """The blueprints whose HTTP functions make up the API (function_app.py registers each)."""
-    return [health_bp, maintenance_order_api_bp, fare_dispute_api_bp, relief_routing_api_bp, audit_api_bp, bp]
+    return [health_bp, *(workflow.blueprint("api") for workflow in WORKFLOWS), audit_api_bp, bp]
 
 
 @dataclass(frozen=True)

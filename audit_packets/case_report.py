@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from audit_packets.document import Document, Facts, Paragraph, Section, Table, bullet_list
+from workflow_catalogue import Workflow
 
 Packet = dict[str, Any]
 PacketExtras = Callable[[Packet], dict[str, Any]]
@@ -65,12 +66,7 @@ class BusinessDocument:
 class CaseProfile:
     """What one workflow adds to the generic report; every hook takes the packet."""
 
-    workflow: str
-    title: str  # "Maintenance order"
-    business_label: str  # "order"
-    orchestrator: str
-    prefix: str  # instance id prefix
-    collection: str  # API path segment: `maintenance-orders`
+    workflow: Workflow  # its names, instance ids and API collection (workflow_catalogue)
     extras: PacketExtras
     outcome_text: Callable[[Packet], str]
     people: Callable[[Packet], list[tuple[str, str]]]
@@ -84,7 +80,7 @@ class CaseProfile:
 
     def business_id(self, instance_id: str) -> str:
         """The order, dispute or request id inside an instance id."""
-        return instance_id.removeprefix(self.prefix)
+        return self.workflow.business_id(instance_id)
 
     def step_title(self, name: str) -> str:
         """A step's name in words."""
@@ -235,7 +231,7 @@ def timeline_rows(packet: Packet, profile: CaseProfile) -> list[tuple[str, str, 
     )
     add(
         instance.get("createdTime"),
-        f"{profile.title} filed ({profile.business_label} "
+        f"{profile.workflow.title} filed ({profile.workflow.business_label} "
         f"{profile.business_id(str(instance.get('instanceId')))})",
         actor_text(started_by) if started_by else "—",
         f"instance {instance.get('instanceId')}",
@@ -434,11 +430,12 @@ def case_report(
     app = packet.get("app") or {}
     finished = finished_at(packet)
     summary = [
-        ("Case", f"{profile.title} {business_id}"),
+        ("Case", f"{profile.workflow.title} {business_id}"),
         ("Instance id", instance_id),
         (
             "Workflow",
-            f"{profile.orchestrator} (app {app.get('version', '—')}, commit {app.get('commit', '—')})",
+            f"{profile.workflow.orchestrator} "
+            f"(app {app.get('version', '—')}, commit {app.get('commit', '—')})",
         ),
         *profile.people(packet),
         ("Outcome", profile.outcome_text(packet)),
@@ -569,7 +566,7 @@ def case_report(
         Section("Verification", verification),
     )
     return Document(
-        title=f"Audit report: {profile.title} {business_id}",
+        title=f"Audit report: {profile.workflow.title} {business_id}",
         subtitle=f"Instance {instance_id} · {'sealed record' if sealed else 'interim snapshot'} · "
         f"task hub {packet.get('taskHub') or '—'}",
         sections=sections,
@@ -577,7 +574,7 @@ def case_report(
         banner=""
         if sealed
         else "Interim snapshot: the case has not been sealed. This is not the audit record.",
-        keywords=(instance_id, profile.workflow, "audit"),
+        keywords=(instance_id, profile.workflow.name, "audit"),
     )
 
 

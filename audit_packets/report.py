@@ -15,6 +15,7 @@ from audit_packets.case_report import CaseProfile, Decision, case_report, output
 from audit_packets.document import Document
 from audit_packets.render_html import STYLE, STYLE_SHA256, document_html
 from audit_packets.render_pdf import document_pdf
+from workflow_catalogue import Workflow
 
 __all__ = ["STYLE", "STYLE_SHA256", "generic_profile", "render_html", "render_pdf", "report_document"]
 
@@ -43,12 +44,13 @@ def generic_profile(packet: Mapping[str, Any]) -> CaseProfile:
         ]
 
     return CaseProfile(
-        workflow=str(packet.get("workflow") or name),
-        title=name.replace("_", " ").capitalize(),
-        business_label="instance",
-        orchestrator=name,
-        prefix="",
-        collection="",
+        workflow=Workflow(
+            name=name,
+            title=name.replace("_", " ").capitalize(),
+            instance_prefix="",
+            business_label="instance",
+            collection="",
+        ),
         extras=lambda p: {},
         outcome_text=outcome,
         people=lambda p: [],

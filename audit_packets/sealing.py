@@ -246,7 +246,7 @@ def seal_from_status(
                 return SealResult(envelope, existing, store.container_name, latest[0], already_sealed=True)
         sequence = latest[0] + 1
 
-    workflow = profile.workflow if profile else str(status.get("name") or "unknown")
+    workflow = profile.workflow.name if profile else str(status.get("name") or "unknown")
     completion = None
     if request.sealed_by == "workflow":
         completion = (str(request.finished_at or moment.strftime("%Y-%m-%dT%H:%M:%SZ")), request.output or {})
@@ -335,7 +335,7 @@ def _store_documents(
                     "blob": blob_name,
                     "size": len(stored.content),
                     "sha256": hashlib.sha256(stored.content).hexdigest(),
-                    "href": f"/api/{profile.collection}/{business_id}/documents/"
+                    "href": f"/api/{profile.workflow.collection}/{business_id}/documents/"
                     f"{business_document.name}.{extension}",
                 }
             )

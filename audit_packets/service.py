@@ -134,7 +134,7 @@ async def current_evidence(
         return Evidence(instance_id, profile, stored=stored, container=store.container_name)
     if status is None:
         return None
-    workflow = profile.workflow if profile else str(status.get("name") or "unknown")
+    workflow = profile.workflow.name if profile else str(status.get("name") or "unknown")
     envelope = await asyncio.to_thread(interim_envelope, status, profile, workflow=workflow, now=now)
     return Evidence(instance_id, profile, interim=envelope)
 

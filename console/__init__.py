@@ -9,7 +9,7 @@ actions suspend, resume, terminate and rewind, each behind a confirmation (never
 
 - `routes.py`: the HTTP functions (`bp`, registered in function_app.py), under `/api/console`.
 - `management.py`: instance queries with continuation-token paging and the console's own filters.
-- `catalogue.py`: the three workflows (prefixes, business ids, audit extras, regions).
+- `catalogue.py`: what the console adds to the workflow catalogue (regions of a relief request).
 - `decisions.py`: pending decisions from custom status; decision forms → endpoint requests.
 - `pages.py`: the HTML (stdlib, every value escaped, strict CSP, no script).
 - `csrf.py`: the forms' CSRF cookie and tokens.

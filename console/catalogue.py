@@ -1,8 +1,8 @@
-"""The workflows the console knows: names, instance-id prefixes, business ids, evidence, regions.
+"""What the console adds to the workflow catalogue (workflow_catalogue.py): each workflow's regions.
 
 A workflow's instance id is `<prefix><business id>` (`maintenance-<orderId>`, `fare-dispute-<disputeId>`,
 `relief-<requestId>`), so the console filters by workflow with the management API's
-`instanceIdPrefix` and shows the business id without asking the workflow.
+`instanceIdPrefix` and shows the business id without asking the workflow; the catalogue has both.
 
 Region: the relief network has depots and shelters but no region field, so the console's region of a
 relief request is the set of *service depots* of its shelters (for each shelter the depot nearest by
@@ -13,36 +13,11 @@ agree. Maintenance orders and fare disputes have no region.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
-from audit_packets import CaseProfile
-from evidence import FARE_DISPUTE, MAINTENANCE_ORDER, RELIEF_ROUTING
-from orchestrators import fare_dispute, maintenance_order, relief_routing
 from relief_routes import network_from_settings, service_regions
-
-
-@dataclass(frozen=True)
-class Workflow:
-    """One workflow as the console shows it."""
-
-    name: str
-    title: str
-    orchestrator: str
-    prefix: str
-    business_id_label: str
-    evidence: CaseProfile  # its audit packet extras, report wording and business documents
-    regions: Callable[[Any], list[str]]
-
-    def business_id(self, instance_id: str) -> str:
-        """The order, dispute or request id inside an instance id."""
-        return instance_id.removeprefix(self.prefix)
-
-
-def no_regions(_input: Any) -> list[str]:
-    """Workflows without a region."""
-    return []
+from workflow_catalogue import RELIEF_ROUTING, Workflow
 
 
 def relief_request_regions(orchestration_input: Any) -> list[str]:
@@ -60,47 +35,11 @@ def relief_request_regions(orchestration_input: Any) -> list[str]:
         return []
 
 
-WORKFLOWS: tuple[Workflow, ...] = (
-    Workflow(
-        name=maintenance_order.WORKFLOW,
-        title="Maintenance order",
-        orchestrator=maintenance_order.MAINTENANCE_ORDER,
-        prefix=maintenance_order.INSTANCE_ID_PREFIX,
-        business_id_label="order",
-        evidence=MAINTENANCE_ORDER,
-        regions=no_regions,
-    ),
-    Workflow(
-        name=fare_dispute.WORKFLOW,
-        title="Fare dispute",
-        orchestrator=fare_dispute.FARE_DISPUTE_ORCHESTRATOR,
-        prefix=fare_dispute.INSTANCE_ID_PREFIX,
-        business_id_label="dispute",
-        evidence=FARE_DISPUTE,
-        regions=no_regions,
-    ),
-    Workflow(
-        name=relief_routing.WORKFLOW,
-        title="Relief request",
-        orchestrator=relief_routing.RELIEF_ROUTING,
-        prefix=relief_routing.INSTANCE_ID_PREFIX,
-        business_id_label="request",
-        evidence=RELIEF_ROUTING,
-        regions=relief_request_regions,
-    ),
-)
-WORKFLOWS_BY_NAME = {workflow.name: workflow for workflow in WORKFLOWS}
-
-
-def workflow_of(instance_id: str, orchestrator: str | None = None) -> Workflow | None:
-    """The workflow an instance belongs to (by orchestrator name, else by id prefix), if known."""
-    for workflow in WORKFLOWS:
-        if orchestrator is not None and orchestrator == workflow.orchestrator:
-            return workflow
-    for workflow in sorted(WORKFLOWS, key=lambda w: -len(w.prefix)):
-        if orchestrator is None and instance_id.startswith(workflow.prefix):
-            return workflow
-    return None
+def regions_of(workflow: Workflow | None, orchestration_input: Any) -> list[str]:
+    """The regions of an instance of `workflow` (only relief requests have any)."""
+    if workflow != RELIEF_ROUTING:
+        return []
+    return relief_request_regions(orchestration_input)
 
 
 def known_regions() -> list[str]:

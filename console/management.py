@@ -34,7 +34,8 @@ from urllib.parse import quote, urlencode
 import aiohttp
 import azure.durable_functions as df
 
-from console.catalogue import WORKFLOWS_BY_NAME, Workflow, workflow_of
+from console.catalogue import regions_of
+from workflow_catalogue import WORKFLOWS_BY_NAME, Workflow, workflow_of
 
 CONTINUATION_HEADER = "x-ms-continuation-token"
 # The statuses the console's filter offers and its charts show, in display order (no workflow of this
@@ -82,7 +83,7 @@ class InstanceFilter:
             params["createdTimeTo"] = _iso(self.created_to)
         workflow = WORKFLOWS_BY_NAME.get(self.workflow)
         if workflow is not None:
-            params["instanceIdPrefix"] = workflow.prefix
+            params["instanceIdPrefix"] = workflow.instance_prefix
         return params
 
 
@@ -160,7 +161,7 @@ def row_from_status(status: dict[str, Any]) -> InstanceRow:
     if isinstance(custom, str):
         with contextlib.suppress(ValueError):
             custom = json.loads(custom)
-    regions = workflow.regions(_loads(status.get("input"))) if workflow else []
+    regions = regions_of(workflow, _loads(status.get("input")))
     return InstanceRow(
         instance_id=instance_id,
         name=name,

@@ -43,9 +43,10 @@ from console.decisions import PendingDecision
 from console.management import RUNTIME_STATUSES, InstanceRow
 from console.sla import SLA_SERIES, SlaClock
 from durable_wire import ACTIVE_STATUSES
+from workflow_catalogue import RELIEF_ROUTING
 
 MAX_BUCKETS = 48
-RELIEF_WORKFLOW = "relief_routing"
+RELIEF_WORKFLOW = RELIEF_ROUTING.name
 AGE_BANDS: tuple[tuple[str, timedelta | None], ...] = (
     ("under 1 h", timedelta(hours=1)),
     ("1–6 h", timedelta(hours=6)),

@@ -18,7 +18,6 @@ from html import escape
 from typing import Any
 from urllib.parse import urlencode
 
-from console.catalogue import WORKFLOWS
 from console.charts import chart_id, parse_time
 from console.charts import duration_text as span
 from console.decisions import PendingDecision, Viewer
@@ -27,6 +26,7 @@ from console.overview import decision_clock, sla_overview
 from console.sla import sla_clock_html
 from console.timeline import timeline_section
 from identity import SIGN_IN_PATH, SIGN_OUT_PATH, Permission, Role
+from workflow_catalogue import WORKFLOWS
 
 STYLE = """
 *{box-sizing:border-box}

@@ -53,7 +53,7 @@ from audit_packets import (
 from audit_packets.sealed_store import SealedStore
 from audit_packets.service import sealed_for
 from console import csrf
-from console.catalogue import known_regions, workflow_of
+from console.catalogue import known_regions
 from console.decisions import DecisionFormError, Viewer, decision_from_form, pending_decisions, take_decision
 from console.management import (
     Cursor,
@@ -84,6 +84,7 @@ from console.pages import (
 )
 from console.timeline import sub_orchestration_ids
 from durable_wire import ACTIVE_STATUSES
+from evidence import profile_for
 from identity import (
     AccessDenied,
     Actor,
@@ -96,6 +97,7 @@ from identity import (
     principal_from_headers,
 )
 from telemetry import activity_log, configure_telemetry
+from workflow_catalogue import workflow_of
 
 bp = df.Blueprint()
 
@@ -385,8 +387,7 @@ async def console_instance_document(
 async def _evidence(client: df.DurableOrchestrationClient, instance_id: str) -> Evidence | None:
     if not instance_id:
         return None
-    workflow = workflow_of(instance_id)
-    return await current_evidence(client, instance_id, workflow.evidence if workflow else None)
+    return await current_evidence(client, instance_id, profile_for(instance_id))
 
 
 def _as_download(response: func.HttpResponse, evidence: Evidence, stem: str) -> func.HttpResponse:

@@ -10,7 +10,7 @@ SLA, the decisions, the exceptions, and the documents:
   times, exception notes).
 
 The seal activity, the HTTP API, the console and `ops audit` find a profile here by orchestrator name
-or instance id prefix.
+or instance id prefix (the workflow catalogue's `workflow_of`).
 """
 
 from __future__ import annotations
@@ -19,22 +19,16 @@ from audit_packets.case_report import CaseProfile
 from evidence.fare_dispute import PROFILE as FARE_DISPUTE
 from evidence.maintenance_order import PROFILE as MAINTENANCE_ORDER
 from evidence.relief_routing import PROFILE as RELIEF_ROUTING
+from workflow_catalogue import workflow_of
 
 PROFILES: tuple[CaseProfile, ...] = (MAINTENANCE_ORDER, FARE_DISPUTE, RELIEF_ROUTING)
-PROFILES_BY_WORKFLOW = {profile.workflow: profile for profile in PROFILES}
+PROFILES_BY_WORKFLOW = {profile.workflow.name: profile for profile in PROFILES}
 
 
 def profile_for(instance_id: str, orchestrator: str | None = None) -> CaseProfile | None:
     """The profile of an instance: by orchestrator name when known, else by instance id prefix."""
-    if orchestrator:
-        for profile in PROFILES:
-            if profile.orchestrator == orchestrator:
-                return profile
-        return None
-    for profile in sorted(PROFILES, key=lambda p: -len(p.prefix)):
-        if instance_id.startswith(profile.prefix):
-            return profile
-    return None
+    workflow = workflow_of(instance_id, orchestrator)
+    return PROFILES_BY_WORKFLOW.get(workflow.name) if workflow else None
 
 
 __all__ = [

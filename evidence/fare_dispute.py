@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import workflow_catalogue
 from audit_packets.case_report import (
     BusinessDocument,
     CaseProfile,
@@ -28,13 +29,10 @@ from audit_packets.history import decision_records, failure_policy_record
 from orchestrators.fare_dispute import (
     APPLY_FARE_RULES_ACTIVITY,
     EVIDENCE_SUBMITTED_EVENT,
-    FARE_DISPUTE_ORCHESTRATOR,
-    INSTANCE_ID_PREFIX,
     ISSUE_FARE_REFUND_ACTIVITY,
     LOOK_UP_DISPUTED_TRIP_ACTIVITY,
     NOTIFY_DISPUTE_CUSTOMER_ACTIVITY,
     SUPERVISOR_DECISION_EVENT,
-    WORKFLOW,
 )
 
 OUTCOME_WORDS = {
@@ -106,7 +104,7 @@ def audit_extras(packet: dict[str, Any]) -> dict[str, Any]:
         refunds[-1]["approvedBy"] = recorded_refund["approvedBy"]
     filed_by = input_of(packet).get("filedBy")
     return {
-        "disputeId": str(packet["instance"]["instanceId"]).removeprefix(INSTANCE_ID_PREFIX),
+        "disputeId": workflow_catalogue.FARE_DISPUTE.business_id(str(packet["instance"]["instanceId"])),
         "filedBy": filed_by if isinstance(filed_by, dict) else None,
         "sla": {
             "due": custom.get("slaDue") or output.get("slaDue"),
@@ -340,12 +338,7 @@ def documents(packet: Packet) -> list[BusinessDocument]:
 
 
 PROFILE = CaseProfile(
-    workflow=WORKFLOW,
-    title="Fare dispute",
-    business_label="dispute",
-    orchestrator=FARE_DISPUTE_ORCHESTRATOR,
-    prefix=INSTANCE_ID_PREFIX,
-    collection="fare-disputes",
+    workflow=workflow_catalogue.FARE_DISPUTE,
     extras=audit_extras,
     outcome_text=outcome_text,
     people=people,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import workflow_catalogue
 from audit_packets.case_report import (
     BusinessDocument,
     CaseProfile,
@@ -32,14 +33,11 @@ from orchestrators.maintenance_order import (
     APPROVAL_DECISION_EVENT,
     CAPTURE_INSPECTION,
     GENERATE_COMPLIANCE_PACK,
-    INSTANCE_ID_PREFIX,
     ISSUE_RELEASE_CERTIFICATE,
     LOOK_UP_PARTS,
-    MAINTENANCE_ORDER,
     NOTIFY_CUSTOMER,
     REQUEST_PARTS_FROM_SUPPLIER,
     SEND_APPROVAL_REMINDER,
-    WORKFLOW,
 )
 
 OUTCOME_WORDS = {
@@ -71,7 +69,7 @@ def audit_extras(packet: Packet) -> dict[str, Any]:
     ]
     started_by = input_of(packet).get("startedBy")
     return {
-        "orderId": str(packet["instance"]["instanceId"]).removeprefix(INSTANCE_ID_PREFIX),
+        "orderId": workflow_catalogue.MAINTENANCE_ORDER.business_id(str(packet["instance"]["instanceId"])),
         "instanceIds": [packet["instance"]["instanceId"]],
         "startedBy": started_by if isinstance(started_by, dict) else None,
         "approval": {
@@ -333,12 +331,7 @@ def documents(packet: Packet) -> list[BusinessDocument]:
 
 
 PROFILE = CaseProfile(
-    workflow=WORKFLOW,
-    title="Maintenance order",
-    business_label="order",
-    orchestrator=MAINTENANCE_ORDER,
-    prefix=INSTANCE_ID_PREFIX,
-    collection="maintenance-orders",
+    workflow=workflow_catalogue.MAINTENANCE_ORDER,
     extras=audit_extras,
     outcome_text=outcome_text,
     people=people,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import workflow_catalogue
 from audit_packets.case_report import (
     BusinessDocument,
     CaseProfile,
@@ -28,16 +29,13 @@ from orchestrators.relief_routing import (
     CHANGE_EVENT,
     CONFIRMATION_EVENT,
     ESCALATE_RELIEF_CONFIRMATIONS,
-    INSTANCE_ID_PREFIX,
     NOTIFY_RELIEF_DRIVERS,
     NOTIFY_RELIEF_SHELTERS,
     PUBLISH_RELIEF_UPDATE,
     RECORD_RELIEF_DELIVERY,
     RELEASE_RELIEF_STOCK,
-    RELIEF_ROUTING,
     RESERVE_RELIEF_STOCK,
     SELECT_RELIEF_ROUTES,
-    WORKFLOW,
 )
 
 SHELTER_STATES = {
@@ -69,7 +67,7 @@ def audit_extras(packet: Packet) -> dict[str, Any]:
         )
     requested_by = input_of(packet).get("requestedBy")
     return {
-        "requestId": str(packet["instance"]["instanceId"]).removeprefix(INSTANCE_ID_PREFIX),
+        "requestId": workflow_catalogue.RELIEF_ROUTING.business_id(str(packet["instance"]["instanceId"])),
         "requestedBy": requested_by if isinstance(requested_by, dict) else None,
         "routePlans": route_records,
         "changes": decision_records(packet, CHANGE_EVENT, ("changeId", "cancel")),
@@ -353,12 +351,7 @@ def documents(packet: Packet) -> list[BusinessDocument]:
 
 
 PROFILE = CaseProfile(
-    workflow=WORKFLOW,
-    title="Relief request",
-    business_label="request",
-    orchestrator=RELIEF_ROUTING,
-    prefix=INSTANCE_ID_PREFIX,
-    collection="relief-requests",
+    workflow=workflow_catalogue.RELIEF_ROUTING,
     extras=audit_extras,
     outcome_text=outcome_text,
     people=people,

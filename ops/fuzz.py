@@ -54,6 +54,7 @@ from ops.workflow_clients import (
     ReliefRequestClient,
     WorkflowClient,
     auto_approved_fare_dispute_body,
+    client_for,
     maintenance_order_body,
     relief_request_body,
     supervised_fare_dispute_body,
@@ -73,11 +74,6 @@ MIB = 1024 * 1024
 # every operation is reachable; the event-order cases act as separate people (maker-checker).
 FUZZ_CALLER = LocalPrincipal("local-fuzz-caller", "Fuzz Caller", tuple(Role))
 FUZZ_STAFF_FILE = ARTIFACTS / "fuzz-shelter-staff.json"
-WORKFLOW_CLIENTS: dict[str, type[WorkflowClient]] = {
-    "maintenance-": MaintenanceOrderClient,
-    "fare-dispute-": FareDisputeClient,
-    "relief-": ReliefRequestClient,
-}
 
 
 @dataclass
@@ -780,12 +776,11 @@ def check_instances(base_url: str, failures: list[str], token: str, days: int = 
         failures.append(f"instance {instance['instanceId']} is stuck: {instance.get('customStatus')}")
     for instance in instances:
         instance_id = str(instance["instanceId"])
-        prefix = next((p for p in WORKFLOW_CLIENTS if instance_id.startswith(p)), None)
-        if prefix is None:
+        client = client_for(app, instance_id)
+        if client is None:
             failures.append(f"instance {instance_id!r} belongs to no workflow")
             continue
-        client = WORKFLOW_CLIENTS[prefix](app)
-        business_id = instance_id.removeprefix(prefix)
+        business_id = client.workflow.business_id(instance_id)
         for path in (client.path(business_id), client.path(business_id, "audit")):
             response = app.request("GET", path)
             if response.status_code != 200:

@@ -45,6 +45,7 @@ API (all synchronous, `requests`-based; every method raises a `WorkflowClientErr
     .audit(id) -> dict / .audit_url(id) -> str       GET .../{id}/audit (sealed envelope or interim snapshot)
     .instance_id(id) -> str                          the orchestration instance id (for `ops audit`)
     .outcome(body) -> str | None                     the business outcome of a terminal status body
+    client_for(app, instance_id) -> WorkflowClient | None   the client of an instance's workflow
 
 Errors: `WorkflowHostUnreachableError` (nothing answers: "start it with ./scripts/dev"),
 `WorkflowApiError` (an unexpected HTTP status; `.status`, `.body`, `.field` from a 400's
@@ -76,6 +77,7 @@ from ops.sign_in import (
     bearer,
     sign_in,
 )
+from workflow_catalogue import FARE_DISPUTE, MAINTENANCE_ORDER, RELIEF_ROUTING, Workflow, workflow_of
 
 Json = dict[str, Any]
 StatusCallback = Callable[[Json], None]
@@ -245,20 +247,23 @@ class WorkflowClient:
     """What every workflow's API has in common: start, status, waits and the audit packet."""
 
     app: AppClient
-    resource: ClassVar[str] = ""  # route segment, e.g. "maintenance-orders"
-    instance_prefix: ClassVar[str] = ""  # orchestration instance id = prefix + business id
-    name: ClassVar[str] = ""  # for messages
+    workflow: ClassVar[Workflow]  # its API collection, instance ids and name (workflow_catalogue)
+
+    @property
+    def name(self) -> str:
+        """The workflow in words, for messages ("maintenance order")."""
+        return self.workflow.title.lower()
 
     def path(self, business_id: str, *parts: str) -> str:
-        """Route of one instance (`<resource>/<id>[/part...]`)."""
-        return "/".join([self.resource, quote(business_id, safe=""), *parts])
+        """Route of one instance (`<collection>/<id>[/part...]`)."""
+        return "/".join([self.workflow.collection, quote(business_id, safe=""), *parts])
 
     def instance_id(self, business_id: str) -> str:
         """The orchestration instance id (what `python -m ops audit` and `ops instances` take)."""
-        return self.instance_prefix + business_id
+        return self.workflow.instance_id(business_id)
 
     def _start(self, body: Json) -> Json:
-        return self.app.call("POST", self.resource, body, expected=(202,))
+        return self.app.call("POST", self.workflow.collection, body, expected=(202,))
 
     def start(self, body: Json) -> Json:
         """`POST /api/<resource>` (202 with the instance id and status URLs); 409 for a known id."""
@@ -372,9 +377,7 @@ def maintenance_order_body(
 class MaintenanceOrderClient(WorkflowClient):
     """`/api/maintenance-orders`: start, approval decision, status, audit."""
 
-    resource: ClassVar[str] = "maintenance-orders"
-    instance_prefix: ClassVar[str] = "maintenance-"
-    name: ClassVar[str] = "maintenance order"
+    workflow: ClassVar[Workflow] = MAINTENANCE_ORDER
 
     def start(self, body: Json) -> Json:
         """`POST /api/maintenance-orders` (202); 409 for a known orderId raises WorkflowApiError."""
@@ -432,9 +435,7 @@ def supervised_fare_dispute_body(dispute_id: str) -> Json:
 class FareDisputeClient(WorkflowClient):
     """`/api/fare-disputes`: file, evidence, supervisor decision, status, audit."""
 
-    resource: ClassVar[str] = "fare-disputes"
-    instance_prefix: ClassVar[str] = "fare-dispute-"
-    name: ClassVar[str] = "fare dispute"
+    workflow: ClassVar[Workflow] = FARE_DISPUTE
 
     def file(self, body: Json) -> Json:
         """`POST /api/fare-disputes` (202); 409 for a known disputeId raises WorkflowApiError."""
@@ -502,9 +503,7 @@ def _shelter_list(shelters: Mapping[str, Mapping[str, int]]) -> list[Json]:
 class ReliefRequestClient(WorkflowClient):
     """`/api/relief-requests`: start, changes, shelter confirmations, status, audit."""
 
-    resource: ClassVar[str] = "relief-requests"
-    instance_prefix: ClassVar[str] = "relief-"
-    name: ClassVar[str] = "relief request"
+    workflow: ClassVar[Workflow] = RELIEF_ROUTING
 
     def start(self, body: Json) -> Json:
         """`POST /api/relief-requests` (202); 409 known requestId, 400 unknown shelter or SKU."""
@@ -603,8 +602,13 @@ class ReliefRequestClient(WorkflowClient):
         )
 
 
-WORKFLOW_CLIENTS: dict[str, type[WorkflowClient]] = {
-    "maintenance": MaintenanceOrderClient,
-    "fare": FareDisputeClient,
-    "relief": ReliefRequestClient,
+CLIENTS_BY_WORKFLOW: dict[str, type[WorkflowClient]] = {
+    client.workflow.name: client
+    for client in (MaintenanceOrderClient, FareDisputeClient, ReliefRequestClient)
 }
+
+
+def client_for(app: AppClient, instance_id: str) -> WorkflowClient | None:
+    """The client of the workflow an instance belongs to (by its id prefix), if any."""
+    workflow = workflow_of(instance_id)
+    return CLIENTS_BY_WORKFLOW[workflow.name](app) if workflow else None

@@ -62,6 +62,7 @@ import azure.durable_functions as df
 from azure.durable_functions.models.Task import TaskBase, TimerTask
 from pydantic import Field, ValidationError
 
+import workflow_catalogue
 from audit_packets.seal_step import SEAL_STEP, seal_audit_packet
 from contracts import ContractModel, Money, parse_event
 from idempotency import orchestration_effect_key
@@ -76,9 +77,10 @@ from orchestrators.failure_policy import (
 from personal_data.erasure_step import schedule_personal_data_erasure
 from telemetry import orchestration_log
 
-WORKFLOW = "fare_dispute"
-FARE_DISPUTE_ORCHESTRATOR = "fare_dispute"
-INSTANCE_ID_PREFIX = "fare-dispute-"
+# The registered name and the instance ids are the workflow catalogue's (function_app.py, the API,
+# the console and the clients read the same record).
+WORKFLOW = FARE_DISPUTE_ORCHESTRATOR = workflow_catalogue.FARE_DISPUTE_ORCHESTRATOR
+instance_id_for = workflow_catalogue.FARE_DISPUTE.instance_id
 
 # External events (value = wire name).
 EVIDENCE_SUBMITTED_EVENT = "evidence_submitted"
@@ -99,13 +101,6 @@ ACTIVITY_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=5_000, max
 _IDENTIFIER = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 bp = df.Blueprint()
-
-
-def instance_id_for(dispute_id: str) -> str:
-    """`fare-dispute-<disputeId>`; the id must be non-empty."""
-    if not dispute_id:
-        raise ValueError("dispute_id must not be empty")
-    return INSTANCE_ID_PREFIX + dispute_id
 
 
 # -- contracts ------------------------------------------------------------------------------------

@@ -49,6 +49,7 @@ import azure.durable_functions as df
 from azure.durable_functions.models.Task import TimerTask
 from pydantic import Field
 
+import workflow_catalogue
 from audit_packets.seal_step import SEAL_STEP, seal_audit_packet
 from contracts import ContractModel, parse_duration, parse_event
 from idempotency import orchestration_effect_key
@@ -65,9 +66,10 @@ from telemetry import OrchestrationLogger, orchestration_log
 
 bp = df.Blueprint()
 
-WORKFLOW = "maintenance_order"
-MAINTENANCE_ORDER = "maintenance_order"
-INSTANCE_ID_PREFIX = "maintenance-"
+# The registered name and the instance ids are the workflow catalogue's (function_app.py, the API,
+# the console and the clients read the same record).
+WORKFLOW = MAINTENANCE_ORDER = workflow_catalogue.MAINTENANCE_ORDER_ORCHESTRATOR
+instance_id_for = workflow_catalogue.MAINTENANCE_ORDER.instance_id
 
 # Activity names (the registered durable names of activities/maintenance_order.py).
 CAPTURE_INSPECTION = "capture_inspection"
@@ -95,13 +97,6 @@ TEMPLATE_AWAITING_APPROVAL = "maintenance.awaiting_approval"
 TEMPLATE_RELEASED = "maintenance.released"
 TEMPLATE_REJECTED = "maintenance.rejected"
 TEMPLATE_EXPIRED = "maintenance.expired"
-
-
-def instance_id_for(order_id: str) -> str:
-    """`maintenance-<orderId>`; the order id must not be empty."""
-    if not order_id:
-        raise ValueError("order_id must not be empty")
-    return f"{INSTANCE_ID_PREFIX}{order_id}"
 
 
 # -- wire models ------------------------------------------------------------------------------------

@@ -50,6 +50,7 @@ import azure.durable_functions as df
 from azure.durable_functions.models.Task import TaskBase, TaskState
 from pydantic import Field, ValidationError, model_validator
 
+import workflow_catalogue
 from audit_packets.seal_step import SEAL_STEP, seal_audit_packet
 from contracts import ContractModel, WorkflowStatus, parse_duration, parse_event
 from idempotency import orchestration_effect_key
@@ -66,9 +67,10 @@ from telemetry import orchestration_log
 
 bp = df.Blueprint()
 
-WORKFLOW = "relief_routing"
-RELIEF_ROUTING = "relief_routing"  # the orchestrator's registered name
-INSTANCE_ID_PREFIX = "relief-"
+# The registered name and the instance ids are the workflow catalogue's (function_app.py, the API,
+# the console and the clients read the same record).
+WORKFLOW = RELIEF_ROUTING = workflow_catalogue.RELIEF_ROUTING_ORCHESTRATOR
+instance_id_for = workflow_catalogue.RELIEF_ROUTING.instance_id
 
 # External events (value = wire name, raised by api/relief_routing.py).
 CHANGE_EVENT = "relief_request_change"
@@ -99,13 +101,6 @@ ShelterState = Literal[
 RESOLVED_STATES = frozenset({"confirmed", "unconfirmed", "nothing_to_deliver", "removed", "cancelled"})
 DELIVERED_STATES = frozenset({"confirmed", "unconfirmed"})
 FINAL_STAGES = frozenset({"completed", "cancelled"})
-
-
-def instance_id_for(request_id: str) -> str:
-    """The orchestration instance id of a relief request."""
-    if not request_id:
-        raise ValueError("request_id must not be empty")
-    return INSTANCE_ID_PREFIX + request_id
 
 
 # -- request, change and confirmation contracts ---------------------------------------------------

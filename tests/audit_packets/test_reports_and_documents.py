@@ -37,7 +37,7 @@ def recorded_packet(relative: str, profile: CaseProfile) -> dict[str, Any]:
         "customStatus": None,
     }
     packet = packet_from_history(status, packet_redactor(), raw_history=history)
-    packet.update(format=PACKET_FORMAT, workflow=profile.workflow, redaction=redaction_record())
+    packet.update(format=PACKET_FORMAT, workflow=profile.workflow.name, redaction=redaction_record())
     packet.update(profile.extras(packet))
     return packet
 
@@ -63,7 +63,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("recording", "profile", "who"), CASES, ids=[c[1].workflow for c in CASES])
+@pytest.mark.parametrize(("recording", "profile", "who"), CASES, ids=[c[1].workflow.name for c in CASES])
 def test_the_audit_report_reads_as_tables_in_html_and_pdf(
     recording: str, profile: CaseProfile, who: str
 ) -> None:

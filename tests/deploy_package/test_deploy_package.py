@@ -55,6 +55,7 @@ APP_TOP_LEVEL = {
     "relief_routes",
     "requirements.txt",
     "telemetry.py",
+    "workflow_catalogue.py",
 }
 DEV_ONLY_MODULES = {
     "devhost",
