@@ -25,6 +25,7 @@ from console.management import RUNTIME_STATUSES, InstanceFilter, InstancePage, I
 from console.overview import decision_clock, sla_overview
 from console.sla import sla_clock_html
 from console.timeline import timeline_section
+from durable_wire import ACTIVE_STATUSES
 from identity import SIGN_IN_PATH, SIGN_OUT_PATH, Permission, Role
 from workflow_catalogue import WORKFLOWS
 
@@ -363,7 +364,7 @@ def _filter_params(wanted: InstanceFilter, size: int, created_from: str, created
 def _instance_row(context: PageContext, row: InstanceRow) -> str:
     age = (
         span(between(row.created_time, context.now.isoformat()))
-        if row.runtime_status in ("Running", "Pending", "Suspended")
+        if row.runtime_status in ACTIVE_STATUSES
         else ""
     )
     return (

@@ -49,6 +49,7 @@ from console.charts import (
     time_ticks,
     utc_text,
 )
+from durable_wire import ACTIVE_STATUSES
 
 MAX_LANES = 40  # beyond this, calls of one activity share a lane and timers share one
 MAX_DEPTH = 3  # sub-orchestrations nested at most this deep
@@ -57,7 +58,6 @@ AXIS_HEIGHT = 24
 INDENT = 14  # px per nesting level
 PAD = 1.0  # % of the width kept free at both ends
 MIN_BAR_PERCENT = 0.5  # narrower bars are drawn 4 px wide so an instant stays visible
-ACTIVE = ("Running", "Pending", "Suspended")
 
 SERIES = {
     "completed": Series("completed", "Activity attempt completed", OKABE_ITO["blue"], "solid"),
@@ -352,7 +352,7 @@ def build_timeline(
     runtime_status = str(status.get("runtimeStatus") or read.final_status or "")
     created = parse_time(status.get("createdTime"))
     start = read.started or created or now
-    active = runtime_status in ACTIVE
+    active = runtime_status in ACTIVE_STATUSES
     last_point = max((p[2] for p in read.points), default=start)
     end = max(now, last_point) if active else (read.finished or last_point)
     lanes: list[Lane] = []
@@ -696,7 +696,7 @@ def render_timeline(timeline: Timeline, window: Window | None = None) -> str:
         anchor = "start" if position(moment) < 6 else "end" if position(moment) > 94 else "middle"
         parts.append(f'<line x1="{x}" x2="{x}" y1="{AXIS_HEIGHT - 6}" y2="{bottom}" stroke="#EAEEF2"/>')
         parts.append(text(x, 14, words, anchor=anchor, css="tick"))
-    if timeline.runtime_status in ACTIVE and axis_start <= timeline.now <= axis_end:
+    if timeline.runtime_status in ACTIVE_STATUSES and axis_start <= timeline.now <= axis_end:
         x = percent(position(timeline.now))
         parts.append(
             f'<line class="now" x1="{x}" x2="{x}" y1="{AXIS_HEIGHT - 6}" y2="{bottom}" stroke="{TEXT}" '
@@ -771,7 +771,7 @@ def _bar(  # noqa: PLR0917 (the chart's drawing context, each named at the call)
         bar.end
         if bar.end is not None
         else timeline.now
-        if timeline.runtime_status in ACTIVE
+        if timeline.runtime_status in ACTIVE_STATUSES
         else timeline.end
     )
     clipped = bar.end is not None and bar.end > axis_end

@@ -9,11 +9,11 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 
+from durable_wire import TERMINAL_STATUSES
 from orchestrators.failure_policy import BEST_EFFORT_RETRY
 from orchestrators.fare_dispute import instance_id_for
 from tests.fare_dispute.support import DisputeHost, claim
 
-FINISHED = ("Completed", "Failed", "Terminated")
 # Best-effort retries back off up to 5 minutes: move the virtual clock by that much per poll.
 RETRY_STEP_SECONDS = 300
 
@@ -22,7 +22,7 @@ def drive_to_the_end(host: DisputeHost, dispute_id: str) -> dict[str, object]:
     """Move the clock one retry interval at a time until the dispute finished (Completed or Failed)."""
     for _ in range(80):
         view = host.view_ok(dispute_id)
-        if view["runtimeStatus"] in FINISHED:
+        if view["runtimeStatus"] in TERMINAL_STATUSES:
             return view
         host.advance(timedelta(seconds=RETRY_STEP_SECONDS))
         time.sleep(0.1)  # the retry the clock released runs before the next step

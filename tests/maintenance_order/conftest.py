@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import requests
 
+from durable_wire import TERMINAL_STATUSES
 from integrations.sandbox import SandboxSystem
 from integrations.suppliers import SANDBOX_SUPPLIERS
 from tests.support.identity import APPROVER, READER, SUBMITTER, LocalPrincipal, Tokens
@@ -130,7 +131,7 @@ class MaintenanceApi:
     def wait_finished(self, order_id: str, timeout: float = 30) -> dict[str, Any]:
         return self.wait_for(
             order_id,
-            lambda body: body.get("runtimeStatus") in ("Completed", "Failed", "Terminated"),
+            lambda body: body.get("runtimeStatus") in TERMINAL_STATUSES,
             "the end",
             timeout,
         )

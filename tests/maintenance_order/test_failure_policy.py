@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+from durable_wire import TERMINAL_STATUSES
 from orchestrators.failure_policy import BEST_EFFORT_RETRY
 from tests.support.processes import HostProcess
 
@@ -16,7 +17,6 @@ from .conftest import MaintenanceApi, Sandboxes, new_order_id, order_body
 
 # Retries wait on the virtual clock: one step lets the next attempt run.
 RETRY_STEP_SECONDS = 300
-FINISHED = ("Completed", "Failed", "Terminated")
 
 
 def drive_until(
@@ -46,7 +46,7 @@ def test_messages_failing_past_the_retry_budget_are_recorded_and_the_order_is_re
     waiting = drive_until(api, order_id, lambda b: b.get("stage") == "awaiting_approval", "the approval wait")
     assert waiting["unsent"] == ["notify_customer:awaiting_approval"]
     assert api.approve(order_id, {"approved": True, "approver": "Ada Approver"}).status_code == 202
-    done = drive_until(api, order_id, lambda b: b.get("runtimeStatus") in FINISHED, "the end")
+    done = drive_until(api, order_id, lambda b: b.get("runtimeStatus") in TERMINAL_STATUSES, "the end")
     assert (done["runtimeStatus"], done["outcome"], done["stage"]) == ("Completed", "released", "released")
     assert done["unsent"] == ["notify_customer:awaiting_approval", "notify_customer:released"]
 
@@ -78,7 +78,7 @@ def test_a_supplier_outage_past_the_retry_budget_fails_the_order_and_records_wha
     order_id = new_order_id("outage")
     instance_id = f"maintenance-{order_id}"
     assert api.start(order_body(order_id)).status_code == 202
-    failed = drive_until(api, order_id, lambda b: b.get("runtimeStatus") in FINISHED, "the end")
+    failed = drive_until(api, order_id, lambda b: b.get("runtimeStatus") in TERMINAL_STATUSES, "the end")
     assert (failed["runtimeStatus"], failed["stage"]) == ("Failed", "failed")
     failure = failed["failure"]
     assert failure["step"] == "look_up_parts" and "injected 503" in failure["reason"]

@@ -10,6 +10,7 @@ from typing import Any
 
 import requests
 
+from durable_wire import TERMINAL_STATUSES
 from integrations.sandbox import SandboxSystem
 from tests.support.identity import (
     READER,
@@ -127,7 +128,7 @@ class ReliefApi:
     def wait_done(self, request_id: str, timeout: float = 30) -> Json:
         return self.wait_for(
             request_id,
-            lambda body: body.get("runtimeStatus") in ("Completed", "Failed", "Terminated"),
+            lambda body: body.get("runtimeStatus") in TERMINAL_STATUSES,
             "the end",
             timeout,
         )

@@ -10,10 +10,10 @@ from collections.abc import Callable
 
 import pytest
 
+from durable_wire import TERMINAL_STATUSES
 from tests.relief_routing.support import Json, ReliefApi, effects, request_body
 from tests.support.processes import HostProcess
 
-FINISHED = ("Completed", "Failed", "Terminated")
 # Best-effort retries back off up to 5 minutes: move the virtual clock by that much per poll.
 RETRY_STEP_SECONDS = 300
 
@@ -55,7 +55,7 @@ def test_messages_and_portal_failing_past_the_retry_budget_still_deliver_and_are
     )
     assert waiting["unsent"] == ["notify_drivers:r1", "notify_shelters:r1", "publish_update:dispatched:r1"]
     assert api.confirm("quiet-1", "shelter-one").status_code == 202
-    done = drive_until(api, "quiet-1", lambda s: s["runtimeStatus"] in FINISHED, "the end")
+    done = drive_until(api, "quiet-1", lambda s: s["runtimeStatus"] in TERMINAL_STATUSES, "the end")
     assert done["runtimeStatus"] == "Completed" and done["outcome"]["palletsDelivered"] == 3
     assert done["outcome"]["unsentNotifications"] == [*waiting["unsent"], "publish_update:completed"]
     assert effects(relief_env, "driver_messaging") == [] and effects(relief_env, "donor_portal") == []
@@ -75,7 +75,7 @@ def test_a_routing_outage_past_the_retry_budget_releases_every_pallet_then_fails
     assert api.start(body).status_code == 202
     api.wait_for("fail-1", lambda s: s.get("stage") == "routing", "reserved, routing")
     assert sum(level["reserved"] for level in api.inventory()) == 14
-    failed = drive_until(api, "fail-1", lambda s: s["runtimeStatus"] in FINISHED, "the end")
+    failed = drive_until(api, "fail-1", lambda s: s["runtimeStatus"] in TERMINAL_STATUSES, "the end")
     assert (failed["runtimeStatus"], failed["stage"]) == ("Failed", "failed")
     failure = failed["failure"]
     assert failure["step"] == "routing" and "injected 503" in failure["reason"]
@@ -118,7 +118,9 @@ def test_a_cancellation_whose_release_fails_past_its_budget_ends_failed_and_says
         request_id, lambda s: s.get("stage") == "awaiting_confirmations", "dispatched", nudge_clock=2
     )
     assert api.change(request_id, {"changeId": "stop", "cancel": True}).status_code == 202
-    failed = drive_until(api, request_id, lambda s: s["runtimeStatus"] in FINISHED, "the end", step=2)
+    failed = drive_until(
+        api, request_id, lambda s: s["runtimeStatus"] in TERMINAL_STATUSES, "the end", step=2
+    )
     assert (failed["runtimeStatus"], failed["stage"]) == ("Failed", "failed"), failed
     failure = failed["failure"]
     assert failure["step"] == "cancelling" and "injected 503" in failure["reason"]
