@@ -34,7 +34,7 @@ from integrations import ReservationNotFoundError, integrations_from_settings
 from integrations.customer_messaging import CustomerMessage, CustomerMessaging
 from integrations.donor_portal import DonorUpdate
 from integrations.driver_messaging import DriverNotification
-from integrations.inventory import InventoryStore, ReserveRequest
+from integrations.inventory import InventoryStore, Reservation, ReserveRequest
 from orchestrators.failure_policy import BEST_EFFORT_GIVE_UP_AT_ATTEMPT, failure_reason
 from orchestrators.relief_routing import (
     ESCALATE_RELIEF_CONFIRMATIONS,
@@ -97,8 +97,75 @@ def load_network_stock(network: ReliefNetwork, inventory: InventoryStore, ledger
 # -- reservations ----------------------------------------------------------------------------------
 
 
+def reservation_key(prefix: str, shelter_id: str, sku: str, depot_id: str) -> str:
+    """The key of a line's reservation at one depot: `<prefix>:<shelter>:<sku>:<depot>`."""
+    return f"{prefix}:{shelter_id}:{sku}:{depot_id}"
+
+
+def kept_part_key(prefix: str, holding: Holding) -> str:
+    """The key of the part of `holding` a re-balance keeps when it splits it (`...:keep`)."""
+    return f"{reservation_key(prefix, holding.shelter_id, holding.sku, holding.depot_id)}:keep"
+
+
+def possible_reservations(network: ReliefNetwork, work: ReservationWork) -> list[tuple[str, str, str]]:
+    """(depot, sku, key) of every reservation `work` may have made, whether or not its answer came back.
+
+    The keys are a function of the work and the network (see `rebalance_reservations`), so a
+    re-balance that failed for good can be undone without knowing how far it got.
+    """
+    possible = [
+        (depot_id, line.sku, reservation_key(work.key_prefix, line.shelter_id, line.sku, depot_id))
+        for line in work.lines
+        for depot_id in candidate_depots(network, line.shelter_id, line.sku)
+    ]
+    possible += [(h.depot_id, h.sku, kept_part_key(work.key_prefix, h)) for h in work.holdings]
+    return possible
+
+
+class InventoryCalls:
+    """Inventory calls whose answers are kept in the effect ledger (`<reservation key>:<operation>`).
+
+    An activity that makes many calls runs all of them again when it is retried; with the answers
+    kept, the retry asks only what is still open, so a transient fault of one call costs one call,
+    not the whole list again (each repeated call could meet its own fault). The inventory itself
+    dedupes by reservation key, so a lost answer costs a repeat, never a second reservation.
+    """
+
+    def __init__(self, inventory: InventoryStore, ledger: EffectLedger) -> None:
+        self.inventory = inventory
+        self.ledger = ledger
+
+    def reserve(self, request: ReserveRequest, key: str) -> Reservation:
+        def call() -> JsonDict:
+            return self.inventory.reserve(request, key).to_dict()
+
+        identity = {"operation": "reserve", "depotId": request.depot_id, "sku": request.sku}
+        return Reservation.from_dict(self.ledger.run_once(f"{key}:reserve", call, request=identity).result)
+
+    def release(self, depot_id: str, sku: str, key: str) -> int:
+        """Give the reservation back; the pallets it held (0 when the inventory does not know it)."""
+
+        def call() -> JsonDict:
+            try:
+                return {"found": True, "pallets": self.inventory.release(depot_id, sku, key).reserved}
+            except ReservationNotFoundError:
+                return {"found": False, "pallets": 0}
+
+        identity = {"operation": "release", "depotId": depot_id, "sku": sku}
+        answer = self.ledger.run_once(f"{key}:release", call, request=identity).result
+        return int(answer["pallets"])
+
+    def deliver(self, holding: Holding) -> None:
+        def call() -> JsonDict:
+            deliver_holding(self.inventory, holding)
+            return {"delivered": holding.pallets}
+
+        identity = {"operation": "deliver", "depotId": holding.depot_id, "sku": holding.sku}
+        self.ledger.run_once(f"{holding.reservation_key}:deliver", call, request=identity)
+
+
 def rebalance_reservations(
-    network: ReliefNetwork, inventory: InventoryStore, work: ReservationWork
+    network: ReliefNetwork, inventory: InventoryStore | InventoryCalls, work: ReservationWork
 ) -> ReservationResult:
     """Bring the holdings in line with the wanted lines: release surplus, then reserve what is missing.
 
@@ -132,7 +199,7 @@ def rebalance_reservations(
                 continue
             if holding.pallets > surplus:
                 keep = holding.pallets - surplus
-                key = f"{work.key_prefix}:{holding.shelter_id}:{holding.sku}:{holding.depot_id}:keep"
+                key = kept_part_key(work.key_prefix, holding)
                 reservation = inventory.reserve(
                     ReserveRequest(depot_id=holding.depot_id, sku=holding.sku, pallets=keep), key
                 )
@@ -140,7 +207,10 @@ def rebalance_reservations(
                     kept.append(
                         holding.model_copy(update={"reservation_key": key, "pallets": reservation.reserved})
                     )
-            release_holding(inventory, holding)
+            if isinstance(inventory, InventoryCalls):
+                inventory.release(holding.depot_id, holding.sku, holding.reservation_key)
+            else:
+                release_holding(inventory, holding)
             released.append(holding)
             surplus -= holding.pallets
     outcomes: list[LineOutcome] = []
@@ -150,7 +220,7 @@ def rebalance_reservations(
         for depot_id in order[line_key]:
             if held >= line.pallets:
                 break
-            key = f"{work.key_prefix}:{line.shelter_id}:{line.sku}:{depot_id}"
+            key = reservation_key(work.key_prefix, line.shelter_id, line.sku, depot_id)
             reservation = inventory.reserve(
                 ReserveRequest(depot_id=depot_id, sku=line.sku, pallets=line.pallets - held), key
             )
@@ -184,8 +254,9 @@ def reserve_relief_stock(work: JsonDict) -> JsonDict:
     request = ReservationWork.from_dict(work)
     inventory = integrations_from_settings().inventory
     network = network_from_settings()
-    load_network_stock(network, inventory, EffectLedger.from_settings())
-    result = rebalance_reservations(network, inventory, request)
+    ledger = EffectLedger.from_settings()
+    load_network_stock(network, inventory, ledger)
+    result = rebalance_reservations(network, InventoryCalls(inventory, ledger), request)
     # `region` (the shelters' service depots) is the dimension the workbook groups relief requests by.
     region = ",".join(service_regions(network, {line.shelter_id for line in request.lines}))
     activity_log(WORKFLOW, "reserve", instance_id_from_key(request.key_prefix), region=region).info(
@@ -198,32 +269,52 @@ def reserve_relief_stock(work: JsonDict) -> JsonDict:
 
 @bp.activity_trigger(input_name="work", activity=RELEASE_RELIEF_STOCK)
 def release_relief_stock(work: JsonDict) -> JsonDict:
-    """Give every listed reservation back (compensation); a second release changes nothing."""
+    """Give every listed reservation back (compensation); a second release changes nothing.
+
+    With `unconfirmed` (a re-balance that failed for good), also every reservation that re-balance
+    may have made before it failed: its keys follow from its work, and one the inventory does not
+    know was never made.
+    """
     request = StockWork.from_dict(work)
-    inventory = integrations_from_settings().inventory
+    ledger = EffectLedger.from_settings()
+    calls = InventoryCalls(integrations_from_settings().inventory, ledger)
+    # (depot, sku, key, pallets held: known for listed holdings, counted from the answer otherwise)
+    targets: list[tuple[str, str, str, int | None]] = [
+        (h.depot_id, h.sku, h.reservation_key, h.pallets) for h in request.holdings
+    ]
+    if request.unconfirmed is not None:
+        listed = {h.reservation_key for h in request.holdings}
+        targets += [
+            (depot_id, sku, key, None)
+            for depot_id, sku, key in possible_reservations(network_from_settings(), request.unconfirmed)
+            if key not in listed
+        ]
+    released = 0
     done = 0
     try:
-        for holding in request.holdings:
-            release_holding(inventory, holding)
+        for depot_id, sku, key, pallets in targets:
+            found = calls.release(depot_id, sku, key)
+            if pallets is not None and not found:
+                activity_log(WORKFLOW, "release", instance_id_from_key(key)).warning(
+                    "inventory does not know the reservation: nothing to release", key=key
+                )
+            released += pallets if pallets is not None else found
             done += 1
     except Exception as error:
         # Runs inside the cancellation's task_all: at its last counted attempt it reports what it
         # could not release instead of failing (see the module docstring); the request then fails.
-        unsent = [holding.reservation_key for holding in request.holdings[done:]]
-        released = {"released": sum(holding.pallets for holding in request.holdings[:done])}
-        return _give_up_or_raise(
-            EffectLedger.from_settings(), error, unsent, released, STRICT_GIVE_UP_AT_ATTEMPT
-        )
-    return {"released": sum(holding.pallets for holding in request.holdings)}
+        unsent = [key for _, _, key, _ in targets[done:]]
+        return _give_up_or_raise(ledger, error, unsent, {"released": released}, STRICT_GIVE_UP_AT_ATTEMPT)
+    return {"released": released}
 
 
 @bp.activity_trigger(input_name="work", activity=RECORD_RELIEF_DELIVERY)
 def record_relief_delivery(work: JsonDict) -> JsonDict:
     """Move every listed reservation to delivered; a second delivery changes nothing."""
     request = StockWork.from_dict(work)
-    inventory = integrations_from_settings().inventory
+    calls = InventoryCalls(integrations_from_settings().inventory, EffectLedger.from_settings())
     for holding in request.holdings:
-        deliver_holding(inventory, holding)
+        calls.deliver(holding)
     return {"delivered": sum(holding.pallets for holding in request.holdings)}
 
 

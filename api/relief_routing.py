@@ -130,6 +130,7 @@ async def start_relief_request(
         max_escalations=max_escalations,
         requested_by=actor,
         seals_audit_packet=True,
+        releases_unconfirmed_reservations=True,
     )
     instance_id = instance_id_for(request.request_id)
     return await start_once(

@@ -162,6 +162,9 @@ class ReliefWorkflowInput(ContractModel):
     requested_by: Actor | None = None
     # Requests started before the audit seal existed (no value) replay without the final step.
     seals_audit_packet: bool = False
+    # Requests started before (no value) replay their failure path as recorded: it released only
+    # the holdings it knew, even when the failed step was a re-balance that had reserved more.
+    releases_unconfirmed_reservations: bool = False
 
 
 class ReliefChangeRequest(ContractModel):
@@ -330,9 +333,14 @@ class EscalationNotice(ContractModel):
 
 
 class StockWork(ContractModel):
-    """Input of RECORD_RELIEF_DELIVERY and RELEASE_RELIEF_STOCK."""
+    """Input of RECORD_RELIEF_DELIVERY and RELEASE_RELIEF_STOCK.
+
+    `unconfirmed` (release only): a re-balance that failed for good; the release also gives back
+    whatever that re-balance reserved before it failed (its answer never came back).
+    """
 
     holdings: list[Holding]
+    unconfirmed: ReservationWork | None = None
 
 
 # -- status and outcome ----------------------------------------------------------------------------
@@ -433,6 +441,9 @@ class _Run:
     waiting_for: str | None = None
     deadline: datetime | None = None
     seals_audit_packet: bool = False
+    releases_unconfirmed: bool = False
+    # The re-balance in progress (set while RESERVE_RELIEF_STOCK runs): what to undo if it fails.
+    reserving: ReservationWork | None = None
 
     @classmethod
     def start(cls, workflow_input: ReliefWorkflowInput) -> _Run:
@@ -446,6 +457,7 @@ class _Run:
             shelters={shelter.shelter_id: _Shelter() for shelter in request.shelters},
             requested_by=workflow_input.requested_by,
             seals_audit_packet=workflow_input.seals_audit_packet,
+            releases_unconfirmed=workflow_input.releases_unconfirmed_reservations,
         )
 
     def open_desired(self) -> dict[str, dict[str, int]]:
@@ -541,11 +553,12 @@ def _plan(context: df.DurableOrchestrationContext, run: _Run) -> Generator[Any, 
         for sku, pallets in items.items()
     ]
     open_holdings = [h for h in run.holdings if run.shelters[h.shelter_id].state not in DELIVERED_STATES]
-    reservation_work = ReservationWork(
+    run.reserving = ReservationWork(
         key_prefix=orchestration_effect_key(context, "reserve_stock", f"r{run.revision}"),
         lines=lines,
         holdings=open_holdings,
-    ).to_dict()
+    )
+    reservation_work = run.reserving.to_dict()
     reserved = ReservationResult.from_dict(
         (
             yield from _until_done(
@@ -555,6 +568,7 @@ def _plan(context: df.DurableOrchestrationContext, run: _Run) -> Generator[Any, 
             )
         )
     )
+    run.reserving = None
     run.holdings = reserved.holdings
     run.lines = reserved.lines
     run.pallets_released += sum(holding.pallets for holding in reserved.released)
@@ -865,8 +879,10 @@ def _fail(
     undone: list[str] = []
     kept: list[str] = []
     held = list(run.holdings)
-    if held:
-        release = StockWork(holdings=held).to_dict()
+    # A re-balance that failed for good may have reserved part of its lines before it failed.
+    unconfirmed = run.reserving if run.releases_unconfirmed else None
+    if held or unconfirmed is not None:
+        release = StockWork(holdings=held, unconfirmed=unconfirmed).to_dict()
         pallets = sum(holding.pallets for holding in held)
         try:
             answer = yield from _until_done(
@@ -886,8 +902,18 @@ def _fail(
             )
             pallets -= sum(h.pallets for h in still)
             run.holdings = still
+            if unconfirmed is not None:
+                listed = {holding.reservation_key for holding in held}
+                others = ", ".join(key for key in answer.get("unsent", []) if key not in listed)
+                kept.append(
+                    "what the failed re-balance reserved may stay reserved"
+                    f" ({others or 'not checked'}): {answer.get('reason')}"
+                )
         else:
             run.holdings = []
+        if unconfirmed is not None and "released" in answer:  # it counts what it found, too
+            pallets = int(answer["released"])
+        run.reserving = None
         if pallets:
             undone.append(f"released {pallets} reserved pallets")
             run.pallets_released += pallets

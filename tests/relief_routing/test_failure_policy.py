@@ -87,6 +87,29 @@ def test_a_routing_outage_past_the_retry_budget_releases_every_pallet_then_fails
     assert "process failed" in host.log_text()
 
 
+def test_a_reservation_outage_past_the_retry_budget_gives_back_what_the_failed_step_reserved(
+    start_relief_host: Callable[..., HostProcess], relief_env: dict[str, str]
+) -> None:
+    """Every reservation call commits and then times out, on every attempt: the re-balance step
+    fails for good without ever reporting what it holds. The failure path still releases what the
+    step reserved (its keys follow from its work), so no pallet stays reserved, and says so."""
+    host = start_relief_host(env={"SANDBOX_FAULTS_INVENTORY": "timeout_after_commit@reserve"})
+    api = ReliefApi(host.base_url)
+    body = request_body("lost-1", {"shelter-one": {"water": 12}, "shelter-three": {"blanket": 2}})
+    assert api.start(body).status_code == 202
+    failed = drive_until(api, "lost-1", lambda s: s["runtimeStatus"] in FINISHED, "the end")
+    assert (failed["runtimeStatus"], failed["stage"]) == ("Failed", "failed"), failed
+    failure = failed["failure"]
+    assert failure["step"] == "reserving" and "injected timeout" in failure["reason"], failure
+    [undone] = failure["undone"]
+    released = int(undone.removeprefix("released ").removesuffix(" reserved pallets"))
+    assert released > 0, "the step had reserved before it timed out"
+    assert "kept" not in failure, failure
+    assert sum(level["reserved"] for level in api.inventory()) == 0, "no reservation leaked"
+    [update] = effects(relief_env, "donor_portal")
+    assert update["request"]["status"] == "failed"
+
+
 @pytest.mark.parametrize(
     ("request_id", "donor_faults"),
     [

@@ -124,4 +124,6 @@ def test_happy_path_under_deliver_activities_twice(
         assert set(outcomes) == {"effect"}, (system, outcomes)  # the ledger answered every repeat
     inventory_calls = Counter((c["operation"], c["outcome"]) for c in calls(relief_env, "inventory"))
     assert inventory_calls[("reserve", "effect")] == 3 and inventory_calls[("deliver", "effect")] == 3
-    assert inventory_calls[("reserve", "duplicate")] == 3, "the second delivery met the recorded reservations"
+    # The ledger keeps each inventory answer, so the second delivery of an activity asks nothing again
+    # (the inventory's own dedupe by reservation key is tested in test_reservations.py).
+    assert {outcome for _, outcome in inventory_calls} == {"effect"}, inventory_calls

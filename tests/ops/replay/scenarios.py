@@ -406,6 +406,17 @@ RELIEF_ROUTING = Suite(
             env={"SANDBOX_FAULTS_DOCUMENTS": "transient"},
             virtual_clock=True,
         ),
+        # A re-balance that fails for good after reserving: the failure path releases what it may
+        # have reserved (requests started with releasesUnconfirmedReservations).
+        Scenario(
+            "reservation_failed_released.json",
+            "relief_routing",
+            {**_relief_input("replay-8"), "releasesUnconfirmedReservations": True},
+            lambda api, instance_id: _advance_until(api, instance_id, _finished),
+            frozenset({"Failed"}),
+            env={"SANDBOX_FAULTS_INVENTORY": "timeout_after_commit@reserve"},
+            virtual_clock=True,
+        ),
         Scenario(
             "change_retried_during_replan.json",
             "relief_routing",
