@@ -97,7 +97,7 @@ def test_a_reservation_outage_past_the_retry_budget_gives_back_what_the_failed_s
     api = ReliefApi(host.base_url)
     body = request_body("lost-1", {"shelter-one": {"water": 12}, "shelter-three": {"blanket": 2}})
     assert api.start(body).status_code == 202
-    failed = drive_until(api, "lost-1", lambda s: s["runtimeStatus"] in FINISHED, "the end")
+    failed = drive_until(api, "lost-1", lambda s: s["runtimeStatus"] in TERMINAL_STATUSES, "the end")
     assert (failed["runtimeStatus"], failed["stage"]) == ("Failed", "failed"), failed
     failure = failed["failure"]
     assert failure["step"] == "reserving" and "injected timeout" in failure["reason"], failure
