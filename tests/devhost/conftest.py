@@ -14,7 +14,7 @@ from tests.support.processes import Azurite, HostProcess, make_host
 CONFORMANCE_APP = Path(__file__).parent / "apps" / "conformance"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def conformance_host(azurite: Azurite) -> Iterator[HostProcess]:
     """The conformance app on the devhost (or `func start` with DURABLE_HOST=func), payloads traced."""
     host = make_host(CONFORMANCE_APP, azurite, trace_payloads=True).start()
@@ -22,7 +22,7 @@ def conformance_host(azurite: Azurite) -> Iterator[HostProcess]:
     host.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def base_url(conformance_host: HostProcess) -> str:
     return conformance_host.base_url
 
