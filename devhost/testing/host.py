@@ -145,7 +145,10 @@ class DevHost(HostClient):
         try:
             self.wait_ready(timeout)
         except BaseException:
-            self.kill()  # a host that never became ready must not outlive the test
+            # A host that never became ready must not outlive the test, nor the Azurite it started
+            # (the caller has no object to stop when start() raises).
+            self.kill()
+            self._stop_own_azurite()
             raise
         return self
 
@@ -175,6 +178,9 @@ class DevHost(HostClient):
             except subprocess.TimeoutExpired:
                 self.kill()
         self.close()
+        self._stop_own_azurite()
+
+    def _stop_own_azurite(self) -> None:
         if self._own_azurite and self.azurite is not None:
             self.azurite.stop()
             self.azurite = None
