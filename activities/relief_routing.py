@@ -165,7 +165,7 @@ class InventoryCalls:
 
 
 def rebalance_reservations(
-    network: ReliefNetwork, inventory: InventoryStore | InventoryCalls, work: ReservationWork
+    network: ReliefNetwork, inventory: InventoryCalls, work: ReservationWork
 ) -> ReservationResult:
     """Bring the holdings in line with the wanted lines: release surplus, then reserve what is missing.
 
@@ -207,10 +207,7 @@ def rebalance_reservations(
                     kept.append(
                         holding.model_copy(update={"reservation_key": key, "pallets": reservation.reserved})
                     )
-            if isinstance(inventory, InventoryCalls):
-                inventory.release(holding.depot_id, holding.sku, holding.reservation_key)
-            else:
-                release_holding(inventory, holding)
+            inventory.release(holding.depot_id, holding.sku, holding.reservation_key)
             released.append(holding)
             surplus -= holding.pallets
     outcomes: list[LineOutcome] = []
@@ -316,16 +313,6 @@ def record_relief_delivery(work: JsonDict) -> JsonDict:
     for holding in request.holdings:
         calls.deliver(holding)
     return {"delivered": sum(holding.pallets for holding in request.holdings)}
-
-
-def release_holding(inventory: InventoryStore, holding: Holding) -> None:
-    """Give a reservation back; one the inventory no longer knows holds nothing to give back."""
-    try:
-        inventory.release(holding.depot_id, holding.sku, holding.reservation_key)
-    except ReservationNotFoundError:
-        activity_log(WORKFLOW, "release", instance_id_from_key(holding.reservation_key)).warning(
-            "inventory does not know the reservation: nothing to release", key=holding.reservation_key
-        )
 
 
 def deliver_holding(inventory: InventoryStore, holding: Holding) -> None:
