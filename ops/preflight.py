@@ -28,6 +28,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from infra.checks.trust_boundary import OWNER_CLASS_ROLES, STICKY_SETTINGS
 from ops.azure_cli import AzError, AzureCli
 
 ARM = "https://management.azure.com"
@@ -66,17 +67,6 @@ REQUIRED_SETTINGS = (
     "INTEGRATIONS_MODE",
     "CONSOLE_CSRF_KEY",
 )
-# Settings that tie a slot to its task hub (and so its containers), its own identity and its
-# outside systems: they must stay with the slot on a swap (infra/modules/functionapp.bicep).
-STICKY_SETTINGS = (
-    "TASKHUB_NAME",
-    "INTEGRATIONS_MODE",
-    "AzureWebJobsStorage__clientId",
-    "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
-    "WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID",
-    "AUDIT_STORAGE__clientId",
-    "AUDIT_SIGNING_KEY__clientId",
-)
 PRODUCTION_INTEGRATIONS_MODE = "http"
 DEFAULT_CONTAINER_PREFIX = "wf"
 AUTHORIZATION_API_VERSION = "2022-04-01"
@@ -99,15 +89,6 @@ STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
 STORAGE_BLOB_DATA_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
 STORAGE_QUEUE_DATA_CONTRIBUTOR = "974c5e8b-45b9-4653-ba55-5f855dd0fb88"
 STORAGE_TABLE_DATA_CONTRIBUTOR = "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3"
-# Roles that control the data or the access to it: no app identity may hold one.
-OWNER_CLASS_ROLES = {
-    "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": "Owner",
-    "b24988ac-6180-42a0-ab88-20f7382dd24c": "Contributor",
-    "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9": "User Access Administrator",
-    "f58310d9-a9f6-439a-9e8d-f62e7b41a168": "Role Based Access Control Administrator",
-    "b7e6dc6d-f1e8-4753-8033-0f276bb0955b": "Storage Blob Data Owner",
-    "17d1049b-9a84-46fb-8f53-869881c3d3ab": "Storage Account Contributor",
-}
 ROLE_NAMES = {
     STORAGE_BLOB_DATA_CONTRIBUTOR: "Storage Blob Data Contributor",
     STORAGE_BLOB_DATA_READER: "Storage Blob Data Reader",
