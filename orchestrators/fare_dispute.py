@@ -55,11 +55,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import IntEnum, StrEnum
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 import azure.durable_functions as df
-from azure.durable_functions.models.Task import TaskBase, TimerTask
 from pydantic import Field, ValidationError
 
 import workflow_catalogue
@@ -74,6 +73,7 @@ from orchestrators.failure_policy import (
     failure_reason,
     log_process_failure,
 )
+from orchestrators.steps import Arrival, EventWait, call, call_task, publish_status, utc_text
 from personal_data.erasure_step import schedule_personal_data_erasure
 from telemetry import orchestration_log
 
@@ -423,11 +423,6 @@ def money(amount: Decimal, currency: str) -> Money:
     return Money.from_dict({"amount": f"{amount:f}", "currency": currency})
 
 
-def format_utc(moment: datetime) -> str:
-    """ISO 8601 in UTC with a `Z`, seconds precision."""
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
 # -- the orchestration -----------------------------------------------------------------------------
 
 
@@ -489,19 +484,17 @@ def _resolve_dispute(
     settings = dispute.settings
     journal = orchestration_log(context, WORKFLOW)
     _publish(context, case, DisputeStage.FILED)
-    journal.info("dispute filed", dispute_id=dispute.dispute_id, sla_due=format_utc(case.sla_due))
-    yield from _notify(context, case, "received", {"slaDue": format_utc(case.sla_due)})
+    journal.info("dispute filed", dispute_id=dispute.dispute_id, sla_due=utc_text(case.sla_due))
+    yield from _notify(context, case, "received", {"slaDue": utc_text(case.sla_due)})
 
     # 2. Trip history.
     _publish(context, case, DisputeStage.LOOKING_UP_TRIP)
-    lookup = TripLookupResult.from_dict(
-        (
-            yield context.call_activity_with_retry(
-                LOOK_UP_DISPUTED_TRIP_ACTIVITY,
-                ACTIVITY_RETRY,
-                LookUpTripInput(customer_id=dispute.customer_id, trip_id=dispute.trip_id).to_dict(),
-            )
-        )
+    lookup = yield from call(
+        context,
+        LOOK_UP_DISPUTED_TRIP_ACTIVITY,
+        LookUpTripInput(customer_id=dispute.customer_id, trip_id=dispute.trip_id),
+        TripLookupResult,
+        ACTIVITY_RETRY,
     )
     if lookup.trip is None:
         _decide(context, case, "rules", "reject", detail="trip_not_found")
@@ -509,16 +502,12 @@ def _resolve_dispute(
 
     # 3. Fare rules.
     _publish(context, case, DisputeStage.APPLYING_RULES)
-    rules = RuleEvaluation.from_dict(
-        (
-            yield context.call_activity_with_retry(
-                APPLY_FARE_RULES_ACTIVITY,
-                ACTIVITY_RETRY,
-                ApplyFareRulesInput(
-                    reason=dispute.reason, claimed_amount=dispute.claimed_amount, trip=lookup.trip
-                ).to_dict(),
-            )
-        )
+    rules = yield from call(
+        context,
+        APPLY_FARE_RULES_ACTIVITY,
+        ApplyFareRulesInput(reason=dispute.reason, claimed_amount=dispute.claimed_amount, trip=lookup.trip),
+        RuleEvaluation,
+        ACTIVITY_RETRY,
     )
     journal.bind(step="apply_fare_rules").info("rule applied", rule_id=rules.rule_id, verdict=rules.verdict)
     if rules.verdict == "not_eligible":
@@ -546,20 +535,18 @@ def _resolve_dispute(
         raise ValueError("refund amount outside (0, fare]: refusing to refund")
     _publish(context, case, DisputeStage.REFUNDING)
     assert rules.payment_reference is not None
-    refund = IssueRefundResult.from_dict(
-        (
-            yield context.call_activity_with_retry(
-                ISSUE_FARE_REFUND_ACTIVITY,
-                ACTIVITY_RETRY,
-                IssueRefundInput(
-                    key=orchestration_effect_key(context, "issue_refund"),
-                    payment_reference=rules.payment_reference,
-                    amount=refund_amount,
-                    refund_limit=rules.refund_limit,
-                    reason=f"fare_{dispute.reason.value}",
-                ).to_dict(),
-            )
-        )
+    refund = yield from call(
+        context,
+        ISSUE_FARE_REFUND_ACTIVITY,
+        IssueRefundInput(
+            key=orchestration_effect_key(context, "issue_refund"),
+            payment_reference=rules.payment_reference,
+            amount=refund_amount,
+            refund_limit=rules.refund_limit,
+            reason=f"fare_{dispute.reason.value}",
+        ),
+        IssueRefundResult,
+        ACTIVITY_RETRY,
     )
     journal.bind(step="issue_fare_refund").info("refund answered", status=refund.status)
     record = RefundRecord(
@@ -593,14 +580,14 @@ def _publish(
     case.waiting_for = waiting_for
     status = FareDisputeStatus(
         stage=stage,
-        sla_due=format_utc(case.sla_due),
+        sla_due=utc_text(case.sla_due),
         waiting_for=waiting_for,
         escalated=case.escalated,
         outcome=outcome,
         unsent=list(case.unsent) or None,
         failure=failure,
     )
-    context.set_custom_status(status.to_dict())
+    publish_status(context, status)
 
 
 def _decide(
@@ -618,7 +605,7 @@ def _decide(
         DecisionRecord(
             decided_by=decided_by,
             decision=decision,
-            at=format_utc(context.current_utc_datetime),
+            at=utc_text(context.current_utc_datetime),
             amount=amount,
             accepted=accepted,
             detail=detail,
@@ -641,9 +628,7 @@ def _notify(
     result = yield from best_effort(
         orchestration_log(context, WORKFLOW),
         "notify_customer",
-        context.call_activity_with_retry(
-            NOTIFY_DISPUTE_CUSTOMER_ACTIVITY, BEST_EFFORT_RETRY, request.to_dict()
-        ),
+        call_task(context, NOTIFY_DISPUTE_CUSTOMER_ACTIVITY, request, BEST_EFFORT_RETRY),
     )
     if result is None:
         case.unsent.append(template)
@@ -659,9 +644,9 @@ def _escalate_if_due(context: df.DurableOrchestrationContext, case: _Case) -> Ge
         return
     case.escalated = True
     _publish(context, case, case.stage, case.waiting_for)
-    _decide(context, case, "sla", "escalate", detail=f"due {format_utc(case.sla_due)}")
+    _decide(context, case, "sla", "escalate", detail=f"due {utc_text(case.sla_due)}")
     orchestration_log(context, WORKFLOW, "escalate").warning("SLA due time passed: escalated")
-    yield from _notify(context, case, "escalated", {"slaDue": format_utc(case.sla_due)})
+    yield from _notify(context, case, "escalated", {"slaDue": utc_text(case.sla_due)})
 
 
 def _await_evidence(
@@ -672,23 +657,21 @@ def _await_evidence(
     requested_at = context.current_utc_datetime
     reminder_at = requested_at + settings.evidence_reminder_after
     close_at = requested_at + settings.evidence_wait
-    yield from _notify(context, case, "evidence_requested", {"respondBy": format_utc(close_at)})
+    yield from _notify(context, case, "evidence_requested", {"respondBy": utc_text(close_at)})
     # Published once the wait below is open (same episode), so the HTTP edge accepts evidence only
     # when an event task is there to take it.
     _publish(context, case, DisputeStage.AWAITING_EVIDENCE, WaitingFor.EVIDENCE)
     reminded = False
     deadlines_first = settings.deadline_rules >= DeadlineRules.DEADLINES_FIRST
+    evidence = EventWait(context, EVIDENCE_SUBMITTED_EVENT)
     while True:
         deadlines = [close_at]
         if not reminded:
             deadlines.append(reminder_at)
         if not case.escalated:
             deadlines.append(case.sla_due)
-        arrival, timer = _wait_with_timer(context, EVIDENCE_SUBMITTED_EVENT, min(deadlines))
-        winner = yield context.task_any([timer, arrival])
-        if winner is not timer:
-            timer.cancel()  # type: ignore[no-untyped-call]
-        if winner is timer or deadlines_first:
+        arrival = yield from evidence.until(min(deadlines))
+        if arrival is None or deadlines_first:
             # Deadlines first: the SLA, then the evidence deadline, whatever woke the case.
             yield from _escalate_if_due(context, case)
             now = context.current_utc_datetime
@@ -697,16 +680,17 @@ def _await_evidence(
                 # the case saw it before closing depends on the batch's order; the audit packet
                 # lists every event the case received.
                 return None
-            if winner is timer and not reminded and reminder_at <= now < close_at:
+            if arrival is None and not reminded and reminder_at <= now < close_at:
                 reminded = True
-                yield from _notify(context, case, "evidence_reminder", {"respondBy": format_utc(close_at)})
-            # Evidence that came in while the messages above were sent was caught by `arrival`.
-            if not arrival.is_completed:
+                yield from _notify(context, case, "evidence_reminder", {"respondBy": utc_text(close_at)})
+            # Evidence that came in while the messages above were sent was taken by the round's wait.
+            arrival = arrival or evidence.taken_meanwhile()
+            if arrival is None:
                 if now >= close_at:
                     return None
                 continue
         try:
-            submission: EvidenceSubmission = parse_event(arrival.result, EvidenceSubmission)
+            submission: EvidenceSubmission = parse_event(arrival.payload, EvidenceSubmission)
         except ValidationError:
             _decide(context, case, "customer", "evidence", accepted=False, detail="malformed event")
             continue
@@ -732,23 +716,22 @@ def _await_supervisor(
     """
     yield from _notify(context, case, "under_review", {})
     _publish(context, case, DisputeStage.AWAITING_SUPERVISOR, WaitingFor.SUPERVISOR_DECISION)
+    decisions = EventWait(context, SUPERVISOR_DECISION_EVENT)
     while True:
+        arrival: Arrival | None
         if case.escalated:
-            arrival = context.wait_for_external_event(SUPERVISOR_DECISION_EVENT)
-            yield arrival
+            arrival = yield from decisions.next()
         else:
-            arrival, timer = _wait_with_timer(context, SUPERVISOR_DECISION_EVENT, case.sla_due)
-            winner = yield context.task_any([timer, arrival])
-            if winner is not timer:
-                timer.cancel()  # type: ignore[no-untyped-call]
-            if winner is timer or case.dispute.settings.deadline_rules >= DeadlineRules.DEADLINES_FIRST:
+            arrival = yield from decisions.until(case.sla_due)
+            if arrival is None or case.dispute.settings.deadline_rules >= DeadlineRules.DEADLINES_FIRST:
                 # Deadlines first: a decision the case takes in at or after the due time escalates
                 # it first, as the timer would have.
                 yield from _escalate_if_due(context, case)
-                if not arrival.is_completed:
+                arrival = arrival or decisions.taken_meanwhile()
+                if arrival is None:
                     continue
         try:
-            decision: SupervisorDecision = parse_event(arrival.result, SupervisorDecision)
+            decision: SupervisorDecision = parse_event(arrival.payload, SupervisorDecision)
         except ValidationError:
             _decide(context, case, "unknown", "decision", accepted=False, detail="malformed event")
             continue
@@ -801,21 +784,6 @@ def _refusal(dispute: FareDisputeInput, decision: SupervisorDecision) -> str | N
     return None
 
 
-def _wait_with_timer(
-    context: df.DurableOrchestrationContext, event_name: str, deadline: datetime
-) -> tuple[TaskBase, TimerTask]:
-    """A fresh wait for `event_name` and a timer at `deadline`, for one `task_any([timer, wait])`.
-
-    Each round waits with a new event task (a task reused in a second task_any is not scheduled
-    again, and the host would not see it there); an event that arrives between rounds completes
-    the previous round's task, which the caller checks. The timer is listed first so it takes the
-    next sequence id before anything the event unblocks.
-    """
-    arrival = context.wait_for_external_event(event_name)
-    timer = cast(TimerTask, context.create_timer(deadline))
-    return arrival, timer
-
-
 def _refund_for(decision: SupervisorDecision, rules: RuleEvaluation, claimed: Money) -> Money | None:
     """The refund a decision implies; None for a rejection or an amount outside (0, fare]."""
     if decision.decision == "reject":
@@ -850,7 +818,7 @@ def _resolve(
     result = FareDisputeResult(
         dispute_id=case.dispute.dispute_id,
         outcome=outcome,
-        sla_due=format_utc(case.sla_due),
+        sla_due=utc_text(case.sla_due),
         escalated=case.escalated,
         rule_id=rules.rule_id if rules else None,
         verdict=rules.verdict if rules else None,

@@ -43,10 +43,9 @@ from collections.abc import Generator
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal
 
 import azure.durable_functions as df
-from azure.durable_functions.models.Task import TimerTask
 from pydantic import Field
 
 import workflow_catalogue
@@ -61,6 +60,7 @@ from orchestrators.failure_policy import (
     failure_reason,
     log_process_failure,
 )
+from orchestrators.steps import EventWait, call, call_all, call_task, publish_status, utc_text
 from personal_data.erasure_step import schedule_personal_data_erasure
 from telemetry import OrchestrationLogger, orchestration_log
 
@@ -426,58 +426,53 @@ def _process(
 
     # 1. Capture the inspection.
     publish(context, progress, MaintenanceOrderStatus(stage=Stage.CAPTURING_INSPECTION))
-    record = InspectionRecord.from_dict(
-        (
-            yield context.call_activity_with_retry(
-                CAPTURE_INSPECTION,
-                STEP_RETRY,
-                CaptureInspectionWork(
-                    key=orchestration_effect_key(context, "capture_inspection"),
-                    order_id=order.order_id,
-                    asset_id=order.asset_id,
-                    inspection=order.inspection,
-                ).to_dict(),
-            )
-        )
+    record = yield from call(
+        context,
+        CAPTURE_INSPECTION,
+        CaptureInspectionWork(
+            key=orchestration_effect_key(context, "capture_inspection"),
+            order_id=order.order_id,
+            asset_id=order.asset_id,
+            inspection=order.inspection,
+        ),
+        InspectionRecord,
+        STEP_RETRY,
     )
     progress.kept.append("inspection record filed")
 
     # 2. Look up the parts of every finding (fan-out).
     progress.step = "look_up_parts"
     publish(context, progress, MaintenanceOrderStatus(stage=Stage.LOOKING_UP_PARTS))
-    lookup_tasks = [
-        context.call_activity_with_retry(
-            LOOK_UP_PARTS,
-            SUPPLIER_RETRY,
-            LookUpPartsWork(finding_code=finding.code, part_numbers=finding.part_numbers).to_dict(),
-        )
-        for finding in order.inspection.findings
-        if finding.part_numbers
-    ]
-    lookups = (
-        [PartsLookup.from_dict(item) for item in (yield context.task_all(lookup_tasks))]
-        if lookup_tasks
-        else []
+    lookups = yield from call_all(
+        context,
+        LOOK_UP_PARTS,
+        [
+            LookUpPartsWork(finding_code=finding.code, part_numbers=finding.part_numbers)
+            for finding in order.inspection.findings
+            if finding.part_numbers
+        ],
+        PartsLookup,
+        SUPPLIER_RETRY,
     )
 
     # 3. One parts request per supplier (fan-out), each keyed by the supplier.
     progress.step = "request_parts"
     publish(context, progress, MaintenanceOrderStatus(stage=Stage.REQUESTING_PARTS))
-    request_tasks = [
-        context.call_activity_with_retry(
-            REQUEST_PARTS_FROM_SUPPLIER,
-            SUPPLIER_RETRY,
+    supplier_requests = yield from call_all(
+        context,
+        REQUEST_PARTS_FROM_SUPPLIER,
+        [
             RequestPartsWork(
                 key=orchestration_effect_key(context, "request_parts", supplier_id),
                 supplier_id=supplier_id,
                 order_reference=order.order_id,
                 parts=parts,
-            ).to_dict(),
-        )
-        for supplier_id, parts in parts_by_supplier(lookups)
-    ]
-    receipts = list((yield context.task_all(request_tasks))) if request_tasks else []
-    supplier_requests = [SupplierRequestSummary.from_dict(receipt) for receipt in receipts]
+            )
+            for supplier_id, parts in parts_by_supplier(lookups)
+        ],
+        SupplierRequestSummary,
+        SUPPLIER_RETRY,
+    )
     progress.kept += [
         f"supplier request {item.supplier_request_id} to {item.supplier_id}" for item in supplier_requests
     ]
@@ -486,22 +481,20 @@ def _process(
     # 4. The compliance pack.
     progress.step = "compliance_pack"
     publish(context, progress, MaintenanceOrderStatus(stage=Stage.GENERATING_DOCUMENTS))
-    compliance = FiledDocument.from_dict(
-        (
-            yield context.call_activity_with_retry(
-                GENERATE_COMPLIANCE_PACK,
-                STEP_RETRY,
-                ComplianceWork(
-                    key=orchestration_effect_key(context, "compliance_pack"),
-                    order_id=order.order_id,
-                    asset_id=order.asset_id,
-                    inspection_document=record.document,
-                    supplier_requests=supplier_requests,
-                    generated_at=utc_text(context.current_utc_datetime),
-                    orchestration_version=version,
-                ).to_dict(),
-            )
-        )
+    compliance = yield from call(
+        context,
+        GENERATE_COMPLIANCE_PACK,
+        ComplianceWork(
+            key=orchestration_effect_key(context, "compliance_pack"),
+            order_id=order.order_id,
+            asset_id=order.asset_id,
+            inspection_document=record.document,
+            supplier_requests=supplier_requests,
+            generated_at=utc_text(context.current_utc_datetime),
+            orchestration_version=version,
+        ),
+        FiledDocument,
+        STEP_RETRY,
     )
     progress.kept.append(f"compliance pack {compliance.document_id}")
 
@@ -522,23 +515,21 @@ def _process(
     if decision is not None and decision.approved:
         progress.step = "release_certificate"
         publish(context, progress, MaintenanceOrderStatus(stage=Stage.RELEASING))
-        certificate = FiledDocument.from_dict(
-            (
-                yield context.call_activity_with_retry(
-                    ISSUE_RELEASE_CERTIFICATE,
-                    STEP_RETRY,
-                    ReleaseCertificateWork(
-                        key=orchestration_effect_key(context, "release_certificate"),
-                        order_id=order.order_id,
-                        asset_id=order.asset_id,
-                        approver=decision.approver,
-                        decided_at=decision.decided_at,
-                        compliance_document_id=compliance.document_id,
-                        orchestration_version=version,
-                        approved_by=decision.decided_by,
-                    ).to_dict(),
-                )
-            )
+        certificate = yield from call(
+            context,
+            ISSUE_RELEASE_CERTIFICATE,
+            ReleaseCertificateWork(
+                key=orchestration_effect_key(context, "release_certificate"),
+                order_id=order.order_id,
+                asset_id=order.asset_id,
+                approver=decision.approver,
+                decided_at=decision.decided_at,
+                compliance_document_id=compliance.document_id,
+                orchestration_version=version,
+                approved_by=decision.decided_by,
+            ),
+            FiledDocument,
+            STEP_RETRY,
         )
         certificate_id = certificate.document_id
         outcome: Literal["released", "rejected", "expired"] = "released"
@@ -593,17 +584,20 @@ def await_approval(
     policy = order.approval_policy
     interval = parse_duration(policy.reminder_interval)
     deadline = context.current_utc_datetime + parse_duration(policy.approval_deadline)
-    # One wait task for the whole loop: a second wait for the same name would be handed the event
-    # first by the runtime only if it were created first, so re-creating it could lose a decision.
-    approval = context.wait_for_external_event(APPROVAL_DECISION_EVENT)
+    decisions = EventWait(context, APPROVAL_DECISION_EVENT)
     reminders_sent = 0
     escalated = False
     refused: list[RefusedDecision] = []
+
+    def waited(decision: ApprovalRecord | None = None) -> ApprovalWaitResult:
+        return ApprovalWaitResult(
+            decision=decision, reminders_sent=reminders_sent, escalated=escalated, refused=refused
+        )
+
     while True:
         next_reminder: datetime | None = None
         if not escalated and context.current_utc_datetime + interval < deadline:
             next_reminder = context.current_utc_datetime + interval
-        wake_at = next_reminder or deadline
         publish(
             context,
             progress,
@@ -616,23 +610,16 @@ def await_approval(
                 escalated=escalated,
             ),
         )
-        timer = cast(TimerTask, context.create_timer(wake_at))
-        # Keep this order (timer, then approval): sequence ids of in-flight orders depend on it,
-        # and the recorded histories under tests/histories/ check that it does not change.
-        winner = yield context.task_any([timer, approval])
-        if winner == approval:
-            timer.cancel()  # type: ignore[no-untyped-call]
+        arrival = yield from decisions.until(next_reminder or deadline)
+        if arrival is not None:
             if policy.deadlines_first and context.current_utc_datetime >= deadline:
-                return ApprovalWaitResult(
-                    decision=None, reminders_sent=reminders_sent, escalated=escalated, refused=refused
-                )
-            event = parse_event(approval.result, ApprovalDecisionEvent)
-            received_at = utc_text(context.current_utc_datetime)
+                return waited()
+            event = parse_event(arrival.payload, ApprovalDecisionEvent)
+            received_at = utc_text(arrival.received_at)
             refusal = refusal_reason(order, event)
             if refusal is not None:
-                # The consumed event task cannot be waited on again; a fresh one takes the next
-                # decision. Only orders that record `startedBy` get here, so recorded histories of
-                # older orders keep their action sequence.
+                # The order keeps waiting (the next round opens a fresh wait). Only orders that
+                # record `startedBy` get here, so recorded histories of older orders are unaffected.
                 refused.append(
                     RefusedDecision(
                         approver=event.approver,
@@ -642,22 +629,18 @@ def await_approval(
                     )
                 )
                 orchestration_log(context, WORKFLOW, "approval").warning("decision refused", reason=refusal)
-                approval = context.wait_for_external_event(APPROVAL_DECISION_EVENT)
                 continue
-            record = ApprovalRecord(
-                approved=event.approved,
-                approver=event.approver,
-                decided_at=event.decided_at,
-                received_at=received_at,
-                decided_by=event.decided_by,
-            )
-            return ApprovalWaitResult(
-                decision=record, reminders_sent=reminders_sent, escalated=escalated, refused=refused
+            return waited(
+                ApprovalRecord(
+                    approved=event.approved,
+                    approver=event.approver,
+                    decided_at=event.decided_at,
+                    received_at=received_at,
+                    decided_by=event.decided_by,
+                )
             )
         if context.current_utc_datetime >= deadline:
-            return ApprovalWaitResult(
-                decision=None, reminders_sent=reminders_sent, escalated=escalated, refused=refused
-            )
+            return waited()
         escalate = reminders_sent >= policy.escalate_after_reminders
         if escalate:
             escalated = True
@@ -667,16 +650,17 @@ def await_approval(
         sent = yield from best_effort(
             journal,
             step,
-            context.call_activity_with_retry(
+            call_task(
+                context,
                 SEND_APPROVAL_REMINDER,
-                BEST_EFFORT_RETRY,
                 ReminderWork(
                     key=orchestration_effect_key(context, step, None if escalate else reminders_sent),
                     order_id=order.order_id,
                     recipient="supervisor" if escalate else "approver",
                     reminder_number=reminders_sent,
                     deadline_utc=utc_text(deadline),
-                ).to_dict(),
+                ),
+                BEST_EFFORT_RETRY,
             ),
         )
         if sent is None:
@@ -709,15 +693,16 @@ def notify(
     result = yield from best_effort(
         journal,
         "notify_customer",
-        context.call_activity_with_retry(
+        call_task(
+            context,
             NOTIFY_CUSTOMER,
-            BEST_EFFORT_RETRY,
             NotifyCustomerWork(
                 key=orchestration_effect_key(context, "notify_customer", step),
                 customer_contact=order.customer_contact,
                 template=template,
                 parameters={"orderId": order.order_id, "assetId": order.asset_id},
-            ).to_dict(),
+            ),
+            BEST_EFFORT_RETRY,
         ),
     )
     if result is None:
@@ -753,9 +738,4 @@ def publish(
     """Set the custom status (a small typed dict), with the messages that stayed unsent so far."""
     if progress.unsent:
         status = status.model_copy(update={"unsent": list(progress.unsent)})
-    context.set_custom_status(status.to_dict())
-
-
-def utc_text(moment: datetime) -> str:
-    """`2026-01-01T00:00:00Z` (orchestration time is UTC)."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    publish_status(context, status)

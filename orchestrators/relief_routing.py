@@ -26,11 +26,12 @@ reservations, the route record, delivery booking and releases are strict. When a
 fails, the request releases every pallet it holds, tells the dispatched drivers and shelters and
 the donor portal (best effort), records what it undid and what stays done, and ends Failed.
 
-How events are never lost (azure-functions-durable 1.7 specifics):
-- Every `yield` is a `task_any` of new tasks only: the work (or timer) plus a *fresh* waiter for
-  each event name. So an event always finds a waiter: the SDK mishandles events that arrive with
-  no waiter (it keeps only the last one and hands it to every later waiter,
-  Azure/azure-functions-durable-python#507).
+How events are never lost (the wait rule of orchestrators/steps.py, proven in
+tests/devhost/test_event_waits.py):
+- Every `yield` is a `task_any` of new tasks only: the work (or timer) plus a *fresh* wait for
+  each event name (`race_with_events`). So an event always finds an open wait and is never parked:
+  of several shelters' confirmations that arrive while an activity runs, the SDK would keep only
+  the last parked one (rule 3).
 - A task that is already running is never yielded again inside a new `task_any` (the extension's
   replay would not count its completion, and the next step would never be scheduled). When an
   event wins the race, the same activity is simply scheduled again: every activity is idempotent
@@ -62,6 +63,7 @@ from orchestrators.failure_policy import (
     log_gave_up,
     log_process_failure,
 )
+from orchestrators.steps import call_task, publish_status, race_with_events, utc_text
 from relief_routes.planner import RouteSummary, Shipment
 from telemetry import orchestration_log
 
@@ -564,7 +566,7 @@ def _plan(context: df.DurableOrchestrationContext, run: _Run) -> Generator[Any, 
             yield from _until_done(
                 context,
                 run,
-                lambda: context.call_activity_with_retry(RESERVE_RELIEF_STOCK, RETRY, reservation_work),
+                lambda: call_task(context, RESERVE_RELIEF_STOCK, reservation_work, RETRY),
             )
         )
     )
@@ -600,7 +602,7 @@ def _route(context: df.DurableOrchestrationContext, run: _Run) -> Generator[Any,
             yield from _until_done(
                 context,
                 run,
-                lambda: context.call_activity_with_retry(SELECT_RELIEF_ROUTES, RETRY, routing_work),
+                lambda: call_task(context, SELECT_RELIEF_ROUTES, routing_work, RETRY),
             )
         )
     )
@@ -761,9 +763,7 @@ def _deliver(
     holdings = [holding for holding in run.holdings if holding.shelter_id in shelter_ids]
     work = StockWork(holdings=holdings).to_dict()
     if holdings:
-        yield from _until_done(
-            context, run, lambda: context.call_activity_with_retry(RECORD_RELIEF_DELIVERY, RETRY, work)
-        )
+        yield from _until_done(context, run, lambda: call_task(context, RECORD_RELIEF_DELIVERY, work, RETRY))
     run.holdings = [holding for holding in run.holdings if holding.shelter_id not in shelter_ids]
     run.delivered.extend(holdings)
     for shelter_id in shelter_ids:
@@ -886,7 +886,7 @@ def _fail(
         pallets = sum(holding.pallets for holding in held)
         try:
             answer = yield from _until_done(
-                context, run, lambda: context.call_activity_with_retry(RELEASE_RELIEF_STOCK, RETRY, release)
+                context, run, lambda: call_task(context, RELEASE_RELIEF_STOCK, release, RETRY)
             )
         except Exception as release_error:
             answer = {
@@ -1016,13 +1016,11 @@ def _race(
     context: df.DurableOrchestrationContext, run: _Run, tasks: list[TaskBase]
 ) -> Generator[Any, Any, TaskBase]:
     """Yield `tasks` with fresh event waiters; queue an event that wins; return the winner."""
-    change = context.wait_for_external_event(CHANGE_EVENT)
-    confirmation = context.wait_for_external_event(CONFIRMATION_EVENT)
-    winner: TaskBase = yield context.task_any([*tasks, change, confirmation])
-    if winner is change:
-        _accept_change(context, run, change.result)
-    elif winner is confirmation:
-        _accept_confirmation(context, run, confirmation.result)
+    winner, event = yield from race_with_events(context, tasks, [CHANGE_EVENT, CONFIRMATION_EVENT])
+    if event == CHANGE_EVENT:
+        _accept_change(context, run, winner.result)
+    elif event == CONFIRMATION_EVENT:
+        _accept_confirmation(context, run, winner.result)
     return winner
 
 
@@ -1090,8 +1088,7 @@ class _Call:
     unsent_label: str = ""
 
     def task(self, context: df.DurableOrchestrationContext) -> TaskBase:
-        retry = RETRY if self.strict else BEST_EFFORT_RETRY
-        return context.call_activity_with_retry(self.activity, retry, self.work)
+        return call_task(context, self.activity, self.work, RETRY if self.strict else BEST_EFFORT_RETRY)
 
 
 def _notices_call(activity: str, notices: list[dict[str, Any]], unsent_label: str) -> list[_Call]:
@@ -1172,7 +1169,7 @@ def _publish_status(
     status = ReliefStatus(
         stage=stage,
         waiting_for=waiting_for,
-        deadline_utc=deadline.isoformat() if deadline else None,
+        deadline_utc=utc_text(deadline) if deadline else None,
         revision=run.revision,
         reservation=run.reservation_state(),
         pending_changes=len(run.pending_changes),
@@ -1183,7 +1180,7 @@ def _publish_status(
         unsent=list(run.unsent) or None,
         failure=failure,
     )
-    context.set_custom_status(status.to_dict())
+    publish_status(context, status)
 
 
 def _outcome(run: _Run, outcome: Literal["completed", "cancelled"]) -> dict[str, Any]:

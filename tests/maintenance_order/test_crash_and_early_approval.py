@@ -11,7 +11,9 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-from tests.support.identity import Role, person
+import requests
+
+from tests.support.identity import APPROVER, SUBMITTER, Role, actor_record, person
 from tests.support.processes import HostProcess
 
 from .conftest import MaintenanceApi, Sandboxes, new_order_id, order_body
@@ -93,3 +95,39 @@ def test_approval_sent_before_the_order_waits_is_taken_when_it_does(
     assert packet["approval"]["approvedBy"] == "Early Eve"
     assert packet["approval"]["approvedByPrincipal"]["principalId"] == EARLY_EVE.user_id
     assert packet["reminders"] == []
+
+
+def test_a_forged_self_approval_raised_before_the_order_waits_is_refused_once(
+    start_host: Callable[..., HostProcess], sandboxes: Sandboxes
+) -> None:
+    """The starter raises a self-approval past the API while the order is still busy in the supplier
+    fan-out. The SDK parks it and would hand it to every later wait; it is refused once, the order
+    keeps waiting, and the approver's decision releases it (orchestrators/steps.py, rule 3)."""
+    host = start_host(env=SUPPLIER_FAULTS)
+    api = MaintenanceApi(host.base_url)
+    order_id = new_order_id("forged")
+    assert api.start(order_body(order_id)).status_code == 202
+    wait_inside_fan_out(api, sandboxes, order_id)
+    forged = {
+        "approved": True,
+        "approver": SUBMITTER.name,
+        "decidedAt": "2026-11-11T09:00:00Z",
+        "decidedBy": actor_record(SUBMITTER, Role.MAINTENANCE_APPROVER),
+    }
+    raised = requests.post(
+        f"{host.base_url}/runtime/webhooks/durabletask/instances/maintenance-{order_id}/raiseEvent/approval_decision",
+        json=forged,
+        headers=api.headers(SUBMITTER),
+        timeout=30,
+    )
+    assert raised.status_code == 202, raised.text
+    drive_retries_until(api, order_id, "awaiting_approval")
+    waiting = api.wait_value(order_id, "stage", "awaiting_approval")
+    assert api.approve(order_id, {"approved": True}).status_code == 202
+    finished = api.wait_finished(order_id)
+    assert finished["outcome"] == "released", waiting
+    approval = api.audit(order_id).json()["packet"]["approval"]
+    assert [r["reason"] for r in approval["refused"]] == [
+        "the principal who started the order cannot approve it (maker-checker)"
+    ]
+    assert approval["approvedByPrincipal"]["principalId"] == APPROVER.user_id
