@@ -19,6 +19,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from orchestrators.steps import call_task, utc_text
 from personal_data.erasure_step import (
     ERASE_DUE_PERSONAL_DATA,
     PERSONAL_DATA_RETENTION,
@@ -41,8 +42,8 @@ def personal_data_retention(context: df.DurableOrchestrationContext) -> Generato
     now = context.current_utc_datetime
     wake = now + LONGEST_SLEEP
     try:
-        swept = yield context.call_activity_with_retry(
-            ERASE_DUE_PERSONAL_DATA, RETENTION_RETRY, SweepWork(now=_format(now)).to_dict()
+        swept = yield call_task(
+            context, ERASE_DUE_PERSONAL_DATA, SweepWork(now=utc_text(now)), RETENTION_RETRY
         )
     except Exception as error:  # a failed sweep is retried at the next wake-up
         journal.warning(
@@ -55,10 +56,6 @@ def personal_data_retention(context: df.DurableOrchestrationContext) -> Generato
             wake = min(wake, max(_parse(swept["nextDueAt"]), now + SHORTEST_SLEEP))
     yield context.create_timer(wake)
     context.continue_as_new(None)
-
-
-def _format(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _parse(text: str) -> datetime:

@@ -48,16 +48,20 @@ def rounds(durable: DurableApi, instance_id: str) -> list[Any] | None:
 
 
 def rounds_reach(durable: DurableApi, instance_id: str, count: int) -> list[Any]:
-    wait_until(
-        lambda: len(rounds(durable, instance_id) or []) >= count, 20, f"{count} rounds of {instance_id}"
-    )
+    """Wait until the probe has ended `count` rounds (0: its nap is over and it waits)."""
+
+    def reached() -> bool:
+        done = rounds(durable, instance_id)
+        return done is not None and len(done) >= count
+
+    wait_until(reached, 20, f"{count} rounds of {instance_id}")
     return rounds(durable, instance_id) or []
 
 
 def wake_up(host: HostProcess, durable: DurableApi, instance_id: str) -> None:
     """End the nap: from here on a wait is open."""
     advance_clock(host.base_url, HOUR)
-    wait_until(lambda: rounds(durable, instance_id) == [], 20, f"{instance_id} to wait")
+    rounds_reach(durable, instance_id, 0)
 
 
 def after_is_scheduled(host: HostProcess, instance_id: str) -> bool:
@@ -146,7 +150,7 @@ def test_a_fresh_wait_per_round_lets_the_next_step_start_when_the_event_comes(
     helper, reused = start(durable, "waits_with_helper", 2), start(durable, "waits_reusing_one_task", 2)
     advance_clock(host.base_url, HOUR)
     for instance_id in (helper, reused):
-        wait_until(lambda i=instance_id: rounds(durable, i) == [], 20, f"{instance_id} to wait")
+        rounds_reach(durable, instance_id, 0)
     advance_clock(host.base_url, DAY)
     for instance_id in (helper, reused):
         rounds_reach(durable, instance_id, 1)
@@ -160,3 +164,22 @@ def test_a_fresh_wait_per_round_lets_the_next_step_start_when_the_event_comes(
     advance_clock(host.base_url, DAY)
     assert durable.wait(reused)["runtimeStatus"] == "Completed"
     assert after_is_scheduled(host, reused)
+
+
+def test_an_event_raised_while_the_caller_is_busy_between_rounds_is_taken_by_the_next_round(
+    host: HostProcess, durable: DurableApi
+) -> None:
+    """Between rounds (a reminder being sent, say) the last round's wait is still open and takes
+    the event; the next round hands it over without opening a new wait, and the next step starts."""
+    busy = start(durable, "waits_around_a_busy_step", 2)
+    wake_up(host, durable, busy)
+    advance_clock(host.base_url, DAY)  # round 1 ends at its deadline; the busy nap begins
+    rounds_reach(durable, busy, 1)
+    assert durable.raise_event(busy, "signal", "meanwhile").status_code == 202
+    wait_until(
+        lambda: any(e["EventType"] == EventType.EVENT_RAISED for e in raw_history(host.base_url, busy)),
+        20,
+        "the event in the history",
+    )
+    advance_clock(host.base_url, HOUR)  # the busy step ends
+    assert durable.wait(busy)["output"] == [{"deadline": True}, {"event": "meanwhile"}]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
 import requests
 
@@ -108,7 +109,7 @@ def test_a_forged_self_approval_raised_before_the_order_waits_is_refused_once(
     order_id = new_order_id("forged")
     assert api.start(order_body(order_id)).status_code == 202
     wait_inside_fan_out(api, sandboxes, order_id)
-    forged = {
+    forged: dict[str, Any] = {
         "approved": True,
         "approver": SUBMITTER.name,
         "decidedAt": "2026-11-11T09:00:00Z",

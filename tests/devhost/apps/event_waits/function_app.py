@@ -44,6 +44,24 @@ def waits_with_helper(context: df.DurableOrchestrationContext) -> Generator[Any,
 
 
 @app.orchestration_trigger(context_name="context")
+def waits_around_a_busy_step(context: df.DurableOrchestrationContext) -> Generator[Any, Any, list[Any]]:
+    """A round that times out, a busy step (another nap), then the next round: an event raised during
+    the busy step is taken by the first round's still-open wait and handed over by the next round."""
+    rounds: list[Any] = []
+    yield from _nap(context)
+    signals = EventWait(context, SIGNAL)
+    for _ in range(2):
+        arrival = yield from signals.until(context.current_utc_datetime + timedelta(days=1))
+        rounds.append({"deadline": True} if arrival is None else {"event": arrival.payload})
+        context.set_custom_status({"rounds": rounds})
+        if arrival is None:
+            yield from _nap(context)
+            context.set_custom_status({"rounds": rounds, "busy": False})
+    yield context.call_activity("after", None)
+    return rounds
+
+
+@app.orchestration_trigger(context_name="context")
 def waits_with_bare_sdk(context: df.DurableOrchestrationContext) -> Generator[Any, Any, list[Any]]:
     """The SDK alone: a fresh `wait_for_external_event` per round, nothing forgotten."""
     rounds: list[Any] = []
