@@ -140,6 +140,19 @@ def _maintenance_decide(approved: bool) -> Callable[[DurableApi, str], None]:
     return drive
 
 
+def _maintenance_after_reminders_decide(
+    reminders: int, *, approved: bool
+) -> Callable[[DurableApi, str], None]:
+    def drive(api: DurableApi, instance_id: str) -> None:
+        _maintenance_until(lambda status: int(status.get("remindersSent") or 0) >= reminders)(
+            api, instance_id
+        )
+        decision = {"approved": approved, "approver": "Ada Approver", "decidedAt": "2026-01-01T00:00:00Z"}
+        assert api.raise_event(instance_id, "approval_decision", decision).status_code == 202
+
+    return drive
+
+
 def _maintenance_unsent_then_approved(api: DurableApi, instance_id: str) -> None:
     """Every customer message fails for good: wait (moving the clock) for the approval, approve."""
     _advance_until(api, instance_id, lambda status: _custom(status).get("stage") == "awaiting_approval")
@@ -214,6 +227,16 @@ MAINTENANCE_ORDER = Suite(
         ),
         Scenario(
             "released.json", "maintenance_order", _maintenance_input("replay-3"), _maintenance_decide(True)
+        ),
+        # A decision after a reminder round: the round's fresh wait takes it and the release starts
+        # at once (orchestrators/steps.py, rule 2). approved_after_a_reminder_reused_wait.json is the
+        # same drive (order replay-9) as the code before that rule recorded it (commit f845264): the
+        # release waited for the round's timer. It is not a scenario here, so it is never re-recorded.
+        Scenario(
+            "approved_after_a_reminder.json",
+            "maintenance_order",
+            _maintenance_input("replay-8", interval="PT2S"),
+            _maintenance_after_reminders_decide(1, approved=True),
         ),
         Scenario(
             "rejected.json", "maintenance_order", _maintenance_input("replay-4"), _maintenance_decide(False)
