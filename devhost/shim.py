@@ -4,6 +4,13 @@ The SDK answers every episode with *all* actions it ever requested. The extensio
 one top-level node at a time against history, allocating sequence ids as it goes, and whatever it
 reaches that has no scheduling event yet is new work. Retries are performed here (spec §6.4): each
 attempt and each retry timer consumes an id when history says the previous step finished.
+
+This is the devhost's public replay API (the engine and `ops replay-check` both use it):
+`ActionReplay(actions, history).run()` returns the new work as `Decision`s; afterwards
+`allocations` lists every id the replay handed out, `recorded_scheduling` the scheduling events
+history holds by EventId, `waiting_event_names()` the external events still awaited and
+`unawaited_event_names()` the raised events nothing consumed. `action_kind(action)` names the work
+one action schedules, and `SCHEDULING_EVENT_OF_KIND` the history event that records it.
 """
 
 from __future__ import annotations
@@ -52,6 +59,20 @@ class Decision:
     action: dict[str, Any]
     fire_at: str | None = None  # timers
     is_retry_timer: bool = False
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """One sequence id the replay allocated, in allocation order (retry timers included)."""
+
+    event_id: int
+    action: dict[str, Any]
+    is_retry_timer: bool
+
+    @property
+    def kind(self) -> str:
+        """What the id schedules: a retry timer is a `timer`, anything else its action's kind."""
+        return "timer" if self.is_retry_timer else action_kind(self.action)
 
 
 @dataclass
@@ -150,6 +171,33 @@ class ActionReplay:
                 fire_at = format_history_time(parse_time(str(node.action["fireAt"])))
             self.decisions.append(Decision(event_id, kind, node.action, fire_at, is_retry_timer))
         return self.decisions
+
+    # -- what the replay found (read after `run`) ----------------------------------------------
+
+    @property
+    def allocations(self) -> list[Allocation]:
+        """Every id the replay allocated, in order, with the action it belongs to."""
+        return [Allocation(event_id, node.action, retry) for event_id, node, retry in self._allocations]
+
+    @property
+    def recorded_scheduling(self) -> dict[int, Event]:
+        """The scheduling events (TaskScheduled, TimerCreated, ...) history holds, by EventId."""
+        return dict(self._scheduled)
+
+    def waiting_event_names(self) -> list[str]:
+        """Names of the external events the code still waits for, sorted."""
+        return sorted(
+            {
+                str(node.action.get("externalEventName"))
+                for nodes in self._event_waiters.values()
+                for node in nodes
+                if not node.done
+            }
+        )
+
+    def unawaited_event_names(self) -> list[str]:
+        """Names of raised events in history that no wait consumed, sorted."""
+        return sorted({str(e.get("Name")) for queue in self._buffered_events.values() for e in queue})
 
     # -- walking ------------------------------------------------------------------------------
 
@@ -309,7 +357,13 @@ class ActionReplay:
 
 
 def _leaf_kind(node: _Node) -> str:
-    action_type = node.action_type
+    return action_kind(node.action)
+
+
+def action_kind(action: dict[str, Any]) -> str:
+    """The kind of work an action schedules (`activity`, `http`, `sub_orchestration`, `timer`,
+    `entity_call`, `entity_signal`); UnsupportedActionError for an action that schedules nothing."""
+    action_type = int(action.get("actionType", -1))
     if action_type in (CALL_ACTIVITY, CALL_ACTIVITY_WITH_RETRY):
         return "activity"
     if action_type == CALL_HTTP:

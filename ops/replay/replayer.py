@@ -26,7 +26,6 @@ from devhost.shim import (
     ActionReplay,
     NonDeterminismError,
     UnsupportedActionError,
-    _leaf_kind,
 )
 from devhost.worker.runner import OUT_OF_PROC_MARKER
 from durable_wire import EVENT_TYPE_NAMES, EventType, RuntimeStatus
@@ -459,24 +458,26 @@ def replay_record(
     except UnsupportedActionError as unsupported:
         comparison.add("error", str(unsupported))
         return comparison.differences
-    # ActionReplay keeps its allocations: (id, node, is_retry_timer) in allocation order.
-    allocations = replay._allocations
-    scheduled: dict[int, dict[str, Any]] = replay._scheduled
+    allocations = replay.allocations
+    scheduled: dict[int, dict[str, Any]] = replay.recorded_scheduling
     requested_at: dict[str, list[int]] = {}
     recorded_names = {event_id: str(event.get("Name") or "") for event_id, event in scheduled.items()}
-    for event_id, node, _retry_timer in allocations:
-        requested_at.setdefault(str(node.action.get("functionName") or "").lower(), []).append(event_id)
+    for allocation in allocations:
+        requested_at.setdefault(str(allocation.action.get("functionName") or "").lower(), []).append(
+            allocation.event_id
+        )
     allocated_ids = set()
-    for event_id, node, is_retry_timer in allocations:
+    for allocation in allocations:
+        event_id, action, is_retry_timer = allocation.event_id, allocation.action, allocation.is_retry_timer
         allocated_ids.add(event_id)
-        kind = "timer" if is_retry_timer else _leaf_kind(node)
+        kind = allocation.kind
         event = scheduled.get(event_id)
         if event is None:
             if code_error:
                 continue  # the failing episode's new actions are never scheduled (spec §4.5)
             comparison.add(
                 "error",
-                f"the code now requests {KIND_WORDS[kind]} {_action_name(kind, node.action)!r} at EventId "
+                f"the code now requests {KIND_WORDS[kind]} {_action_name(kind, action)!r} at EventId "
                 f"{event_id}, which the recorded run never scheduled",
                 event_id=event_id,
             )
@@ -484,7 +485,7 @@ def replay_record(
         comparison.compare_scheduled(
             event_id,
             kind,
-            node.action,
+            action,
             event,
             is_retry_timer=is_retry_timer,
             requested_at=requested_at,
@@ -499,15 +500,8 @@ def replay_record(
             event,
         )
     if completed is not None and not state.get("isDone") and not code_error:
-        waiting = sorted(
-            {
-                str(node.action.get("externalEventName"))
-                for nodes in replay._event_waiters.values()
-                for node in nodes
-                if not node.done
-            }
-        )
-        unused = sorted({str(e.get("Name")) for queue in replay._buffered_events.values() for e in queue})
+        waiting = replay.waiting_event_names()
+        unused = replay.unawaited_event_names()
         detail = f"; it waits for event(s) {', '.join(map(repr, waiting))}" if waiting else ""
         if unused:
             detail += f"; recorded event(s) {', '.join(map(repr, unused))} are never awaited"
