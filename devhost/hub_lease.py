@@ -30,7 +30,8 @@ from datetime import UTC, datetime
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.storage.blob.aio import BlobLeaseClient
 
-from devhost.store import HUB_MARKER, BlobStore, StorageFatalError
+from devhost.blob_names import HUB_MARKER
+from devhost.store import BlobStore, StorageFatalError
 
 log = logging.getLogger("devhost.lease")
 

@@ -42,7 +42,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 import aiohttp
 from aiohttp import ClientSession, TCPConnector
@@ -58,12 +58,14 @@ from azure.core.exceptions import (
 from azure.core.pipeline.transport import AioHttpTransport
 from azure.storage.blob.aio import BlobClient, BlobServiceClient, ContainerClient, ExponentialRetry
 
+from devhost import blob_names
+from devhost.blob_names import HUB_MARKER, Record, blob_safe
+
 log = logging.getLogger("devhost.store")
 
 # An append block may hold at most 4 MiB; bigger records go to their own blob.
 LARGE_RECORD_BYTES = 1024 * 1024
 BLOB_CLIENT_CACHE = 4096
-HUB_MARKER = "hub.json"
 
 # One try of a storage call: a live Azurite answers in milliseconds, a busy one in well under 10 s.
 # (The hub lease's renewal, which is also the health probe, has its own shorter limit.)
@@ -90,7 +92,6 @@ JOURNAL_SECONDS = 30.0
 # would otherwise hang the start for minutes); `python -m devhost start --storage-timeout`.
 OPEN_TIMEOUT_SECONDS = 15.0
 
-Record = dict[str, Any]
 T = TypeVar("T")
 
 
@@ -100,11 +101,6 @@ class StorageUnavailableError(Exception):
 
 class StorageFatalError(Exception):
     """The hub cannot be trusted any more (it vanished, or lost more than the journal can restore)."""
-
-
-def blob_safe(identifier: str) -> str:
-    """Percent-encode an id for a blob name; per-character, so prefixes stay prefixes."""
-    return quote(identifier, safe="")
 
 
 def _transient(error: BaseException) -> bool:
@@ -454,9 +450,7 @@ class BlobStore:
         for name in names:
             self._blob_clients.pop(name, None)
 
-    @staticmethod
-    def instance_name(instance_id: str) -> str:
-        return f"instances/{blob_safe(instance_id)}"
+    instance_name = staticmethod(blob_names.instance_name)
 
     # -- instance documents ------------------------------------------------------------------
 
@@ -494,13 +488,8 @@ class BlobStore:
 
     # -- logs ----------------------------------------------------------------------------------
 
-    @staticmethod
-    def log_name(instance_id: str, execution_id: str) -> str:
-        return f"logs/{blob_safe(instance_id)}/{execution_id}"
-
-    @staticmethod
-    def entity_log_name(entity_id: str) -> str:
-        return f"entities/{blob_safe(entity_id)}"
+    log_name = staticmethod(blob_names.log_name)
+    entity_log_name = staticmethod(blob_names.entity_log_name)
 
     async def create_log(self, name: str, records: list[Record]) -> None:
         """Create an append blob holding the given first records (one call for the create)."""
