@@ -10,7 +10,7 @@ in-process and split into:
 
 - SDK time: the `handle()` call alone (the floor no host using the SDK can go below);
 - host time: what the devhost does per replay around it, with its own code: the trigger payload
-  from cached event JSON (`Engine._trigger_payload`), parsing the OrchestratorState, the action
+  from cached event JSON (`devhost.episodes.trigger_payload`), parsing the OrchestratorState, the action
   replay (`devhost.shim.ActionReplay`), and caching the new events' JSON (including the IsPlayed
   re-serialisation). Storage and HTTP are not part of it: they are counted separately.
 
@@ -32,8 +32,9 @@ from typing import Any
 
 from bench.stats import Metrics
 from devhost import history as h
-from devhost.engine import Engine, Instance
+from devhost.episodes import trigger_payload
 from devhost.history import MESSAGE_EVENT_TYPES, compact_json
+from devhost.instance import Instance
 from devhost.loader import FunctionIndex, load_app
 from devhost.shim import ActionReplay
 from durable_wire import EventType
@@ -81,13 +82,12 @@ class PayloadBuilder:
     """The devhost's trigger payload builder when its signature is as expected, else a mirror."""
 
     def __init__(self) -> None:
-        self.method = "devhost Engine._trigger_payload"
-        self._engine = Engine.__new__(Engine)
+        self.method = "devhost.episodes.trigger_payload"
 
     def build(self, instance: Instance, new_events: list[Event]) -> str:
         if self.method.startswith("devhost"):
             try:
-                return self._engine._trigger_payload(instance, new_events)
+                return trigger_payload(instance, new_events)
             except (AttributeError, TypeError):
                 self.method = "mirror of the devhost's payload rules (its builder changed signature)"
         return mirror_payload(instance, new_events)

@@ -14,9 +14,10 @@ from urllib.parse import quote, unquote
 from aiohttp import web
 
 from devhost import history as h
-from devhost.engine import Engine, Instance, InstanceExistsError, InvalidOperationError
+from devhost.engine import Engine
 from devhost.entities import entity_key_problem, entity_scheduler_id, parse_entity_id
 from devhost.history import Event, compact_json, parse_json_or_string
+from devhost.instance import Instance, InstanceExistsError, InvalidOperationError
 from devhost.store import RETRY_AFTER_SECONDS, StorageUnavailableError
 from durable_wire import EVENT_TYPE_NAMES, EventType, RuntimeStatus
 
