@@ -32,7 +32,8 @@ from devhost.hub_lease import DEFAULT_WAIT_SECONDS, LEASE_SECONDS, Holder, HubLe
 from devhost.loader import AppLoadError, FunctionIndex
 from devhost.local_guard import LocalRequestGuard
 from devhost.server import DevHostServer
-from devhost.store import OPEN_TIMEOUT_SECONDS, BlobStore, StorageUnavailableError
+from devhost.storage_calls import OPEN_TIMEOUT_SECONDS, StorageUnavailableError
+from devhost.store import BlobStore
 from devhost.worker.pool import WorkerPool, WorkerSettingError, process_count
 
 

@@ -31,7 +31,8 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.storage.blob.aio import BlobLeaseClient
 
 from devhost.blob_names import HUB_MARKER
-from devhost.store import BlobStore, StorageFatalError
+from devhost.storage_calls import StorageFatalError
+from devhost.store import BlobStore
 
 log = logging.getLogger("devhost.lease")
 
