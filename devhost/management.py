@@ -3,103 +3,39 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
 import traceback
 import uuid
-from datetime import datetime
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 from aiohttp import web
 
 from devhost import history as h
+from devhost.api_http import (
+    CONTINUATION_HEADER,
+    WEBHOOK_PATH,
+    ApiError,
+    body_token,
+    bool_query,
+    decode_token,
+    empty_response,
+    encode_token,
+    float_query,
+    instance_id_problem,
+    int_query,
+    json_response,
+    not_found,
+    request_origin,
+    storage_unavailable_response,
+    time_query,
+)
 from devhost.engine import Engine
-from devhost.entities import entity_key_problem, entity_scheduler_id, parse_entity_id
-from devhost.history import Event, compact_json, parse_json_or_string
+from devhost.entity_api import EntityApi
+from devhost.history import compact_json, parse_json_or_string
+from devhost.history_view import history_for_api
 from devhost.instance import Instance, InstanceExistsError, InvalidOperationError
-from devhost.store import RETRY_AFTER_SECONDS, StorageUnavailableError
-from durable_wire import EVENT_TYPE_NAMES, EventType, RuntimeStatus
-
-WEBHOOK_PATH = "/runtime/webhooks/durabletask"
-JSON_TYPE = "application/json; charset=utf-8"
-CONTINUATION_HEADER = "x-ms-continuation-token"
-
-
-class ApiError(Exception):
-    """An error answered with the extension's error body (spec §11.1)."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        exception_message: str | None = None,
-        exception_type: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.exception_message = exception_message
-        self.exception_type = exception_type
-
-    def response(self) -> web.Response:
-        body: dict[str, Any] = {"Message": self.message}
-        if self.exception_message is not None:
-            body.update(
-                ExceptionMessage=self.exception_message,
-                ExceptionType=self.exception_type or "System.ArgumentException",
-                StackTrace=None,
-            )
-        return json_response(body, self.status)
-
-
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(
-        status=status,
-        text=compact_json(body),
-        content_type="application/json",
-        charset="utf-8",
-        headers=headers,
-    )
-
-
-def storage_unavailable_response(error: Exception) -> web.Response:
-    """503 + Retry-After; the text carries "status code 503", which the SDK client's errors repeat."""
-    return json_response(
-        {"Message": str(error), "ExceptionType": "StorageUnavailable"},
-        503,
-        {"Retry-After": str(RETRY_AFTER_SECONDS)},
-    )
-
-
-def empty_response(status: int, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(status=status, headers=headers)
-
-
-def bool_query(request: web.Request, name: str, default: bool) -> bool:
-    """Case-insensitive boolean query values; unparseable ones fall back to the default."""
-    value = request.query.get(name)
-    if value is None:
-        return default
-    lowered = value.strip().lower()
-    if lowered == "true":
-        return True
-    if lowered == "false":
-        return False
-    return default
-
-
-def instance_id_problem(instance_id: str) -> str | None:
-    """Why an instance id is invalid (spec §12.5), or None."""
-    if not instance_id:
-        return "Instance ID must not be empty."
-    if len(instance_id) > 256:
-        return "Instance ID must not be longer than 256 characters."
-    if instance_id.startswith("@"):
-        return "Instance ID must not start with '@'."
-    if any(c in "/\\?#" or ord(c) < 32 or ord(c) == 127 for c in instance_id):
-        return "Instance ID must not contain '/', '\\', '?', '#' or control characters."
-    return None
+from devhost.storage_calls import StorageUnavailableError
+from durable_wire import RuntimeStatus
 
 
 class ManagementApi:
@@ -107,6 +43,7 @@ class ManagementApi:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.entity_api = EntityApi(engine.entities, engine.index, engine.clock)
 
     # -- URLs -----------------------------------------------------------------------------------
 
@@ -153,7 +90,7 @@ class ManagementApi:
         )
 
     def check_status_response(self, request: web.Request, instance_id: str) -> web.Response:
-        urls = self.management_urls(_origin(request), instance_id, with_rewind=False)
+        urls = self.management_urls(request_origin(request), instance_id, with_rewind=False)
         return json_response(urls, 202, {"Location": urls["statusQueryGetUri"], "Retry-After": "10"})
 
     # -- dispatch -------------------------------------------------------------------------------
@@ -183,7 +120,7 @@ class ManagementApi:
     async def _route(self, request: web.Request, segments: list[str]) -> web.Response:
         method = request.method
         if not segments:
-            raise _not_found()
+            raise not_found()
         head, rest = segments[0].lower(), segments[1:]
         if head == "orchestrators" and method == "POST" and rest:
             instance_id = "/".join(rest[1:]) if len(rest) > 1 else None
@@ -194,14 +131,14 @@ class ManagementApi:
                     return await self.query(request)
                 if method == "DELETE":
                     return await self.purge_by_filter(request)
-                raise _not_found()
+                raise not_found()
             instance_id = rest[0]
             if len(rest) == 1:
                 if method == "GET":
                     return await self.status(request, instance_id)
                 if method == "DELETE":
                     return await self.purge(instance_id)
-                raise _not_found()
+                raise not_found()
             operation = rest[1].lower()
             if method == "POST" and operation == "raiseevent" and len(rest) == 3:
                 return await self.raise_event(request, instance_id, rest[2])
@@ -213,10 +150,10 @@ class ManagementApi:
                 return await self.control(request, instance_id, operation)
             if method == "POST" and len(rest) == 2 and operation == "restart":
                 return await self.restart(request, instance_id)
-            raise _not_found()
+            raise not_found()
         if head == "entities":
-            return await self.entities(request, rest)
-        raise _not_found()
+            return await self.entity_api.entities(request, rest)
+        raise not_found()
 
     # -- orchestrations ---------------------------------------------------------------------
 
@@ -238,7 +175,7 @@ class ManagementApi:
         problem = instance_id_problem(instance_id)
         if problem:
             raise ApiError(400, "One or more of the arguments submitted is incorrect", problem)
-        input_text = await _body_token(request)
+        input_text = await body_token(request)
         version = request.query.get("version")
         try:
             await self.engine.start_orchestration(
@@ -254,8 +191,8 @@ class ManagementApi:
         return await self._wait_or_check_status(request, instance_id)
 
     async def _wait_or_check_status(self, request: web.Request, instance_id: str) -> web.Response:
-        timeout = _float_query(request, "timeout")
-        interval = _float_query(request, "pollingInterval")
+        timeout = float_query(request, "timeout")
+        interval = float_query(request, "pollingInterval")
         if timeout is None or interval is None:
             return self.check_status_response(request, instance_id)
         loop = asyncio.get_running_loop()
@@ -320,17 +257,17 @@ class ManagementApi:
             if value.strip()
         }
         statuses &= RuntimeStatus.ALL
-        created_from = _time_query(request, "createdTimeFrom")
-        created_to = _time_query(request, "createdTimeTo")
+        created_from = time_query(request, "createdTimeFrom")
+        created_to = time_query(request, "createdTimeTo")
         prefix = request.query.get("instanceIdPrefix", "")
         show_input = bool_query(request, "showInput", True)
-        top = _int_query(request, "top") or 100
+        top = int_query(request, "top") or 100
         if top <= 0:
             raise ApiError(
                 400, "One or more of the arguments submitted is incorrect", "'top' must be positive"
             )
         token = request.headers.get(CONTINUATION_HEADER) or ""
-        offset = _decode_token(token)
+        offset = decode_token(token)
         matches = [
             summary
             for summary in self.engine.instance_summaries()
@@ -347,7 +284,7 @@ class ManagementApi:
             if i is not None
         ]
         next_offset = offset + len(page)
-        headers = {CONTINUATION_HEADER: _encode_token(next_offset) if next_offset < len(matches) else ""}
+        headers = {CONTINUATION_HEADER: encode_token(next_offset) if next_offset < len(matches) else ""}
         return json_response(bodies, 200, headers)
 
     async def raise_event(self, request: web.Request, instance_id: str, event_name: str) -> web.Response:
@@ -358,7 +295,7 @@ class ManagementApi:
             return empty_response(410)
         if request.content_type != "application/json":
             raise ApiError(400, "Only application/json request content is supported")
-        input_text = await _body_token(request)
+        input_text = await body_token(request)
         await self.engine.raise_event(instance, event_name, input_text)
         return empty_response(202)
 
@@ -426,10 +363,10 @@ class ManagementApi:
         return json_response({"instancesDeleted": 1})
 
     async def purge_by_filter(self, request: web.Request) -> web.Response:
-        created_from = _time_query(request, "createdTimeFrom")
+        created_from = time_query(request, "createdTimeFrom")
         if created_from is None:
             return json_response("Please provide value for 'createdTimeFrom' parameter.", 400)
-        created_to = _time_query(request, "createdTimeTo") or self.engine.clock.now()
+        created_to = time_query(request, "createdTimeTo") or self.engine.clock.now()
         statuses = {
             value.strip() for raw in request.query.getall("runtimeStatus", []) for value in raw.split(",")
         } & RuntimeStatus.TERMINAL
@@ -448,206 +385,5 @@ class ManagementApi:
             return empty_response(404)
         return json_response({"instancesDeleted": deleted})
 
-    # -- entities -------------------------------------------------------------------------------
 
-    async def entities(self, request: web.Request, rest: list[str]) -> web.Response:
-        method = request.method
-        if method == "GET" and len(rest) <= 1:
-            return await self.list_entities(request, rest[0] if rest else None)
-        if len(rest) != 2:
-            raise _not_found()
-        name, key = rest
-        if key == "$" and method == "GET":
-            key = ""
-        if not name:
-            raise ApiError(400, "Entity name must not be empty.")
-        problem = entity_key_problem(key)
-        if problem:
-            raise ApiError(400, problem)
-        if method == "GET":
-            entity = await self.engine.entities.get(entity_scheduler_id(name, key))
-            if entity is None or not entity.exists or entity.state_text is None:
-                return empty_response(404)
-            return json_response(parse_json_or_string(entity.state_text))
-        if method not in ("POST", "DELETE"):
-            raise _not_found()
-        if self.engine.index.entity(name) is None:
-            raise ApiError(400, f"No entity function named '{name}' was found.")
-        operation = "delete" if method == "DELETE" else request.query.get("op")
-        if not operation:
-            raise ApiError(400, "The 'op' query parameter is required.")
-        body = await request.read()
-        input_text: str | None = None
-        if body:
-            if request.content_type == "application/json":
-                try:
-                    input_text = compact_json(json.loads(body))
-                except ValueError as error:
-                    raise ApiError(400, f"Could not parse JSON content: {error}") from error
-            else:
-                input_text = compact_json(body.decode("utf-8", "replace"))
-        # The stored text is already the request input: a client's body is a JSON string token whose
-        # compact text is the JSON text of a JSON string, as for orchestrator calls (spec §9.4, §9.5).
-        await self.engine.entities.signal(name, key, operation, input_text)
-        return empty_response(202)
-
-    async def list_entities(self, request: web.Request, name: str | None) -> web.Response:
-        fetch_state = bool_query(request, "fetchState", False)
-        top = _int_query(request, "top") or 100
-        offset = _decode_token(request.headers.get(CONTINUATION_HEADER) or "")
-        matches = sorted(
-            (
-                e
-                for e in self.engine.entities.entities.values()
-                if e.exists and (name is None or e.name == name.lower())
-            ),
-            key=lambda e: e.scheduler_id,
-        )
-        page = matches[offset : offset + top]
-        bodies = [
-            {
-                "entityId": {"name": e.name, "key": e.key},
-                "lastOperationTime": (e.last_operation or self.engine.clock.now()).strftime(
-                    "%Y-%m-%dT%H:%M:%S.%f"
-                )[:-3]
-                + "Z",
-                "state": parse_json_or_string(e.state_text) if fetch_state else None,
-            }
-            for e in page
-        ]
-        next_offset = offset + len(page)
-        headers = {CONTINUATION_HEADER: _encode_token(next_offset) if next_offset < len(matches) else ""}
-        return json_response(bodies, 200, headers)
-
-
-def history_for_api(history: list[Event], *, show_input: bool, show_output: bool) -> list[dict[str, Any]]:
-    """The status API's `historyEvents` transformation (spec §11.3)."""
-    scheduled: dict[int, Event] = {
-        e["EventId"]: e
-        for e in history
-        if e["EventType"] in (EventType.TASK_SCHEDULED, EventType.SUB_ORCHESTRATION_INSTANCE_CREATED)
-    }
-    result: list[dict[str, Any]] = []
-    for event in history:
-        event_type = event["EventType"]
-        if event_type in (
-            EventType.ORCHESTRATOR_STARTED,
-            EventType.ORCHESTRATOR_COMPLETED,
-            EventType.TASK_SCHEDULED,
-            EventType.SUB_ORCHESTRATION_INSTANCE_CREATED,
-        ):
-            continue
-        item = {k: v for k, v in event.items() if k not in ("EventId", "IsPlayed")}
-        item["EventType"] = EVENT_TYPE_NAMES.get(event_type, str(event_type))
-        if event_type in (
-            EventType.TASK_COMPLETED,
-            EventType.TASK_FAILED,
-            EventType.SUB_ORCHESTRATION_INSTANCE_COMPLETED,
-            EventType.SUB_ORCHESTRATION_INSTANCE_FAILED,
-        ):
-            origin = scheduled.get(item.pop("TaskScheduledId", -1))
-            if origin is not None:
-                item["FunctionName"] = origin.get("Name")
-                item["ScheduledTime"] = origin.get("Timestamp")
-                if origin["EventType"] == EventType.SUB_ORCHESTRATION_INSTANCE_CREATED:
-                    item["InstanceId"] = origin.get("InstanceId")
-                if show_input:
-                    item["Input"] = origin.get("Input")
-        if event_type == EventType.TIMER_FIRED:
-            item.pop("TimerId", None)
-        if event_type == EventType.EXECUTION_STARTED:
-            item["FunctionName"] = item.pop("Name", None)
-            for key in ("OrchestrationInstance", "ParentInstance", "Version", "Tags"):
-                item.pop(key, None)
-        if event_type == EventType.EXECUTION_COMPLETED:
-            item["OrchestrationStatus"] = RuntimeStatus.NAMES.get(
-                int(event["OrchestrationStatus"]), "Unknown"
-            )
-        if event_type in (
-            EventType.TASK_COMPLETED,
-            EventType.SUB_ORCHESTRATION_INSTANCE_COMPLETED,
-            EventType.EXECUTION_COMPLETED,
-        ):
-            if show_output:
-                item["Result"] = parse_json_or_string(event.get("Result"))
-            else:
-                item.pop("Result", None)
-        if not show_input:
-            item.pop("Input", None)
-        result.append(item)
-    return result
-
-
-def _origin(request: web.Request) -> str:
-    return f"{request.scheme}://{request.host}"
-
-
-def _not_found() -> ApiError:
-    return ApiError(404, "Not found")
-
-
-async def _body_token(request: web.Request) -> str | None:
-    """The request body as compact JSON text; an empty body is no input; bad JSON is a 400."""
-    body = await request.read()
-    if not body.strip():
-        return None
-    try:
-        return compact_json(json.loads(body))
-    except ValueError as error:
-        raise ApiError(
-            400, "Invalid JSON content", str(error), "Newtonsoft.Json.JsonReaderException"
-        ) from error
-
-
-def _float_query(request: web.Request, name: str) -> float | None:
-    value = request.query.get(name)
-    if value is None:
-        return None
-    try:
-        return float(value)
-    except ValueError as error:
-        raise ApiError(
-            400, "One or more of the arguments submitted is incorrect", f"'{name}' must be a number"
-        ) from error
-
-
-def _int_query(request: web.Request, name: str) -> int | None:
-    value = request.query.get(name)
-    if value is None or value == "":
-        return None
-    try:
-        return int(value)
-    except ValueError as error:
-        raise ApiError(
-            400, "One or more of the arguments submitted is incorrect", f"'{name}' must be an integer"
-        ) from error
-
-
-def _time_query(request: web.Request, name: str) -> datetime | None:
-    value = request.query.get(name)
-    if not value:
-        return None
-    try:
-        return h.parse_time(unquote(value))
-    except ValueError as error:
-        raise ApiError(
-            400,
-            "One or more of the arguments submitted is incorrect",
-            f"'{name}' is not a valid ISO-8601 time",
-        ) from error
-
-
-def _encode_token(offset: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
-
-
-def _decode_token(token: str) -> int:
-    if not token:
-        return 0
-    try:
-        return int(json.loads(base64.urlsafe_b64decode(token.encode()))["offset"])
-    except (ValueError, KeyError, TypeError) as error:
-        raise ApiError(400, "The continuation token is not valid.") from error
-
-
-__all__ = ["WEBHOOK_PATH", "ApiError", "ManagementApi", "parse_entity_id"]
+__all__ = ["ManagementApi"]

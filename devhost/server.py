@@ -12,13 +12,14 @@ from urllib.parse import unquote
 from aiohttp import web
 from multidict import CIMultiDict
 
+from devhost.api_http import WEBHOOK_PATH, json_response, storage_unavailable_response
 from devhost.easy_auth import EasyAuthEmulator
 from devhost.engine import Engine
 from devhost.history import format_history_time
 from devhost.loader import FunctionIndex, HttpRoute
 from devhost.local_guard import LocalRequestGuard
-from devhost.management import WEBHOOK_PATH, ManagementApi, json_response, storage_unavailable_response
-from devhost.store import StorageUnavailableError
+from devhost.management import ManagementApi
+from devhost.storage_calls import StorageUnavailableError
 from devhost.worker.pool import UserFunctionError, WorkerCrashedError, WorkerPool
 
 log = logging.getLogger("devhost.http")
