@@ -22,7 +22,7 @@ from devhost.loader import FunctionIndex, FunctionInfo
 from devhost.shim import HTTP_ACTIVITY_NAME
 from devhost.worker.pool import UserFunctionError, WorkerPool
 
-log = logging.getLogger("devhost.engine")
+log = logging.getLogger("devhost.engine")  # the logger name the host's log has always shown
 
 # deliver(instance id, execution id, completion event) — the engine's non-durable delivery.
 DeliverResult = Callable[[str, str, Event], Awaitable[object]]

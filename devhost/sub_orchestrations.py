@@ -8,7 +8,7 @@ Continue-as-new logs a `continued` record in the old execution's log, then begin
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Any, Protocol
 
 from devhost import history as h
@@ -158,7 +158,3 @@ class SubOrchestrations:
         instance.status = RuntimeStatus.RUNNING
         instance.last_updated = self._clock.now()
         await self._records.save_document(instance, force=True)
-
-
-# The callables the other components take, for wiring in the engine.
-NotifyParent = Callable[[Instance], Awaitable[None]]
