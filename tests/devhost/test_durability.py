@@ -18,6 +18,7 @@ import pytest
 import requests
 from azure.storage.blob import BlobServiceClient
 
+from durable_wire import EventType
 from tests.support.durable_http import DurableApi
 from tests.support.polling import wait_until
 from tests.support.processes import Azurite, HostProcess
@@ -28,6 +29,14 @@ APP = Path(__file__).parent / "apps" / "durability"
 
 def run_counts(run_log: Path) -> Counter[str]:
     return Counter(line.strip() for line in run_log.read_text().splitlines() if line.strip())
+
+
+def step_completed(base_url: str, instance_id: str, task_id: int) -> bool:
+    """The instance's committed history holds the result of the task scheduled as `task_id`."""
+    return any(
+        e["EventType"] == EventType.TASK_COMPLETED and e.get("TaskScheduledId") == task_id
+        for e in raw_history(base_url, instance_id)
+    )
 
 
 @pytest.fixture
@@ -43,8 +52,11 @@ def test_kill_9_mid_chain_resumes_and_reruns_the_interrupted_activity(
     host = start_host(APP, env={"DURABILITY_RUN_LOG": str(run_log)})
     api = DurableApi(host.base_url)
     instance_id = api.start_id("slow_chain", {"steps": 4, "seconds": 0.6})
-    # Crash while step 1 is running: step 0's result is durable, step 1 is in flight.
+    # Crash while step 1 is running: step 0's result is durable, step 1 is in flight. Step 1 starts
+    # while the episode that records step 0's result is still being written (early dispatch), so
+    # wait for that write too: a kill before it lands re-runs step 0, as at-least-once allows.
     wait_until(lambda: "slow_step 1" in run_counts(run_log), 20, "step 1 to start")
+    wait_until(lambda: step_completed(host.base_url, instance_id, 0), 20, "step 0's result to be written")
     host.kill()
     host.start()
 
