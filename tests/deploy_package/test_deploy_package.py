@@ -40,7 +40,7 @@ APP_TOP_LEVEL = {
     "blob_clients.py",
     "claim_check.py",
     "console",
-    "contracts.py",
+    "contracts",
     "durable_wire.py",
     "data",
     "evidence",
