@@ -25,11 +25,7 @@ from typing import Any, Literal
 import azure.durable_functions as df
 
 from contracts import Money
-from idempotency import EffectLedger
-from integrations import IntegrationRejectedError, integrations_from_settings
-from integrations.customer_messaging import CustomerMessage
-from integrations.payments import RefundRequest
-from orchestrators.fare_dispute import (
+from contracts.fare_dispute import (
     APPLY_FARE_RULES_ACTIVITY,
     ISSUE_FARE_REFUND_ACTIVITY,
     LOOK_UP_DISPUTED_TRIP_ACTIVITY,
@@ -47,6 +43,10 @@ from orchestrators.fare_dispute import (
     TripSummary,
     money,
 )
+from idempotency import EffectLedger
+from integrations import IntegrationRejectedError, integrations_from_settings
+from integrations.customer_messaging import CustomerMessage
+from integrations.payments import RefundRequest
 from telemetry import activity_log, instance_id_from_key
 
 JsonDict = dict[str, Any]

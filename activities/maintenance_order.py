@@ -21,11 +21,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from claim_check import JSON_CONTENT_TYPE, ClaimCheck, ClaimCheckError
-from idempotency import EffectLedger
-from integrations import integrations_from_settings
-from integrations.customer_messaging import CustomerMessage
-from integrations.suppliers import PartLine, PartsRequest
-from orchestrators.maintenance_order import (
+from contracts.maintenance_order import (
     CAPTURE_INSPECTION,
     GENERATE_COMPLIANCE_PACK,
     ISSUE_RELEASE_CERTIFICATE,
@@ -48,6 +44,10 @@ from orchestrators.maintenance_order import (
     RequestPartsWork,
     SupplierRequestSummary,
 )
+from idempotency import EffectLedger
+from integrations import integrations_from_settings
+from integrations.customer_messaging import CustomerMessage
+from integrations.suppliers import PartLine, PartsRequest
 from telemetry import activity_log, instance_id_from_key
 
 bp = df.Blueprint()

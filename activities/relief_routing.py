@@ -29,14 +29,8 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from idempotency import EffectLedger
-from integrations import ReservationNotFoundError, integrations_from_settings
-from integrations.customer_messaging import CustomerMessage, CustomerMessaging
-from integrations.donor_portal import DonorUpdate
-from integrations.driver_messaging import DriverNotification
-from integrations.inventory import InventoryStore, Reservation, ReserveRequest
-from orchestrators.failure_policy import BEST_EFFORT_GIVE_UP_AT_ATTEMPT, failure_reason
-from orchestrators.relief_routing import (
+from contracts.failure import BEST_EFFORT_GIVE_UP_AT_ATTEMPT, failure_reason
+from contracts.relief_routing import (
     ESCALATE_RELIEF_CONFIRMATIONS,
     NOTIFY_RELIEF_DRIVERS,
     NOTIFY_RELIEF_SHELTERS,
@@ -44,8 +38,8 @@ from orchestrators.relief_routing import (
     RECORD_RELIEF_DELIVERY,
     RELEASE_RELIEF_STOCK,
     RESERVE_RELIEF_STOCK,
-    RETRY,
     SELECT_RELIEF_ROUTES,
+    STRICT_ATTEMPTS,
     WORKFLOW,
     DonorUpdateWork,
     DriverNotice,
@@ -59,6 +53,12 @@ from orchestrators.relief_routing import (
     ShelterNotice,
     StockWork,
 )
+from idempotency import EffectLedger
+from integrations import ReservationNotFoundError, integrations_from_settings
+from integrations.customer_messaging import CustomerMessage, CustomerMessaging
+from integrations.donor_portal import DonorUpdate
+from integrations.driver_messaging import DriverNotification
+from integrations.inventory import InventoryStore, Reservation, ReserveRequest
 from relief_routes import ReliefNetwork, candidate_depots, network_from_settings, plan_routes, service_regions
 from relief_routes.network import ContactPoint
 from telemetry import activity_log, instance_id_from_key
@@ -68,7 +68,7 @@ bp = df.Blueprint()
 JsonDict = dict[str, Any]
 # A release inside the cancellation's task_all reports instead of failing at its strict policy's last
 # attempt but one (the request then ends Failed and names the pallets that stay reserved).
-STRICT_GIVE_UP_AT_ATTEMPT = RETRY.max_number_of_attempts - 1
+STRICT_GIVE_UP_AT_ATTEMPT = STRICT_ATTEMPTS - 1
 
 
 # -- network stock ---------------------------------------------------------------------------------

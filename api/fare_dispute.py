@@ -44,9 +44,7 @@ from api.starters import existing_instance, resource_location, start_once
 from api.validation import parse_body, route_identifier
 from audit_packets import loads_json
 from contracts import ContractModel, Money, duration_setting
-from evidence.fare_dispute import PROFILE
-from identity import Actor, Permission, ensure_not_starter
-from orchestrators.fare_dispute import (
+from contracts.fare_dispute import (
     CURRENT_DEADLINE_RULES,
     EVIDENCE_SUBMITTED_EVENT,
     FARE_DISPUTE_ORCHESTRATOR,
@@ -60,6 +58,8 @@ from orchestrators.fare_dispute import (
     instance_id_for,
     money,
 )
+from evidence.fare_dispute import PROFILE
+from identity import Actor, Permission, ensure_not_starter
 
 RESOURCE = "fare dispute"
 ROUTE_ID = "disputeId"

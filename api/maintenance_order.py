@@ -46,9 +46,7 @@ from api.starters import existing_instance, resource_location, start_once
 from api.validation import parse_body, route_identifier
 from audit_packets import loads_json
 from contracts import ContractModel, InvalidDurationError, duration_setting, format_duration
-from evidence.maintenance_order import PROFILE
-from identity import Actor, Permission, ensure_not_starter
-from orchestrators.maintenance_order import (
+from contracts.maintenance_order import (
     APPROVAL_DECISION_EVENT,
     MAINTENANCE_ORDER,
     STAGES_ACCEPTING_APPROVAL,
@@ -58,6 +56,8 @@ from orchestrators.maintenance_order import (
     MaintenanceOrderInput,
     instance_id_for,
 )
+from evidence.maintenance_order import PROFILE
+from identity import Actor, Permission, ensure_not_starter
 
 bp = df.Blueprint()
 

@@ -39,9 +39,9 @@ from api.maintenance_order import ApprovalRequest, MaintenanceOrderRequest
 from api.relief_routing import ShelterConfirmationRequest
 from api.validation import IDENTIFIER_PATTERN, MAX_BODY_BYTES
 from contracts import ContractModel
+from contracts.relief_routing import ReliefChangeRequest, ReliefRequest
 from identity import Permission, roles_granting
 from integrations.inventory import StockLevel
-from orchestrators.relief_routing import ReliefChangeRequest, ReliefRequest
 from workflow_catalogue import WORKFLOWS
 
 DOCUMENT_PATH = Path(__file__).resolve().parents[1] / "openapi.json"

@@ -44,11 +44,7 @@ from api.starters import existing_instance, resource_location, start_once
 from api.validation import json_body, parse_body, route_identifier, validate
 from audit_packets import loads_json
 from contracts import ContractModel, InvalidDurationError, duration_setting, format_duration
-from evidence.relief_routing import PROFILE
-from idempotency import EffectLedger
-from identity import Actor, Permission, assignments_from_settings, ensure_assigned_shelter
-from integrations import integrations_from_settings
-from orchestrators.relief_routing import (
+from contracts.relief_routing import (
     CHANGE_EVENT,
     CONFIRMATION_EVENT,
     DELIVERED_STATES,
@@ -65,6 +61,10 @@ from orchestrators.relief_routing import (
     ShelterRequest,
     instance_id_for,
 )
+from evidence.relief_routing import PROFILE
+from idempotency import EffectLedger
+from identity import Actor, Permission, assignments_from_settings, ensure_assigned_shelter
+from integrations import integrations_from_settings
 from relief_routes import ReliefNetwork, network_from_settings
 
 bp = df.Blueprint()

@@ -31,9 +31,9 @@ from api.maintenance_order import record_approval
 from api.relief_routing import record_shelter_confirmation
 from console.management import InstanceRow
 from contracts import Money
+from contracts.fare_dispute import SUPERVISOR_DECISION_EVENT
+from contracts.maintenance_order import APPROVAL_DECISION_EVENT
 from identity import Actor, Permission, Principal, Role
-from orchestrators.fare_dispute import SUPERVISOR_DECISION_EVENT
-from orchestrators.maintenance_order import APPROVAL_DECISION_EVENT
 
 IDENTIFIER_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 AMOUNT_PATTERN = re.compile(r"^\d{1,7}(\.\d{1,2})?$")

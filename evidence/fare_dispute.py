@@ -26,7 +26,7 @@ from audit_packets.case_report import (
 )
 from audit_packets.document import Document, Facts, Paragraph, Section
 from audit_packets.history import decision_records, failure_policy_record
-from orchestrators.fare_dispute import (
+from contracts.fare_dispute import (
     APPLY_FARE_RULES_ACTIVITY,
     EVIDENCE_SUBMITTED_EVENT,
     ISSUE_FARE_REFUND_ACTIVITY,

@@ -29,7 +29,7 @@ from audit_packets.case_report import (
 )
 from audit_packets.document import Document, Facts, Paragraph, Section, Table
 from audit_packets.history import decision_records, failure_policy_record
-from orchestrators.maintenance_order import (
+from contracts.maintenance_order import (
     APPROVAL_DECISION_EVENT,
     CAPTURE_INSPECTION,
     GENERATE_COMPLIANCE_PACK,

@@ -25,7 +25,7 @@ from audit_packets.case_report import (
 )
 from audit_packets.document import Document, Facts, Paragraph, Section, Table, bullet_list
 from audit_packets.history import decision_records, failure_policy_record
-from orchestrators.relief_routing import (
+from contracts.relief_routing import (
     CHANGE_EVENT,
     CONFIRMATION_EVENT,
     ESCALATE_RELIEF_CONFIRMATIONS,

@@ -21,8 +21,10 @@ sequence of a run where it succeeds is unchanged and histories of running instan
 Every activity stays idempotent by its key: sending the same message or update again later (a
 rewind, an operator) never sends it twice. Relief's messages, portal updates and the cancellation's
 release run inside `task_all`s that race the request's events; there the activity gives up on its
-own at `BEST_EFFORT_GIVE_UP_AT_ATTEMPT` and returns `gaveUp` instead of failing (SDK 1.7 mishandles
-a `task_all` that fails while its other calls still retry: activities/relief_routing.py).
+own at `BEST_EFFORT_GIVE_UP_AT_ATTEMPT` and returns `gaveUp` instead of failing (SDK 1.7
+mishandles a `task_all` that fails while its other calls still retry: activities/relief_routing.py).
+That number, `StepFailure` and `failure_reason` are shared with the activities, so they live in
+contracts/failure.py.
 """
 
 from __future__ import annotations
@@ -33,12 +35,11 @@ from typing import Any
 import azure.durable_functions as df
 from azure.durable_functions.models.Task import TaskBase
 
-from contracts import ContractModel
+from contracts.failure import BEST_EFFORT_ATTEMPTS, REASON_LIMIT, StepFailure, failure_reason
 from telemetry import CorrelatedLogger
 
 # The dimension the `gave-up` alert rule looks for (infra/monitoring/queries/alert-gave-up.kql).
 GAVE_UP_DIMENSION = "gave_up"
-REASON_LIMIT = 300
 
 
 class BackoffRetryOptions(df.RetryOptions):
@@ -80,23 +81,8 @@ class BackoffRetryOptions(df.RetryOptions):
 # Messaging providers and the donor portal have outages of minutes (deploys, throttling), not
 # seconds: 5 s, 10 s, ... capped at 5 min, 12 attempts, about half an hour before giving up.
 BEST_EFFORT_RETRY = BackoffRetryOptions(
-    5_000, 12, backoff_coefficient=2.0, max_retry_interval_in_milliseconds=300_000
+    5_000, BEST_EFFORT_ATTEMPTS, backoff_coefficient=2.0, max_retry_interval_in_milliseconds=300_000
 )
-
-
-class StepFailure(ContractModel):
-    """Why a process ended Failed: the step, the reason, what was undone and what stays done."""
-
-    step: str
-    reason: str
-    undone: list[str] | None = None
-    kept: list[str] | None = None
-
-
-def failure_reason(error: BaseException) -> str:
-    """A short, single-line reason (the activity's failure text, without the details JSON)."""
-    text = str(error).split('{"$type"', 1)[0]
-    return (" ".join(text.split()) or type(error).__name__)[:REASON_LIMIT]
 
 
 def best_effort(journal: CorrelatedLogger, step: str, task: TaskBase) -> Generator[Any, Any, Any | None]:
@@ -118,11 +104,6 @@ def log_gave_up(journal: CorrelatedLogger, step: str, reason: str) -> None:
         "best-effort step gave up after its retries; the process goes on",
         **{GAVE_UP_DIMENSION: step, "reason": reason[:REASON_LIMIT]},
     )
-
-
-# A best-effort activity that runs inside a `task_all` gives up on its own at this attempt (one
-# before the policy's last), returning `{"gaveUp": true, ...}` instead of failing.
-BEST_EFFORT_GIVE_UP_AT_ATTEMPT = BEST_EFFORT_RETRY.max_number_of_attempts - 1
 
 
 def log_process_failure(journal: CorrelatedLogger, failure: StepFailure) -> None:

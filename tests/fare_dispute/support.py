@@ -11,9 +11,9 @@ from typing import Any
 
 import requests
 
+from contracts.fare_dispute import instance_id_for
 from idempotency import EffectLedger
 from integrations.sandbox import SandboxSystem
-from orchestrators.fare_dispute import instance_id_for
 from tests.support.durable_http import DurableApi
 from tests.support.identity import READER, SUBMITTER, SUPERVISOR, LocalPrincipal, Tokens
 from tests.support.processes import HostProcess

@@ -8,15 +8,15 @@ from typing import Any
 import pytest
 
 from activities.fare_dispute import evaluate_fare_rules, load_fare_rules, load_trip_history, summarize_trip
-from orchestrators.fare_dispute import (
+from contracts.fare_dispute import (
     ApplyFareRulesInput,
     DeadlineRules,
     DisputeReason,
     LookUpTripInput,
     RuleEvaluation,
     TripSummary,
-    sla_due_utc,
 )
+from orchestrators.fare_dispute import sla_due_utc
 
 AMSTERDAM = "Europe/Amsterdam"
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from orchestrators.fare_dispute import EVIDENCE_SUBMITTED_EVENT, SUPERVISOR_DECISION_EVENT, instance_id_for
+from contracts.fare_dispute import EVIDENCE_SUBMITTED_EVENT, SUPERVISOR_DECISION_EVENT, instance_id_for
 from tests.fare_dispute.support import DisputeHost, JsonDict, claim
 from tests.support.identity import READER, SUBMITTER, SUPERVISOR, Role, actor_record
 from tests.support.wire import deliver_in_one_batch

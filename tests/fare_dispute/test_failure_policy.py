@@ -9,9 +9,9 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 
+from contracts.fare_dispute import instance_id_for
 from durable_wire import TERMINAL_STATUSES
 from orchestrators.failure_policy import BEST_EFFORT_RETRY
-from orchestrators.fare_dispute import instance_id_for
 from tests.fare_dispute.support import DisputeHost, claim
 
 # Best-effort retries back off up to 5 minutes: move the virtual clock by that much per poll.

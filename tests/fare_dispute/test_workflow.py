@@ -16,7 +16,7 @@ from datetime import timedelta
 
 import pytest
 
-from orchestrators.fare_dispute import instance_id_for
+from contracts.fare_dispute import instance_id_for
 from tests.fare_dispute.conftest import FAULTS
 from tests.fare_dispute.support import DisputeHost, JsonDict, claim
 from tests.support.identity import SUBMITTER, SUPERVISOR

@@ -8,9 +8,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from activities.relief_routing import InventoryCalls, deliver_holding
+from contracts.relief_routing import Holding
 from idempotency import EffectLedger
 from integrations.inventory import SandboxInventoryStore
-from orchestrators.relief_routing import Holding
 from tests.relief_routing.support import ReliefApi, calls, request_body
 from tests.support.processes import HostProcess
 from tests.support.wire import advance_clock

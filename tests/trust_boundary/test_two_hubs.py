@@ -19,8 +19,8 @@ import pytest
 from azure.storage.blob import BlobServiceClient
 
 from blob_clients import container_name
+from contracts.fare_dispute import instance_id_for
 from idempotency.ledger import LEDGER_CONTAINER_PURPOSE
-from orchestrators.fare_dispute import instance_id_for
 from tests.fare_dispute.support import DisputeHost, claim
 from tests.maintenance_order.conftest import MaintenanceApi, order_body
 from tests.support.processes import Azurite, make_host
