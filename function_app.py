@@ -11,9 +11,9 @@ from activities.personal_data import bp as personal_data_activities_bp
 from api.audit import bp as audit_api_bp
 from api.health import bp as health_bp
 from api.openapi import bp as openapi_bp
+from api.sandbox_view import bp as sandbox_view_bp
 from console.routes import bp as console_bp
 from integrations import sandbox_selected
-from integrations.sandbox_view import bp as sandbox_view_bp
 from orchestrators.personal_data_retention import bp as personal_data_retention_bp
 from telemetry import configure_telemetry
 from workflow_catalogue import WORKFLOWS

@@ -21,8 +21,8 @@ from activities.fare_dispute import bp as fare_dispute_activities_bp
 from activities.personal_data import bp as personal_data_activities_bp
 from api.audit import bp as audit_api_bp
 from api.fare_dispute import bp as fare_dispute_api_bp
+from api.sandbox_view import bp as sandbox_view_bp
 from integrations.payments import RefundReceipt, RefundRequest, SandboxPaymentGateway
-from integrations.sandbox_view import bp as sandbox_view_bp
 from orchestrators.fare_dispute import bp as fare_dispute_bp
 from orchestrators.personal_data_retention import bp as personal_data_retention_bp
 from telemetry import configure_telemetry

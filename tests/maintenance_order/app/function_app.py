@@ -20,8 +20,8 @@ from activities.maintenance_order import bp as maintenance_order_activities
 from activities.personal_data import bp as personal_data_activities
 from api.audit import bp as audit_api_bp
 from api.maintenance_order import bp as maintenance_order_api
+from api.sandbox_view import bp as sandbox_view_bp
 from audit_packets.sealed_store import SealedStore, StoredBlob
-from integrations.sandbox_view import bp as sandbox_view_bp
 from orchestrators.maintenance_order import bp as maintenance_order_orchestrator
 from orchestrators.personal_data_retention import bp as personal_data_retention
 from telemetry import configure_telemetry

@@ -7,7 +7,7 @@ from activities.audit_seal import bp as audit_seal_bp
 from activities.relief_routing import bp as relief_routing_activities_bp
 from api.audit import bp as audit_api_bp
 from api.relief_routing import bp as relief_routing_api_bp
-from integrations.sandbox_view import bp as sandbox_view_bp
+from api.sandbox_view import bp as sandbox_view_bp
 from orchestrators.relief_routing import bp as relief_routing_bp
 from telemetry import configure_telemetry
 

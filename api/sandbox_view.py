@@ -1,5 +1,6 @@
 """Read-only HTTP view of sandbox state: `GET /api/sandbox/{system}`, for tests and demos.
 
+An HTTP endpoint, so it lives in the API (it uses the API's error handling and access check);
 function_app.py registers this blueprint only when `sandbox_selected()`; a deployment that talks
 to real systems never serves it. It shows the sandbox's own records (what the outside system would
 hold, contact details included), so it must never be registered where real data flows. Like the
