@@ -10,16 +10,13 @@ separate from the registrations so they can be tested without a host.
 
 Trip history and the customer directory come from a JSON file (`FARE_DISPUTE_TRIP_HISTORY_FILE`,
 default fare_data/sample_trips.json); the fare rules from `FARE_DISPUTE_RULES_FILE` (default
-fare_data/fare_rules.json).
+fare_data/fare_rules.json); fare_data/ reads both.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Mapping
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, Literal
 
 import azure.durable_functions as df
@@ -43,6 +40,7 @@ from contracts.fare_dispute import (
     TripSummary,
     money,
 )
+from fare_data import load_fare_rules, load_trip_history
 from idempotency import EffectLedger
 from integrations import IntegrationRejectedError, integrations_from_settings
 from integrations.customer_messaging import CustomerMessage
@@ -51,33 +49,7 @@ from telemetry import activity_log, instance_id_from_key
 
 JsonDict = dict[str, Any]
 
-FARE_DATA_DIR = Path(__file__).resolve().parents[1] / "fare_data"
-RULES_FILE_SETTING = "FARE_DISPUTE_RULES_FILE"
-TRIP_HISTORY_FILE_SETTING = "FARE_DISPUTE_TRIP_HISTORY_FILE"
-DEFAULT_RULES_FILE = FARE_DATA_DIR / "fare_rules.json"
-DEFAULT_TRIP_HISTORY_FILE = FARE_DATA_DIR / "sample_trips.json"
-
 bp = df.Blueprint()
-
-
-# -- data files -----------------------------------------------------------------------------------
-
-
-def _data_file(setting: str, default: Path, environ: Mapping[str, str] | None) -> JsonDict:
-    env = os.environ if environ is None else environ
-    path = Path(env.get(setting, "").strip() or default)
-    data: JsonDict = json.loads(path.read_text(encoding="utf-8"))
-    return data
-
-
-def load_fare_rules(environ: Mapping[str, str] | None = None) -> JsonDict:
-    """The fare rules document (fare_data/fare_rules.json unless `FARE_DISPUTE_RULES_FILE` is set)."""
-    return _data_file(RULES_FILE_SETTING, DEFAULT_RULES_FILE, environ)
-
-
-def load_trip_history(environ: Mapping[str, str] | None = None) -> JsonDict:
-    """Trips and customers (fare_data/sample_trips.json unless `FARE_DISPUTE_TRIP_HISTORY_FILE` is set)."""
-    return _data_file(TRIP_HISTORY_FILE_SETTING, DEFAULT_TRIP_HISTORY_FILE, environ)
 
 
 # -- pure logic -----------------------------------------------------------------------------------
@@ -160,11 +132,6 @@ def evaluate_fare_rules(rules: Mapping[str, Any], request: ApplyFareRulesInput) 
             return verdict("confirmed", "same_amount_charged_twice", repeated[-1], repeated[-1].amount.amount)
         return verdict("unconfirmed", "single_charge", first)
     raise ValueError(f"fare rule {rule['id']!r} names an unknown check {check!r}")
-
-
-def accepted_currencies(rules: Mapping[str, Any]) -> list[str]:
-    """Currencies the agency charges in (a claim in any other is refused at the HTTP edge)."""
-    return [str(code) for code in rules.get("currencies", [])]
 
 
 # -- side effects ---------------------------------------------------------------------------------

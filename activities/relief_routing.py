@@ -61,6 +61,7 @@ from integrations.driver_messaging import DriverNotification
 from integrations.inventory import InventoryStore, Reservation, ReserveRequest
 from relief_routes import ReliefNetwork, candidate_depots, network_from_settings, plan_routes, service_regions
 from relief_routes.network import ContactPoint
+from relief_routes.stock import load_network_stock
 from telemetry import activity_log, instance_id_from_key
 
 bp = df.Blueprint()
@@ -69,29 +70,6 @@ JsonDict = dict[str, Any]
 # A release inside the cancellation's task_all reports instead of failing at its strict policy's last
 # attempt but one (the request then ends Failed and names the pallets that stay reserved).
 STRICT_GIVE_UP_AT_ATTEMPT = STRICT_ATTEMPTS - 1
-
-
-# -- network stock ---------------------------------------------------------------------------------
-
-
-def load_network_stock(network: ReliefNetwork, inventory: InventoryStore, ledger: EffectLedger) -> JsonDict:
-    """Put the network's stock into inventory once per network revision (first request or first look).
-
-    The ledger key names the network and its revision, so concurrent first requests load it once and
-    the rest wait for that load; `set_stock` keeps existing reservations and deliveries.
-    """
-
-    def load() -> JsonDict:
-        count = 0
-        for depot in network.depots:
-            for sku, stock in sorted(depot.stock.items()):
-                inventory.set_stock(depot.depot_id, sku, stock)
-                count += 1
-        return {"networkId": network.network_id, "revision": network.revision, "levels": count}
-
-    return ledger.run_once(
-        network.load_key, load, request={"networkId": network.network_id, "revision": network.revision}
-    ).result
 
 
 # -- reservations ----------------------------------------------------------------------------------

@@ -35,7 +35,6 @@ import azure.functions as func
 from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrchestrationStatus
 from pydantic import Field
 
-from activities.fare_dispute import accepted_currencies, load_fare_rules
 from api.access import authorize, refuse_named_decider
 from api.audit import document_response, evidence_of, packet_response, report_response
 from api.errors import Conflict, InvalidRequest
@@ -59,6 +58,7 @@ from contracts.fare_dispute import (
     money,
 )
 from evidence.fare_dispute import PROFILE
+from fare_data import accepted_currencies, load_fare_rules
 from identity import Actor, Permission, ensure_not_starter
 
 RESOURCE = "fare dispute"

@@ -35,7 +35,6 @@ import azure.functions as func
 from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrchestrationStatus
 from pydantic import Field
 
-from activities.relief_routing import load_network_stock
 from api.access import authorize
 from api.audit import document_response, evidence_of, packet_response, report_response
 from api.errors import Conflict, FieldError, InvalidRequest
@@ -66,6 +65,7 @@ from idempotency import EffectLedger
 from identity import Actor, Permission, assignments_from_settings, ensure_assigned_shelter
 from integrations import integrations_from_settings
 from relief_routes import ReliefNetwork, network_from_settings
+from relief_routes.stock import load_network_stock
 
 bp = df.Blueprint()
 

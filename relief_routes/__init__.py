@@ -5,6 +5,8 @@ reads except `network_file_setting` in network.py, which only activities and HTT
 - `regions.py`: a shelter's region (its nearest depot), for the console and telemetry.
 - `planner.py`: shortest paths (Dijkstra), depot candidates per shelter, and route building with
   truck capacity and request priority; every choice breaks ties by id, so a plan is reproducible.
+- `stock.py`: seeding the inventory with the network's stock once per revision, through the
+  inventory and effect ledger it is handed (read by the reservation activity and the HTTP edge).
 """
 
 from relief_routes.network import ReliefNetwork, load_network, network_from_settings

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from activities.fare_dispute import evaluate_fare_rules, load_fare_rules, load_trip_history, summarize_trip
+from activities.fare_dispute import evaluate_fare_rules, summarize_trip
 from contracts.fare_dispute import (
     ApplyFareRulesInput,
     DeadlineRules,
@@ -16,6 +16,7 @@ from contracts.fare_dispute import (
     RuleEvaluation,
     TripSummary,
 )
+from fare_data import load_fare_rules, load_trip_history
 from orchestrators.fare_dispute import sla_due_utc
 
 AMSTERDAM = "Europe/Amsterdam"
