@@ -40,7 +40,7 @@ ISSUE_FARE_REFUND_ACTIVITY = "issue_fare_refund"
 _IDENTIFIER = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 
-# -- contracts ------------------------------------------------------------------------------------
+# -- the case: settings, input, events, status and output -----------------------------------------
 
 
 class DisputeReason(StrEnum):
