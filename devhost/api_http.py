@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote
 
 from aiohttp import web
@@ -17,6 +18,8 @@ from aiohttp import web
 from devhost import history as h
 from devhost.history import compact_json
 from devhost.storage_calls import RETRY_AFTER_SECONDS
+
+NumberT = TypeVar("NumberT", int, float)
 
 WEBHOOK_PATH = "/runtime/webhooks/durabletask"
 
@@ -89,26 +92,24 @@ def bool_query(request: web.Request, name: str, default: bool) -> bool:
 
 
 def float_query(request: web.Request, name: str) -> float | None:
-    value = request.query.get(name)
-    if value is None:
-        return None
-    try:
-        return float(value)
-    except ValueError as error:
-        raise ApiError(
-            400, "One or more of the arguments submitted is incorrect", f"'{name}' must be a number"
-        ) from error
+    return _number_query(request, name, float, "a number", blank_is_absent=False)
 
 
 def int_query(request: web.Request, name: str) -> int | None:
+    return _number_query(request, name, int, "an integer", blank_is_absent=True)
+
+
+def _number_query(
+    request: web.Request, name: str, parse: Callable[[str], NumberT], what: str, *, blank_is_absent: bool
+) -> NumberT | None:
     value = request.query.get(name)
-    if value is None or value == "":
+    if value is None or (blank_is_absent and value == ""):
         return None
     try:
-        return int(value)
+        return parse(value)
     except ValueError as error:
         raise ApiError(
-            400, "One or more of the arguments submitted is incorrect", f"'{name}' must be an integer"
+            400, "One or more of the arguments submitted is incorrect", f"'{name}' must be {what}"
         ) from error
 
 

@@ -177,10 +177,15 @@ class ManagementApi:
             raise ApiError(400, "One or more of the arguments submitted is incorrect", problem)
         input_text = await body_token(request)
         version = request.query.get("version")
+        await self._start_new(function.durable_name, instance_id, input_text, version)
+        return await self._wait_or_check_status(request, instance_id)
+
+    async def _start_new(
+        self, name: str, instance_id: str, input_text: str | None, version: str | None
+    ) -> None:
+        """Start an instance; an id that is taken answers 500 as the extension does."""
         try:
-            await self.engine.start_orchestration(
-                function.durable_name, instance_id, input_text, version=version
-            )
+            await self.engine.start_orchestration(name, instance_id, input_text, version=version)
         except InstanceExistsError as error:
             raise ApiError(
                 500,
@@ -188,7 +193,6 @@ class ManagementApi:
                 str(error),
                 "DurableTask.Core.Exceptions.OrchestrationAlreadyExistsException",
             ) from error
-        return await self._wait_or_check_status(request, instance_id)
 
     async def _wait_or_check_status(self, request: web.Request, instance_id: str) -> web.Response:
         timeout = float_query(request, "timeout")
@@ -328,17 +332,7 @@ class ManagementApi:
         if instance is None:
             raise ApiError(400, "InstanceId does not match a valid orchestration instance.")
         new_id = uuid.uuid4().hex if bool_query(request, "restartWithNewInstanceId", True) else instance_id
-        try:
-            await self.engine.start_orchestration(
-                instance.name, new_id, instance.input_text, version=instance.version
-            )
-        except InstanceExistsError as error:
-            raise ApiError(
-                500,
-                "Something went wrong while processing your request",
-                str(error),
-                "DurableTask.Core.Exceptions.OrchestrationAlreadyExistsException",
-            ) from error
+        await self._start_new(instance.name, new_id, instance.input_text, instance.version)
         return await self._wait_or_check_status(request, new_id)
 
     async def purge(self, instance_id: str) -> web.Response:

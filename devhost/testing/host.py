@@ -171,14 +171,18 @@ class DevHost(HostClient):
 
     def stop(self) -> None:
         """Stop the host politely (SIGINT, as Ctrl-C), then its private Azurite if it started one."""
+        self._interrupt()
+        self.close()
+        self._stop_own_azurite()
+
+    def _interrupt(self) -> None:
+        """SIGINT the running host (as Ctrl-C) and wait for it; kill -9 if it has not ended in 15 s."""
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGINT)
             try:
                 self.process.wait(15)
             except subprocess.TimeoutExpired:
                 self.kill()
-        self.close()
-        self._stop_own_azurite()
 
     def _stop_own_azurite(self) -> None:
         if self._own_azurite and self.azurite is not None:
@@ -194,12 +198,7 @@ class DevHost(HostClient):
 
     def restart(self, timeout: float = 60) -> DevHost:
         """Stop (if running) and start again on the same task hub and port: recovery from storage."""
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGINT)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        self._interrupt()
         return self.start(timeout)
 
     def __enter__(self) -> DevHost:

@@ -120,9 +120,7 @@ def devhost_session_factory(
     pytestconfig: pytest.Config, devhost_azurite: Azurite, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[HostFactory]:
     """Start hosts that live until the end of the run: `devhost_session_factory(app_dir, **options)`."""
-    factory = _Factory(pytestconfig, devhost_azurite, _log_dir(pytestconfig, tmp_path_factory))
-    yield factory
-    factory.stop_all()
+    yield from _hosts_until_done(pytestconfig, devhost_azurite, tmp_path_factory)
 
 
 @pytest.fixture
@@ -130,7 +128,14 @@ def devhost_factory(
     pytestconfig: pytest.Config, devhost_azurite: Azurite, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[HostFactory]:
     """Start hosts for this test: `devhost_factory(app_dir, virtual_clock=True, ...)`; stopped after it."""
-    factory = _Factory(pytestconfig, devhost_azurite, _log_dir(pytestconfig, tmp_path_factory))
+    yield from _hosts_until_done(pytestconfig, devhost_azurite, tmp_path_factory)
+
+
+def _hosts_until_done(
+    pytestconfig: pytest.Config, azurite: Azurite, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[HostFactory]:
+    """A host factory for the fixture's scope; every host it started is stopped at the scope's end."""
+    factory = _Factory(pytestconfig, azurite, _log_dir(pytestconfig, tmp_path_factory))
     yield factory
     factory.stop_all()
 
