@@ -1,7 +1,7 @@
 """The failure policy of every workflow step: what retries until it must give up, and what then.
 
-Effects that must happen once, with the workflow's strict retry policy (`STEP_RETRY`,
-`SUPPLIER_RETRY`, `ACTIVITY_RETRY`, `RETRY`):
+Effects that must happen once, with the workflow's strict retry policy (each workflow's
+`STRICT_RETRY`; the maintenance order's supplier calls `SUPPLIER_RETRY`):
 - maintenance order: inspection record, parts look-up, supplier requests, compliance pack, release
   certificate;
 - fare dispute: trip look-up, fare rules, the refund;

@@ -108,7 +108,7 @@ from telemetry import orchestration_log
 # 6 attempts: rides out a gateway blip of about half a minute (the adapters' timeout is PT30S);
 # a longer outage fails the instance, which operators can rewind (same keys, no duplicate effect).
 # Customer messages use the failure policy's BEST_EFFORT_RETRY instead.
-ACTIVITY_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=5_000, max_number_of_attempts=6)
+STRICT_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=5_000, max_number_of_attempts=6)
 
 
 bp = df.Blueprint()
@@ -236,7 +236,7 @@ def _resolve_dispute(
         LOOK_UP_DISPUTED_TRIP_ACTIVITY,
         LookUpTripInput(customer_id=dispute.customer_id, trip_id=dispute.trip_id),
         TripLookupResult,
-        ACTIVITY_RETRY,
+        STRICT_RETRY,
     )
     if lookup.trip is None:
         _decide(context, case, "rules", "reject", detail="trip_not_found")
@@ -249,7 +249,7 @@ def _resolve_dispute(
         APPLY_FARE_RULES_ACTIVITY,
         ApplyFareRulesInput(reason=dispute.reason, claimed_amount=dispute.claimed_amount, trip=lookup.trip),
         RuleEvaluation,
-        ACTIVITY_RETRY,
+        STRICT_RETRY,
     )
     journal.bind(step="apply_fare_rules").info("rule applied", rule_id=rules.rule_id, verdict=rules.verdict)
     if rules.verdict == "not_eligible":
@@ -288,7 +288,7 @@ def _resolve_dispute(
             reason=f"fare_{dispute.reason.value}",
         ),
         IssueRefundResult,
-        ACTIVITY_RETRY,
+        STRICT_RETRY,
     )
     journal.bind(step="issue_fare_refund").info("refund answered", status=refund.status)
     record = RefundRecord(

@@ -101,7 +101,7 @@ bp = df.Blueprint()
 # lease (PT2M) is longer than one attempt's adapter timeout (PT30S).
 SUPPLIER_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=5_000, max_number_of_attempts=6)
 # Our own storage and the document provider: brief blips only (messages are best effort instead).
-STEP_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=2_000, max_number_of_attempts=4)
+STRICT_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=2_000, max_number_of_attempts=4)
 
 UNVERSIONED = "unversioned"
 
@@ -172,7 +172,7 @@ def _process(
             inspection=order.inspection,
         ),
         InspectionRecord,
-        STEP_RETRY,
+        STRICT_RETRY,
     )
     progress.kept.append("inspection record filed")
 
@@ -230,7 +230,7 @@ def _process(
             orchestration_version=version,
         ),
         FiledDocument,
-        STEP_RETRY,
+        STRICT_RETRY,
     )
     progress.kept.append(f"compliance pack {compliance.document_id}")
 
@@ -265,7 +265,7 @@ def _process(
                 approved_by=decision.decided_by,
             ),
             FiledDocument,
-            STEP_RETRY,
+            STRICT_RETRY,
         )
         certificate_id = certificate.document_id
         outcome: Literal["released", "rejected", "expired"] = "released"

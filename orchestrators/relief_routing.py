@@ -110,7 +110,9 @@ bp = df.Blueprint()
 # out a brief outage (503s, throttling) of inventory or the document store. The activities are
 # idempotent, so a retry never repeats an effect. Messages and portal updates use the failure
 # policy's BEST_EFFORT_RETRY instead.
-RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=5_000, max_number_of_attempts=STRICT_ATTEMPTS)
+STRICT_RETRY = df.RetryOptions(
+    first_retry_interval_in_milliseconds=5_000, max_number_of_attempts=STRICT_ATTEMPTS
+)
 
 
 class ReleaseGaveUpError(Exception):
@@ -284,7 +286,7 @@ def _plan(context: df.DurableOrchestrationContext, run: _Run) -> Generator[Any, 
             yield from _until_done(
                 context,
                 run,
-                lambda: call_task(context, RESERVE_RELIEF_STOCK, reservation_work, RETRY),
+                lambda: call_task(context, RESERVE_RELIEF_STOCK, reservation_work, STRICT_RETRY),
             )
         )
     )
@@ -320,7 +322,7 @@ def _route(context: df.DurableOrchestrationContext, run: _Run) -> Generator[Any,
             yield from _until_done(
                 context,
                 run,
-                lambda: call_task(context, SELECT_RELIEF_ROUTES, routing_work, RETRY),
+                lambda: call_task(context, SELECT_RELIEF_ROUTES, routing_work, STRICT_RETRY),
             )
         )
     )
@@ -481,7 +483,9 @@ def _deliver(
     holdings = [holding for holding in run.holdings if holding.shelter_id in shelter_ids]
     work = StockWork(holdings=holdings).to_dict()
     if holdings:
-        yield from _until_done(context, run, lambda: call_task(context, RECORD_RELIEF_DELIVERY, work, RETRY))
+        yield from _until_done(
+            context, run, lambda: call_task(context, RECORD_RELIEF_DELIVERY, work, STRICT_RETRY)
+        )
     run.holdings = [holding for holding in run.holdings if holding.shelter_id not in shelter_ids]
     run.delivered.extend(holdings)
     for shelter_id in shelter_ids:
@@ -604,7 +608,7 @@ def _fail(
         pallets = sum(holding.pallets for holding in held)
         try:
             answer = yield from _until_done(
-                context, run, lambda: call_task(context, RELEASE_RELIEF_STOCK, release, RETRY)
+                context, run, lambda: call_task(context, RELEASE_RELIEF_STOCK, release, STRICT_RETRY)
             )
         except Exception as release_error:
             answer = {
@@ -806,7 +810,9 @@ class _Call:
     unsent_label: str = ""
 
     def task(self, context: df.DurableOrchestrationContext) -> TaskBase:
-        return call_task(context, self.activity, self.work, RETRY if self.strict else BEST_EFFORT_RETRY)
+        return call_task(
+            context, self.activity, self.work, STRICT_RETRY if self.strict else BEST_EFFORT_RETRY
+        )
 
 
 def _notices_call(activity: str, notices: list[dict[str, Any]], unsent_label: str) -> list[_Call]:
