@@ -19,7 +19,7 @@ from bench.report import evaluate_targets, markdown, ratios
 from bench.stats import Metrics, summarise_runs
 from bench.workloads import REGISTERED, WorkloadHost, registered
 from devhost import fast_timestamps
-from tests.support.processes import Azurite, make_host
+from tools.harness import Azurite, make_host
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS = REPO_ROOT / "bench" / "results"

@@ -43,7 +43,7 @@ from ops.workflow_clients import (
     relief_request_body,
     supervised_fare_dispute_body,
 )
-from tests.support.processes import ARTIFACTS, REPO_ROOT, Azurite, make_host
+from tools.harness import ARTIFACTS, REPO_ROOT, Azurite, make_host
 
 BUDGET_SECONDS = 1.0
 SHELTERS = (

@@ -23,7 +23,7 @@ import requests
 
 from bench.stats import Metrics, percentile
 from durable_wire import TERMINAL_STATUSES, UNSUCCESSFUL_STATUSES, EventType
-from tests.support.processes import Azurite, HostProcess, make_host
+from tools.harness import Azurite, HostProcess, make_host
 
 APP_DIR = Path(__file__).resolve().parent / "apps" / "core"
 WEBHOOK = "/runtime/webhooks/durabletask"

@@ -60,7 +60,7 @@ from ops.workflow_clients import (
     supervised_fare_dispute_body,
 )
 from personal_data.erasure_step import RETENTION_INSTANCE_ID
-from tests.support.processes import ARTIFACTS, REPO_ROOT, Azurite, HostProcess, make_host
+from tools.harness import ARTIFACTS, REPO_ROOT, Azurite, HostProcess, make_host
 
 Json = dict[str, Any]
 Log = Callable[[str], None]

@@ -84,15 +84,15 @@ from ops.workflow_clients import (
     relief_request_body,
     supervised_fare_dispute_body,
 )
-from tests.support.processes import (
+from tools.harness import (
     ARTIFACTS,
     REPO_ROOT,
     Azurite,
     HostProcess,
+    TcpProxy,
     blob_connection_string,
     make_host,
 )
-from tests.support.tcp_proxy import TcpProxy
 
 Json = dict[str, Any]
 Log = Callable[[str], None]

@@ -16,7 +16,7 @@ To add one, write `bench/workloads/<name>.py` with
                                         # such as "throughputPerSecond", "p50Seconds", "p95Seconds"
 
     HOST_OPTIONS: dict[str, Any]        # optional: how the devhost is started, passed to
-                                        # tests.support.processes.make_host: "env" (app settings,
+                                        # tools.harness.make_host: "env" (app settings,
                                         # which win over the app's local.settings.json),
                                         # "virtual_clock", "deliver_twice", "easy_auth" (bools;
                                         # the real workflows need easy_auth: their API signs in)

@@ -62,6 +62,7 @@ DEV_ONLY_MODULES = {
     "ops",
     "tests",
     "bench",
+    "tools",
     "pytest",
     "schemathesis",
     "playwright",

@@ -1,16 +1,5 @@
-"""Waiting for something asynchronous to become true, with a deadline and a clear failure."""
+"""Waiting for something asynchronous to become true: tools/harness/polling.py, for the tests."""
 
-from __future__ import annotations
+from tools.harness.polling import poll_until, wait_until
 
-import time
-from collections.abc import Callable
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    """Poll `predicate` every 50 ms until it holds; fail naming `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+__all__ = ["poll_until", "wait_until"]
