@@ -251,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     if workflow_results:
         notes.append(
-            "Reference workflows: driven through the app's own HTTP API (ops/workflow_clients.py); all "
+            "Reference workflows: driven through the app's own HTTP API (tools/clients.py); all "
             "instances started at once from 8 client threads; latency = start request → the first poll (one "
             "management query for the whole batch every 0.2 s) that sees the instance Completed; events are "
             "posted as soon as a poll shows the instance waiting. Each repetition has its own devhost, task "

@@ -34,7 +34,7 @@ import requests
 
 from console.timeline import build_timeline, render_timeline
 from ops.sign_in import LOCAL_OPERATOR, LOCAL_SUBMITTER, bearer, sign_in
-from ops.workflow_clients import (
+from tools.clients import (
     AppClient,
     FareDisputeClient,
     MaintenanceOrderClient,

@@ -1,1 +1,4 @@
-"""Operations tooling: release preflight, determinism lint, replay check, instance management."""
+"""Operating a deployment: release preflight, packaging, release, replay check, instances, audit.
+
+`python -m ops` also dispatches to the development tools in `tools/` (lint, demo, fuzz, soak).
+"""

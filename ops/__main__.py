@@ -1,7 +1,9 @@
 """`python -m ops <command>`: one entry point for every operations command.
 
 Each command lives in its own module that exposes `register(subparsers)`; this file only wires
-them together. Exit codes: 0 ok, 1 a check failed or an operation failed, 2 usage error.
+them together. Operations commands live in `ops/`; the development tools (determinism lint, demo,
+fuzzing, soak) live in `tools/` and keep their `python -m ops` names. Exit codes: 0 ok, 1 a check
+failed or an operation failed, 2 usage error.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 # Modules that provide a subcommand, in the order `--help` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
-    "ops.determinism_lint.cli",
+    "tools.determinism_lint.cli",
     "ops.infra_validate",
     "ops.preflight",
     "ops.package",
@@ -21,9 +23,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ops.replay.cli",
     "ops.instances",
     "ops.audit.cli",
-    "ops.demo",
-    "ops.fuzz",
-    "ops.soak",
+    "tools.demo",
+    "tools.fuzz",
+    "tools.soak",
     "ops.sign_in",
 )
 

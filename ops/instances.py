@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from durable_wire import ACTIVE_STATUSES, RUNTIME_STATUSES, TERMINAL_STATUSES
+from ops.app_client import AppClient, WorkflowClientError
 from ops.audit.cli import sealed_packet_bytes
 from ops.durable_client import (
     KEY_ON_COMMAND_LINE,
@@ -33,7 +34,6 @@ from ops.durable_client import (
     system_key,
 )
 from ops.sign_in import TOKEN_ENV
-from ops.workflow_clients import AppClient, WorkflowClientError
 
 Confirm = Callable[[str], bool]
 

@@ -12,7 +12,7 @@ import pytest
 
 from api.openapi import documented_blueprints, http_functions
 from evidence import PROFILES_BY_WORKFLOW, profile_for
-from ops.workflow_clients import CLIENTS_BY_WORKFLOW, AppClient, client_for
+from tools.clients import CLIENTS_BY_WORKFLOW, AppClient, client_for
 from workflow_catalogue import (
     FARE_DISPUTE,
     MAINTENANCE_ORDER,

@@ -3,7 +3,7 @@
 Issue 10 asks for one workload per reference workflow: `fare_disputes` (200 disputes auto-approved
 end to end), `maintenance_orders` (50 orders approved as soon as they wait), `relief_requests` (40
 requests, each shelter confirmed as soon as it waits). Each reports throughput and p50/p95 latency
-(start → Completed); they drive the app's HTTP API with `ops.workflow_clients` through
+(start → Completed); they drive the app's HTTP API with `tools.clients` through
 `bench/workloads/batch_driver.py`.
 
 To add one, write `bench/workloads/<name>.py` with

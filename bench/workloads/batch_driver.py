@@ -2,7 +2,7 @@
 
 Not a workload itself (it is not in REGISTERED): the reference-workflow workloads use it.
 
-- Starts every case at once from a thread pool (`ops.workflow_clients`: the app's own POST routes),
+- Starts every case at once from a thread pool (`tools.clients`: the app's own POST routes),
   noting the client's clock just before each start request.
 - One poll loop reads the whole batch with a single management API query (`instanceIdPrefix`, every
   `POLL_INTERVAL_SECONDS`) instead of one GET per instance, so polling does not load the host in
@@ -29,7 +29,7 @@ from bench.devhost_suite import BenchError
 from bench.stats import Metrics, percentile
 from durable_wire import TERMINAL_STATUSES
 from ops.durable_client import DurableClient
-from ops.workflow_clients import (
+from tools.clients import (
     AppClient,
     Json,
     WorkflowApiError,

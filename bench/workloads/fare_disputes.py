@@ -15,7 +15,7 @@ from typing import Any
 from bench.stats import Metrics
 from bench.workloads import WorkloadHost
 from bench.workloads.batch_driver import SANDBOX_ENV, run_batch, warm_up
-from ops.workflow_clients import Cast, FareDisputeClient, auto_approved_fare_dispute_body
+from tools.clients import Cast, FareDisputeClient, auto_approved_fare_dispute_body
 
 APP_DIR = Path(__file__).resolve().parents[2]
 DISPUTES = 200

@@ -16,7 +16,7 @@ from typing import Any
 from bench.stats import Metrics
 from bench.workloads import WorkloadHost
 from bench.workloads.batch_driver import SANDBOX_ENV, Batch, run_batch, warm_up
-from ops.workflow_clients import (
+from tools.clients import (
     MAINTENANCE_APPROVAL_STAGE,
     Cast,
     Json,

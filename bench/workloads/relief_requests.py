@@ -19,7 +19,7 @@ from typing import Any
 from bench.stats import Metrics
 from bench.workloads import WorkloadHost
 from bench.workloads.batch_driver import SANDBOX_ENV, Batch, run_batch, warm_up
-from ops.workflow_clients import (
+from tools.clients import (
     RELIEF_AWAITING_STAGE,
     Cast,
     Json,

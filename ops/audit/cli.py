@@ -42,6 +42,7 @@ from audit_packets.report import render_html, report_document
 from audit_packets.signing import create_key_file, jwk_thumbprint, trusted_keys_from_text
 from audit_packets.verification import Verification, verify_sealed_bytes
 from evidence import profile_for
+from ops.app_client import AppClient, WorkflowClientError
 from ops.audit.packet import build_packet
 from ops.audit.redaction import REDACT_KEYS_ENV, configured_keys, redact_value
 from ops.durable_client import (
@@ -53,7 +54,6 @@ from ops.durable_client import (
     system_key,
 )
 from ops.sign_in import TOKEN_ENV
-from ops.workflow_clients import AppClient, WorkflowClientError
 
 SUBCOMMANDS = ("export", "verify", "seal", "create-key")
 

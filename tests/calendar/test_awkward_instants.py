@@ -24,7 +24,10 @@ from typing import Any
 
 import pytest
 
-from ops.workflow_clients import (
+from tests.support.polling import wait_until
+from tests.support.processes import REPO_ROOT, Azurite, HostProcess, make_host
+from tests.support.wire import advance_clock_to, clock_now
+from tools.clients import (
     AppClient,
     Cast,
     FareDisputeClient,
@@ -35,9 +38,6 @@ from ops.workflow_clients import (
     relief_request_body,
     supervised_fare_dispute_body,
 )
-from tests.support.polling import wait_until
-from tests.support.processes import REPO_ROOT, Azurite, HostProcess, make_host
-from tests.support.wire import advance_clock_to, clock_now
 
 HOLIDAYS = "2026-12-25,2026-12-28,2027-01-01"
 SETTINGS = {

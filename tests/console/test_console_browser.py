@@ -14,7 +14,8 @@ from playwright.sync_api import Page, expect
 from identity import Role
 from ops.sign_in import LOCAL_OPERATOR, LOCAL_SHELTER_STAFF, LocalPrincipal
 from ops.sign_in import sign_in as token_for
-from ops.workflow_clients import (
+from tests.support.processes import HostProcess
+from tools.clients import (
     Cast,
     FareDisputeClient,
     MaintenanceOrderClient,
@@ -23,7 +24,6 @@ from ops.workflow_clients import (
     relief_request_body,
     supervised_fare_dispute_body,
 )
-from tests.support.processes import HostProcess
 
 from .conftest import screenshot, sign_in
 

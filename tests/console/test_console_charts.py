@@ -35,7 +35,11 @@ from console.catalogue import relief_request_regions
 from identity import Role
 from ops.sign_in import LocalPrincipal, bearer
 from ops.sign_in import sign_in as sign_in_token
-from ops.workflow_clients import (
+from personal_data.erasure_step import RETENTION_INSTANCE_ID
+from tests.support.durable_http import DurableApi
+from tests.support.processes import REPO_ROOT, Azurite, HostProcess, make_host
+from tests.support.wire import advance_clock, advance_clock_to, clock_now
+from tools.clients import (
     Cast,
     FareDisputeClient,
     MaintenanceOrderClient,
@@ -44,10 +48,6 @@ from ops.workflow_clients import (
     relief_request_body,
     supervised_fare_dispute_body,
 )
-from personal_data.erasure_step import RETENTION_INSTANCE_ID
-from tests.support.durable_http import DurableApi
-from tests.support.processes import REPO_ROOT, Azurite, HostProcess, make_host
-from tests.support.wire import advance_clock, advance_clock_to, clock_now
 
 from .conftest import SCREENSHOTS, sign_in
 

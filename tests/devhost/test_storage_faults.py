@@ -1,6 +1,6 @@
 """Storage faults under a running devhost (devhost/store.py, devhost/hub_lease.py).
 
-Storage sits behind a loopback TCP proxy (tests/support/tcp_proxy.py) on its own disk-backed
+Storage sits behind a loopback TCP proxy (tools/harness/tcp_proxy.py) on its own disk-backed
 Azurite, so a test can cut it off, freeze it, kill -9 it, or bring it back empty:
 - while storage is away, requests that need it answer 503 with Retry-After within seconds (never
   hang, never 500), status reads from memory still answer, and work already running waits;

@@ -33,17 +33,17 @@ from audit_packets.sealed_store import AUDIT_CONTAINER_PURPOSE
 from audit_packets.signing import create_key_file
 from blob_clients import container_name
 from ops.__main__ import main as ops_main
-from ops.workflow_clients import (
+from tests.support.durable_http import DurableApi
+from tests.support.identity import APPROVER as APPROVER_PRINCIPAL
+from tests.support.identity import OPERATOR, READER, SUBMITTER, SUPERVISOR, LocalPrincipal, Tokens
+from tests.support.processes import REPO_ROOT, Azurite, HostProcess, make_host
+from tools.clients import (
     AppClient,
     FareDisputeClient,
     MaintenanceOrderClient,
     maintenance_order_body,
     supervised_fare_dispute_body,
 )
-from tests.support.durable_http import DurableApi
-from tests.support.identity import APPROVER as APPROVER_PRINCIPAL
-from tests.support.identity import OPERATOR, READER, SUBMITTER, SUPERVISOR, LocalPrincipal, Tokens
-from tests.support.processes import REPO_ROOT, Azurite, HostProcess, make_host
 
 CUSTOMER_NAME = "Priya Plantedname"
 CUSTOMER_EMAIL = "priya.planted@example.test"

@@ -21,15 +21,6 @@ import requests
 from api.openapi import DOCUMENT_PATH
 from console import csrf
 from identity import Role
-from ops.workflow_clients import (
-    AppClient,
-    FareDisputeClient,
-    MaintenanceOrderClient,
-    ReliefRequestClient,
-    maintenance_order_body,
-    relief_request_body,
-    supervised_fare_dispute_body,
-)
 from tests.support.identity import (
     APPROVER,
     OPERATOR,
@@ -43,6 +34,15 @@ from tests.support.identity import (
     person,
 )
 from tests.support.processes import HostProcess
+from tools.clients import (
+    AppClient,
+    FareDisputeClient,
+    MaintenanceOrderClient,
+    ReliefRequestClient,
+    maintenance_order_body,
+    relief_request_body,
+    supervised_fare_dispute_body,
+)
 
 from .conftest import CONSOLE_CSRF_KEY
 

@@ -15,7 +15,7 @@ import pytest
 from api.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 from api.handlers import json_response
 from api.validation import MAX_BODY_BYTES, json_body
-from ops.fuzz_checks import management_url_problem
+from tools.fuzz_checks import management_url_problem
 
 
 def request(body: bytes, content_type: str | None = "application/json") -> func.HttpRequest:

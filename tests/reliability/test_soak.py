@@ -10,8 +10,8 @@ counts below. The full soak is `python -m ops soak`.
 
 from __future__ import annotations
 
-from ops.soak import SoakOptions, draw_seed, run_soak, summary
 from tests.support.processes import ARTIFACTS
+from tools.soak import SoakOptions, draw_seed, run_soak, summary
 
 
 def test_small_soak_on_a_random_seed_loses_duplicates_and_contradicts_nothing() -> None:

@@ -2,7 +2,7 @@
 a 500; when storage is back, the workflows finish with each effect once.
 
 The root app on a devhost whose storage (the task hub, and the app's own ledger, claim-check,
-sandboxes and inventory) sits behind a loopback proxy the test cuts off (tests/support/tcp_proxy.py).
+sandboxes and inventory) sits behind a loopback proxy the test cuts off (tools/harness/tcp_proxy.py).
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 import requests
 
-from ops.workflow_clients import maintenance_order_body, relief_request_body
 from tests.support.identity import APPROVER, READER, SUBMITTER, Tokens
 from tests.support.polling import wait_until
 from tests.support.processes import REPO_ROOT, Azurite, HostProcess, blob_connection_string, make_host
 from tests.support.tcp_proxy import TcpProxy
+from tools.clients import maintenance_order_body, relief_request_body
 
 ANSWER_WITHIN_SECONDS = 12  # a client that waits longer saw a hang
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.ops.determinism_lint.helpers import lint_snippet, rules_by_line
+from tests.tools.determinism_lint.helpers import lint_snippet, rules_by_line
 
 HEADER = """
 import logging

@@ -1,11 +1,13 @@
 """HTTP clients of the three reference workflows, driven the way a user (or a load generator) would.
 
-Shared by `python -m ops demo`, the bench workloads (`bench/workloads/`) and the chaos soak. They
-talk only to the app's own HTTP API (route prefix `api`), never to the Durable management API, so
-they work against the devhost (`--easy-auth`) or an Azure app. Every call but the health check
-needs a principal: `token` is sent as `Authorization: Bearer` (an Entra ID access token on Azure, a
-devhost session token from `ops.sign_in` locally); `AppClient.signed_in(base_url, principal)` signs
-in on the devhost. No credential ever goes into a URL.
+Shared by `python -m ops demo`, the bench workloads (`bench/workloads/`), the fuzzing and the chaos
+soak. They talk only to the app's own HTTP API (route prefix `api`, through `ops.app_client`),
+never to the Durable management API, so they work against the devhost (`--easy-auth`) or an Azure
+app. Each workflow's routes and instance ids come from its `Workflow` record (workflow_catalogue.py).
+Every call but the health check needs a principal: `token` is sent as `Authorization: Bearer` (an
+Entra ID access token on Azure, a devhost session token from `ops.sign_in` locally);
+`AppClient.signed_in(base_url, principal)` signs in on the devhost. No credential ever goes into a
+URL.
 
 API (all synchronous, `requests`-based; every method raises a `WorkflowClientError` subclass):
 
@@ -58,13 +60,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-import requests
-
 from durable_wire import TERMINAL_STATUSES
+from ops.app_client import (
+    DEFAULT_BASE_URL,
+    AppClient,
+    WorkflowApiError,
+    WorkflowClientError,
+    WorkflowFailedError,
+    WorkflowHostUnreachableError,
+    WorkflowTimeoutError,
+)
 from ops.sign_in import (
     LOCAL_APPROVER,
     LOCAL_OPERATOR,
@@ -74,132 +83,36 @@ from ops.sign_in import (
     LOCAL_SUPERVISOR,
     LocalPrincipal,
     SignInError,
-    bearer,
-    sign_in,
 )
 from workflow_catalogue import FARE_DISPUTE, MAINTENANCE_ORDER, RELIEF_ROUTING, Workflow, workflow_of
+
+# The app client and its errors are part of this API (ops.app_client holds them for ops commands).
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "AppClient",
+    "Cast",
+    "FareDisputeClient",
+    "MaintenanceOrderClient",
+    "ReliefRequestClient",
+    "WorkflowApiError",
+    "WorkflowClient",
+    "WorkflowClientError",
+    "WorkflowFailedError",
+    "WorkflowHostUnreachableError",
+    "WorkflowTimeoutError",
+    "auto_approved_fare_dispute_body",
+    "client_for",
+    "evidence_fare_dispute_body",
+    "fare_dispute_body",
+    "maintenance_order_body",
+    "relief_request_body",
+    "supervised_fare_dispute_body",
+]
 
 Json = dict[str, Any]
 StatusCallback = Callable[[Json], None]
 
-DEFAULT_BASE_URL = "http://127.0.0.1:7071"
 POLL_INTERVAL_SECONDS = 0.1
-
-
-class WorkflowClientError(Exception):
-    """A workflow call failed; the message says what and, where possible, what to do."""
-
-
-class WorkflowHostUnreachableError(WorkflowClientError):
-    """Nothing answers at the base URL (or it did not answer in time)."""
-
-
-class WorkflowApiError(WorkflowClientError):
-    """The app answered with a status the call did not expect."""
-
-    def __init__(self, message: str, status: int, body: Any) -> None:
-        super().__init__(message)
-        self.status = status
-        self.body = body
-        self.field: str | None = body.get("field") if isinstance(body, dict) else None
-
-
-class WorkflowTimeoutError(WorkflowClientError):
-    """A wait ran out before the workflow reached what it waited for."""
-
-    def __init__(self, message: str, last_status: Json) -> None:
-        super().__init__(message)
-        self.last_status = last_status
-
-
-class WorkflowFailedError(WorkflowClientError):
-    """The instance ended (Failed, Terminated, or finished otherwise) before what a wait expected."""
-
-    def __init__(self, message: str, last_status: Json) -> None:
-        super().__init__(message)
-        self.last_status = last_status
-
-
-def _body_of(response: requests.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return response.text[:500]
-
-
-@dataclass
-class AppClient:
-    """The app's HTTP API at `base_url` (`/api/...`), acting as the principal `token` stands for."""
-
-    base_url: str = DEFAULT_BASE_URL
-    token: str | None = None
-    timeout: float = 30.0
-    session: requests.Session = field(default_factory=requests.Session)
-
-    def __post_init__(self) -> None:
-        self.base_url = self.base_url.rstrip("/")
-        self.session.headers.update(bearer(self.token))
-
-    @classmethod
-    def signed_in(cls, base_url: str, principal: LocalPrincipal, timeout: float = 30.0) -> AppClient:
-        """A client acting as `principal`, signed in at the devhost's emulated Easy Auth."""
-        return cls(base_url, token=sign_in(base_url, principal, timeout), timeout=timeout)
-
-    def as_principal(self, principal: LocalPrincipal) -> AppClient:
-        """Another client of the same host, signed in as `principal` (devhost)."""
-        return AppClient.signed_in(self.base_url, principal, self.timeout)
-
-    def url(self, path: str) -> str:
-        """Absolute URL of an app route (`path` below `/api/`); it carries no credential."""
-        return f"{self.base_url}/api/{path.lstrip('/')}"
-
-    def request(self, method: str, path: str, body: Any = None) -> requests.Response:
-        """One call; connection failures and timeouts become WorkflowHostUnreachableError."""
-        try:
-            return self.session.request(
-                method,
-                f"{self.base_url}/api/{path.lstrip('/')}",
-                json=body,
-                timeout=self.timeout,
-            )
-        except requests.ConnectionError as error:
-            raise WorkflowHostUnreachableError(
-                f"cannot reach {self.base_url} — is the app running? start it with ./scripts/dev"
-            ) from error
-        except requests.Timeout as error:
-            raise WorkflowHostUnreachableError(
-                f"{self.base_url} did not answer {method} /api/{path} within {self.timeout:.0f} s"
-            ) from error
-
-    def call(self, method: str, path: str, body: Any = None, expected: Iterable[int] = (200,)) -> Json:
-        """`request`, then the JSON body; any other status than `expected` is a WorkflowApiError."""
-        response = self.request(method, path, body)
-        answer = _body_of(response)
-        if response.status_code not in set(expected):
-            detail = answer.get("error") if isinstance(answer, dict) else answer
-            if isinstance(answer, dict) and answer.get("field"):
-                detail = f"{answer['field']}: {detail}"
-            raise WorkflowApiError(
-                f"{method} /api/{path} answered HTTP {response.status_code}: {detail}",
-                response.status_code,
-                answer,
-            )
-        return answer if isinstance(answer, dict) else {"body": answer}
-
-    def health(self) -> Json:
-        """`GET /api/health`."""
-        return self.call("GET", "health")
-
-    def inventory(self) -> Json:
-        """`GET /api/inventory`: relief stock per depot and SKU (`levels`)."""
-        return self.call("GET", "inventory")
-
-    def sandbox(self, system: str, operation: str | None = None) -> Json:
-        """`GET /api/sandbox/{system}`: effects and calls a sandboxed system recorded (sandbox mode only)."""
-        path = f"sandbox/{quote(system, safe='')}"
-        if operation:
-            path += f"?operation={quote(operation, safe='')}"
-        return self.call("GET", path)
 
 
 @dataclass

@@ -6,8 +6,8 @@ import re
 import textwrap
 from pathlib import Path
 
-from ops.determinism_lint.analyzer import Finding
-from ops.determinism_lint.linter import lint_paths
+from tools.determinism_lint.analyzer import Finding
+from tools.determinism_lint.linter import lint_paths
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BAD_APP = FIXTURES / "bad_app"

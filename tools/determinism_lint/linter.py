@@ -7,8 +7,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ops.determinism_lint.analyzer import Finding, analyse_module
-from ops.determinism_lint.registry import AppIndex, find_app_root
+from tools.determinism_lint.analyzer import Finding, analyse_module
+from tools.determinism_lint.registry import AppIndex, find_app_root
 
 # Never descended into when a folder is linted.
 SKIPPED_LINT_DIRS = frozenset({".venv", "venv", "node_modules", "__pycache__"})

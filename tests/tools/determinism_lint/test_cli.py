@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from ops.__main__ import main
-from ops.determinism_lint.rules import RULES
-from tests.ops.determinism_lint.helpers import ACTIVITIES, write_app
+from tests.tools.determinism_lint.helpers import ACTIVITIES, write_app
+from tools.determinism_lint.rules import RULES
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 

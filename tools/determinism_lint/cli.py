@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ops.determinism_lint.linter import LintReport, lint_paths
-from ops.determinism_lint.rules import RULES
+from tools.determinism_lint.linter import LintReport, lint_paths
+from tools.determinism_lint.rules import RULES
 
 DEFAULT_PATH = "orchestrators"
 

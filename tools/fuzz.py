@@ -6,7 +6,7 @@
    `openapi.json`. Schemathesis and the abuse cases send that caller's token.
 2. Schemathesis, property-based from the document (phases examples, coverage, fuzzing, stateful;
    fixed `--seed` and `--max-examples`), with the checks: no 5xx, documented status codes, content
-   types, headers and response schemas, `ops.fuzz_checks.documented_error_body` (every 4xx has
+   types, headers and response schemas, `tools.fuzz_checks.documented_error_body` (every 4xx has
    the documented error body; 400/413/415 name the field) and `no_management_urls` (no answer
    carries a Durable management URL: on Azure they hold the system key; the abuse and event-order
    cases below are checked for it too).
@@ -44,9 +44,9 @@ import requests
 from api.openapi import DOCUMENT_PATH
 from durable_wire import TERMINAL_STATUSES, UNSUCCESSFUL_STATUSES
 from identity import Role
-from ops.fuzz_checks import error_body_problem, management_url_problem
 from ops.sign_in import LOCAL_READER, LOCAL_SHELTER_STAFF, LocalPrincipal, bearer, sign_in
-from ops.workflow_clients import (
+from personal_data.erasure_step import RETENTION_INSTANCE_ID
+from tools.clients import (
     AppClient,
     Cast,
     FareDisputeClient,
@@ -59,7 +59,7 @@ from ops.workflow_clients import (
     relief_request_body,
     supervised_fare_dispute_body,
 )
-from personal_data.erasure_step import RETENTION_INSTANCE_ID
+from tools.fuzz_checks import error_body_problem, management_url_problem
 from tools.harness import ARTIFACTS, REPO_ROOT, Azurite, HostProcess, make_host
 
 Json = dict[str, Any]
@@ -208,7 +208,7 @@ def run_schemathesis(base_url: str, options: FuzzOptions, failures: list[str], t
     ]
     env = {
         **real_clock_environment(os.environ),
-        "SCHEMATHESIS_HOOKS": "ops.fuzz_checks",
+        "SCHEMATHESIS_HOOKS": "tools.fuzz_checks",
         "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]),
     }
     try:

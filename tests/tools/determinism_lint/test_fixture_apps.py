@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ops.determinism_lint.linter import lint_paths
-from ops.determinism_lint.rules import RULES
-from tests.ops.determinism_lint.helpers import BAD_APP, GOOD_APP, expected_findings, finding_keys
+from tests.tools.determinism_lint.helpers import BAD_APP, GOOD_APP, expected_findings, finding_keys
+from tools.determinism_lint.linter import lint_paths
+from tools.determinism_lint.rules import RULES
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 

@@ -19,14 +19,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ops.determinism_lint.registry import (
+from tools.determinism_lint.registry import (
     AppIndex,
     Kind,
     ModuleInfo,
     call_argument,
     terminal_name,
 )
-from ops.determinism_lint.rules import RULES_BY_ID
+from tools.determinism_lint.rules import RULES_BY_ID
 
 MAX_HELPER_DEPTH = 4
 

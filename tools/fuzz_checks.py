@@ -1,4 +1,4 @@
-"""Schemathesis hooks of `python -m ops fuzz` (loaded through `SCHEMATHESIS_HOOKS=ops.fuzz_checks`).
+"""Schemathesis hooks of `python -m ops fuzz` (loaded through `SCHEMATHESIS_HOOKS=tools.fuzz_checks`).
 
 Two checks beyond Schemathesis' own:
 - `documented_error_body`: every 4xx answer carries the documented JSON error body, and the

@@ -70,7 +70,7 @@ import requests
 
 from durable_wire import EVENT_TYPE_NAMES, TERMINAL_STATUSES, EventType
 from ops.durable_client import DurableClient, OpsError
-from ops.workflow_clients import (
+from tools.clients import (
     Cast,
     FareDisputeClient,
     MaintenanceOrderClient,

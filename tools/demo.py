@@ -46,7 +46,7 @@ from ops.sign_in import (
     LocalPrincipal,
     SignInError,
 )
-from ops.workflow_clients import (
+from tools.clients import (
     Cast,
     FareDisputeClient,
     Json,

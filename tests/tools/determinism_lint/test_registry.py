@@ -5,8 +5,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from ops.determinism_lint.registry import AppIndex, find_app_root
-from tests.ops.determinism_lint.helpers import BAD_APP, GOOD_APP, write_app
+from tests.tools.determinism_lint.helpers import BAD_APP, GOOD_APP, write_app
+from tools.determinism_lint.registry import AppIndex, find_app_root
 
 
 def names(index: AppIndex, kind: str) -> set[str]:
