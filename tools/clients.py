@@ -167,9 +167,15 @@ class WorkflowClient:
         """The workflow in words, for messages ("maintenance order")."""
         return self.workflow.title.lower()
 
-    def path(self, business_id: str, *parts: str) -> str:
-        """Route of one instance (`<collection>/<id>[/part...]`)."""
-        return "/".join([self.workflow.collection, quote(business_id, safe=""), *parts])
+    AUDIT: ClassVar[str] = "audit"  # GET .../{id}/audit
+
+    @classmethod
+    def path(cls, business_id: str, *parts: str, encoded: bool = False) -> str:
+        """Route of one instance below `/api/` (`<collection>/<id>[/part...]`); the id is
+        percent-encoded unless `encoded` says it already is (the fuzzing sends hostile encodings)."""
+        return "/".join(
+            [cls.workflow.collection, business_id if encoded else quote(business_id, safe=""), *parts]
+        )
 
     def instance_id(self, business_id: str) -> str:
         """The orchestration instance id (what `python -m ops audit` and `ops instances` take)."""
@@ -188,11 +194,11 @@ class WorkflowClient:
 
     def audit(self, business_id: str) -> Json:
         """`GET .../{id}/audit`: `{"packet", "seal"}` once sealed, else `{"packet", "interim": true, ...}`."""
-        return self.app.call("GET", self.path(business_id, "audit"))
+        return self.app.call("GET", self.path(business_id, self.AUDIT))
 
     def audit_url(self, business_id: str) -> str:
         """The URL of the audit packet, to print or open."""
-        return self.app.url(self.path(business_id, "audit"))
+        return self.app.url(self.path(business_id, self.AUDIT))
 
     def outcome(self, body: Json) -> str | None:
         """The business outcome in a status body (None while running)."""
@@ -291,6 +297,7 @@ class MaintenanceOrderClient(WorkflowClient):
     """`/api/maintenance-orders`: start, approval decision, status, audit."""
 
     workflow: ClassVar[Workflow] = MAINTENANCE_ORDER
+    APPROVAL: ClassVar[str] = "approval"  # POST .../{orderId}/approval
 
     def start(self, body: Json) -> Json:
         """`POST /api/maintenance-orders` (202); 409 for a known orderId raises WorkflowApiError."""
@@ -301,7 +308,7 @@ class MaintenanceOrderClient(WorkflowClient):
         body: Json = {"approved": approved}
         if comment:
             body["comment"] = comment
-        return self.app.call("POST", self.path(order_id, "approval"), body, expected=(202,))
+        return self.app.call("POST", self.path(order_id, self.APPROVAL), body, expected=(202,))
 
     def wait_for_approval(
         self, order_id: str, timeout: float = 60.0, on_status: StatusCallback | None = None
@@ -349,6 +356,8 @@ class FareDisputeClient(WorkflowClient):
     """`/api/fare-disputes`: file, evidence, supervisor decision, status, audit."""
 
     workflow: ClassVar[Workflow] = FARE_DISPUTE
+    EVIDENCE: ClassVar[str] = "evidence"  # POST .../{disputeId}/evidence
+    SUPERVISOR_DECISION: ClassVar[str] = "supervisor-decision"  # POST .../{disputeId}/supervisor-decision
 
     def file(self, body: Json) -> Json:
         """`POST /api/fare-disputes` (202); 409 for a known disputeId raises WorkflowApiError."""
@@ -361,7 +370,7 @@ class FareDisputeClient(WorkflowClient):
     def submit_evidence(self, dispute_id: str, description: str, documents: list[Json] | None = None) -> Json:
         """`POST .../{disputeId}/evidence` (202); 409 unless the case waits for evidence."""
         body: Json = {"description": description, "documents": documents or []}
-        return self.app.call("POST", self.path(dispute_id, "evidence"), body, expected=(202,))
+        return self.app.call("POST", self.path(dispute_id, self.EVIDENCE), body, expected=(202,))
 
     def decide(
         self,
@@ -378,7 +387,7 @@ class FareDisputeClient(WorkflowClient):
             body["refundAmount"] = refund_amount
         if note:
             body["note"] = note
-        return self.app.call("POST", self.path(dispute_id, "supervisor-decision"), body, expected=(202,))
+        return self.app.call("POST", self.path(dispute_id, self.SUPERVISOR_DECISION), body, expected=(202,))
 
     def wait_waiting_for(
         self, dispute_id: str, input_name: str, timeout: float = 60.0, on_status: StatusCallback | None = None
@@ -417,6 +426,10 @@ class ReliefRequestClient(WorkflowClient):
     """`/api/relief-requests`: start, changes, shelter confirmations, status, audit."""
 
     workflow: ClassVar[Workflow] = RELIEF_ROUTING
+    CHANGES: ClassVar[str] = "changes"  # POST .../{requestId}/changes
+    SHELTER_CONFIRMATIONS: ClassVar[str] = (
+        "shelter-confirmations"  # POST .../{requestId}/shelter-confirmations
+    )
 
     def start(self, body: Json) -> Json:
         """`POST /api/relief-requests` (202); 409 known requestId, 400 unknown shelter or SKU."""
@@ -444,7 +457,7 @@ class ReliefRequestClient(WorkflowClient):
             body["shelters"] = _shelter_list(shelters)
         if remove_shelter_ids:
             body["removeShelterIds"] = list(remove_shelter_ids)
-        return self.app.call("POST", self.path(request_id, "changes"), body, expected=(202,))
+        return self.app.call("POST", self.path(request_id, self.CHANGES), body, expected=(202,))
 
     def confirm(self, request_id: str, shelter_id: str, received: Mapping[str, int] | None = None) -> Json:
         """`POST .../{requestId}/shelter-confirmations` (202); 409 unless that shelter awaits pallets."""
@@ -452,7 +465,7 @@ class ReliefRequestClient(WorkflowClient):
             "shelterId": shelter_id,
             "receivedItems": [{"sku": sku, "pallets": count} for sku, count in (received or {}).items()],
         }
-        return self.app.call("POST", self.path(request_id, "shelter-confirmations"), body, expected=(202,))
+        return self.app.call("POST", self.path(request_id, self.SHELTER_CONFIRMATIONS), body, expected=(202,))
 
     def wait_shelters_awaiting(
         self,

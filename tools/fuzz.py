@@ -60,7 +60,16 @@ from tools.clients import (
     supervised_fare_dispute_body,
 )
 from tools.fuzz_checks import error_body_problem, management_url_problem
-from tools.harness import ARTIFACTS, REPO_ROOT, Azurite, HostProcess, make_host
+from tools.harness import (
+    ARTIFACTS,
+    REPO_ROOT,
+    Azurite,
+    HostProcess,
+    PollTimeoutError,
+    VirtualClock,
+    make_host,
+    poll_until,
+)
 
 Json = dict[str, Any]
 Log = Callable[[str], None]
@@ -273,16 +282,18 @@ def abuse_cases() -> list[AbuseCase]:
     """Malformed and hostile requests against every POST endpoint and every id-taking route."""
     order = maintenance_order_body("fz-abuse-order")
     posts = {
-        "/api/maintenance-orders": order,
-        "/api/fare-disputes": auto_approved_fare_dispute_body("fz-abuse-dispute"),
-        "/api/relief-requests": relief_request_body(
+        api(MaintenanceOrderClient): order,
+        api(FareDisputeClient): auto_approved_fare_dispute_body("fz-abuse-dispute"),
+        api(ReliefRequestClient): relief_request_body(
             "fz-abuse-relief", {"shelter-bayview-school": {"water": 1}}
         ),
-        "/api/maintenance-orders/fz-none/approval": {"approved": True},
-        "/api/fare-disputes/fz-none/evidence": {"description": "receipt"},
-        "/api/fare-disputes/fz-none/supervisor-decision": {"decision": "approve"},
-        "/api/relief-requests/fz-none/changes": {"cancel": True},
-        "/api/relief-requests/fz-none/shelter-confirmations": {"shelterId": "shelter-bayview-school"},
+        api(MaintenanceOrderClient, "fz-none", MaintenanceOrderClient.APPROVAL): {"approved": True},
+        api(FareDisputeClient, "fz-none", FareDisputeClient.EVIDENCE): {"description": "receipt"},
+        api(FareDisputeClient, "fz-none", FareDisputeClient.SUPERVISOR_DECISION): {"decision": "approve"},
+        api(ReliefRequestClient, "fz-none", ReliefRequestClient.CHANGES): {"cancel": True},
+        api(ReliefRequestClient, "fz-none", ReliefRequestClient.SHELTER_CONFIRMATIONS): {
+            "shelterId": "shelter-bayview-school"
+        },
     }
     cases: list[AbuseCase] = []
     for path, valid in posts.items():
@@ -346,21 +357,21 @@ def abuse_cases() -> list[AbuseCase]:
         AbuseCase(
             "lone surrogate in customer.name",
             "POST",
-            "/api/maintenance-orders",
+            api(MaintenanceOrderClient),
             json.dumps({**order, "customer": {**order["customer"], "name": surrogate}}).encode(),
             field="customer.name",
         ),
         AbuseCase(
             "lone surrogate in approval comment",
             "POST",
-            "/api/maintenance-orders/fz-none/approval",
+            api(MaintenanceOrderClient, "fz-none", MaintenanceOrderClient.APPROVAL),
             json.dumps({"approved": True, "comment": "ok" + surrogate}).encode(),
             field="comment",
         ),
         AbuseCase(
             "lone surrogate in evidence",
             "POST",
-            "/api/fare-disputes/fz-none/evidence",
+            api(FareDisputeClient, "fz-none", FareDisputeClient.EVIDENCE),
             json.dumps({"description": surrogate}).encode(),
             field="description",
         ),
@@ -371,7 +382,7 @@ def abuse_cases() -> list[AbuseCase]:
             AbuseCase(
                 f"orderId {label}",
                 "POST",
-                "/api/maintenance-orders",
+                api(MaintenanceOrderClient),
                 _json({**order, "orderId": bad}),
                 field="orderId",
             )
@@ -380,7 +391,7 @@ def abuse_cases() -> list[AbuseCase]:
             AbuseCase(
                 f"requestId {label}",
                 "POST",
-                "/api/relief-requests",
+                api(ReliefRequestClient),
                 _json(relief_request_body(bad, {"shelter-bayview-school": {"water": 1}})),
                 field="requestId",
             )
@@ -389,15 +400,15 @@ def abuse_cases() -> list[AbuseCase]:
     # path match no route at all (the host's 404). Nothing outside /api is ever reached.
     for encoded, statuses in _hostile_path_ids().items():
         for route, name in (
-            ("/api/maintenance-orders/{}", "orderId"),
-            ("/api/fare-disputes/{}/audit", "disputeId"),
-            ("/api/relief-requests/{}", "requestId"),
+            (api(MaintenanceOrderClient, encoded, encoded=True), "orderId"),
+            (api(FareDisputeClient, encoded, FareDisputeClient.AUDIT, encoded=True), "disputeId"),
+            (api(ReliefRequestClient, encoded, encoded=True), "requestId"),
         ):
             cases.append(
                 AbuseCase(
-                    f"GET {route.format(encoded)}",
+                    f"GET {route}",
                     "GET",
-                    route.format(encoded),
+                    route,
                     None,
                     content_type=None,
                     statuses=statuses,
@@ -408,13 +419,22 @@ def abuse_cases() -> list[AbuseCase]:
             AbuseCase(
                 f"approval for {encoded}",
                 "POST",
-                f"/api/maintenance-orders/{encoded}/approval",
+                api(MaintenanceOrderClient, encoded, MaintenanceOrderClient.APPROVAL, encoded=True),
                 _json({"approved": True}),
                 statuses=statuses,
                 field="orderId" if statuses == frozenset({400}) else None,
             )
         )
     return cases
+
+
+def api(
+    client: type[WorkflowClient], business_id: str | None = None, *parts: str, encoded: bool = False
+) -> str:
+    """`/api/<collection>[/<id>[/part...]]`: a workflow's route, its collection from the catalogue."""
+    if business_id is None:
+        return f"/api/{client.workflow.collection}"
+    return "/api/" + client.path(business_id, *parts, encoded=encoded)
 
 
 def _hostile_ids() -> dict[str, str]:
@@ -617,18 +637,18 @@ def run_event_order_cases(base_url: str, failures: list[str]) -> int:
     _expect(
         failures,
         "approval before the order exists",
-        approve("POST", f"maintenance-orders/{order_id}/approval", approval),
+        approve("POST", orders.path(order_id, orders.APPROVAL), approval),
         {404},
     )
     orders.start(maintenance_order_body(order_id))
     _expect(
         failures,
         "duplicate order start",
-        post("POST", "maintenance-orders", maintenance_order_body(order_id)),
+        post("POST", orders.workflow.collection, maintenance_order_body(order_id)),
         {409},
     )
     orders.wait_for_approval(order_id)
-    both = _concurrently([lambda: approve("POST", f"maintenance-orders/{order_id}/approval", approval)] * 3)
+    both = _concurrently([lambda: approve("POST", orders.path(order_id, orders.APPROVAL), approval)] * 3)
     if sum(response.status_code == 202 for response in both) < 1:
         failures.append(f"concurrent approvals: none accepted: {[r.status_code for r in both]}")
     for response in both:
@@ -639,7 +659,7 @@ def run_event_order_cases(base_url: str, failures: list[str]) -> int:
     _expect(
         failures,
         "approval after release",
-        approve("POST", f"maintenance-orders/{order_id}/approval", approval),
+        approve("POST", orders.path(order_id, orders.APPROVAL), approval),
         {409},
     )
     checked += 6
@@ -651,26 +671,26 @@ def run_event_order_cases(base_url: str, failures: list[str]) -> int:
     _expect(
         failures,
         "evidence while waiting for a supervisor",
-        post("POST", f"fare-disputes/{dispute_id}/evidence", {"description": "late"}),
+        post("POST", disputes.path(dispute_id, disputes.EVIDENCE), {"description": "late"}),
         {409},
     )
     decision = {"decision": "approve"}
     for response in _concurrently(
-        [lambda: decide("POST", f"fare-disputes/{dispute_id}/supervisor-decision", decision)] * 3
+        [lambda: decide("POST", disputes.path(dispute_id, disputes.SUPERVISOR_DECISION), decision)] * 3
     ):
         _expect(failures, "concurrent supervisor decision", response, {202, 409})
     _wait_terminal(disputes, dispute_id, base_url)
     refunds = [
         effect
         for effect in app.sandbox("payments", "refund").get("effects", [])
-        if str(effect.get("idempotencyKey", "")).startswith(f"fare-dispute-{dispute_id}:")
+        if str(effect.get("idempotencyKey", "")).startswith(disputes.instance_id(dispute_id) + ":")
     ]
     if len(refunds) != 1:
         failures.append(f"dispute after duplicate decisions: {len(refunds)} refunds, expected 1")
     _expect(
         failures,
         "decision after resolution",
-        decide("POST", f"fare-disputes/{dispute_id}/supervisor-decision", decision),
+        decide("POST", disputes.path(dispute_id, disputes.SUPERVISOR_DECISION), decision),
         {409},
     )
     checked += 5
@@ -684,21 +704,21 @@ def run_event_order_cases(base_url: str, failures: list[str]) -> int:
         "confirmation of a shelter outside the request",
         cast.staff_of("shelter-hilltop-center").request(
             "POST",
-            f"relief-requests/{request_id}/shelter-confirmations",
+            relief.path(request_id, relief.SHELTER_CONFIRMATIONS),
             {"shelterId": "shelter-hilltop-center"},
         ),
         {409},
     )
     confirm = {"shelterId": "shelter-bayview-school"}
     for response in _concurrently(
-        [lambda: confirm_as_staff("POST", f"relief-requests/{request_id}/shelter-confirmations", confirm)] * 3
+        [lambda: confirm_as_staff("POST", relief.path(request_id, relief.SHELTER_CONFIRMATIONS), confirm)] * 3
     ):
         _expect(failures, "concurrent confirmation", response, {202, 409})
     _wait_terminal(relief, request_id, base_url)
     _expect(
         failures,
         "change after completion",
-        post("POST", f"relief-requests/{request_id}/changes", {"cancel": True}),
+        post("POST", relief.path(request_id, relief.CHANGES), {"cancel": True}),
         {409},
     )
     checked += 5
@@ -706,21 +726,21 @@ def run_event_order_cases(base_url: str, failures: list[str]) -> int:
 
 
 def _wait_terminal(client: WorkflowClient, business_id: str, base_url: str) -> Json:
-    """Wait for the end, nudging the virtual clock so retry timers fire."""
-    deadline = time.monotonic() + 90
-    while True:
-        body = client.status(business_id)
-        if body.get("runtimeStatus") in TERMINAL_STATUSES:
-            return body
-        if time.monotonic() > deadline:
-            return body
-        advance_clock(base_url, 10)
-        time.sleep(0.2)
-
-
-def advance_clock(base_url: str, seconds: float) -> None:
-    """Move the devhost's virtual clock."""
-    requests.post(f"{base_url}/admin/clock/advance", json={"seconds": seconds}, timeout=30).raise_for_status()
+    """Wait for the end (90 s at most), nudging the virtual clock so retry timers fire; the last status."""
+    clock = VirtualClock(base_url)
+    try:
+        return poll_until(
+            lambda: client.status(business_id),
+            lambda body: body.get("runtimeStatus") in TERMINAL_STATUSES,
+            timeout=90,
+            what=f"the end of {business_id}",
+            interval=0.2,
+            between=lambda _: clock.advance(10),
+        )
+    except PollTimeoutError as timeout:
+        return dict(timeout.last or {})
+    finally:
+        clock.host.close()
 
 
 # -- instance health ---------------------------------------------------------------------------------
@@ -744,28 +764,40 @@ def all_instances(base_url: str, token: str) -> list[Json]:
             return found
 
 
+def _unsettled(instances: list[Json]) -> list[Json]:
+    """Instances still running that wait for no person."""
+    return [
+        instance
+        for instance in instances
+        if instance["runtimeStatus"] in ("Running", "Pending")
+        and not (instance.get("customStatus") or {}).get("waitingFor")
+    ]
+
+
 def check_instances(base_url: str, failures: list[str], token: str, days: int = 30) -> int:
     """No instance broken: none failed; after `days` of virtual time each is done or waits for a person."""
+    clock = VirtualClock(base_url)
     for _ in range(days * 4):
-        advance_clock(base_url, 6 * 3600)
+        clock.advance(6 * 3600)
         time.sleep(0.05)
-    deadline = time.monotonic() + 60
     app = AppClient(base_url, token=token, timeout=60)
-    while True:
-        # The hub's retention orchestration sleeps between sweeps by design; only its failure counts.
-        listed = all_instances(base_url, token)
-        instances = [i for i in listed if i["instanceId"] != RETENTION_INSTANCE_ID]
-        housekeeping = [i for i in listed if i["instanceId"] == RETENTION_INSTANCE_ID]
-        unsettled = [
-            instance
-            for instance in instances
-            if instance["runtimeStatus"] in ("Running", "Pending")
-            and not (instance.get("customStatus") or {}).get("waitingFor")
-        ]
-        if not unsettled or time.monotonic() > deadline:
-            break
-        advance_clock(base_url, 60)
-        time.sleep(0.5)
+    try:
+        listed = poll_until(
+            lambda: all_instances(base_url, token),
+            lambda listed: not _unsettled([i for i in listed if i["instanceId"] != RETENTION_INSTANCE_ID]),
+            timeout=60,
+            what="every instance done or waiting for a person",
+            interval=0.5,
+            between=lambda _: clock.advance(60),
+        )
+    except PollTimeoutError as timeout:
+        listed = list(timeout.last or [])  # reported below as stuck
+    finally:
+        clock.host.close()
+    # The hub's retention orchestration sleeps between sweeps by design; only its failure counts.
+    instances = [i for i in listed if i["instanceId"] != RETENTION_INSTANCE_ID]
+    housekeeping = [i for i in listed if i["instanceId"] == RETENTION_INSTANCE_ID]
+    unsettled = _unsettled(instances)
     for instance in [*instances, *housekeeping]:
         instance_id = str(instance["instanceId"])
         if instance["runtimeStatus"] in UNSUCCESSFUL_STATUSES:

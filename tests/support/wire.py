@@ -7,17 +7,19 @@ the `devhost_only` marker and are deselected when DURABLE_HOST=func.
 from __future__ import annotations
 
 import os
-import time
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 import requests
 
+from devhost.testing import HostClient
 from durable_wire import EventType
 from tests.support.durable_http import DurableApi
 from tests.support.polling import wait_until
+from tools.harness import VirtualClock
+from tools.harness import advance_clock as harness_advance_clock
 
 devhost_only = pytest.mark.skipif(
     os.environ.get("DURABLE_HOST", "devhost") == "func",
@@ -27,11 +29,11 @@ devhost_only = pytest.mark.skipif(
 
 def raw_history(base_url: str, instance_id: str) -> list[dict[str, Any]]:
     """The instance's history exactly as sent to the SDK (EventType ints, EventId, IsPlayed...)."""
-    response = requests.get(
-        f"{base_url}/admin/instances/{quote(instance_id, safe='')}/raw-history", timeout=30
-    )
-    response.raise_for_status()
-    return list(response.json())
+    host = HostClient(base_url)
+    try:
+        return host.raw_history(instance_id)
+    finally:
+        host.close()
 
 
 def inbox(base_url: str, instance_id: str) -> list[dict[str, Any]]:
@@ -51,27 +53,27 @@ def trace(base_url: str, instance_id: str) -> list[dict[str, Any]]:
     return list(response.json())
 
 
-def advance_clock(base_url: str, seconds: float) -> dict[str, Any]:
-    """Move a --virtual-clock host's time forward; due timers fire."""
-    response = requests.post(f"{base_url}/admin/clock/advance", json={"seconds": seconds}, timeout=30)
-    response.raise_for_status()
-    body: dict[str, Any] = response.json()
-    time.sleep(0)  # let callers poll right after; firing is asynchronous
-    return body
+def advance_clock(base_url: str, seconds: float) -> datetime:
+    """Move a --virtual-clock host's time forward; due timers fire (asynchronously). The new time."""
+    return harness_advance_clock(base_url, seconds)
 
 
 def clock_now(base_url: str) -> datetime:
     """The host's clock (virtual or real), as an aware UTC datetime."""
-    response = requests.get(f"{base_url}/admin/clock", timeout=30)
-    response.raise_for_status()
-    return datetime.fromisoformat(response.json()["now"].replace("Z", "+00:00")).astimezone(UTC)
+    clock = VirtualClock(base_url)
+    try:
+        return clock.now()
+    finally:
+        clock.host.close()
 
 
 def advance_clock_to(base_url: str, moment: datetime) -> None:
     """Move a --virtual-clock host's time forward to `moment` (never backwards)."""
-    seconds = (moment - clock_now(base_url)).total_seconds()
-    if seconds > 0:
-        advance_clock(base_url, seconds)
+    clock = VirtualClock(base_url)
+    try:
+        clock.advance_to(moment)
+    finally:
+        clock.host.close()
 
 
 def deliver_in_one_batch(

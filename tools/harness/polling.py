@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -22,9 +22,9 @@ class PollTimeoutError(AssertionError):
     An AssertionError, so pytest shows it as a test failure with its message.
     """
 
-    def __init__(self, message: str, last: object = None) -> None:
+    def __init__(self, message: str, last: Any = None) -> None:
         super().__init__(message)
-        self.last = last
+        self.last: Any = last
 
 
 def poll_until(
@@ -34,7 +34,7 @@ def poll_until(
     timeout: float,
     what: str,
     interval: float = DEFAULT_INTERVAL_SECONDS,
-    between: Callable[[T], None] | None = None,
+    between: Callable[[T], object] | None = None,
 ) -> T:
     """Call `read` until `done(value)`; return that value.
 
