@@ -58,7 +58,6 @@ valid requests for the sample data (fare_data/sample_trips.json, data/relief_net
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -84,6 +83,7 @@ from ops.sign_in import (
     LocalPrincipal,
     SignInError,
 )
+from tools.harness.polling import PollTimeoutError, poll_until
 from workflow_catalogue import FARE_DISPUTE, MAINTENANCE_ORDER, RELIEF_ROUTING, Workflow, workflow_of
 
 # The app client and its errors are part of this API (ops.app_client holds them for ops commands).
@@ -218,28 +218,34 @@ class WorkflowClient:
         interval: float = POLL_INTERVAL_SECONDS,
     ) -> Json:
         """Poll the GET endpoint until `predicate(body)`; fail fast when the instance ends first."""
-        deadline = time.monotonic() + timeout
-        last: Json = {}
-        while True:
+        seen: list[Json] = [{}]
+
+        def read() -> Json:
             body = self.status(business_id)
-            if on_status is not None and body != last:
+            if on_status is not None and body != seen[0]:
                 on_status(body)
-            last = body
-            if predicate(body):
-                return body
+            seen[0] = body
+            return body
+
+        def ended_first(body: Json) -> None:
             if body.get("runtimeStatus") in TERMINAL_STATUSES:
                 raise WorkflowFailedError(
                     f"{self.name} {business_id!r} ended ({body.get('runtimeStatus')}, outcome "
                     f"{self.outcome(body)}) before {what}",
                     body,
                 )
-            if time.monotonic() >= deadline:
-                raise WorkflowTimeoutError(
-                    f"{self.name} {business_id!r}: {what} not reached within {timeout:.0f} s "
-                    f"(last: {body.get('runtimeStatus')}, stage {body.get('stage')})",
-                    body,
-                )
-            time.sleep(interval)
+
+        try:
+            return poll_until(
+                read, predicate, timeout=timeout, what=what, interval=interval, between=ended_first
+            )
+        except PollTimeoutError as timed_out:
+            body = dict(timed_out.last or {})
+            raise WorkflowTimeoutError(
+                f"{self.name} {business_id!r}: {what} not reached within {timeout:.0f} s "
+                f"(last: {body.get('runtimeStatus')}, stage {body.get('stage')})",
+                body,
+            ) from None
 
     def wait_stage(
         self, business_id: str, stage: str, timeout: float = 60.0, on_status: StatusCallback | None = None

@@ -68,6 +68,7 @@ from urllib.parse import quote
 
 import requests
 
+from devhost.testing import DurableHostError
 from durable_wire import EVENT_TYPE_NAMES, TERMINAL_STATUSES, EventType
 from ops.durable_client import DurableClient, OpsError
 from tools.clients import (
@@ -89,9 +90,12 @@ from tools.harness import (
     REPO_ROOT,
     Azurite,
     HostProcess,
+    PollTimeoutError,
     TcpProxy,
+    VirtualClock,
     blob_connection_string,
     make_host,
+    poll_until,
 )
 
 Json = dict[str, Any]
@@ -324,16 +328,17 @@ class Driver:
     def wait(self, workflow: str, business_id: str, predicate: Callable[[Json], bool], what: str) -> Json:
         """Poll the status until `predicate`, through restarts."""
         client = self.client(workflow)
-        deadline = time.monotonic() + self.wait_seconds
-        while True:
-            body = self.call(f"status {business_id}", lambda: client.status(business_id))
-            if predicate(body):
-                return dict(body)
-            if body.get("runtimeStatus") in TERMINAL_STATUSES:
-                return dict(body)
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{workflow} {business_id}: {what} not reached: {body}")
-            time.sleep(0.3)
+        try:
+            body: Json = poll_until(
+                lambda: self.call(f"status {business_id}", lambda: client.status(business_id)),
+                lambda body: predicate(body) or body.get("runtimeStatus") in TERMINAL_STATUSES,
+                timeout=self.wait_seconds,
+                what=what,
+                interval=0.3,
+            )
+        except PollTimeoutError as timed_out:
+            raise TimeoutError(f"{workflow} {business_id}: {what} not reached: {timed_out.last}") from None
+        return dict(body)
 
     def drive(self, scenario: Scenario) -> None:
         """Start the instance and send what its script says, when it waits for it."""
@@ -668,9 +673,11 @@ def run_pass(
 
 def _nudge_clock(base_url: str, stop: threading.Event) -> None:
     """Retry timers (5 s) follow the virtual clock: move it 10 s twice a second during the load."""
+    clock = VirtualClock(base_url)
     while not pause(stop, 0.5):
-        with contextlib.suppress(requests.RequestException):  # the host may be restarting
-            requests.post(f"{base_url}/admin/clock/advance", json={"seconds": 10}, timeout=10)
+        with contextlib.suppress(requests.RequestException, DurableHostError):  # the host may be restarting
+            clock.advance(10)
+    clock.host.close()
 
 
 def settle(driver: Driver, load: list[Scenario], log: Log) -> None:
