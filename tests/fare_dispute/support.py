@@ -6,7 +6,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import requests
@@ -17,7 +17,7 @@ from integrations.sandbox import SandboxSystem
 from tests.support.durable_http import DurableApi
 from tests.support.identity import READER, SUBMITTER, SUPERVISOR, LocalPrincipal, Tokens
 from tests.support.processes import HostProcess
-from tests.support.wire import advance_clock
+from tools.harness import VirtualClock, poll_until
 
 # Retry timers (5 s) and host work follow the virtual clock: `settle` nudges it by this much.
 CLOCK_NUDGE_SECONDS = 6
@@ -56,6 +56,7 @@ class DisputeHost:
 
     def __post_init__(self) -> None:
         self.tokens = Tokens(self.process.base_url)
+        self.clock = VirtualClock(self.process)
 
     @property
     def base_url(self) -> str:
@@ -125,39 +126,38 @@ class DisputeHost:
     # -- time -----------------------------------------------------------------------------------
 
     def now(self) -> datetime:
-        body = requests.get(f"{self.base_url}/admin/clock", timeout=30).json()
-        return datetime.fromisoformat(body["now"].replace("Z", "+00:00")).astimezone(UTC)
+        return self.clock.now()
 
     def advance(self, delta: timedelta) -> None:
-        advance_clock(self.base_url, delta.total_seconds())
+        self.clock.advance(delta.total_seconds())
 
     def advance_to(self, moment: datetime) -> None:
         """Move the virtual clock to `moment` (never backwards)."""
-        seconds = (moment - self.now()).total_seconds()
-        if seconds > 0:
-            advance_clock(self.base_url, seconds)
+        self.clock.advance_to(moment)
 
     def settle(
         self, dispute_id: str, done: Callable[[JsonDict], bool], timeout: float = 40, nudge: bool = True
     ) -> JsonDict:
         """Poll the dispute's view until `done`; nudge the clock so retry timers can fire."""
-        deadline = time.monotonic() + timeout
-        last_nudge = time.monotonic()
-        view: JsonDict = {}
-        while time.monotonic() < deadline:
-            view = self.view_ok(dispute_id)
-            if done(view):
-                return view
+        last_nudge = [time.monotonic()]
+
+        def ended_or_nudge(view: JsonDict) -> None:
             if view["runtimeStatus"] in ("Failed", "Terminated"):
                 status = self.durable.status(instance_id_for(dispute_id)).json()
                 raise AssertionError(
                     f"dispute {dispute_id} ended {view['runtimeStatus']}: {status.get('output')}"
                 )
-            if nudge and time.monotonic() - last_nudge > 0.5:
-                advance_clock(self.base_url, CLOCK_NUDGE_SECONDS)
-                last_nudge = time.monotonic()
-            time.sleep(0.05)
-        raise AssertionError(f"dispute {dispute_id} did not settle in {timeout} s; last view: {view}")
+            if nudge and time.monotonic() - last_nudge[0] > 0.5:
+                self.clock.advance(CLOCK_NUDGE_SECONDS)
+                last_nudge[0] = time.monotonic()
+
+        return poll_until(
+            lambda: self.view_ok(dispute_id),
+            done,
+            timeout=timeout,
+            what=f"dispute {dispute_id} to settle",
+            between=ended_or_nudge,
+        )
 
     def resolved(self, dispute_id: str, timeout: float = 40) -> JsonDict:
         """Wait for the dispute to complete; its view (with `result`)."""

@@ -7,7 +7,6 @@ each test its own order ids, so tests of one module can share a host.
 from __future__ import annotations
 
 import hashlib
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from integrations.sandbox import SandboxSystem
 from integrations.suppliers import SANDBOX_SUPPLIERS
 from tests.support.identity import APPROVER, READER, SUBMITTER, LocalPrincipal, Tokens
 from tests.support.processes import Azurite, HostProcess, make_host
+from tools.harness import advance_clock, poll_until
 
 MAINTENANCE_APP = Path(__file__).parent / "app"
 CUSTOMER_EMAIL = "pat.customer@example.com"
@@ -102,25 +102,20 @@ class MaintenanceApi:
         )
 
     def advance_clock(self, seconds: float) -> None:
-        response = requests.post(
-            f"{self.base_url}/admin/clock/advance", json={"seconds": seconds}, timeout=30
-        )
-        response.raise_for_status()
+        advance_clock(self.base_url, seconds)
 
     def wait_for(
         self, order_id: str, predicate: Callable[[dict[str, Any]], bool], what: str, timeout: float = 30
     ) -> dict[str, Any]:
-        """Poll GET /api/maintenance-orders/{id} until `predicate` holds."""
-        deadline = time.monotonic() + timeout
-        body: dict[str, Any] = {}
-        while time.monotonic() < deadline:
+        """Poll GET /api/maintenance-orders/{id} until `predicate` holds (an answer other than 200
+        reads as an empty status)."""
+
+        def read() -> dict[str, Any]:
             response = self.order(order_id)
-            if response.status_code == 200:
-                body = response.json()
-                if predicate(body):
-                    return body
-            time.sleep(0.05)
-        raise AssertionError(f"order {order_id}: timed out waiting for {what}; last status {body}")
+            body: dict[str, Any] = response.json() if response.status_code == 200 else {}
+            return body
+
+        return poll_until(read, predicate, timeout=timeout, what=f"order {order_id}: {what}")
 
     def wait_value(self, order_id: str, key: str, value: object, timeout: float = 30) -> dict[str, Any]:
         return self.wait_for(order_id, lambda body: body.get(key) == value, f"{key} = {value!r}", timeout)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ from tests.support.identity import (
     Tokens,
     person,
 )
-from tests.support.wire import advance_clock
+from tools.harness import VirtualClock, poll_until
 
 TEST_NETWORK = Path(__file__).parent / "network.json"
 TEST_APP = Path(__file__).parent / "app"
@@ -46,6 +45,7 @@ class ReliefApi:
 
     def __post_init__(self) -> None:
         self.tokens = Tokens(self.base_url)
+        self.clock = VirtualClock(self.base_url)
 
     def start(self, body: Any, as_: LocalPrincipal | None = SUBMITTER) -> requests.Response:
         return requests.post(
@@ -87,7 +87,7 @@ class ReliefApi:
 
     def advance(self, seconds: float) -> None:
         """Move the virtual clock (due timers, retries included, fire)."""
-        advance_clock(self.base_url, seconds)
+        self.clock.advance(seconds)
 
     def get(self, path: str, as_: LocalPrincipal | None = READER) -> requests.Response:
         """`GET /api/<path>` as a reader."""
@@ -111,16 +111,18 @@ class ReliefApi:
     ) -> Json:
         """Poll the request's status until `predicate` holds (moving the virtual clock by `nudge_clock`
         seconds between polls, so activity retries waiting on it can run)."""
-        deadline = time.monotonic() + timeout
-        body: Json = {}
-        while time.monotonic() < deadline:
-            body = self.status(request_id)
-            if predicate(body):
-                return body
+
+        def nudge(_: Json) -> None:
             if nudge_clock:
-                advance_clock(self.base_url, nudge_clock)
-            time.sleep(0.05)
-        raise AssertionError(f"{request_id}: {what} not reached in {timeout} s; last status: {body}")
+                self.clock.advance(nudge_clock)
+
+        return poll_until(
+            lambda: self.status(request_id),
+            predicate,
+            timeout=timeout,
+            what=f"{request_id}: {what}",
+            between=nudge,
+        )
 
     def wait_stage(self, request_id: str, stage: str, timeout: float = 30) -> Json:
         return self.wait_for(request_id, lambda body: body.get("stage") == stage, f"stage {stage}", timeout)
