@@ -95,14 +95,20 @@ class AppClient:
         """Absolute URL of an app route (`path` below `/api/`); it carries no credential."""
         return f"{self.base_url}/api/{path.lstrip('/')}"
 
-    def request(self, method: str, path: str, body: Any = None) -> requests.Response:
-        """One call; connection failures and timeouts become WorkflowHostUnreachableError."""
+    def request(
+        self, method: str, path: str, body: Any = None, *, raw: str | bytes | None = None
+    ) -> requests.Response:
+        """One call with `body` as JSON (or `raw` text sent as it is, declared as JSON: how a test
+        sends malformed JSON); connection failures and timeouts become WorkflowHostUnreachableError."""
+        content: dict[str, Any] = (
+            {"json": body} if raw is None else {"data": raw, "headers": {"Content-Type": "application/json"}}
+        )
         try:
             return self.session.request(
                 method,
                 f"{self.base_url}/api/{path.lstrip('/')}",
-                json=body,
                 timeout=self.timeout,
+                **content,
             )
         except requests.ConnectionError as error:
             raise WorkflowHostUnreachableError(
@@ -115,7 +121,12 @@ class AppClient:
 
     def call(self, method: str, path: str, body: Any = None, expected: Iterable[int] = (200,)) -> Json:
         """`request`, then the JSON body; any other status than `expected` is a WorkflowApiError."""
-        response = self.request(method, path, body)
+        return self.answer(method, path, self.request(method, path, body), expected)
+
+    @staticmethod
+    def answer(method: str, path: str, response: requests.Response, expected: Iterable[int] = (200,)) -> Json:
+        """The JSON body of `response` (to `method /api/path`); another status than `expected` is a
+        WorkflowApiError."""
         answer = _body_of(response)
         if response.status_code not in set(expected):
             detail = answer.get("error") if isinstance(answer, dict) else answer

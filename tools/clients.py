@@ -63,6 +63,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import quote
 
+import requests
+
 from durable_wire import TERMINAL_STATUSES
 from ops.app_client import (
     DEFAULT_BASE_URL,
@@ -181,8 +183,49 @@ class WorkflowClient:
         """The orchestration instance id (what `python -m ops audit` and `ops instances` take)."""
         return self.workflow.instance_id(business_id)
 
+    # -- the raw answers (for tests of the API: any body, any answer) ------------------------------
+
+    def respond(
+        self,
+        method: str,
+        business_id: str | None = None,
+        *parts: str,
+        body: Any = None,
+        raw: str | bytes | None = None,
+    ) -> requests.Response:
+        """The answer to one call of this workflow's API, whatever its status: `method` on the
+        collection (`business_id` None) or on `<collection>/<id>[/part...]`, with `body` as JSON
+        (or `raw` text declared as JSON)."""
+        return self.app.request(method, self.route(business_id, *parts), body, raw=raw)
+
+    @classmethod
+    def route(cls, business_id: str | None = None, *parts: str) -> str:
+        """The collection (`business_id` None) or the route of one instance, below `/api/`."""
+        return cls.workflow.collection if business_id is None else cls.path(business_id, *parts)
+
+    def start_response(self, body: Any) -> requests.Response:
+        """`POST /api/<collection>`, answered as it is."""
+        return self.respond("POST", body=body)
+
+    def status_response(self, business_id: str) -> requests.Response:
+        """`GET .../{id}`, answered as it is."""
+        return self.respond("GET", business_id)
+
+    def audit_response(self, business_id: str) -> requests.Response:
+        """`GET .../{id}/audit`, answered as it is."""
+        return self.respond("GET", business_id, self.AUDIT)
+
+    def _expect(self, response: requests.Response, expected: Iterable[int] = (202,)) -> Json:
+        """The JSON body of an answer of the expected status (else WorkflowApiError naming the
+        request as it was sent)."""
+        request = response.request
+        path = (request.path_url or "").removeprefix("/api/")
+        return self.app.answer(str(request.method), path, response, expected)
+
+    # -- the typed calls (for drivers: the demo, fuzzing, soak, benchmarks) ------------------------
+
     def _start(self, body: Json) -> Json:
-        return self.app.call("POST", self.workflow.collection, body, expected=(202,))
+        return self._expect(self.start_response(body))
 
     def start(self, body: Json) -> Json:
         """`POST /api/<resource>` (202 with the instance id and status URLs); 409 for a known id."""
@@ -190,11 +233,11 @@ class WorkflowClient:
 
     def status(self, business_id: str) -> Json:
         """`GET .../{id}`: runtimeStatus plus the workflow's custom status (stage, waitingFor, ...)."""
-        return self.app.call("GET", self.path(business_id))
+        return self._expect(self.status_response(business_id), (200,))
 
     def audit(self, business_id: str) -> Json:
         """`GET .../{id}/audit`: `{"packet", "seal"}` once sealed, else `{"packet", "interim": true, ...}`."""
-        return self.app.call("GET", self.path(business_id, self.AUDIT))
+        return self._expect(self.audit_response(business_id), (200,))
 
     def audit_url(self, business_id: str) -> str:
         """The URL of the audit packet, to print or open."""
@@ -314,7 +357,13 @@ class MaintenanceOrderClient(WorkflowClient):
         body: Json = {"approved": approved}
         if comment:
             body["comment"] = comment
-        return self.app.call("POST", self.path(order_id, self.APPROVAL), body, expected=(202,))
+        return self._expect(self.approval_response(order_id, body))
+
+    def approval_response(
+        self, order_id: str, body: Any, *, raw: str | bytes | None = None
+    ) -> requests.Response:
+        """`POST .../{orderId}/approval` with any body (or `raw` text), answered as it is."""
+        return self.respond("POST", order_id, self.APPROVAL, body=body, raw=raw)
 
     def wait_for_approval(
         self, order_id: str, timeout: float = 60.0, on_status: StatusCallback | None = None
@@ -376,7 +425,11 @@ class FareDisputeClient(WorkflowClient):
     def submit_evidence(self, dispute_id: str, description: str, documents: list[Json] | None = None) -> Json:
         """`POST .../{disputeId}/evidence` (202); 409 unless the case waits for evidence."""
         body: Json = {"description": description, "documents": documents or []}
-        return self.app.call("POST", self.path(dispute_id, self.EVIDENCE), body, expected=(202,))
+        return self._expect(self.evidence_response(dispute_id, body))
+
+    def evidence_response(self, dispute_id: str, body: Any) -> requests.Response:
+        """`POST .../{disputeId}/evidence` with any body, answered as it is."""
+        return self.respond("POST", dispute_id, self.EVIDENCE, body=body)
 
     def decide(
         self,
@@ -393,7 +446,11 @@ class FareDisputeClient(WorkflowClient):
             body["refundAmount"] = refund_amount
         if note:
             body["note"] = note
-        return self.app.call("POST", self.path(dispute_id, self.SUPERVISOR_DECISION), body, expected=(202,))
+        return self._expect(self.decision_response(dispute_id, body))
+
+    def decision_response(self, dispute_id: str, body: Any) -> requests.Response:
+        """`POST .../{disputeId}/supervisor-decision` with any body, answered as it is."""
+        return self.respond("POST", dispute_id, self.SUPERVISOR_DECISION, body=body)
 
     def wait_waiting_for(
         self, dispute_id: str, input_name: str, timeout: float = 60.0, on_status: StatusCallback | None = None
@@ -463,7 +520,11 @@ class ReliefRequestClient(WorkflowClient):
             body["shelters"] = _shelter_list(shelters)
         if remove_shelter_ids:
             body["removeShelterIds"] = list(remove_shelter_ids)
-        return self.app.call("POST", self.path(request_id, self.CHANGES), body, expected=(202,))
+        return self._expect(self.change_response(request_id, body))
+
+    def change_response(self, request_id: str, body: Any) -> requests.Response:
+        """`POST .../{requestId}/changes` with any body, answered as it is."""
+        return self.respond("POST", request_id, self.CHANGES, body=body)
 
     def confirm(self, request_id: str, shelter_id: str, received: Mapping[str, int] | None = None) -> Json:
         """`POST .../{requestId}/shelter-confirmations` (202); 409 unless that shelter awaits pallets."""
@@ -471,7 +532,11 @@ class ReliefRequestClient(WorkflowClient):
             "shelterId": shelter_id,
             "receivedItems": [{"sku": sku, "pallets": count} for sku, count in (received or {}).items()],
         }
-        return self.app.call("POST", self.path(request_id, self.SHELTER_CONFIRMATIONS), body, expected=(202,))
+        return self._expect(self.confirmation_response(request_id, body))
+
+    def confirmation_response(self, request_id: str, body: Any) -> requests.Response:
+        """`POST .../{requestId}/shelter-confirmations` with any body, answered as it is."""
+        return self.respond("POST", request_id, self.SHELTER_CONFIRMATIONS, body=body)
 
     def wait_shelters_awaiting(
         self,

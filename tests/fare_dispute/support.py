@@ -17,6 +17,7 @@ from integrations.sandbox import SandboxSystem
 from tests.support.durable_http import DurableApi
 from tests.support.identity import READER, SUBMITTER, SUPERVISOR, LocalPrincipal, Tokens
 from tests.support.processes import HostProcess
+from tools.clients import FareDisputeClient
 from tools.harness import VirtualClock, poll_until
 
 # Retry timers (5 s) and host work follow the virtual clock: `settle` nudges it by this much.
@@ -68,10 +69,12 @@ class DisputeHost:
 
     # -- the HTTP API ---------------------------------------------------------------------------
 
+    def client(self, principal: LocalPrincipal | None) -> FareDisputeClient:
+        """The workflow's client (tools/clients.py) acting as `principal`."""
+        return FareDisputeClient(self.tokens.app(principal))
+
     def file(self, body: Any, as_: LocalPrincipal | None = SUBMITTER) -> requests.Response:
-        return requests.post(
-            f"{self.base_url}/api/fare-disputes", json=body, headers=self.tokens.headers(as_), timeout=30
-        )
+        return self.client(as_).start_response(body)
 
     def file_ok(self, body: JsonDict, as_: LocalPrincipal | None = SUBMITTER) -> str:
         response = self.file(body, as_)
@@ -81,34 +84,18 @@ class DisputeHost:
     def evidence(
         self, dispute_id: str, body: Any, as_: LocalPrincipal | None = SUBMITTER
     ) -> requests.Response:
-        return requests.post(
-            f"{self.base_url}/api/fare-disputes/{dispute_id}/evidence",
-            json=body,
-            headers=self.tokens.headers(as_),
-            timeout=30,
-        )
+        return self.client(as_).evidence_response(dispute_id, body)
 
     def decide(
         self, dispute_id: str, body: Any, as_: LocalPrincipal | None = SUPERVISOR
     ) -> requests.Response:
-        return requests.post(
-            f"{self.base_url}/api/fare-disputes/{dispute_id}/supervisor-decision",
-            json=body,
-            headers=self.tokens.headers(as_),
-            timeout=30,
-        )
+        return self.client(as_).decision_response(dispute_id, body)
 
     def view(self, dispute_id: str, as_: LocalPrincipal | None = SUBMITTER) -> requests.Response:
-        return requests.get(
-            f"{self.base_url}/api/fare-disputes/{dispute_id}", headers=self.tokens.headers(as_), timeout=30
-        )
+        return self.client(as_).status_response(dispute_id)
 
     def audit(self, dispute_id: str, as_: LocalPrincipal | None = READER) -> requests.Response:
-        return requests.get(
-            f"{self.base_url}/api/fare-disputes/{dispute_id}/audit",
-            headers=self.tokens.headers(as_),
-            timeout=30,
-        )
+        return self.client(as_).audit_response(dispute_id)
 
     def audit_ok(self, dispute_id: str) -> JsonDict:
         """The audit packet (inside its sealed envelope, or the interim snapshot's), read as a reader."""

@@ -21,6 +21,7 @@ from integrations.sandbox import SandboxSystem
 from integrations.suppliers import SANDBOX_SUPPLIERS
 from tests.support.identity import APPROVER, READER, SUBMITTER, LocalPrincipal, Tokens
 from tests.support.processes import Azurite, HostProcess, make_host
+from tools.clients import MaintenanceOrderClient
 from tools.harness import advance_clock, poll_until
 
 MAINTENANCE_APP = Path(__file__).parent / "app"
@@ -79,27 +80,24 @@ class MaintenanceApi:
         assert self.tokens is not None
         return self.tokens.headers(principal)
 
+    def client(self, principal: LocalPrincipal | None) -> MaintenanceOrderClient:
+        """The workflow's client (tools/clients.py) acting as `principal`."""
+        assert self.tokens is not None
+        return MaintenanceOrderClient(self.tokens.app(principal))
+
     def start(self, body: dict[str, Any], as_: LocalPrincipal | None = SUBMITTER) -> requests.Response:
-        return requests.post(
-            f"{self.base_url}/api/maintenance-orders", json=body, headers=self.headers(as_), timeout=30
-        )
+        return self.client(as_).start_response(body)
 
     def approve(self, order_id: str, body: Any, as_: LocalPrincipal | None = APPROVER) -> requests.Response:
-        url = f"{self.base_url}/api/maintenance-orders/{order_id}/approval"
         if isinstance(body, str | bytes):  # raw text, declared as JSON (a malformed body's test)
-            headers = {**self.headers(as_), "Content-Type": "application/json"}
-            return requests.post(url, data=body, headers=headers, timeout=30)
-        return requests.post(url, json=body, headers=self.headers(as_), timeout=30)
+            return self.client(as_).approval_response(order_id, None, raw=body)
+        return self.client(as_).approval_response(order_id, body)
 
     def order(self, order_id: str, as_: LocalPrincipal | None = SUBMITTER) -> requests.Response:
-        return requests.get(
-            f"{self.base_url}/api/maintenance-orders/{order_id}", headers=self.headers(as_), timeout=30
-        )
+        return self.client(as_).status_response(order_id)
 
     def audit(self, order_id: str, as_: LocalPrincipal | None = READER) -> requests.Response:
-        return requests.get(
-            f"{self.base_url}/api/maintenance-orders/{order_id}/audit", headers=self.headers(as_), timeout=30
-        )
+        return self.client(as_).audit_response(order_id)
 
     def advance_clock(self, seconds: float) -> None:
         advance_clock(self.base_url, seconds)

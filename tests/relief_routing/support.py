@@ -20,6 +20,7 @@ from tests.support.identity import (
     Tokens,
     person,
 )
+from tools.clients import ReliefRequestClient
 from tools.harness import VirtualClock, poll_until
 
 TEST_NETWORK = Path(__file__).parent / "network.json"
@@ -47,18 +48,15 @@ class ReliefApi:
         self.tokens = Tokens(self.base_url)
         self.clock = VirtualClock(self.base_url)
 
+    def client(self, principal: LocalPrincipal | None) -> ReliefRequestClient:
+        """The workflow's client (tools/clients.py) acting as `principal`."""
+        return ReliefRequestClient(self.tokens.app(principal))
+
     def start(self, body: Any, as_: LocalPrincipal | None = SUBMITTER) -> requests.Response:
-        return requests.post(
-            f"{self.base_url}/api/relief-requests", json=body, headers=self.tokens.headers(as_), timeout=30
-        )
+        return self.client(as_).start_response(body)
 
     def change(self, request_id: str, body: Any, as_: LocalPrincipal | None = SUBMITTER) -> requests.Response:
-        return requests.post(
-            f"{self.base_url}/api/relief-requests/{request_id}/changes",
-            json=body,
-            headers=self.tokens.headers(as_),
-            timeout=30,
-        )
+        return self.client(as_).change_response(request_id, body)
 
     def confirm(
         self,
@@ -72,12 +70,7 @@ class ReliefApi:
             "shelterId": shelter_id,
             "receivedItems": [{"sku": sku, "pallets": count} for sku, count in (received or {}).items()],
         }
-        return requests.post(
-            f"{self.base_url}/api/relief-requests/{request_id}/shelter-confirmations",
-            json=body,
-            headers=self.tokens.headers(as_ or shelter_desk(shelter_id)),
-            timeout=30,
-        )
+        return self.client(as_ or shelter_desk(shelter_id)).confirmation_response(request_id, body)
 
     def status(self, request_id: str) -> Json:
         response = self.get(f"relief-requests/{request_id}")
@@ -91,7 +84,7 @@ class ReliefApi:
 
     def get(self, path: str, as_: LocalPrincipal | None = READER) -> requests.Response:
         """`GET /api/<path>` as a reader."""
-        return requests.get(f"{self.base_url}/api/{path}", headers=self.tokens.headers(as_), timeout=30)
+        return self.tokens.app(as_).request("GET", path)
 
     def inventory(self) -> list[Json]:
         response = self.get("inventory")

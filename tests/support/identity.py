@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from identity import Role
+from ops.app_client import AppClient
 from ops.sign_in import (
     LOCAL_APPROVER,
     LOCAL_OPERATOR,
@@ -67,6 +68,7 @@ class Tokens:
 
     base_url: str
     cache: dict[LocalPrincipal, str] = field(default_factory=dict)
+    apps: dict[str, AppClient] = field(default_factory=dict)
 
     def token(self, principal: LocalPrincipal) -> str:
         """`principal`'s token on this host."""
@@ -77,3 +79,11 @@ class Tokens:
     def headers(self, principal: LocalPrincipal | None) -> dict[str, str]:
         """The `Authorization` header of `principal` (none for None: an anonymous call)."""
         return bearer(self.token(principal)) if principal is not None else {}
+
+    def app(self, principal: LocalPrincipal | None) -> AppClient:
+        """A client of the app's API acting as `principal` (None: anonymous), one per principal."""
+        key = principal.user_id if principal is not None else ""
+        if key not in self.apps:
+            token = self.token(principal) if principal is not None else None
+            self.apps[key] = AppClient(self.base_url, token=token)
+        return self.apps[key]
