@@ -34,6 +34,7 @@ from contracts import Money
 from contracts.fare_dispute import SUPERVISOR_DECISION_EVENT
 from contracts.maintenance_order import APPROVAL_DECISION_EVENT
 from identity import Actor, Permission, Principal, Role
+from workflow_catalogue import FARE_DISPUTE, MAINTENANCE_ORDER, RELIEF_ROUTING
 
 IDENTIFIER_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 AMOUNT_PATTERN = re.compile(r"^\d{1,7}(\.\d{1,2})?$")
@@ -123,7 +124,7 @@ def pending_decisions(rows: list[InstanceRow]) -> list[PendingDecision]:
     for row in rows:
         custom = row.custom_status if isinstance(row.custom_status, dict) else {}
         workflow = row.workflow.name if row.workflow else ""
-        if workflow == "maintenance_order" and row.waiting_for == APPROVAL_DECISION_EVENT:
+        if workflow == MAINTENANCE_ORDER.name and row.waiting_for == APPROVAL_DECISION_EVENT:
             reminders = int(custom.get("remindersSent") or 0)
             detail = f"{reminders} reminder(s) sent" + (
                 ", escalated to the supervisor" if custom.get("escalated") else ""
@@ -138,7 +139,7 @@ def pending_decisions(rows: list[InstanceRow]) -> list[PendingDecision]:
                     started_by_id=_starter_id(row.raw.get("input"), "startedBy"),
                 )
             )
-        elif workflow == "fare_dispute" and row.waiting_for == SUPERVISOR_DECISION_EVENT:
+        elif workflow == FARE_DISPUTE.name and row.waiting_for == SUPERVISOR_DECISION_EVENT:
             detail = "SLA breached, escalated" if custom.get("escalated") else ""
             found.append(
                 PendingDecision(
@@ -151,7 +152,7 @@ def pending_decisions(rows: list[InstanceRow]) -> list[PendingDecision]:
                     started_by_id=_starter_id(row.raw.get("input"), "filedBy"),
                 )
             )
-        elif workflow == "relief_routing":
+        elif workflow == RELIEF_ROUTING.name:
             shelters = custom.get("shelters")
             for shelter_id, progress in sorted(shelters.items() if isinstance(shelters, dict) else []):
                 if isinstance(progress, dict) and progress.get("state") == "awaiting":

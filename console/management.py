@@ -35,7 +35,7 @@ import aiohttp
 import azure.durable_functions as df
 
 from console.catalogue import regions_of
-from workflow_catalogue import WORKFLOWS_BY_NAME, Workflow, workflow_of
+from workflow_catalogue import RELIEF_ROUTING, WORKFLOWS_BY_NAME, Workflow, workflow_of
 
 CONTINUATION_HEADER = "x-ms-continuation-token"
 # The statuses the console's filter offers and its charts show, in display order (no workflow of this
@@ -70,7 +70,7 @@ class InstanceFilter:
     @property
     def needs_input(self) -> bool:
         """Whether the orchestration input must be read (regions come from it)."""
-        return self.with_input or self.workflow in ("", "relief_routing") or bool(self.region)
+        return self.with_input or self.workflow in ("", RELIEF_ROUTING.name) or bool(self.region)
 
     def api_params(self, top: int) -> dict[str, str]:
         """Query parameters of the management API's instance query."""

@@ -97,7 +97,7 @@ from identity import (
     principal_from_headers,
 )
 from telemetry import activity_log, configure_telemetry
-from workflow_catalogue import workflow_of
+from workflow_catalogue import WORKFLOWS, workflow_of
 
 bp = df.Blueprint()
 
@@ -422,9 +422,9 @@ async def console_decisions(
     session.require(Permission.VIEW_DECISION_QUEUE)
     api = ManagementApi(client)
     rows = []
-    for workflow in ("maintenance_order", "fare_dispute", "relief_routing"):
+    for workflow in WORKFLOWS:
         # Inputs name who started each case (maker-checker) and a dispute's currency.
-        wanted = InstanceFilter(workflow=workflow, statuses=("Running", "Suspended"), with_input=True)
+        wanted = InstanceFilter(workflow=workflow.name, statuses=("Running", "Suspended"), with_input=True)
         rows += await api.all_instances(wanted)
     decisions = pending_decisions(rows)
     session.watch("decisions", {}, api.host_now())
