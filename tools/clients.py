@@ -49,6 +49,14 @@ API (all synchronous, `requests`-based; every method raises a `WorkflowClientErr
     .outcome(body) -> str | None                     the business outcome of a terminal status body
     client_for(app, instance_id) -> WorkflowClient | None   the client of an instance's workflow
 
+  Raw answers, for tests of the API (any body, any status, nothing raised for a 4xx): each
+  operation above also has a `*_response` form returning the `requests.Response` as it came:
+    start_response(body) / status_response(id) / audit_response(id)
+    MaintenanceOrderClient.approval_response(id, body, raw=None)   # raw: malformed JSON text
+    FareDisputeClient.evidence_response(id, body) / .decision_response(id, body)
+    ReliefRequestClient.change_response(id, body) / .confirmation_response(id, body)
+    .respond(method, id=None, *parts, body=None) any route of the workflow; `path`/`route` name them
+
 Errors: `WorkflowHostUnreachableError` (nothing answers: "start it with ./scripts/dev"),
 `WorkflowApiError` (an unexpected HTTP status; `.status`, `.body`, `.field` from a 400's
 `{"error", "field"}`), `WorkflowTimeoutError` (`.last_status`), `WorkflowFailedError`
@@ -108,6 +116,7 @@ __all__ = [
     "fare_dispute_body",
     "maintenance_order_body",
     "relief_request_body",
+    "shelter_confirmation_body",
     "supervised_fare_dispute_body",
 ]
 
@@ -163,13 +172,12 @@ class WorkflowClient:
 
     app: AppClient
     workflow: ClassVar[Workflow]  # its API collection, instance ids and name (workflow_catalogue)
+    AUDIT: ClassVar[str] = "audit"  # GET .../{id}/audit
 
     @property
     def name(self) -> str:
         """The workflow in words, for messages ("maintenance order")."""
         return self.workflow.title.lower()
-
-    AUDIT: ClassVar[str] = "audit"  # GET .../{id}/audit
 
     @classmethod
     def path(cls, business_id: str, *parts: str, encoded: bool = False) -> str:
@@ -477,6 +485,14 @@ def relief_request_body(
     return {"requestId": request_id, "priority": priority, "shelters": _shelter_list(shelters)}
 
 
+def shelter_confirmation_body(shelter_id: str, received: Mapping[str, int] | None = None) -> Json:
+    """A shelter's confirmation that its pallets arrived (`{sku: pallets}` received)."""
+    return {
+        "shelterId": shelter_id,
+        "receivedItems": [{"sku": sku, "pallets": count} for sku, count in (received or {}).items()],
+    }
+
+
 def _shelter_list(shelters: Mapping[str, Mapping[str, int]]) -> list[Json]:
     return [
         {"shelterId": shelter, "items": [{"sku": sku, "pallets": count} for sku, count in items.items()]}
@@ -528,10 +544,7 @@ class ReliefRequestClient(WorkflowClient):
 
     def confirm(self, request_id: str, shelter_id: str, received: Mapping[str, int] | None = None) -> Json:
         """`POST .../{requestId}/shelter-confirmations` (202); 409 unless that shelter awaits pallets."""
-        body: Json = {
-            "shelterId": shelter_id,
-            "receivedItems": [{"sku": sku, "pallets": count} for sku, count in (received or {}).items()],
-        }
+        body = shelter_confirmation_body(shelter_id, received)
         return self._expect(self.confirmation_response(request_id, body))
 
     def confirmation_response(self, request_id: str, body: Any) -> requests.Response:

@@ -17,7 +17,7 @@ from integrations.sandbox import SandboxSystem
 from tests.support.durable_http import DurableApi
 from tests.support.identity import READER, SUBMITTER, SUPERVISOR, LocalPrincipal, Tokens
 from tests.support.processes import HostProcess
-from tools.clients import FareDisputeClient
+from tools.clients import FareDisputeClient, fare_dispute_body
 from tools.harness import VirtualClock, poll_until
 
 # Retry timers (5 s) and host work follow the virtual clock: `settle` nudges it by this much.
@@ -34,14 +34,8 @@ def claim(
     customer_id: str = "cust-ana",
     currency: str = "EUR",
 ) -> JsonDict:
-    """A `POST /api/fare-disputes` body."""
-    return {
-        "disputeId": dispute_id,
-        "customerId": customer_id,
-        "tripId": trip_id,
-        "reason": reason,
-        "claimedAmount": {"amount": amount, "currency": currency},
-    }
+    """A `POST /api/fare-disputes` body (the portal's customer is cust-ana unless named)."""
+    return fare_dispute_body(dispute_id, trip_id, reason, amount, customer_id=customer_id, currency=currency)
 
 
 @dataclass

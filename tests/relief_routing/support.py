@@ -20,7 +20,7 @@ from tests.support.identity import (
     Tokens,
     person,
 )
-from tools.clients import ReliefRequestClient
+from tools.clients import ReliefRequestClient, relief_request_body, shelter_confirmation_body
 from tools.harness import VirtualClock, poll_until
 
 TEST_NETWORK = Path(__file__).parent / "network.json"
@@ -66,10 +66,7 @@ class ReliefApi:
         as_: LocalPrincipal | None = None,
     ) -> requests.Response:
         """The shelter's own desk confirms (or `as_`, to try someone else)."""
-        body: Json = {
-            "shelterId": shelter_id,
-            "receivedItems": [{"sku": sku, "pallets": count} for sku, count in (received or {}).items()],
-        }
+        body = shelter_confirmation_body(shelter_id, received)
         return self.client(as_ or shelter_desk(shelter_id)).confirmation_response(request_id, body)
 
     def status(self, request_id: str) -> Json:
@@ -131,14 +128,7 @@ class ReliefApi:
 
 def request_body(request_id: str, shelters: dict[str, dict[str, int]], priority: int = 3) -> Json:
     """A relief request body from {shelter: {sku: pallets}}."""
-    return {
-        "requestId": request_id,
-        "priority": priority,
-        "shelters": [
-            {"shelterId": shelter, "items": [{"sku": sku, "pallets": count} for sku, count in items.items()]}
-            for shelter, items in shelters.items()
-        ],
-    }
+    return relief_request_body(request_id, shelters, priority)
 
 
 def assert_inventory_consistent(levels: list[Json]) -> None:
