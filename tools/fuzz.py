@@ -624,10 +624,11 @@ def run_event_order_cases(base_url: str, failures: list[str]) -> int:
         FareDisputeClient(cast.submitter),
         ReliefRequestClient(cast.submitter),
     )
-    post = cast.submitter.request
-    approve = cast.approver.request
-    decide = cast.supervisor.request
-    confirm_as_staff = cast.staff_of("shelter-bayview-school").request
+    # Each step by the person it needs, answered raw (the checks read the status and body).
+    approver = MaintenanceOrderClient(cast.approver)
+    supervisor = FareDisputeClient(cast.supervisor)
+    desk = ReliefRequestClient(cast.staff_of("shelter-bayview-school"))
+    other_desk = ReliefRequestClient(cast.staff_of("shelter-hilltop-center"))
     run = uuid.uuid4().hex[:6]
     checked = 0
 
@@ -637,18 +638,18 @@ def run_event_order_cases(base_url: str, failures: list[str]) -> int:
     _expect(
         failures,
         "approval before the order exists",
-        approve("POST", orders.path(order_id, orders.APPROVAL), approval),
+        approver.approval_response(order_id, approval),
         {404},
     )
     orders.start(maintenance_order_body(order_id))
     _expect(
         failures,
         "duplicate order start",
-        post("POST", orders.workflow.collection, maintenance_order_body(order_id)),
+        orders.start_response(maintenance_order_body(order_id)),
         {409},
     )
     orders.wait_for_approval(order_id)
-    both = _concurrently([lambda: approve("POST", orders.path(order_id, orders.APPROVAL), approval)] * 3)
+    both = _concurrently([lambda: approver.approval_response(order_id, approval)] * 3)
     if sum(response.status_code == 202 for response in both) < 1:
         failures.append(f"concurrent approvals: none accepted: {[r.status_code for r in both]}")
     for response in both:
@@ -659,7 +660,7 @@ def run_event_order_cases(base_url: str, failures: list[str]) -> int:
     _expect(
         failures,
         "approval after release",
-        approve("POST", orders.path(order_id, orders.APPROVAL), approval),
+        approver.approval_response(order_id, approval),
         {409},
     )
     checked += 6
@@ -671,13 +672,11 @@ def run_event_order_cases(base_url: str, failures: list[str]) -> int:
     _expect(
         failures,
         "evidence while waiting for a supervisor",
-        post("POST", disputes.path(dispute_id, disputes.EVIDENCE), {"description": "late"}),
+        disputes.evidence_response(dispute_id, {"description": "late"}),
         {409},
     )
     decision = {"decision": "approve"}
-    for response in _concurrently(
-        [lambda: decide("POST", disputes.path(dispute_id, disputes.SUPERVISOR_DECISION), decision)] * 3
-    ):
+    for response in _concurrently([lambda: supervisor.decision_response(dispute_id, decision)] * 3):
         _expect(failures, "concurrent supervisor decision", response, {202, 409})
     _wait_terminal(disputes, dispute_id, base_url)
     refunds = [
@@ -690,7 +689,7 @@ def run_event_order_cases(base_url: str, failures: list[str]) -> int:
     _expect(
         failures,
         "decision after resolution",
-        decide("POST", disputes.path(dispute_id, disputes.SUPERVISOR_DECISION), decision),
+        supervisor.decision_response(dispute_id, decision),
         {409},
     )
     checked += 5
@@ -702,23 +701,17 @@ def run_event_order_cases(base_url: str, failures: list[str]) -> int:
     _expect(
         failures,
         "confirmation of a shelter outside the request",
-        cast.staff_of("shelter-hilltop-center").request(
-            "POST",
-            relief.path(request_id, relief.SHELTER_CONFIRMATIONS),
-            {"shelterId": "shelter-hilltop-center"},
-        ),
+        other_desk.confirmation_response(request_id, {"shelterId": "shelter-hilltop-center"}),
         {409},
     )
     confirm = {"shelterId": "shelter-bayview-school"}
-    for response in _concurrently(
-        [lambda: confirm_as_staff("POST", relief.path(request_id, relief.SHELTER_CONFIRMATIONS), confirm)] * 3
-    ):
+    for response in _concurrently([lambda: desk.confirmation_response(request_id, confirm)] * 3):
         _expect(failures, "concurrent confirmation", response, {202, 409})
     _wait_terminal(relief, request_id, base_url)
     _expect(
         failures,
         "change after completion",
-        post("POST", relief.path(request_id, relief.CHANGES), {"cancel": True}),
+        relief.change_response(request_id, {"cancel": True}),
         {409},
     )
     checked += 5
