@@ -6,7 +6,6 @@ each test its own order ids, so tests of one module can share a host.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -18,47 +17,19 @@ import requests
 
 from durable_wire import TERMINAL_STATUSES
 from integrations.sandbox import SandboxSystem
-from integrations.suppliers import SANDBOX_SUPPLIERS
 from tests.support.identity import APPROVER, READER, SUBMITTER, LocalPrincipal, Tokens
 from tests.support.processes import Azurite, HostProcess, make_host
-from tools.clients import MaintenanceOrderClient
+from tools.clients import MaintenanceOrderClient, maintenance_order_body
 from tools.harness import advance_clock, poll_until
 
 MAINTENANCE_APP = Path(__file__).parent / "app"
 CUSTOMER_EMAIL = "pat.customer@example.com"
 
 
-def part_numbers_for_every_supplier() -> list[str]:
-    """Part numbers that the sandbox catalogue spreads over all three suppliers (one each)."""
-    chosen: dict[str, str] = {}
-    for number in range(1000):
-        part = f"P-{number}"
-        supplier = SANDBOX_SUPPLIERS[hashlib.sha256(part.encode()).digest()[0] % len(SANDBOX_SUPPLIERS)]
-        chosen.setdefault(supplier, part)
-        if len(chosen) == len(SANDBOX_SUPPLIERS):
-            return sorted(chosen.values())
-    raise AssertionError("no part numbers found")
-
-
-PARTS = part_numbers_for_every_supplier()
-
-
 def order_body(order_id: str, **overrides: Any) -> dict[str, Any]:
-    """A valid order whose two findings need parts from all three sandbox suppliers."""
-    body: dict[str, Any] = {
-        "orderId": order_id,
-        "assetId": "A320-MSN-4711",
-        "customer": {"name": "Pat Customer", "email": CUSTOMER_EMAIL},
-        "inspection": {
-            "inspector": "Ines Inspector",
-            "findings": [
-                {"code": "CORR-12", "severity": "high", "partNumbers": PARTS[:2]},
-                {"code": "WEAR-3", "severity": "low", "partNumbers": [PARTS[2], PARTS[0]]},
-            ],
-        },
-    }
-    body.update(overrides)
-    return body
+    """A valid order whose two findings need parts from all three sandbox suppliers (the clients'
+    sample order, tools/clients.py; test_sample_order.py checks the supplier spread)."""
+    return {**maintenance_order_body(order_id), **overrides}
 
 
 def new_order_id(label: str) -> str:
