@@ -1,8 +1,8 @@
 """`python -m ops <command>`: one entry point for every operations command.
 
 Each command lives in its own module that exposes `register(subparsers)`; this file only wires
-them together. Operations commands live in `ops/`; the development tools (determinism lint, demo,
-fuzzing, soak) live in `tools/` and keep their `python -m ops` names. Exit codes: 0 ok, 1 a check
+them together. Operations commands live in `ops/`; the development tools (determinism lint, replay
+check, demo, fuzzing, soak) live in `tools/` and keep their `python -m ops` names. Exit codes: 0 ok, 1 a check
 failed or an operation failed, 2 usage error.
 """
 
@@ -20,7 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ops.preflight",
     "ops.package",
     "ops.release",
-    "ops.replay.cli",
+    "tools.replay.cli",
     "ops.instances",
     "ops.audit.cli",
     "tools.demo",

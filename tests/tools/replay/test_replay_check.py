@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from ops.__main__ import main
-from ops.replay.replayer import compare_values
-from tests.ops.replay.scenarios import HISTORIES, SAMPLES
+from tests.tools.replay.scenarios import HISTORIES, SAMPLES
+from tools.replay.replayer import compare_values
 
 SAMPLES_HISTORIES = HISTORIES / "samples"
 

@@ -2,7 +2,7 @@
 
 Each app folder is imported as `function_app` with its root on `sys.path`, and the SDK allows one
 `get_functions()` per app, so two apps (or the repository and a release package) cannot share a
-process. `python -m ops.replay.worker --app-root DIR FILE...` prints a JSON list of results.
+process. `python -m tools.replay.worker --app-root DIR FILE...` prints a JSON list of results.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from pathlib import Path
 
 from devhost.config import apply_local_settings, load_local_settings
 from devhost.loader import load_app
-from ops.replay.history_file import HistoryFileError, load
-from ops.replay.replayer import Difference, ReplayResult, replay_record
+from tools.replay.history_file import HistoryFileError, load
+from tools.replay.replayer import Difference, ReplayResult, replay_record
 
 
 def replay_files(app_root: Path, files: Sequence[Path], *, allow_value_changes: bool) -> list[ReplayResult]:
@@ -37,7 +37,7 @@ def replay_files(app_root: Path, files: Sequence[Path], *, allow_value_changes: 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the worker process; the caller reads stdout."""
-    parser = argparse.ArgumentParser(prog="python -m ops.replay.worker")
+    parser = argparse.ArgumentParser(prog="python -m tools.replay.worker")
     parser.add_argument("--app-root", type=Path, required=True)
     parser.add_argument("--allow-value-changes", action="store_true")
     parser.add_argument("files", nargs="+", type=Path)

@@ -32,8 +32,8 @@ from ops.durable_client import (
     default_base_url,
     system_key,
 )
-from ops.replay.history_file import HistoryFileError, find_history_files, load, record_instance
-from ops.replay.replayer import Difference, ReplayResult
+from tools.replay.history_file import HistoryFileError, find_history_files, load, record_instance
+from tools.replay.replayer import Difference, ReplayResult
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_HISTORIES = REPO_ROOT / "tests" / "histories"
@@ -59,8 +59,8 @@ def resolve_app_root(app_root: str) -> Path:
 
 
 def run_worker(app_root: Path, files: Sequence[Path], *, allow_value_changes: bool) -> list[ReplayResult]:
-    """Replay `files` against `app_root` in a fresh interpreter (see ops/replay/worker.py)."""
-    command = [sys.executable, "-m", "ops.replay.worker", "--app-root", str(app_root)]
+    """Replay `files` against `app_root` in a fresh interpreter (see tools/replay/worker.py)."""
+    command = [sys.executable, "-m", "tools.replay.worker", "--app-root", str(app_root)]
     if allow_value_changes:
         command.append("--allow-value-changes")
     env = dict(os.environ)

@@ -1,8 +1,8 @@
-"""Regenerate recorded histories: `.venv/bin/python -m tests.ops.replay.recording [SUITE ...]`.
+"""Regenerate recorded histories: `.venv/bin/python -m tests.tools.replay.recording [SUITE ...]`.
 
-Starts Azurite and a devhost for the suite's app, runs every scenario of tests/ops/replay/scenarios.py
+Starts Azurite and a devhost for the suite's app, runs every scenario of tests/tools/replay/scenarios.py
 through the management API, and records each instance (with its sub-orchestrations) into the
-suite's folder under tests/histories/ with `ops.replay.history_file.record_instance`, the code
+suite's folder under tests/histories/ with `tools.replay.history_file.record_instance`, the code
 behind `python -m ops replay-record`.
 """
 
@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ops.durable_client import DurableClient
-from ops.replay.history_file import record_instance
-from tests.ops.replay.scenarios import REPO_ROOT, SUITES, Scenario, Suite
 from tests.support.durable_http import DurableApi
 from tests.support.processes import Azurite, HostProcess, make_host
+from tests.tools.replay.scenarios import REPO_ROOT, SUITES, Scenario, Suite
+from tools.replay.history_file import record_instance
 
 
 def instance_id_for(scenario: Scenario) -> str:
@@ -66,7 +66,7 @@ def record_suite(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Record the named suites (default: all)."""
-    parser = argparse.ArgumentParser(prog="python -m tests.ops.replay.recording", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tests.tools.replay.recording", description=__doc__)
     parser.add_argument("suites", nargs="*", choices=sorted(SUITES), help="suites to record (default: all)")
     parser.add_argument(
         "--only",

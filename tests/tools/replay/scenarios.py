@@ -3,7 +3,7 @@
 A scenario starts an orchestrator under a fixed instance id (so regenerated files diff cleanly),
 drives it the way a user would (raise events, wait) and ends in a terminal or steady state. To add
 a workflow's histories: add a suite (or scenarios) here, then run
-`.venv/bin/python -m tests.ops.replay.recording <suite>`.
+`.venv/bin/python -m tests.tools.replay.recording <suite>`.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from devhost.shim import (
 )
 from devhost.worker.runner import OUT_OF_PROC_MARKER
 from durable_wire import EVENT_TYPE_NAMES, EventType, RuntimeStatus
-from ops.replay.history_file import HistoryRecord
+from tools.replay.history_file import HistoryRecord
 
 Severity = Literal["error", "warning"]
 
