@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Annotated, Literal, Protocol
 
 from pydantic import Field
 
 from contracts import ContractModel
-from integrations.http_transport import HttpTransport
-from integrations.sandbox import SandboxSystem, stable_id
+from integrations.http_transport import HttpAdapter
+from integrations.sandbox import SandboxAdapter, stable_id
 
 SYSTEM = "customer_messaging"
 
@@ -39,37 +38,25 @@ class CustomerMessaging(Protocol):
         ...
 
 
-class HttpCustomerMessaging:
+class HttpCustomerMessaging(HttpAdapter):
     """The messaging provider over HTTP (`CUSTOMER_MESSAGING_BASE_URL`, `..._API_KEY`)."""
-
-    def __init__(self, transport: HttpTransport) -> None:
-        self._transport = transport
 
     def send(self, message: CustomerMessage, idempotency_key: str) -> MessageReceipt:
         """POST /messages with the Idempotency-Key header."""
-        return MessageReceipt.from_dict(self._transport.post("messages", message.to_dict(), idempotency_key))
+        return self._transport.post_model("messages", message, idempotency_key, MessageReceipt)
 
 
-class SandboxCustomerMessaging:
-    """Messages recorded in Azurite, once per key."""
+class SandboxCustomerMessaging(SandboxAdapter):
+    """Messages recorded in Azurite (`SANDBOX_FAULTS_CUSTOMER_MESSAGING`), once per key."""
 
-    def __init__(self, sandbox: SandboxSystem) -> None:
-        self.sandbox = sandbox
-
-    @classmethod
-    def from_settings(cls, environ: Mapping[str, str] | None = None) -> SandboxCustomerMessaging:
-        """The sandbox with faults from `SANDBOX_FAULTS_CUSTOMER_MESSAGING`."""
-        return cls(SandboxSystem.from_settings(SYSTEM, environ))
+    system = SYSTEM
 
     def send(self, message: CustomerMessage, idempotency_key: str) -> MessageReceipt:
         """Record the message once per key."""
 
-        def respond() -> dict[str, object]:
-            receipt = MessageReceipt(
+        def respond() -> MessageReceipt:
+            return MessageReceipt(
                 message_id=stable_id("msg", idempotency_key), channel=message.channel, status="queued"
             )
-            return receipt.to_dict()
 
-        return MessageReceipt.from_dict(
-            self.sandbox.mutate("send", idempotency_key, message.to_dict(), respond)
-        )
+        return self.sandbox.record_once("send", idempotency_key, message, MessageReceipt, respond)

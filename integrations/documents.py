@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Mapping
 from typing import Annotated, Protocol
 
 from azure.core.exceptions import ResourceNotFoundError
@@ -13,8 +12,8 @@ from pydantic import Field
 
 from contracts import ContractModel
 from integrations.errors import IntegrationRejectedError
-from integrations.http_transport import HttpTransport
-from integrations.sandbox import SandboxSystem, stable_id
+from integrations.http_transport import HttpAdapter
+from integrations.sandbox import SandboxAdapter, stable_id
 
 SYSTEM = "documents"
 
@@ -48,11 +47,8 @@ class _StoreRequest(ContractModel):
     size: int
 
 
-class HttpDocumentStore:
+class HttpDocumentStore(HttpAdapter):
     """The document store over HTTP (`DOCUMENTS_BASE_URL`, `DOCUMENTS_API_KEY`)."""
-
-    def __init__(self, transport: HttpTransport) -> None:
-        self._transport = transport
 
     def store(self, name: str, content: bytes, content_type: str, idempotency_key: str) -> DocumentReceipt:
         """POST /documents (content base64 in JSON) with the Idempotency-Key header."""
@@ -73,16 +69,10 @@ class HttpDocumentStore:
         return base64.b64decode(body["contentBase64"])
 
 
-class SandboxDocumentStore:
+class SandboxDocumentStore(SandboxAdapter):
     """Documents in Azurite: content under `documents/state/<document id>`, one filing per key."""
 
-    def __init__(self, sandbox: SandboxSystem) -> None:
-        self.sandbox = sandbox
-
-    @classmethod
-    def from_settings(cls, environ: Mapping[str, str] | None = None) -> SandboxDocumentStore:
-        """The sandbox with faults from `SANDBOX_FAULTS_DOCUMENTS`."""
-        return cls(SandboxSystem.from_settings(SYSTEM, environ))
+    system = SYSTEM
 
     def store(self, name: str, content: bytes, content_type: str, idempotency_key: str) -> DocumentReceipt:
         """Write the content under an id derived from the key (so a retry rewrites the same blob)."""
@@ -90,7 +80,7 @@ class SandboxDocumentStore:
         request = _StoreRequest(name=name, content_type=content_type, sha256=digest, size=len(content))
         document_id = stable_id("doc", idempotency_key)
 
-        def respond() -> dict[str, object]:
+        def respond() -> DocumentReceipt:
             self.sandbox.container.get_blob_client(self.sandbox.state_blob(document_id)).upload_blob(
                 content, overwrite=True, content_settings=ContentSettings(content_type=content_type)
             )
@@ -100,11 +90,9 @@ class SandboxDocumentStore:
                 content_type=content_type,
                 size=len(content),
                 sha256=digest,
-            ).to_dict()
+            )
 
-        return DocumentReceipt.from_dict(
-            self.sandbox.mutate("store", idempotency_key, request.to_dict(), respond)
-        )
+        return self.sandbox.record_once("store", idempotency_key, request, DocumentReceipt, respond)
 
     def fetch(self, document_id: str) -> bytes:
         """The stored content; IntegrationRejectedError (404) for an unknown id."""

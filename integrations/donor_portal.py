@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Annotated, Protocol
 
 from pydantic import Field
 
 from contracts import ContractModel
-from integrations.http_transport import HttpTransport
-from integrations.sandbox import SandboxSystem, stable_id
+from integrations.http_transport import HttpAdapter
+from integrations.sandbox import SandboxAdapter, stable_id
 
 SYSTEM = "donor_portal"
 
@@ -40,38 +39,25 @@ class DonorPortal(Protocol):
         ...
 
 
-class HttpDonorPortal:
+class HttpDonorPortal(HttpAdapter):
     """The portal over HTTP (`DONOR_PORTAL_BASE_URL`, `DONOR_PORTAL_API_KEY`)."""
-
-    def __init__(self, transport: HttpTransport) -> None:
-        self._transport = transport
 
     def publish(self, update: DonorUpdate, idempotency_key: str) -> DonorUpdateReceipt:
         """POST /updates with the Idempotency-Key header."""
-        return DonorUpdateReceipt.from_dict(
-            self._transport.post("updates", update.to_dict(), idempotency_key)
-        )
+        return self._transport.post_model("updates", update, idempotency_key, DonorUpdateReceipt)
 
 
-class SandboxDonorPortal:
-    """Portal updates recorded in Azurite, once per key."""
+class SandboxDonorPortal(SandboxAdapter):
+    """Portal updates recorded in Azurite (`SANDBOX_FAULTS_DONOR_PORTAL`), once per key."""
 
-    def __init__(self, sandbox: SandboxSystem) -> None:
-        self.sandbox = sandbox
-
-    @classmethod
-    def from_settings(cls, environ: Mapping[str, str] | None = None) -> SandboxDonorPortal:
-        """The sandbox with faults from `SANDBOX_FAULTS_DONOR_PORTAL`."""
-        return cls(SandboxSystem.from_settings(SYSTEM, environ))
+    system = SYSTEM
 
     def publish(self, update: DonorUpdate, idempotency_key: str) -> DonorUpdateReceipt:
         """Record the update once per key."""
 
-        def respond() -> dict[str, object]:
+        def respond() -> DonorUpdateReceipt:
             return DonorUpdateReceipt(
                 update_id=stable_id("du", idempotency_key), request_id=update.request_id, status=update.status
-            ).to_dict()
+            )
 
-        return DonorUpdateReceipt.from_dict(
-            self.sandbox.mutate("publish", idempotency_key, update.to_dict(), respond)
-        )
+        return self.sandbox.record_once("publish", idempotency_key, update, DonorUpdateReceipt, respond)

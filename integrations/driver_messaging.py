@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Annotated, Literal, Protocol
 
 from pydantic import Field
 
 from contracts import ContractModel
-from integrations.http_transport import HttpTransport
-from integrations.sandbox import SandboxSystem, stable_id
+from integrations.http_transport import HttpAdapter
+from integrations.sandbox import SandboxAdapter, stable_id
 
 SYSTEM = "driver_messaging"
 
@@ -39,38 +38,31 @@ class DriverMessaging(Protocol):
         ...
 
 
-class HttpDriverMessaging:
+class HttpDriverMessaging(HttpAdapter):
     """The dispatch API over HTTP (`DRIVER_MESSAGING_BASE_URL`, `..._API_KEY`)."""
-
-    def __init__(self, transport: HttpTransport) -> None:
-        self._transport = transport
 
     def notify(self, notification: DriverNotification, idempotency_key: str) -> DriverNotificationReceipt:
         """POST /notifications with the Idempotency-Key header."""
-        body = self._transport.post("notifications", notification.to_dict(), idempotency_key)
-        return DriverNotificationReceipt.from_dict(body)
+        return self._transport.post_model(
+            "notifications", notification, idempotency_key, DriverNotificationReceipt
+        )
 
 
-class SandboxDriverMessaging:
-    """Driver notifications recorded in Azurite, once per key."""
+class SandboxDriverMessaging(SandboxAdapter):
+    """Driver notifications recorded in Azurite (`SANDBOX_FAULTS_DRIVER_MESSAGING`), once per key."""
 
-    def __init__(self, sandbox: SandboxSystem) -> None:
-        self.sandbox = sandbox
-
-    @classmethod
-    def from_settings(cls, environ: Mapping[str, str] | None = None) -> SandboxDriverMessaging:
-        """The sandbox with faults from `SANDBOX_FAULTS_DRIVER_MESSAGING`."""
-        return cls(SandboxSystem.from_settings(SYSTEM, environ))
+    system = SYSTEM
 
     def notify(self, notification: DriverNotification, idempotency_key: str) -> DriverNotificationReceipt:
         """Record the notification once per key."""
 
-        def respond() -> dict[str, object]:
+        def respond() -> DriverNotificationReceipt:
             return DriverNotificationReceipt(
                 notification_id=stable_id("dn", idempotency_key),
                 driver_id=notification.driver_id,
                 status="queued",
-            ).to_dict()
+            )
 
-        body = self.sandbox.mutate("notify", idempotency_key, notification.to_dict(), respond)
-        return DriverNotificationReceipt.from_dict(body)
+        return self.sandbox.record_once(
+            "notify", idempotency_key, notification, DriverNotificationReceipt, respond
+        )

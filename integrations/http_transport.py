@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 
-from contracts import duration_setting
+from contracts import ContractModel, duration_setting
 from integrations.errors import (
     IntegrationNotConfiguredError,
     IntegrationRejectedError,
@@ -29,6 +29,7 @@ from integrations.errors import (
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 DEFAULT_TIMEOUT = "PT30S"
+ReceiptT = TypeVar("ReceiptT", bound=ContractModel)
 
 
 class HttpTransport:
@@ -74,6 +75,12 @@ class HttpTransport:
             raise ValueError(f"{self.system} POST {path}: an idempotency key is required")
         return self._send("POST", path, json_body=body, headers={IDEMPOTENCY_HEADER: idempotency_key})
 
+    def post_model(
+        self, path: str, request: ContractModel, idempotency_key: str, receipt_type: type[ReceiptT]
+    ) -> ReceiptT:
+        """POST a typed request with the `Idempotency-Key` header and parse the typed answer."""
+        return receipt_type.from_dict(self.post(path, request.to_dict(), idempotency_key))
+
     def _send(
         self,
         method: str,
@@ -113,3 +120,10 @@ class HttpTransport:
             return response.json()
         except ValueError:
             raise TransientIntegrationError(self.system, f"{where}: response is not JSON") from None
+
+
+class HttpAdapter:
+    """Base of each system's HTTP implementation: the transport its calls go through."""
+
+    def __init__(self, transport: HttpTransport) -> None:
+        self._transport = transport

@@ -26,8 +26,8 @@ from pydantic import Field
 
 from contracts import ContractModel
 from integrations.errors import IntegrationRejectedError, ReservationNotFoundError, TransientIntegrationError
-from integrations.http_transport import HttpTransport
-from integrations.sandbox import SandboxSystem
+from integrations.http_transport import HttpAdapter
+from integrations.sandbox import SandboxAdapter
 
 SYSTEM = "inventory"
 # Optimistic concurrency: how often a change is re-applied after losing a race before giving up
@@ -92,11 +92,8 @@ class InventoryStore(Protocol):
         ...
 
 
-class HttpInventoryStore:
+class HttpInventoryStore(HttpAdapter):
     """The inventory API over HTTP (`INVENTORY_BASE_URL`, `INVENTORY_API_KEY`)."""
-
-    def __init__(self, transport: HttpTransport) -> None:
-        self._transport = transport
 
     def levels(self) -> list[StockLevel]:
         """GET /stock."""
@@ -109,31 +106,27 @@ class HttpInventoryStore:
 
     def reserve(self, request: ReserveRequest, idempotency_key: str) -> Reservation:
         """POST /reservations with the Idempotency-Key header."""
-        return Reservation.from_dict(self._transport.post("reservations", request.to_dict(), idempotency_key))
+        return self._transport.post_model("reservations", request, idempotency_key, Reservation)
 
     def release(self, depot_id: str, sku: str, idempotency_key: str) -> Reservation:
         """POST /reservations/{key}/release."""
-        path = f"reservations/{quote(idempotency_key, safe='')}/release"
-        body = self._transport.post(path, {"depotId": depot_id, "sku": sku}, f"{idempotency_key}:release")
-        return Reservation.from_dict(body)
+        return self._settle("release", depot_id, sku, idempotency_key)
 
     def deliver(self, depot_id: str, sku: str, idempotency_key: str) -> Reservation:
         """POST /reservations/{key}/deliver."""
-        path = f"reservations/{quote(idempotency_key, safe='')}/deliver"
-        body = self._transport.post(path, {"depotId": depot_id, "sku": sku}, f"{idempotency_key}:deliver")
+        return self._settle("deliver", depot_id, sku, idempotency_key)
+
+    def _settle(self, action: str, depot_id: str, sku: str, idempotency_key: str) -> Reservation:
+        """POST /reservations/{key}/{action}, itself keyed `<key>:<action>`."""
+        path = f"reservations/{quote(idempotency_key, safe='')}/{action}"
+        body = self._transport.post(path, {"depotId": depot_id, "sku": sku}, f"{idempotency_key}:{action}")
         return Reservation.from_dict(body)
 
 
-class SandboxInventoryStore:
-    """Inventory in Azurite with ETag-conditional writes."""
+class SandboxInventoryStore(SandboxAdapter):
+    """Inventory in Azurite (`SANDBOX_FAULTS_INVENTORY`) with ETag-conditional writes."""
 
-    def __init__(self, sandbox: SandboxSystem) -> None:
-        self.sandbox = sandbox
-
-    @classmethod
-    def from_settings(cls, environ: Mapping[str, str] | None = None) -> SandboxInventoryStore:
-        """The sandbox with faults from `SANDBOX_FAULTS_INVENTORY`."""
-        return cls(SandboxSystem.from_settings(SYSTEM, environ))
+    system = SYSTEM
 
     def levels(self) -> list[StockLevel]:
         """Read every depot/SKU blob (no faults: this is the operator's view)."""
@@ -182,30 +175,34 @@ class SandboxInventoryStore:
 
     def release(self, depot_id: str, sku: str, idempotency_key: str) -> Reservation:
         """Return the reservation's pallets to available; a second release changes nothing."""
-
-        def change(data: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-            entry = _entry(data, idempotency_key)
-            if entry["status"] in ("released", "delivered"):
-                return data, False
-            entry["status"] = "released"
-            return data, True
-
-        return self._transition("release", depot_id, sku, idempotency_key, change)
+        return self._settle("release", "released", depot_id, sku, idempotency_key)
 
     def deliver(self, depot_id: str, sku: str, idempotency_key: str) -> Reservation:
         """Move the reservation's pallets to delivered; a second delivery changes nothing."""
-
-        def change(data: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-            entry = _entry(data, idempotency_key)
-            if entry["status"] in ("released", "delivered"):
-                return data, False
-            entry["status"] = "delivered"
-            data["delivered"] = int(data["delivered"]) + int(entry["pallets"])
-            return data, True
-
-        return self._transition("deliver", depot_id, sku, idempotency_key, change)
+        return self._settle("deliver", "delivered", depot_id, sku, idempotency_key)
 
     # -- internals ----------------------------------------------------------------------------
+
+    def _settle(
+        self,
+        operation: str,
+        outcome: Literal["released", "delivered"],
+        depot_id: str,
+        sku: str,
+        key: str,
+    ) -> Reservation:
+        """End a held reservation as `outcome`; an ended one (either way) is left as it is."""
+
+        def change(data: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+            entry = _entry(data, key)
+            if entry["status"] in ("released", "delivered"):
+                return data, False
+            entry["status"] = outcome
+            if outcome == "delivered":
+                data["delivered"] = int(data["delivered"]) + int(entry["pallets"])
+            return data, True
+
+        return self._transition(operation, depot_id, sku, key, change)
 
     def _transition(
         self,

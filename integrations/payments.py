@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Annotated, Literal, Protocol
 
 from pydantic import Field
 
 from contracts import ContractModel, Money
-from integrations.http_transport import HttpTransport
-from integrations.sandbox import SandboxSystem, stable_id
+from integrations.http_transport import HttpAdapter
+from integrations.sandbox import SandboxAdapter, stable_id
 
 SYSTEM = "payments"
 
@@ -39,32 +38,23 @@ class PaymentGateway(Protocol):
         ...
 
 
-class HttpPaymentGateway:
+class HttpPaymentGateway(HttpAdapter):
     """The gateway over HTTP (`PAYMENTS_BASE_URL`, `PAYMENTS_API_KEY`)."""
-
-    def __init__(self, transport: HttpTransport) -> None:
-        self._transport = transport
 
     def refund(self, request: RefundRequest, idempotency_key: str) -> RefundReceipt:
         """POST /refunds with the Idempotency-Key header."""
-        return RefundReceipt.from_dict(self._transport.post("refunds", request.to_dict(), idempotency_key))
+        return self._transport.post_model("refunds", request, idempotency_key, RefundReceipt)
 
 
-class SandboxPaymentGateway:
-    """The gateway in Azurite: refunds recorded once per key."""
+class SandboxPaymentGateway(SandboxAdapter):
+    """The gateway in Azurite (`SANDBOX_FAULTS_PAYMENTS`): refunds recorded once per key."""
 
-    def __init__(self, sandbox: SandboxSystem) -> None:
-        self.sandbox = sandbox
-
-    @classmethod
-    def from_settings(cls, environ: Mapping[str, str] | None = None) -> SandboxPaymentGateway:
-        """The sandbox with faults from `SANDBOX_FAULTS_PAYMENTS`."""
-        return cls(SandboxSystem.from_settings(SYSTEM, environ))
+    system = SYSTEM
 
     def refund(self, request: RefundRequest, idempotency_key: str) -> RefundReceipt:
         """Record the refund once per key; a zero amount is declined."""
 
-        def respond() -> dict[str, object]:
+        def respond() -> RefundReceipt:
             status: Literal["succeeded", "declined"] = (
                 "succeeded" if request.amount.amount > 0 else "declined"
             )
@@ -73,8 +63,6 @@ class SandboxPaymentGateway:
                 payment_reference=request.payment_reference,
                 amount=request.amount,
                 status=status,
-            ).to_dict()
+            )
 
-        return RefundReceipt.from_dict(
-            self.sandbox.mutate("refund", idempotency_key, request.to_dict(), respond)
-        )
+        return self.sandbox.record_once("refund", idempotency_key, request, RefundReceipt, respond)

@@ -38,7 +38,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, Self, TypeVar
 from urllib.parse import quote
 
 from azure.core import MatchConditions
@@ -46,6 +46,7 @@ from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import ContainerClient
 
 from blob_clients import container_client
+from contracts import ContractModel
 from integrations.errors import IdempotencyKeyReusedError, IntegrationTimeoutError, TransientIntegrationError
 
 SANDBOX_CONTAINER_PURPOSE = "sandbox"
@@ -57,6 +58,7 @@ TRANSIENT_RUN_LIMIT = 3
 FaultMode = Literal["transient", "timeout", "timeout_after_commit"]
 FAULT_MODES: tuple[FaultMode, ...] = ("transient", "timeout", "timeout_after_commit")
 JsonDict = dict[str, Any]
+ReceiptT = TypeVar("ReceiptT", bound=ContractModel)
 
 
 @dataclass(frozen=True)
@@ -200,6 +202,18 @@ class SandboxSystem:
             self._raise_fault(fault, operation)
         return response
 
+    def record_once(
+        self,
+        operation: str,
+        idempotency_key: str,
+        request: ContractModel,
+        receipt_type: type[ReceiptT],
+        respond: Callable[[], ReceiptT],
+    ) -> ReceiptT:
+        """`mutate` with typed models: a repeated key returns the first receipt, parsed again."""
+        response = self.mutate(operation, idempotency_key, request.to_dict(), lambda: respond().to_dict())
+        return receipt_type.from_dict(response)
+
     def transition(
         self, operation: str, idempotency_key: str, apply: Callable[[], tuple[JsonDict, bool]]
     ) -> JsonDict:
@@ -319,6 +333,20 @@ class SandboxSystem:
         with _created_lock:
             _created_append_blobs.add(blob.url)
         return dict(blob.append_block(data))
+
+
+class SandboxAdapter:
+    """Base of each system's sandbox implementation: its `SandboxSystem`, built from app settings."""
+
+    system: ClassVar[str]
+
+    def __init__(self, sandbox: SandboxSystem) -> None:
+        self.sandbox = sandbox
+
+    @classmethod
+    def from_settings(cls, environ: Mapping[str, str] | None = None) -> Self:
+        """The sandbox of `cls.system` with faults from `SANDBOX_FAULTS_<SYSTEM>`."""
+        return cls(SandboxSystem.from_settings(cls.system, environ))
 
 
 def _fingerprint(operation: str, request: JsonDict) -> str:

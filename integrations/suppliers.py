@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
 from typing import Annotated, Protocol
 
 from pydantic import Field
 
 from contracts import ContractModel
-from integrations.http_transport import HttpTransport
-from integrations.sandbox import SandboxSystem, stable_id
+from integrations.http_transport import HttpAdapter
+from integrations.sandbox import SandboxAdapter, stable_id
 
 SYSTEM = "suppliers"
 SANDBOX_SUPPLIERS = ("supplier-north", "supplier-east", "supplier-south")
@@ -60,11 +59,8 @@ class SupplierApi(Protocol):
         ...
 
 
-class HttpSupplierApi:
+class HttpSupplierApi(HttpAdapter):
     """The supplier API over HTTP (`SUPPLIERS_BASE_URL`, `SUPPLIERS_API_KEY`)."""
-
-    def __init__(self, transport: HttpTransport) -> None:
-        self._transport = transport
 
     def find_parts(self, part_numbers: list[str]) -> list[PartOffer]:
         """GET /parts?partNumber=..."""
@@ -73,21 +69,13 @@ class HttpSupplierApi:
 
     def request_parts(self, request: PartsRequest, idempotency_key: str) -> PartsRequestReceipt:
         """POST /part-requests with the Idempotency-Key header."""
-        return PartsRequestReceipt.from_dict(
-            self._transport.post("part-requests", request.to_dict(), idempotency_key)
-        )
+        return self._transport.post_model("part-requests", request, idempotency_key, PartsRequestReceipt)
 
 
-class SandboxSupplierApi:
-    """Suppliers in Azurite: a deterministic catalogue and deduped part requests."""
+class SandboxSupplierApi(SandboxAdapter):
+    """Suppliers in Azurite (`SANDBOX_FAULTS_SUPPLIERS`): a fixed catalogue and deduped part requests."""
 
-    def __init__(self, sandbox: SandboxSystem) -> None:
-        self.sandbox = sandbox
-
-    @classmethod
-    def from_settings(cls, environ: Mapping[str, str] | None = None) -> SandboxSupplierApi:
-        """The sandbox with faults from `SANDBOX_FAULTS_SUPPLIERS`."""
-        return cls(SandboxSystem.from_settings(SYSTEM, environ))
+    system = SYSTEM
 
     def find_parts(self, part_numbers: list[str]) -> list[PartOffer]:
         """Each part goes to one of three suppliers, chosen by a hash of its number."""
@@ -110,14 +98,14 @@ class SandboxSupplierApi:
     def request_parts(self, request: PartsRequest, idempotency_key: str) -> PartsRequestReceipt:
         """Record the request once per key."""
 
-        def respond() -> dict[str, object]:
+        def respond() -> PartsRequestReceipt:
             return PartsRequestReceipt(
                 supplier_request_id=stable_id("sr", idempotency_key),
                 supplier_id=request.supplier_id,
                 status="accepted",
                 parts_count=sum(line.quantity for line in request.parts),
-            ).to_dict()
+            )
 
-        return PartsRequestReceipt.from_dict(
-            self.sandbox.mutate("request_parts", idempotency_key, request.to_dict(), respond)
+        return self.sandbox.record_once(
+            "request_parts", idempotency_key, request, PartsRequestReceipt, respond
         )
