@@ -2,8 +2,9 @@
 # (azure-functions-durable 1.x decorators carry no types; the functions themselves are fully typed)
 """Audit evidence over HTTP: the sealed packet, its report, the business documents, the keys.
 
-Each workflow's API module serves its own cases through the helpers here
-(`GET <collection>/{id}/audit`, `.../audit/report?format=html|pdf`, `.../documents/{name}.{pdf|html}`);
+Each workflow's API module serves its own cases with `serve_case_evidence` (`GET
+<collection>/{id}/audit`, `.../audit/report?format=html|pdf`, `.../documents/{name}.{pdf|html}`,
+registered as `get_<resource>_audit`, `get_<resource>_audit_report`, `get_<resource>_document`);
 this module adds the routes that work for any instance:
 
 - `GET audit/packets/{instanceId}`: the sealed packet as stored (canonical JSON, the same bytes on
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import azure.durable_functions as df
@@ -34,7 +36,7 @@ from pydantic import Field
 from api.access import authorize
 from api.errors import Conflict, InstanceNotFound, InvalidRequest
 from api.handlers import json_errors, json_response
-from api.validation import parse_body
+from api.validation import parse_body, route_identifier
 from audit_packets.case_report import CaseProfile
 from audit_packets.render_html import STYLE_SHA256, document_html
 from audit_packets.render_pdf import document_pdf
@@ -168,6 +170,68 @@ def document_response(evidence: Evidence, document: str) -> func.HttpResponse:
         )
     media = "application/pdf" if match["format"] == "pdf" else "text/html"
     return func.HttpResponse(stored.content, mimetype=media, headers=headers)
+
+
+# -- routes for the cases of one workflow ---------------------------------------------------------
+
+
+def serve_case_evidence(
+    blueprint: df.Blueprint,
+    *,
+    collection: str,
+    id_parameter: str,
+    resource: str,
+    instance_id_for: Callable[[str], str],
+    profile: CaseProfile,
+) -> None:
+    """Register a workflow's three evidence routes on its blueprint (Operations roles only).
+
+    `GET <collection>/{<id_parameter>}/audit` (`get_<resource>_audit`): the sealed packet as stored
+    once sealed, else an interim snapshot; `.../audit/report` (`get_<resource>_audit_report`): the
+    report for a person, `format=html` (default) or `pdf`; `.../documents/{document}`
+    (`get_<resource>_document`): a business document as sealed, 409 before. 404 names the case.
+    """
+    function = resource.replace(" ", "_")
+    case_route = f"{collection}/{{{id_parameter}}}"
+
+    async def case_evidence(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> Evidence:
+        authorize(req, Permission.READ_OPERATIONS)
+        identifier = route_identifier(req, id_parameter)
+        return await evidence_of(client, instance_id_for(identifier), profile, resource, identifier)
+
+    @blueprint.function_name(name=f"get_{function}_audit")
+    @blueprint.route(route=f"{case_route}/audit", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+    @blueprint.durable_client_input(client_name="client")
+    @json_errors
+    async def get_case_audit(
+        req: func.HttpRequest, client: df.DurableOrchestrationClient
+    ) -> func.HttpResponse:
+        """The case's audit packet: sealed (the stored bytes) once finished, else an interim snapshot."""
+        return packet_response(await case_evidence(req, client))
+
+    @blueprint.function_name(name=f"get_{function}_audit_report")
+    @blueprint.route(route=f"{case_route}/audit/report", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+    @blueprint.durable_client_input(client_name="client")
+    @json_errors
+    async def get_case_audit_report(
+        req: func.HttpRequest, client: df.DurableOrchestrationClient
+    ) -> func.HttpResponse:
+        """The case's audit report for a person: `format=html` (default, a page) or `format=pdf`."""
+        evidence = await case_evidence(req, client)
+        return report_response(evidence, str(req.params.get("format") or "html"))
+
+    @blueprint.function_name(name=f"get_{function}_document")
+    @blueprint.route(
+        route=f"{case_route}/documents/{{document}}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS
+    )
+    @blueprint.durable_client_input(client_name="client")
+    @json_errors
+    async def get_case_document(
+        req: func.HttpRequest, client: df.DurableOrchestrationClient
+    ) -> func.HttpResponse:
+        """A business document of the case as sealed (`<name>.pdf` / `.html`); 409 before."""
+        evidence = await case_evidence(req, client)
+        return document_response(evidence, str(req.route_params.get("document", "")))
 
 
 # -- routes for any instance -----------------------------------------------------------------------

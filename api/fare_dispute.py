@@ -13,7 +13,9 @@
   the case waits for, outcome.
 - `GET /api/fare-disputes/{disputeId}/audit` (`Operations.Reader`/`Operator`): the audit packet
   (built from history, redacted, stored as a blob): decisions with who and when, rules applied,
-  refund, messages sent.
+  refund, messages sent. `.../audit/report?format=html|pdf`: the report for a person;
+  `.../documents/resolution-letter.{pdf|html}`: the letter sealed with the packet (all three
+  registered by `api.audit.serve_case_evidence`).
 
 401 without an authenticated principal, 403 naming the role needed, 400 names the bad field, 404
 is an unknown dispute, 409 a dispute that is not waiting for that input. App settings are read
@@ -36,7 +38,7 @@ from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrc
 from pydantic import Field
 
 from api.access import authorize, refuse_named_decider
-from api.audit import document_response, evidence_of, packet_response, report_response
+from api.audit import serve_case_evidence
 from api.errors import Conflict, InvalidRequest
 from api.handlers import json_errors, json_response, seal
 from api.starters import existing_instance, resource_location, start_once
@@ -360,46 +362,11 @@ def dispute_view(dispute_id: str, status: DurableOrchestrationStatus) -> dict[st
     return body
 
 
-@bp.route(route="fare-disputes/{disputeId}/audit", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
-@bp.durable_client_input(client_name="client")
-@json_errors
-async def get_fare_dispute_audit(
-    req: func.HttpRequest, client: df.DurableOrchestrationClient
-) -> func.HttpResponse:
-    """The dispute's audit packet: sealed (the stored bytes) once resolved, else an interim snapshot."""
-    authorize(req, Permission.READ_OPERATIONS)
-    dispute_id = route_identifier(req, ROUTE_ID)
-    evidence = await evidence_of(client, instance_id_for(dispute_id), PROFILE, RESOURCE, dispute_id)
-    return packet_response(evidence)
-
-
-@bp.route(
-    route="fare-disputes/{disputeId}/audit/report", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS
+serve_case_evidence(
+    bp,
+    collection="fare-disputes",
+    id_parameter=ROUTE_ID,
+    resource=RESOURCE,
+    instance_id_for=instance_id_for,
+    profile=PROFILE,
 )
-@bp.durable_client_input(client_name="client")
-@json_errors
-async def get_fare_dispute_audit_report(
-    req: func.HttpRequest, client: df.DurableOrchestrationClient
-) -> func.HttpResponse:
-    """The dispute's audit report for a person: `format=html` (default, a page) or `format=pdf`."""
-    authorize(req, Permission.READ_OPERATIONS)
-    dispute_id = route_identifier(req, ROUTE_ID)
-    evidence = await evidence_of(client, instance_id_for(dispute_id), PROFILE, RESOURCE, dispute_id)
-    return report_response(evidence, str(req.params.get("format") or "html"))
-
-
-@bp.route(
-    route="fare-disputes/{disputeId}/documents/{document}",
-    methods=["GET"],
-    auth_level=func.AuthLevel.ANONYMOUS,
-)
-@bp.durable_client_input(client_name="client")
-@json_errors
-async def get_fare_dispute_document(
-    req: func.HttpRequest, client: df.DurableOrchestrationClient
-) -> func.HttpResponse:
-    """The dispute resolution letter (`resolution-letter.pdf` / `.html`) as sealed; 409 before."""
-    authorize(req, Permission.READ_OPERATIONS)
-    dispute_id = route_identifier(req, ROUTE_ID)
-    evidence = await evidence_of(client, instance_id_for(dispute_id), PROFILE, RESOURCE, dispute_id)
-    return document_response(evidence, str(req.route_params.get("document", "")))

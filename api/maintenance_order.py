@@ -21,7 +21,7 @@
   as stored (the order's last step seals it), or a marked interim snapshot while it runs;
   `.../audit/report?format=html|pdf`: the report for a person;
   `.../documents/{release-certificate|compliance-pack}.{pdf|html}`: the document sealed with the
-  packet (api/audit.py).
+  packet (all three registered by `api.audit.serve_case_evidence`).
 
 401 without an authenticated principal, 403 naming the role needed (api.access).
 """
@@ -39,7 +39,7 @@ from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrc
 from pydantic import Field, StrictBool
 
 from api.access import authorize, refuse_named_decider
-from api.audit import document_response, evidence_of, packet_response, report_response
+from api.audit import serve_case_evidence
 from api.errors import Conflict
 from api.handlers import json_errors, json_response, seal
 from api.starters import existing_instance, resource_location, start_once
@@ -252,46 +252,11 @@ def order_view(order_id: str, status: DurableOrchestrationStatus) -> dict[str, A
     return body
 
 
-@bp.route(route="maintenance-orders/{orderId}/audit", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
-@bp.durable_client_input(client_name="client")
-@json_errors
-async def get_maintenance_order_audit(
-    req: func.HttpRequest, client: df.DurableOrchestrationClient
-) -> func.HttpResponse:
-    """The order's audit packet: sealed (the stored bytes) once finished, else an interim snapshot."""
-    authorize(req, Permission.READ_OPERATIONS)
-    order_id = route_identifier(req, "orderId")
-    evidence = await evidence_of(client, instance_id_for(order_id), PROFILE, RESOURCE, order_id)
-    return packet_response(evidence)
-
-
-@bp.route(
-    route="maintenance-orders/{orderId}/audit/report", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS
+serve_case_evidence(
+    bp,
+    collection="maintenance-orders",
+    id_parameter="orderId",
+    resource=RESOURCE,
+    instance_id_for=instance_id_for,
+    profile=PROFILE,
 )
-@bp.durable_client_input(client_name="client")
-@json_errors
-async def get_maintenance_order_audit_report(
-    req: func.HttpRequest, client: df.DurableOrchestrationClient
-) -> func.HttpResponse:
-    """The order's audit report for a person: `format=html` (default, a page) or `format=pdf`."""
-    authorize(req, Permission.READ_OPERATIONS)
-    order_id = route_identifier(req, "orderId")
-    evidence = await evidence_of(client, instance_id_for(order_id), PROFILE, RESOURCE, order_id)
-    return report_response(evidence, str(req.params.get("format") or "html"))
-
-
-@bp.route(
-    route="maintenance-orders/{orderId}/documents/{document}",
-    methods=["GET"],
-    auth_level=func.AuthLevel.ANONYMOUS,
-)
-@bp.durable_client_input(client_name="client")
-@json_errors
-async def get_maintenance_order_document(
-    req: func.HttpRequest, client: df.DurableOrchestrationClient
-) -> func.HttpResponse:
-    """The release certificate (`release-certificate.pdf`) or compliance pack, as sealed; 409 before."""
-    authorize(req, Permission.READ_OPERATIONS)
-    order_id = route_identifier(req, "orderId")
-    evidence = await evidence_of(client, instance_id_for(order_id), PROFILE, RESOURCE, order_id)
-    return document_response(evidence, str(req.route_params.get("document", "")))

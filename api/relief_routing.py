@@ -17,7 +17,10 @@
   `record_shelter_confirmation` is the same step for the console, in process.
 - `GET relief-requests/{requestId}` (any role that reads status): stage, next escalation,
   per-shelter state, and the outcome.
-- `GET relief-requests/{requestId}/audit` (`Operations.Reader`/`Operator`): the audit packet.
+- `GET relief-requests/{requestId}/audit` (`Operations.Reader`/`Operator`): the audit packet;
+  `.../audit/report?format=html|pdf`: the report for a person;
+  `.../documents/donor-delivery-report.{pdf|html}`: the report sealed with the packet (all three
+  registered by `api.audit.serve_case_evidence`).
 - `GET inventory` (`Operations.Reader`/`Operator`): stock, reserved, delivered and available
   pallets per depot and SKU.
 """
@@ -36,7 +39,7 @@ from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrc
 from pydantic import Field
 
 from api.access import authorize
-from api.audit import document_response, evidence_of, packet_response, report_response
+from api.audit import serve_case_evidence
 from api.errors import Conflict, FieldError, InvalidRequest
 from api.handlers import json_errors, json_response
 from api.starters import existing_instance, resource_location, start_once
@@ -274,49 +277,14 @@ def request_view(request_id: str, status: DurableOrchestrationStatus) -> dict[st
     return body
 
 
-@bp.route(route="relief-requests/{requestId}/audit", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
-@bp.durable_client_input(client_name="client")
-@json_errors
-async def get_relief_request_audit(
-    req: func.HttpRequest, client: df.DurableOrchestrationClient
-) -> func.HttpResponse:
-    """The request's audit packet: sealed (the stored bytes) once finished, else an interim snapshot."""
-    authorize(req, Permission.READ_OPERATIONS)
-    request_id = route_identifier(req, "requestId")
-    evidence = await evidence_of(client, instance_id_for(request_id), PROFILE, RESOURCE, request_id)
-    return packet_response(evidence)
-
-
-@bp.route(
-    route="relief-requests/{requestId}/audit/report", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS
+serve_case_evidence(
+    bp,
+    collection="relief-requests",
+    id_parameter="requestId",
+    resource=RESOURCE,
+    instance_id_for=instance_id_for,
+    profile=PROFILE,
 )
-@bp.durable_client_input(client_name="client")
-@json_errors
-async def get_relief_request_audit_report(
-    req: func.HttpRequest, client: df.DurableOrchestrationClient
-) -> func.HttpResponse:
-    """The request's audit report for a person: `format=html` (default, a page) or `format=pdf`."""
-    authorize(req, Permission.READ_OPERATIONS)
-    request_id = route_identifier(req, "requestId")
-    evidence = await evidence_of(client, instance_id_for(request_id), PROFILE, RESOURCE, request_id)
-    return report_response(evidence, str(req.params.get("format") or "html"))
-
-
-@bp.route(
-    route="relief-requests/{requestId}/documents/{document}",
-    methods=["GET"],
-    auth_level=func.AuthLevel.ANONYMOUS,
-)
-@bp.durable_client_input(client_name="client")
-@json_errors
-async def get_relief_request_document(
-    req: func.HttpRequest, client: df.DurableOrchestrationClient
-) -> func.HttpResponse:
-    """The donor delivery report (`donor-delivery-report.pdf` / `.html`) as sealed; 409 before."""
-    authorize(req, Permission.READ_OPERATIONS)
-    request_id = route_identifier(req, "requestId")
-    evidence = await evidence_of(client, instance_id_for(request_id), PROFILE, RESOURCE, request_id)
-    return document_response(evidence, str(req.route_params.get("document", "")))
 
 
 @bp.route(route="inventory", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
