@@ -62,6 +62,20 @@ class BusinessDocument:
     document: Document
 
 
+def sealed_with_packet_section(instance_id: str, what: str) -> Section:
+    """A business document's closing note: it is one of the files the instance's signed packet hashes."""
+    return Section(
+        "Evidence",
+        (
+            Paragraph(
+                f"This {what} is part of the sealed audit packet of instance {instance_id}, "
+                "which lists its SHA-256 and is signed.",
+                note=True,
+            ),
+        ),
+    )
+
+
 @dataclass(frozen=True)
 class CaseProfile:
     """What one workflow adds to the generic report; every hook takes the packet."""

@@ -22,6 +22,7 @@ from audit_packets.case_report import (
     money_text,
     output_of,
     parse_time,
+    sealed_with_packet_section,
     when,
 )
 from audit_packets.document import Document, Facts, Paragraph, Section
@@ -314,17 +315,7 @@ def resolution_letter(packet: Packet) -> BusinessDocument:
                     ),
                 ),
             ),
-            Section(
-                "Evidence",
-                (
-                    Paragraph(
-                        f"This letter is part of the sealed audit packet of instance {instance_id}, "
-                        "which lists "
-                        "its SHA-256 and is signed.",
-                        note=True,
-                    ),
-                ),
-            ),
+            sealed_with_packet_section(instance_id, "letter"),
         ),
         footer="Addressed by customer id; no name, contact or card details appear in this letter.",
         keywords=(instance_id, "fare dispute", "resolution letter"),

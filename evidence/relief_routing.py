@@ -20,10 +20,11 @@ from audit_packets.case_report import (
     input_of,
     last_result,
     output_of,
+    sealed_with_packet_section,
     timeline_events,
     when,
 )
-from audit_packets.document import Document, Facts, Paragraph, Section, Table, bullet_list
+from audit_packets.document import Document, Facts, Section, Table, bullet_list
 from audit_packets.history import decision_records, failure_policy_record
 from contracts.relief_routing import (
     CHANGE_EVENT,
@@ -327,17 +328,7 @@ def donor_report(packet: Packet) -> BusinessDocument:
                 "Exception notes",
                 bullet_list(exceptions(packet), "None: no changes, escalations or shortfalls."),
             ),
-            Section(
-                "Evidence",
-                (
-                    Paragraph(
-                        f"This report is part of the sealed audit packet of instance {instance_id}, "
-                        "which lists its "
-                        "SHA-256 and is signed.",
-                        note=True,
-                    ),
-                ),
-            ),
+            sealed_with_packet_section(instance_id, "report"),
         ),
         footer="Shelter contacts and driver phone numbers are not part of this report.",
         keywords=(instance_id, "relief", "donor report"),
