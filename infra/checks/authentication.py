@@ -13,7 +13,7 @@ from typing import Any
 
 from checkov.arm.base_resource_check import BaseResourceCheck
 from checkov.common.models.enums import CheckCategories, CheckResult
-from funcapp_settings import APP_SETTINGS_CONFIG_TYPES, config_name
+from funcapp_settings import APP_SETTINGS_CONFIG_TYPES, config_name, unwrap_values
 
 AUTH_CHECK_ID = "CKV_FUNCAPP_12"
 AUTH_CONFIG_NAME = "authsettingsV2"
@@ -22,20 +22,13 @@ ALLOWED_EXCLUDED_PATHS = frozenset({"/api/health"})
 DENYING_ACTIONS = frozenset({"Return401", "Return403", "RedirectToLoginPage"})
 
 
-def _unwrap(value: Any) -> Any:
-    # checkov wraps some values in single-element lists
-    while isinstance(value, list) and len(value) == 1 and not isinstance(value[0], str):
-        value = value[0]
-    return value
-
-
 def _get(node: Any, *path: str) -> Any:
     for key in path:
-        node = _unwrap(node)
+        node = unwrap_values(node)
         if not isinstance(node, dict):
             return None
         node = node.get(key)
-    return _unwrap(node)
+    return unwrap_values(node)
 
 
 def _strings(value: Any) -> list[str]:

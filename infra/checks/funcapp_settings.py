@@ -16,6 +16,13 @@ APP_SETTINGS_CONFIG_TYPES = ("Microsoft.Web/sites/config", "Microsoft.Web/sites/
 SITE_TYPES = ("Microsoft.Web/sites", "Microsoft.Web/sites/slots")
 
 
+def unwrap_values(value: Any) -> Any:
+    """Take a value out of the single-element lists checkov wraps some values in (a string list stays)."""
+    while isinstance(value, list) and len(value) == 1 and not isinstance(value[0], str):
+        value = value[0]
+    return value
+
+
 def _unwrap(value: Any) -> Any:
     # checkov wraps some scalar values in single-element lists
     if isinstance(value, list) and len(value) == 1:
@@ -46,6 +53,15 @@ def config_name(conf: dict[str, Any]) -> str:
     """The config child's name (appsettings, slotConfigNames, web...)."""
     name = _unwrap(conf.get("name"))
     return name if isinstance(name, str) else ""
+
+
+def sticky_setting_names(conf: dict[str, Any]) -> set[str] | None:
+    """The settings a `slotConfigNames` config child keeps with their slot; None for any other config."""
+    if config_name(conf) != "slotConfigNames":
+        return None
+    properties = unwrap_values(conf.get("properties"))
+    names = properties.get("appSettingNames") if isinstance(properties, dict) else None
+    return set(names) if isinstance(names, list) else set()
 
 
 def app_settings_of(resource_type: str, conf: dict[str, Any]) -> dict[str, Any] | None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from checkov.arm.base_resource_check import BaseResourceCheck
 from checkov.common.models.enums import CheckCategories, CheckResult
-from funcapp_settings import APP_SETTINGS_CONFIG_TYPES, SITE_TYPES, app_settings_of, config_name
+from funcapp_settings import APP_SETTINGS_CONFIG_TYPES, SITE_TYPES, app_settings_of, sticky_setting_names
 
 # Setting names that hold credentials. Their value must be a Key Vault reference.
 SECRET_NAME = re.compile(
@@ -115,13 +115,10 @@ class TaskHubIsSticky(BaseResourceCheck):  # type: ignore[misc]
         )
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
-        if config_name(conf) != "slotConfigNames":
+        names = sticky_setting_names(conf)
+        if names is None:
             return CheckResult.UNKNOWN
-        properties = conf.get("properties")
-        names = properties.get("appSettingNames") if isinstance(properties, dict) else None
-        if isinstance(names, list) and TASK_HUB_SETTING in names:
-            return CheckResult.PASSED
-        return CheckResult.FAILED
+        return CheckResult.PASSED if TASK_HUB_SETTING in names else CheckResult.FAILED
 
 
 class AppHasManagedIdentity(BaseResourceCheck):  # type: ignore[misc]

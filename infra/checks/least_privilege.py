@@ -12,14 +12,8 @@ from typing import Any
 
 from checkov.arm.base_resource_check import BaseResourceCheck
 from checkov.common.models.enums import CheckCategories, CheckResult
-from funcapp_settings import SITE_TYPES, app_settings_of, config_name
+from funcapp_settings import SITE_TYPES, app_settings_of, sticky_setting_names, unwrap_values
 from trust_boundary import OWNER_CLASS_ROLES, STICKY_SETTINGS
-
-
-def _unwrap(value: Any) -> Any:
-    while isinstance(value, list) and len(value) == 1 and not isinstance(value[0], str):
-        value = value[0]
-    return value
 
 
 class NoOwnerClassRoles(BaseResourceCheck):  # type: ignore[misc]
@@ -54,8 +48,10 @@ class OneIdentityPerSlot(BaseResourceCheck):  # type: ignore[misc]
         )
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
-        identity = _unwrap(conf.get("identity"))
-        assigned = _unwrap(identity.get("userAssignedIdentities")) if isinstance(identity, dict) else None
+        identity = unwrap_values(conf.get("identity"))
+        assigned = (
+            unwrap_values(identity.get("userAssignedIdentities")) if isinstance(identity, dict) else None
+        )
         count = len(assigned) if isinstance(assigned, dict) else 0
         if count != 1:
             self.details.append(f"{count} user-assigned identities (one per slot, its own)")
@@ -75,11 +71,9 @@ class SlotBoundSettingsAreSticky(BaseResourceCheck):  # type: ignore[misc]
         )
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
-        if config_name(conf) != "slotConfigNames":
+        listed = sticky_setting_names(conf)
+        if listed is None:
             return CheckResult.UNKNOWN
-        properties = _unwrap(conf.get("properties"))
-        names = properties.get("appSettingNames") if isinstance(properties, dict) else None
-        listed = set(names) if isinstance(names, list) else set()
         missing = [name for name in STICKY_SETTINGS if name not in listed]
         if missing:
             self.details.append("not sticky: " + ", ".join(missing))
