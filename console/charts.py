@@ -323,6 +323,20 @@ class StackedBar:
         return sum(segment.value for segment in self.segments)
 
 
+def bars_in_words(bars: Sequence[StackedBar], *, lowercase_series: bool = False) -> str:
+    """The bars for a chart's text label: `label total (series value, ...); ...`, empty series left out."""
+    return "; ".join(
+        f"{bar.label} {bar.total:,} ("
+        + ", ".join(
+            f"{segment.series.label.lower() if lowercase_series else segment.series.label} {segment.value:,}"
+            for segment in bar.segments
+            if segment.value
+        )
+        + ")"
+        for bar in bars
+    )
+
+
 BAR_ROW = 38  # px per horizontal bar: a text line, then the bar
 
 

@@ -34,6 +34,7 @@ from urllib.parse import quote, urlencode
 import aiohttp
 import azure.durable_functions as df
 
+from audit_packets.history import loads_json
 from console.catalogue import regions_of
 from workflow_catalogue import RELIEF_ROUTING, WORKFLOWS_BY_NAME, Workflow, workflow_of
 
@@ -161,7 +162,7 @@ def row_from_status(status: dict[str, Any]) -> InstanceRow:
     if isinstance(custom, str):
         with contextlib.suppress(ValueError):
             custom = json.loads(custom)
-    regions = regions_of(workflow, _loads(status.get("input")))
+    regions = regions_of(workflow, loads_json(status.get("input")))
     return InstanceRow(
         instance_id=instance_id,
         name=name,
@@ -299,17 +300,6 @@ def http_date(text: str) -> datetime | None:
     except (TypeError, ValueError, IndexError):
         return None
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _loads(value: Any) -> Any:
-    for _ in range(2):
-        if not isinstance(value, str):
-            return value
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return value
-    return value
 
 
 def _iso(value: datetime) -> str:

@@ -22,6 +22,7 @@ from console.charts import (
     Segment,
     Series,
     StackedBar,
+    bars_in_words,
     chart_id,
     duration_text,
     esc,
@@ -153,13 +154,7 @@ def counts_by_workflow(overview: Overview, workflow_links: Callable[[str], str])
         )
         for title, counts in sorted(grouped.items())
     ]
-    words = "; ".join(
-        f"{bar.label} {bar.total:,} ("
-        + ", ".join(f"{seg.series.label} {seg.value:,}" for seg in bar.segments if seg.value)
-        + ")"
-        for bar in bars
-    )
-    label = f"Instances by workflow and runtime status: {words}."
+    label = f"Instances by workflow and runtime status: {bars_in_words(bars)}."
     return chart_pair(
         stacked_bars_svg(label, bars, series, "by-workflow"),
         legend(chart_id("wc"), series),
@@ -294,12 +289,7 @@ def sla_overview(decisions: Sequence[PendingDecision], now: datetime) -> str:
     ]
     overdue = sum(counts["overdue"] for counts in grouped.values())
     soon = sum(counts["due_soon"] for counts in grouped.values())
-    words = "; ".join(
-        f"{bar.label} {bar.total:,} ("
-        + ", ".join(f"{seg.series.label.lower()} {seg.value:,}" for seg in bar.segments if seg.value)
-        + ")"
-        for bar in bars
-    )
+    words = bars_in_words(bars, lowercase_series=True)
     label = f"Pending decisions by SLA state: {overdue:,} overdue, {soon:,} due soon. {words}."
     return (
         f'<p class="sla-summary"><strong>{overdue:,} overdue</strong>, {soon:,} due soon, '
