@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from typing import Annotated, Any
 
 import azure.durable_functions as df
@@ -176,28 +175,23 @@ def document_response(evidence: Evidence, document: str) -> func.HttpResponse:
 
 
 def serve_case_evidence(
-    blueprint: df.Blueprint,
-    *,
-    collection: str,
-    id_parameter: str,
-    resource: str,
-    instance_id_for: Callable[[str], str],
-    profile: CaseProfile,
+    blueprint: df.Blueprint, profile: CaseProfile, *, resource: str, id_parameter: str
 ) -> None:
-    """Register a workflow's three evidence routes on its blueprint (Operations roles only).
+    """Register the three evidence routes of `profile`'s workflow on its blueprint (Operations roles).
 
     `GET <collection>/{<id_parameter>}/audit` (`get_<resource>_audit`): the sealed packet as stored
     once sealed, else an interim snapshot; `.../audit/report` (`get_<resource>_audit_report`): the
     report for a person, `format=html` (default) or `pdf`; `.../documents/{document}`
-    (`get_<resource>_document`): a business document as sealed, 409 before. 404 names the case.
+    (`get_<resource>_document`): a business document as sealed, 409 before. 404 names the `resource`.
     """
+    workflow = profile.workflow
     function = resource.replace(" ", "_")
-    case_route = f"{collection}/{{{id_parameter}}}"
+    case_route = f"{workflow.collection}/{{{id_parameter}}}"
 
     async def case_evidence(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> Evidence:
         authorize(req, Permission.READ_OPERATIONS)
         identifier = route_identifier(req, id_parameter)
-        return await evidence_of(client, instance_id_for(identifier), profile, resource, identifier)
+        return await evidence_of(client, workflow.instance_id(identifier), profile, resource, identifier)
 
     @blueprint.function_name(name=f"get_{function}_audit")
     @blueprint.route(route=f"{case_route}/audit", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)

@@ -362,11 +362,4 @@ def dispute_view(dispute_id: str, status: DurableOrchestrationStatus) -> dict[st
     return body
 
 
-serve_case_evidence(
-    bp,
-    collection="fare-disputes",
-    id_parameter=ROUTE_ID,
-    resource=RESOURCE,
-    instance_id_for=instance_id_for,
-    profile=PROFILE,
-)
+serve_case_evidence(bp, PROFILE, resource=RESOURCE, id_parameter=ROUTE_ID)

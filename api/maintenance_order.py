@@ -252,11 +252,4 @@ def order_view(order_id: str, status: DurableOrchestrationStatus) -> dict[str, A
     return body
 
 
-serve_case_evidence(
-    bp,
-    collection="maintenance-orders",
-    id_parameter="orderId",
-    resource=RESOURCE,
-    instance_id_for=instance_id_for,
-    profile=PROFILE,
-)
+serve_case_evidence(bp, PROFILE, resource=RESOURCE, id_parameter="orderId")

@@ -277,14 +277,7 @@ def request_view(request_id: str, status: DurableOrchestrationStatus) -> dict[st
     return body
 
 
-serve_case_evidence(
-    bp,
-    collection="relief-requests",
-    id_parameter="requestId",
-    resource=RESOURCE,
-    instance_id_for=instance_id_for,
-    profile=PROFILE,
-)
+serve_case_evidence(bp, PROFILE, resource=RESOURCE, id_parameter="requestId")
 
 
 @bp.route(route="inventory", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
