@@ -42,7 +42,7 @@ from api.access import authorize, refuse_named_decider
 from api.audit import serve_case_evidence
 from api.errors import Conflict
 from api.handlers import json_errors, json_response, seal
-from api.starters import existing_instance, resource_location, start_once
+from api.starters import existing_instance, resource_location, start_once, status_resource_fields
 from api.validation import parse_body, route_identifier
 from audit_packets import loads_json
 from contracts import ContractModel, InvalidDurationError, duration_setting, format_duration
@@ -239,14 +239,8 @@ def status_path(order_id: str) -> str:
 
 def order_view(order_id: str, status: DurableOrchestrationStatus) -> dict[str, Any]:
     """The order's status resource: stage, what it waits for, deadlines (custom status), outcome."""
-    custom = loads_json(status.custom_status) or {}
+    body = status_resource_fields("orderId", order_id, instance_id_for(order_id), status)
     output = loads_json(status.output)
-    body: dict[str, Any] = {
-        "orderId": order_id,
-        "instanceId": instance_id_for(order_id),
-        "runtimeStatus": status.runtime_status.value if status.runtime_status is not None else None,
-        **(custom if isinstance(custom, dict) else {}),
-    }
     if isinstance(output, dict) and "outcome" in output:
         body["outcome"] = output["outcome"]
     return body

@@ -42,7 +42,7 @@ from api.access import authorize
 from api.audit import serve_case_evidence
 from api.errors import Conflict, FieldError, InvalidRequest
 from api.handlers import json_errors, json_response
-from api.starters import existing_instance, resource_location, start_once
+from api.starters import existing_instance, resource_location, start_once, status_resource_fields
 from api.validation import json_body, parse_body, route_identifier, validate
 from audit_packets import loads_json
 from contracts import ContractModel, InvalidDurationError, duration_setting, format_duration
@@ -264,13 +264,7 @@ def status_path(request_id: str) -> str:
 
 def request_view(request_id: str, status: DurableOrchestrationStatus) -> dict[str, Any]:
     """The request's status resource: stage, next escalation, per-shelter state, the outcome."""
-    custom = loads_json(status.custom_status) or {}
-    body: dict[str, Any] = {
-        "requestId": request_id,
-        "instanceId": instance_id_for(request_id),
-        "runtimeStatus": status.runtime_status.value if status.runtime_status is not None else None,
-        **(custom if isinstance(custom, dict) else {}),
-    }
+    body = status_resource_fields("requestId", request_id, instance_id_for(request_id), status)
     output = loads_json(status.output)
     if isinstance(output, dict):
         body["outcome"] = output

@@ -11,6 +11,7 @@ from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrc
 
 from api.errors import Conflict, InstanceNotFound
 from api.handlers import json_response
+from audit_packets import loads_json
 
 # host.json `extensions.http.routePrefix`: where the app's own routes live.
 ROUTE_PREFIX = "/api"
@@ -62,6 +63,20 @@ async def start_once(
 
 # The runtime's exception type for a start whose id is taken (spec §11.2).
 _ALREADY_EXISTS = "OrchestrationAlreadyExistsException"
+
+
+def status_resource_fields(
+    id_field: str, business_id: str, instance_id: str, status: DurableOrchestrationStatus
+) -> dict[str, Any]:
+    """The head of a status resource: the business and instance ids, the runtime status, then the
+    fields of the custom status the orchestrator publishes (stage, what it waits for, deadlines)."""
+    custom = loads_json(status.custom_status) or {}
+    return {
+        id_field: business_id,
+        "instanceId": instance_id,
+        "runtimeStatus": status.runtime_status.value if status.runtime_status is not None else None,
+        **(custom if isinstance(custom, dict) else {}),
+    }
 
 
 async def existing_instance(
