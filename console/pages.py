@@ -594,6 +594,16 @@ def _diagnosis(row: InstanceRow, packet: dict[str, Any]) -> str:
     return f'<div class="{css}">' + "<br>".join(esc(line) for line in lines) + "</div>"
 
 
+def table_section(title: str, headers: Iterable[str], rows: list[str], empty: str | None) -> str:
+    """`<h2>title</h2>` over a scrolling table of `rows` (each a `<tr>`), or the `empty` note
+    (nothing at all when `empty` is None) when there are no rows."""
+    if not rows:
+        return f'<h2>{title}</h2><p class="note">{empty}</p>' if empty is not None else ""
+    head = "".join(f"<th>{header}</th>" for header in headers)
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    return f"<h2>{title}</h2>" + scrolling(table, title)
+
+
 def _activities(packet: dict[str, Any]) -> str:
     rows = []
     for activity in packet.get("activities") or []:
@@ -611,91 +621,51 @@ def _activities(packet: dict[str, Any]) -> str:
                 f'class="{esc(attempt.get("outcome"))}">{esc(attempt.get("outcome"))}</td>'
                 f"<td>{pretty(detail)}</td></tr>"
             )
-    if not rows:
-        return '<h2>Activities</h2><p class="note">No activity has finished yet.</p>'
-    return "<h2>Activities</h2>" + scrolling(
-        "<table><thead><tr><th>activity</th><th>attempt</th><th>scheduled</th>"
-        "<th>finished</th>"
-        "<th>duration</th><th>outcome</th><th>result / failure</th></tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table>",
-        "Activities",
-    )
+    headers = ("activity", "attempt", "scheduled", "finished", "duration", "outcome", "result / failure")
+    return table_section("Activities", headers, rows, "No activity has finished yet.")
 
 
 def _events_timers_children(context: PageContext, packet: dict[str, Any]) -> str:
-    parts = []
-    events = packet.get("events") or []
-    parts.append("<h2>External events</h2>")
-    parts.append(
-        scrolling(
-            "<table><thead><tr><th>event</th><th>received</th><th>by</th><th>data</th></tr></thead><tbody>"
-            + "".join(
-                f"<tr><td>{esc(e.get('name'))}</td><td>{when(e.get('receivedAt'))}</td>"
-                f"<td>{_event_sender(e)}</td>"
-                f"<td>{pretty(e.get('data'))}</td></tr>"
-                for e in events
-            )
-            + "</tbody></table>",
-            "External events",
+    events = [
+        f"<tr><td>{esc(e.get('name'))}</td><td>{when(e.get('receivedAt'))}</td>"
+        f"<td>{_event_sender(e)}</td>"
+        f"<td>{pretty(e.get('data'))}</td></tr>"
+        for e in packet.get("events") or []
+    ]
+    timers = [
+        f"<tr><td>{esc(t.get('purpose'))}</td><td>{when(t.get('createdAt'))}</td>"
+        f"<td>{when(t.get('fireAt'))}</td>"
+        f"<td>{when(t.get('firedAt')) or '<span class=note>not fired</span>'}</td></tr>"
+        for t in packet.get("timers") or []
+    ]
+    children = [
+        f"<tr><td>{esc(c.get('name'))}</td><td><a "
+        f'href="{context.links.instance(str(c.get("instanceId") or ""))}">'
+        f"{esc(c.get('instanceId'))}</a></td><td>{when(c.get('createdAt'))}</td>"
+        f"<td>{when(c.get('finishedAt'))}</td>"
+        f"<td>{esc(c.get('outcome'))}</td></tr>"
+        for c in packet.get("subOrchestrations") or []
+    ]
+    return (
+        table_section(
+            "External events", ("event", "received", "by", "data"), events, "No external event received."
         )
-        if events
-        else '<p class="note">No external event received.</p>'
+        + table_section("Timers", ("purpose", "created", "due", "fired"), timers, "No durable timer.")
+        + table_section(
+            "Sub-orchestrations",
+            ("orchestrator", "instance", "created", "finished", "outcome"),
+            children,
+            None,  # most instances have none: no heading then
+        )
     )
-    timers = packet.get("timers") or []
-    parts.append("<h2>Timers</h2>")
-    parts.append(
-        scrolling(
-            "<table><thead><tr><th>purpose</th><th>created</th><th>due</th><th>fired</th></tr></thead><tbody>"
-            + "".join(
-                f"<tr><td>{esc(t.get('purpose'))}</td><td>{when(t.get('createdAt'))}</td>"
-                f"<td>{when(t.get('fireAt'))}</td>"
-                f"<td>{when(t.get('firedAt')) or '<span class=note>not fired</span>'}</td></tr>"
-                for t in timers
-            )
-            + "</tbody></table>",
-            "Timers",
-        )
-        if timers
-        else '<p class="note">No durable timer.</p>'
-    )
-    children = packet.get("subOrchestrations") or []
-    if children:
-        parts.append(
-            "<h2>Sub-orchestrations</h2>"
-            + scrolling(
-                "<table><thead><tr><th>orchestrator</th><th>instance</th>"
-                "<th>created</th>"
-                "<th>finished</th><th>outcome</th></tr></thead><tbody>"
-                + "".join(
-                    f"<tr><td>{esc(c.get('name'))}</td><td><a "
-                    f'href="{context.links.instance(str(c.get("instanceId") or ""))}">'
-                    f"{esc(c.get('instanceId'))}</a></td><td>{when(c.get('createdAt'))}</td>"
-                    f"<td>{when(c.get('finishedAt'))}</td>"
-                    f"<td>{esc(c.get('outcome'))}</td></tr>"
-                    for c in children
-                )
-                + "</tbody></table>",
-                "Sub-orchestrations",
-            )
-        )
-    return "".join(parts)
 
 
 def _timeline(packet: dict[str, Any]) -> str:
-    lines = packet.get("timeline") or []
-    if not lines:
-        return '<h2>History timeline</h2><p class="note">No history yet.</p>'
-    return "<h2>History timeline</h2>" + scrolling(
-        "<table><thead><tr><th>time</th><th>kind</th><th>what</th></tr></thead>"
-        "<tbody>"
-        + "".join(
-            f"<tr><td>{when(t.get('at'))}</td><td>{esc(t.get('kind'))}</td><td>{esc(t.get('summary'))}</td>"
-            "</tr>"
-            for t in lines
-        )
-        + "</tbody></table>",
-        "History timeline",
-    )
+    lines = [
+        f"<tr><td>{when(t.get('at'))}</td><td>{esc(t.get('kind'))}</td><td>{esc(t.get('summary'))}</td></tr>"
+        for t in packet.get("timeline") or []
+    ]
+    return table_section("History timeline", ("time", "kind", "what"), lines, "No history yet.")
 
 
 # -- pending decisions --------------------------------------------------------------------------------
