@@ -49,6 +49,7 @@ from audit_packets.sealed_store import (
 )
 from audit_packets.signing import PacketSigner, jwk_thumbprint
 from audit_packets.verification import SEALED_FORMAT
+from blob_clients import TASK_HUB_SETTING
 from durable_wire import TERMINAL_STATUSES
 from telemetry import REDACTED, SENSITIVE_KEYS, SENSITIVE_SUFFIXES
 
@@ -57,7 +58,6 @@ INTERIM_FORMAT = "durable-audit-interim/1"
 APP_NAME = "durable-workflows"
 APP_VERSION_SETTING = "APP_VERSION"
 APP_COMMIT_SETTING = "APP_COMMIT"
-TASK_HUB_SETTING = "TASKHUB_NAME"
 APP_ROOT = Path(__file__).resolve().parents[1]
 SealedBy = Literal["workflow", "operator"]
 
