@@ -8,6 +8,7 @@ from typing import Any
 from checkov.arm.base_resource_check import BaseResourceCheck
 from checkov.common.models.enums import CheckCategories, CheckResult
 from funcapp_settings import APP_SETTINGS_CONFIG_TYPES, SITE_TYPES, app_settings_of, sticky_setting_names
+from resource_property import ResourcePropertyCheck
 
 # Setting names that hold credentials. Their value must be a Key Vault reference.
 SECRET_NAME = re.compile(
@@ -145,47 +146,29 @@ class AppHasManagedIdentity(BaseResourceCheck):  # type: ignore[misc]
         return CheckResult.PASSED
 
 
-class BasicPublishingDisabled(BaseResourceCheck):  # type: ignore[misc]
-    """FTP and SCM basic-auth publishing credentials are turned off (Entra tokens only)."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            name="Basic publishing credentials (FTP/SCM) must be disabled",
-            id="CKV_FUNCAPP_8",
-            categories=(CheckCategories.IAM,),
-            supported_resources=(
-                "Microsoft.Web/sites/basicPublishingCredentialsPolicies",
-                "Microsoft.Web/sites/slots/basicPublishingCredentialsPolicies",
-            ),
-        )
-
-    def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
-        properties = conf.get("properties")
-        allowed = properties.get("allow") if isinstance(properties, dict) else None
-        return CheckResult.PASSED if allowed is False else CheckResult.FAILED
-
-
-class KeyVaultRbacMode(BaseResourceCheck):  # type: ignore[misc]
-    """Key Vault uses Azure RBAC, not access policies."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            name="Key Vault must use RBAC authorization",
-            id="CKV_FUNCAPP_9",
-            categories=(CheckCategories.IAM,),
-            supported_resources=("Microsoft.KeyVault/vaults",),
-        )
-
-    def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
-        properties = conf.get("properties")
-        enabled = properties.get("enableRbacAuthorization") if isinstance(properties, dict) else None
-        return CheckResult.PASSED if enabled is True else CheckResult.FAILED
-
-
 secret_settings = SecretSettingsAreKeyVaultReferences()
 storage_by_identity = StorageByIdentity()
 task_hub_per_slot = TaskHubDefinedPerSlot()
 task_hub_sticky = TaskHubIsSticky()
 app_identity = AppHasManagedIdentity()
-basic_publishing = BasicPublishingDisabled()
-key_vault_rbac = KeyVaultRbacMode()
+# FTP and SCM basic-auth publishing credentials are turned off (Entra tokens only).
+basic_publishing = ResourcePropertyCheck(
+    "CKV_FUNCAPP_8",
+    "Basic publishing credentials (FTP/SCM) must be disabled",
+    category=CheckCategories.IAM,
+    resource_types=(
+        "Microsoft.Web/sites/basicPublishingCredentialsPolicies",
+        "Microsoft.Web/sites/slots/basicPublishingCredentialsPolicies",
+    ),
+    property_name="allow",
+    accepts=lambda allowed: allowed is False,
+)
+# Key Vault uses Azure RBAC, not access policies.
+key_vault_rbac = ResourcePropertyCheck(
+    "CKV_FUNCAPP_9",
+    "Key Vault must use RBAC authorization",
+    category=CheckCategories.IAM,
+    resource_types=("Microsoft.KeyVault/vaults",),
+    property_name="enableRbacAuthorization",
+    accepts=lambda enabled: enabled is True,
+)

@@ -3,45 +3,26 @@ matched `existing` references to the component in other modules and failed them)
 
 from __future__ import annotations
 
-from typing import Any
+from checkov.common.models.enums import CheckCategories
+from resource_property import ResourcePropertyCheck
 
-from checkov.arm.base_resource_check import BaseResourceCheck
-from checkov.common.models.enums import CheckCategories, CheckResult
+APP_INSIGHTS = ("Microsoft.Insights/components",)
 
-
-class AppInsightsLocalAuthDisabled(BaseResourceCheck):  # type: ignore[misc]
-    """Telemetry is accepted only with an Entra token (Monitoring Metrics Publisher)."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            name="Application Insights must disable local (instrumentation key) authentication",
-            id="CKV_FUNCAPP_10",
-            categories=(CheckCategories.IAM,),
-            supported_resources=("Microsoft.Insights/components",),
-        )
-
-    def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
-        properties = conf.get("properties")
-        disabled = properties.get("DisableLocalAuth") if isinstance(properties, dict) else None
-        return CheckResult.PASSED if disabled is True else CheckResult.FAILED
-
-
-class AppInsightsWorkspaceBased(BaseResourceCheck):  # type: ignore[misc]
-    """The component stores telemetry in the Log Analytics workspace (classic mode is retired)."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            name="Application Insights must be workspace-based",
-            id="CKV_FUNCAPP_11",
-            categories=(CheckCategories.LOGGING,),
-            supported_resources=("Microsoft.Insights/components",),
-        )
-
-    def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
-        properties = conf.get("properties")
-        workspace = properties.get("WorkspaceResourceId") if isinstance(properties, dict) else None
-        return CheckResult.PASSED if workspace else CheckResult.FAILED
-
-
-local_auth_disabled = AppInsightsLocalAuthDisabled()
-workspace_based = AppInsightsWorkspaceBased()
+# Telemetry is accepted only with an Entra token (Monitoring Metrics Publisher).
+local_auth_disabled = ResourcePropertyCheck(
+    "CKV_FUNCAPP_10",
+    "Application Insights must disable local (instrumentation key) authentication",
+    category=CheckCategories.IAM,
+    resource_types=APP_INSIGHTS,
+    property_name="DisableLocalAuth",
+    accepts=lambda disabled: disabled is True,
+)
+# The component stores telemetry in the Log Analytics workspace (classic mode is retired).
+workspace_based = ResourcePropertyCheck(
+    "CKV_FUNCAPP_11",
+    "Application Insights must be workspace-based",
+    category=CheckCategories.LOGGING,
+    resource_types=APP_INSIGHTS,
+    property_name="WorkspaceResourceId",
+    accepts=bool,
+)
