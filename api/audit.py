@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -186,6 +187,9 @@ def serve_case_evidence(
     """
     workflow = profile.workflow
     function = resource.replace(" ", "_")
+    audit, audit_report, document = (
+        f"get_{function}_{suffix}" for suffix in ("audit", "audit_report", "document")
+    )
     case_route = f"{workflow.collection}/{{{id_parameter}}}"
 
     async def case_evidence(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> Evidence:
@@ -193,20 +197,22 @@ def serve_case_evidence(
         identifier = route_identifier(req, id_parameter)
         return await evidence_of(client, workflow.instance_id(identifier), profile, resource, identifier)
 
-    @blueprint.function_name(name=f"get_{function}_audit")
+    @blueprint.function_name(name=audit)
     @blueprint.route(route=f"{case_route}/audit", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
     @blueprint.durable_client_input(client_name="client")
     @json_errors
+    @_named(audit)
     async def get_case_audit(
         req: func.HttpRequest, client: df.DurableOrchestrationClient
     ) -> func.HttpResponse:
         """The case's audit packet: sealed (the stored bytes) once finished, else an interim snapshot."""
         return packet_response(await case_evidence(req, client))
 
-    @blueprint.function_name(name=f"get_{function}_audit_report")
+    @blueprint.function_name(name=audit_report)
     @blueprint.route(route=f"{case_route}/audit/report", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
     @blueprint.durable_client_input(client_name="client")
     @json_errors
+    @_named(audit_report)
     async def get_case_audit_report(
         req: func.HttpRequest, client: df.DurableOrchestrationClient
     ) -> func.HttpResponse:
@@ -214,18 +220,32 @@ def serve_case_evidence(
         evidence = await case_evidence(req, client)
         return report_response(evidence, str(req.params.get("format") or "html"))
 
-    @blueprint.function_name(name=f"get_{function}_document")
+    @blueprint.function_name(name=document)
     @blueprint.route(
         route=f"{case_route}/documents/{{document}}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS
     )
     @blueprint.durable_client_input(client_name="client")
     @json_errors
+    @_named(document)
     async def get_case_document(
         req: func.HttpRequest, client: df.DurableOrchestrationClient
     ) -> func.HttpResponse:
         """A business document of the case as sealed (`<name>.pdf` / `.html`); 409 before."""
         evidence = await case_evidence(req, client)
         return document_response(evidence, str(req.route_params.get("document", "")))
+
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+def _named(name: str) -> Callable[[Handler], Handler]:
+    """Give a generated handler its registered name, which is also what json_errors logs."""
+
+    def rename(handler: Handler) -> Handler:
+        handler.__name__ = handler.__qualname__ = name
+        return handler
+
+    return rename
 
 
 # -- routes for any instance -----------------------------------------------------------------------
