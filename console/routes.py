@@ -371,6 +371,7 @@ async def console_instance_document(
 ) -> func.HttpResponse:
     """A business document sealed with the packet (`name=release-certificate.pdf`), as a download."""
     session = Session(req, client)
+    session.require(Permission.READ_OPERATIONS)  # as the audit download beside it
     instance_id = req.params.get("id", "")
     evidence = await _evidence(client, instance_id)
     if evidence is None:

@@ -144,6 +144,7 @@ def test_without_a_session_the_api_the_console_and_the_durable_api_answer_401(
         ("GET", "/api/console/decisions"),
         ("GET", f"/api/console/instance?id=maintenance-{cases.order}"),
         ("GET", f"/api/console/instance/audit?id=maintenance-{cases.order}"),
+        ("GET", f"/api/console/instance/document?id=maintenance-{cases.order}&name=release-certificate.pdf"),
         ("POST", "/api/console/decide"),
         ("POST", f"/api/console/instance/action?id=maintenance-{cases.order}"),
         ("GET", "/runtime/webhooks/durabletask/instances"),
@@ -245,6 +246,14 @@ def test_starting_reading_and_auditing_need_their_roles(
     )
     assert audit.status_code == 403
     assert audit.json()["requiredRoles"] == ["Operations.Reader", "Operations.Operator"]
+    for console_download in ("audit", "document"):
+        downloaded = requests.get(
+            f"{base}/api/console/instance/{console_download}",
+            params={"id": f"maintenance-{cases.order}", "name": "release-certificate.pdf"},
+            headers=tokens.headers(staff),
+            timeout=30,
+        )
+        assert downloaded.status_code == 403, (console_download, downloaded.text)
     status = requests.get(
         f"{base}/api/maintenance-orders/{cases.order}", headers=tokens.headers(staff), timeout=30
     )
