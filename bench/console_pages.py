@@ -44,6 +44,7 @@ from tools.clients import (
     supervised_fare_dispute_body,
 )
 from tools.harness import ARTIFACTS, REPO_ROOT, Azurite, make_host
+from tools.harness.instances import list_all_instances
 
 BUDGET_SECONDS = 1.0
 SHELTERS = (
@@ -105,20 +106,7 @@ def wait_settled(base_url: str, count: int, timeout: float, token: str) -> dict[
 
 def all_statuses(base_url: str, token: str) -> list[dict[str, Any]]:
     """Every instance's status via the management API (continuation tokens followed)."""
-    found: list[dict[str, Any]] = []
-    continuation = ""
-    while True:
-        response = requests.get(
-            f"{base_url}/runtime/webhooks/durabletask/instances",
-            params={"top": "500", "showInput": "false"},
-            headers={**bearer(token), **({"x-ms-continuation-token": continuation} if continuation else {})},
-            timeout=60,
-        )
-        response.raise_for_status()
-        found += response.json()
-        continuation = response.headers.get("x-ms-continuation-token", "")
-        if not continuation:
-            return found
+    return list_all_instances(base_url, bearer(token), {"showInput": "false"})
 
 
 def time_pages(base_url: str, pages: dict[str, str], repeat: int, token: str) -> dict[str, dict[str, Any]]:

@@ -70,6 +70,7 @@ from tools.harness import (
     make_host,
     poll_until,
 )
+from tools.harness.instances import list_all_instances
 
 Json = dict[str, Any]
 Log = Callable[[str], None]
@@ -741,20 +742,7 @@ def _wait_terminal(client: WorkflowClient, business_id: str, base_url: str) -> J
 
 def all_instances(base_url: str, token: str) -> list[Json]:
     """Every instance of the task hub (the management API, paged; `token` signs the calls in)."""
-    found: list[Json] = []
-    continuation = ""
-    while True:
-        response = requests.get(
-            f"{base_url}/runtime/webhooks/durabletask/instances",
-            params={"top": "500", "showInput": "false"},
-            headers={**bearer(token), **({"x-ms-continuation-token": continuation} if continuation else {})},
-            timeout=60,
-        )
-        response.raise_for_status()
-        found += response.json()
-        continuation = response.headers.get("x-ms-continuation-token", "")
-        if not continuation:
-            return found
+    return list_all_instances(base_url, bearer(token), {"showInput": "false"})
 
 
 def _unsettled(instances: list[Json]) -> list[Json]:

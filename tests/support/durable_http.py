@@ -11,6 +11,7 @@ import requests
 
 from devhost.testing import HostClient
 from durable_wire import TERMINAL_STATUSES
+from tools.harness.instances import list_all_instances
 
 WEBHOOK = "/runtime/webhooks/durabletask"
 
@@ -86,20 +87,7 @@ class DurableApi:
 
     def query(self, **params: str) -> list[dict[str, Any]]:
         """Every status `GET instances` lists for `params`, following continuation tokens."""
-        found: list[dict[str, Any]] = []
-        continuation = ""
-        while True:
-            response = requests.get(
-                f"{self.webhook}/instances",
-                params={"top": "200", **params},
-                headers={**self.auth, **({"x-ms-continuation-token": continuation} if continuation else {})},
-                timeout=60,
-            )
-            response.raise_for_status()
-            found += response.json()
-            continuation = response.headers.get("x-ms-continuation-token", "")
-            if not continuation:
-                return found
+        return list_all_instances(self.base_url, self.auth, params, page_size=200)
 
     def history(self, instance_id: str) -> list[dict[str, Any]]:
         body = self.status(instance_id, showHistory="true", showHistoryOutput="true").json()
