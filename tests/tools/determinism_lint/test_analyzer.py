@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.tools.determinism_lint.helpers import lint_snippet, rules_by_line
+from tools.determinism_lint.analyzer import Finding
 
 HEADER = """
 import logging
@@ -15,14 +16,25 @@ import azure.durable_functions as df
 bp = df.Blueprint()
 """
 
+# Most tests lint one orchestrator, `flow(context)` on the blueprint after HEADER; the snippet they
+# pass is its body, which starts at line 10 of the module (the line numbers they expect count so).
+FLOW = (
+    HEADER
+    + """
+@bp.orchestration_trigger(context_name="context")
+def flow(context):"""
+)
+
+
+def lint_flow(tmp_path: Path, body: str) -> list[Finding]:
+    """Lint FLOW with `body` (indented as a function body) as its body."""
+    return lint_snippet(tmp_path, FLOW + body)
+
 
 def test_message_names_the_call_and_the_replacement(tmp_path: Path) -> None:
-    findings = lint_snippet(
+    findings = lint_flow(
         tmp_path,
-        HEADER
-        + """
-@bp.orchestration_trigger(context_name="context")
-def flow(context):
+        """
     started = datetime.now()
     yield context.call_activity("notify_approver", str(started))
 """,
@@ -34,12 +46,9 @@ def flow(context):
 
 
 def test_suppression_with_rule_and_reason_silences_only_that_rule(tmp_path: Path) -> None:
-    findings = lint_snippet(
+    findings = lint_flow(
         tmp_path,
-        HEADER
-        + """
-@bp.orchestration_trigger(context_name="context")
-def flow(context):
+        """
     a = datetime.now()  # durable-lint: ignore[DF001] used only for a debug string
     b = datetime.now()  # durable-lint: ignore[DF011] wrong rule: DF001 still reported
     c = datetime.now(); logging.info("x")  # durable-lint: ignore[DF001,DF011] both on one line
@@ -51,12 +60,9 @@ def flow(context):
 
 
 def test_suppression_on_any_line_of_a_multi_line_statement(tmp_path: Path) -> None:
-    findings = lint_snippet(
+    findings = lint_flow(
         tmp_path,
-        HEADER
-        + """
-@bp.orchestration_trigger(context_name="context")
-def flow(context):
+        """
     yield context.call_activity(
         "notify_approver",
         {"at": str(datetime.now())},
@@ -71,12 +77,9 @@ def flow(context):
 
 
 def test_suppression_without_reason_still_fails_the_run(tmp_path: Path) -> None:
-    findings = lint_snippet(
+    findings = lint_flow(
         tmp_path,
-        HEADER
-        + """
-@bp.orchestration_trigger(context_name="context")
-def flow(context):
+        """
     a = datetime.now()  # durable-lint: ignore[DF001]
     yield context.call_activity("notify_approver", str(a))
 """,
@@ -113,12 +116,9 @@ def not_a_generator(context: df.DurableOrchestrationContext):
 
 
 def test_helpers_are_followed_with_guard_state_and_to_a_limited_depth(tmp_path: Path) -> None:
-    findings = lint_snippet(
+    findings = lint_flow(
         tmp_path,
-        HEADER
-        + """
-@bp.orchestration_trigger(context_name="context")
-def flow(context):
+        """
     if not context.is_replaying:
         _log("guarded")
     _log("unguarded")
@@ -158,12 +158,9 @@ def _level5(ctx):
 
 
 def test_recursive_helpers_terminate(tmp_path: Path) -> None:
-    findings = lint_snippet(
+    findings = lint_flow(
         tmp_path,
-        HEADER
-        + """
-@bp.orchestration_trigger(context_name="context")
-def flow(context):
+        """
     yield from _walk(context, 3)
 
 
@@ -212,12 +209,9 @@ def flow(context, random=None):
 
 
 def test_imports_inside_the_orchestrator_are_resolved(tmp_path: Path) -> None:
-    findings = lint_snippet(
+    findings = lint_flow(
         tmp_path,
-        HEADER
-        + """
-@bp.orchestration_trigger(context_name="context")
-def flow(context):
+        """
     import time as clock
     from uuid import uuid4
     yield context.call_activity("notify_approver", [clock.time(), str(uuid4())])
