@@ -35,6 +35,7 @@ import requests
 from console.timeline import build_timeline, render_timeline
 from ops.sign_in import LOCAL_OPERATOR, LOCAL_SUBMITTER, bearer, sign_in
 from tools.clients import (
+    SANDBOX_SHELTERS,
     AppClient,
     FareDisputeClient,
     MaintenanceOrderClient,
@@ -47,13 +48,6 @@ from tools.harness import ARTIFACTS, REPO_ROOT, Azurite, make_host
 from tools.harness.instances import list_all_instances
 
 BUDGET_SECONDS = 1.0
-SHELTERS = (
-    "shelter-bayview-school",
-    "shelter-lighthouse-church",
-    "shelter-riverside-arena",
-    "shelter-hilltop-center",
-    "shelter-marsh-road-clinic",
-)
 
 
 def start_instances(app: AppClient, count: int) -> dict[str, list[str]]:
@@ -71,7 +65,7 @@ def start_instances(app: AppClient, count: int) -> dict[str, list[str]]:
         elif kind == "fare":
             disputes.file(supervised_fare_dispute_body(business_id))
         else:
-            shelter = SHELTERS[hash(business_id) % len(SHELTERS)]
+            shelter = SANDBOX_SHELTERS[hash(business_id) % len(SANDBOX_SHELTERS)]
             relief.start(relief_request_body(business_id, {shelter: {"blanket": 1}}))
 
     with ThreadPoolExecutor(max_workers=8) as pool:

@@ -478,6 +478,17 @@ class FareDisputeClient(WorkflowClient):
 RELIEF_AWAITING_STAGE = "awaiting_confirmations"
 
 
+# The shelters of the sandbox relief network (data/relief_network.json) that the soak and the
+# benchmarks spread their relief requests over, in a fixed order (seeded runs pick by index).
+SANDBOX_SHELTERS = (
+    "shelter-bayview-school",
+    "shelter-lighthouse-church",
+    "shelter-riverside-arena",
+    "shelter-hilltop-center",
+    "shelter-marsh-road-clinic",
+)
+
+
 def relief_request_body(
     request_id: str, shelters: Mapping[str, Mapping[str, int]], priority: int = 3
 ) -> Json:

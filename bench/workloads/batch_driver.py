@@ -28,6 +28,7 @@ from typing import Any
 from bench.devhost_suite import BenchError
 from bench.stats import Metrics, percentile
 from durable_wire import TERMINAL_STATUSES
+from integrations.selection import SYSTEMS
 from ops.durable_client import DurableClient
 from tools.clients import (
     AppClient,
@@ -44,18 +45,7 @@ CLIENT_THREADS = 8
 # systems without injected faults, whatever a developer's local.settings.json says.
 SANDBOX_ENV: dict[str, str] = {
     "INTEGRATIONS_MODE": "sandbox",
-    **{
-        f"SANDBOX_FAULTS_{system.upper()}": ""
-        for system in (
-            "suppliers",
-            "documents",
-            "payments",
-            "customer_messaging",
-            "driver_messaging",
-            "donor_portal",
-            "inventory",
-        )
-    },
+    **{f"SANDBOX_FAULTS_{system.upper()}": "" for system in SYSTEMS},
 }
 
 React = Callable[["Batch", str, Json], None]

@@ -21,6 +21,7 @@ from bench.workloads import WorkloadHost
 from bench.workloads.batch_driver import SANDBOX_ENV, Batch, run_batch, warm_up
 from tools.clients import (
     RELIEF_AWAITING_STAGE,
+    SANDBOX_SHELTERS,
     Cast,
     Json,
     ReliefRequestClient,
@@ -29,13 +30,6 @@ from tools.clients import (
 
 APP_DIR = Path(__file__).resolve().parents[2]
 REQUESTS = 40
-SHELTERS = (
-    "shelter-bayview-school",
-    "shelter-lighthouse-church",
-    "shelter-riverside-arena",
-    "shelter-hilltop-center",
-    "shelter-marsh-road-clinic",
-)
 ITEMS = {"water": 1, "food-ration": 1}
 DESCRIPTION = (
     f"{REQUESTS} relief requests (2 shelters each) started at once, reserved, routed, dispatched and "
@@ -47,18 +41,18 @@ EXPECTED_OUTCOME = "completed"
 
 def request_shelters(index: int) -> dict[str, dict[str, int]]:
     """Two neighbouring shelters of the rotation for request `index`."""
-    first = SHELTERS[index % len(SHELTERS)]
-    second = SHELTERS[(index + 1) % len(SHELTERS)]
+    first = SANDBOX_SHELTERS[index % len(SANDBOX_SHELTERS)]
+    second = SANDBOX_SHELTERS[(index + 1) % len(SANDBOX_SHELTERS)]
     return {first: dict(ITEMS), second: dict(ITEMS)}
 
 
 def run(host: WorkloadHost, count: int = REQUESTS) -> Metrics:
     """Start `count` requests at once, confirm each shelter when it waits, time each to completion."""
-    cast = Cast.sign_in(host.base_url, shelters=SHELTERS)
+    cast = Cast.sign_in(host.base_url, shelters=SANDBOX_SHELTERS)
     app = cast.reader
     client = ReliefRequestClient(cast.submitter)
     # Each shelter's own desk confirms its deliveries (Relief.ShelterStaff, assigned shelters only).
-    desks = {shelter_id: ReliefRequestClient(cast.staff_of(shelter_id)) for shelter_id in SHELTERS}
+    desks = {shelter_id: ReliefRequestClient(cast.staff_of(shelter_id)) for shelter_id in SANDBOX_SHELTERS}
 
     def confirm_when_awaiting(batch: Batch, request_id: str, custom: Json) -> None:
         if custom.get("stage") != RELIEF_AWAITING_STAGE or custom.get("pendingChanges"):
