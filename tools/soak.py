@@ -70,8 +70,10 @@ import requests
 
 from devhost.testing import DurableHostError
 from durable_wire import EVENT_TYPE_NAMES, TERMINAL_STATUSES, EventType
+from integrations.selection import SYSTEMS
 from ops.durable_client import DurableClient, OpsError
 from tools.clients import (
+    SANDBOX_SHELTERS,
     Cast,
     FareDisputeClient,
     MaintenanceOrderClient,
@@ -111,22 +113,6 @@ FAULTS = {
     "SANDBOX_FAULTS_DONOR_PORTAL": "transient:1/4",
     "SANDBOX_FAULTS_INVENTORY": "timeout_after_commit:1/6",
 }
-SYSTEMS = (
-    "suppliers",
-    "documents",
-    "payments",
-    "customer_messaging",
-    "driver_messaging",
-    "donor_portal",
-    "inventory",
-)
-SHELTERS = (
-    "shelter-bayview-school",
-    "shelter-lighthouse-church",
-    "shelter-riverside-arena",
-    "shelter-hilltop-center",
-    "shelter-marsh-road-clinic",
-)
 SKUS = ("water", "blanket", "food-ration", "medical-kit", "tarp")
 WAIT_SECONDS = 240.0
 RESTART_TIMEOUT = 180.0
@@ -242,31 +228,38 @@ class Scenario:
     expected: str
 
 
+# Each workflow's scripts, dealt in turn, with the outcome each must reach.
+ORDER_SCRIPTS = (
+    ("approve", "released"),
+    ("approve", "released"),
+    ("reject", "rejected"),
+    ("none", "expired"),
+)
+DISPUTE_SCRIPTS = (
+    ("auto", "refunded"),
+    ("approve", "refunded"),
+    ("reject", "rejected"),
+    ("evidence", "partially_refunded"),
+)
+RELIEF_SCRIPTS = (
+    ("confirm", "completed"),
+    ("change", "completed"),
+    ("cancel", "cancelled"),
+    ("silent", "completed"),
+)
+
+
 def scenarios(options: SoakOptions, run: str, share: float = 1.0) -> list[Scenario]:
     """The load: a deterministic mix per workflow (`share` scales the counts)."""
     found: list[Scenario] = []
-    orders = (("approve", "released"), ("approve", "released"), ("reject", "rejected"), ("none", "expired"))
-    for index in range(max(1, round(options.orders * share))):
-        script, expected = orders[index % len(orders)]
-        found.append(Scenario("maintenance", f"{run}-o{index}", script, expected))
-    disputes = (
-        ("auto", "refunded"),
-        ("approve", "refunded"),
-        ("reject", "rejected"),
-        ("evidence", "partially_refunded"),
-    )
-    for index in range(max(1, round(options.disputes * share))):
-        script, expected = disputes[index % len(disputes)]
-        found.append(Scenario("fare", f"{run}-d{index}", script, expected))
-    relief = (
-        ("confirm", "completed"),
-        ("change", "completed"),
-        ("cancel", "cancelled"),
-        ("silent", "completed"),
-    )
-    for index in range(max(1, round(options.relief * share))):
-        script, expected = relief[index % len(relief)]
-        found.append(Scenario("relief", f"{run}-r{index}", script, expected))
+    for workflow, id_letter, count, scripts in (
+        ("maintenance", "o", options.orders, ORDER_SCRIPTS),
+        ("fare", "d", options.disputes, DISPUTE_SCRIPTS),
+        ("relief", "r", options.relief, RELIEF_SCRIPTS),
+    ):
+        for index in range(max(1, round(count * share))):
+            script, expected = scripts[index % len(scripts)]
+            found.append(Scenario(workflow, f"{run}-{id_letter}{index}", script, expected))
     random.Random(f"{options.seed}:{run}").shuffle(found)
     return found
 
@@ -286,7 +279,7 @@ class Driver:
         self.storage_troubled = storage_troubled
         # Each step acts as the person it needs (devhost Easy Auth emulation): the portal starts and
         # changes, the approver and supervisor decide, each shelter's desk confirms, a reader checks.
-        self.cast = Cast.sign_in(base_url, timeout=CLIENT_TIMEOUT_SECONDS, shelters=SHELTERS)
+        self.cast = Cast.sign_in(base_url, timeout=CLIENT_TIMEOUT_SECONDS, shelters=SANDBOX_SHELTERS)
         self.app = self.cast.reader
         self.orders = MaintenanceOrderClient(self.cast.submitter)
         self.disputes = FareDisputeClient(self.cast.submitter)
@@ -387,7 +380,10 @@ class Driver:
     def _drive_relief(self, scenario: Scenario) -> None:
         business_id, script = scenario.business_id, scenario.script
         number = int(business_id.rsplit("r", 1)[-1])
-        first, second = SHELTERS[number % len(SHELTERS)], SHELTERS[(number + 2) % len(SHELTERS)]
+        first, second = (
+            SANDBOX_SHELTERS[number % len(SANDBOX_SHELTERS)],
+            SANDBOX_SHELTERS[(number + 2) % len(SANDBOX_SHELTERS)],
+        )
         sku = SKUS[number % len(SKUS)]
         body = relief_request_body(business_id, {first: {sku: 1 + number % 3}}, priority=1 + number % 5)
         self.call(f"start {business_id}", lambda: self.relief.start(body))
