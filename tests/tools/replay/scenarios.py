@@ -68,6 +68,11 @@ def _finished(status: dict[str, Any]) -> bool:
     return status.get("runtimeStatus") in TERMINAL_STATUSES
 
 
+def _advance_until_finished(api: DurableApi, instance_id: str) -> None:
+    """Move the virtual clock until the instance has finished (however it ends)."""
+    _advance_until(api, instance_id, _finished)
+
+
 def _approve(api: DurableApi, instance_id: str) -> None:
     api.wait(instance_id, statuses={"Running"})
     response = api.raise_event(instance_id, "ApprovalEvent", {"approver": "Ada", "email": "ada@example.com"})
@@ -168,6 +173,22 @@ _PORTAL = {
     "role": "Workflow.Submitter",
     "identityProvider": "aad",
 }
+
+
+def _started_by_portal(order: dict[str, Any]) -> dict[str, Any]:
+    """The input as today's HTTP starter builds it: the starter's principal and deadlines first."""
+    return {
+        **order,
+        "approvalPolicy": {
+            "reminderInterval": "PT24H",
+            "escalateAfterReminders": 3,
+            "approvalDeadline": "P7D",
+            "deadlinesFirst": True,
+        },
+        "startedBy": _PORTAL,
+    }
+
+
 _STARTER_APPROVER = {**_PORTAL, "role": "Maintenance.Approver"}
 _ADA = {
     "principalId": "replay-ada",
@@ -259,7 +280,7 @@ MAINTENANCE_ORDER = Suite(
             "supplier_outage_failed.json",
             "maintenance_order",
             _maintenance_input("replay-7"),
-            lambda api, instance_id: _advance_until(api, instance_id, _finished),
+            _advance_until_finished,
             frozenset({"Failed"}),
             env={"SANDBOX_FAULTS_SUPPLIERS": "transient"},
             virtual_clock=True,
@@ -269,16 +290,7 @@ MAINTENANCE_ORDER = Suite(
         Scenario(
             "maker_checker_then_released.json",
             "maintenance_order",
-            {
-                **_maintenance_input("replay-6"),
-                "approvalPolicy": {
-                    "reminderInterval": "PT24H",
-                    "escalateAfterReminders": 3,
-                    "approvalDeadline": "P7D",
-                    "deadlinesFirst": True,
-                },
-                "startedBy": _PORTAL,
-            },
+            _started_by_portal(_maintenance_input("replay-6")),
             _maintenance_decisions(_STARTER_APPROVER, _ADA),
         ),
         # Orders started since the audit seal end with the `seal_audit_packet` step (today's input:
@@ -286,17 +298,7 @@ MAINTENANCE_ORDER = Suite(
         Scenario(
             "released_sealed.json",
             "maintenance_order",
-            {
-                **_maintenance_input("replay-7"),
-                "approvalPolicy": {
-                    "reminderInterval": "PT24H",
-                    "escalateAfterReminders": 3,
-                    "approvalDeadline": "P7D",
-                    "deadlinesFirst": True,
-                },
-                "startedBy": _PORTAL,
-                "sealsAuditPacket": True,
-            },
+            _started_by_portal(_maintenance_input("replay-7")) | {"sealsAuditPacket": True},
             _maintenance_decisions(_ADA),
         ),
     ],
@@ -424,7 +426,7 @@ RELIEF_ROUTING = Suite(
             "routing_failed_released.json",
             "relief_routing",
             _relief_input("replay-6"),
-            lambda api, instance_id: _advance_until(api, instance_id, _finished),
+            _advance_until_finished,
             frozenset({"Failed"}),
             env={"SANDBOX_FAULTS_DOCUMENTS": "transient"},
             virtual_clock=True,
@@ -435,7 +437,7 @@ RELIEF_ROUTING = Suite(
             "reservation_failed_released.json",
             "relief_routing",
             {**_relief_input("replay-8"), "releasesUnconfirmedReservations": True},
-            lambda api, instance_id: _advance_until(api, instance_id, _finished),
+            _advance_until_finished,
             frozenset({"Failed"}),
             env={"SANDBOX_FAULTS_INVENTORY": "timeout_after_commit@reserve"},
             virtual_clock=True,
@@ -584,7 +586,7 @@ FARE_DISPUTE = Suite(
             "messages_unsent.json",
             "fare_dispute",
             _fare_dispute_input("replay-6", "trip-overcharged", "overcharge", "4.50", "cust-ana"),
-            lambda api, instance_id: _advance_until(api, instance_id, _finished),
+            _advance_until_finished,
             env={"SANDBOX_FAULTS_CUSTOMER_MESSAGING": "transient"},
             virtual_clock=True,
         ),
@@ -592,7 +594,7 @@ FARE_DISPUTE = Suite(
             "refund_failed.json",
             "fare_dispute",
             _fare_dispute_input("replay-7", "trip-overcharged", "overcharge", "4.50", "cust-ana"),
-            lambda api, instance_id: _advance_until(api, instance_id, _finished),
+            _advance_until_finished,
             frozenset({"Failed"}),
             env={"SANDBOX_FAULTS_PAYMENTS": "timeout"},
             virtual_clock=True,
@@ -656,17 +658,7 @@ PERSONAL_DATA = Suite(
         Scenario(
             "maintenance_released_erasure_scheduled.json",
             "maintenance_order",
-            {
-                **_maintenance_input("replay-7"),
-                "approvalPolicy": {
-                    "reminderInterval": "PT24H",
-                    "escalateAfterReminders": 3,
-                    "approvalDeadline": "P7D",
-                    "deadlinesFirst": True,
-                },
-                "startedBy": _PORTAL,
-                "erasesPersonalData": True,
-            },
+            _started_by_portal(_maintenance_input("replay-7")) | {"erasesPersonalData": True},
             _maintenance_decisions(_ADA),
         ),
         Scenario(
@@ -683,18 +675,8 @@ PERSONAL_DATA = Suite(
         Scenario(
             "maintenance_released_sealed_then_erasure_scheduled.json",
             "maintenance_order",
-            {
-                **_maintenance_input("replay-8"),
-                "approvalPolicy": {
-                    "reminderInterval": "PT24H",
-                    "escalateAfterReminders": 3,
-                    "approvalDeadline": "P7D",
-                    "deadlinesFirst": True,
-                },
-                "startedBy": _PORTAL,
-                "sealsAuditPacket": True,
-                "erasesPersonalData": True,
-            },
+            _started_by_portal(_maintenance_input("replay-8"))
+            | {"sealsAuditPacket": True, "erasesPersonalData": True},
             _maintenance_decisions(_ADA),
         ),
         Scenario(

@@ -38,6 +38,14 @@ def run_check(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict
     return code, json.loads(capsys.readouterr().out)
 
 
+def replay_samples(
+    capsys: pytest.CaptureFixture[str], app: Path, history: str = "", *options: str
+) -> tuple[int, dict[str, Any]]:
+    """Replay the samples histories (or only the file `history`) against the app in `app`."""
+    histories = SAMPLES_HISTORIES / history
+    return run_check(capsys, *options, "--app-root", str(app), "--histories", str(histories))
+
+
 def failures(document: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     """File name -> its error differences, for the files that failed."""
     return {
@@ -57,9 +65,7 @@ def test_recorded_histories_replay_against_current_code(capsys: pytest.CaptureFi
 
 
 def test_unchanged_copy_of_the_app_passes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, document = run_check(
-        capsys, "--app-root", str(copy_app(tmp_path)), "--histories", str(SAMPLES_HISTORIES)
-    )
+    code, document = replay_samples(capsys, copy_app(tmp_path))
     assert code == 0, json.dumps(document, indent=1)
 
 
@@ -71,9 +77,7 @@ def test_renamed_activity_fails_naming_the_event(tmp_path: Path, capsys: pytest.
             'result1 = yield context.call_activity("greet", "Seattle")',
         ),
     )
-    code, document = run_check(
-        capsys, "--app-root", str(app), "--histories", str(SAMPLES_HISTORIES / "chaining.json")
-    )
+    code, document = replay_samples(capsys, app, "chaining.json")
     assert code == 1
     [error, *_] = failures(document)["chaining.json"]
     assert (error["eventId"], error["eventType"], error["name"]) == (0, "TaskScheduled", "hello")
@@ -88,7 +92,7 @@ def test_changed_input_shape_fails_with_the_path(tmp_path: Path, capsys: pytest.
             'context.call_activity("create_device_key", {"device": device})',
         ),
     )
-    code, document = run_check(capsys, "--app-root", str(app), "--histories", str(SAMPLES_HISTORIES))
+    code, document = replay_samples(capsys, app)
     assert code == 1
     failed = failures(document)
     assert set(failed) == {
@@ -109,9 +113,7 @@ def test_reordered_calls_fail_on_the_first_moved_event(
         ('context.call_activity("hello", "Tokyo")', 'context.call_activity("hello", "Seattle")'),
         ('context.call_activity("hello", "TOKYO")', 'context.call_activity("hello", "Tokyo")'),
     )
-    code, document = run_check(
-        capsys, "--app-root", str(app), "--histories", str(SAMPLES_HISTORIES / "chaining.json")
-    )
+    code, document = replay_samples(capsys, app, "chaining.json")
     assert code == 1
     errors = failures(document)["chaining.json"]
     assert [e["eventId"] for e in errors] == [0, 1]
@@ -126,9 +128,7 @@ def test_reordered_entity_operations_fail(tmp_path: Path, capsys: pytest.Capture
             'yield context.call_entity(entity, "add", 4)\n    context.signal_entity(entity, "add", 3)',
         ),
     )
-    code, document = run_check(
-        capsys, "--app-root", str(app), "--histories", str(SAMPLES_HISTORIES / "entities.json")
-    )
+    code, document = replay_samples(capsys, app, "entities.json")
     assert code == 1
     error = failures(document)["entities.json"][0]
     assert (error["eventId"], error["eventType"]) == (0, "EventSent")
@@ -142,13 +142,7 @@ def test_renamed_event_reports_the_wait_that_never_ends(
         tmp_path,
         ('context.wait_for_external_event("ApprovalEvent")', 'context.wait_for_external_event("Approval")'),
     )
-    code, document = run_check(
-        capsys,
-        "--app-root",
-        str(app),
-        "--histories",
-        str(SAMPLES_HISTORIES / "human_interaction_approved.json"),
-    )
+    code, document = replay_samples(capsys, app, "human_interaction_approved.json")
     assert code == 1
     messages = [e["message"] for e in failures(document)["human_interaction_approved.json"]]
     assert any("no longer reaches it" in m and "process_approval" in m for m in messages), messages
@@ -182,14 +176,7 @@ def test_allow_value_changes_downgrades_values_not_shapes(
     app = copy_app(
         tmp_path, ('context.call_activity("hello", "London")', 'context.call_activity("hello", "Paris")')
     )
-    code, document = run_check(
-        capsys,
-        "--allow-value-changes",
-        "--app-root",
-        str(app),
-        "--histories",
-        str(SAMPLES_HISTORIES / "chaining.json"),
-    )
+    code, document = replay_samples(capsys, app, "chaining.json", "--allow-value-changes")
     assert code == 0
     [history] = document["histories"]
     assert [d["severity"] for d in history["differences"]] == [
