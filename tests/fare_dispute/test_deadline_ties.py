@@ -43,6 +43,28 @@ def decisions(view: JsonDict) -> list[tuple[str, str, bool]]:
     return [(d["decidedBy"], d["decision"], d["accepted"]) for d in view["result"]["decisions"]]
 
 
+def pass_the_evidence_reminder(host: DisputeHost, dispute_id: str, filed: datetime) -> None:
+    """A day after filing: the case has reminded the customer to send evidence."""
+    host.advance_to(filed + timedelta(days=1))
+    host.settle(
+        dispute_id, lambda _: "fare_dispute.evidence_reminder" in host.messages(dispute_id), nudge=False
+    )
+
+
+def deliver_with_the_deadline(
+    host: DisputeHost, dispute_id: str, due: datetime, event: tuple[str, JsonDict], *, event_first: bool
+) -> None:
+    """The timer due at `due` fires and `event` (name, body) is raised, in one batch, in the order asked."""
+    deliver_in_one_batch(
+        host.base_url,
+        instance_id_for(dispute_id),
+        due,
+        event,
+        event_first=event_first,
+        token=host.tokens.token(READER),
+    )
+
+
 @pytest.mark.parametrize("event_first", ORDERS)
 def test_evidence_arriving_with_the_evidence_deadline_is_late_in_either_order(
     start_dispute_host: Callable[..., DisputeHost], dispute_id: str, event_first: bool
@@ -54,18 +76,14 @@ def test_evidence_arriving_with_the_evidence_deadline_is_late_in_either_order(
     host = start_dispute_host(env={"FARE_DISPUTE_SLA_BUSINESS_DAYS": "5"}, clock_start=filed.isoformat())
     host.file_ok(claim(dispute_id, "trip-correct", "cancelled_trip", "3.20"))
     host.settle(dispute_id, lambda view: view.get("waitingFor") == "evidence", nudge=False)
-    host.advance_to(filed + timedelta(days=1))  # the reminder
-    host.settle(
-        dispute_id, lambda _: "fare_dispute.evidence_reminder" in host.messages(dispute_id), nudge=False
-    )
+    pass_the_evidence_reminder(host, dispute_id, filed)
 
-    deliver_in_one_batch(
-        host.base_url,
-        instance_id_for(dispute_id),
+    deliver_with_the_deadline(
+        host,
+        dispute_id,
         filed + timedelta(days=3),
         (EVIDENCE_SUBMITTED_EVENT, EVIDENCE),
         event_first=event_first,
-        token=host.tokens.token(READER),
     )
 
     view = host.resolved(dispute_id)
@@ -85,18 +103,14 @@ def test_evidence_arriving_with_the_sla_due_time_escalates_first_in_either_order
     host.file_ok(claim(dispute_id, "trip-correct", "cancelled_trip", "3.20"))
     view = host.settle(dispute_id, lambda view: view.get("waitingFor") == "evidence", nudge=False)
     assert view["slaDue"] == "2026-11-18T09:00:00Z"
-    host.advance_to(filed + timedelta(days=1))
-    host.settle(
-        dispute_id, lambda _: "fare_dispute.evidence_reminder" in host.messages(dispute_id), nudge=False
-    )
+    pass_the_evidence_reminder(host, dispute_id, filed)
 
-    deliver_in_one_batch(
-        host.base_url,
-        instance_id_for(dispute_id),
+    deliver_with_the_deadline(
+        host,
+        dispute_id,
         utc("2026-11-18T09:00:00"),
         (EVIDENCE_SUBMITTED_EVENT, EVIDENCE),
         event_first=event_first,
-        token=host.tokens.token(READER),
     )
 
     view = host.settle(dispute_id, lambda view: view.get("waitingFor") == "supervisor_decision", nudge=False)
@@ -115,13 +129,12 @@ def test_a_decision_arriving_with_the_sla_due_time_escalates_then_refunds_in_eit
     view = host.settle(dispute_id, lambda view: view.get("waitingFor") == "supervisor_decision", nudge=False)
     assert view["slaDue"] == "2026-12-08T14:30:00Z"
 
-    deliver_in_one_batch(
-        host.base_url,
-        instance_id_for(dispute_id),
+    deliver_with_the_deadline(
+        host,
+        dispute_id,
         utc("2026-12-08T14:30:00"),
         (SUPERVISOR_DECISION_EVENT, APPROVAL),
         event_first=event_first,
-        token=host.tokens.token(READER),
     )
 
     view = host.resolved(dispute_id)
@@ -143,18 +156,14 @@ def test_evidence_deadline_and_sla_due_at_the_same_instant_escalate_then_close(
     host.file_ok(claim(dispute_id, "trip-correct", "cancelled_trip", "3.20"))
     view = host.settle(dispute_id, lambda view: view.get("waitingFor") == "evidence", nudge=False)
     assert view["slaDue"] == "2026-12-08T23:00:00Z"
-    host.advance_to(filed + timedelta(days=1))
-    host.settle(
-        dispute_id, lambda _: "fare_dispute.evidence_reminder" in host.messages(dispute_id), nudge=False
-    )
+    pass_the_evidence_reminder(host, dispute_id, filed)
 
-    deliver_in_one_batch(
-        host.base_url,
-        instance_id_for(dispute_id),
+    deliver_with_the_deadline(
+        host,
+        dispute_id,
         filed + timedelta(days=3),
         (EVIDENCE_SUBMITTED_EVENT, EVIDENCE),
         event_first=event_first,
-        token=host.tokens.token(READER),
     )
 
     view = host.resolved(dispute_id)
