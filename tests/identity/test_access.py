@@ -59,6 +59,17 @@ def new_id(label: str) -> str:
     return f"{label}-{uuid.uuid4().hex[:8]}"
 
 
+def order_awaiting_approval(
+    tokens: Tokens, starter: LocalPrincipal, label: str
+) -> tuple[MaintenanceOrderClient, str]:
+    """A new maintenance order `starter` started, waiting for approval: the starter's client, its id."""
+    orders = MaintenanceOrderClient(client(tokens, starter))
+    order_id = new_id(label)
+    orders.start(maintenance_order_body(order_id))
+    orders.wait_for_approval(order_id)
+    return orders, order_id
+
+
 @dataclass(frozen=True)
 class Cases:
     """One case of each workflow, started by the portal, each waiting for its decision."""
@@ -295,9 +306,7 @@ def test_operator_actions_refuse_every_other_role_and_record_the_operator(
     root_host: HostProcess, tokens: Tokens
 ) -> None:
     portal = client(tokens, SUBMITTER)
-    order_id = new_id("acl-ops")
-    MaintenanceOrderClient(portal).start(maintenance_order_body(order_id))
-    MaintenanceOrderClient(portal).wait_for_approval(order_id)
+    orders, order_id = order_awaiting_approval(tokens, SUBMITTER, "acl-ops")
     instance_id = f"maintenance-{order_id}"
     path = f"instance/action?id={instance_id}"
     for action in ("suspend", "resume", "terminate", "rewind"):
@@ -316,9 +325,7 @@ def test_operator_actions_refuse_every_other_role_and_record_the_operator(
     done = console_post(root_host, tokens, OPERATOR, path, form=form, purpose=f"action|suspend|{instance_id}")
     assert done.status_code == 303, done.text
     assert "code=" not in done.headers["Location"] and done.headers["Location"].startswith("/api/console/")
-    MaintenanceOrderClient(portal).wait_until(
-        order_id, lambda b: b["runtimeStatus"] == "Suspended", "suspended"
-    )
+    orders.wait_until(order_id, lambda b: b["runtimeStatus"] == "Suspended", "suspended")
     history = requests.get(
         f"{root_host.base_url}/runtime/webhooks/durabletask/instances/{instance_id}",
         params={"showHistory": "true"},
@@ -337,10 +344,7 @@ def test_operator_actions_refuse_every_other_role_and_record_the_operator(
 def test_the_principal_who_started_an_order_cannot_approve_it(root_host: HostProcess, tokens: Tokens) -> None:
     """Maker-checker at the edge (API and console), then another approver's decision is taken."""
     dana = person("Dual Dana", Role.WORKFLOW_SUBMITTER, Role.MAINTENANCE_APPROVER)
-    orders = MaintenanceOrderClient(client(tokens, dana))
-    order_id = new_id("mc-order")
-    orders.start(maintenance_order_body(order_id))
-    orders.wait_for_approval(order_id)
+    orders, order_id = order_awaiting_approval(tokens, dana, "mc-order")
     own = requests.post(
         f"{root_host.base_url}/api/maintenance-orders/{order_id}/approval",
         json={"approved": True},
@@ -392,10 +396,7 @@ def test_an_event_raised_past_the_api_by_the_starter_is_refused_by_the_orchestra
     root_host: HostProcess, tokens: Tokens
 ) -> None:
     """Defence in depth: the management API skips the edge's checks, the orchestration does not."""
-    orders = MaintenanceOrderClient(client(tokens, SUBMITTER))
-    order_id = new_id("mc-bypass")
-    orders.start(maintenance_order_body(order_id))
-    orders.wait_for_approval(order_id)
+    orders, order_id = order_awaiting_approval(tokens, SUBMITTER, "mc-bypass")
     instance_id = f"maintenance-{order_id}"
     self_approval: dict[str, Any] = {
         "approved": True,
@@ -466,10 +467,7 @@ def test_shelter_staff_confirm_only_their_own_shelters(root_host: HostProcess, t
 def test_decider_names_are_recorded_nfc_and_bidi_controls_are_refused(
     root_host: HostProcess, tokens: Tokens
 ) -> None:
-    orders = MaintenanceOrderClient(client(tokens, SUBMITTER))
-    order_id = new_id("names")
-    orders.start(maintenance_order_body(order_id))
-    orders.wait_for_approval(order_id)
+    orders, order_id = order_awaiting_approval(tokens, SUBMITTER, "names")
     url = f"{root_host.base_url}/api/maintenance-orders/{order_id}/approval"
     spoofer = person("CFO Jane Doe \u202egnp.exe", Role.MAINTENANCE_APPROVER, user_id="approver-bidi")
     refused = requests.post(url, json={"approved": True}, headers=tokens.headers(spoofer), timeout=30)
