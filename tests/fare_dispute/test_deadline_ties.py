@@ -21,17 +21,23 @@ from tests.fare_dispute.support import DisputeHost, JsonDict, claim
 from tests.support.identity import READER, SUBMITTER, SUPERVISOR, Role, actor_record
 from tests.support.wire import deliver_in_one_batch
 
-# The events as the HTTP edge raises them, with the principals who sent them.
-EVIDENCE = {
-    "evidence": {"claimCheck": "tests/evidence.json"},
-    "documentCount": 1,
-    "submittedBy": actor_record(SUBMITTER, Role.WORKFLOW_SUBMITTER),
-}
-APPROVAL = {
-    "decision": "approve",
-    "supervisor": SUPERVISOR.name,
-    "decidedBy": actor_record(SUPERVISOR, Role.FARE_DISPUTE_SUPERVISOR),
-}
+# The events (name, body) as the HTTP edge raises them, with the principals who sent them.
+EVIDENCE = (
+    EVIDENCE_SUBMITTED_EVENT,
+    {
+        "evidence": {"claimCheck": "tests/evidence.json"},
+        "documentCount": 1,
+        "submittedBy": actor_record(SUBMITTER, Role.WORKFLOW_SUBMITTER),
+    },
+)
+APPROVAL = (
+    SUPERVISOR_DECISION_EVENT,
+    {
+        "decision": "approve",
+        "supervisor": SUPERVISOR.name,
+        "decidedBy": actor_record(SUPERVISOR, Role.FARE_DISPUTE_SUPERVISOR),
+    },
+)
 ORDERS = [pytest.param(False, id="deadline-first"), pytest.param(True, id="event-first")]
 
 
@@ -51,7 +57,7 @@ def pass_the_evidence_reminder(host: DisputeHost, dispute_id: str, filed: dateti
     )
 
 
-def deliver_with_the_deadline(
+def deadline_meets_event(
     host: DisputeHost, dispute_id: str, due: datetime, event: tuple[str, JsonDict], *, event_first: bool
 ) -> None:
     """The timer due at `due` fires and `event` (name, body) is raised, in one batch, in the order asked."""
@@ -78,13 +84,7 @@ def test_evidence_arriving_with_the_evidence_deadline_is_late_in_either_order(
     host.settle(dispute_id, lambda view: view.get("waitingFor") == "evidence", nudge=False)
     pass_the_evidence_reminder(host, dispute_id, filed)
 
-    deliver_with_the_deadline(
-        host,
-        dispute_id,
-        filed + timedelta(days=3),
-        (EVIDENCE_SUBMITTED_EVENT, EVIDENCE),
-        event_first=event_first,
-    )
+    deadline_meets_event(host, dispute_id, filed + timedelta(days=3), EVIDENCE, event_first=event_first)
 
     view = host.resolved(dispute_id)
     assert view["outcome"] == "insufficient_evidence" and view["escalated"] is False
@@ -105,13 +105,7 @@ def test_evidence_arriving_with_the_sla_due_time_escalates_first_in_either_order
     assert view["slaDue"] == "2026-11-18T09:00:00Z"
     pass_the_evidence_reminder(host, dispute_id, filed)
 
-    deliver_with_the_deadline(
-        host,
-        dispute_id,
-        utc("2026-11-18T09:00:00"),
-        (EVIDENCE_SUBMITTED_EVENT, EVIDENCE),
-        event_first=event_first,
-    )
+    deadline_meets_event(host, dispute_id, utc("2026-11-18T09:00:00"), EVIDENCE, event_first=event_first)
 
     view = host.settle(dispute_id, lambda view: view.get("waitingFor") == "supervisor_decision", nudge=False)
     assert view["escalated"] is True
@@ -129,13 +123,7 @@ def test_a_decision_arriving_with_the_sla_due_time_escalates_then_refunds_in_eit
     view = host.settle(dispute_id, lambda view: view.get("waitingFor") == "supervisor_decision", nudge=False)
     assert view["slaDue"] == "2026-12-08T14:30:00Z"
 
-    deliver_with_the_deadline(
-        host,
-        dispute_id,
-        utc("2026-12-08T14:30:00"),
-        (SUPERVISOR_DECISION_EVENT, APPROVAL),
-        event_first=event_first,
-    )
+    deadline_meets_event(host, dispute_id, utc("2026-12-08T14:30:00"), APPROVAL, event_first=event_first)
 
     view = host.resolved(dispute_id)
     assert (view["outcome"], view["escalated"]) == ("refunded", True)
@@ -158,13 +146,7 @@ def test_evidence_deadline_and_sla_due_at_the_same_instant_escalate_then_close(
     assert view["slaDue"] == "2026-12-08T23:00:00Z"
     pass_the_evidence_reminder(host, dispute_id, filed)
 
-    deliver_with_the_deadline(
-        host,
-        dispute_id,
-        filed + timedelta(days=3),
-        (EVIDENCE_SUBMITTED_EVENT, EVIDENCE),
-        event_first=event_first,
-    )
+    deadline_meets_event(host, dispute_id, filed + timedelta(days=3), EVIDENCE, event_first=event_first)
 
     view = host.resolved(dispute_id)
     assert (view["outcome"], view["escalated"]) == ("insufficient_evidence", True)
