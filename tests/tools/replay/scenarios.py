@@ -73,6 +73,20 @@ def _advance_until_finished(api: DurableApi, instance_id: str) -> None:
     _advance_until(api, instance_id, _finished)
 
 
+def _failed_for_good(file: str, orchestrator: str, start_input: Any, faults: dict[str, str]) -> Scenario:
+    """A run that fails because an outside system is down for good (sandbox `faults`), the virtual clock
+    moving it along to its end."""
+    return Scenario(
+        file,
+        orchestrator,
+        start_input,
+        _advance_until_finished,
+        frozenset({"Failed"}),
+        env=faults,
+        virtual_clock=True,
+    )
+
+
 def _approve(api: DurableApi, instance_id: str) -> None:
     api.wait(instance_id, statuses={"Running"})
     response = api.raise_event(instance_id, "ApprovalEvent", {"approver": "Ada", "email": "ada@example.com"})
@@ -276,14 +290,11 @@ MAINTENANCE_ORDER = Suite(
             env={"SANDBOX_FAULTS_CUSTOMER_MESSAGING": "transient"},
             virtual_clock=True,
         ),
-        Scenario(
+        _failed_for_good(
             "supplier_outage_failed.json",
             "maintenance_order",
             _maintenance_input("replay-7"),
-            _advance_until_finished,
-            frozenset({"Failed"}),
-            env={"SANDBOX_FAULTS_SUPPLIERS": "transient"},
-            virtual_clock=True,
+            {"SANDBOX_FAULTS_SUPPLIERS": "transient"},
         ),
         # Started by a principal (startedBy): the starter's own approval is refused (maker-checker),
         # then another approver's is taken and named on the certificate.
@@ -422,25 +433,19 @@ RELIEF_ROUTING = Suite(
             },
             virtual_clock=True,
         ),
-        Scenario(
+        _failed_for_good(
             "routing_failed_released.json",
             "relief_routing",
             _relief_input("replay-6"),
-            _advance_until_finished,
-            frozenset({"Failed"}),
-            env={"SANDBOX_FAULTS_DOCUMENTS": "transient"},
-            virtual_clock=True,
+            {"SANDBOX_FAULTS_DOCUMENTS": "transient"},
         ),
         # A re-balance that fails for good after reserving: the failure path releases what it may
         # have reserved (requests started with releasesUnconfirmedReservations).
-        Scenario(
+        _failed_for_good(
             "reservation_failed_released.json",
             "relief_routing",
             {**_relief_input("replay-8"), "releasesUnconfirmedReservations": True},
-            _advance_until_finished,
-            frozenset({"Failed"}),
-            env={"SANDBOX_FAULTS_INVENTORY": "timeout_after_commit@reserve"},
-            virtual_clock=True,
+            {"SANDBOX_FAULTS_INVENTORY": "timeout_after_commit@reserve"},
         ),
         Scenario(
             "change_retried_during_replan.json",
@@ -590,14 +595,11 @@ FARE_DISPUTE = Suite(
             env={"SANDBOX_FAULTS_CUSTOMER_MESSAGING": "transient"},
             virtual_clock=True,
         ),
-        Scenario(
+        _failed_for_good(
             "refund_failed.json",
             "fare_dispute",
             _fare_dispute_input("replay-7", "trip-overcharged", "overcharge", "4.50", "cust-ana"),
-            _advance_until_finished,
-            frozenset({"Failed"}),
-            env={"SANDBOX_FAULTS_PAYMENTS": "timeout"},
-            virtual_clock=True,
+            {"SANDBOX_FAULTS_PAYMENTS": "timeout"},
         ),
         # Filed by a principal (filedBy, current deadline rules): evidence names its submitter; the
         # filer's own decision is refused (maker-checker); the supervisor's is taken.
