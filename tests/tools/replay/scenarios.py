@@ -18,6 +18,7 @@ import requests
 
 from durable_wire import TERMINAL_STATUSES
 from tests.support.durable_http import DurableApi
+from tools.harness import poll_until
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 HISTORIES = REPO_ROOT / "tests" / "histories"
@@ -139,13 +140,30 @@ def _maintenance_input(
     }
 
 
+# How long a recording drive waits for an instance to reach the next recorded state.
+RECORDING_WAIT_SECONDS = 30
+
+
+def _custom_status_until(
+    api: DurableApi, instance_id: str, done: Callable[[dict[str, Any]], bool], what: str
+) -> dict[str, Any]:
+    """Poll the instance's custom status until `done` holds; fail naming `what` after a while."""
+    return poll_until(
+        lambda: api.status(instance_id).json().get("customStatus") or {},
+        done,
+        timeout=RECORDING_WAIT_SECONDS,
+        what=f"{instance_id} {what}",
+    )
+
+
+def _waits_for(event_kind: str) -> Callable[[dict[str, Any]], bool]:
+    """A custom status that says the instance waits for `event_kind` (`waitingFor`)."""
+    return lambda status: status.get("waitingFor") == event_kind
+
+
 def _maintenance_until(predicate: Callable[[dict[str, Any]], bool]) -> Callable[[DurableApi, str], None]:
     def drive(api: DurableApi, instance_id: str) -> None:
-        for _ in range(600):
-            if predicate(api.status(instance_id).json().get("customStatus") or {}):
-                return
-            time.sleep(0.05)
-        raise AssertionError(f"{instance_id} did not reach the recorded state")
+        _custom_status_until(api, instance_id, predicate, "to reach the recorded state")
 
     return drive
 
@@ -334,13 +352,14 @@ def _relief_drive(*events: tuple[str, Any]) -> Callable[[DurableApi, str], None]
 
     def drive(api: DurableApi, instance_id: str) -> None:
         for event_name, payload in events or (("", None),):
-            for _ in range(600):
-                status = api.status(instance_id).json().get("customStatus") or {}
-                if status.get("stage") == "awaiting_confirmations" and not status.get("pendingChanges"):
-                    break
-                time.sleep(0.05)
-            else:
-                raise AssertionError(f"{instance_id} did not reach awaiting_confirmations")
+            _custom_status_until(
+                api,
+                instance_id,
+                lambda status: (
+                    status.get("stage") == "awaiting_confirmations" and not status.get("pendingChanges")
+                ),
+                "to reach awaiting_confirmations",
+            )
             if event_name:
                 assert api.raise_event(instance_id, event_name, payload).status_code == 202
                 time.sleep(0.5)  # let the orchestration take the event before looking again
@@ -502,14 +521,12 @@ def _fare_dispute_drive(*events: tuple[str, str, Any]) -> Callable[[DurableApi, 
 
     def drive(api: DurableApi, instance_id: str) -> None:
         for waiting_for, event_name, payload in events:
-            for _ in range(600):
-                if (api.status(instance_id).json().get("customStatus") or {}).get(
-                    "waitingFor"
-                ) == waiting_for:
-                    break
-                time.sleep(0.05)
-            else:
-                raise AssertionError(f"{instance_id} did not wait for {waiting_for}")
+            _custom_status_until(
+                api,
+                instance_id,
+                _waits_for(waiting_for),
+                f"to wait for {waiting_for}",
+            )
             if event_name:
                 assert api.raise_event(instance_id, event_name, payload).status_code == 202
                 time.sleep(0.5)  # let the orchestration take the event before looking again
@@ -641,12 +658,12 @@ FARE_DISPUTE = Suite(
 
 def _until_timer_scheduled(api: DurableApi, instance_id: str) -> None:
     """Until the orchestration has scheduled its timer (a running sweep, recorded asleep)."""
-    for _ in range(600):
-        history = api.status(instance_id, showHistory="true").json().get("historyEvents") or []
-        if any(event.get("EventType") == "TimerCreated" for event in history):
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{instance_id} never scheduled its timer")
+    poll_until(
+        lambda: api.status(instance_id, showHistory="true").json().get("historyEvents") or [],
+        lambda history: any(event.get("EventType") == "TimerCreated" for event in history),
+        timeout=RECORDING_WAIT_SECONDS,
+        what=f"{instance_id} to schedule its timer",
+    )
 
 
 # Personal data retention (issue 17): the workflows' new last step for instances started with
