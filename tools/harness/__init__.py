@@ -1,4 +1,5 @@
-"""The test harness, as a library: hosts, the virtual clock, polling, a storage-cutting proxy.
+"""The test harness, as a library: hosts, the virtual clock, polling, a storage-cutting proxy, and
+every instance a host lists (`tools.harness.instances.list_all_instances`, all pages).
 
     from tools.harness import Azurite, VirtualClock, make_host, poll_until
 
