@@ -83,12 +83,7 @@ class ActivityRunner:
                 else "doesn't exist, is disabled, or is not an activity function"
             )
             message = f" FunctionInvocationException: The function '{name}' {state}."
-            return h.task_failed(
-                self._clock.now(),
-                event_id,
-                f"Activity function '{name}' failed: {message}",
-                h.activity_failure_details(message),
-            )
+            return self._failed(event_id, name, message)
         runs = 2 if self.deliver_twice else 1
         completion: Event | None = None
         for _ in range(runs):
@@ -107,12 +102,7 @@ class ActivityRunner:
             message = f" {type_name}: {error}"
             details = error.traceback_text if isinstance(error, UserFunctionError) else ""
             log.info("activity %s failed: %s", function.durable_name, details or traceback.format_exc())
-            return h.task_failed(
-                self._clock.now(),
-                event_id,
-                f"Activity function '{function.durable_name}' failed: {message}",
-                h.activity_failure_details(message),
-            )
+            return self._failed(event_id, function.durable_name, message)
         return h.task_completed(self._clock.now(), event_id, result)
 
     async def _run_http(self, event_id: int, request_text: str | None) -> Event:
@@ -134,11 +124,14 @@ class ActivityRunner:
                     "content": content,
                 }
         except (aiohttp.ClientError, OSError, ValueError) as error:
-            message = f" {type(error).__name__}: {error}"
-            return h.task_failed(
-                self._clock.now(),
-                event_id,
-                f"Activity function '{HTTP_ACTIVITY_NAME}' failed: {message}",
-                h.activity_failure_details(message),
-            )
+            return self._failed(event_id, HTTP_ACTIVITY_NAME, f" {type(error).__name__}: {error}")
         return h.task_completed(self._clock.now(), event_id, compact_json(result))
+
+    def _failed(self, event_id: int, name: str, message: str) -> Event:
+        """The TaskFailed event the Functions host writes when activity `name` fails with `message`."""
+        return h.task_failed(
+            self._clock.now(),
+            event_id,
+            f"Activity function '{name}' failed: {message}",
+            h.activity_failure_details(message),
+        )
