@@ -275,6 +275,14 @@ class Preflight:
             self.report.add(check_id, False, f"az failed: {error.stderr[:300]}", hint)
             return None
 
+    def _site_config(self, check_id: str, slot: str | None, document: str, remedy: str) -> Any:
+        """GET one of the site's (or slot's) `config/<document>` resources over ARM REST, via `_safe`."""
+        url = (
+            f"{ARM}{site_path(self.subscription_id, self.target, slot)}/config/{document}"
+            f"?api-version={WEB_API_VERSION}"
+        )
+        return self._safe(check_id, remedy, lambda: self.az.query(["rest", "--method", "get", "--url", url]))
+
     # --- steps -----------------------------------------------------------------------------
     def run(self) -> PreflightReport:
         """Run every check in order; stops early only when the target itself is wrong."""
@@ -440,14 +448,11 @@ class Preflight:
         strips forged ones, so a slot without it (or letting anonymous callers in) lets anyone act
         as anyone. Returns the evidence for the snapshot.
         """
-        url = (
-            f"{ARM}{site_path(self.subscription_id, self.target, slot)}/config/authsettingsV2"
-            f"?api-version={WEB_API_VERSION}"
-        )
-        result = self._safe(
+        result = self._site_config(
             f"{label}.authentication",
+            slot,
+            "authsettingsV2",
             "Grant the caller read access to the site configuration (Microsoft.Web/sites/config/read).",
-            lambda: self.az.query(["rest", "--method", "get", "--url", url]),
         )
         if not isinstance(result, dict):
             return {}
@@ -613,14 +618,11 @@ class Preflight:
         if not any(key_vault_target(str(s.get("value") or "")) for s in settings.values()):
             self.report.add(f"{label}.keyvault.references", True, "no Key Vault references")
             return []
-        url = (
-            f"{ARM}{site_path(self.subscription_id, self.target, slot)}/config/configreferences/appsettings"
-            f"?api-version={WEB_API_VERSION}"
-        )
-        result = self._safe(
+        result = self._site_config(
             f"{label}.keyvault.references",
+            slot,
+            "configreferences/appsettings",
             "Grant the caller read access to the site configuration.",
-            lambda: self.az.query(["rest", "--method", "get", "--url", url]),
         )
         if not isinstance(result, dict):
             return []
