@@ -11,8 +11,9 @@ console and (through `Actor`) the orchestrations' records:
   `AuthenticationRequired` is the 401.
 - `shelters.py`: the shelters each `Relief.ShelterStaff` principal may confirm for
   (`RELIEF_SHELTER_STAFF_FILE`).
-- `checks.py`: the business rules on top of roles: maker-checker (`ensure_not_starter`) and the
-  shelter scope (`ensure_assigned_shelter`).
+- `checks.py`: the business rules on top of roles: maker-checker (`ensure_not_starter`), the
+  shelter scope (`ensure_assigned_shelter`), and the orchestrations' own check of a decision event
+  (`decision_refusal`: right role, authenticated, not the starter).
 - `app_roles.py`: `python -m identity.app_roles` prints the Entra app registration's `appRoles`
   from the catalogue (stable ids; who may hold each role).
 
@@ -20,7 +21,7 @@ How roles are created and assigned in Entra ID: docs/deploy-to-azure.md; locally
 emulates Easy Auth (`python -m devhost start --easy-auth`, docs/devhost.md).
 """
 
-from identity.checks import ensure_assigned_shelter, ensure_not_starter
+from identity.checks import decision_refusal, ensure_assigned_shelter, ensure_not_starter
 from identity.principal import (
     AUTH_ENABLED_SETTING,
     INJECTED_HEADER_PREFIXES,
@@ -73,6 +74,7 @@ __all__ = [
     "assignments_from_settings",
     "authentication_enabled",
     "clean_name",
+    "decision_refusal",
     "ensure_assigned_shelter",
     "ensure_not_starter",
     "principal_from_headers",

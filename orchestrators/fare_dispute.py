@@ -94,7 +94,7 @@ from contracts.fare_dispute import (
     money,
 )
 from idempotency import orchestration_effect_key
-from identity import Actor, Role
+from identity import Actor, Role, decision_refusal
 from orchestrators.failure_policy import (
     BEST_EFFORT_RETRY,
     best_effort,
@@ -356,6 +356,22 @@ def _decide(
     )
 
 
+def _refuse(
+    context: df.DurableOrchestrationContext, case: _Case, decision: SupervisorDecision, reason: str
+) -> None:
+    """Record a supervisor decision that was not taken, with the amount it asked for and why."""
+    _decide(
+        context,
+        case,
+        decision.supervisor,
+        decision.decision,
+        amount=decision.refund_amount,
+        accepted=False,
+        detail=reason,
+        actor=decision.decided_by,
+    )
+
+
 def _notify(
     context: df.DurableOrchestrationContext, case: _Case, stage: str, parameters: dict[str, str]
 ) -> Generator[Any, Any, None]:
@@ -480,30 +496,13 @@ def _await_supervisor(
         refusal = _refusal(case.dispute, decision)
         if refusal is not None:
             # Only disputes that record `filedBy` get here: recorded histories are unaffected.
-            _decide(
-                context,
-                case,
-                decision.supervisor,
-                decision.decision,
-                amount=decision.refund_amount,
-                accepted=False,
-                detail=refusal,
-                actor=decision.decided_by,
-            )
+            _refuse(context, case, decision, refusal)
             orchestration_log(context, WORKFLOW, "supervisor").warning("decision refused", reason=refusal)
             continue
         amount = _refund_for(decision, rules, case.dispute.claimed_amount)
         if decision.decision != "reject" and amount is None:
-            _decide(
-                context,
-                case,
-                decision.supervisor,
-                decision.decision,
-                amount=decision.refund_amount,
-                accepted=False,
-                detail="refund must be above zero and at most the fare charged, in its currency",
-                actor=decision.decided_by,
-            )
+            over_the_fare = "refund must be above zero and at most the fare charged, in its currency"
+            _refuse(context, case, decision, over_the_fare)
             orchestration_log(context, WORKFLOW, "supervisor").warning("decision refused: over the fare")
             continue
         _decide(
@@ -515,15 +514,12 @@ def _await_supervisor(
 
 def _refusal(dispute: FareDisputeInput, decision: SupervisorDecision) -> str | None:
     """Why a decision may not decide this dispute, or None. Checked only when `filedBy` is recorded."""
-    if dispute.filed_by is None:
-        return None
-    if decision.decided_by is None:
-        return "the decision names no authenticated principal"
-    if decision.decided_by.role != Role.FARE_DISPUTE_SUPERVISOR.value:
-        return f"the decider did not act as {Role.FARE_DISPUTE_SUPERVISOR.value}"
-    if decision.decided_by.same_principal(dispute.filed_by):
-        return "the principal who filed the dispute cannot decide it (maker-checker)"
-    return None
+    return decision_refusal(
+        dispute.filed_by,
+        decision.decided_by,
+        Role.FARE_DISPUTE_SUPERVISOR,
+        "the principal who filed the dispute cannot decide it (maker-checker)",
+    )
 
 
 def _refund_for(decision: SupervisorDecision, rules: RuleEvaluation, claimed: Money) -> Money | None:

@@ -83,7 +83,7 @@ from contracts.maintenance_order import (
     SupplierRequestSummary,
 )
 from idempotency import orchestration_effect_key
-from identity import Role
+from identity import Role, decision_refusal
 from orchestrators.failure_policy import (
     BEST_EFFORT_RETRY,
     best_effort,
@@ -405,15 +405,12 @@ def await_approval(
 
 def refusal_reason(order: MaintenanceOrderInput, event: ApprovalDecisionEvent) -> str | None:
     """Why the order may not take `event`, or None. Checked only for orders that record `startedBy`."""
-    if order.started_by is None:
-        return None
-    if event.decided_by is None:
-        return "the decision names no authenticated principal"
-    if event.decided_by.role != Role.MAINTENANCE_APPROVER.value:
-        return f"the decider did not act as {Role.MAINTENANCE_APPROVER.value}"
-    if event.decided_by.same_principal(order.started_by):
-        return "the principal who started the order cannot approve it (maker-checker)"
-    return None
+    return decision_refusal(
+        order.started_by,
+        event.decided_by,
+        Role.MAINTENANCE_APPROVER,
+        "the principal who started the order cannot approve it (maker-checker)",
+    )
 
 
 def notify(
