@@ -24,8 +24,8 @@ SDK 1.7 then mismatches later completions with new tasks.)
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Protocol, TypeVar
 
 import azure.durable_functions as df
 
@@ -353,19 +353,15 @@ def notify_relief_drivers(work: JsonDict) -> JsonDict:
     notices = [DriverNotice.from_dict(item) for item in work["notices"]]
     dispatch = integrations_from_settings().driver_messaging
     ledger = EffectLedger.from_settings()
-    notified: list[str] = []
-    try:
-        for notice in notices:
-            notification = DriverNotification(
-                driver_id=notice.driver_id, route_id=notice.route_id, kind=notice.kind, stops=notice.stops
-            )
-            effect = _bind(dispatch.notify, notification, notice.key)
-            receipt = ledger.run_once(notice.key, effect, request=notice.to_dict()).result
-            notified.append(receipt["notificationId"])
-    except Exception as error:
-        unsent = [notice.key for notice in notices[len(notified) :]]
-        return _give_up_or_raise(ledger, error, unsent, {"notified": notified})
-    return {"notified": notified}
+
+    def notify(notice: DriverNotice) -> Iterator[str]:
+        notification = DriverNotification(
+            driver_id=notice.driver_id, route_id=notice.route_id, kind=notice.kind, stops=notice.stops
+        )
+        effect = _bind(dispatch.notify, notification, notice.key)
+        yield ledger.run_once(notice.key, effect, request=notice.to_dict()).result["notificationId"]
+
+    return _each_notice_once(ledger, notices, notify, "notified")
 
 
 @bp.activity_trigger(input_name="work", activity=NOTIFY_RELIEF_SHELTERS)
@@ -375,24 +371,21 @@ def notify_relief_shelters(work: JsonDict) -> JsonDict:
     network = network_from_settings()
     messaging = integrations_from_settings().customer_messaging
     ledger = EffectLedger.from_settings()
-    sent: list[str] = []
-    try:
-        for notice in notices:
-            shelter = network.shelter(notice.shelter_id)
-            parameters = {
-                "requestId": notice.request_id,
-                "shelter": shelter.name,
-                "pallets": _pallets_text(notice),
-            }
-            if notice.eta_minutes is not None:
-                parameters["etaMinutes"] = str(notice.eta_minutes)
-            message = _message(shelter.contact, f"relief_{notice.kind}", parameters)
-            effect = _bind(messaging.send, message, notice.key)
-            sent.append(ledger.run_once(notice.key, effect, request=notice.to_dict()).result["messageId"])
-    except Exception as error:
-        unsent = [notice.key for notice in notices[len(sent) :]]
-        return _give_up_or_raise(ledger, error, unsent, {"sent": sent})
-    return {"sent": sent}
+
+    def send(notice: ShelterNotice) -> Iterator[str]:
+        shelter = network.shelter(notice.shelter_id)
+        parameters = {
+            "requestId": notice.request_id,
+            "shelter": shelter.name,
+            "pallets": _pallets_text(notice),
+        }
+        if notice.eta_minutes is not None:
+            parameters["etaMinutes"] = str(notice.eta_minutes)
+        message = _message(shelter.contact, f"relief_{notice.kind}", parameters)
+        effect = _bind(messaging.send, message, notice.key)
+        yield ledger.run_once(notice.key, effect, request=notice.to_dict()).result["messageId"]
+
+    return _each_notice_once(ledger, notices, send, "sent")
 
 
 @bp.activity_trigger(input_name="work", activity=ESCALATE_RELIEF_CONFIRMATIONS)
@@ -402,25 +395,20 @@ def escalate_relief_confirmations(work: JsonDict) -> JsonDict:
     network = network_from_settings()
     messaging = integrations_from_settings().customer_messaging
     ledger = EffectLedger.from_settings()
-    sent: list[str] = []
-    done = 0
-    try:
-        for notice in notices:
-            shelter = network.shelter(notice.shelter_id)
-            parameters = {"requestId": notice.request_id, "shelter": shelter.name, "level": str(notice.level)}
-            reminder = _message(shelter.contact, "relief_confirmation_reminder", parameters)
-            sent.append(_send_once(ledger, messaging, reminder, f"{notice.key}:shelter", notice.to_dict()))
-            if notice.final:
-                alert = _message(network.operations_contact, "relief_confirmation_unresolved", parameters)
-                sent.append(_send_once(ledger, messaging, alert, f"{notice.key}:desk", notice.to_dict()))
-            activity_log(WORKFLOW, "escalate", instance_id_from_key(notice.key)).info(
-                "confirmation escalated", shelter_id=notice.shelter_id, level=notice.level, final=notice.final
-            )
-            done += 1
-    except Exception as error:
-        unsent = [notice.key for notice in notices[done:]]
-        return _give_up_or_raise(ledger, error, unsent, {"sent": sent})
-    return {"sent": sent}
+
+    def escalate(notice: EscalationNotice) -> Iterator[str]:
+        shelter = network.shelter(notice.shelter_id)
+        parameters = {"requestId": notice.request_id, "shelter": shelter.name, "level": str(notice.level)}
+        reminder = _message(shelter.contact, "relief_confirmation_reminder", parameters)
+        yield _send_once(ledger, messaging, reminder, f"{notice.key}:shelter", notice.to_dict())
+        if notice.final:
+            alert = _message(network.operations_contact, "relief_confirmation_unresolved", parameters)
+            yield _send_once(ledger, messaging, alert, f"{notice.key}:desk", notice.to_dict())
+        activity_log(WORKFLOW, "escalate", instance_id_from_key(notice.key)).info(
+            "confirmation escalated", shelter_id=notice.shelter_id, level=notice.level, final=notice.final
+        )
+
+    return _each_notice_once(ledger, notices, escalate, "sent")
 
 
 @bp.activity_trigger(input_name="work", activity=PUBLISH_RELIEF_UPDATE)
@@ -443,6 +431,41 @@ def publish_relief_update(work: JsonDict) -> JsonDict:
 
 
 # -- helpers ---------------------------------------------------------------------------------------
+
+
+class _KeyedNotice(Protocol):
+    """A notice whose effects run once under its `key`."""
+
+    @property
+    def key(self) -> str: ...
+
+
+_Notice = TypeVar("_Notice", bound=_KeyedNotice)
+
+
+def _each_notice_once(
+    ledger: EffectLedger,
+    notices: Sequence[_Notice],
+    send: Callable[[_Notice], Iterator[str]],
+    receipts_name: str,
+) -> JsonDict:
+    """Send the notices in order (`send` yields each receipt); `{receipts_name: [...]}`.
+
+    A failure stops the batch: what was sent stays sent (the ledger keeps each effect to once),
+    and `_give_up_or_raise` either retries the activity or, at the give-up attempt, returns the
+    receipts so far with the keys of the notices not finished.
+    """
+    receipts: list[str] = []
+    finished = 0
+    try:
+        for notice in notices:
+            for receipt in send(notice):
+                receipts.append(receipt)
+            finished += 1
+    except Exception as error:
+        unsent = [notice.key for notice in notices[finished:]]
+        return _give_up_or_raise(ledger, error, unsent, {receipts_name: receipts})
+    return {receipts_name: receipts}
 
 
 def _give_up_or_raise(
