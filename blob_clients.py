@@ -47,6 +47,8 @@ from azure.storage.blob import BlobServiceClient, ContainerClient, ExponentialRe
 from azure.storage.blob.aio import BlobServiceClient as AsyncBlobServiceClient
 from azure.storage.blob.aio import ExponentialRetry as AsyncExponentialRetry
 
+from durable_wire import TASK_HUB_NAME
+
 STORAGE_SETTING = "AzureWebJobsStorage"
 TASK_HUB_SETTING = "TASKHUB_NAME"
 CONTAINER_PREFIX_SETTING = "STORAGE_CONTAINER_PREFIX"
@@ -58,8 +60,6 @@ AZURITE_CONNECTION_STRING = (
     "BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;"
 )
 _CONTAINER_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$")
-# The Durable task hub naming rule (Azure Storage provider): 3-45 letters and digits, a letter first.
-_TASK_HUB_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,44}$")
 
 
 class StorageNotConfiguredError(Exception):
@@ -204,7 +204,7 @@ def storage_namespace(environ: Mapping[str, str] | None = None) -> str:
             f"set {TASK_HUB_SETTING} (the task hub, as host.json's hubName reads it): the app's containers "
             "are named after it so that slots and hubs sharing a storage account stay apart"
         )
-    if not _TASK_HUB_NAME.fullmatch(hub):
+    if not TASK_HUB_NAME.fullmatch(hub):
         raise ValueError(
             f"app setting {TASK_HUB_SETTING}={hub!r} must be 3-45 letters and digits, a letter first"
         )

@@ -1,5 +1,8 @@
 """The Durable wire vocabulary: history event types, runtime statuses and which statuses are final.
 
+Also the task hub naming rule, which both the app (its container names) and the devhost (host.json's
+`hubName`) check.
+
 These numbers and names are fixed by the Durable Task Framework and the Durable Functions extension
 (spec §3.3 event types, §12.1 runtime statuses); every part of the project that reads or writes a
 history or a status speaks them, so they are written down once, here:
@@ -16,6 +19,7 @@ includes it like any app module and the wheel force-includes it beside `devhost/
 
 from __future__ import annotations
 
+import re
 from enum import IntEnum
 from typing import ClassVar
 
@@ -101,3 +105,6 @@ RUNTIME_STATUSES: tuple[str, ...] = (
     RuntimeStatus.TERMINATED,
     RuntimeStatus.CANCELED,
 )
+
+# The task hub naming rule of the Azure Storage provider: 3-45 letters and digits, a letter first.
+TASK_HUB_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,44}$")

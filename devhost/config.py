@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from durable_wire import TASK_HUB_NAME
+
 DEFAULT_HUB_NAME = "TestHubName"
 _SETTING_REFERENCE = re.compile(r"%([^%]+)%")
-_HUB_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,44}$")
 
 
 class ConfigError(Exception):
@@ -83,7 +84,7 @@ def resolve_setting_references(text: str) -> str:
 
 def validate_hub_name(hub_name: str) -> str:
     """The name itself, or ConfigError when the extension would refuse it."""
-    if not _HUB_NAME.match(hub_name):
+    if not TASK_HUB_NAME.match(hub_name):
         raise ConfigError(
             f"Task hub name '{hub_name}' is invalid: use 3-45 letters and digits, starting with a letter"
         )
