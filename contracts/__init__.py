@@ -92,17 +92,21 @@ class Money(ContractModel):
 # -- custom status --------------------------------------------------------------------------------
 
 
-class WorkflowStatus(ContractModel):
+class CustomStatusModel(ContractModel):
+    """Base of every workflow's custom status: its wire form leaves falsy values out."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Wire form without falsy values (the SDK drops them anyway, spec §4)."""
+        return {key: value for key, value in super().to_dict().items() if value}
+
+
+class WorkflowStatus(CustomStatusModel):
     """Custom status every workflow publishes: where it is, what it waits for, until when."""
 
     stage: str
     waiting_for: str | None = None
     deadline_utc: str | None = None
     detail: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """Wire form without falsy values (the SDK drops them anyway, spec §4)."""
-        return {key: value for key, value in super().to_dict().items() if value}
 
 
 # -- durations from app settings ------------------------------------------------------------------

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 import workflow_catalogue
-from contracts import ContractModel, Money
+from contracts import ContractModel, CustomStatusModel, Money
 from contracts.failure import StepFailure
 from identity import Actor
 
@@ -217,7 +217,7 @@ class RefundRecord(ContractModel):
     approved_by: Actor | None = None
 
 
-class FareDisputeStatus(ContractModel):
+class FareDisputeStatus(CustomStatusModel):
     """Custom status for the support portal: stage, SLA due time, what the case waits for."""
 
     stage: DisputeStage
@@ -227,10 +227,6 @@ class FareDisputeStatus(ContractModel):
     outcome: DisputeOutcome | None = None
     unsent: list[str] | None = None
     failure: StepFailure | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """Wire form without falsy values (the SDK drops them anyway)."""
-        return {key: value for key, value in super().to_dict().items() if value}
 
 
 class FareDisputeResult(ContractModel):

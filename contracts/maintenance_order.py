@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 import workflow_catalogue
-from contracts import ContractModel
+from contracts import ContractModel, CustomStatusModel
 from contracts.failure import StepFailure
 from identity import Actor
 
@@ -130,7 +130,7 @@ STAGES_ACCEPTING_APPROVAL = frozenset(
 )
 
 
-class MaintenanceOrderStatus(ContractModel):
+class MaintenanceOrderStatus(CustomStatusModel):
     """Custom status: where the order is, what it waits for, until when (falsy values omitted)."""
 
     stage: Stage
@@ -141,10 +141,6 @@ class MaintenanceOrderStatus(ContractModel):
     escalated: bool | None = None
     unsent: list[str] | None = None
     failure: StepFailure | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """Wire form without falsy values (the SDK drops them anyway)."""
-        return {key: value for key, value in super().to_dict().items() if value}
 
 
 class SupplierRequestSummary(ContractModel):
