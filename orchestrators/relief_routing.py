@@ -52,7 +52,7 @@ from azure.durable_functions.models.Task import TaskBase, TaskState
 from pydantic import ValidationError
 
 from audit_packets.seal_step import SEAL_STEP, seal_audit_packet
-from contracts import parse_duration, parse_event
+from contracts import ContractModel, parse_duration, parse_event
 from contracts.failure import StepFailure, failure_reason
 from contracts.relief_routing import (
     CHANGE_EVENT,
@@ -747,22 +747,30 @@ def _race(
 
 
 def _accept_change(context: df.DurableOrchestrationContext, run: _Run, payload: Any) -> None:
-    try:
-        change: ReliefChange = parse_event(payload, ReliefChange)
-    except ValidationError:
-        orchestration_log(context, WORKFLOW, "change").warning("malformed change ignored")
+    change: ReliefChange | None = _parse_or_ignore(context, payload, ReliefChange, "change", "change")
+    if change is None:
         return
     run.pending_changes.append(change)
     _publish_status(context, run, run.stage, run.waiting_for, run.deadline)  # shows pendingChanges
 
 
 def _accept_confirmation(context: df.DurableOrchestrationContext, run: _Run, payload: Any) -> None:
+    confirmation: ShelterConfirmation | None = _parse_or_ignore(
+        context, payload, ShelterConfirmation, "confirm", "confirmation"
+    )
+    if confirmation is not None:
+        run.pending_confirmations.append(confirmation)
+
+
+def _parse_or_ignore(
+    context: df.DurableOrchestrationContext, payload: Any, model: type[ContractModel], step: str, what: str
+) -> Any:
+    """The event payload as `model`, or None (logged) when it is malformed: the run goes on without it."""
     try:
-        confirmation: ShelterConfirmation = parse_event(payload, ShelterConfirmation)
+        return parse_event(payload, model)
     except ValidationError:
-        orchestration_log(context, WORKFLOW, "confirm").warning("malformed confirmation ignored")
-        return
-    run.pending_confirmations.append(confirmation)
+        orchestration_log(context, WORKFLOW, step).warning(f"malformed {what} ignored")
+        return None
 
 
 def _apply_changes(run: _Run) -> None:
