@@ -60,7 +60,7 @@ import azure.durable_functions as df
 from pydantic import ValidationError
 
 from audit_packets.seal_step import SEAL_STEP, seal_audit_packet
-from contracts import Money, parse_event
+from contracts import ContractModel, Money, parse_event
 from contracts.failure import StepFailure, failure_reason
 from contracts.fare_dispute import (
     APPLY_FARE_RULES_ACTIVITY,
@@ -109,6 +109,10 @@ from telemetry import orchestration_log
 # a longer outage fails the instance, which operators can rewind (same keys, no duplicate effect).
 # Customer messages use the failure policy's BEST_EFFORT_RETRY instead.
 STRICT_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=5_000, max_number_of_attempts=6)
+
+# The refusal recorded when the principal who filed the dispute decides it (maker-checker;
+# identity.decision_refusal checks it, only for disputes that record `filedBy`).
+_FILER_CANNOT_DECIDE = "the principal who filed the dispute cannot decide it (maker-checker)"
 
 
 bp = df.Blueprint()
@@ -356,6 +360,23 @@ def _decide(
     )
 
 
+def _parse_or_record_malformed(
+    context: df.DurableOrchestrationContext,
+    case: _Case,
+    payload: Any,
+    model: type[ContractModel],
+    *,
+    decided_by: str,
+    decision: str,
+) -> Any:
+    """The event payload as `model`, or None after recording it as a refused, malformed event."""
+    try:
+        return parse_event(payload, model)
+    except ValidationError:
+        _decide(context, case, decided_by, decision, accepted=False, detail="malformed event")
+        return None
+
+
 def _refuse(
     context: df.DurableOrchestrationContext, case: _Case, decision: SupervisorDecision, reason: str
 ) -> None:
@@ -447,10 +468,10 @@ def _await_evidence(
                 if now >= close_at:
                     return None
                 continue
-        try:
-            submission: EvidenceSubmission = parse_event(arrival.payload, EvidenceSubmission)
-        except ValidationError:
-            _decide(context, case, "customer", "evidence", accepted=False, detail="malformed event")
+        submission: EvidenceSubmission | None = _parse_or_record_malformed(
+            context, case, arrival.payload, EvidenceSubmission, decided_by="customer", decision="evidence"
+        )
+        if submission is None:
             continue
         _decide(
             context,
@@ -488,12 +509,14 @@ def _await_supervisor(
                 arrival = arrival or decisions.taken_meanwhile()
                 if arrival is None:
                     continue
-        try:
-            decision: SupervisorDecision = parse_event(arrival.payload, SupervisorDecision)
-        except ValidationError:
-            _decide(context, case, "unknown", "decision", accepted=False, detail="malformed event")
+        decision: SupervisorDecision | None = _parse_or_record_malformed(
+            context, case, arrival.payload, SupervisorDecision, decided_by="unknown", decision="decision"
+        )
+        if decision is None:
             continue
-        refusal = _refusal(case.dispute, decision)
+        refusal = decision_refusal(
+            case.dispute.filed_by, decision.decided_by, Role.FARE_DISPUTE_SUPERVISOR, _FILER_CANNOT_DECIDE
+        )
         if refusal is not None:
             # Only disputes that record `filedBy` get here: recorded histories are unaffected.
             _refuse(context, case, decision, refusal)
@@ -510,16 +533,6 @@ def _await_supervisor(
         )
         case.refund_approved_by = decision.decided_by
         return amount
-
-
-def _refusal(dispute: FareDisputeInput, decision: SupervisorDecision) -> str | None:
-    """Why a decision may not decide this dispute, or None. Checked only when `filedBy` is recorded."""
-    return decision_refusal(
-        dispute.filed_by,
-        decision.decided_by,
-        Role.FARE_DISPUTE_SUPERVISOR,
-        "the principal who filed the dispute cannot decide it (maker-checker)",
-    )
 
 
 def _refund_for(decision: SupervisorDecision, rules: RuleEvaluation, claimed: Money) -> Money | None:

@@ -111,6 +111,10 @@ TEMPLATE_RELEASED = "maintenance.released"
 TEMPLATE_REJECTED = "maintenance.rejected"
 TEMPLATE_EXPIRED = "maintenance.expired"
 
+# The refusal recorded when the principal who started the order sends its approval (maker-checker;
+# identity.decision_refusal checks it, only for orders that record `startedBy`).
+_STARTER_CANNOT_APPROVE = "the principal who started the order cannot approve it (maker-checker)"
+
 
 class ApprovalWaitResult(ContractModel):
     """What the approval wait ended with."""
@@ -352,7 +356,9 @@ def await_approval(
                 return waited()
             event = parse_event(arrival.payload, ApprovalDecisionEvent)
             received_at = utc_text(arrival.received_at)
-            refusal = refusal_reason(order, event)
+            refusal = decision_refusal(
+                order.started_by, event.decided_by, Role.MAINTENANCE_APPROVER, _STARTER_CANNOT_APPROVE
+            )
             if refusal is not None:
                 # The order keeps waiting (the next round opens a fresh wait). Only orders that
                 # record `startedBy` get here, so recorded histories of older orders are unaffected.
@@ -401,16 +407,6 @@ def await_approval(
         )
         if sent is None:
             progress.unsent.append(step if escalate else f"{step}:{reminders_sent}")
-
-
-def refusal_reason(order: MaintenanceOrderInput, event: ApprovalDecisionEvent) -> str | None:
-    """Why the order may not take `event`, or None. Checked only for orders that record `startedBy`."""
-    return decision_refusal(
-        order.started_by,
-        event.decided_by,
-        Role.MAINTENANCE_APPROVER,
-        "the principal who started the order cannot approve it (maker-checker)",
-    )
 
 
 def notify(
