@@ -24,6 +24,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ops.command_line import add_command
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CHECKOV_VENV = REPO_ROOT / ".venv-checkov"
 CUSTOM_CHECK_ID = re.compile(r"""["'](CKV2?_FUNCAPP_\d+)["']""")
@@ -291,11 +293,11 @@ def handle(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `infra-validate` subcommand."""
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "infra-validate",
-        help="offline gate for infra/: checkov + custom checks; fails on findings/parse errors/no resources",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "offline gate for infra/: checkov + custom checks; fails on findings/parse errors/no resources",
+        __doc__,
     )
     parser.add_argument(
         "--directory",

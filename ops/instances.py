@@ -25,6 +25,7 @@ from typing import Any, TextIO
 from durable_wire import ACTIVE_STATUSES, RUNTIME_STATUSES, TERMINAL_STATUSES
 from ops.app_client import AppClient, WorkflowClientError
 from ops.audit.cli import sealed_packet_bytes
+from ops.command_line import add_command
 from ops.durable_client import (
     KEY_ON_COMMAND_LINE,
     DurableClient,
@@ -343,11 +344,8 @@ def _mutating(parser: argparse.ArgumentParser, operation: str) -> None:
 
 def register(subparsers: Any) -> None:
     """Add the `instances` subcommand and its subcommands."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "instances",
-        help="list, inspect and manage orchestration instances (management API)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = add_command(
+        subparsers, "instances", "list, inspect and manage orchestration instances (management API)", __doc__
     )
     parser.set_defaults(handler=run, action=None)
     actions = parser.add_subparsers(dest="action", metavar="ACTION")

@@ -42,6 +42,8 @@ from pathlib import Path
 
 import pathspec
 
+from ops.command_line import add_command
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FUNCIGNORE = ".funcignore"
 SITE_PACKAGES = ".python_packages/lib/site-packages"
@@ -365,11 +367,11 @@ def handle(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `package` subcommand."""
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "package",
-        help="build the deploy zip of a commit: the app files .funcignore keeps, Linux CPython 3.11 wheels",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "build the deploy zip of a commit: the app files .funcignore keeps, Linux CPython 3.11 wheels",
+        __doc__,
     )
     parser.add_argument("--output", type=Path, help="zip to write (default: build/app-<commit>.zip)")
     parser.add_argument("--commit", default="HEAD", help="commit to package (default: HEAD)")

@@ -30,6 +30,7 @@ from typing import Any
 
 from infra.checks.trust_boundary import OWNER_CLASS_ROLES, STICKY_SETTINGS
 from ops.azure_cli import AzError, AzureCli
+from ops.command_line import add_command
 
 ARM = "https://management.azure.com"
 WEB_API_VERSION = "2024-11-01"
@@ -1306,11 +1307,11 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `preflight` and `inventory` subcommands."""
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "preflight",
-        help="read-only checks of the deployed app, its slots, settings, task hubs, identity and telemetry",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "read-only checks of the deployed app, its slots, settings, task hubs, identity and telemetry",
+        __doc__,
     )
     add_target_arguments(parser)
     parser.add_argument(

@@ -41,6 +41,7 @@ from urllib.parse import quote
 
 from audit_packets.sealing import app_identity
 from ops.azure_cli import AzError, AzureCli
+from ops.command_line import add_command
 from ops.package import PackageError, build_package, format_manifest, package_problems
 from ops.preflight import ARM, WEB_API_VERSION, Preflight, Target, format_summary
 from personal_data.erasure_step import RETENTION_INSTANCE_ID
@@ -630,11 +631,11 @@ def handle(
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `release` subcommand."""
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "release",
-        help="what-if + deploy infra, package to staging, preflight, in-flight and replay gates, swap",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "what-if + deploy infra, package to staging, preflight, in-flight and replay gates, swap",
+        __doc__,
     )
     parser.add_argument("-g", "--resource-group", required=True, help="resource group of the app")
     parser.add_argument("-n", "--app", required=True, help="Function App name (output FUNCTION_APP_NAME)")

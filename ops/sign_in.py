@@ -26,6 +26,7 @@ from typing import Any
 import requests
 
 from identity import Role
+from ops.command_line import add_command
 
 SIGN_IN_PATH = "/.auth/login/aad"
 TOKEN_ENV = "WORKFLOWS_TOKEN"
@@ -131,11 +132,11 @@ def handle(args: argparse.Namespace) -> int:
 
 def register(subparsers: Any) -> None:
     """Add the `sign-in` subcommand."""
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "sign-in",
-        help="print a session token from the devhost's emulated Easy Auth (--easy-auth)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "print a session token from the devhost's emulated Easy Auth (--easy-auth)",
+        __doc__,
     )
     parser.add_argument(
         "--base-url",

@@ -45,6 +45,7 @@ from evidence import profile_for
 from ops.app_client import AppClient, WorkflowClientError
 from ops.audit.packet import build_packet
 from ops.audit.redaction import REDACT_KEYS_ENV, configured_keys, redact_value
+from ops.command_line import add_command
 from ops.durable_client import (
     KEY_ON_COMMAND_LINE,
     DurableClient,
@@ -279,11 +280,8 @@ def _connection(parser: argparse.ArgumentParser) -> None:
 
 def register(subparsers: Any) -> None:
     """Add the `audit` command and its subcommands."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "audit",
-        help="export, verify and seal audit packets; create a local signing key",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = add_command(
+        subparsers, "audit", "export, verify and seal audit packets; create a local signing key", __doc__
     )
     actions = parser.add_subparsers(dest="audit_action", metavar="ACTION")
 
