@@ -1,5 +1,7 @@
 """Typed wire contracts shared by the workflows: the model base, money, custom status, durations.
 
+Reference data files that an app setting names are read through `contracts.setting_files`.
+
 Every request body, orchestration input/output, event payload and custom status is a
 `ContractModel`: camelCase on the wire, snake_case in Python, validated by pydantic v2. Orchestrators
 receive and pass plain dicts (`to_dict()` / `from_dict()`), never SDK-serialised objects, so a moved

@@ -15,8 +15,6 @@ restart. Local runs use `data/shelter_staff.local.json` (local.settings.json.exa
 
 from __future__ import annotations
 
-import functools
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
@@ -24,9 +22,9 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from contracts import ContractModel
+from contracts.setting_files import load_model_file, setting_file_path
 
 STAFF_FILE_SETTING = "RELIEF_SHELTER_STAFF_FILE"
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_STAFF_FILE = Path("data") / "shelter_staff.json"
 _IDENTIFIER = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
@@ -63,20 +61,12 @@ class ShelterStaffAssignments(ContractModel):
 
 def staff_file_setting(environ: Mapping[str, str] | None = None) -> Path:
     """The assignments file named by `RELIEF_SHELTER_STAFF_FILE` (default: data/shelter_staff.json)."""
-    env = os.environ if environ is None else environ
-    path = Path(env.get(STAFF_FILE_SETTING, "").strip() or DEFAULT_STAFF_FILE)
-    return path if path.is_absolute() else PROJECT_ROOT / path
+    return setting_file_path(STAFF_FILE_SETTING, DEFAULT_STAFF_FILE, environ)
 
 
 def load_assignments(path: Path) -> ShelterStaffAssignments:
     """Read and validate an assignments file (cached per path, modification time and size)."""
-    stat = path.stat()
-    return _load_cached(str(path), stat.st_mtime_ns, stat.st_size)
-
-
-@functools.lru_cache(maxsize=8)
-def _load_cached(path: str, modified_ns: int, size: int) -> ShelterStaffAssignments:
-    return ShelterStaffAssignments.model_validate_json(Path(path).read_bytes())
+    return load_model_file(ShelterStaffAssignments, path)
 
 
 def assignments_from_settings(environ: Mapping[str, str] | None = None) -> ShelterStaffAssignments:

@@ -8,18 +8,17 @@ unique, stock and capacities are positive.
 
 from __future__ import annotations
 
-import functools
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
 
-from contracts import ContractModel
+from contracts import ContractModel, setting_files
+from contracts.setting_files import load_model_file, setting_file_path
 
 NETWORK_FILE_SETTING = "RELIEF_NETWORK_FILE"
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = setting_files.PROJECT_ROOT
 DEFAULT_NETWORK_FILE = "data/relief_network.json"
 
 Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")]
@@ -145,21 +144,12 @@ def _unique(what: str, ids: list[str]) -> None:
 
 def network_file_setting(environ: Mapping[str, str] | None = None) -> Path:
     """The network file named by `RELIEF_NETWORK_FILE` (default: the sample shipped with the project)."""
-    env = os.environ if environ is None else environ
-    path = Path(env.get(NETWORK_FILE_SETTING, "").strip() or DEFAULT_NETWORK_FILE)
-    return path if path.is_absolute() else PROJECT_ROOT / path
+    return setting_file_path(NETWORK_FILE_SETTING, DEFAULT_NETWORK_FILE, environ)
 
 
 def load_network(path: Path) -> ReliefNetwork:
-    """Read and validate a network file (cached per path and modification time)."""
-    stat = path.stat()
-    return _load_cached(str(path), stat.st_mtime_ns, stat.st_size)
-
-
-@functools.lru_cache(maxsize=8)
-def _load_cached(path: str, modified_ns: int, size: int) -> ReliefNetwork:
-    # Keyed by mtime and size too: an edited file is read again, an unchanged one is parsed once.
-    return ReliefNetwork.model_validate_json(Path(path).read_bytes())
+    """Read and validate a network file (cached per path, modification time and size)."""
+    return load_model_file(ReliefNetwork, path)
 
 
 def network_from_settings(environ: Mapping[str, str] | None = None) -> ReliefNetwork:
