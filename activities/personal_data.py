@@ -13,6 +13,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from contracts import utc_text
 from personal_data import ErasureSchedule, retention_period
 from personal_data.erasure_step import (
     ERASE_DUE_PERSONAL_DATA,
@@ -23,7 +24,7 @@ from personal_data.erasure_step import (
     ScheduleErasureWork,
     SweepWork,
 )
-from personal_data.retention import format_utc, parse_utc
+from personal_data.retention import parse_utc
 from telemetry import activity_log
 
 bp = df.Blueprint()
@@ -45,9 +46,9 @@ async def schedule_personal_data_erasure(
     )
     await ensure_retention_running(client)
     activity_log(request.workflow, "schedule_personal_data_erasure", request.instance_id).info(
-        "personal data erasure scheduled", due_at=format_utc(record.due)
+        "personal data erasure scheduled", due_at=utc_text(record.due)
     )
-    return ScheduledErasureReceipt(due_at=format_utc(record.due)).to_dict()
+    return ScheduledErasureReceipt(due_at=utc_text(record.due)).to_dict()
 
 
 async def ensure_retention_running(client: df.DurableOrchestrationClient) -> None:

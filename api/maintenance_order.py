@@ -45,7 +45,7 @@ from api.handlers import json_errors, json_response, seal
 from api.starters import existing_instance, resource_location, start_once, status_resource_fields
 from api.validation import parse_body, route_identifier
 from audit_packets import loads_json
-from contracts import ContractModel, InvalidDurationError, duration_setting, format_duration
+from contracts import ContractModel, InvalidDurationError, duration_setting, format_duration, utc_text
 from contracts.maintenance_order import (
     APPROVAL_DECISION_EVENT,
     MAINTENANCE_ORDER,
@@ -204,7 +204,7 @@ async def record_approval(
     event = ApprovalDecisionEvent(
         approved=approved,
         approver=actor.name,
-        decided_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        decided_at=utc_text(datetime.now(UTC)),
         comment_ref=comment_ref,
         decided_by=actor,
     )

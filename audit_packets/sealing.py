@@ -50,6 +50,7 @@ from audit_packets.sealed_store import (
 from audit_packets.signing import PacketSigner, jwk_thumbprint
 from audit_packets.verification import SEALED_FORMAT
 from blob_clients import TASK_HUB_SETTING
+from contracts import utc_text
 from durable_wire import TERMINAL_STATUSES
 from telemetry import REDACTED, SENSITIVE_KEYS, SENSITIVE_SUFFIXES
 
@@ -164,7 +165,7 @@ def build_packet(
     packet["workflow"] = workflow
     if profile is not None:
         packet.update(redactor(profile.extras(packet)))
-    packet["generatedAt"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    packet["generatedAt"] = utc_text(now)
     packet["app"] = app_identity(env)
     packet["taskHub"] = env.get(TASK_HUB_SETTING, "").strip() or None
     packet["redaction"] = redaction_record(extra_keys)
@@ -249,12 +250,12 @@ def seal_from_status(
     workflow = profile.workflow.name if profile else str(status.get("name") or "unknown")
     completion = None
     if request.sealed_by == "workflow":
-        completion = (str(request.finished_at or moment.strftime("%Y-%m-%dT%H:%M:%SZ")), request.output or {})
+        completion = (str(request.finished_at or utc_text(moment)), request.output or {})
     packet = build_packet(
         status, profile, workflow=workflow, now=moment, environ=environ, completion=completion
     )
     packet["sealing"] = {
-        "sealedAt": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "sealedAt": utc_text(moment),
         "sealedBy": "the workflow's final step"
         if request.sealed_by == "workflow"
         else f"an operator after the instance finished ({request.reason or 'no reason given'})",

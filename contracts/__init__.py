@@ -18,7 +18,7 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Self
 
@@ -109,6 +109,18 @@ class WorkflowStatus(CustomStatusModel):
     waiting_for: str | None = None
     deadline_utc: str | None = None
     detail: str | None = None
+
+
+# -- instants on the wire --------------------------------------------------------------------------
+
+
+def utc_text(moment: datetime) -> str:
+    """Every instant the app writes to the wire: ISO 8601 in UTC, seconds, `Z` (`2026-01-01T00:00:00Z`).
+
+    A naive value is taken as UTC already (as the app's naive values are), never as local time.
+    """
+    in_utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return in_utc.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # -- durations from app settings ------------------------------------------------------------------

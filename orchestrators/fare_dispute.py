@@ -60,7 +60,7 @@ import azure.durable_functions as df
 from pydantic import ValidationError
 
 from audit_packets.seal_step import SEAL_STEP, seal_audit_packet
-from contracts import ContractModel, Money, parse_event
+from contracts import ContractModel, Money, parse_event, utc_text
 from contracts.failure import StepFailure, failure_reason
 from contracts.fare_dispute import (
     APPLY_FARE_RULES_ACTIVITY,
@@ -100,7 +100,7 @@ from orchestrators.failure_policy import (
     best_effort,
     log_process_failure,
 )
-from orchestrators.steps import Arrival, EventWait, call, call_task, publish_status, utc_text
+from orchestrators.steps import Arrival, EventWait, call, call_task, publish_status
 from personal_data.erasure_step import schedule_personal_data_erasure
 from telemetry import orchestration_log
 

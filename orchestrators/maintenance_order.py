@@ -48,7 +48,7 @@ import azure.durable_functions as df
 from pydantic import Field
 
 from audit_packets.seal_step import SEAL_STEP, seal_audit_packet
-from contracts import ContractModel, parse_duration, parse_event
+from contracts import ContractModel, parse_duration, parse_event, utc_text
 from contracts.failure import StepFailure, failure_reason
 from contracts.maintenance_order import (
     APPROVAL_DECISION_EVENT,
@@ -89,7 +89,7 @@ from orchestrators.failure_policy import (
     best_effort,
     log_process_failure,
 )
-from orchestrators.steps import EventWait, call, call_all, call_task, publish_status, utc_text
+from orchestrators.steps import EventWait, call, call_all, call_task, publish_status
 from personal_data.erasure_step import schedule_personal_data_erasure
 from telemetry import OrchestrationLogger, orchestration_log
 

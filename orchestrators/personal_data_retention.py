@@ -19,7 +19,8 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from orchestrators.steps import call_task, utc_text
+from contracts import utc_text
+from orchestrators.steps import call_task
 from personal_data.erasure_step import (
     ERASE_DUE_PERSONAL_DATA,
     PERSONAL_DATA_RETENTION,

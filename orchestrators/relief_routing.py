@@ -52,7 +52,7 @@ from azure.durable_functions.models.Task import TaskBase, TaskState
 from pydantic import ValidationError
 
 from audit_packets.seal_step import SEAL_STEP, seal_audit_packet
-from contracts import ContractModel, parse_duration, parse_event
+from contracts import ContractModel, parse_duration, parse_event, utc_text
 from contracts.failure import StepFailure, failure_reason
 from contracts.relief_routing import (
     CHANGE_EVENT,
@@ -99,7 +99,7 @@ from orchestrators.failure_policy import (
     log_gave_up,
     log_process_failure,
 )
-from orchestrators.steps import call_task, publish_status, race_with_events, utc_text
+from orchestrators.steps import call_task, publish_status, race_with_events
 from relief_routes.planner import RouteSummary
 from telemetry import orchestration_log
 

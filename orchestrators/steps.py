@@ -3,7 +3,8 @@
 - `call` / `call_all`: an activity call with retry whose work and result are typed contract models
   (`result = yield from call(context, ACTIVITY, work, ResultModel, RETRY)`).
 - `EventWait`: wait for an external event until a deadline, by the rule below.
-- `publish_status`: the custom status, with every instant in one UTC text format (`utc_text`).
+- `publish_status`: the custom status, with every instant in the app's one UTC text format
+  (`contracts.utc_text`).
 
 How an external event reaches an orchestrator (azure-functions-durable 1.7, checked against the SDK
 source and proven end to end on the devhost by tests/devhost/test_event_waits.py):
@@ -29,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar, cast
 
 import azure.durable_functions as df
@@ -90,12 +91,12 @@ class Arrival:
 
     payload: Any
     received_at: datetime
-    deadline: datetime
+    deadline: datetime | None  # None: taken by a wait without a deadline
 
     @property
     def at_or_after_deadline(self) -> bool:
         """Taken in at or after the deadline (it arrived with, or after, the deadline's timer)."""
-        return self.received_at >= self.deadline
+        return self.deadline is not None and self.received_at >= self.deadline
 
 
 class EventWait:
@@ -146,8 +147,7 @@ class EventWait:
 
     def _take(self, wait: TaskBase, deadline: datetime | None) -> Arrival:
         forget_parked_event(self._context, self.name)
-        now = self._context.current_utc_datetime
-        return Arrival(payload=wait.result, received_at=now, deadline=deadline or now)
+        return Arrival(payload=wait.result, received_at=self._context.current_utc_datetime, deadline=deadline)
 
 
 def forget_parked_event(context: df.DurableOrchestrationContext, name: str) -> None:
@@ -182,11 +182,6 @@ def race_with_events(
 # -- custom status ----------------------------------------------------------------------------------
 
 
-def utc_text(moment: datetime) -> str:
-    """Every instant a status or a message carries: ISO 8601 in UTC, seconds, `Z` (`2026-01-01T00:00:00Z`)."""
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
 def publish_status(context: df.DurableOrchestrationContext, status: ContractModel) -> None:
-    """Set the custom status: each workflow's small typed status model, instants in `utc_text`."""
+    """Set the custom status: each workflow's small typed status model, instants in `contracts.utc_text`."""
     context.set_custom_status(status.to_dict())

@@ -24,7 +24,7 @@ from typing import Annotated, Any
 import azure.durable_functions as df
 from pydantic import Field
 
-from contracts import ContractModel
+from contracts import ContractModel, utc_text
 from telemetry import orchestration_log
 
 SCHEDULE_PERSONAL_DATA_ERASURE = "schedule_personal_data_erasure"
@@ -64,7 +64,7 @@ def schedule_personal_data_erasure(
     work = ScheduleErasureWork(
         instance_id=context.instance_id,
         workflow=workflow,
-        completed_at=context.current_utc_datetime.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        completed_at=utc_text(context.current_utc_datetime),
     )
     try:
         yield context.call_activity_with_retry(

@@ -22,7 +22,7 @@ from azure.storage.blob import ContainerClient, ContentSettings
 
 from blob_clients import container_client
 from claim_check import PAYLOADS_CONTAINER_PURPOSE
-from contracts import duration_setting, format_duration
+from contracts import duration_setting, format_duration, utc_text
 
 RETENTION_SETTING = "PERSONAL_DATA_RETENTION"
 DEFAULT_RETENTION = "P30D"
@@ -46,11 +46,6 @@ def parse_utc(text: str) -> datetime:
     if moment.tzinfo is None:
         raise ValueError(f"{text!r} has no time zone")
     return moment.astimezone(UTC)
-
-
-def format_utc(moment: datetime) -> str:
-    """`2026-11-11T09:00:00Z`."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def schedule_blob_name(due: datetime, instance_id: str) -> str:
@@ -85,8 +80,8 @@ class ErasureRecord:
     def to_dict(self) -> dict[str, str]:
         return {
             "instanceId": self.instance_id,
-            "completedAt": format_utc(self.completed_at),
-            "dueAt": format_utc(self.due),
+            "completedAt": utc_text(self.completed_at),
+            "dueAt": utc_text(self.due),
         }
 
 
@@ -102,7 +97,7 @@ class SweepResult:
         return {
             "erased": self.erased,
             "blobsDeleted": self.blobs_deleted,
-            "nextDueAt": format_utc(self.next_due) if self.next_due else None,
+            "nextDueAt": utc_text(self.next_due) if self.next_due else None,
         }
 
 
