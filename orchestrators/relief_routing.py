@@ -371,14 +371,13 @@ def _dispatch(context: df.DurableOrchestrationContext, run: _Run) -> Generator[A
         )
         shelter.state, shelter.escalations = "awaiting", 0
         shelter.due, shelter.dispatch_revision = now + run.interval, revision
-    donor_update = DonorUpdateWork(
-        key=orchestration_effect_key(context, "publish_update", f"dispatched:r{revision}"),
-        request_id=run.request_id,
-        status="dispatched" if revision == 1 else "replanned",
-        pallets_reserved=run.held_pallets(),
-        pallets_delivered=run.delivered_pallets(),
+    donor_update = _donor_update(
+        context,
+        run,
+        "dispatched" if revision == 1 else "replanned",
+        item=f"dispatched:r{revision}",
         note=_shortfall_note(run),
-    ).to_dict()
+    )
     yield from _until_calls_done(
         context,
         run,
@@ -502,14 +501,7 @@ def _complete(context: df.DurableOrchestrationContext, run: _Run) -> Generator[A
         for part in (_shortfall_note(run), f"unconfirmed: {', '.join(unconfirmed)}" if unconfirmed else "")
         if part
     )
-    update = DonorUpdateWork(
-        key=orchestration_effect_key(context, "publish_update", "completed"),
-        request_id=run.request_id,
-        status="completed",
-        pallets_reserved=run.held_pallets(),
-        pallets_delivered=run.delivered_pallets(),
-        note=note,
-    ).to_dict()
+    update = _donor_update(context, run, "completed", note=note)
     yield from _until_calls_done(
         context,
         run,
@@ -527,24 +519,10 @@ def _cancel(context: df.DurableOrchestrationContext, run: _Run) -> Generator[Any
     """Compensation: release every pallet still held and tell drivers and shelters still waiting."""
     _publish_status(context, run, "cancelling")
     open_shelters = [s for s, shelter in run.shelters.items() if shelter.state not in RESOLVED_STATES]
-    driver_notices = [
-        _driver_notice(context, run, route, "cancelled", "cancel")
-        for route in run.dispatched_routes
-        if any(stop.shelter_id in open_shelters for stop in route.stops)
-    ]
-    dispatched_to = _loads(run.dispatched_routes)
-    shelter_notices = [
-        _shelter_notice(context, run, shelter_id, "cancelled", item_suffix="cancel")
-        for shelter_id in open_shelters
-        if shelter_id in dispatched_to
-    ]
+    driver_notices, shelter_notices = _cancellation_notices(context, run, open_shelters)
     released = StockWork(holdings=run.holdings).to_dict()
-    update = DonorUpdateWork(
-        key=orchestration_effect_key(context, "publish_update", "cancelled"),
-        request_id=run.request_id,
-        status="cancelled",
-        pallets_delivered=run.delivered_pallets(),
-    ).to_dict()
+    # The pallets are released in this same batch: the update reports none reserved.
+    update = _donor_update(context, run, "cancelled", reserved=False)
     results = yield from _until_calls_done(
         context,
         run,
@@ -640,25 +618,9 @@ def _fail(
             undone.append(f"released {pallets} reserved pallets")
             run.pallets_released += pallets
     open_shelters = [s for s, shelter in run.shelters.items() if shelter.state not in RESOLVED_STATES]
-    dispatched_to = _loads(run.dispatched_routes)
     # The same keys as a cancellation's notices: a failure during a cancellation tells no one twice.
-    driver_notices = [
-        _driver_notice(context, run, route, "cancelled", "cancel")
-        for route in run.dispatched_routes
-        if any(stop.shelter_id in open_shelters for stop in route.stops)
-    ]
-    shelter_notices = [
-        _shelter_notice(context, run, shelter_id, "cancelled", item_suffix="cancel")
-        for shelter_id in open_shelters
-        if shelter_id in dispatched_to
-    ]
-    update = DonorUpdateWork(
-        key=orchestration_effect_key(context, "publish_update", "failed"),
-        request_id=run.request_id,
-        status="failed",
-        pallets_reserved=run.held_pallets(),
-        pallets_delivered=run.delivered_pallets(),
-    ).to_dict()
+    driver_notices, shelter_notices = _cancellation_notices(context, run, open_shelters)
+    update = _donor_update(context, run, "failed")
     yield from _until_calls_done(
         context,
         run,
@@ -876,6 +838,44 @@ def _shelter_notice(
         kind=kind,
         pallets=pallets or {},
         eta_minutes=eta_minutes,
+    ).to_dict()
+
+
+def _cancellation_notices(
+    context: df.DurableOrchestrationContext, run: _Run, open_shelters: list[str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The drivers' and the open shelters' 'cancelled' notices (one set of keys for cancel and fail)."""
+    dispatched_to = _loads(run.dispatched_routes)
+    driver_notices = [
+        _driver_notice(context, run, route, "cancelled", "cancel")
+        for route in run.dispatched_routes
+        if any(stop.shelter_id in open_shelters for stop in route.stops)
+    ]
+    shelter_notices = [
+        _shelter_notice(context, run, shelter_id, "cancelled", item_suffix="cancel")
+        for shelter_id in open_shelters
+        if shelter_id in dispatched_to
+    ]
+    return driver_notices, shelter_notices
+
+
+def _donor_update(
+    context: df.DurableOrchestrationContext,
+    run: _Run,
+    status: str,
+    *,
+    item: str | None = None,
+    note: str = "",
+    reserved: bool = True,
+) -> dict[str, Any]:
+    """The donor portal update for `status`, keyed by the step and `item` (the status by default)."""
+    return DonorUpdateWork(
+        key=orchestration_effect_key(context, "publish_update", item or status),
+        request_id=run.request_id,
+        status=status,
+        pallets_reserved=run.held_pallets() if reserved else 0,
+        pallets_delivered=run.delivered_pallets(),
+        note=note,
     ).to_dict()
 
 
