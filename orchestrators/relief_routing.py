@@ -212,6 +212,12 @@ class _Run:
             return None
         return "fully_reserved" if all(line.status == "reserved" for line in self.lines) else "short"
 
+    def shelter_progress(self) -> dict[str, ShelterProgress]:
+        return {
+            shelter_id: ShelterProgress(state=shelter.state, escalations=shelter.escalations)
+            for shelter_id, shelter in self.shelters.items()
+        }
+
     def held_pallets(self) -> int:
         return sum(holding.pallets for holding in self.holdings)
 
@@ -905,10 +911,7 @@ def _publish_status(
         revision=run.revision,
         reservation=run.reservation_state(),
         pending_changes=len(run.pending_changes),
-        shelters={
-            shelter_id: ShelterProgress(state=shelter.state, escalations=shelter.escalations)
-            for shelter_id, shelter in run.shelters.items()
-        },
+        shelters=run.shelter_progress(),
         unsent=list(run.unsent) or None,
         failure=failure,
     )
@@ -924,10 +927,7 @@ def _outcome(run: _Run, outcome: Literal["completed", "cancelled"]) -> dict[str,
         lines=run.lines,
         routes=run.dispatched_routes,
         route_document_id=run.route_document_id,
-        shelters={
-            shelter_id: ShelterProgress(state=shelter.state, escalations=shelter.escalations)
-            for shelter_id, shelter in run.shelters.items()
-        },
+        shelters=run.shelter_progress(),
         pallets_delivered=run.delivered_pallets(),
         pallets_released=run.pallets_released,
         applied_changes=run.applied_changes,
