@@ -1,4 +1,4 @@
-"""Helpers shared by the conformance tests of spec §15 items 1-35 (files test_c01_* .. test_c22_*)."""
+"""Helpers shared by the conformance tests (spec §15): history views, starting and finishing runs."""
 
 from __future__ import annotations
 
@@ -6,38 +6,29 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
 import requests
 
-# HistoryEventType numbers (spec §3.3).
-EXECUTION_STARTED = 0
-EXECUTION_COMPLETED = 1
-EXECUTION_TERMINATED = 3
-TASK_SCHEDULED = 4
-TASK_COMPLETED = 5
-TASK_FAILED = 6
-SUB_ORCHESTRATION_CREATED = 7
-SUB_ORCHESTRATION_COMPLETED = 8
-SUB_ORCHESTRATION_FAILED = 9
-TIMER_CREATED = 10
-TIMER_FIRED = 11
-ORCHESTRATOR_STARTED = 12
-ORCHESTRATOR_COMPLETED = 13
-EVENT_SENT = 14
-EVENT_RAISED = 15
-EXECUTION_SUSPENDED = 19
-EXECUTION_RESUMED = 20
+from durable_wire import EventType
+from tests.support.durable_http import DurableApi
+from tests.support.wire import raw_history
 
 # Events created from actions carry the sequence id in EventId; completions point at it.
-SCHEDULING_TYPES = {TASK_SCHEDULED, SUB_ORCHESTRATION_CREATED, TIMER_CREATED, EVENT_SENT}
+SCHEDULING_TYPES = {
+    EventType.TASK_SCHEDULED,
+    EventType.SUB_ORCHESTRATION_INSTANCE_CREATED,
+    EventType.TIMER_CREATED,
+    EventType.EVENT_SENT,
+}
 COMPLETION_TYPES = {
-    TASK_COMPLETED,
-    TASK_FAILED,
-    SUB_ORCHESTRATION_COMPLETED,
-    SUB_ORCHESTRATION_FAILED,
-    TIMER_FIRED,
+    EventType.TASK_COMPLETED,
+    EventType.TASK_FAILED,
+    EventType.SUB_ORCHESTRATION_INSTANCE_COMPLETED,
+    EventType.SUB_ORCHESTRATION_INSTANCE_FAILED,
+    EventType.TIMER_FIRED,
 }
 
 T = TypeVar("T")
@@ -72,7 +63,7 @@ def task_id(event: dict[str, Any]) -> int:
     """The sequence id an action or completion event refers to."""
     if event["EventType"] in SCHEDULING_TYPES:
         return int(event["EventId"])
-    if event["EventType"] == TIMER_FIRED:
+    if event["EventType"] == EventType.TIMER_FIRED:
         return int(event["TimerId"])
     return int(event["TaskScheduledId"])
 
@@ -88,7 +79,7 @@ def episodes(history: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     """The history cut at every OrchestratorStarted (each list starts with one)."""
     result: list[list[dict[str, Any]]] = []
     for event in history:
-        if event["EventType"] == ORCHESTRATOR_STARTED or not result:
+        if event["EventType"] == EventType.ORCHESTRATOR_STARTED or not result:
             result.append([])
         result[-1].append(event)
     return result
@@ -122,6 +113,40 @@ def eventually(probe: Callable[[], T | None], timeout: float = 20, what: str = "
             return last
         time.sleep(0.05)
     raise AssertionError(f"{what} not reached in {timeout} s (last value: {last!r})")
+
+
+def started_running(api: DurableApi, name: str, body: Any = None, instance_id: str | None = None) -> str:
+    """Start an orchestration over HTTP and wait until it is Running."""
+    instance_id = api.start_id(name, body, instance_id)
+    api.wait(instance_id, statuses={"Running"})
+    return instance_id
+
+
+def wait_completed(api: DurableApi, instance_id: str) -> dict[str, Any]:
+    """Wait until the instance ends and check that it Completed; its final status."""
+    status = api.wait(instance_id)
+    assert status["runtimeStatus"] == "Completed", status
+    return status
+
+
+@dataclass(frozen=True)
+class CompletedRun:
+    """An orchestration that ran to Completed: its id, final status and history as sent to the SDK."""
+
+    instance_id: str
+    status: dict[str, Any]
+    history: list[dict[str, Any]]
+
+    @property
+    def output(self) -> Any:
+        return self.status["output"]
+
+
+def run_completed(api: DurableApi, name: str, body: Any = None) -> CompletedRun:
+    """Start `name` over HTTP and wait until it Completed; the raw history is a devhost_only view."""
+    instance_id = api.start_id(name, body)
+    status = wait_completed(api, instance_id)
+    return CompletedRun(instance_id, status, raw_history(api.base_url, instance_id))
 
 
 def start_via_client(base_url: str, name: str, body: Any = None, instance_id: str | None = None) -> str:

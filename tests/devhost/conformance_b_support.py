@@ -10,6 +10,7 @@ from typing import Any
 
 import requests
 
+from tests.devhost.conformance_a import started_running
 from tests.support.durable_http import DurableApi
 
 STATUS_TIME = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$"
@@ -52,18 +53,21 @@ def wait_for(api: DurableApi, instance_id: str, statuses: set[str], timeout: flo
     raise AssertionError(f"{instance_id} did not reach {statuses} in {timeout} s; last status: {body}")
 
 
-def started_running(api: DurableApi, name: str, body: Any = None, instance_id: str | None = None) -> str:
-    """Start an orchestration over HTTP and wait until it is Running."""
-    instance_id = api.start_id(name, body, instance_id)
-    wait_for(api, instance_id, {"Running"})
-    return instance_id
-
-
 def completed(api: DurableApi, name: str, body: Any = None, instance_id: str | None = None) -> str:
     """Start an orchestration over HTTP and wait until it is terminal."""
     instance_id = api.start_id(name, body, instance_id)
     api.wait(instance_id)
     return instance_id
+
+
+def finished_each_way(api: DurableApi, reason: str) -> tuple[str, str, str]:
+    """A Completed b_echo, a Failed b_fail and a b_wait_event Terminated with `reason`."""
+    done = completed(api, "b_echo", {"n": 1})
+    failed = completed(api, "b_fail", {"n": 2})
+    terminated = started_running(api, "b_wait_event")
+    assert api.post(terminated, "terminate", reason=reason).status_code == 202
+    wait_for(api, terminated, {"Terminated"})
+    return done, failed, terminated
 
 
 def parse_status_time(text: str) -> datetime:

@@ -8,15 +8,13 @@ from typing import Any
 
 import pytest
 
+from durable_wire import EventType
 from tests.devhost.conformance_a import (
-    EXECUTION_STARTED,
-    ORCHESTRATOR_STARTED,
-    TASK_COMPLETED,
-    TASK_FAILED,
-    TASK_SCHEDULED,
     one,
     parse_time,
     position,
+    run_completed,
+    wait_completed,
 )
 from tests.support.durable_http import DurableApi
 from tests.support.wire import devhost_only, raw_history, trace
@@ -39,7 +37,7 @@ def hello_id(base_url: str) -> str:
     """A completed hello sequence (3 episodes), started by raw HTTP without a body."""
     api = DurableApi(base_url)
     instance_id = api.start_id("hello_sequence")
-    assert api.wait(instance_id)["runtimeStatus"] == "Completed"
+    wait_completed(api, instance_id)
     return instance_id
 
 
@@ -48,7 +46,7 @@ def continued_id(base_url: str) -> str:
     """A completed a_continue run: three executions of two episodes each."""
     api = DurableApi(base_url)
     instance_id = api.start_id("a_continue", {"n": 0})
-    assert api.wait(instance_id)["runtimeStatus"] == "Completed"
+    wait_completed(api, instance_id)
     return instance_id
 
 
@@ -59,7 +57,7 @@ def _payloads(base_url: str, instance_id: str) -> list[dict[str, Any]]:
 
 
 def _last_started(history: list[dict[str, Any]]) -> int:
-    return max(i for i, e in enumerate(history) if e["EventType"] == ORCHESTRATOR_STARTED)
+    return max(i for i, e in enumerate(history) if e["EventType"] == EventType.ORCHESTRATOR_STARTED)
 
 
 @devhost_only
@@ -102,8 +100,8 @@ def test_c03_history_starts_with_orchestrator_started_then_execution_started(
     for instance_id in (hello_id, continued_id):
         for payload in _payloads(base_url, instance_id):
             history = payload["history"]
-            assert history[0]["EventType"] == ORCHESTRATOR_STARTED, history[:2]
-            assert history[1]["EventType"] == EXECUTION_STARTED, history[:2]
+            assert history[0]["EventType"] == EventType.ORCHESTRATOR_STARTED, history[:2]
+            assert history[1]["EventType"] == EventType.EXECUTION_STARTED, history[:2]
             executions.add(history[1]["OrchestrationInstance"]["ExecutionId"])
     assert len(executions) == 4  # the hello run and the three executions of the continued run
 
@@ -117,8 +115,8 @@ def test_c04_every_episode_begins_with_a_new_non_decreasing_orchestrator_started
         before, after = earlier["history"], later["history"]
         strip = [{k: v for k, v in e.items() if k != "IsPlayed"} for e in before]
         assert [{k: v for k, v in e.items() if k != "IsPlayed"} for e in after[: len(before)]] == strip
-        started_before = [e for e in before if e["EventType"] == ORCHESTRATOR_STARTED]
-        started_after = [e for e in after if e["EventType"] == ORCHESTRATOR_STARTED]
+        started_before = [e for e in before if e["EventType"] == EventType.ORCHESTRATOR_STARTED]
+        started_after = [e for e in after if e["EventType"] == EventType.ORCHESTRATOR_STARTED]
         assert len(started_after) == len(started_before) + 1
         newest = after[_last_started(after)]
         assert _last_started(after) >= len(before)
@@ -140,10 +138,10 @@ def test_c06_first_activity_is_scheduled_with_id_0_and_completed_for_id_0(
     base_url: str, hello_id: str
 ) -> None:
     history = raw_history(base_url, hello_id)
-    scheduled = [e for e in history if e["EventType"] == TASK_SCHEDULED]
+    scheduled = [e for e in history if e["EventType"] == EventType.TASK_SCHEDULED]
     assert scheduled[0]["EventId"] == 0
     assert scheduled[0]["Name"] == "say_hello"
-    completed = one(history, TASK_COMPLETED, TaskScheduledId=0)
+    completed = one(history, EventType.TASK_COMPLETED, TaskScheduledId=0)
     assert json.loads(completed["Result"]) == "Hello Tokyo"
     assert position(history, scheduled[0]) < position(history, completed)
 
@@ -151,15 +149,13 @@ def test_c06_first_activity_is_scheduled_with_id_0_and_completed_for_id_0(
 @devhost_only
 def test_c07_task_scheduled_input_wraps_the_action_input_text(base_url: str, hello_id: str) -> None:
     history = raw_history(base_url, hello_id)
-    scheduled = one(history, TASK_SCHEDULED, EventId=0)
+    scheduled = one(history, EventType.TASK_SCHEDULED, EventId=0)
     assert scheduled["Input"] == '["\\"Tokyo\\""]'
     assert json.loads(scheduled["Input"]) == ['"Tokyo"']
 
 
 def test_c08_activity_receives_the_decoded_value(api: DurableApi) -> None:
-    instance_id = api.start_id("a_describe_inputs")
-    status = api.wait(instance_id)
-    assert status["runtimeStatus"] == "Completed", status
+    status = wait_completed(api, api.start_id("a_describe_inputs"))
     assert status["output"] == [
         {"type": "str", "value": "Tokyo"},
         {"type": "dict", "value": {"a": 1}},
@@ -172,41 +168,32 @@ def test_c08_activity_receives_the_decoded_value(api: DurableApi) -> None:
 
 
 @devhost_only
-def test_c09_activity_dict_result_is_recorded_as_json_text(api: DurableApi, base_url: str) -> None:
-    instance_id = api.start_id("a_dict_result")
-    status = api.wait(instance_id)
-    assert status["runtimeStatus"] == "Completed", status
-    completed = one(raw_history(base_url, instance_id), TASK_COMPLETED, TaskScheduledId=0)
+def test_c09_activity_dict_result_is_recorded_as_json_text(api: DurableApi) -> None:
+    run = run_completed(api, "a_dict_result")
+    completed = one(run.history, EventType.TASK_COMPLETED, TaskScheduledId=0)
     assert isinstance(completed["Result"], str)
     assert json.loads(completed["Result"]) == {"a": 1}
-    assert status["output"] == {"result": {"a": 1}}
+    assert run.output == {"result": {"a": 1}}
 
 
 @devhost_only
-def test_c10_activity_none_result_is_null_and_reaches_the_orchestrator_as_none(
-    api: DurableApi, base_url: str
-) -> None:
-    instance_id = api.start_id("a_none_result")
-    status = api.wait(instance_id)
-    assert status["runtimeStatus"] == "Completed", status
-    completed = one(raw_history(base_url, instance_id), TASK_COMPLETED, TaskScheduledId=0)
+def test_c10_activity_none_result_is_null_and_reaches_the_orchestrator_as_none(api: DurableApi) -> None:
+    run = run_completed(api, "a_none_result")
+    completed = one(run.history, EventType.TASK_COMPLETED, TaskScheduledId=0)
     assert "Result" in completed
     assert completed["Result"] is None
-    assert status["output"] == {"isNone": True, "repr": "None"}
+    assert run.output == {"isNone": True, "repr": "None"}
 
 
 @devhost_only
-def test_c11_activity_exception_gives_the_exact_task_failed_reason(api: DurableApi, base_url: str) -> None:
-    instance_id = api.start_id("a_catch_activity_failure")
-    assert api.wait(instance_id)["runtimeStatus"] == "Completed"
-    failed = one(raw_history(base_url, instance_id), TASK_FAILED, TaskScheduledId=0)
+def test_c11_activity_exception_gives_the_exact_task_failed_reason(api: DurableApi) -> None:
+    run = run_completed(api, "a_catch_activity_failure")
+    failed = one(run.history, EventType.TASK_FAILED, TaskScheduledId=0)
     assert failed["Reason"] == "Activity function 'a_raise_value_error' failed:  ValueError: x"
 
 
 def test_c12_orchestrator_catching_an_activity_failure_sees_name_and_error(api: DurableApi) -> None:
-    instance_id = api.start_id("a_catch_activity_failure")
-    status = api.wait(instance_id)
-    assert status["runtimeStatus"] == "Completed", status
+    status = wait_completed(api, api.start_id("a_catch_activity_failure"))
     caught = status["output"]["caught"]
     assert isinstance(caught, str)
     assert "Activity function 'a_raise_value_error' failed:" in caught

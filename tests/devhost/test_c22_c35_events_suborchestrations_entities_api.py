@@ -10,22 +10,17 @@ from typing import Any
 
 import requests
 
+from durable_wire import EventType
 from tests.devhost.conformance_a import (
-    EVENT_RAISED,
-    EVENT_SENT,
-    EXECUTION_STARTED,
-    ORCHESTRATOR_STARTED,
-    SUB_ORCHESTRATION_COMPLETED,
-    SUB_ORCHESTRATION_CREATED,
-    SUB_ORCHESTRATION_FAILED,
-    TASK_COMPLETED,
-    TASK_SCHEDULED,
     client_call,
     eventually,
     of_type,
     one,
     position,
+    run_completed,
+    started_running,
     unique_id,
+    wait_completed,
 )
 from tests.support.durable_http import WEBHOOK, DurableApi
 from tests.support.wire import devhost_only, raw_history, trace
@@ -56,41 +51,37 @@ def _signal_raw(base_url: str, name: str, key: str, operation: str) -> None:
 def test_c22_wait_for_external_event_completes_on_event_raised_also_when_raised_early(
     api: DurableApi, base_url: str
 ) -> None:
-    waiting = api.start_id("a_wait_e")
-    api.wait(waiting, statuses={"Running"})
+    waiting = started_running(api, "a_wait_e")
     assert api.raise_event(waiting, "E", {"ok": True}).status_code == 202
-    status = api.wait(waiting)
-    assert status["runtimeStatus"] == "Completed", status
+    status = wait_completed(api, waiting)
     assert status["output"] == {"type": "dict", "value": {"ok": True}}
-    raised = one(raw_history(base_url, waiting), EVENT_RAISED, Name="E")
+    raised = one(raw_history(base_url, waiting), EventType.EVENT_RAISED, Name="E")
     assert json.loads(raised["Input"]) == {"ok": True}
 
     # Raised while the orchestrator still runs an activity, before it waits for "E".
     early = api.start_id("a_wait_e", {"sleep": 1.0})
     assert api.raise_event(early, "E", "early").status_code == 202
-    status = api.wait(early)
-    assert status["runtimeStatus"] == "Completed", status
+    status = wait_completed(api, early)
     assert status["output"] == {"type": "str", "value": "early"}
     history = raw_history(base_url, early)
-    raised = one(history, EVENT_RAISED, Name="E")
-    assert position(history, raised) < position(history, one(history, TASK_COMPLETED, TaskScheduledId=0))
+    raised = one(history, EventType.EVENT_RAISED, Name="E")
+    assert position(history, raised) < position(
+        history, one(history, EventType.TASK_COMPLETED, TaskScheduledId=0)
+    )
 
 
 def test_c23_python_client_raise_event_delivers_a_json_string(api: DurableApi, base_url: str) -> None:
-    instance_id = api.start_id("a_wait_e")
-    api.wait(instance_id, statuses={"Running"})
+    instance_id = started_running(api, "a_wait_e")
     answer = client_call(base_url, "raise_event", instanceId=instance_id, name="E", data={"ok": True})
     assert answer == {"result": None}
-    status = api.wait(instance_id)
-    assert status["runtimeStatus"] == "Completed", status
+    status = wait_completed(api, instance_id)
     assert status["output"] == {"type": "str", "value": '{"ok": true}'}
 
 
 def test_c24_raise_event_status_codes(api: DurableApi) -> None:
     assert api.raise_event(unique_id("c24-unknown"), "E", 1).status_code == 404
 
-    running = api.start_id("a_wait_e")
-    api.wait(running, statuses={"Running"})
+    running = started_running(api, "a_wait_e")
     url = f"{api.webhook}/instances/{running}/raiseEvent/E"
     as_text = requests.post(url, data="1", headers={"Content-Type": "text/plain"}, timeout=30)
     assert as_text.status_code == 400, as_text.text
@@ -102,8 +93,7 @@ def test_c24_raise_event_status_codes(api: DurableApi) -> None:
     assert api.wait(failed)["runtimeStatus"] == "Failed"
     assert api.raise_event(failed, "E", 1).status_code == 410
 
-    terminated = api.start_id("a_wait_e")
-    api.wait(terminated, statuses={"Running"})
+    terminated = started_running(api, "a_wait_e")
     assert api.post(terminated, "terminate", reason="c24").status_code == 202
     assert api.wait(terminated)["runtimeStatus"] == "Terminated"
     assert api.raise_event(terminated, "E", 1).status_code == 410
@@ -111,17 +101,15 @@ def test_c24_raise_event_status_codes(api: DurableApi) -> None:
 
 @devhost_only
 def test_c25_sub_orchestration_id_payload_and_output(api: DurableApi, base_url: str) -> None:
-    parent_id = api.start_id("a_parent")
-    status = api.wait(parent_id)
-    assert status["runtimeStatus"] == "Completed", status
-    history = raw_history(base_url, parent_id)
-    execution_id = one(history, EXECUTION_STARTED)["OrchestrationInstance"]["ExecutionId"]
+    parent = run_completed(api, "a_parent")
+    parent_id, history = parent.instance_id, parent.history
+    execution_id = one(history, EventType.EXECUTION_STARTED)["OrchestrationInstance"]["ExecutionId"]
     assert re.fullmatch(r"[0-9a-f]{32}", execution_id), execution_id
-    created = one(history, SUB_ORCHESTRATION_CREATED)
+    created = one(history, EventType.SUB_ORCHESTRATION_INSTANCE_CREATED)
     assert created["EventId"] == 0
     child_id = f"{execution_id}:0"
     assert created["InstanceId"] == child_id
-    assert one(history, SUB_ORCHESTRATION_COMPLETED)["TaskScheduledId"] == 0
+    assert one(history, EventType.SUB_ORCHESTRATION_INSTANCE_COMPLETED)["TaskScheduledId"] == 0
 
     child_status = api.status(child_id)
     assert child_status.status_code == 200, child_status.text
@@ -129,18 +117,16 @@ def test_c25_sub_orchestration_id_payload_and_output(api: DurableApi, base_url: 
     assert child_status.json()["output"] == child_output
     child_payloads = [entry["payload"] for entry in trace(base_url, child_id)]
     assert child_payloads and all(p["parentInstanceId"] == parent_id for p in child_payloads)
-    assert status["output"] == {"child": child_output}
+    assert parent.output == {"child": child_output}
 
 
 @devhost_only
-def test_c26_failing_sub_orchestration_raises_in_the_parent(api: DurableApi, base_url: str) -> None:
-    parent_id = api.start_id("a_parent_of_failing")
-    status = api.wait(parent_id)
-    assert status["runtimeStatus"] == "Completed", status
-    caught = status["output"]["caught"]
+def test_c26_failing_sub_orchestration_raises_in_the_parent(api: DurableApi) -> None:
+    parent = run_completed(api, "a_parent_of_failing")
+    caught = parent.output["caught"]
     assert "Orchestrator function 'a_failing_child' failed:" in caught
     assert "child boom" in caught
-    failed = one(raw_history(base_url, parent_id), SUB_ORCHESTRATION_FAILED)
+    failed = one(parent.history, EventType.SUB_ORCHESTRATION_INSTANCE_FAILED)
     assert failed["TaskScheduledId"] == 0
 
 
@@ -148,41 +134,39 @@ def test_c26_failing_sub_orchestration_raises_in_the_parent(api: DurableApi, bas
 def test_c27_continue_as_new_restarts_with_new_input_execution_and_fresh_history(
     api: DurableApi, base_url: str
 ) -> None:
-    instance_id = api.start_id("a_continue", {"n": 0})
-    status = api.wait(instance_id)
-    assert status["runtimeStatus"] == "Completed", status
-    assert status["output"] == {"n": 2, "executionInput": {"n": 2}}
+    run = run_completed(api, "a_continue", {"n": 0})
+    assert run.output == {"n": 2, "executionInput": {"n": 2}}
     first_payloads: dict[str, dict[str, Any]] = {}
-    for entry in trace(base_url, instance_id):
+    for entry in trace(base_url, run.instance_id):
         payload = entry["payload"]
         execution = payload["history"][1]["OrchestrationInstance"]["ExecutionId"]
         first_payloads.setdefault(execution, payload)
     assert len(first_payloads) == 3  # n = 0, 1, 2
     for n, payload in enumerate(first_payloads.values()):
-        assert payload["instanceId"] == instance_id
-        assert [e["EventType"] for e in payload["history"]] == [ORCHESTRATOR_STARTED, EXECUTION_STARTED]
+        assert payload["instanceId"] == run.instance_id
+        assert [e["EventType"] for e in payload["history"]] == [
+            EventType.ORCHESTRATOR_STARTED,
+            EventType.EXECUTION_STARTED,
+        ]
         value = payload["input"] if n == 0 else json.loads(payload["input"])
         assert value == {"n": n}
-    final_history = raw_history(base_url, instance_id)
-    assert final_history[1]["OrchestrationInstance"]["ExecutionId"] == list(first_payloads)[-1]
+    assert run.history[1]["OrchestrationInstance"]["ExecutionId"] == list(first_payloads)[-1]
 
 
 @devhost_only
 def test_c28_orchestrator_signal_appends_event_sent_and_consumes_one_id(
     api: DurableApi, base_url: str
 ) -> None:
-    instance_id = api.start_id("a_signal_then_activity")
-    status = api.wait(instance_id)
-    assert status["runtimeStatus"] == "Completed", status
-    history = raw_history(base_url, instance_id)
-    sent = one(history, EVENT_SENT)
+    run = run_completed(api, "a_signal_then_activity")
+    instance_id, history = run.instance_id, run.history
+    sent = one(history, EventType.EVENT_SENT)
     assert sent["EventId"] == 0
     assert sent["Name"] == "op"
     assert sent["InstanceId"] == f"@a_counter@{instance_id}"
     request = json.loads(sent["Input"])
     assert request["op"] == "add" and request["signal"] is True
-    assert one(history, TASK_SCHEDULED)["EventId"] == 1
-    assert not of_type(history, EVENT_RAISED)  # signals get no reply
+    assert one(history, EventType.TASK_SCHEDULED)["EventId"] == 1
+    assert not of_type(history, EventType.EVENT_RAISED)  # signals get no reply
 
     def state() -> Any:
         response = requests.get(_entity_url(base_url, "a_counter", instance_id), timeout=30)
@@ -192,19 +176,15 @@ def test_c28_orchestrator_signal_appends_event_sent_and_consumes_one_id(
 
 
 @devhost_only
-def test_c29_call_entity_completes_on_the_reply_and_raises_on_exception_type(
-    api: DurableApi, base_url: str
-) -> None:
-    instance_id = api.start_id("a_call_counter")
-    status = api.wait(instance_id)
-    assert status["runtimeStatus"] == "Completed", status
-    assert status["output"] == {"total": 5, "caught": "bad op"}
-    history = raw_history(base_url, instance_id)
+def test_c29_call_entity_completes_on_the_reply_and_raises_on_exception_type(api: DurableApi) -> None:
+    run = run_completed(api, "a_call_counter")
+    assert run.output == {"total": 5, "caught": "bad op"}
+    history = run.history
     replies = []
     for sequence_id in (0, 1):
-        sent = one(history, EVENT_SENT, EventId=sequence_id)
+        sent = one(history, EventType.EVENT_SENT, EventId=sequence_id)
         request_id = json.loads(sent["Input"])["id"]
-        reply = one(history, EVENT_RAISED, Name=request_id)
+        reply = one(history, EventType.EVENT_RAISED, Name=request_id)
         assert position(history, sent) < position(history, reply)
         replies.append(json.loads(reply["Input"]))
     assert set(replies[0]) == {"result"}

@@ -10,13 +10,14 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
+from tests.devhost.conformance_a import started_running
 from tests.devhost.conformance_b_support import (
     STATUS_KEYS,
     STATUS_TIME,
     completed,
+    finished_each_way,
     is_json_or_empty,
     parse_status_time,
-    started_running,
     unique,
     wait_for,
 )
@@ -89,11 +90,7 @@ def test_c38_status_is_202_with_location_and_retry_after_while_running_or_suspen
 
 
 def test_c39_status_code_is_200_when_finished_and_500_for_failed_on_request(api: DurableApi) -> None:
-    done = completed(api, "b_echo", {"v": 1})
-    failed = completed(api, "b_fail", {"x": 1})
-    terminated = started_running(api, "b_wait_event")
-    assert api.post(terminated, "terminate", reason="c39").status_code == 202
-    wait_for(api, terminated, {"Terminated"})
+    done, failed, terminated = finished_each_way(api, reason="c39")
 
     for instance_id, status in ((done, "Completed"), (failed, "Failed"), (terminated, "Terminated")):
         response = api.status(instance_id)
@@ -298,36 +295,34 @@ def test_c45_suspend_holds_episodes_and_events_until_resume(api: DurableApi, bas
     assert types.index(20) < types.index(5), types
 
 
+def _assert_refused_in_state(
+    response: requests.Response, operation: str, instance_id: str, state: str
+) -> None:
+    """The extension's 500 for an operation that the instance's runtime status does not allow."""
+    assert response.status_code == 500
+    assert response.json()["Message"] == "Something went wrong while processing your request"
+    assert response.json()["ExceptionMessage"] == (
+        f"Cannot {operation} the orchestration instance {instance_id} "
+        f"because instance is in the {state} state."
+    )
+
+
 def test_c46_suspend_twice_and_resume_running_answer_500(api: DurableApi) -> None:
     instance_id = started_running(api, "b_wait_event")
     try:
         response = api.post(instance_id, "resume", reason="not suspended")
-        assert response.status_code == 500
-        assert response.json()["Message"] == "Something went wrong while processing your request"
-        assert response.json()["ExceptionMessage"] == (
-            f"Cannot resume the orchestration instance {instance_id} "
-            f"because instance is in the Running state."
-        )
+        _assert_refused_in_state(response, "resume", instance_id, "Running")
         assert api.post(instance_id, "suspend", reason="first").status_code == 202
         wait_for(api, instance_id, {"Suspended"})
         response = api.post(instance_id, "suspend", reason="second")
-        assert response.status_code == 500
-        assert response.json()["Message"] == "Something went wrong while processing your request"
-        assert response.json()["ExceptionMessage"] == (
-            f"Cannot suspend the orchestration instance {instance_id} "
-            f"because instance is in the Suspended state."
-        )
+        _assert_refused_in_state(response, "suspend", instance_id, "Suspended")
         assert api.status(instance_id).json()["runtimeStatus"] == "Suspended"
     finally:
         api.post(instance_id, "terminate", reason="cleanup")
 
 
 def test_c47_single_purge_of_finished_instances(api: DurableApi) -> None:
-    done = completed(api, "b_echo", {"n": 1})
-    failed = completed(api, "b_fail", {"n": 2})
-    terminated = started_running(api, "b_wait_event")
-    api.post(terminated, "terminate", reason="c47")
-    wait_for(api, terminated, {"Terminated"})
+    done, failed, terminated = finished_each_way(api, reason="c47")
     for instance_id in (done, failed, terminated):
         response = _purge(api, instance_id)
         assert response.status_code == 200, (instance_id, response.status_code, response.text)

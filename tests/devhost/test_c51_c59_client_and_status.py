@@ -11,11 +11,11 @@ from urllib.parse import urlsplit
 
 import requests
 
+from tests.devhost.conformance_a import started_running
 from tests.devhost.conformance_b_support import (
     client_call,
     completed,
     parse_history_time,
-    started_running,
     unique,
     wait_for,
 )

@@ -15,11 +15,11 @@ from urllib.parse import quote
 
 import requests
 
+from tests.devhost.conformance_a import started_running
 from tests.devhost.conformance_b_support import (
     client_call,
     parse_status_time,
     start_via_client,
-    started_running,
     unique,
     wait_for,
 )
