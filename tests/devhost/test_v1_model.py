@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -86,41 +87,43 @@ def _run_devhost(app_dir: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_function_json_without_a_trigger_is_refused_naming_the_file(tmp_path: Path) -> None:
-    folder = tmp_path / "NoTrigger"
+ACTIVITY_TRIGGER = {"name": "n", "type": "activityTrigger", "direction": "in"}
+
+
+@pytest.mark.parametrize(
+    ("folder_name", "function_json", "script", "said"),
+    [
+        pytest.param(
+            "NoTrigger",
+            {"bindings": [{"name": "x", "type": "blob"}]},
+            "def main(x):\n    return x\n",
+            ["NoTrigger/function.json: a function needs exactly one trigger binding, found 0"],
+            id="function_json_without_a_trigger_is_refused_naming_the_file",
+        ),
+        pytest.param(
+            "Orphan",
+            {"entryPoint": "handle", "bindings": [ACTIVITY_TRIGGER]},
+            "def main(n):\n    return n\n",
+            ["has no function 'handle' (entryPoint"],
+            id="missing_entry_point_is_refused_naming_it",
+        ),
+        pytest.param(
+            "Broken",
+            {"bindings": [ACTIVITY_TRIGGER]},
+            "raise RuntimeError('no configuration for Broken')\n",
+            ["a function script failed to import", "RuntimeError: no configuration for Broken"],
+            id="a_v1_script_that_fails_to_import_stops_the_start_with_its_traceback",
+        ),
+    ],
+)
+def test_a_bad_v1_function_folder_stops_the_start_saying_why(
+    tmp_path: Path, folder_name: str, function_json: dict[str, Any], script: str, said: list[str]
+) -> None:
+    folder = tmp_path / folder_name
     folder.mkdir()
-    (folder / "function.json").write_text(json.dumps({"bindings": [{"name": "x", "type": "blob"}]}))
-    (folder / "__init__.py").write_text("def main(x):\n    return x\n")
+    (folder / "function.json").write_text(json.dumps(function_json))
+    (folder / "__init__.py").write_text(script)
     result = _run_devhost(tmp_path)
     assert result.returncode == 1
-    assert "NoTrigger/function.json: a function needs exactly one trigger binding, found 0" in result.stderr
-
-
-def test_missing_entry_point_is_refused_naming_it(tmp_path: Path) -> None:
-    folder = tmp_path / "Orphan"
-    folder.mkdir()
-    (folder / "function.json").write_text(
-        json.dumps(
-            {
-                "entryPoint": "handle",
-                "bindings": [{"name": "n", "type": "activityTrigger", "direction": "in"}],
-            }
-        )
-    )
-    (folder / "__init__.py").write_text("def main(n):\n    return n\n")
-    result = _run_devhost(tmp_path)
-    assert result.returncode == 1
-    assert "has no function 'handle' (entryPoint" in result.stderr
-
-
-def test_a_v1_script_that_fails_to_import_stops_the_start_with_its_traceback(tmp_path: Path) -> None:
-    folder = tmp_path / "Broken"
-    folder.mkdir()
-    (folder / "function.json").write_text(
-        json.dumps({"bindings": [{"name": "n", "type": "activityTrigger", "direction": "in"}]})
-    )
-    (folder / "__init__.py").write_text("raise RuntimeError('no configuration for Broken')\n")
-    result = _run_devhost(tmp_path)
-    assert result.returncode == 1
-    assert "a function script failed to import" in result.stderr
-    assert "RuntimeError: no configuration for Broken" in result.stderr
+    for words in said:
+        assert words in result.stderr
