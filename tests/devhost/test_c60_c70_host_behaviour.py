@@ -5,9 +5,9 @@ sys.path and non-generator orchestrators."""
 from __future__ import annotations
 
 import contextlib
-import subprocess
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -272,48 +272,44 @@ def test_c66_disabled_functions_fail_their_callers_and_never_run(
 def test_c67_host_status_is_running_only_once_functions_and_durable_api_answer(azurite: Azurite) -> None:
     host = make_host(APPS / "b_slow_start", azurite)
     observations: list[tuple[float, str]] = []
-    with host.log_path.open("ab") as log:
+    # start() returns once the host says Running; meanwhile this test watches the status from outside.
+    with ThreadPoolExecutor(max_workers=1) as starter:
         launched = time.monotonic()
-        host.process = subprocess.Popen(
-            host.command,
-            cwd=host.app_dir,
-            env=host.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = launched + 60
-        ready_at: float | None = None
-        while time.monotonic() < deadline and ready_at is None:
-            assert host.process.poll() is None, host.log_text()[-3000:]
-            try:
-                response = requests.get(f"{host.base_url}/admin/host/status", timeout=2)
-                body = response.json() if response.status_code == 200 else {}
-                state = f"{response.status_code}:{body.get('state')}"
-            except requests.ConnectionError:
-                state = "refused"
-            observations.append((time.monotonic() - launched, state))
-            if state == "200:Running":
-                ready_at = time.monotonic()
-            else:
-                time.sleep(0.05)
-        assert ready_at is not None, observations[-5:]
+        starting = starter.submit(host.start)
+        try:
+            deadline = launched + 60
+            ready_at: float | None = None
+            while time.monotonic() < deadline and ready_at is None:
+                if starting.done():
+                    starting.result()  # the host did not start: its error and log tail
+                try:
+                    response = requests.get(f"{host.base_url}/admin/host/status", timeout=2)
+                    body = response.json() if response.status_code == 200 else {}
+                    state = f"{response.status_code}:{body.get('state')}"
+                except requests.ConnectionError:
+                    state = "refused"
+                observations.append((time.monotonic() - launched, state))
+                if state == "200:Running":
+                    ready_at = time.monotonic()
+                else:
+                    time.sleep(0.05)
+            assert ready_at is not None, observations[-5:]
+            starting.result(timeout=10)
 
-        # at the moment it says Running, functions are indexed and the durable API answers
-        api = DurableApi(host.base_url)
-        start = api.start("slow_hello")
-        assert start.status_code == 202, start.text
-        assert requests.get(f"{host.base_url}/api/ping", timeout=10).text == "pong"
-        assert api.wait(start.json()["id"])["output"] == "Hello Oslo"
+            # at the moment it says Running, functions are indexed and the durable API answers
+            api = DurableApi(host.base_url)
+            start = api.start("slow_hello")
+            assert start.status_code == 202, start.text
+            assert requests.get(f"{host.base_url}/api/ping", timeout=10).text == "pong"
+            assert api.wait(start.json()["id"])["output"] == "Hello Oslo"
 
-        # before that it was not Running: the app's 3 s import was still under way
-        not_ready = [state for _, state in observations if state != "200:Running"]
-        assert not_ready, observations
-        assert ready_at - launched >= 3.0, observations
-    finally:
-        with contextlib.suppress(Exception):
-            host.stop()
+            # before that it was not Running: the app's 3 s import was still under way
+            not_ready = [state for _, state in observations if state != "200:Running"]
+            assert not_ready, observations
+            assert ready_at - launched >= 3.0, observations
+        finally:
+            with contextlib.suppress(Exception):
+                host.stop()
 
 
 def test_c68_is_replaying_flags_in_the_completing_episode(api: DurableApi) -> None:
