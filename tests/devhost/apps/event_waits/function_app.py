@@ -26,6 +26,19 @@ def _nap(context: df.DurableOrchestrationContext) -> Generator[Any, Any, None]:
     context.set_custom_status({"rounds": []})
 
 
+def _bare_sdk_round(
+    context: df.DurableOrchestrationContext, timer: Any, wait: Any, rounds: list[Any]
+) -> Generator[Any, Any, bool]:
+    """One round with the SDK alone: `wait` raced against `timer`; records it, True if the event won."""
+    winner = yield context.task_any([timer, wait])
+    if winner is timer:
+        rounds.append({"deadline": True})
+        return False
+    timer.cancel()
+    rounds.append({"event": wait.result})
+    return True
+
+
 @app.orchestration_trigger(context_name="context")
 def waits_with_helper(context: df.DurableOrchestrationContext) -> Generator[Any, Any, list[Any]]:
     """The helper's rule: a fresh wait per round; a taken event is never taken again."""
@@ -69,12 +82,7 @@ def waits_with_bare_sdk(context: df.DurableOrchestrationContext) -> Generator[An
     for _ in range(int(context.get_input()["rounds"])):
         timer = context.create_timer(context.current_utc_datetime + timedelta(days=1))
         wait = context.wait_for_external_event(SIGNAL)
-        winner = yield context.task_any([timer, wait])
-        if winner is timer:
-            rounds.append({"deadline": True})
-        else:
-            timer.cancel()
-            rounds.append({"event": wait.result})
+        yield from _bare_sdk_round(context, timer, wait, rounds)
         context.set_custom_status({"rounds": rounds})
     yield context.call_activity("after", None)
     return rounds
@@ -88,12 +96,8 @@ def waits_reusing_one_task(context: df.DurableOrchestrationContext) -> Generator
     wait = context.wait_for_external_event(SIGNAL)
     for _ in range(int(context.get_input()["rounds"])):
         timer = context.create_timer(context.current_utc_datetime + timedelta(days=1))
-        winner = yield context.task_any([timer, wait])
-        if winner is timer:
-            rounds.append({"deadline": True})
-        else:
-            timer.cancel()
-            rounds.append({"event": wait.result})
+        event_won = yield from _bare_sdk_round(context, timer, wait, rounds)
+        if event_won:
             wait = context.wait_for_external_event(SIGNAL)
         context.set_custom_status({"rounds": rounds})
     yield context.call_activity("after", None)
