@@ -6,6 +6,7 @@ collides with core.py or part_a.py.
 
 import json
 import time
+from collections.abc import Callable, Generator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -133,13 +134,20 @@ def b_greet(city: str) -> str:
     return f"Greetings {city}"
 
 
-@bp.entity_trigger(context_name="context", entity_name="BCounter")
-def b_named_counter(context: df.DurableEntityContext) -> None:
-    """Known as BCounter: add/get; reports its own (lowercased) entity name with get."""
-    value = context.get_state(lambda: 0)
+def _count(context: df.DurableEntityContext) -> int:
+    """A counter's value after this operation: `add` adds its input to the state, others read it."""
+    value: int = context.get_state(lambda: 0)
     if context.operation_name == "add":
         value += context.get_input()
         context.set_state(value)
+    return value
+
+
+@bp.entity_trigger(context_name="context", entity_name="BCounter")
+def b_named_counter(context: df.DurableEntityContext) -> None:
+    """Known as BCounter: add/get; reports its own (lowercased) entity name with get."""
+    value = _count(context)
+    if context.operation_name == "add":
         context.set_result(value)
     else:
         context.set_result({"name": context.entity_name, "value": value})
@@ -151,11 +159,7 @@ def b_named_counter(context: df.DurableEntityContext) -> None:
 @bp.entity_trigger(context_name="context")
 def b_counter(context: df.DurableEntityContext) -> None:
     """add / get."""
-    value = context.get_state(lambda: 0)
-    if context.operation_name == "add":
-        value += context.get_input()
-        context.set_state(value)
-    context.set_result(value)
+    context.set_result(_count(context))
 
 
 @bp.entity_trigger(context_name="context")
@@ -281,26 +285,35 @@ def b_disabled_orchestrator(context: df.DurableOrchestrationContext):
 # -- item 68: is_replaying --------------------------------------------------------------------------
 
 
+def _is_replaying_after_each(
+    context: df.DurableOrchestrationContext, steps: list[Callable[[], Any]]
+) -> Generator[Any, Any, list[bool]]:
+    """is_replaying at the start and after each step (a step makes the task to yield next)."""
+    flags = [context.is_replaying]
+    for step in steps:
+        yield step()
+        flags.append(context.is_replaying)
+    return flags
+
+
 @bp.orchestration_trigger(context_name="context")
 def b_replay_flags_chain(context: df.DurableOrchestrationContext):
     """is_replaying at the start, after the first and after the last of two activities."""
-    flags = [context.is_replaying]
-    yield context.call_activity("b_identity", 1)
-    flags.append(context.is_replaying)
-    yield context.call_activity("b_identity", 2)
-    flags.append(context.is_replaying)
-    return flags
+    steps = [
+        lambda: context.call_activity("b_identity", 1),
+        lambda: context.call_activity("b_identity", 2),
+    ]
+    return (yield from _is_replaying_after_each(context, steps))
 
 
 @bp.orchestration_trigger(context_name="context")
 def b_replay_flags_fan_in(context: df.DurableOrchestrationContext):
     """is_replaying at the start, after one activity and after a final task_all of three."""
-    flags = [context.is_replaying]
-    yield context.call_activity("b_identity", 0)
-    flags.append(context.is_replaying)
-    yield context.task_all([context.call_activity("b_identity", i) for i in range(3)])
-    flags.append(context.is_replaying)
-    return flags
+    steps = [
+        lambda: context.call_activity("b_identity", 0),
+        lambda: context.task_all([context.call_activity("b_identity", i) for i in range(3)]),
+    ]
+    return (yield from _is_replaying_after_each(context, steps))
 
 
 # -- item 69: custom classes ------------------------------------------------------------------------
