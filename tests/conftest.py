@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import Azurite
+from tools.harness import Azurite
 
 pytest_plugins = ["devhost.testing.pytest_plugin"]
 

@@ -11,8 +11,7 @@ import pytest
 import requests
 
 from tests.support.durable_http import DurableApi
-from tests.support.processes import Azurite, HostProcess, blob_connection_string, free_port, make_host
-from tests.support.tcp_proxy import TcpProxy
+from tools.harness import Azurite, HostProcess, TcpProxy, blob_connection_string, free_port, make_host
 
 APP = Path(__file__).parent / "app"
 

@@ -23,7 +23,7 @@ from audit_packets.sealing import (
 from audit_packets.signing import KeyFileSigner, create_key_file
 from audit_packets.verification import verify_sealed_bytes
 from evidence import FARE_DISPUTE
-from tests.support.processes import Azurite
+from tools.harness import Azurite
 
 INSTANCE = "fare-dispute-d-42"
 OUTPUT = {

@@ -15,7 +15,7 @@ import pytest
 from bench.cli import parse_arguments
 from bench.stats import Metrics
 from bench.workloads import REGISTERED, WorkloadHost, load
-from tests.support.processes import Azurite, make_host
+from tools.harness import Azurite, make_host
 
 
 @pytest.fixture(scope="module")

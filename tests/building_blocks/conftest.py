@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.processes import Azurite, HostProcess, make_host
+from tools.harness import Azurite, HostProcess, make_host
 
 EFFECTS_APP = Path(__file__).parent / "apps" / "effects"
 

@@ -22,7 +22,7 @@ from contracts import (
     parse_event,
 )
 from tests.support.identity import READER, Tokens
-from tests.support.processes import REPO_ROOT, HostProcess
+from tools.harness import REPO_ROOT, HostProcess
 
 GOOD_ORDER: dict[str, Any] = {
     "orderId": "o-1",

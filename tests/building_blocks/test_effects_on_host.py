@@ -9,8 +9,7 @@ from pathlib import Path
 from idempotency import EffectLedger
 from integrations.sandbox import SandboxSystem
 from tests.support.durable_http import DurableApi
-from tests.support.polling import wait_until
-from tests.support.processes import HostProcess
+from tools.harness import HostProcess, wait_until
 
 
 def outcomes(sandbox: SandboxSystem) -> Counter[str]:

@@ -16,7 +16,7 @@ from claim_check import ClaimCheck, is_reference
 from idempotency.ledger import LEDGER_CONTAINER_PURPOSE
 from integrations.sandbox import SandboxSystem
 from tests.support.durable_http import DurableApi
-from tests.support.processes import Azurite, HostProcess
+from tools.harness import Azurite, HostProcess
 
 EMAIL = "jane.planted@example.test"
 PHONE = "+44 7700 900123"

@@ -24,8 +24,6 @@ from typing import Any
 
 import pytest
 
-from tests.support.polling import wait_until
-from tests.support.processes import REPO_ROOT, Azurite, HostProcess, make_host
 from tests.support.wire import advance_clock_to, clock_now
 from tools.clients import (
     AppClient,
@@ -38,6 +36,7 @@ from tools.clients import (
     relief_request_body,
     supervised_fare_dispute_body,
 )
+from tools.harness import REPO_ROOT, Azurite, HostProcess, make_host, wait_until
 
 HOLIDAYS = "2026-12-25,2026-12-28,2027-01-01"
 SETTINGS = {

@@ -19,8 +19,8 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from ops.sign_in import LocalPrincipal
-from tests.support.processes import ARTIFACTS, REPO_ROOT, Azurite, HostProcess, make_host
 from tools.clients import Cast
+from tools.harness import ARTIFACTS, REPO_ROOT, Azurite, HostProcess, make_host
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = ARTIFACTS / "console"

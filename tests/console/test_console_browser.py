@@ -14,7 +14,6 @@ from playwright.sync_api import Page, expect
 from identity import Role
 from ops.sign_in import LOCAL_OPERATOR, LOCAL_SHELTER_STAFF, LocalPrincipal
 from ops.sign_in import sign_in as token_for
-from tests.support.processes import HostProcess
 from tools.clients import (
     Cast,
     FareDisputeClient,
@@ -24,6 +23,7 @@ from tools.clients import (
     relief_request_body,
     supervised_fare_dispute_body,
 )
+from tools.harness import HostProcess
 
 from .conftest import screenshot, sign_in
 

@@ -37,7 +37,6 @@ from ops.sign_in import LocalPrincipal, bearer
 from ops.sign_in import sign_in as sign_in_token
 from personal_data.erasure_step import RETENTION_INSTANCE_ID
 from tests.support.durable_http import DurableApi
-from tests.support.processes import REPO_ROOT, Azurite, HostProcess, make_host
 from tests.support.wire import advance_clock, advance_clock_to, clock_now
 from tools.clients import (
     Cast,
@@ -48,6 +47,7 @@ from tools.clients import (
     relief_request_body,
     supervised_fare_dispute_body,
 )
+from tools.harness import REPO_ROOT, Azurite, HostProcess, make_host
 
 from .conftest import SCREENSHOTS, sign_in
 

@@ -13,7 +13,7 @@ import requests
 
 from ops.sign_in import LOCAL_OPERATOR, bearer, sign_in
 from tests.support.durable_http import DurableApi
-from tests.support.processes import Azurite, HostProcess, make_host
+from tools.harness import Azurite, HostProcess, make_host
 
 APP = Path(__file__).parent / "apps" / "nesting"
 

@@ -29,7 +29,7 @@ from ops.package import (
     format_manifest,
     git,
 )
-from tests.support.processes import ARTIFACTS, REPO_ROOT
+from tools.harness import ARTIFACTS, REPO_ROOT
 
 # Top-level entries of the repository that deploy. A new one must be added here on purpose (or to
 # .funcignore): nothing reaches production by accident.

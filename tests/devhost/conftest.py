@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.support.durable_http import DurableApi
-from tests.support.processes import Azurite, HostProcess, make_host
+from tools.harness import Azurite, HostProcess, make_host
 
 CONFORMANCE_APP = Path(__file__).parent / "apps" / "conformance"
 

@@ -28,8 +28,8 @@ from tests.devhost.conformance_a import (
     wait_completed,
 )
 from tests.support.durable_http import DurableApi
-from tests.support.processes import HostProcess
 from tests.support.wire import advance_clock, devhost_only, raw_history, trace
+from tools.harness import HostProcess
 
 RETRY_INTERVAL = timedelta(milliseconds=1000)
 # Short names for the id trails below.

@@ -24,8 +24,8 @@ from tests.devhost.conformance_b_support import (
     wait_for,
 )
 from tests.support.durable_http import DurableApi
-from tests.support.processes import Azurite, HostProcess, make_host
 from tests.support.wire import clock_now
+from tools.harness import Azurite, HostProcess, make_host
 
 APPS = Path(__file__).parent / "apps"
 

@@ -31,8 +31,8 @@ from dateutil.parser import parse as dateutil_parse  # type: ignore[import-untyp
 from devhost import fast_timestamps
 from devhost.history import format_history_time
 from tests.support.durable_http import DurableApi
-from tests.support.processes import REPO_ROOT, HostProcess
 from tests.support.wire import advance_clock, devhost_only, trace
+from tools.harness import REPO_ROOT, HostProcess
 
 SAMPLES = Path(__file__).parent / "apps" / "samples"
 HISTORY_EVENT_MODULE = "azure.durable_functions.models.history.HistoryEvent"

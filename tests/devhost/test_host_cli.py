@@ -10,7 +10,7 @@ from pathlib import Path
 
 import requests
 
-from tests.support.processes import REPO_ROOT, HostProcess, free_port
+from tools.harness import REPO_ROOT, HostProcess, free_port
 
 APPS = Path(__file__).parent / "apps"
 

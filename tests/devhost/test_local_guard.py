@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 import requests
 
 from tests.support.durable_http import DurableApi
-from tests.support.processes import HostProcess
 from tests.support.wire import devhost_only
+from tools.harness import HostProcess
 
 SAMPLES_APP = Path(__file__).parent / "apps" / "samples"
 pytestmark = devhost_only

@@ -17,7 +17,7 @@ import requests
 
 from durable_wire import TERMINAL_STATUSES
 from tests.support.durable_http import DurableApi
-from tests.support.processes import Azurite, HostProcess, make_host
+from tools.harness import Azurite, HostProcess, make_host
 
 APP = Path(__file__).parent / "apps" / "samples"
 

@@ -25,10 +25,16 @@ import pytest
 import requests
 
 from tests.support.durable_http import DurableApi
-from tests.support.polling import wait_until
-from tests.support.processes import REPO_ROOT, Azurite, HostProcess, blob_connection_string, make_host
-from tests.support.tcp_proxy import TcpProxy
 from tests.support.wire import devhost_only, raw_history
+from tools.harness import (
+    REPO_ROOT,
+    Azurite,
+    HostProcess,
+    TcpProxy,
+    blob_connection_string,
+    make_host,
+    wait_until,
+)
 
 pytestmark = devhost_only
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from devhost.testing import DevHost
-from tests.support.processes import REPO_ROOT
+from tools.harness import REPO_ROOT
 
 V1_APP = Path(__file__).parent / "apps" / "v1_model"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import requests
 
 from tests.support.durable_http import DurableApi
-from tests.support.processes import HostProcess
+from tools.harness import HostProcess
 
 APP = Path(__file__).parent / "apps" / "versioned"
 

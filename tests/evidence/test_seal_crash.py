@@ -13,8 +13,8 @@ from azure.storage.blob import BlobServiceClient
 from audit_packets.sealed_store import AUDIT_CONTAINER_PURPOSE
 from blob_clients import container_name
 from tests.support.identity import APPROVER, READER, SUBMITTER, Tokens
-from tests.support.processes import Azurite, make_host
 from tools.clients import AppClient, MaintenanceOrderClient, maintenance_order_body
+from tools.harness import Azurite, make_host
 
 # The maintenance order test app: it can pause right after the packet write (its module docstring).
 MAINTENANCE_APP = Path(__file__).resolve().parents[1] / "maintenance_order" / "app"

@@ -36,7 +36,6 @@ from ops.__main__ import main as ops_main
 from tests.support.durable_http import DurableApi
 from tests.support.identity import APPROVER as APPROVER_PRINCIPAL
 from tests.support.identity import OPERATOR, READER, SUBMITTER, SUPERVISOR, LocalPrincipal, Tokens
-from tests.support.processes import REPO_ROOT, Azurite, HostProcess, make_host
 from tools.clients import (
     AppClient,
     FareDisputeClient,
@@ -44,6 +43,7 @@ from tools.clients import (
     maintenance_order_body,
     supervised_fare_dispute_body,
 )
+from tools.harness import REPO_ROOT, Azurite, HostProcess, make_host
 
 CUSTOMER_NAME = "Priya Plantedname"
 CUSTOMER_EMAIL = "priya.planted@example.test"

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.fare_dispute.support import DisputeHost
-from tests.support.processes import Azurite, HostProcess, make_host
+from tools.harness import Azurite, HostProcess, make_host
 
 APP_DIR = Path(__file__).parent / "app"
 # Settings every fare dispute host runs with: Amsterdam business days, Christmas holidays.

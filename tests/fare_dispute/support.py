@@ -16,9 +16,8 @@ from idempotency import EffectLedger
 from integrations.sandbox import SandboxSystem
 from tests.support.durable_http import DurableApi
 from tests.support.identity import READER, SUBMITTER, SUPERVISOR, LocalPrincipal, Tokens
-from tests.support.processes import HostProcess
 from tools.clients import FareDisputeClient, fare_dispute_body
-from tools.harness import VirtualClock, poll_until
+from tools.harness import HostProcess, VirtualClock, poll_until
 
 # Retry timers (5 s) and host work follow the virtual clock: `settle` nudges it by this much.
 CLOCK_NUDGE_SECONDS = 6

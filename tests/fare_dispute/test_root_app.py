@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tests.fare_dispute.support import DisputeHost, claim
-from tests.support.processes import REPO_ROOT
+from tools.harness import REPO_ROOT
 
 
 def test_happy_path_on_the_root_app(start_dispute_host: Callable[..., DisputeHost], dispute_id: str) -> None:

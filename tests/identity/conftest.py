@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.identity import Tokens
-from tests.support.processes import REPO_ROOT, Azurite, HostProcess, make_host
+from tools.harness import REPO_ROOT, Azurite, HostProcess, make_host
 
 CONSOLE_CSRF_KEY = "identity-tests-form-key"
 

@@ -33,7 +33,6 @@ from tests.support.identity import (
     actor_record,
     person,
 )
-from tests.support.processes import HostProcess
 from tools.clients import (
     AppClient,
     FareDisputeClient,
@@ -43,6 +42,7 @@ from tools.clients import (
     relief_request_body,
     supervised_fare_dispute_body,
 )
+from tools.harness import HostProcess
 
 from .conftest import CONSOLE_CSRF_KEY
 

@@ -14,7 +14,7 @@ import uuid
 import requests
 
 from tests.support.identity import Role, Tokens, person
-from tests.support.processes import REPO_ROOT, Azurite, HostProcess, make_host
+from tools.harness import REPO_ROOT, Azurite, HostProcess, make_host
 
 FORM = {
     "userId": "emu-ada",

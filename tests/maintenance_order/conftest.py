@@ -18,9 +18,8 @@ import requests
 from durable_wire import TERMINAL_STATUSES
 from integrations.sandbox import SandboxSystem
 from tests.support.identity import APPROVER, READER, SUBMITTER, LocalPrincipal, Tokens
-from tests.support.processes import Azurite, HostProcess, make_host
 from tools.clients import MaintenanceOrderClient, maintenance_order_body
-from tools.harness import advance_clock, poll_until
+from tools.harness import Azurite, HostProcess, advance_clock, make_host, poll_until
 
 MAINTENANCE_APP = Path(__file__).parent / "app"
 CUSTOMER_EMAIL = "pat.customer@example.com"

@@ -15,7 +15,7 @@ from typing import Any
 import requests
 
 from tests.support.identity import APPROVER, SUBMITTER, Role, actor_record, person
-from tests.support.processes import HostProcess
+from tools.harness import HostProcess
 
 from .conftest import MaintenanceApi, Sandboxes, new_order_id, order_body
 

@@ -16,8 +16,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.support.identity import APPROVER, READER, Role, actor_record
-from tests.support.processes import HostProcess
 from tests.support.wire import advance_clock_to, deliver_in_one_batch
+from tools.harness import HostProcess
 
 from .conftest import MaintenanceApi, Sandboxes, new_order_id, order_body
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 
-from tests.support.processes import HostProcess
+from tools.harness import HostProcess
 
 from .conftest import MaintenanceApi, Sandboxes, new_order_id, order_body
 

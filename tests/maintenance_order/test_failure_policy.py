@@ -11,7 +11,7 @@ from typing import Any
 
 from durable_wire import TERMINAL_STATUSES
 from orchestrators.failure_policy import BEST_EFFORT_RETRY
-from tests.support.processes import HostProcess
+from tools.harness import HostProcess
 
 from .conftest import MaintenanceApi, Sandboxes, new_order_id, order_body
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from tests.support.identity import APPROVER, Role, person
-from tests.support.processes import HostProcess
+from tools.harness import HostProcess
 
 from .conftest import CUSTOMER_EMAIL, MaintenanceApi, Sandboxes, new_order_id, order_body
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tests.support.processes import REPO_ROOT, HostProcess
+from tools.harness import REPO_ROOT, HostProcess
 
 from .conftest import MaintenanceApi, new_order_id
 from .test_deliver_twice import run_happy_path

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from devhost.testing import AzuriteNotFoundError, find_azurite
-from tests.support.processes import AZURITE_BIN, REPO_ROOT
+from tools.harness import AZURITE_BIN, REPO_ROOT
 
 EXAMPLE = REPO_ROOT / "examples" / "approval"
 PINNED = {"azure-functions", "azure-functions-durable", "pytest"}

@@ -7,8 +7,8 @@ every instance the run created: none broken. The longer run is `python -m ops fu
 
 from __future__ import annotations
 
-from tests.support.processes import ARTIFACTS, Azurite
 from tools.fuzz import FuzzOptions, run_fuzz
+from tools.harness import ARTIFACTS, Azurite
 
 
 def test_bounded_fuzzing_finds_no_5xx_no_undocumented_error_and_no_broken_instance(azurite: Azurite) -> None:

@@ -10,7 +10,7 @@ counts below. The full soak is `python -m ops soak`.
 
 from __future__ import annotations
 
-from tests.support.processes import ARTIFACTS
+from tools.harness import ARTIFACTS
 from tools.soak import SoakOptions, draw_seed, run_soak, summary
 
 

@@ -16,10 +16,16 @@ import pytest
 import requests
 
 from tests.support.identity import APPROVER, READER, SUBMITTER, Tokens
-from tests.support.polling import wait_until
-from tests.support.processes import REPO_ROOT, Azurite, HostProcess, blob_connection_string, make_host
-from tests.support.tcp_proxy import TcpProxy
 from tools.clients import maintenance_order_body, relief_request_body
+from tools.harness import (
+    REPO_ROOT,
+    Azurite,
+    HostProcess,
+    TcpProxy,
+    blob_connection_string,
+    make_host,
+    wait_until,
+)
 
 ANSWER_WITHIN_SECONDS = 12  # a client that waits longer saw a hang
 

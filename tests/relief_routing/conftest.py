@@ -21,7 +21,7 @@ from tests.relief_routing.support import (
     ReliefApi,
     assert_inventory_consistent,
 )
-from tests.support.processes import Azurite, HostProcess, make_host
+from tools.harness import Azurite, HostProcess, make_host
 
 
 @pytest.fixture

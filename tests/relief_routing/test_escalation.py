@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tests.relief_routing.support import ReliefApi, effects, request_body
-from tests.support.processes import HostProcess
 from tests.support.wire import advance_clock
+from tools.harness import HostProcess
 
 HOUR = 3600  # RELIEF_CONFIRMATION_INTERVAL in the test settings (conftest.py)
 

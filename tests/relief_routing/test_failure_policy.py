@@ -12,7 +12,7 @@ import pytest
 
 from durable_wire import TERMINAL_STATUSES
 from tests.relief_routing.support import Json, ReliefApi, effects, request_body
-from tests.support.processes import HostProcess
+from tools.harness import HostProcess
 
 # Best-effort retries back off up to 5 minutes: move the virtual clock by that much per poll.
 RETRY_STEP_SECONDS = 300

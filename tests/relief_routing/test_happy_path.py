@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tests.relief_routing.support import ReliefApi, calls, effects, request_body
-from tests.support.processes import HostProcess
+from tools.harness import HostProcess
 
 SHELTERS = {"shelter-one": {"water": 4, "generator": 1}, "shelter-three": {"blanket": 5}}
 

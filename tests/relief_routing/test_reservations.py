@@ -12,8 +12,8 @@ from contracts.relief_routing import Holding
 from idempotency import EffectLedger
 from integrations.inventory import SandboxInventoryStore
 from tests.relief_routing.support import ReliefApi, calls, request_body
-from tests.support.processes import HostProcess
 from tests.support.wire import advance_clock
+from tools.harness import HostProcess
 
 GENERATOR_STOCK = 15  # depot-a 4, depot-b 3, depot-c 8 in tests/relief_routing/network.json
 

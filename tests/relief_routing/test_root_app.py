@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tests.relief_routing.support import ReliefApi, request_body
-from tests.support.processes import REPO_ROOT, HostProcess
+from tools.harness import REPO_ROOT, HostProcess
 
 
 def test_happy_path_on_the_root_app_with_the_sample_network(

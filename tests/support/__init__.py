@@ -1,1 +1,2 @@
-"""Test support: starting Azurite and a Durable host (devhost or `func start`) for end-to-end tests."""
+"""Test support: pytest-side helpers over the harness library (`tools.harness` starts Azurite and the
+Durable hosts): signing test callers in, the Durable HTTP management API, devhost wire views."""

@@ -17,8 +17,7 @@ import requests
 from devhost.testing import HostClient
 from durable_wire import EventType
 from tests.support.durable_http import DurableApi
-from tests.support.polling import wait_until
-from tools.harness import VirtualClock
+from tools.harness import VirtualClock, wait_until
 from tools.harness import advance_clock as harness_advance_clock
 
 devhost_only = pytest.mark.skipif(

@@ -23,7 +23,7 @@ from contracts.fare_dispute import instance_id_for
 from idempotency.ledger import LEDGER_CONTAINER_PURPOSE
 from tests.fare_dispute.support import DisputeHost, claim
 from tests.maintenance_order.conftest import MaintenanceApi, order_body
-from tests.support.processes import Azurite, make_host
+from tools.harness import Azurite, make_host
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PREFIX = f"th{uuid.uuid4().hex[:8]}"  # one prefix for both slots, as on Azure (default `wf`)

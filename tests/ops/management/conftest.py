@@ -11,7 +11,7 @@ import pytest
 
 from ops.__main__ import main
 from tests.support.durable_http import DurableApi
-from tests.support.processes import Azurite, HostProcess, make_host
+from tools.harness import Azurite, HostProcess, make_host
 
 APP = Path(__file__).resolve().parents[1] / "apps" / "ops_app"
 REFUND_REQUEST = {

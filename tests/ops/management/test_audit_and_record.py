@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.support.durable_http import DurableApi
-from tests.support.processes import HostProcess
+from tools.harness import HostProcess
 
 from .conftest import APP, REFUND_REQUEST, run_json, run_ops
 

@@ -8,7 +8,7 @@ import pytest
 
 from ops import instances
 from tests.support.durable_http import DurableApi
-from tests.support.processes import HostProcess, free_port
+from tools.harness import HostProcess, free_port
 
 from .conftest import run_json, run_ops
 

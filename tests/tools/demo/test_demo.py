@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from ops.__main__ import main
-from tests.support.processes import REPO_ROOT, Azurite, HostProcess, free_port, make_host
+from tools.harness import REPO_ROOT, Azurite, HostProcess, free_port, make_host
 
 
 @pytest.fixture(scope="module")

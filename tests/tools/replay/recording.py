@@ -16,8 +16,8 @@ from pathlib import Path
 
 from ops.durable_client import DurableClient
 from tests.support.durable_http import DurableApi
-from tests.support.processes import Azurite, HostProcess, make_host
 from tests.tools.replay.scenarios import REPO_ROOT, SUITES, Scenario, Suite
+from tools.harness import Azurite, HostProcess, make_host
 from tools.replay.history_file import record_instance
 
 
