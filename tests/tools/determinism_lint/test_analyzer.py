@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.tools.determinism_lint.helpers import lint_snippet, rules_by_line
 from tools.determinism_lint.analyzer import Finding
 
@@ -24,6 +26,11 @@ FLOW = (
 @bp.orchestration_trigger(context_name="context")
 def flow(context):"""
 )
+
+
+def lint_module(tmp_path: Path, body: str, extra: dict[str, str] | None = None) -> list[Finding]:
+    """Lint HEADER followed by `body` (module-level code) as the orchestrator module."""
+    return lint_snippet(tmp_path, HEADER + body, extra)
 
 
 def lint_flow(tmp_path: Path, body: str) -> list[Finding]:
@@ -89,12 +96,10 @@ def test_suppression_without_reason_still_fails_the_run(tmp_path: Path) -> None:
     assert "gives no reason" in findings[0].message
 
 
-def test_code_outside_orchestrators_is_not_analysed(tmp_path: Path) -> None:
-    """Activities, starters and helpers no orchestrator calls may use the clock, env and I/O."""
-    findings = lint_snippet(
-        tmp_path,
-        HEADER
-        + """
+# Modules (after HEADER) the linter passes without a finding, by what each shows.
+CLEAN_MODULES = {
+    # Activities, starters and helpers no orchestrator calls may use the clock, env and I/O.
+    "code_outside_orchestrators_is_not_analysed": """
 import os
 
 @bp.activity_trigger(input_name="request")
@@ -110,9 +115,28 @@ def orphan_helper(context):
 def not_a_generator(context: df.DurableOrchestrationContext):
     return datetime.now()
 """,
-    )
+    "context_name_comes_from_the_decorator_and_any_is_replaying_guard_counts": """
+@bp.orchestration_trigger(context_name="ctx")
+def flow(ctx):
+    if not ctx.is_replaying:
+        logging.info("start")
+    value = "ok" if ctx.is_replaying else print("first run")
+    yield ctx.call_activity("notify_approver", value)
+""",
+    "locals_and_parameters_shadow_modules_and_builtins": """
+@bp.orchestration_trigger(context_name="context")
+def flow(context, random=None):
+    datetime = context.current_utc_datetime
+    open = context.get_input()
+    stamp = datetime.now() if random else open
+    yield context.call_activity("notify_approver", str(stamp))
+""",
+}
 
-    assert findings == []
+
+@pytest.mark.parametrize("module", list(CLEAN_MODULES.values()), ids=list(CLEAN_MODULES))
+def test_deterministic_code_has_no_findings(tmp_path: Path, module: str) -> None:
+    assert lint_module(tmp_path, module) == []
 
 
 def test_helpers_are_followed_with_guard_state_and_to_a_limited_depth(tmp_path: Path) -> None:
@@ -174,40 +198,6 @@ def _walk(context, n):
     assert rules_by_line(findings) == [(16, "DF001")]
 
 
-def test_context_name_comes_from_the_decorator_and_any_is_replaying_guard_counts(tmp_path: Path) -> None:
-    findings = lint_snippet(
-        tmp_path,
-        HEADER
-        + """
-@bp.orchestration_trigger(context_name="ctx")
-def flow(ctx):
-    if not ctx.is_replaying:
-        logging.info("start")
-    value = "ok" if ctx.is_replaying else print("first run")
-    yield ctx.call_activity("notify_approver", value)
-""",
-    )
-
-    assert findings == []
-
-
-def test_locals_and_parameters_shadow_modules_and_builtins(tmp_path: Path) -> None:
-    findings = lint_snippet(
-        tmp_path,
-        HEADER
-        + """
-@bp.orchestration_trigger(context_name="context")
-def flow(context, random=None):
-    datetime = context.current_utc_datetime
-    open = context.get_input()
-    stamp = datetime.now() if random else open
-    yield context.call_activity("notify_approver", str(stamp))
-""",
-    )
-
-    assert findings == []
-
-
 def test_imports_inside_the_orchestrator_are_resolved(tmp_path: Path) -> None:
     findings = lint_flow(
         tmp_path,
@@ -222,10 +212,9 @@ def test_imports_inside_the_orchestrator_are_resolved(tmp_path: Path) -> None:
 
 
 def test_names_imported_from_another_module_of_the_app_are_checked(tmp_path: Path) -> None:
-    findings = lint_snippet(
+    findings = lint_module(
         tmp_path,
-        HEADER
-        + """
+        """
 from activities.constants import NOTIFY, TYPO
 
 @bp.orchestration_trigger(context_name="context")
@@ -264,10 +253,9 @@ def flow(context):
 
 
 def test_keyword_arguments_and_string_annotations_are_understood(tmp_path: Path) -> None:
-    findings = lint_snippet(
+    findings = lint_module(
         tmp_path,
-        HEADER
-        + """
+        """
 def flow(context: "df.DurableOrchestrationContext"):
     yield context.call_activity(name="notify_aprover", input_="x")
     yield context.call_activity("notify_approver", input_={"at": context.current_utc_datetime})
