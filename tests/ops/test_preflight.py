@@ -38,6 +38,10 @@ def status(report: PreflightReport, check_id: str) -> str:
     return "fail" if any(c.status == "fail" for c in matches) else matches[-1].status
 
 
+def detail(report: PreflightReport, check_id: str) -> str:
+    return next(c for c in report.checks if c.id == check_id).detail
+
+
 def setting(fake: FakeAz, key: str, name: str) -> dict[str, Any]:
     entry: dict[str, Any] = next(s for s in fake.stdout(key) if s["name"] == name)
     return entry
@@ -352,23 +356,63 @@ def test_staging_slot_problems_fail(edit: Callable[[list[dict[str, Any]]], None]
 
 
 @pytest.mark.parametrize(
-    ("edit", "message"),
+    ("check_id", "edit", "message"),
     [
-        (lambda f: setting(f, STAGING_SETTINGS, "TASKHUB_NAME").update(value="wfprod"), "compete"),
-        (lambda f: setting(f, PROD_SETTINGS, "TASKHUB_NAME").update(slotSetting=False), "not a slot"),
-        (lambda f: setting(f, STAGING_SETTINGS, "TASKHUB_NAME").update(value="wf-staging"), "letters/digits"),
         (
+            "taskhub.per_slot",
+            lambda f: setting(f, STAGING_SETTINGS, "TASKHUB_NAME").update(value="wfprod"),
+            "compete",
+        ),
+        (
+            "taskhub.per_slot",
+            lambda f: setting(f, PROD_SETTINGS, "TASKHUB_NAME").update(slotSetting=False),
+            "not a slot",
+        ),
+        (
+            "taskhub.per_slot",
+            lambda f: setting(f, STAGING_SETTINGS, "TASKHUB_NAME").update(value="wf-staging"),
+            "letters/digits",
+        ),
+        (
+            "taskhub.per_slot",
             lambda f: f.stdout(STAGING_SETTINGS).remove(setting(f, STAGING_SETTINGS, "TASKHUB_NAME")),
             "TASKHUB_NAME missing",
         ),
+        (
+            "telemetry.component",
+            lambda f: f.stdout("resource show")["properties"].update(DisableLocalAuth=False),
+            "local",
+        ),
+        (
+            "telemetry.component",
+            lambda f: (
+                f.stdout("resource show")["properties"].update(WorkspaceResourceId=None),
+                f.stdout("monitor app-insights component show").update(workspaceResourceId=None),
+            ),
+            "workspace",
+        ),
+        (
+            "telemetry.component",
+            lambda f: setting(f, STAGING_SETTINGS, "APPLICATIONINSIGHTS_CONNECTION_STRING").update(
+                value="InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://x/"
+            ),
+            "another component",
+        ),
+        (
+            "telemetry.component",
+            lambda f: setting(f, PROD_SETTINGS, "APPLICATIONINSIGHTS_AUTHENTICATION_STRING").update(value=""),
+            "AUTHENTICATION_STRING",
+        ),
     ],
 )
-def test_task_hub_problems_fail(edit: Callable[[FakeAz], None], message: str) -> None:
+def test_task_hub_and_telemetry_problems_fail(
+    check_id: str, edit: Callable[[FakeAz], None], message: str
+) -> None:
     fake = FakeAz.healthy()
     edit(fake)
     report = run(fake)
-    assert status(report, "taskhub.per_slot") == "fail"
-    assert message in next(c for c in report.checks if c.id == "taskhub.per_slot").detail
+    assert status(report, check_id) == "fail"
+    assert message in detail(report, check_id)
 
 
 def test_app_insights_extension_missing_falls_back_to_resource_show() -> None:
@@ -377,37 +421,6 @@ def test_app_insights_extension_missing_falls_back_to_resource_show() -> None:
     report = run(fake)
     assert status(report, "telemetry.component") == "pass"
     assert "resource show" in next(c for c in report.checks if c.id == "telemetry.component").detail
-
-
-@pytest.mark.parametrize(
-    ("edit", "message"),
-    [
-        (lambda f: f.stdout("resource show")["properties"].update(DisableLocalAuth=False), "local"),
-        (
-            lambda f: (
-                f.stdout("resource show")["properties"].update(WorkspaceResourceId=None),
-                f.stdout("monitor app-insights component show").update(workspaceResourceId=None),
-            ),
-            "workspace",
-        ),
-        (
-            lambda f: setting(f, STAGING_SETTINGS, "APPLICATIONINSIGHTS_CONNECTION_STRING").update(
-                value="InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://x/"
-            ),
-            "another component",
-        ),
-        (
-            lambda f: setting(f, PROD_SETTINGS, "APPLICATIONINSIGHTS_AUTHENTICATION_STRING").update(value=""),
-            "AUTHENTICATION_STRING",
-        ),
-    ],
-)
-def test_telemetry_problems_fail(edit: Callable[[FakeAz], None], message: str) -> None:
-    fake = FakeAz.healthy()
-    edit(fake)
-    report = run(fake)
-    assert status(report, "telemetry.component") == "fail"
-    assert message in next(c for c in report.checks if c.id == "telemetry.component").detail
 
 
 def test_telemetry_and_storage_are_warnings_without_names() -> None:
@@ -458,10 +471,6 @@ def grant(role: str, scope: str, principal: str) -> dict[str, Any]:
             "scope": scope,
         }
     }
-
-
-def detail(report: PreflightReport, check_id: str) -> str:
-    return next(c for c in report.checks if c.id == check_id).detail
 
 
 def test_each_slot_identity_holds_exactly_its_own_roles() -> None:
