@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from pypdf import PdfReader
 
 from audit_packets import packet_from_history, packet_redactor, render_html, render_pdf
 from audit_packets.case_report import CaseProfile
+from audit_packets.document import Document
 from audit_packets.render_html import document_html
 from audit_packets.render_pdf import document_pdf
 from audit_packets.sealing import PACKET_FORMAT, redaction_record
@@ -56,6 +58,26 @@ def assert_readable_html(page: str) -> None:
     assert '{"' not in page and "$claimCheck" not in page, "no raw JSON in a page meant for people"
 
 
+@dataclass(frozen=True)
+class ReadDocument:
+    """A recorded run's one business document as its reader gets it: the page and the PDF's text."""
+
+    packet: dict[str, Any]
+    document: Document
+    page: str
+    text: str
+
+
+def the_document(relative: str, profile: CaseProfile, name: str) -> ReadDocument:
+    """The single document `profile` issues for the recorded run, named `name`, its page readable HTML."""
+    packet = recorded_packet(relative, profile)
+    [document] = profile.documents(packet)
+    assert document.name == name
+    page = document_html(document.document)
+    assert_readable_html(page)
+    return ReadDocument(packet, document.document, page, pdf_text(document_pdf(document.document)))
+
+
 CASES = [
     ("maintenance_order/released_sealed.json", MAINTENANCE_ORDER, "Ada Approver"),
     ("fare_dispute/auto_refunded_sealed.json", FARE_DISPUTE, "Fare rules"),
@@ -90,12 +112,10 @@ def test_the_audit_report_reads_as_tables_in_html_and_pdf(
 
 
 def test_the_release_certificate_names_findings_parts_suppliers_approver_and_time() -> None:
-    packet = recorded_packet("maintenance_order/released_sealed.json", MAINTENANCE_ORDER)
-    [certificate] = MAINTENANCE_ORDER.documents(packet)
-    assert certificate.name == "release-certificate"
-    page = document_html(certificate.document)
-    assert_readable_html(page)
-    text = pdf_text(document_pdf(certificate.document))
+    certificate = the_document(
+        "maintenance_order/released_sealed.json", MAINTENANCE_ORDER, "release-certificate"
+    )
+    packet, page, text = certificate.packet, certificate.page, certificate.text
     requests = [
         a["attempts"][-1]["result"]["supplierRequestId"]
         for a in packet["activities"]
@@ -116,12 +136,9 @@ def test_the_release_certificate_names_findings_parts_suppliers_approver_and_tim
 
 
 def test_the_resolution_letter_gives_decision_amount_reason_and_sla() -> None:
-    packet = recorded_packet("fare_dispute/auto_refunded_sealed.json", FARE_DISPUTE)
-    [letter] = FARE_DISPUTE.documents(packet)
-    assert letter.name == "resolution-letter"
-    assert_readable_html(document_html(letter.document))
-    text = pdf_text(document_pdf(letter.document))
-    refund = packet["outcome"]["output"]["refund"]
+    letter = the_document("fare_dispute/auto_refunded_sealed.json", FARE_DISPUTE, "resolution-letter")
+    text = letter.text
+    refund = letter.packet["outcome"]["output"]["refund"]
     for expected in (
         "Dear customer",
         "refunded in full",
@@ -134,13 +151,9 @@ def test_the_resolution_letter_gives_decision_amount_reason_and_sla() -> None:
 
 
 def test_the_donor_report_lists_pallets_per_shelter_deliveries_and_confirmations() -> None:
-    packet = recorded_packet("relief_routing/completed_sealed.json", RELIEF_ROUTING)
-    [report] = RELIEF_ROUTING.documents(packet)
-    assert report.name == "donor-delivery-report"
-    page = document_html(report.document)
-    assert_readable_html(page)
-    text = pdf_text(document_pdf(report.document))
-    output = packet["outcome"]["output"]
+    report = the_document("relief_routing/completed_sealed.json", RELIEF_ROUTING, "donor-delivery-report")
+    text = report.text
+    output = report.packet["outcome"]["output"]
     for line in output["lines"]:
         assert line["shelterId"] in text and line["sku"] in text
     for route in output["routes"]:
