@@ -146,19 +146,26 @@ def test_cancellation_releases_everything_still_held(
 # -- a change that arrives while the re-plan's reservation is being retried -------------------------
 
 
-def _reserving_revision_2(api: ReliefApi, relief_env: dict[str, str], request_id: str) -> None:
-    """Start a request, dispatch revision 1, send change `add-1`, and stop while revision 2's
-    reservation waits for its retry (every reservation's first attempt fails: the virtual clock
-    holds the retry until the test moves it)."""
+# The change that makes revision 2: one pallet of water for shelter-two.
+ADD_1 = {
+    "changeId": "add-1",
+    "shelters": [{"shelterId": "shelter-two", "items": [{"sku": "water", "pallets": 1}]}],
+}
+
+
+def _reserving_revision_2(
+    start_relief_host: Callable[..., HostProcess], relief_env: dict[str, str], request_id: str
+) -> ReliefApi:
+    """On a host where every reservation's first attempt fails: start a request, dispatch revision 1,
+    send change `add-1`, and stop while revision 2's reservation waits for its retry (the virtual
+    clock holds the retry until the test moves it). The API of that host."""
+    host = start_relief_host(env={"SANDBOX_FAULTS_INVENTORY": "transient:first"})
+    api = ReliefApi(host.base_url)
     assert api.start(request_body(request_id, {"shelter-one": {"water": 2}})).status_code == 202
     api.wait_for(
         request_id, lambda s: s.get("stage") == "awaiting_confirmations", "revision 1", nudge_clock=2
     )
-    add = {
-        "changeId": "add-1",
-        "shelters": [{"shelterId": "shelter-two", "items": [{"sku": "water", "pallets": 1}]}],
-    }
-    assert api.change(request_id, add).status_code == 202
+    assert api.change(request_id, ADD_1).status_code == 202
     api.wait_for(request_id, lambda s: s.get("stage") == "reserving" and s["revision"] == 2, "revision 2")
     instance_id = f"relief-{request_id}"
     for _ in range(200):
@@ -169,7 +176,7 @@ def _reserving_revision_2(api: ReliefApi, relief_env: dict[str, str], request_id
             and c["idempotencyKey"].startswith(f"{instance_id}:reserve_stock:r2")
         ]
         if failed:
-            return
+            return api
         time.sleep(0.05)
     raise AssertionError("revision 2's reservation never failed its first attempt")
 
@@ -188,14 +195,8 @@ def test_a_change_retried_while_its_reservation_is_retried_is_routed_and_dispatc
     """The client retries change `add-1` (same id, the documented idempotent retry) while the
     re-plan it caused is still reserving. The repeat is a duplicate, not a newer change: revision 2
     is routed and dispatched once, and the request completes (it used to stay Running forever)."""
-    host = start_relief_host(env={"SANDBOX_FAULTS_INVENTORY": "transient:first"})
-    api = ReliefApi(host.base_url)
-    _reserving_revision_2(api, relief_env, "dup-1")
-    add = {
-        "changeId": "add-1",
-        "shelters": [{"shelterId": "shelter-two", "items": [{"sku": "water", "pallets": 1}]}],
-    }
-    assert api.change("dup-1", add).status_code == 202
+    api = _reserving_revision_2(start_relief_host, relief_env, "dup-1")
+    assert api.change("dup-1", ADD_1).status_code == 202
     # The repeat reaches the case while revision 2 still reserves (the clock holds the retry). Its
     # `pendingChanges: 1` shows only until the reservation, scheduled afresh, answers: the history
     # is the lasting sign that it arrived.
@@ -227,9 +228,7 @@ def test_a_newer_change_during_the_reservation_is_reserved_first_and_routed_once
 ) -> None:
     """A genuinely newer change (`add-2`) arriving at the same point still holds routing back:
     revision 2 is reserved but never routed, revision 3 takes both changes and is routed once."""
-    host = start_relief_host(env={"SANDBOX_FAULTS_INVENTORY": "transient:first"})
-    api = ReliefApi(host.base_url)
-    _reserving_revision_2(api, relief_env, "new-1")
+    api = _reserving_revision_2(start_relief_host, relief_env, "new-1")
     newer = {
         "changeId": "add-2",
         "shelters": [{"shelterId": "shelter-three", "items": [{"sku": "blanket", "pallets": 2}]}],
