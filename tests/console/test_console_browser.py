@@ -14,11 +14,14 @@ from playwright.sync_api import Page, expect
 from identity import Role
 from ops.sign_in import LOCAL_OPERATOR, LOCAL_SHELTER_STAFF, LocalPrincipal
 from ops.sign_in import sign_in as token_for
+from tests.support.durable_http import DurableApi
 from tools.clients import (
     Cast,
     FareDisputeClient,
+    Json,
     MaintenanceOrderClient,
     ReliefRequestClient,
+    WorkflowClient,
     maintenance_order_body,
     relief_request_body,
     supervised_fare_dispute_body,
@@ -41,6 +44,13 @@ HILLTOP = LocalPrincipal(
 
 def new_id(label: str) -> str:
     return f"{label}-{uuid.uuid4().hex[:8]}"
+
+
+def send_decision(page: Page, notice: str, client: WorkflowClient, business_id: str) -> Json:
+    """Send the decision on the confirmation page, see the console's notice; the case's final status."""
+    page.get_by_role("button", name="Send decision").click()
+    expect(page.locator("div.notice")).to_contain_text(notice)
+    return client.wait_terminal(business_id)
 
 
 def test_opening_the_console_without_a_session_leads_through_the_sign_in_form(
@@ -97,10 +107,7 @@ def test_an_approval_through_the_decision_queue_completes_the_order(
     expect(page.locator("div.warn")).to_contain_text(f"Approve maintenance order {order_id} as Ada Approver")
     expect(page.locator("div.warn")).to_contain_text("id console-ada, Maintenance.Approver")
     screenshot(page, "03-confirm-decision")
-    page.get_by_role("button", name="Send decision").click()
-
-    expect(page.locator("div.notice")).to_contain_text("Sent: Approve maintenance order")
-    finished = orders.wait_terminal(order_id)
+    finished = send_decision(page, "Sent: Approve maintenance order", orders, order_id)
     assert finished["runtimeStatus"] == "Completed" and finished["outcome"] == "released"
     page.reload()
     expect(page.locator("dl.facts")).to_contain_text("Completed")
@@ -155,9 +162,7 @@ def test_a_supervisor_decision_is_checked_then_taken_as_the_supervisor(
     decision.get_by_label(re.compile("Partial refund")).fill("20.00")
     decision.get_by_role("button", name="Partial…").click()
     expect(page.locator("pre")).to_contain_text('"amount": "20.00"')
-    page.get_by_role("button", name="Send decision").click()
-    expect(page.locator("div.notice")).to_contain_text("Partial fare dispute")
-    finished = disputes.wait_terminal(dispute_id)
+    finished = send_decision(page, "Partial fare dispute", disputes, dispute_id)
     assert finished["outcome"] == "partially_refunded", finished
     packet = FareDisputeClient(cast.reader).audit(dispute_id)["packet"]
     assert packet["refund"]["approvedBy"]["principalId"] == SAM.user_id
@@ -211,12 +216,8 @@ def test_operator_actions_need_the_operator_role_a_reason_and_a_confirmation(
     expect(page.locator("dl.facts")).to_contain_text("Terminated")
     expect(page.get_by_role("button", name="Terminate…")).to_have_count(0)
     # The history records who acted: the reason names the operator's principal and role.
-    status = requests.get(
-        f"{console_host.base_url}/runtime/webhooks/durabletask/instances/maintenance-{order_id}",
-        params={"showHistory": "true"},
-        headers={"Authorization": f"Bearer {cast.operator.token}"},
-        timeout=30,
-    ).json()
+    operator_api = DurableApi(console_host.base_url, cast.operator.token)
+    status = operator_api.status(f"maintenance-{order_id}", showHistory="true").json()
     assert status["output"] == (
         "console: order withdrawn by the customer "
         f"(by Omar Operator (id {LOCAL_OPERATOR.user_id}, Operations.Operator))"
@@ -256,9 +257,7 @@ def test_a_missing_shelter_confirmation_is_found_by_region_and_confirmed_by_its_
     page.goto(f"{console_host.base_url}/api/console/decisions")
     decision = page.locator(f'tr[id="d-relief-{request_id}-shelter-hilltop-center"]')
     decision.get_by_role("button", name="Confirm receipt…").click()
-    page.get_by_role("button", name="Send decision").click()
-    expect(page.locator("div.notice")).to_contain_text("shelter-hilltop-center")
-    finished = relief.wait_terminal(request_id)
+    finished = send_decision(page, "shelter-hilltop-center", relief, request_id)
     assert finished["runtimeStatus"] == "Completed", finished
     packet = ReliefRequestClient(cast.reader).audit(request_id)["packet"]
     assert packet["confirmedBy"]["shelter-hilltop-center"]["principalId"] == HILLTOP.user_id

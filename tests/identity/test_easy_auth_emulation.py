@@ -13,6 +13,7 @@ import uuid
 
 import requests
 
+from tests.support.durable_http import DurableApi
 from tests.support.identity import Role, Tokens, person
 from tools.harness import REPO_ROOT, Azurite, HostProcess, make_host
 
@@ -134,12 +135,7 @@ def test_the_app_reads_the_injected_principal_not_the_clients(root_host: HostPro
         timeout=30,
     )
     assert started.status_code == 202, started.text
-    status = requests.get(
-        f"{base}/runtime/webhooks/durabletask/instances/maintenance-{order_id}",
-        params={"showInput": "true"},
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=30,
-    ).json()
+    status = DurableApi(base, token).status(f"maintenance-{order_id}", showInput="true").json()
     started_by = json.loads(status["input"]) if isinstance(status["input"], str) else status["input"]
     assert started_by["startedBy"] == {
         "principalId": "test-emu-ed",
