@@ -17,6 +17,13 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
+def waiting_for_go(api: DurableApi, prefix: str) -> str:
+    """A new `wait_for_go` instance (id from `prefix`), once it runs: it waits for its Go event."""
+    instance_id = api.start_id("wait_for_go", None, unique(prefix))
+    api.wait(instance_id, statuses={"Running"})
+    return instance_id
+
+
 def test_list_filters_by_prefix_and_status_and_follows_every_page(
     ops_host: HostProcess, api: DurableApi, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -88,8 +95,7 @@ def test_mutating_command_prints_plan_and_asks_first(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    instance_id = api.start_id("wait_for_go", None, unique("ask"))
-    api.wait(instance_id, statuses={"Running"})
+    instance_id = waiting_for_go(api, "ask")
     argv = [
         "instances",
         "raise-event",
@@ -122,8 +128,7 @@ def test_mutating_command_prints_plan_and_asks_first(
 def test_suspend_resume_terminate(
     ops_host: HostProcess, api: DurableApi, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    instance_id = api.start_id("wait_for_go", None, unique("life"))
-    api.wait(instance_id, statuses={"Running"})
+    instance_id = waiting_for_go(api, "life")
     common = ("--yes", "--base-url", ops_host.base_url)
     assert run_ops(capsys, "instances", "suspend", instance_id, "--reason", "maintenance", *common)[0] == 0
     api.wait(instance_id, statuses={"Suspended"})
@@ -140,8 +145,7 @@ def test_suspend_resume_terminate(
 def test_purge_and_restart_refuse_running_instances_without_force(
     ops_host: HostProcess, api: DurableApi, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    instance_id = api.start_id("wait_for_go", None, unique("guard"))
-    api.wait(instance_id, statuses={"Running"})
+    instance_id = waiting_for_go(api, "guard")
     common = ("--yes", "--base-url", ops_host.base_url)
     code, _, err = run_ops(capsys, "instances", "purge", instance_id, *common)
     assert code == 1
