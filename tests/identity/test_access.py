@@ -20,7 +20,9 @@ import requests
 
 from api.openapi import DOCUMENT_PATH
 from console import csrf
+from contracts.maintenance_order import APPROVAL_DECISION_EVENT
 from identity import Role
+from tests.support.durable_http import DurableApi
 from tests.support.identity import (
     APPROVER,
     OPERATOR,
@@ -30,7 +32,7 @@ from tests.support.identity import (
     SUPERVISOR,
     LocalPrincipal,
     Tokens,
-    actor_record,
+    forged_approval,
     person,
 )
 from tools.clients import (
@@ -398,25 +400,15 @@ def test_an_event_raised_past_the_api_by_the_starter_is_refused_by_the_orchestra
     """Defence in depth: the management API skips the edge's checks, the orchestration does not."""
     orders, order_id = order_awaiting_approval(tokens, SUBMITTER, "mc-bypass")
     instance_id = f"maintenance-{order_id}"
-    self_approval: dict[str, Any] = {
-        "approved": True,
-        "approver": SUBMITTER.name,
-        "decidedAt": "2026-11-11T09:00:00Z",
-        "decidedBy": actor_record(SUBMITTER, Role.MAINTENANCE_APPROVER),
-    }
-    raised = requests.post(
-        f"{root_host.base_url}/runtime/webhooks/durabletask/instances/{instance_id}/raiseEvent/approval_decision",
-        json=self_approval,
-        headers=tokens.headers(SUBMITTER),
-        timeout=30,
-    )
+    as_starter = DurableApi(root_host.base_url, tokens.token(SUBMITTER))
+    raised = as_starter.raise_event(instance_id, APPROVAL_DECISION_EVENT, forged_approval(SUBMITTER))
     assert raised.status_code == 202
     anonymous: dict[str, Any] = {
         "approved": True,
         "approver": "CFO Jane Doe",
         "decidedAt": "2026-11-11T09:00:00Z",
     }
-    requests.post(raised.url, json=anonymous, headers=tokens.headers(SUBMITTER), timeout=30)
+    as_starter.raise_event(instance_id, APPROVAL_DECISION_EVENT, anonymous)
     MaintenanceOrderClient(client(tokens, APPROVER)).approve(order_id, approved=False)
     finished = orders.wait_terminal(order_id)
     assert finished["outcome"] == "rejected", "the two forged decisions were refused; the approver's counts"

@@ -17,6 +17,7 @@ import requests
 
 from durable_wire import TERMINAL_STATUSES
 from integrations.sandbox import SandboxSystem
+from tests.support.durable_http import DurableApi
 from tests.support.identity import APPROVER, READER, SUBMITTER, LocalPrincipal, Tokens
 from tools.clients import MaintenanceOrderClient, maintenance_order_body
 from tools.harness import Azurite, HostProcess, advance_clock, make_host, poll_until
@@ -54,6 +55,11 @@ class MaintenanceApi:
         """The workflow's client (tools/clients.py) acting as `principal`."""
         assert self.tokens is not None
         return MaintenanceOrderClient(self.tokens.app(principal))
+
+    def management(self, principal: LocalPrincipal) -> DurableApi:
+        """The Durable management API as `principal`: it skips the edge's checks (forged events)."""
+        assert self.tokens is not None
+        return DurableApi(self.base_url, self.tokens.token(principal))
 
     def start(self, body: dict[str, Any], as_: LocalPrincipal | None = SUBMITTER) -> requests.Response:
         return self.client(as_).start_response(body)

@@ -10,11 +10,9 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
 
-import requests
-
-from tests.support.identity import APPROVER, SUBMITTER, Role, actor_record, person
+from contracts.maintenance_order import APPROVAL_DECISION_EVENT
+from tests.support.identity import APPROVER, SUBMITTER, Role, forged_approval, person
 from tools.harness import HostProcess
 
 from .conftest import MaintenanceApi, Sandboxes, new_order_id, order_body
@@ -54,15 +52,22 @@ def wait_inside_fan_out(api: MaintenanceApi, sandboxes: Sandboxes, order_id: str
     raise AssertionError("the order never got inside the supplier fan-out")
 
 
+def order_inside_fan_out(host: HostProcess, sandboxes: Sandboxes, label: str) -> tuple[MaintenanceApi, str]:
+    """Start a new order (id from `label`) on `host` (started with SUPPLIER_FAULTS) and hold it
+    inside the supplier fan-out: the host's API and the order id."""
+    api = MaintenanceApi(host.base_url)
+    order_id = new_order_id(label)
+    assert api.start(order_body(order_id)).status_code == 202
+    wait_inside_fan_out(api, sandboxes, order_id)
+    return api, order_id
+
+
 def test_kill_during_supplier_fan_out_then_restart_requests_each_supplier_once(
     start_host: Callable[..., HostProcess], sandboxes: Sandboxes
 ) -> None:
     host = start_host(env=SUPPLIER_FAULTS)
-    api = MaintenanceApi(host.base_url)
-    order_id = new_order_id("crash")
+    api, order_id = order_inside_fan_out(host, sandboxes, "crash")
     instance_id = f"maintenance-{order_id}"
-    assert api.start(order_body(order_id)).status_code == 202
-    wait_inside_fan_out(api, sandboxes, order_id)
 
     host.kill()
     host.start()
@@ -81,10 +86,7 @@ def test_approval_sent_before_the_order_waits_is_taken_when_it_does(
     start_host: Callable[..., HostProcess], sandboxes: Sandboxes
 ) -> None:
     host = start_host(env=SUPPLIER_FAULTS)
-    api = MaintenanceApi(host.base_url)
-    order_id = new_order_id("early")
-    assert api.start(order_body(order_id)).status_code == 202
-    wait_inside_fan_out(api, sandboxes, order_id)
+    api, order_id = order_inside_fan_out(host, sandboxes, "early")
 
     early = api.approve(order_id, {"approved": True}, as_=EARLY_EVE)
     assert early.status_code == 202, early.text
@@ -105,21 +107,9 @@ def test_a_forged_self_approval_raised_before_the_order_waits_is_refused_once(
     fan-out. The SDK parks it and would hand it to every later wait; it is refused once, the order
     keeps waiting, and the approver's decision releases it (orchestrators/steps.py, rule 3)."""
     host = start_host(env=SUPPLIER_FAULTS)
-    api = MaintenanceApi(host.base_url)
-    order_id = new_order_id("forged")
-    assert api.start(order_body(order_id)).status_code == 202
-    wait_inside_fan_out(api, sandboxes, order_id)
-    forged: dict[str, Any] = {
-        "approved": True,
-        "approver": SUBMITTER.name,
-        "decidedAt": "2026-11-11T09:00:00Z",
-        "decidedBy": actor_record(SUBMITTER, Role.MAINTENANCE_APPROVER),
-    }
-    raised = requests.post(
-        f"{host.base_url}/runtime/webhooks/durabletask/instances/maintenance-{order_id}/raiseEvent/approval_decision",
-        json=forged,
-        headers=api.headers(SUBMITTER),
-        timeout=30,
+    api, order_id = order_inside_fan_out(host, sandboxes, "forged")
+    raised = api.management(SUBMITTER).raise_event(
+        f"maintenance-{order_id}", APPROVAL_DECISION_EVENT, forged_approval(SUBMITTER)
     )
     assert raised.status_code == 202, raised.text
     drive_retries_until(api, order_id, "awaiting_approval")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from identity import Role
 from ops.app_client import AppClient
@@ -42,6 +43,7 @@ __all__ = [
     "Role",
     "Tokens",
     "actor_record",
+    "forged_approval",
     "person",
 ]
 
@@ -59,6 +61,17 @@ def actor_record(principal: LocalPrincipal, role: Role) -> dict[str, str]:
         "name": principal.name,
         "role": role.value,
         "identityProvider": "aad",
+    }
+
+
+def forged_approval(principal: LocalPrincipal) -> dict[str, Any]:
+    """An `approval_decision` body as `principal` would forge it, raised past the API: approving and
+    naming themself as an authenticated approver (the orchestration must refuse it from the starter)."""
+    return {
+        "approved": True,
+        "approver": principal.name,
+        "decidedAt": "2026-11-11T09:00:00Z",
+        "decidedBy": actor_record(principal, Role.MAINTENANCE_APPROVER),
     }
 
 
