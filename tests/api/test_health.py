@@ -11,7 +11,8 @@ import pytest
 import requests
 
 from tests.support.durable_http import DurableApi
-from tools.harness import Azurite, HostProcess, TcpProxy, blob_connection_string, free_port, make_host
+from tools.harness import Azurite, HostProcess, blob_connection_string, free_port, make_host
+from tools.harness.tcp_proxy import TcpProxy
 
 APP = Path(__file__).parent / "app"
 

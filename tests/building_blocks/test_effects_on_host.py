@@ -9,7 +9,8 @@ from pathlib import Path
 from idempotency import EffectLedger
 from integrations.sandbox import SandboxSystem
 from tests.support.durable_http import DurableApi
-from tools.harness import HostProcess, wait_until
+from tools.harness import HostProcess
+from tools.harness.polling import wait_until
 
 
 def outcomes(sandbox: SandboxSystem) -> Counter[str]:

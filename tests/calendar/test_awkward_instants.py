@@ -36,7 +36,8 @@ from tools.clients import (
     relief_request_body,
     supervised_fare_dispute_body,
 )
-from tools.harness import REPO_ROOT, Azurite, HostProcess, make_host, wait_until
+from tools.harness import REPO_ROOT, Azurite, HostProcess, make_host
+from tools.harness.polling import wait_until
 
 HOLIDAYS = "2026-12-25,2026-12-28,2027-01-01"
 SETTINGS = {

@@ -21,7 +21,8 @@ from azure.storage.blob import BlobServiceClient
 from durable_wire import EventType
 from tests.support.durable_http import DurableApi
 from tests.support.wire import advance_clock, devhost_only, raw_history
-from tools.harness import Azurite, HostProcess, wait_until
+from tools.harness import Azurite, HostProcess
+from tools.harness.polling import wait_until
 
 APP = Path(__file__).parent / "apps" / "durability"
 

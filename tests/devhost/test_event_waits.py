@@ -19,7 +19,8 @@ import pytest
 from durable_wire import EventType
 from tests.support.durable_http import DurableApi
 from tests.support.wire import advance_clock, deliver_in_one_batch, raw_history
-from tools.harness import Azurite, HostProcess, make_host, wait_until
+from tools.harness import Azurite, HostProcess, make_host
+from tools.harness.polling import wait_until
 
 APP = Path(__file__).parent / "apps" / "event_waits"
 HOUR, DAY = 3600.0, 86400.0

@@ -26,15 +26,9 @@ import requests
 
 from tests.support.durable_http import DurableApi
 from tests.support.wire import devhost_only, raw_history
-from tools.harness import (
-    REPO_ROOT,
-    Azurite,
-    HostProcess,
-    TcpProxy,
-    blob_connection_string,
-    make_host,
-    wait_until,
-)
+from tools.harness import REPO_ROOT, Azurite, HostProcess, blob_connection_string, make_host
+from tools.harness.polling import wait_until
+from tools.harness.tcp_proxy import TcpProxy
 
 pytestmark = devhost_only
 

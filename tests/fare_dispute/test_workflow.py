@@ -20,7 +20,7 @@ from contracts.fare_dispute import instance_id_for
 from tests.fare_dispute.conftest import FAULTS
 from tests.fare_dispute.support import DisputeHost, JsonDict, claim
 from tests.support.identity import SUBMITTER, SUPERVISOR
-from tools.harness import wait_until
+from tools.harness.polling import wait_until
 
 
 def assert_one_refund(host: DisputeHost, dispute_id: str, amount: str, payment_reference: str) -> JsonDict:

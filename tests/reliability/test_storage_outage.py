@@ -17,15 +17,9 @@ import requests
 
 from tests.support.identity import APPROVER, READER, SUBMITTER, Tokens
 from tools.clients import maintenance_order_body, relief_request_body
-from tools.harness import (
-    REPO_ROOT,
-    Azurite,
-    HostProcess,
-    TcpProxy,
-    blob_connection_string,
-    make_host,
-    wait_until,
-)
+from tools.harness import REPO_ROOT, Azurite, HostProcess, blob_connection_string, make_host
+from tools.harness.polling import wait_until
+from tools.harness.tcp_proxy import TcpProxy
 
 ANSWER_WITHIN_SECONDS = 12  # a client that waits longer saw a hang
 

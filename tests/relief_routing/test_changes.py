@@ -10,7 +10,8 @@ from contracts.relief_routing import CHANGE_EVENT
 from durable_wire import EventType
 from tests.relief_routing.support import ReliefApi, calls, effects, request_body
 from tests.support.wire import raw_history
-from tools.harness import HostProcess, wait_until
+from tools.harness import HostProcess
+from tools.harness.polling import wait_until
 
 
 def driver_notes(env: dict[str, str]) -> list[tuple[str, str, str]]:

@@ -17,8 +17,9 @@ import requests
 from devhost.testing import HostClient
 from durable_wire import EventType
 from tests.support.durable_http import DurableApi
-from tools.harness import VirtualClock, wait_until
+from tools.harness import VirtualClock
 from tools.harness import advance_clock as harness_advance_clock
+from tools.harness.polling import wait_until
 
 devhost_only = pytest.mark.skipif(
     os.environ.get("DURABLE_HOST", "devhost") == "func",

@@ -30,7 +30,8 @@ from tests.maintenance_order.conftest import MaintenanceApi, order_body
 from tests.support.durable_http import DurableApi
 from tests.support.identity import READER
 from tests.support.wire import raw_history
-from tools.harness import Azurite, make_host, wait_until
+from tools.harness import Azurite, make_host
+from tools.harness.polling import wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RETENTION = timedelta(days=30)  # the documented default (PERSONAL_DATA_RETENTION unset)
