@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,6 @@ from pypdf import PdfReader
 
 from audit_packets import packet_from_history, packet_redactor, render_html, render_pdf
 from audit_packets.case_report import CaseProfile
-from audit_packets.document import Document
 from audit_packets.render_html import document_html
 from audit_packets.render_pdf import document_pdf
 from audit_packets.sealing import PACKET_FORMAT, redaction_record
@@ -58,24 +56,16 @@ def assert_readable_html(page: str) -> None:
     assert '{"' not in page and "$claimCheck" not in page, "no raw JSON in a page meant for people"
 
 
-@dataclass(frozen=True)
-class ReadDocument:
-    """A recorded run's one business document as its reader gets it: the page and the PDF's text."""
-
-    packet: dict[str, Any]
-    document: Document
-    page: str
-    text: str
-
-
-def the_document(relative: str, profile: CaseProfile, name: str) -> ReadDocument:
-    """The single document `profile` issues for the recorded run, named `name`, its page readable HTML."""
-    packet = recorded_packet(relative, profile)
-    [document] = profile.documents(packet)
-    assert document.name == name
-    page = document_html(document.document)
+def issued_document(packet: dict[str, Any], profile: CaseProfile, name: str) -> tuple[str, str]:
+    """The one document `profile` issues for `packet`, named `name`: its page (strict HTML5, readable)
+    and its PDF's text (the PDF bytes are the same on every render)."""
+    [issued] = profile.documents(packet)
+    assert issued.name == name
+    page = document_html(issued.document)
     assert_readable_html(page)
-    return ReadDocument(packet, document.document, page, pdf_text(document_pdf(document.document)))
+    pdf = document_pdf(issued.document)
+    assert pdf == document_pdf(issued.document), "PDF bytes are invariant"
+    return page, pdf_text(pdf)
 
 
 CASES = [
@@ -112,10 +102,8 @@ def test_the_audit_report_reads_as_tables_in_html_and_pdf(
 
 
 def test_the_release_certificate_names_findings_parts_suppliers_approver_and_time() -> None:
-    certificate = the_document(
-        "maintenance_order/released_sealed.json", MAINTENANCE_ORDER, "release-certificate"
-    )
-    packet, page, text = certificate.packet, certificate.page, certificate.text
+    packet = recorded_packet("maintenance_order/released_sealed.json", MAINTENANCE_ORDER)
+    page, text = issued_document(packet, MAINTENANCE_ORDER, "release-certificate")
     requests = [
         a["attempts"][-1]["result"]["supplierRequestId"]
         for a in packet["activities"]
@@ -132,13 +120,12 @@ def test_the_release_certificate_names_findings_parts_suppliers_approver_and_tim
     ):
         assert expected in text and expected in page, expected
     assert "released to service" in text
-    assert document_pdf(certificate.document) == document_pdf(certificate.document), "PDF bytes are invariant"
 
 
 def test_the_resolution_letter_gives_decision_amount_reason_and_sla() -> None:
-    letter = the_document("fare_dispute/auto_refunded_sealed.json", FARE_DISPUTE, "resolution-letter")
-    text = letter.text
-    refund = letter.packet["outcome"]["output"]["refund"]
+    packet = recorded_packet("fare_dispute/auto_refunded_sealed.json", FARE_DISPUTE)
+    _, text = issued_document(packet, FARE_DISPUTE, "resolution-letter")
+    refund = packet["outcome"]["output"]["refund"]
     for expected in (
         "Dear customer",
         "refunded in full",
@@ -151,9 +138,9 @@ def test_the_resolution_letter_gives_decision_amount_reason_and_sla() -> None:
 
 
 def test_the_donor_report_lists_pallets_per_shelter_deliveries_and_confirmations() -> None:
-    report = the_document("relief_routing/completed_sealed.json", RELIEF_ROUTING, "donor-delivery-report")
-    text = report.text
-    output = report.packet["outcome"]["output"]
+    packet = recorded_packet("relief_routing/completed_sealed.json", RELIEF_ROUTING)
+    _, text = issued_document(packet, RELIEF_ROUTING, "donor-delivery-report")
+    output = packet["outcome"]["output"]
     for line in output["lines"]:
         assert line["shelterId"] in text and line["sku"] in text
     for route in output["routes"]:

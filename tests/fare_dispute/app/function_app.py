@@ -13,30 +13,13 @@ import os
 import time
 from pathlib import Path
 
-import azure.durable_functions as df
 import azure.functions as func
 
-from activities.audit_seal import bp as audit_seal_bp
-from activities.fare_dispute import bp as fare_dispute_activities_bp
-from activities.personal_data import bp as personal_data_activities_bp
-from api.audit import bp as audit_api_bp
-from api.fare_dispute import bp as fare_dispute_api_bp
-from api.sandbox_view import bp as sandbox_view_bp
 from integrations.payments import RefundReceipt, RefundRequest, SandboxPaymentGateway
-from orchestrators.fare_dispute import bp as fare_dispute_bp
-from orchestrators.personal_data_retention import bp as personal_data_retention_bp
-from telemetry import configure_telemetry
+from tests.support.workflow_apps import workflow_test_app
+from workflow_catalogue import FARE_DISPUTE
 
-configure_telemetry()
-app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
-app.register_functions(fare_dispute_bp)
-app.register_functions(fare_dispute_activities_bp)
-app.register_functions(fare_dispute_api_bp)
-app.register_functions(audit_seal_bp)  # every workflow's last step seals its audit packet
-app.register_functions(audit_api_bp)
-app.register_functions(sandbox_view_bp)
-app.register_functions(personal_data_retention_bp)
-app.register_functions(personal_data_activities_bp)
+app = workflow_test_app(FARE_DISPUTE, personal_data_retention=True, http_auth_level=func.AuthLevel.ANONYMOUS)
 
 _PAUSE_MARKER = os.environ.get("FARE_DISPUTE_TEST_PAUSE_MARKER", "")
 if _PAUSE_MARKER:

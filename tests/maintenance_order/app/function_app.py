@@ -13,29 +13,11 @@ import os
 import time
 from pathlib import Path
 
-import azure.durable_functions as df
-
-from activities.audit_seal import bp as audit_seal_bp
-from activities.maintenance_order import bp as maintenance_order_activities
-from activities.personal_data import bp as personal_data_activities
-from api.audit import bp as audit_api_bp
-from api.maintenance_order import bp as maintenance_order_api
-from api.sandbox_view import bp as sandbox_view_bp
 from audit_packets.sealed_store import SealedStore, StoredBlob
-from orchestrators.maintenance_order import bp as maintenance_order_orchestrator
-from orchestrators.personal_data_retention import bp as personal_data_retention
-from telemetry import configure_telemetry
+from tests.support.workflow_apps import workflow_test_app
+from workflow_catalogue import MAINTENANCE_ORDER
 
-configure_telemetry()
-app = df.DFApp()
-app.register_functions(maintenance_order_orchestrator)
-app.register_functions(maintenance_order_activities)
-app.register_functions(maintenance_order_api)
-app.register_functions(audit_seal_bp)  # every workflow's last step seals its audit packet
-app.register_functions(audit_api_bp)
-app.register_functions(sandbox_view_bp)
-app.register_functions(personal_data_retention)
-app.register_functions(personal_data_activities)
+app = workflow_test_app(MAINTENANCE_ORDER, personal_data_retention=True)
 
 _SEAL_PAUSE_MARKER = os.environ.get("AUDIT_SEAL_TEST_PAUSE_MARKER", "")
 if _SEAL_PAUSE_MARKER:
