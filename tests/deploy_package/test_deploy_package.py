@@ -16,6 +16,7 @@ import venv
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -135,6 +136,23 @@ def test_the_zip_holds_the_app_and_its_linux_wheels_and_nothing_dev_only(
     assert manifest.differs_from_test_environment == []
 
 
+def import_check(python: list[str], folder: Path) -> dict[str, Any]:
+    """Run IMPORT_CHECK on the app in `folder` with the interpreter command `python`, in a bare
+    environment (the HTTP integrations, a fixed task hub); the JSON report it prints last."""
+    done = subprocess.run(
+        [*python, "-c", IMPORT_CHECK, str(folder)],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "TASKHUB_NAME": "packagecheck", "INTEGRATIONS_MODE": "http"},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    return report
+
+
 def test_a_fresh_environment_imports_the_app_from_the_package_alone(
     builds: tuple[PackageManifest, PackageManifest], tmp_path: Path
 ) -> None:
@@ -146,30 +164,11 @@ def test_a_fresh_environment_imports_the_app_from_the_package_alone(
     installed = list((environment / "lib").glob("python*/site-packages/*"))
     assert installed == [], "the environment starts with nothing installed"
     python = environment / "bin" / "python"
-    done = subprocess.run(
-        [str(python), "-I", "-c", IMPORT_CHECK, str(folder)],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "TASKHUB_NAME": "packagecheck", "INTEGRATIONS_MODE": "http"},
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(done.stdout.splitlines()[-1])
+    result = import_check([str(python), "-I"], folder)
 
     # The app as the tests run it, for the expected list (its own interpreter: an app object lists its
     # functions once).
-    listed = subprocess.run(
-        [sys.executable, "-c", IMPORT_CHECK, str(REPO_ROOT)],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "TASKHUB_NAME": "packagecheck", "INTEGRATIONS_MODE": "http"},
-        check=True,
-    )
-    expected = json.loads(listed.stdout.splitlines()[-1])["functions"]
+    expected = import_check([sys.executable], REPO_ROOT)["functions"]
     functions = result["functions"]
     assert functions == [f for f in expected if f != "sandbox_state"], (
         "every function, no sandbox view with http"
