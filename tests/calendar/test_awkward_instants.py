@@ -62,10 +62,6 @@ class Instant:
     filed: str
     sla_due: str
 
-    @property
-    def start(self) -> datetime:
-        return utc(self.filed)
-
 
 INSTANTS = {
     # Friday 15:30 local before a weekend -> Tuesday 15:30.
@@ -124,7 +120,7 @@ def messages_of(app: AppClient, instance_id: str) -> list[str]:
 
 def test_time_dependent_paths_fall_due_exactly_when_expected(pinned: tuple[Instant, HostProcess]) -> None:
     instant, host = pinned
-    start = instant.start
+    start = utc(instant.filed)
     assert clock_now(host.base_url) == start
     cast = Cast.sign_in(host.base_url)
     app = cast.reader  # reads the sandbox view; the portal starts the cases and polls their status
