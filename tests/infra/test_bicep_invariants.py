@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from blob_clients import container_name
+from infra.checks.trust_boundary import STICKY_SETTINGS
 from ops import release
 
 from .conftest import INFRA
@@ -49,17 +50,13 @@ API_VERSIONS = {
     "Microsoft.Network/privateDnsZones": "2024-06-01",
     "Microsoft.Network/privateDnsZones/virtualNetworkLinks": "2024-06-01",
 }
-# Sticky settings: the slot's hub, role and host id; its integrations; the settings naming its own identity.
+# Sticky settings: the trust boundary's (the slot's hub, its integrations, the settings naming its own
+# identity: infra/checks/trust_boundary.py, which the preflight checks live) plus the slot's role,
+# its host id and its scheduler connection.
 STICKY = {
-    "TASKHUB_NAME",
+    *STICKY_SETTINGS,
     "APP_SLOT_ROLE",
     "AzureFunctionsWebHost__hostid",
-    "INTEGRATIONS_MODE",
-    "AzureWebJobsStorage__clientId",
-    "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
-    "WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID",
-    "AUDIT_STORAGE__clientId",
-    "AUDIT_SIGNING_KEY__clientId",
     "DURABLE_TASK_SCHEDULER_CONNECTION_STRING",
 }
 
