@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,30 +21,9 @@ from tools.replay.replayer import compare_values
 SAMPLES_HISTORIES = HISTORIES / "samples"
 
 
-def copy_app(tmp_path: Path, *edits: tuple[str, str]) -> Path:
-    """The samples app in tmp_path with each (old, new) text replacement applied once."""
-    app = tmp_path / "app"
-    shutil.copytree(SAMPLES.app_dir, app)
-    source = app / "function_app.py"
-    text = source.read_text()
-    for old, new in edits:
-        assert text.count(old) == 1, f"edit target not unique: {old!r}"
-        text = text.replace(old, new)
-    source.write_text(text)
-    return app
-
-
 def run_check(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any]]:
     code = main(["replay-check", "--json", *args])
     return code, json.loads(capsys.readouterr().out)
-
-
-def replay_samples(
-    capsys: pytest.CaptureFixture[str], app: Path, history: str = "", *options: str
-) -> tuple[int, dict[str, Any]]:
-    """Replay the samples histories (or only the file `history`) against the app in `app`."""
-    histories = SAMPLES_HISTORIES / history
-    return run_check(capsys, *options, "--app-root", str(app), "--histories", str(histories))
 
 
 def failures(document: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
@@ -55,6 +35,42 @@ def failures(document: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     }
 
 
+@dataclass
+class SamplesReplay:
+    """One test's copies of the samples app, replayed against the recorded samples histories."""
+
+    tmp_path: Path
+    capsys: pytest.CaptureFixture[str]
+
+    def edited_app(self, *edits: tuple[str, str]) -> Path:
+        """The samples app in tmp_path with each (old, new) text replacement applied once."""
+        app = self.tmp_path / "app"
+        shutil.copytree(SAMPLES.app_dir, app)
+        source = app / "function_app.py"
+        text = source.read_text()
+        for old, new in edits:
+            assert text.count(old) == 1, f"edit target not unique: {old!r}"
+            text = text.replace(old, new)
+        source.write_text(text)
+        return app
+
+    def check(self, app: Path, history: str = "", *options: str) -> tuple[int, dict[str, Any]]:
+        """Replay the samples histories (or only the file `history`) against the app in `app`."""
+        histories = SAMPLES_HISTORIES / history
+        return run_check(self.capsys, *options, "--app-root", str(app), "--histories", str(histories))
+
+    def failures(self, app: Path, history: str = "") -> dict[str, list[dict[str, Any]]]:
+        """Replay like check(), which must fail (exit 1): the error differences by failed file."""
+        code, document = self.check(app, history)
+        assert code == 1, json.dumps(document, indent=1)
+        return failures(document)
+
+
+@pytest.fixture
+def samples(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> SamplesReplay:
+    return SamplesReplay(tmp_path, capsys)
+
+
 def test_recorded_histories_replay_against_current_code(capsys: pytest.CaptureFixture[str]) -> None:
     """Every history under tests/histories/ replays cleanly (this is the CI gate)."""
     code, document = run_check(capsys)
@@ -64,87 +80,88 @@ def test_recorded_histories_replay_against_current_code(capsys: pytest.CaptureFi
     assert "sub_orchestrations--sub0-device_provisioning.json" in names
 
 
-def test_unchanged_copy_of_the_app_passes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, document = replay_samples(capsys, copy_app(tmp_path))
+def test_unchanged_copy_of_the_app_passes(samples: SamplesReplay) -> None:
+    code, document = samples.check(samples.edited_app())
     assert code == 0, json.dumps(document, indent=1)
 
 
-def test_renamed_activity_fails_naming_the_event(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    app = copy_app(
-        tmp_path,
+# Orchestrators edited the way a developer might: (edit, the history replayed ("" for all), the files
+# that fail, and the first error in the first of them: its event and its message).
+CHANGED_ORCHESTRATORS = [
+    pytest.param(
         (
             'result1 = yield context.call_activity("hello", "Seattle")',
             'result1 = yield context.call_activity("greet", "Seattle")',
         ),
-    )
-    code, document = replay_samples(capsys, app, "chaining.json")
-    assert code == 1
-    [error, *_] = failures(document)["chaining.json"]
-    assert (error["eventId"], error["eventType"], error["name"]) == (0, "TaskScheduled", "hello")
-    assert error["message"] == "recorded activity 'hello', but the code now requests 'greet'"
-
-
-def test_changed_input_shape_fails_with_the_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    app = copy_app(
-        tmp_path,
+        "chaining.json",
+        ["chaining.json"],
+        (0, "TaskScheduled", "hello"),
+        "recorded activity 'hello', but the code now requests 'greet'",
+        id="renamed-activity-fails-naming-the-event",
+    ),
+    pytest.param(
         (
             'context.call_activity("create_device_key", device)',
             'context.call_activity("create_device_key", {"device": device})',
         ),
-    )
-    code, document = replay_samples(capsys, app)
-    assert code == 1
-    failed = failures(document)
-    assert set(failed) == {
-        "sub_orchestrations--sub0-device_provisioning.json",
-        "sub_orchestrations--sub1-device_provisioning.json",
-    }
-    error = failed["sub_orchestrations--sub0-device_provisioning.json"][0]
-    assert (error["eventId"], error["eventType"], error["name"]) == (0, "TaskScheduled", "create_device_key")
-    assert error["message"] == 'input shape differs: input: recorded string "x", now object {"device": "x"}'
+        "",
+        [
+            "sub_orchestrations--sub0-device_provisioning.json",
+            "sub_orchestrations--sub1-device_provisioning.json",
+        ],
+        (0, "TaskScheduled", "create_device_key"),
+        'input shape differs: input: recorded string "x", now object {"device": "x"}',
+        id="changed-input-shape-fails-with-the-path",
+    ),
+]
 
 
-def test_reordered_calls_fail_on_the_first_moved_event(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(("edit", "history", "failed_files", "event", "message"), CHANGED_ORCHESTRATORS)
+def test_a_changed_orchestrator_fails_on_the_first_changed_event(
+    samples: SamplesReplay,
+    *,
+    edit: tuple[str, str],
+    history: str,
+    failed_files: list[str],
+    event: tuple[int, str, str],
+    message: str,
 ) -> None:
-    app = copy_app(
-        tmp_path,
+    failed = samples.failures(samples.edited_app(edit), history)
+    assert sorted(failed) == failed_files
+    error = failed[failed_files[0]][0]
+    assert (error["eventId"], error["eventType"], error["name"]) == event
+    assert error["message"] == message
+
+
+def test_reordered_calls_fail_on_the_first_moved_event(samples: SamplesReplay) -> None:
+    app = samples.edited_app(
         ('context.call_activity("hello", "Seattle")', 'context.call_activity("hello", "TOKYO")'),
         ('context.call_activity("hello", "Tokyo")', 'context.call_activity("hello", "Seattle")'),
         ('context.call_activity("hello", "TOKYO")', 'context.call_activity("hello", "Tokyo")'),
     )
-    code, document = replay_samples(capsys, app, "chaining.json")
-    assert code == 1
-    errors = failures(document)["chaining.json"]
+    errors = samples.failures(app, "chaining.json")["chaining.json"]
     assert [e["eventId"] for e in errors] == [0, 1]
     assert errors[0]["message"].startswith('input value differs: input: recorded "Seattle", now "Tokyo"')
 
 
-def test_reordered_entity_operations_fail(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    app = copy_app(
-        tmp_path,
+def test_reordered_entity_operations_fail(samples: SamplesReplay) -> None:
+    app = samples.edited_app(
         (
             'context.signal_entity(entity, "add", 3)\n    yield context.call_entity(entity, "add", 4)',
             'yield context.call_entity(entity, "add", 4)\n    context.signal_entity(entity, "add", 3)',
-        ),
+        )
     )
-    code, document = replay_samples(capsys, app, "entities.json")
-    assert code == 1
-    error = failures(document)["entities.json"][0]
+    error = samples.failures(app, "entities.json")["entities.json"][0]
     assert (error["eventId"], error["eventType"]) == (0, "EventSent")
     assert "input value differs" in error["message"]
 
 
-def test_renamed_event_reports_the_wait_that_never_ends(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    app = copy_app(
-        tmp_path,
-        ('context.wait_for_external_event("ApprovalEvent")', 'context.wait_for_external_event("Approval")'),
+def test_renamed_event_reports_the_wait_that_never_ends(samples: SamplesReplay) -> None:
+    app = samples.edited_app(
+        ('context.wait_for_external_event("ApprovalEvent")', 'context.wait_for_external_event("Approval")')
     )
-    code, document = replay_samples(capsys, app, "human_interaction_approved.json")
-    assert code == 1
-    messages = [e["message"] for e in failures(document)["human_interaction_approved.json"]]
+    failed = samples.failures(app, "human_interaction_approved.json")
+    messages = [e["message"] for e in failed["human_interaction_approved.json"]]
     assert any("no longer reaches it" in m and "process_approval" in m for m in messages), messages
     assert any(
         "waits for event(s) 'Approval'" in m and "'ApprovalEvent' are never awaited" in m for m in messages
@@ -152,11 +169,10 @@ def test_renamed_event_reports_the_wait_that_never_ends(
 
 
 def test_text_output_names_file_instance_event_and_difference(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    samples: SamplesReplay, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    app = copy_app(
-        tmp_path,
-        ('context.call_activity("create_device_key", device)', 'context.call_activity("make_key", device)'),
+    app = samples.edited_app(
+        ('context.call_activity("create_device_key", device)', 'context.call_activity("make_key", device)')
     )
     code = main(["replay-check", "--app-root", str(app), "--histories", str(SAMPLES_HISTORIES)])
     out = capsys.readouterr().out
@@ -170,13 +186,11 @@ def test_text_output_names_file_instance_event_and_difference(
     assert out.rstrip().endswith("Replay check: 10 histories, 8 ok, 2 failed (2 errors, 0 warnings)")
 
 
-def test_allow_value_changes_downgrades_values_not_shapes(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    app = copy_app(
-        tmp_path, ('context.call_activity("hello", "London")', 'context.call_activity("hello", "Paris")')
+def test_allow_value_changes_downgrades_values_not_shapes(samples: SamplesReplay) -> None:
+    app = samples.edited_app(
+        ('context.call_activity("hello", "London")', 'context.call_activity("hello", "Paris")')
     )
-    code, document = replay_samples(capsys, app, "chaining.json", "--allow-value-changes")
+    code, document = samples.check(app, "chaining.json", "--allow-value-changes")
     assert code == 0
     [history] = document["histories"]
     assert [d["severity"] for d in history["differences"]] == [
@@ -199,11 +213,11 @@ def test_broken_history_file_fails_with_its_name(tmp_path: Path, capsys: pytest.
 
 
 def test_release_package_replaces_the_repository_app(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    samples: SamplesReplay, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`--package ZIP` (the release hook) replays histories recorded for the repository's app."""
-    app = copy_app(
-        tmp_path, ('context.call_activity("hello", "Seattle")', 'context.call_activity("greet", "Seattle")')
+    app = samples.edited_app(
+        ('context.call_activity("hello", "Seattle")', 'context.call_activity("greet", "Seattle")')
     )
     package = shutil.make_archive(str(tmp_path / "build"), "zip", app)
     document = json.loads((SAMPLES_HISTORIES / "chaining.json").read_text())
