@@ -13,24 +13,13 @@ from typing import Any
 
 from identity import Role
 from ops.app_client import AppClient
-from ops.sign_in import (
-    LOCAL_APPROVER,
-    LOCAL_OPERATOR,
-    LOCAL_READER,
-    LOCAL_SHELTER_STAFF,
-    LOCAL_SUBMITTER,
-    LOCAL_SUPERVISOR,
-    LocalPrincipal,
-    bearer,
-    sign_in,
-)
-
-SUBMITTER = LOCAL_SUBMITTER
-APPROVER = LOCAL_APPROVER
-SUPERVISOR = LOCAL_SUPERVISOR
-READER = LOCAL_READER
-OPERATOR = LOCAL_OPERATOR
-SHELTER_STAFF = LOCAL_SHELTER_STAFF
+from ops.sign_in import LOCAL_APPROVER as APPROVER
+from ops.sign_in import LOCAL_OPERATOR as OPERATOR
+from ops.sign_in import LOCAL_READER as READER
+from ops.sign_in import LOCAL_SHELTER_STAFF as SHELTER_STAFF
+from ops.sign_in import LOCAL_SUBMITTER as SUBMITTER
+from ops.sign_in import LOCAL_SUPERVISOR as SUPERVISOR
+from ops.sign_in import LocalPrincipal, bearer, sign_in
 
 __all__ = [
     "APPROVER",
