@@ -14,7 +14,7 @@ from contracts.fare_dispute import EVIDENCE_SUBMITTED_EVENT, SUPERVISOR_DECISION
 from tests.fare_dispute.support import DisputeHost, JsonDict, claim
 from tests.support.durable_http import DurableApi
 from tests.support.identity import OPERATOR, SUPERVISOR
-from tests.support.polling import wait_until
+from tools.harness.polling import wait_until
 
 MALFORMED_EVIDENCE: dict[str, Any] = {"documentCount": "lots"}  # no evidence reference, not a count
 MALFORMED_DECISION: dict[str, Any] = {"decision": "refund everything", "supervisor": ""}
