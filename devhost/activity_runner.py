@@ -11,40 +11,25 @@ import asyncio
 import json
 import logging
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 import aiohttp
 
 from devhost import history as h
-from devhost.clock import Clock
 from devhost.history import Event, compact_json
-from devhost.loader import FunctionIndex, FunctionInfo
+from devhost.host_services import HostServices
+from devhost.loader import FunctionInfo
 from devhost.shim import HTTP_ACTIVITY_NAME
-from devhost.worker.pool import UserFunctionError, WorkerPool
+from devhost.worker.pool import UserFunctionError
 
 log = logging.getLogger("devhost.engine")  # the logger name the host's log has always shown
-
-# deliver(instance id, execution id, completion event) — the engine's non-durable delivery.
-DeliverResult = Callable[[str, str, Event], Awaitable[object]]
 
 
 class ActivityRunner:
     """Runs activities through the worker pool, and HTTP calls with its own session."""
 
-    def __init__(
-        self,
-        index: FunctionIndex,
-        invoker: WorkerPool,
-        clock: Clock,
-        *,
-        max_concurrent: int,
-        deliver_result: DeliverResult,
-        deliver_twice: bool = False,
-    ) -> None:
-        self._index = index
-        self._invoker = invoker
-        self._clock = clock
-        self._deliver_result = deliver_result
+    def __init__(self, host: HostServices, *, max_concurrent: int, deliver_twice: bool = False) -> None:
+        self._host = host
         self.deliver_twice = deliver_twice
         # The `durableClient` binding string for activities that take one (set by the server, which
         # knows the host's address).
@@ -72,10 +57,10 @@ class ActivityRunner:
                     completion = await self._invoke(name, event_id, input_text)
             finally:
                 self.running -= 1
-        await self._deliver_result(instance_id, execution_id, completion)
+        await self._host.deliver_result(instance_id, execution_id, completion)
 
     async def _invoke(self, name: str, event_id: int, input_text: str | None) -> Event:
-        function = self._index.activity(name)
+        function = self._host.index.activity(name)
         if function is None or function.disabled:
             state = (
                 "is disabled"
@@ -95,7 +80,7 @@ class ActivityRunner:
     async def _invoke_once(self, function: FunctionInfo, event_id: int, input_text: str | None) -> Event:
         try:
             client = self.client_binding() if self.client_binding and function.client_binding_name else None
-            result = await self._invoker.activity(function, input_text, client)
+            result = await self._host.invoker.activity(function, input_text, client)
         except Exception as error:
             # A UserFunctionError carries the user's exception type from the worker process.
             type_name = error.type_name if isinstance(error, UserFunctionError) else type(error).__name__
@@ -103,7 +88,7 @@ class ActivityRunner:
             details = error.traceback_text if isinstance(error, UserFunctionError) else ""
             log.info("activity %s failed: %s", function.durable_name, details or traceback.format_exc())
             return self._failed(event_id, function.durable_name, message)
-        return h.task_completed(self._clock.now(), event_id, result)
+        return h.task_completed(self._host.clock.now(), event_id, result)
 
     async def _run_http(self, event_id: int, request_text: str | None) -> Event:
         request = json.loads(request_text) if request_text else {}
@@ -125,12 +110,12 @@ class ActivityRunner:
                 }
         except (aiohttp.ClientError, OSError, ValueError) as error:
             return self._failed(event_id, HTTP_ACTIVITY_NAME, f" {type(error).__name__}: {error}")
-        return h.task_completed(self._clock.now(), event_id, compact_json(result))
+        return h.task_completed(self._host.clock.now(), event_id, compact_json(result))
 
     def _failed(self, event_id: int, name: str, message: str) -> Event:
         """The TaskFailed event the Functions host writes when activity `name` fails with `message`."""
         return h.task_failed(
-            self._clock.now(),
+            self._host.clock.now(),
             event_id,
             f"Activity function '{name}' failed: {message}",
             h.activity_failure_details(message),

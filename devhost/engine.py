@@ -1,7 +1,8 @@
 """The durable engine: a small facade that wires the host's components for one task hub.
 
 Every message an instance accepts is first appended to the execution's log in storage (so a 202
-means durable), then queued in its inbox; the components do the rest:
+means durable), then queued in its inbox; the components do the rest, each handed the one bundle of
+shared collaborators (devhost.host_services) plus what is its own:
 
 - devhost.instance      the instance record, and folding a log back into history and inbox (pure)
 - devhost.records       instances in memory and in storage, documents, locks, lazily created logs
@@ -29,6 +30,7 @@ from devhost.entities import EntityHost
 from devhost.episodes import EpisodeRunner
 from devhost.finished import InstanceSummary
 from devhost.history import Event
+from devhost.host_services import HostServices
 from devhost.instance import (
     Instance,
     InstanceExistsError,
@@ -64,60 +66,28 @@ class Engine:
         self.index = index
         self.store = store
         self.clock = clock
-        self.invoker = invoker
         self.timers = TimerService(clock)
         self._background: set[asyncio.Task[Any]] = set()
         self.records = InstanceRecords(store, clock)
         self.instances = self.records.instances  # running ones, and the most recently finished
         self.finished = self.records.finished
-        self.activities = ActivityRunner(
+        host = HostServices(
             index,
-            invoker,
+            store,
             clock,
-            max_concurrent=settings.max_concurrent_activities,
+            invoker,
+            self.records,
+            spawn=self.spawn,
             deliver_result=self._deliver_work_result,
-            deliver_twice=deliver_activities_twice,
-        )
-        self.entities = EntityHost(
-            store,
-            clock,
-            index,
-            invoker,
-            max_batch_size=settings.max_entity_batch_size,
-            spawn=self.spawn,
-            deliver_reply=self._deliver_work_result,
-        )
-        self.children = SubOrchestrations(
-            self.records,
-            store,
-            index,
-            clock,
-            start_orchestration=self.start_orchestration,
-            deliver=self.deliver,
-        )
-        self.episodes = EpisodeRunner(
-            self.records,
-            index,
-            invoker,
-            clock,
-            default_version=settings.default_version,
-            spawn=self.spawn,
             start_work=self._start_work,
-            notify_parent=self.children.notify_parent,
-            continue_as_new=self.children.continue_as_new,
         )
-        self.recovery = Recovery(
-            self.records,
-            store,
-            clock,
-            begin_execution=self.children.begin_execution,
-            notify_parent=self.children.notify_parent,
-            schedule_episode=self.episodes.schedule,
-            start_work=self._start_work,
-            resend_entity_request=lambda instance, event: self.spawn(
-                self.entities.resend_if_unanswered(instance, event)
-            ),
+        self.activities = ActivityRunner(
+            host, max_concurrent=settings.max_concurrent_activities, deliver_twice=deliver_activities_twice
         )
+        self.entities = EntityHost(host, max_batch_size=settings.max_entity_batch_size)
+        self.children = SubOrchestrations(host, start_orchestration=self.start_orchestration)
+        self.episodes = EpisodeRunner(host, children=self.children, default_version=settings.default_version)
+        self.recovery = Recovery(host, children=self.children, episodes=self.episodes, entities=self.entities)
         # What each scheduling event starts (also on recovery).
         self._starters: dict[int, Callable[[Instance, Event], None]] = {
             EventType.TIMER_CREATED: self._start_timer,

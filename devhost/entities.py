@@ -12,19 +12,15 @@ import json
 import logging
 import uuid
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
 from devhost import history as h
-from devhost.clock import Clock
 from devhost.history import Event, compact_json
+from devhost.host_services import HostServices
 from devhost.instance import Instance
-from devhost.loader import FunctionIndex
-from devhost.store import BlobStore
-from devhost.worker.pool import WorkerPool
 from durable_wire import EventType
 
 log = logging.getLogger("devhost.entities")
@@ -69,31 +65,12 @@ class EntityRecord:
     log_created: bool = False
 
 
-# deliver_reply(instance id, execution id, EventRaised): the engine's non-durable delivery.
-DeliverReply = Callable[[str, str | None, Event], Awaitable[object]]
-
-
 class EntityHost:
-    """Runs entity operations; the engine hands it the collaborators it needs."""
+    """Runs entity operations with the host's shared collaborators (it never imports the engine)."""
 
-    def __init__(
-        self,
-        store: BlobStore,
-        clock: Clock,
-        index: FunctionIndex,
-        invoker: WorkerPool,
-        *,
-        max_batch_size: int,
-        spawn: Callable[[Awaitable[Any]], None],
-        deliver_reply: DeliverReply,
-    ) -> None:
-        self._store = store
-        self._clock = clock
-        self._index = index
-        self._invoker = invoker
+    def __init__(self, host: HostServices, *, max_batch_size: int) -> None:
+        self._host = host
         self._max_batch_size = max_batch_size
-        self._spawn = spawn
-        self._deliver_reply = deliver_reply
         self.entities: dict[str, EntityRecord] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -109,7 +86,7 @@ class EntityHost:
         parsed = parse_entity_id(scheduler_id)
         if parsed is None:
             return None
-        records = await self._store.read_log(self._store.entity_log_name(scheduler_id))
+        records = await self._host.store.read_log(self._host.store.entity_log_name(scheduler_id))
         if records is None:
             return None
         entity = EntityRecord(scheduler_id, parsed[0], parsed[1], log_created=True)
@@ -136,7 +113,7 @@ class EntityHost:
 
     async def recover(self) -> None:
         """Load every entity with a log and run operations accepted before a crash."""
-        for name in await self._store.list_names("entities/"):
+        for name in await self._host.store.list_names("entities/"):
             entity = await self.get(unquote(name[len("entities/") :]))
             if entity is not None and entity.queue:
                 self._schedule(entity)
@@ -164,7 +141,7 @@ class EntityHost:
             "signal": True,
             "input": input_text,
             "id": str(uuid.uuid4()),
-            "Timestamp": h.format_history_time(self._clock.now()),
+            "Timestamp": h.format_history_time(self._host.clock.now()),
         }
         await self.enqueue(entity_scheduler_id(name, key), request)
 
@@ -186,12 +163,12 @@ class EntityHost:
             message_id = entity.next_message_id
             entity.next_message_id += 1
             record = {"t": "op", "id": message_id, "request": request}
-            log_name = self._store.entity_log_name(scheduler_id)
+            log_name = self._host.store.entity_log_name(scheduler_id)
             if not entity.log_created:
-                await self._store.create_log(log_name, [record])
+                await self._host.store.create_log(log_name, [record])
                 entity.log_created = True
             else:
-                await self._store.append(log_name, [record])
+                await self._host.store.append(log_name, [record])
             entity.queue.append((message_id, request))
         self._schedule(entity)
 
@@ -201,7 +178,7 @@ class EntityHost:
         if entity.busy or not entity.queue:
             return
         entity.busy = True
-        self._spawn(self._process(entity))
+        self._host.spawn(self._process(entity))
 
     async def _process(self, entity: EntityRecord) -> None:
         try:
@@ -212,7 +189,7 @@ class EntityHost:
             entity.busy = False
 
     async def _run_batch(self, entity: EntityRecord, batch: list[tuple[int, dict[str, Any]]]) -> None:
-        function = self._index.entity(entity.name)
+        function = self._host.index.entity(entity.name)
         replies: dict[str, str | None] = {}
         if function is None or function.disabled:
             problem = "is disabled" if function is not None else "doesn't exist or is not an entity function"
@@ -236,7 +213,7 @@ class EntityHost:
                 }
             )
             try:
-                response = await self._invoker.entity(function, payload)
+                response = await self._host.invoker.entity(function, payload)
             except Exception as error:
                 log.exception("entity %s failed", entity.scheduler_id)
                 response = {
@@ -253,7 +230,7 @@ class EntityHost:
                 if result.get("isError"):
                     reply["exceptionType"] = "Error"
                 replies[str(request.get("id"))] = None if request.get("signal") else compact_json(reply)
-        entity.last_operation = self._clock.now()
+        entity.last_operation = self._host.clock.now()
         record = {
             "t": "batch",
             "consumed": [m[0] for m in batch],
@@ -262,7 +239,7 @@ class EntityHost:
             "time": entity.last_operation.isoformat(),
             "replies": replies,
         }
-        await self._store.append(self._store.entity_log_name(entity.scheduler_id), [record])
+        await self._host.store.append(self._host.store.entity_log_name(entity.scheduler_id), [record])
         consumed = {m[0] for m in batch}
         entity.queue = [m for m in entity.queue if m[0] not in consumed]
         for request_id, stored_reply in replies.items():
@@ -273,11 +250,11 @@ class EntityHost:
     async def _reply(self, request: dict[str, Any], reply: str | None) -> None:
         if reply is None or request.get("signal") or not request.get("parent"):
             return
-        event = h.event_raised(self._clock.now(), str(request["id"]), reply)
-        await self._deliver_reply(str(request["parent"]), request.get("parentExecution"), event)
+        event = h.event_raised(self._host.clock.now(), str(request["id"]), reply)
+        await self._host.deliver_result(str(request["parent"]), request.get("parentExecution"), event)
 
     async def purge(self, entity: EntityRecord) -> None:
-        await self._store.delete_blob(self._store.entity_log_name(entity.scheduler_id))
+        await self._host.store.delete_blob(self._host.store.entity_log_name(entity.scheduler_id))
         self.entities.pop(entity.scheduler_id, None)
 
 

@@ -9,20 +9,17 @@ Terminate, suspend and resume are handled here too, since they decide what an ep
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 from devhost import history as h
 from devhost.blob_names import Record
-from devhost.clock import Clock
 from devhost.decisions import EpisodeContext, scheduling_event
 from devhost.history import Event, compact_json
+from devhost.host_services import HostServices
 from devhost.instance import Instance, Message, mark_played
-from devhost.loader import FunctionIndex
-from devhost.records import InstanceRecords
 from devhost.shim import ActionReplay, NonDeterminismError, UnsupportedActionError
-from devhost.worker.pool import WorkerPool
+from devhost.sub_orchestrations import SubOrchestrations
 from durable_wire import EventType, RuntimeStatus
 
 CUSTOM_STATUS_LIMIT_KB = 16
@@ -37,10 +34,6 @@ _CONTINUE_AS_NEW = 4  # actionType (spec §4.4)
 # Children and entity messages wait for the write: their identities must be the recorded ones.
 _START_BEFORE_COMMIT = {EventType.TASK_SCHEDULED, EventType.TIMER_CREATED}
 _CONTROLS = {EventType.EXECUTION_SUSPENDED, EventType.EXECUTION_RESUMED}
-
-StartWork = Callable[[Instance, Event], None]
-InstanceStep = Callable[[Instance], Awaitable[None]]
-ContinueAsNew = Callable[[Instance, dict[str, Any]], Awaitable[None]]
 
 
 def trigger_payload(instance: Instance, new_events: list[Event]) -> str:
@@ -72,28 +65,10 @@ def trigger_payload(instance: Instance, new_events: list[Event]) -> str:
 class EpisodeRunner:
     """Runs one instance's episodes, one at a time, for as long as its inbox has deliverable work."""
 
-    def __init__(
-        self,
-        records: InstanceRecords,
-        index: FunctionIndex,
-        invoker: WorkerPool,
-        clock: Clock,
-        *,
-        default_version: str,
-        spawn: Callable[[Awaitable[Any]], None],
-        start_work: StartWork,
-        notify_parent: InstanceStep,
-        continue_as_new: ContinueAsNew,
-    ) -> None:
-        self._records = records
-        self._index = index
-        self._invoker = invoker
-        self._clock = clock
+    def __init__(self, host: HostServices, *, children: SubOrchestrations, default_version: str) -> None:
+        self._host = host
+        self._children = children
         self._default_version = default_version
-        self._spawn = spawn
-        self._start_work = start_work
-        self._notify_parent = notify_parent
-        self._continue_as_new = continue_as_new
         # Opt-in wire trace (devhost --trace-payloads): every trigger payload and SDK answer per instance.
         self.trace: dict[str, list[dict[str, Any]]] | None = None
 
@@ -102,22 +77,22 @@ class EpisodeRunner:
         if instance.busy or not instance.inbox:
             return
         instance.busy = True
-        self._spawn(self._loop(instance))
+        self._host.spawn(self._loop(instance))
 
     async def _loop(self, instance: Instance) -> None:
         try:
-            while instance.inbox and self._records.instances.get(instance.instance_id) is instance:
+            while instance.inbox and self._host.records.instances.get(instance.instance_id) is instance:
                 progressed = await self._run_episode(instance)
                 if not progressed:
                     break
         finally:
             instance.busy = False
             if instance.is_terminal:
-                self._records.evict_finished()
+                self._host.records.evict_finished()
 
     async def _run_episode(self, instance: Instance) -> bool:
         """Process the inbox once; returns False when everything left must wait (suspension)."""
-        await self._records.load_history(instance)
+        await self._host.records.load_history(instance)
         pending = list(instance.inbox)
         terminate = next((m for m in pending if m[1]["EventType"] == EventType.EXECUTION_TERMINATED), None)
         if terminate is not None:
@@ -158,7 +133,7 @@ class EpisodeRunner:
         return True
 
     def _episode_start_time(self, instance: Instance) -> datetime:
-        now = self._clock.now()
+        now = self._host.clock.now()
         if instance.history:
             last = h.parse_time(instance.history[-1]["Timestamp"])
             if last > now:
@@ -181,13 +156,13 @@ class EpisodeRunner:
         ]
         instance.output_text = reason
         await self._commit(instance, pending, events, RuntimeStatus.TERMINATED)
-        await self._notify_parent(instance)
+        await self._children.notify_parent(instance)
 
     async def _orchestrate(
         self, instance: Instance, consumed: list[Message], new_messages: list[Event]
     ) -> None:
         """One episode: replay through the SDK, append the outcome, then start the new work."""
-        function = self._index.orchestrator(instance.name)
+        function = self._host.index.orchestrator(instance.name)
         now = self._episode_start_time(instance)
         new_events: list[Event] = [h.orchestrator_started(now), *new_messages]
         if function is None or function.disabled:
@@ -195,7 +170,7 @@ class EpisodeRunner:
             await self._fail(instance, consumed, new_events, f"The orchestrator function is {problem}.")
             return
         payload = trigger_payload(instance, new_events)
-        outcome = await self._invoker.orchestrator(function, payload)
+        outcome = await self._host.invoker.orchestrator(function, payload)
         if self.trace is not None:
             self.trace.setdefault(instance.instance_id, []).append(
                 {"payload": json.loads(payload), "response": outcome.state, "error": outcome.error}
@@ -242,7 +217,7 @@ class EpisodeRunner:
             if continue_as_new is not None:
                 await self._commit(instance, consumed, new_events, RuntimeStatus.RUNNING)
                 self._dispatch(instance, scheduled)
-                await self._continue_as_new(instance, continue_as_new)
+                await self._children.continue_as_new(instance, continue_as_new)
                 return
             output = state.get("output")
             result_text = compact_json(output) if output is not None else None
@@ -254,11 +229,11 @@ class EpisodeRunner:
         await self._commit(instance, consumed, new_events, status)
         self._dispatch(instance, [e for e in scheduled if e["EventType"] not in _START_BEFORE_COMMIT])
         if status == RuntimeStatus.COMPLETED:
-            await self._notify_parent(instance)
+            await self._children.notify_parent(instance)
 
     def _dispatch(self, instance: Instance, scheduled: list[Event]) -> None:
         for event in scheduled:
-            self._start_work(instance, event)
+            self._host.start_work(instance, event)
 
     async def _fail(
         self, instance: Instance, consumed: list[Message], new_events: list[Event], error: str
@@ -270,7 +245,7 @@ class EpisodeRunner:
         instance.output_text = message
         instance.failure_details = f"Message: {error}, StackTrace: "
         await self._commit(instance, consumed, new_events, RuntimeStatus.FAILED)
-        await self._notify_parent(instance)
+        await self._children.notify_parent(instance)
 
     async def _commit(
         self, instance: Instance, consumed: list[Message], new_events: list[Event], status: str
@@ -289,8 +264,8 @@ class EpisodeRunner:
             record["customStatus"] = custom_status
         if status == RuntimeStatus.FAILED and instance.failure_details:
             record["failureDetails"] = instance.failure_details
-        await self._records.ensure_log(instance)
-        await self._records.store.append(instance.log_name, [record])
+        await self._host.records.ensure_log(instance)
+        await self._host.store.append(instance.log_name, [record])
         # Status and history change together (no await between): a reader sees both or neither.
         instance.custom_status_text = custom_status
         instance.logged_custom_status = custom_status
@@ -301,8 +276,8 @@ class EpisodeRunner:
         instance.history_json.extend(compact_json(event) for event in new_events)
         mark_played(instance)
         instance.status = status
-        instance.last_updated = max(h.parse_time(new_events[-1]["Timestamp"]), self._clock.now())
-        await self._records.save_document(instance)
+        instance.last_updated = max(h.parse_time(new_events[-1]["Timestamp"]), self._host.clock.now())
+        await self._host.records.save_document(instance)
         if instance.is_terminal:
             instance.inbox.clear()
-            self._records.release(instance)
+            self._host.records.release(instance)

@@ -7,12 +7,12 @@ unscheduled and wakes the instance, whose next episode schedules them again.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from devhost import history as h
 from devhost.blob_names import Record
-from devhost.clock import Clock
-from devhost.history import Event, compact_json
+from devhost.entities import EntityHost
+from devhost.episodes import EpisodeRunner
+from devhost.history import compact_json
+from devhost.host_services import HostServices
 from devhost.instance import (
     Instance,
     apply_rewind,
@@ -23,12 +23,8 @@ from devhost.instance import (
     plan_rewind,
     status_from_history,
 )
-from devhost.records import InstanceRecords
-from devhost.store import BlobStore
+from devhost.sub_orchestrations import SubOrchestrations
 from durable_wire import EventType, RuntimeStatus
-
-BeginExecution = Callable[[Instance, str, str | None, Event], Awaitable[None]]
-InstanceStep = Callable[[Instance], Awaitable[None]]
 
 
 class Recovery:
@@ -36,33 +32,25 @@ class Recovery:
 
     def __init__(
         self,
-        records: InstanceRecords,
-        store: BlobStore,
-        clock: Clock,
+        host: HostServices,
         *,
-        begin_execution: BeginExecution,
-        notify_parent: InstanceStep,
-        schedule_episode: Callable[[Instance], None],
-        start_work: Callable[[Instance, Event], None],
-        resend_entity_request: Callable[[Instance, Event], None],
+        children: SubOrchestrations,
+        episodes: EpisodeRunner,
+        entities: EntityHost,
     ) -> None:
-        self._records = records
-        self._store = store
-        self._clock = clock
-        self._begin_execution = begin_execution
-        self._notify_parent = notify_parent
-        self._schedule_episode = schedule_episode
-        self._start_work = start_work
-        self._resend_entity_request = resend_entity_request
+        self._host = host
+        self._children = children
+        self._episodes = episodes
+        self._entities = entities
 
     async def recover_instance(self, instance_id: str) -> None:
         """Rebuild an instance from its document and its execution's log."""
-        document = await self._store.read_instance(instance_id)
+        document = await self._host.store.read_instance(instance_id)
         if document is None:
             return
         instance = Instance.from_document(document)
         while True:
-            stored = await self._store.read_log(instance.log_name)
+            stored = await self._host.store.read_log(instance.log_name)
             instance.log_created = stored is not None
             records = stored or []
             folded = fold_log(records)
@@ -79,8 +67,8 @@ class Recovery:
                 continue
             instance.history, instance.inbox = history, inbox
             started = folded.continued["event"]
-            await self._begin_execution(instance, next_execution, started.get("Input"), started)
-            self._records.instances[instance_id] = instance
+            await self._children.begin_execution(instance, next_execution, started.get("Input"), started)
+            self._host.records.instances[instance_id] = instance
             return
         instance.keep_history(history)
         instance.inbox = inbox
@@ -96,10 +84,10 @@ class Recovery:
         if completed is not None:
             instance.output_text = completed.get("Result")
             instance.inbox = []
-        await self._records.save_document(instance, force=True)
-        self._records.instances[instance_id] = instance
+        await self._host.records.save_document(instance, force=True)
+        self._host.records.instances[instance_id] = instance
         if instance.is_terminal:
-            await self._notify_parent(instance)
+            await self._children.notify_parent(instance)
 
     def resume_outstanding_work(self, instance: Instance) -> None:
         """Restart scheduled work with no completion in history or inbox (at-least-once)."""
@@ -107,32 +95,32 @@ class Recovery:
             return
         for event in outstanding_work(instance.history, instance.inbox):
             if event["EventType"] == EventType.EVENT_SENT:
-                self._resend_entity_request(instance, event)
+                self._host.spawn(self._entities.resend_if_unanswered(instance, event))
             else:
-                self._start_work(instance, event)
+                self._host.start_work(instance, event)
 
     async def rewind(self, instance: Instance, reason: str | None) -> None:
         """Legacy rewind (spec §8.6): failed tasks replay as unscheduled and run again."""
-        instance.keep_history(await self._records.load_history(instance))
+        instance.keep_history(await self._host.records.load_history(instance))
         plan = plan_rewind(instance.history)
         for child_id in plan.children:
-            child = await self._records.get(child_id)
+            child = await self._host.records.get(child_id)
             if child is not None and child.status == RuntimeStatus.FAILED:
                 await self.rewind(child, reason)
-        now = self._clock.now()
+        now = self._host.clock.now()
         record: Record = {"t": "rewind", "positions": plan.positions, "reason": reason}
-        await self._store.append(instance.log_name, [record])
+        await self._host.store.append(instance.log_name, [record])
         apply_rewind(instance.history, record)
         instance.history_json = [compact_json(e) for e in instance.history]
         instance.status = RuntimeStatus.RUNNING
         instance.output_text = None
         instance.failure_details = None
         instance.last_updated = now
-        await self._records.save_document(instance, force=True)
+        await self._host.records.save_document(instance, force=True)
         # A new episode re-dispatches the rewound tasks; rewound children report back when done.
         message_id = instance.next_message_id
         instance.next_message_id += 1
         wake = h.generic_event(now, reason)
-        await self._store.append(instance.log_name, [message_record(message_id, wake)])
+        await self._host.store.append(instance.log_name, [message_record(message_id, wake)])
         instance.inbox.append((message_id, wake))
-        self._schedule_episode(instance)
+        self._episodes.schedule(instance)

@@ -12,21 +12,10 @@ from collections.abc import Awaitable
 from typing import Any, Protocol
 
 from devhost import history as h
-from devhost.clock import Clock
 from devhost.history import Event, compact_json
+from devhost.host_services import HostServices
 from devhost.instance import Instance, InstanceExistsError
-from devhost.loader import FunctionIndex
-from devhost.records import InstanceRecords
-from devhost.store import BlobStore
 from durable_wire import RuntimeStatus
-
-
-class Deliver(Protocol):
-    """The engine's delivery of a message to an instance (see Engine.deliver)."""
-
-    def __call__(
-        self, instance_id: str, execution_id: str | None, event: Event, *, durable: bool = True
-    ) -> Awaitable[bool]: ...
 
 
 class StartOrchestration(Protocol):
@@ -47,22 +36,9 @@ class StartOrchestration(Protocol):
 class SubOrchestrations:
     """Starts children, tells parents their children's outcome, and continues instances as new."""
 
-    def __init__(
-        self,
-        records: InstanceRecords,
-        store: BlobStore,
-        index: FunctionIndex,
-        clock: Clock,
-        *,
-        start_orchestration: StartOrchestration,
-        deliver: Deliver,
-    ) -> None:
-        self._records = records
-        self._store = store
-        self._index = index
-        self._clock = clock
+    def __init__(self, host: HostServices, *, start_orchestration: StartOrchestration) -> None:
+        self._host = host
         self._start_orchestration = start_orchestration
-        self._deliver = deliver
 
     async def start_child(self, parent: Instance, event: Event) -> None:
         """Create the child a SubOrchestrationInstanceCreated asks for (once, also after a restart)."""
@@ -76,15 +52,14 @@ class SubOrchestrations:
             "TaskScheduleId": event_id,
         }
         problem = None
-        if self._index.orchestrator(name) is None:
+        if self._host.index.orchestrator(name) is None:
             problem = f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator function."
         elif child_id == parent.instance_id or child_id.startswith("@"):
             problem = f"The instance id '{child_id}' cannot be used for a sub-orchestration."
         if problem is not None:
-            failure = h.sub_orchestration_failed(self._clock.now(), event_id, problem, f"Message: {problem}")
-            await self._deliver(parent.instance_id, parent.execution_id, failure, durable=False)
+            await self._refuse_child(parent, event_id, problem)
             return
-        existing = await self._records.get(child_id)
+        existing = await self._host.records.get(child_id)
         if existing is not None and existing.parent == parent_info:
             if existing.is_terminal:
                 await self.notify_parent(existing)
@@ -99,8 +74,12 @@ class SubOrchestrations:
                 allow_running_override=False,
             )
         except InstanceExistsError as error:
-            failure = h.sub_orchestration_failed(self._clock.now(), event_id, str(error), f"Message: {error}")
-            await self._deliver(parent.instance_id, parent.execution_id, failure, durable=False)
+            await self._refuse_child(parent, event_id, str(error))
+
+    async def _refuse_child(self, parent: Instance, event_id: int, reason: str) -> None:
+        """Answer the parent with the child's failure when the child cannot be started."""
+        failure = h.sub_orchestration_failed(self._host.clock.now(), event_id, reason, f"Message: {reason}")
+        await self._host.deliver_result(parent.instance_id, parent.execution_id, failure)
 
     async def notify_parent(self, child: Instance) -> None:
         """A finished child's outcome, delivered to its parent (nothing for a top-level instance)."""
@@ -108,18 +87,18 @@ class SubOrchestrations:
             return
         parent_ref = child.parent["OrchestrationInstance"]
         task_id = int(child.parent["TaskScheduleId"])
-        now = self._clock.now()
+        now = self._host.clock.now()
         if child.status == RuntimeStatus.COMPLETED:
             event = h.sub_orchestration_completed(now, task_id, child.output_text)
         else:
             reason = child.output_text or f"Sub-orchestration '{child.instance_id}' {child.status.lower()}"
             event = h.sub_orchestration_failed(now, task_id, reason, child.failure_details)
-        await self._deliver(parent_ref["InstanceId"], parent_ref["ExecutionId"], event, durable=False)
+        await self._host.deliver_result(parent_ref["InstanceId"], parent_ref["ExecutionId"], event)
 
     # -- continue-as-new --------------------------------------------------------------------
 
     async def continue_as_new(self, instance: Instance, action: dict[str, Any]) -> None:
-        now = self._clock.now()
+        now = self._host.clock.now()
         input_action_text = action.get("input")
         new_input = compact_json(input_action_text) if input_action_text is not None else None
         execution_id = uuid.uuid4().hex
@@ -134,7 +113,7 @@ class SubOrchestrations:
             parent=instance.parent,
             generation=generation,
         )
-        await self._store.append(
+        await self._host.store.append(
             instance.log_name, [{"t": "continued", "executionId": execution_id, "event": started}]
         )
         await self.begin_execution(instance, execution_id, new_input, started)
@@ -156,5 +135,5 @@ class SubOrchestrations:
         instance.inbox.append((0, started))
         instance.next_message_id = 1
         instance.status = RuntimeStatus.RUNNING
-        instance.last_updated = self._clock.now()
-        await self._records.save_document(instance, force=True)
+        instance.last_updated = self._host.clock.now()
+        await self._host.records.save_document(instance, force=True)
