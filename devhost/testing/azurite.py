@@ -36,6 +36,21 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def stop_process_group(
+    process: subprocess.Popen[bytes] | None, first_signal: signal.Signals, *, grace_seconds: float
+) -> None:
+    """Send `first_signal` to the process group of a `process` started in its own session (if it still
+    runs), and kill -9 the group if it has not ended within `grace_seconds`."""
+    if process is None or process.poll() is not None:
+        return
+    os.killpg(process.pid, first_signal)
+    try:
+        process.wait(grace_seconds)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
+
+
 def wait_for_port(port: int, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
     """Wait until something accepts connections on 127.0.0.1:`port` (fail early if `process` exits)."""
     deadline = time.monotonic() + timeout
@@ -141,13 +156,7 @@ class Azurite:
 
     def stop(self) -> None:
         """Stop the Azurite this object started (everything it stored is gone)."""
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(10)
+        stop_process_group(self.process, signal.SIGTERM, grace_seconds=10)
 
     def __enter__(self) -> Azurite:
         return self

@@ -21,7 +21,7 @@ from types import TracebackType
 from typing import Any
 
 import devhost
-from devhost.testing.azurite import Azurite, free_port
+from devhost.testing.azurite import Azurite, free_port, stop_process_group
 from devhost.testing.client import HostClient
 
 _PACKAGE_PARENT = str(Path(devhost.__file__).resolve().parent.parent)
@@ -177,12 +177,7 @@ class DevHost(HostClient):
 
     def _interrupt(self) -> None:
         """SIGINT the running host (as Ctrl-C) and wait for it; kill -9 if it has not ended in 15 s."""
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGINT)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        stop_process_group(self.process, signal.SIGINT, grace_seconds=15)
 
     def _stop_own_azurite(self) -> None:
         if self._own_azurite and self.azurite is not None:
