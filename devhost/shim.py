@@ -15,13 +15,12 @@ one action schedules, and `SCHEDULING_EVENT_OF_KIND` the history event that reco
 
 from __future__ import annotations
 
-import json
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from devhost.history import Event, format_history_time, parse_time
+from devhost.history import Event, format_history_time, parse_json_or_string, parse_time
 from durable_wire import EventType
 
 # actionType numbers (spec §4.4)
@@ -410,11 +409,6 @@ def _check_determinism(event_id: int, kind: str, node: _Node, existing: Event) -
 
 
 def _request_id(input_text: Any) -> str | None:
-    if not isinstance(input_text, str):
-        return None
-    try:
-        message = json.loads(input_text)
-    except ValueError:
-        return None
+    message = parse_json_or_string(input_text) if isinstance(input_text, str) else None
     request_id = message.get("id") if isinstance(message, dict) else None
     return str(request_id) if request_id else None
