@@ -16,7 +16,7 @@ import re
 import sys
 import types
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,11 @@ class AppLoadError(Exception):
 
 def _runs_in_worker(*_: Any, **__: Any) -> Any:
     raise RuntimeError("user code runs in the worker process; the host only holds its metadata")
+
+
+def _camel_case(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(word.capitalize() for word in rest)
 
 
 @dataclass
@@ -63,18 +68,12 @@ class FunctionInfo:
         )
 
     def metadata(self) -> dict[str, Any]:
-        """What the host needs to know about the function (JSON-safe; no callable)."""
+        """What the host needs to know about the function (JSON-safe): every field but the callable,
+        under its camelCase name (`durable_name` is sent as `durableName`)."""
         return {
-            "functionName": self.function_name,
-            "durableName": self.durable_name,
-            "triggerType": self.trigger_type,
-            "bindingName": self.binding_name,
-            "trigger": self.trigger,
-            "bindings": self.bindings,
-            "isAsync": self.is_async,
-            "acceptsContext": self.accepts_context,
-            "httpOutputName": self.http_output_name,
-            "disabled": self.disabled,
+            _camel_case(item.name): getattr(self, item.name)
+            for item in fields(self)
+            if item.name != "user_function"
         }
 
     @classmethod
