@@ -166,14 +166,7 @@ def task_completed(moment: datetime, scheduled_id: int, result: str | None) -> E
 
 
 def task_failed(moment: datetime, scheduled_id: int, reason: str, details: str | None) -> Event:
-    return _event(
-        EventType.TASK_FAILED,
-        moment,
-        TaskScheduledId=scheduled_id,
-        Reason=reason,
-        Details=details,
-        FailureDetails=None,
-    )
+    return _failure(EventType.TASK_FAILED, moment, scheduled_id, reason, details)
 
 
 def sub_orchestration_created(  # noqa: PLR0917 - mirrors the event's fields
@@ -197,8 +190,15 @@ def sub_orchestration_completed(moment: datetime, scheduled_id: int, result: str
 
 
 def sub_orchestration_failed(moment: datetime, scheduled_id: int, reason: str, details: str | None) -> Event:
+    return _failure(EventType.SUB_ORCHESTRATION_INSTANCE_FAILED, moment, scheduled_id, reason, details)
+
+
+def _failure(
+    event_type: EventType, moment: datetime, scheduled_id: int, reason: str, details: str | None
+) -> Event:
+    """TaskFailed and SubOrchestrationInstanceFailed carry the same fields."""
     return _event(
-        EventType.SUB_ORCHESTRATION_INSTANCE_FAILED,
+        event_type,
         moment,
         TaskScheduledId=scheduled_id,
         Reason=reason,
