@@ -7,6 +7,8 @@ unscheduled and wakes the instance, whose next episode schedules them again.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from devhost import history as h
 from devhost.blob_names import Record
 from devhost.entities import EntityHost
@@ -27,30 +29,23 @@ from devhost.sub_orchestrations import SubOrchestrations
 from durable_wire import EventType, RuntimeStatus
 
 
+@dataclass(frozen=True)
 class Recovery:
     """Brings instances back from storage, and rewinds failed ones."""
 
-    def __init__(
-        self,
-        host: HostServices,
-        *,
-        children: SubOrchestrations,
-        episodes: EpisodeRunner,
-        entities: EntityHost,
-    ) -> None:
-        self._host = host
-        self._children = children
-        self._episodes = episodes
-        self._entities = entities
+    host: HostServices
+    children: SubOrchestrations
+    episodes: EpisodeRunner
+    entities: EntityHost
 
     async def recover_instance(self, instance_id: str) -> None:
         """Rebuild an instance from its document and its execution's log."""
-        document = await self._host.store.read_instance(instance_id)
+        document = await self.host.store.read_instance(instance_id)
         if document is None:
             return
         instance = Instance.from_document(document)
         while True:
-            stored = await self._host.store.read_log(instance.log_name)
+            stored = await self.host.store.read_log(instance.log_name)
             instance.log_created = stored is not None
             records = stored or []
             folded = fold_log(records)
@@ -67,8 +62,8 @@ class Recovery:
                 continue
             instance.history, instance.inbox = history, inbox
             started = folded.continued["event"]
-            await self._children.begin_execution(instance, next_execution, started.get("Input"), started)
-            self._host.records.instances[instance_id] = instance
+            await self.children.begin_execution(instance, next_execution, started.get("Input"), started)
+            self.host.records.instances[instance_id] = instance
             return
         instance.keep_history(history)
         instance.inbox = inbox
@@ -84,10 +79,10 @@ class Recovery:
         if completed is not None:
             instance.output_text = completed.get("Result")
             instance.inbox = []
-        await self._host.records.save_document(instance, force=True)
-        self._host.records.instances[instance_id] = instance
+        await self.host.records.save_document(instance, force=True)
+        self.host.records.instances[instance_id] = instance
         if instance.is_terminal:
-            await self._children.notify_parent(instance)
+            await self.children.notify_parent(instance)
 
     def resume_outstanding_work(self, instance: Instance) -> None:
         """Restart scheduled work with no completion in history or inbox (at-least-once)."""
@@ -95,32 +90,32 @@ class Recovery:
             return
         for event in outstanding_work(instance.history, instance.inbox):
             if event["EventType"] == EventType.EVENT_SENT:
-                self._host.spawn(self._entities.resend_if_unanswered(instance, event))
+                self.host.spawn(self.entities.resend_if_unanswered(instance, event))
             else:
-                self._host.start_work(instance, event)
+                self.host.start_work(instance, event)
 
     async def rewind(self, instance: Instance, reason: str | None) -> None:
         """Legacy rewind (spec §8.6): failed tasks replay as unscheduled and run again."""
-        instance.keep_history(await self._host.records.load_history(instance))
+        instance.keep_history(await self.host.records.load_history(instance))
         plan = plan_rewind(instance.history)
         for child_id in plan.children:
-            child = await self._host.records.get(child_id)
+            child = await self.host.records.get(child_id)
             if child is not None and child.status == RuntimeStatus.FAILED:
                 await self.rewind(child, reason)
-        now = self._host.clock.now()
+        now = self.host.clock.now()
         record: Record = {"t": "rewind", "positions": plan.positions, "reason": reason}
-        await self._host.store.append(instance.log_name, [record])
+        await self.host.store.append(instance.log_name, [record])
         apply_rewind(instance.history, record)
         instance.history_json = [compact_json(e) for e in instance.history]
         instance.status = RuntimeStatus.RUNNING
         instance.output_text = None
         instance.failure_details = None
         instance.last_updated = now
-        await self._host.records.save_document(instance, force=True)
+        await self.host.records.save_document(instance, force=True)
         # A new episode re-dispatches the rewound tasks; rewound children report back when done.
         message_id = instance.next_message_id
         instance.next_message_id += 1
         wake = h.generic_event(now, reason)
-        await self._host.store.append(instance.log_name, [message_record(message_id, wake)])
+        await self.host.store.append(instance.log_name, [message_record(message_id, wake)])
         instance.inbox.append((message_id, wake))
-        self._episodes.schedule(instance)
+        self.episodes.schedule(instance)
