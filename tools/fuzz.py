@@ -46,6 +46,7 @@ from durable_wire import TERMINAL_STATUSES, UNSUCCESSFUL_STATUSES
 from identity import Role
 from ops.sign_in import LOCAL_READER, LOCAL_SHELTER_STAFF, LocalPrincipal, bearer, sign_in
 from personal_data.erasure_step import RETENTION_INSTANCE_ID
+from tools.cli_options import add_options, cli_flag, options_from
 from tools.clients import (
     AppClient,
     Cast,
@@ -88,14 +89,16 @@ FUZZ_STAFF_FILE = ARTIFACTS / "fuzz-shelter-staff.json"
 
 @dataclass
 class FuzzOptions:
-    """How long and how hard to fuzz."""
+    """How long and how hard to fuzz (the `cli_flag` fields are the flags of `python -m ops fuzz`)."""
 
-    max_examples: int = 25
-    seed: int = 20261130
-    phases: str = "examples,coverage,fuzzing,stateful"
-    workers: int = 1
+    max_examples: int = field(default=25, metadata=cli_flag("per operation"))
+    seed: int = field(default=20261130, metadata=cli_flag("Schemathesis seed"))
+    workers: int = field(default=1, metadata=cli_flag("concurrent Schemathesis workers"))
+    phases: str = field(
+        default="examples,coverage,fuzzing,stateful", metadata=cli_flag("Schemathesis phases")
+    )
     schemathesis_timeout: float = 600.0
-    output: Path = ARTIFACTS / "fuzz-report.json"
+    output: Path = field(default=ARTIFACTS / "fuzz-report.json", metadata=cli_flag("JSON report path"))
 
 
 @dataclass
@@ -801,23 +804,13 @@ def register(subparsers: Any) -> None:
         help="fuzz the HTTP API (Schemathesis + abuse cases) on a devhost on Azurite",
         description=__doc__.splitlines()[0],
     )
-    parser.add_argument("--max-examples", type=int, default=FuzzOptions.max_examples, help="per operation")
-    parser.add_argument("--seed", type=int, default=FuzzOptions.seed, help="Schemathesis seed")
-    parser.add_argument("--workers", type=int, default=1, help="concurrent Schemathesis workers")
-    parser.add_argument("--phases", default=FuzzOptions.phases, help="Schemathesis phases")
-    parser.add_argument("--output", type=Path, default=FuzzOptions.output, help="JSON report path")
+    add_options(parser, FuzzOptions)
     parser.set_defaults(handler=main)
 
 
 def main(args: argparse.Namespace) -> int:
     """Run the fuzzing; print the figures; exit 1 on any failure."""
-    options = FuzzOptions(
-        max_examples=args.max_examples,
-        seed=args.seed,
-        workers=args.workers,
-        phases=args.phases,
-        output=args.output,
-    )
+    options = options_from(FuzzOptions, args)
 
     def log(message: str) -> None:
         print(f"fuzz: {message}", file=sys.stderr, flush=True)

@@ -72,6 +72,7 @@ from devhost.testing import DurableHostError
 from durable_wire import EVENT_TYPE_NAMES, TERMINAL_STATUSES, EventType
 from integrations.selection import SYSTEMS
 from ops.durable_client import DurableClient, OpsError
+from tools.cli_options import add_options, cli_flag, options_from
 from tools.clients import (
     SANDBOX_SHELTERS,
     Cast,
@@ -124,24 +125,42 @@ AZURITE_SAVE_SECONDS = 6.0
 FAULT_KINDS = ("kill", "worker-crash", "outage", "azurite-kill")
 
 
+def _seed(text: str) -> int | None:
+    """`--seed N`, or None for `--seed random`."""
+    if text.strip().lower() == "random":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a whole number or 'random'") from None
+
+
 @dataclass
 class SoakOptions:
-    """Load, faults and seed of one soak."""
+    """Load, faults and seed of one soak (the `cli_flag` fields are the flags of `python -m ops soak`)."""
 
-    orders: int = 60
-    disputes: int = 120
-    relief: int = 40
-    kills: int = 20
-    worker_crashes: int = 5
-    outages: int = 2
-    outage_seconds: float = 15.0
-    azurite_kills: int = 2
-    seed: int = 7
+    orders: int = field(default=60, metadata=cli_flag("maintenance orders"))
+    disputes: int = field(default=120, metadata=cli_flag("fare disputes"))
+    relief: int = field(default=40, metadata=cli_flag("relief requests"))
+    kills: int = field(default=20, metadata=cli_flag("kill -9 of the devhost (chaos pass)"))
+    worker_crashes: int = field(default=5, metadata=cli_flag("kill -9 of the devhost while an activity runs"))
+    outages: int = field(default=2, metadata=cli_flag("storage cut off by the proxy, then restored"))
+    outage_seconds: float = field(
+        default=15.0, metadata=cli_flag("mean length of a storage outage (each lasts 0.5-1.5 times this)")
+    )
+    azurite_kills: int = field(default=2, metadata=cli_flag("kill -9 of Azurite, restarted on the same data"))
+    seed: int = field(
+        default=7,
+        metadata=cli_flag(
+            "seeds the mix, the sandbox fault schedule and the fault moments; 'random' draws one (printed)",
+            parse=_seed,
+        ),
+    )
     seed_drawn: bool = False  # `--seed random`
-    workers: int = 6
+    workers: int = field(default=6, metadata=cli_flag("concurrent clients"))
     deliver_twice_share: float = 1 / 3  # of the load, for the deliver-twice pass
     wait_seconds: float = WAIT_SECONDS  # how long one instance may take to reach a step
-    output: Path = ARTIFACTS / "soak-report.json"
+    output: Path = field(default=ARTIFACTS / "soak-report.json", metadata=cli_flag("JSON report path"))
 
 
 @dataclass
@@ -983,16 +1002,6 @@ def run_soak(options: SoakOptions, log: Log) -> Json:
     }
 
 
-def _seed(text: str) -> int | None:
-    """`--seed N`, or None for `--seed random`."""
-    if text.strip().lower() == "random":
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("must be a whole number or 'random'") from None
-
-
 def draw_seed() -> int:
     """A fresh seed (for `--seed random` and the small soak of the test suite)."""
     return random.SystemRandom().randint(1, 999_999)
@@ -1005,62 +1014,14 @@ def register(subparsers: Any) -> None:
         help="chaos soak: mixed load, sandbox faults, kill -9 of host and storage, outages, deliver-twice",
         description=__doc__.splitlines()[0],
     )
-    defaults = SoakOptions()
-    parser.add_argument("--orders", type=int, default=defaults.orders, help="maintenance orders")
-    parser.add_argument("--disputes", type=int, default=defaults.disputes, help="fare disputes")
-    parser.add_argument("--relief", type=int, default=defaults.relief, help="relief requests")
-    parser.add_argument(
-        "--kills", type=int, default=defaults.kills, help="kill -9 of the devhost (chaos pass)"
-    )
-    parser.add_argument(
-        "--worker-crashes",
-        type=int,
-        default=defaults.worker_crashes,
-        help="kill -9 of the devhost while an activity runs",
-    )
-    parser.add_argument(
-        "--outages", type=int, default=defaults.outages, help="storage cut off by the proxy, then restored"
-    )
-    parser.add_argument(
-        "--outage-seconds",
-        type=float,
-        default=defaults.outage_seconds,
-        help="mean length of a storage outage (each lasts 0.5-1.5 times this)",
-    )
-    parser.add_argument(
-        "--azurite-kills",
-        type=int,
-        default=defaults.azurite_kills,
-        help="kill -9 of Azurite, restarted on the same data",
-    )
-    parser.add_argument(
-        "--seed",
-        type=_seed,
-        default=defaults.seed,
-        help="seeds the mix, the sandbox fault schedule and the fault moments; 'random' draws one (printed)",
-    )
-    parser.add_argument("--workers", type=int, default=defaults.workers, help="concurrent clients")
-    parser.add_argument("--output", type=Path, default=defaults.output, help="JSON report path")
+    add_options(parser, SoakOptions)
     parser.set_defaults(handler=main)
 
 
 def main(args: argparse.Namespace) -> int:
     """Run the soak, print the figures, write the JSON; exit 1 when a check failed."""
     seed = args.seed if args.seed is not None else draw_seed()
-    options = SoakOptions(
-        orders=args.orders,
-        disputes=args.disputes,
-        relief=args.relief,
-        kills=args.kills,
-        worker_crashes=args.worker_crashes,
-        outages=args.outages,
-        outage_seconds=args.outage_seconds,
-        azurite_kills=args.azurite_kills,
-        seed=seed,
-        seed_drawn=args.seed is None,
-        workers=args.workers,
-        output=args.output,
-    )
+    options = options_from(SoakOptions, args, seed=seed, seed_drawn=args.seed is None)
 
     def log(message: str) -> None:
         print(f"soak: {message}", file=sys.stderr, flush=True)
