@@ -29,6 +29,7 @@ from devhost.shim import (
 )
 from devhost.worker.runner import OUT_OF_PROC_MARKER
 from durable_wire import EVENT_TYPE_NAMES, EventType, RuntimeStatus
+from tools.camel_case import camel_case_dict, from_camel_case_dict
 from tools.replay.history_file import HistoryRecord
 
 Severity = Literal["error", "warning"]
@@ -74,13 +75,7 @@ class Difference:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form for `--json`."""
-        return {
-            "severity": self.severity,
-            "eventId": self.event_id,
-            "eventType": self.event_type,
-            "name": self.name,
-            "message": self.message,
-        }
+        return camel_case_dict(self, "severity", "event_id", "event_type", "name", "message")
 
 
 @dataclass
@@ -100,31 +95,15 @@ class ReplayResult:
     def to_dict(self) -> dict[str, Any]:
         """JSON form for `--json`."""
         return {
-            "file": self.file,
-            "instanceId": self.instance_id,
-            "orchestrator": self.orchestrator,
-            "ok": self.ok,
+            **camel_case_dict(self, "file", "instance_id", "orchestrator", "ok"),
             "differences": [d.to_dict() for d in self.differences],
         }
 
     @classmethod
     def from_dict(cls, document: dict[str, Any]) -> ReplayResult:
         """Inverse of to_dict (results cross a process boundary)."""
-        return cls(
-            file=str(document["file"]),
-            instance_id=str(document["instanceId"]),
-            orchestrator=str(document["orchestrator"]),
-            differences=[
-                Difference(
-                    severity=d["severity"],
-                    message=d["message"],
-                    event_id=d.get("eventId"),
-                    event_type=d.get("eventType"),
-                    name=d.get("name"),
-                )
-                for d in document.get("differences") or []
-            ],
-        )
+        differences = [from_camel_case_dict(Difference, d) for d in document.get("differences") or []]
+        return from_camel_case_dict(cls, document, differences=differences)
 
 
 # -- value comparison -----------------------------------------------------------------------------
@@ -294,22 +273,19 @@ class _Comparison:
         self.allow_value_changes = allow_value_changes
         self.differences: list[Difference] = []
 
-    def add(
-        self,
-        severity: Severity,
-        message: str,
-        event: dict[str, Any] | None = None,
-        event_id: int | None = None,
-    ) -> None:
-        self.differences.append(
-            Difference(
-                severity=severity,
-                message=message,
-                event_id=event_id if event is None else int(event.get("EventId", -1)),
-                event_type=None if event is None else _event_label(event),
-                name=None if event is None else _recorded_name(event),
+    def add(self, severity: Severity, message: str, event: dict[str, Any] | None = None) -> None:
+        """Record a difference; about the recorded `event` (its EventId, type and name) when given."""
+        if event is None:
+            self.differences.append(Difference(severity, message))
+        else:
+            event_id = int(event.get("EventId", -1))
+            self.differences.append(
+                Difference(severity, message, event_id, _event_label(event), _recorded_name(event))
             )
-        )
+
+    def add_at(self, event_id: int, severity: Severity, message: str) -> None:
+        """Record a difference at an EventId the recorded run has no event for."""
+        self.differences.append(Difference(severity, message, event_id))
 
     def compare_scheduled(
         self,
@@ -475,11 +451,11 @@ def replay_record(
         if event is None:
             if code_error:
                 continue  # the failing episode's new actions are never scheduled (spec §4.5)
-            comparison.add(
+            comparison.add_at(
+                event_id,
                 "error",
                 f"the code now requests {KIND_WORDS[kind]} {_action_name(kind, action)!r} at EventId "
                 f"{event_id}, which the recorded run never scheduled",
-                event_id=event_id,
             )
             continue
         comparison.compare_scheduled(
