@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ops.command_line import add_command
 from ops.durable_client import (
     KEY_ON_COMMAND_LINE,
     DurableClient,
@@ -32,8 +33,8 @@ from ops.durable_client import (
     default_base_url,
     system_key,
 )
-from tools.replay.history_file import HistoryFileError, find_history_files, load, record_instance
-from tools.replay.replayer import Difference, ReplayResult
+from tools.replay.history_file import find_history_files, record_instance
+from tools.replay.replayer import ReplayResult, load_records
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_HISTORIES = REPO_ROOT / "tests" / "histories"
@@ -76,7 +77,7 @@ def run_worker(app_root: Path, files: Sequence[Path], *, allow_value_changes: bo
     if completed.returncode != 0:
         tail = completed.stderr.strip().splitlines()[-1:] or ["(no output)"]
         message = f"could not load the app at {app_root}: {tail[0]}"
-        return [ReplayResult(_display(f), "?", "?", [Difference("error", message)]) for f in files]
+        return [ReplayResult.unreadable(_display(f), message) for f in files]
     return [ReplayResult.from_dict(item) for item in json.loads(completed.stdout)]
 
 
@@ -89,13 +90,8 @@ def check(
 ) -> list[ReplayResult]:
     """Replay every history file through the current code of its app; one worker per app."""
     groups: dict[Path, list[Path]] = {}
-    results: list[ReplayResult] = []
-    for path in files:
-        try:
-            record = load(path)
-        except HistoryFileError as error:
-            results.append(ReplayResult(_display(path), "?", "?", [Difference("error", str(error))]))
-            continue
+    records, results = load_records(files, _display)
+    for path, record in records:
         if app_root is not None:
             root = app_root
         elif package_root is not None and record.app_root in (".", ""):
@@ -198,11 +194,8 @@ def run_record(args: argparse.Namespace) -> int:
 
 def register(subparsers: Any) -> None:
     """Add the `replay-check` and `replay-record` subcommands."""
-    check_parser: argparse.ArgumentParser = subparsers.add_parser(
-        "replay-check",
-        help="replay recorded histories through the current orchestrator code",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    check_parser = add_command(
+        subparsers, "replay-check", "replay recorded histories through the current orchestrator code", __doc__
     )
     check_parser.add_argument(
         "--histories",

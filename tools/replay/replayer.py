@@ -17,7 +17,9 @@ do not: instances already in flight keep what history recorded, so these change 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from devhost.loader import FunctionIndex
@@ -30,7 +32,7 @@ from devhost.shim import (
 from devhost.worker.runner import OUT_OF_PROC_MARKER
 from durable_wire import EVENT_TYPE_NAMES, EventType, RuntimeStatus
 from tools.camel_case import camel_case_dict, from_camel_case_dict
-from tools.replay.history_file import HistoryRecord
+from tools.replay.history_file import HistoryFileError, HistoryRecord, load
 
 Severity = Literal["error", "warning"]
 
@@ -100,10 +102,30 @@ class ReplayResult:
         }
 
     @classmethod
+    def unreadable(cls, file: str, message: str) -> ReplayResult:
+        """A file that could not be read or replayed: one error, no instance."""
+        return cls(file, "?", "?", [Difference("error", message)])
+
+    @classmethod
     def from_dict(cls, document: dict[str, Any]) -> ReplayResult:
         """Inverse of to_dict (results cross a process boundary)."""
         differences = [from_camel_case_dict(Difference, d) for d in document.get("differences") or []]
         return from_camel_case_dict(cls, document, differences=differences)
+
+
+def load_records(
+    files: Sequence[Path], display: Callable[[Path], str] = str
+) -> tuple[list[tuple[Path, HistoryRecord]], list[ReplayResult]]:
+    """Read the history files: each readable file with its record, and an error result (named by
+    `display`) for each file that cannot be read."""
+    records: list[tuple[Path, HistoryRecord]] = []
+    unreadable: list[ReplayResult] = []
+    for path in files:
+        try:
+            records.append((path, load(path)))
+        except HistoryFileError as error:
+            unreadable.append(ReplayResult.unreadable(display(path), str(error)))
+    return records, unreadable
 
 
 # -- value comparison -----------------------------------------------------------------------------

@@ -15,21 +15,15 @@ from pathlib import Path
 
 from devhost.config import apply_local_settings, load_local_settings
 from devhost.loader import load_app
-from tools.replay.history_file import HistoryFileError, load
-from tools.replay.replayer import Difference, ReplayResult, replay_record
+from tools.replay.replayer import ReplayResult, load_records, replay_record
 
 
 def replay_files(app_root: Path, files: Sequence[Path], *, allow_value_changes: bool) -> list[ReplayResult]:
     """Load the app once and replay every file through it."""
     apply_local_settings(load_local_settings(app_root))
     index = load_app(app_root)
-    results: list[ReplayResult] = []
-    for path in files:
-        try:
-            record = load(path)
-        except HistoryFileError as error:
-            results.append(ReplayResult(str(path), "?", "?", [Difference("error", str(error))]))
-            continue
+    records, results = load_records(files)
+    for path, record in records:
         differences = replay_record(record, index, allow_value_changes=allow_value_changes)
         results.append(ReplayResult(str(path), record.instance_id, record.orchestrator, differences))
     return results
