@@ -34,20 +34,13 @@ import requests
 
 from console.timeline import build_timeline, render_timeline
 from ops.sign_in import LOCAL_OPERATOR, LOCAL_SUBMITTER, bearer, sign_in
-from tools.clients import (
-    SANDBOX_SHELTERS,
-    AppClient,
-    FareDisputeClient,
-    MaintenanceOrderClient,
-    ReliefRequestClient,
-    maintenance_order_body,
-    relief_request_body,
-    supervised_fare_dispute_body,
-)
+from tools.clients import SANDBOX_SHELTERS, AppClient, start_awaiting_a_person
 from tools.harness import ARTIFACTS, REPO_ROOT, Azurite, make_host
 from tools.harness.instances import list_all_instances
+from workflow_catalogue import FARE_DISPUTE, MAINTENANCE_ORDER, RELIEF_ROUTING
 
 BUDGET_SECONDS = 1.0
+WORKFLOW_OF_KIND = {"maintenance": MAINTENANCE_ORDER, "fare": FARE_DISPUTE, "relief": RELIEF_ROUTING}
 
 
 def start_instances(app: AppClient, count: int) -> dict[str, list[str]]:
@@ -56,17 +49,11 @@ def start_instances(app: AppClient, count: int) -> dict[str, list[str]]:
     for index in range(count):
         kind = "maintenance" if index % 10 < 4 else "fare" if index % 10 < 7 else "relief"
         plan.append((kind, f"bench-{kind}-{index:04d}-{uuid.uuid4().hex[:4]}"))
-    orders, disputes, relief = MaintenanceOrderClient(app), FareDisputeClient(app), ReliefRequestClient(app)
 
     def start(item: tuple[str, str]) -> None:
         kind, business_id = item
-        if kind == "maintenance":
-            orders.start(maintenance_order_body(business_id))
-        elif kind == "fare":
-            disputes.file(supervised_fare_dispute_body(business_id))
-        else:
-            shelter = SANDBOX_SHELTERS[hash(business_id) % len(SANDBOX_SHELTERS)]
-            relief.start(relief_request_body(business_id, {shelter: {"blanket": 1}}))
+        shelter = SANDBOX_SHELTERS[hash(business_id) % len(SANDBOX_SHELTERS)]
+        start_awaiting_a_person(app, WORKFLOW_OF_KIND[kind], business_id, shelter)
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(start, plan))
@@ -146,16 +133,17 @@ def chain_timings(repeat: int, out: Path) -> int:
         host.stop()
         azurite.stop()
     report = {"host": "devhost on Azurite (real clock)", "budget_seconds": BUDGET_SECONDS, "chains": results}
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "console-timeline-timings.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(f"{'chain':14} {'events':>7} {'bars':>6} {'page median':>12} {'page max':>9} {'chart median':>13}")
-    for name, row in results.items():
-        print(
+    write_report(
+        out / "console-timeline-timings.json",
+        report,
+        f"{'chain':14} {'events':>7} {'bars':>6} {'page median':>12} {'page max':>9} {'chart median':>13}",
+        [
             f"{name:14} {row['history_events']:>7} {row['attempt_bars']:>6} "
             f"{row['page']['median_seconds'] * 1000:>10.0f}ms {row['page']['max_seconds'] * 1000:>7.0f}ms "
             f"{row['chart_median_seconds'] * 1000:>11.0f}ms"
-        )
-    print(f"written: {out / 'console-timeline-timings.json'}")
+            for name, row in results.items()
+        ],
+    )
     return 0
 
 
@@ -273,17 +261,27 @@ def main(argv: list[str] | None = None) -> int:
         "host": "devhost on Azurite (virtual clock)",
         "pages": results,
     }
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "console-timings.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(f"{'page':44} {'status':>6} {'KiB':>7} {'median':>8} {'max':>8}")
-    for name, row in results.items():
-        print(
+    write_report(
+        Path(args.out) / "console-timings.json",
+        report,
+        f"{'page':44} {'status':>6} {'KiB':>7} {'median':>8} {'max':>8}",
+        [
             f"{name:44} {row['status']:>6} {row['bytes'] / 1024:>7.1f} "
             f"{row['median_seconds'] * 1000:>6.0f}ms {row['max_seconds'] * 1000:>6.0f}ms"
-        )
-    print(f"written: {out / 'console-timings.json'}")
+            for name, row in results.items()
+        ],
+    )
     return 0
+
+
+def write_report(path: Path, report: dict[str, Any], header: str, rows: list[str]) -> None:
+    """Write the JSON report to `path`, then print its table (header, one line a row) and where it went."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(header)
+    for row in rows:
+        print(row)
+    print(f"written: {path}")
 
 
 if __name__ == "__main__":

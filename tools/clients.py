@@ -48,6 +48,7 @@ API (all synchronous, `requests`-based; every method raises a `WorkflowClientErr
     .instance_id(id) -> str                          the orchestration instance id (for `ops audit`)
     .outcome(body) -> str | None                     the business outcome of a terminal status body
     client_for(app, instance_id) -> WorkflowClient | None   the client of an instance's workflow
+    start_awaiting_a_person(app, workflow, id, shelter)      an instance that will wait for a person
 
   Raw answers, for tests of the API (any body, any status, nothing raised for a 4xx): each
   operation above also has a `*_response` form returning the `requests.Response` as it came:
@@ -102,6 +103,7 @@ __all__ = [
     "AppClient",
     "Cast",
     "FareDisputeClient",
+    "LocalPeople",
     "MaintenanceOrderClient",
     "ReliefRequestClient",
     "WorkflowApiError",
@@ -117,6 +119,7 @@ __all__ = [
     "maintenance_order_body",
     "relief_request_body",
     "shelter_confirmation_body",
+    "start_awaiting_a_person",
     "supervised_fare_dispute_body",
 ]
 
@@ -124,6 +127,24 @@ Json = dict[str, Any]
 StatusCallback = Callable[[Json], None]
 
 POLL_INTERVAL_SECONDS = 0.1
+
+
+@dataclass(frozen=True)
+class LocalPeople:
+    """Who plays each part on the devhost (the local principals of `ops.sign_in`)."""
+
+    submitter: LocalPrincipal = LOCAL_SUBMITTER
+    approver: LocalPrincipal = LOCAL_APPROVER
+    supervisor: LocalPrincipal = LOCAL_SUPERVISOR
+    reader: LocalPrincipal = LOCAL_READER
+    operator: LocalPrincipal = LOCAL_OPERATOR
+
+    def shelter_staff(self, shelter_id: str) -> LocalPrincipal:
+        """The staff member assigned to `shelter_id` (`SignInError` when nobody is)."""
+        principal = LOCAL_SHELTER_STAFF.get(shelter_id)
+        if principal is None:
+            raise SignInError(f"no local shelter staff is assigned to {shelter_id}")
+        return principal
 
 
 @dataclass
@@ -136,11 +157,13 @@ class Cast:
     reader: AppClient
     operator: AppClient
     shelter_staff: dict[str, AppClient]
+    people: LocalPeople = LocalPeople()  # whom each client acts as
 
     @classmethod
     def sign_in(cls, base_url: str, timeout: float = 30.0, shelters: tuple[str, ...] = ()) -> Cast:
         """Sign everyone in (`SignInError` when the host offers no emulated sign-in)."""
         cache: dict[str, AppClient] = {}
+        people = LocalPeople()
 
         def client(principal: LocalPrincipal) -> AppClient:
             if principal.user_id not in cache:
@@ -148,21 +171,21 @@ class Cast:
             return cache[principal.user_id]
 
         return cls(
-            submitter=client(LOCAL_SUBMITTER),
-            approver=client(LOCAL_APPROVER),
-            supervisor=client(LOCAL_SUPERVISOR),
-            reader=client(LOCAL_READER),
-            operator=client(LOCAL_OPERATOR),
-            shelter_staff={shelter: client(LOCAL_SHELTER_STAFF[shelter]) for shelter in shelters},
+            submitter=client(people.submitter),
+            approver=client(people.approver),
+            supervisor=client(people.supervisor),
+            reader=client(people.reader),
+            operator=client(people.operator),
+            shelter_staff={shelter: client(people.shelter_staff(shelter)) for shelter in shelters},
+            people=people,
         )
 
     def staff_of(self, shelter_id: str) -> AppClient:
         """The signed-in desk of `shelter_id` (signing in on first use)."""
         if shelter_id not in self.shelter_staff:
-            principal = LOCAL_SHELTER_STAFF.get(shelter_id)
-            if principal is None:
-                raise SignInError(f"no local shelter staff is assigned to {shelter_id}")
-            self.shelter_staff[shelter_id] = self.submitter.as_principal(principal)
+            self.shelter_staff[shelter_id] = self.submitter.as_principal(
+                self.people.shelter_staff(shelter_id)
+            )
         return self.shelter_staff[shelter_id]
 
 
@@ -633,3 +656,19 @@ def client_for(app: AppClient, instance_id: str) -> WorkflowClient | None:
     """The client of the workflow an instance belongs to (by its id prefix), if any."""
     workflow = workflow_of(instance_id)
     return CLIENTS_BY_WORKFLOW[workflow.name](app) if workflow else None
+
+
+def start_awaiting_a_person(
+    app: AppClient, workflow: Workflow, business_id: str, shelter: str = SANDBOX_SHELTERS[0]
+) -> None:
+    """Start an instance that goes on to wait for a person: a maintenance order (its approver), a
+    supervised fare dispute (a supervisor) or a relief request of one blanket for `shelter` (that
+    shelter's confirmation). For loads of waiting instances (the console benchmark)."""
+    if workflow.name == MAINTENANCE_ORDER.name:
+        MaintenanceOrderClient(app).start(maintenance_order_body(business_id))
+    elif workflow.name == FARE_DISPUTE.name:
+        FareDisputeClient(app).file(supervised_fare_dispute_body(business_id))
+    elif workflow.name == RELIEF_ROUTING.name:
+        ReliefRequestClient(app).start(relief_request_body(business_id, {shelter: {"blanket": 1}}))
+    else:
+        raise ValueError(f"no waiting instance is known for the workflow {workflow.name!r}")

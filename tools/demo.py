@@ -36,16 +36,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from ops.command_line import add_command
 from ops.durable_client import BASE_URL_ENV, DEFAULT_BASE_URL, default_base_url
-from ops.sign_in import (
-    LOCAL_APPROVER,
-    LOCAL_READER,
-    LOCAL_SHELTER_STAFF,
-    LOCAL_SUBMITTER,
-    LOCAL_SUPERVISOR,
-    LocalPrincipal,
-    SignInError,
-)
+from ops.sign_in import LocalPrincipal, SignInError
+from tools.camel_case import camel_case_dict
 from tools.clients import (
     Cast,
     FareDisputeClient,
@@ -91,15 +85,11 @@ class CaseResult:
     def to_dict(self) -> Json:
         """The JSON form (`--json`)."""
         return {
-            "workflow": self.workflow,
-            "businessId": self.business_id,
-            "instanceId": self.instance_id,
-            "outcome": self.outcome,
-            "expectedOutcome": self.expected_outcome,
-            "ok": self.ok,
+            **camel_case_dict(
+                self, "workflow", "business_id", "instance_id", "outcome", "expected_outcome", "ok"
+            ),
             "seconds": round(self.seconds, 3),
-            "auditUrl": self.audit_url,
-            "auditCommand": self.audit_command,
+            **camel_case_dict(self, "audit_url", "audit_command"),
         }
 
 
@@ -165,23 +155,50 @@ def who(principal: LocalPrincipal) -> str:
     return f"{principal.name} ({', '.join(str(role) for role in principal.roles)})"
 
 
-def _result(
-    client: WorkflowClient, workflow: str, business_id: str, final: Json, *, expected: str, started: float
+def _submit(
+    progress: Progress,
+    client: WorkflowClient,
+    body: Json,
+    business_id: str,
+    details: str,
+    *,
+    as_: LocalPrincipal | None = None,
+) -> None:
+    """The first step of a case: `POST /api/<collection>  <label> <id> (<details>)`, then the new instance."""
+    workflow = client.workflow
+    by = f" as {who(as_)}" if as_ else ""
+    progress.step(f"POST /api/{workflow.collection}  {workflow.business_label} {business_id} ({details}){by}")
+    progress.done(f"202 accepted: instance {client.start(body)['instanceId']}")
+
+
+def _finish(
+    cast: Cast,
+    client: WorkflowClient,
+    business_id: str,
+    progress: Progress,
+    waiting_for: str,
+    *,
+    expected: str,
+    timeout: float,
 ) -> CaseResult:
+    """The end of a case: wait for the instance to finish, read its audit packet as the reader."""
+    progress.step(waiting_for)
+    final = client.wait_terminal(business_id, timeout, progress.status)
+    _read_audit(type(client)(cast.reader), cast.people.reader, business_id, progress)
     return CaseResult(
-        workflow=workflow,
+        workflow=client.name,
         business_id=business_id,
         instance_id=client.instance_id(business_id),
         outcome=client.outcome(final),
         expected_outcome=expected,
         audit_url=client.audit_url(business_id),
         audit_command=audit_command(client.instance_id(business_id), client.app.base_url),
-        seconds=time.monotonic() - started,
+        seconds=time.monotonic() - progress.started,
     )
 
 
-def _read_audit(client: WorkflowClient, business_id: str, progress: Progress) -> None:
-    progress.step(f"read the audit packet (GET .../audit) as {who(LOCAL_READER)}")
+def _read_audit(client: WorkflowClient, reader: LocalPrincipal, business_id: str, progress: Progress) -> None:
+    progress.step(f"read the audit packet (GET .../audit) as {who(reader)}")
     envelope = client.audit(business_id)
     packet = envelope.get("packet") or {}
     state = f"sealed, SHA-256 {envelope['seal']['digest'][:16]}…" if envelope.get("seal") else "NOT sealed"
@@ -200,39 +217,29 @@ def _read_audit(client: WorkflowClient, business_id: str, progress: Progress) ->
 
 def run_maintenance(cast: Cast, run_id: str, timeout: float, out: TextIO) -> CaseResult:
     """Start an order, approve it as soon as it waits, wait for the release."""
-    client, progress, started = (
-        MaintenanceOrderClient(cast.submitter),
-        Progress(out, "maintenance"),
-        time.monotonic(),
-    )
+    client, progress = MaintenanceOrderClient(cast.submitter), Progress(out, "maintenance")
     order_id = f"{run_id}-order"
-    progress.step(
-        f"POST /api/maintenance-orders  order {order_id} (2 findings, 3 suppliers) as {who(LOCAL_SUBMITTER)}"
-    )
-    progress.done(f"202 accepted: instance {client.start(maintenance_order_body(order_id))['instanceId']}")
+    body = maintenance_order_body(order_id)
+    _submit(progress, client, body, order_id, "2 findings, 3 suppliers", as_=cast.people.submitter)
     progress.step("wait until the order waits for approval")
     client.wait_for_approval(order_id, timeout, progress.status)
-    progress.step(f"POST .../approval  approved by {who(LOCAL_APPROVER)}")
+    progress.step(f"POST .../approval  approved by {who(cast.people.approver)}")
     MaintenanceOrderClient(cast.approver).approve(
         order_id, approved=True, comment="Demo: parts and pack checked."
     )
     progress.done("202 accepted")
-    progress.step("wait for the release")
-    final = client.wait_terminal(order_id, timeout, progress.status)
-    _read_audit(MaintenanceOrderClient(cast.reader), order_id, progress)
-    return _result(client, "maintenance order", order_id, final, expected="released", started=started)
+    return _finish(
+        cast, client, order_id, progress, "wait for the release", expected="released", timeout=timeout
+    )
 
 
 def run_fare_dispute(cast: Cast, run_id: str, timeout: float, out: TextIO) -> CaseResult:
     """File an unconfirmable claim, send evidence, then a supervisor's partial refund."""
-    client, progress, started = FareDisputeClient(cast.submitter), Progress(out, "fare"), time.monotonic()
+    client, progress = FareDisputeClient(cast.submitter), Progress(out, "fare")
     dispute_id = f"{run_id}-dispute"
-    progress.step(
-        f"POST /api/fare-disputes  dispute {dispute_id} (overcharge 2.00 EUR on trip-correct) "
-        f"as {who(LOCAL_SUBMITTER)}"
-    )
-    filed = client.file(evidence_fare_dispute_body(dispute_id))
-    progress.done(f"202 accepted: instance {filed['instanceId']}")
+    body = evidence_fare_dispute_body(dispute_id)
+    overcharge = "overcharge 2.00 EUR on trip-correct"
+    _submit(progress, client, body, dispute_id, overcharge, as_=cast.people.submitter)
     progress.step("wait until the case asks for evidence")
     client.wait_waiting_for(dispute_id, "evidence", timeout, progress.status)
     progress.step("POST .../evidence  the customer's description and a receipt")
@@ -244,24 +251,28 @@ def run_fare_dispute(cast: Cast, run_id: str, timeout: float, out: TextIO) -> Ca
     progress.done("202 accepted (sealed: only a reference enters history)")
     progress.step("wait until the case waits for a supervisor")
     client.wait_waiting_for(dispute_id, "supervisor_decision", timeout, progress.status)
-    progress.step(f"POST .../supervisor-decision  partial refund 1.50 EUR by {who(LOCAL_SUPERVISOR)}")
+    progress.step(f"POST .../supervisor-decision  partial refund 1.50 EUR by {who(cast.people.supervisor)}")
     FareDisputeClient(cast.supervisor).decide(
         dispute_id, "partial", refund_amount=PARTIAL_REFUND, note="Goodwill refund."
     )
     progress.done("202 accepted")
-    progress.step("wait for the refund and the resolution")
-    final = client.wait_terminal(dispute_id, timeout, progress.status)
-    _read_audit(FareDisputeClient(cast.reader), dispute_id, progress)
-    return _result(client, "fare dispute", dispute_id, final, expected="partially_refunded", started=started)
+    return _finish(
+        cast,
+        client,
+        dispute_id,
+        progress,
+        "wait for the refund and the resolution",
+        expected="partially_refunded",
+        timeout=timeout,
+    )
 
 
 def run_relief(cast: Cast, run_id: str, timeout: float, out: TextIO) -> CaseResult:
     """Start a request, change it mid-flight (add a shelter), each shelter's desk confirms its delivery."""
-    client, progress, started = ReliefRequestClient(cast.submitter), Progress(out, "relief"), time.monotonic()
+    client, progress = ReliefRequestClient(cast.submitter), Progress(out, "relief")
     request_id = f"{run_id}-relief"
-    progress.step(f"POST /api/relief-requests  request {request_id} ({FIRST_SHELTER}: water 2, blanket 1)")
     body = relief_request_body(request_id, {FIRST_SHELTER: FIRST_SHELTER_ITEMS}, priority=2)
-    progress.done(f"202 accepted: instance {client.start(body)['instanceId']}")
+    _submit(progress, client, body, request_id, f"{FIRST_SHELTER}: water 2, blanket 1")
     progress.step("wait until the pallets are reserved, routed and dispatched")
     planned = client.wait_planned(request_id, [FIRST_SHELTER], timeout=timeout, on_status=progress.status)
     progress.step(f"POST .../changes  mid-flight change: add {ADDED_SHELTER} (blanket 1)")
@@ -280,14 +291,19 @@ def run_relief(cast: Cast, run_id: str, timeout: float, out: TextIO) -> CaseResu
     for shelter_id in client.awaiting_shelters(replanned):
         progress.step(
             f"POST .../shelter-confirmations  {shelter_id} confirms receipt as "
-            f"{who(LOCAL_SHELTER_STAFF[shelter_id])}"
+            f"{who(cast.people.shelter_staff(shelter_id))}"
         )
         ReliefRequestClient(cast.staff_of(shelter_id)).confirm(request_id, shelter_id)
         progress.done("202 accepted")
-    progress.step("wait until every shelter is confirmed")
-    final = client.wait_terminal(request_id, timeout, progress.status)
-    _read_audit(ReliefRequestClient(cast.reader), request_id, progress)
-    return _result(client, "relief request", request_id, final, expected="completed", started=started)
+    return _finish(
+        cast,
+        client,
+        request_id,
+        progress,
+        "wait until every shelter is confirmed",
+        expected="completed",
+        timeout=timeout,
+    )
 
 
 CASES: dict[str, Callable[[Cast, str, float, TextIO], CaseResult]] = {
@@ -366,11 +382,11 @@ def run(args: argparse.Namespace) -> int:
 
 def register(subparsers: Any) -> None:
     """Add the `demo` subcommand."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "demo",
-        help="run one case of each reference workflow on a running app and print where the audit packets are",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "run one case of each reference workflow on a running app and print where the audit packets are",
+        __doc__,
     )
     parser.add_argument(
         "--base-url",
