@@ -95,6 +95,17 @@ class Client:
         failed = sum(1 for b in bodies if b["runtimeStatus"] in UNSUCCESSFUL_STATUSES)
         return completed, failed
 
+    def completed_by(self, prefix: str, count: int, deadline: float, interval: float, what: str) -> int:
+        """Poll until `count` instances with `prefix` completed or `deadline` (monotonic) passed; how
+        many completed. BenchError as soon as one failed."""
+        while True:
+            completed, failed = self.count_completed(prefix)
+            if failed:
+                raise BenchError(f"{what}: {failed} orchestrations failed")
+            if completed == count or time.monotonic() > deadline:
+                return completed
+            time.sleep(interval)
+
     def metrics(self) -> dict[str, Any]:
         body: dict[str, Any] = self.session.get(f"{self.base_url}/admin/metrics", timeout=60).json()
         if self.pids:
@@ -165,33 +176,41 @@ def _with_counters(result: Metrics, deltas: Metrics, activities: int) -> Metrics
     return result
 
 
-def run_chain(client: Client, count: int, timeout: float) -> tuple[Metrics, list[dict[str, Any]]]:
-    """Chain of `count` activities: start → Completed wall time, storage ops per activity."""
+def _run_activities(
+    client: Client, orchestrator: str, count: int, timeout: float, *, expected_output: int, label: str
+) -> tuple[Metrics, list[dict[str, Any]]]:
+    """One `orchestrator` instance over `count` activities: start → Completed wall time, storage ops
+    per activity, and its raw history; BenchError unless it completed with `expected_output`."""
     before = client.settled_metrics()
     started = time.perf_counter()
-    instance_id = client.start("bench_chain", {"n": count})
+    instance_id = client.start(orchestrator, {"n": count})
     body = client.wait(instance_id, timeout)
     wall = time.perf_counter() - started
-    if body["runtimeStatus"] != "Completed" or body.get("output") != count:
-        raise BenchError(f"chain {count}: {body['runtimeStatus']} with output {body.get('output')!r}")
+    if body["runtimeStatus"] != "Completed" or body.get("output") != expected_output:
+        raise BenchError(f"{label}: {body['runtimeStatus']} with output {body.get('output')!r}")
     deltas = _counter_deltas(before, client.settled_metrics())
     result: Metrics = {"wallSeconds": wall, "activitiesPerSecond": count / wall}
     return _with_counters(result, deltas, count), client.raw_history(instance_id)
+
+
+def run_chain(client: Client, count: int, timeout: float) -> tuple[Metrics, list[dict[str, Any]]]:
+    """Chain of `count` activities: start → Completed wall time, storage ops per activity."""
+    return _run_activities(
+        client, "bench_chain", count, timeout, expected_output=count, label=f"chain {count}"
+    )
 
 
 def run_fan_out(client: Client, count: int, timeout: float) -> tuple[Metrics, list[dict[str, Any]]]:
-    """Fan-out/fan-in of `count` activities: wall time, storage ops per activity."""
-    before = client.settled_metrics()
-    started = time.perf_counter()
-    instance_id = client.start("bench_fan_out", {"n": count})
-    body = client.wait(instance_id, timeout)
-    wall = time.perf_counter() - started
-    expected = count * (count - 1) // 2
-    if body["runtimeStatus"] != "Completed" or body.get("output") != expected:
-        raise BenchError(f"fan-out {count}: {body['runtimeStatus']} with output {body.get('output')!r}")
-    deltas = _counter_deltas(before, client.settled_metrics())
-    result: Metrics = {"wallSeconds": wall, "activitiesPerSecond": count / wall}
-    return _with_counters(result, deltas, count), client.raw_history(instance_id)
+    """Fan-out/fan-in of `count` activities (their sum, 0 + ... + count-1): wall time, storage ops
+    per activity."""
+    return _run_activities(
+        client,
+        "bench_fan_out",
+        count,
+        timeout,
+        expected_output=count * (count - 1) // 2,
+        label=f"fan-out {count}",
+    )
 
 
 def run_burst(client: Client, orchestrations: int, steps: int, timeout: float) -> Metrics:
@@ -208,15 +227,9 @@ def run_burst(client: Client, orchestrations: int, steps: int, timeout: float) -
         list(pool.map(start, range(orchestrations)))
     all_started = time.perf_counter()
     deadline = time.monotonic() + timeout
-    while True:
-        completed, failed = client.count_completed(prefix)
-        if failed:
-            raise BenchError(f"burst: {failed} orchestrations failed")
-        if completed == orchestrations:
-            break
-        if time.monotonic() > deadline:
-            raise BenchError(f"burst: {completed}/{orchestrations} completed after {timeout} s")
-        time.sleep(0.01)
+    completed = client.completed_by(prefix, orchestrations, deadline, 0.01, "burst")
+    if completed != orchestrations:
+        raise BenchError(f"burst: {completed}/{orchestrations} completed after {timeout} s")
     wall = time.perf_counter() - started
     deltas = _counter_deltas(before, client.settled_metrics())
     result: Metrics = {
@@ -305,15 +318,9 @@ def run_memory(client: Client, host_pid: int, instances: int, timeout: float) ->
 
         with ThreadPoolExecutor(len(clients)) as pool:
             list(pool.map(start, range(batch)))
-        while True:
-            completed, failed = client.count_completed(prefix)
-            if failed:
-                raise BenchError(f"memory: {failed} orchestrations failed")
-            if completed == batch:
-                break
-            if time.monotonic() > deadline:
-                raise BenchError(f"memory: {first + completed}/{instances} completed after {timeout} s")
-            time.sleep(0.05)
+        completed = client.completed_by(prefix, batch, deadline, 0.05, "memory")
+        if completed != batch:
+            raise BenchError(f"memory: {first + completed}/{instances} completed after {timeout} s")
         if (first + batch) % 1000 == 0:
             time.sleep(0.2)  # trailing document writes
             samples.append(_resident_kib(host_pid))

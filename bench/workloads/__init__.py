@@ -8,8 +8,6 @@ requests, each shelter confirmed as soon as it waits). Each reports throughput a
 
 To add one, write `bench/workloads/<name>.py` with
 
-    APP_DIR: Path                       # the app folder the devhost serves (the repo root for the
-                                        # real workflows)
     DESCRIPTION: str                    # one line for the report
     def run(host: WorkloadHost) -> dict[str, float]:
         ...                             # drive the workflow through host.base_url, return metrics
@@ -19,7 +17,10 @@ To add one, write `bench/workloads/<name>.py` with
                                         # tools.harness.make_host: "env" (app settings,
                                         # which win over the app's local.settings.json),
                                         # "virtual_clock", "deliver_twice", "easy_auth" (bools;
-                                        # the real workflows need easy_auth: their API signs in)
+                                        # the real workflows need easy_auth: their API signs in;
+                                        # batch_driver.WORKFLOW_HOST_OPTIONS is theirs)
+    APP_DIR: Path                       # optional: the app folder the devhost serves (default:
+                                        # the repository root, the real workflows' app)
 
 and add `<name>` to REGISTERED below (`./scripts/bench --only <name>` then accepts it). The harness
 starts a fresh devhost for `APP_DIR` per repetition, with its own task hub and its own

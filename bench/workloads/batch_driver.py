@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -47,6 +48,10 @@ SANDBOX_ENV: dict[str, str] = {
     "INTEGRATIONS_MODE": "sandbox",
     **{f"SANDBOX_FAULTS_{system.upper()}": "" for system in SYSTEMS},
 }
+
+# How every reference-workflow workload has the harness start its devhost (its HOST_OPTIONS): the
+# root app with the sandbox settings above, Easy Auth emulated (the workflow APIs sign callers in).
+WORKFLOW_HOST_OPTIONS: dict[str, Any] = {"env": SANDBOX_ENV, "easy_auth": True}
 
 React = Callable[["Batch", str, Json], None]
 
@@ -201,3 +206,28 @@ def _metrics(cases: list[Case]) -> Metrics:
 def warm_up(run: Callable[[str], Any]) -> None:
     """One case before the timed batch (imports, containers, sandbox data load) — not measured."""
     run("warmup")
+
+
+def run_workload(
+    app: AppClient,
+    client: WorkflowClient,
+    body_of: Callable[[str, int], Json],
+    count: int,
+    *,
+    expected_outcome: str,
+    react: React | None = None,
+    prefix: str = "bench",
+) -> Metrics:
+    """What a reference-workflow workload does: one warm-up case, then `count` cases at once, timed.
+
+    `body_of(business_id, index)` is each case's request; business ids are
+    `<prefix>-<random>-<index>` (`<prefix>-warmup-<random>-0000` for the warm-up).
+    """
+
+    def batch(batch_prefix: str, size: int) -> Metrics:
+        ids = [f"{batch_prefix}-{index:04d}" for index in range(size)]
+        bodies = {business_id: body_of(business_id, index) for index, business_id in enumerate(ids)}
+        return run_batch(app, client, bodies, expected_outcome=expected_outcome, react=react)
+
+    warm_up(lambda name: batch(f"{prefix}-{name}-{uuid.uuid4().hex[:6]}", 1))
+    return batch(f"{prefix}-{uuid.uuid4().hex[:8]}", count)

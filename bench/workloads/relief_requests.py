@@ -11,14 +11,11 @@ start → Completed latency (p50/p95), see bench/workloads/batch_driver.py.
 
 from __future__ import annotations
 
-import uuid
 from functools import partial
-from pathlib import Path
-from typing import Any
 
 from bench.stats import Metrics
 from bench.workloads import WorkloadHost
-from bench.workloads.batch_driver import SANDBOX_ENV, Batch, run_batch, warm_up
+from bench.workloads.batch_driver import WORKFLOW_HOST_OPTIONS, Batch, run_workload
 from tools.clients import (
     RELIEF_AWAITING_STAGE,
     SANDBOX_SHELTERS,
@@ -28,14 +25,13 @@ from tools.clients import (
     relief_request_body,
 )
 
-APP_DIR = Path(__file__).resolve().parents[2]
 REQUESTS = 40
 ITEMS = {"water": 1, "food-ration": 1}
 DESCRIPTION = (
     f"{REQUESTS} relief requests (2 shelters each) started at once, reserved, routed, dispatched and "
     "confirmed by each shelter as soon as it waits"
 )
-HOST_OPTIONS: dict[str, Any] = {"env": SANDBOX_ENV, "easy_auth": True}
+HOST_OPTIONS = WORKFLOW_HOST_OPTIONS
 EXPECTED_OUTCOME = "completed"
 
 
@@ -49,7 +45,6 @@ def request_shelters(index: int) -> dict[str, dict[str, int]]:
 def run(host: WorkloadHost, count: int = REQUESTS) -> Metrics:
     """Start `count` requests at once, confirm each shelter when it waits, time each to completion."""
     cast = Cast.sign_in(host.base_url, shelters=SANDBOX_SHELTERS)
-    app = cast.reader
     client = ReliefRequestClient(cast.submitter)
     # Each shelter's own desk confirms its deliveries (Relief.ShelterStaff, assigned shelters only).
     desks = {shelter_id: ReliefRequestClient(cast.staff_of(shelter_id)) for shelter_id in SANDBOX_SHELTERS}
@@ -61,14 +56,15 @@ def run(host: WorkloadHost, count: int = REQUESTS) -> Metrics:
             confirm = partial(desks[shelter_id].confirm, request_id, shelter_id)
             batch.post_once(f"{request_id}/{shelter_id}", confirm)
 
-    def batch(prefix: str, size: int) -> Metrics:
-        bodies = {
-            f"{prefix}-{index:04d}": relief_request_body(
-                f"{prefix}-{index:04d}", request_shelters(index), priority=1 + index % 5
-            )
-            for index in range(size)
-        }
-        return run_batch(app, client, bodies, expected_outcome=EXPECTED_OUTCOME, react=confirm_when_awaiting)
+    def body(request_id: str, index: int) -> Json:
+        return relief_request_body(request_id, request_shelters(index), priority=1 + index % 5)
 
-    warm_up(lambda name: batch(f"b-{name}-{uuid.uuid4().hex[:6]}", 1))
-    return batch(f"b-{uuid.uuid4().hex[:8]}", count)
+    return run_workload(
+        cast.reader,
+        client,
+        body,
+        count,
+        expected_outcome=EXPECTED_OUTCOME,
+        react=confirm_when_awaiting,
+        prefix="b",
+    )
