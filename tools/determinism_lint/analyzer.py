@@ -23,6 +23,7 @@ from tools.determinism_lint.registry import (
     AppIndex,
     Kind,
     ModuleInfo,
+    attribute_chain,
     call_argument,
     terminal_name,
 )
@@ -661,14 +662,10 @@ class FunctionVisitor(ast.NodeVisitor):
 
     def qualify(self, node: ast.expr) -> str | None:
         """Dotted name `node` refers to, honouring local shadowing and function-local imports."""
-        parts: list[str] = []
-        current = node
-        while isinstance(current, ast.Attribute):
-            parts.append(current.attr)
-            current = current.value
-        if not isinstance(current, ast.Name):
+        name, attributes = attribute_chain(node)
+        if not isinstance(name, ast.Name):
             return None
-        head = current.id
+        head = name.id
         if head in self.scope.local_imports:
             base = self.scope.local_imports[head]
         elif head in self.scope.local_names:
@@ -681,7 +678,7 @@ class FunctionVisitor(ast.NodeVisitor):
             base = f"builtins.{head}"
         else:
             return None
-        return ".".join([base, *reversed(parts)])
+        return ".".join([base, *attributes])
 
     def is_module_global(self, name: str) -> bool:
         """True for a module-level assignment not shadowed in this function."""

@@ -126,14 +126,20 @@ class ModuleInfo:
 
     def qualified_name(self, node: ast.expr) -> str | None:
         """Dotted name an expression refers to through this module's imports (`dt.now` -> ...)."""
-        parts: list[str] = []
-        current = node
-        while isinstance(current, ast.Attribute):
-            parts.append(current.attr)
-            current = current.value
-        if not isinstance(current, ast.Name) or current.id not in self.imports:
+        head, attributes = attribute_chain(node)
+        if not isinstance(head, ast.Name) or head.id not in self.imports:
             return None
-        return ".".join([self.imports[current.id], *reversed(parts)])
+        return ".".join([self.imports[head.id], *attributes])
+
+
+def attribute_chain(node: ast.expr) -> tuple[ast.expr, list[str]]:
+    """`a.b.c` -> (the expression `a`, ["b", "c"]): the head of an attribute chain and its names."""
+    names: list[str] = []
+    current = node
+    while isinstance(current, ast.Attribute):
+        names.append(current.attr)
+        current = current.value
+    return current, names[::-1]
 
 
 class AppIndex:
