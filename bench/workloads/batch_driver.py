@@ -33,6 +33,7 @@ from integrations.selection import SYSTEMS
 from ops.durable_client import DurableClient
 from tools.clients import (
     AppClient,
+    Cast,
     Json,
     WorkflowApiError,
     WorkflowClient,
@@ -209,25 +210,24 @@ def warm_up(run: Callable[[str], Any]) -> None:
 
 
 def run_workload(
-    app: AppClient,
-    client: WorkflowClient,
-    body_of: Callable[[str, int], Json],
+    cast: Cast,
+    client_type: type[WorkflowClient],
+    body_of: Callable[[str], Json],
     count: int,
     *,
     expected_outcome: str,
     react: React | None = None,
-    prefix: str = "bench",
 ) -> Metrics:
     """What a reference-workflow workload does: one warm-up case, then `count` cases at once, timed.
 
-    `body_of(business_id, index)` is each case's request; business ids are
-    `<prefix>-<random>-<index>` (`<prefix>-warmup-<random>-0000` for the warm-up).
+    The cast's submitter starts each case (`body_of(business_id)` is its request), its reader polls;
+    business ids are `bench-<random>-<index>` (`bench-warmup-<random>-0000` for the warm-up).
     """
+    app, client = cast.reader, client_type(cast.submitter)
 
-    def batch(batch_prefix: str, size: int) -> Metrics:
-        ids = [f"{batch_prefix}-{index:04d}" for index in range(size)]
-        bodies = {business_id: body_of(business_id, index) for index, business_id in enumerate(ids)}
+    def batch(prefix: str, size: int) -> Metrics:
+        bodies = {f"{prefix}-{index:04d}": body_of(f"{prefix}-{index:04d}") for index in range(size)}
         return run_batch(app, client, bodies, expected_outcome=expected_outcome, react=react)
 
-    warm_up(lambda name: batch(f"{prefix}-{name}-{uuid.uuid4().hex[:6]}", 1))
-    return batch(f"{prefix}-{uuid.uuid4().hex[:8]}", count)
+    warm_up(lambda name: batch(f"bench-{name}-{uuid.uuid4().hex[:8]}", 1))
+    return batch(f"bench-{uuid.uuid4().hex[:8]}", count)

@@ -25,9 +25,5 @@ def run(host: WorkloadHost, count: int = DISPUTES) -> Metrics:
     """File `count` auto-approvable disputes at once and time each to its refund."""
     cast = Cast.sign_in(host.base_url)
     return run_workload(
-        cast.reader,
-        FareDisputeClient(cast.submitter),
-        lambda dispute_id, _: auto_approved_fare_dispute_body(dispute_id),
-        count,
-        expected_outcome=EXPECTED_OUTCOME,
+        cast, FareDisputeClient, auto_approved_fare_dispute_body, count, expected_outcome=EXPECTED_OUTCOME
     )

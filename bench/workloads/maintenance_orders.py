@@ -38,9 +38,9 @@ def run(host: WorkloadHost, count: int = ORDERS) -> Metrics:
             batch.post_once(order_id, lambda: approver.approve(order_id, approved=True))
 
     return run_workload(
-        cast.reader,
-        MaintenanceOrderClient(cast.submitter),
-        lambda order_id, _: maintenance_order_body(order_id),
+        cast,
+        MaintenanceOrderClient,
+        maintenance_order_body,
         count,
         expected_outcome=EXPECTED_OUTCOME,
         react=approve_when_waiting,

@@ -11,11 +11,12 @@ start → Completed latency (p50/p95), see bench/workloads/batch_driver.py.
 
 from __future__ import annotations
 
+import uuid
 from functools import partial
 
 from bench.stats import Metrics
 from bench.workloads import WorkloadHost
-from bench.workloads.batch_driver import WORKFLOW_HOST_OPTIONS, Batch, run_workload
+from bench.workloads.batch_driver import WORKFLOW_HOST_OPTIONS, Batch, run_batch, warm_up
 from tools.clients import (
     RELIEF_AWAITING_STAGE,
     SANDBOX_SHELTERS,
@@ -45,6 +46,7 @@ def request_shelters(index: int) -> dict[str, dict[str, int]]:
 def run(host: WorkloadHost, count: int = REQUESTS) -> Metrics:
     """Start `count` requests at once, confirm each shelter when it waits, time each to completion."""
     cast = Cast.sign_in(host.base_url, shelters=SANDBOX_SHELTERS)
+    app = cast.reader
     client = ReliefRequestClient(cast.submitter)
     # Each shelter's own desk confirms its deliveries (Relief.ShelterStaff, assigned shelters only).
     desks = {shelter_id: ReliefRequestClient(cast.staff_of(shelter_id)) for shelter_id in SANDBOX_SHELTERS}
@@ -56,15 +58,14 @@ def run(host: WorkloadHost, count: int = REQUESTS) -> Metrics:
             confirm = partial(desks[shelter_id].confirm, request_id, shelter_id)
             batch.post_once(f"{request_id}/{shelter_id}", confirm)
 
-    def body(request_id: str, index: int) -> Json:
-        return relief_request_body(request_id, request_shelters(index), priority=1 + index % 5)
+    def batch(prefix: str, size: int) -> Metrics:
+        bodies = {
+            f"{prefix}-{index:04d}": relief_request_body(
+                f"{prefix}-{index:04d}", request_shelters(index), priority=1 + index % 5
+            )
+            for index in range(size)
+        }
+        return run_batch(app, client, bodies, expected_outcome=EXPECTED_OUTCOME, react=confirm_when_awaiting)
 
-    return run_workload(
-        cast.reader,
-        client,
-        body,
-        count,
-        expected_outcome=EXPECTED_OUTCOME,
-        react=confirm_when_awaiting,
-        prefix="b",
-    )
+    warm_up(lambda name: batch(f"b-{name}-{uuid.uuid4().hex[:6]}", 1))
+    return batch(f"b-{uuid.uuid4().hex[:8]}", count)
