@@ -44,6 +44,7 @@ API (all synchronous, `requests`-based; every method raises a `WorkflowClientErr
                                  progress displays); raises WorkflowTimeoutError (with the last body)
                                  or WorkflowFailedError when the instance ends before the predicate
     .wait_stage(id, stage) / .wait_terminal(id) -> dict
+    .wait_for(id, field, accepted values, what) -> dict   a status field reaches one of the values
     .audit(id) -> dict / .audit_url(id) -> str       GET .../{id}/audit (sealed envelope or interim snapshot)
     .instance_id(id) -> str                          the orchestration instance id (for `ops audit`)
     .outcome(body) -> str | None                     the business outcome of a terminal status body
@@ -67,7 +68,7 @@ valid requests for the sample data (fare_data/sample_trips.json, data/relief_net
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -321,28 +322,35 @@ class WorkflowClient:
                 body,
             ) from None
 
+    def wait_for(
+        self,
+        business_id: str,
+        name: str,
+        accepted: Collection[object],
+        what: str,
+        *,
+        timeout: float = 60.0,
+        on_status: StatusCallback | None = None,
+    ) -> Json:
+        """Wait until the status body's field `name` holds one of the `accepted` values."""
+        return self.wait_until(
+            business_id, lambda body: body.get(name) in accepted, what, timeout=timeout, on_status=on_status
+        )
+
     def wait_stage(
         self, business_id: str, stage: str, timeout: float = 60.0, on_status: StatusCallback | None = None
     ) -> Json:
         """Wait until the custom status `stage` is `stage`."""
-        return self.wait_until(
-            business_id,
-            lambda body: body.get("stage") == stage,
-            f"stage {stage!r}",
-            timeout=timeout,
-            on_status=on_status,
+        return self.wait_for(
+            business_id, "stage", (stage,), f"stage {stage!r}", timeout=timeout, on_status=on_status
         )
 
     def wait_terminal(
         self, business_id: str, timeout: float = 60.0, on_status: StatusCallback | None = None
     ) -> Json:
         """Wait until the instance is Completed, Failed, Terminated or Canceled; returns that body."""
-        return self.wait_until(
-            business_id,
-            lambda body: body.get("runtimeStatus") in TERMINAL_STATUSES,
-            "the end",
-            timeout=timeout,
-            on_status=on_status,
+        return self.wait_for(
+            business_id, "runtimeStatus", TERMINAL_STATUSES, "the end", timeout=timeout, on_status=on_status
         )
 
 
@@ -487,12 +495,9 @@ class FareDisputeClient(WorkflowClient):
         self, dispute_id: str, input_name: str, timeout: float = 60.0, on_status: StatusCallback | None = None
     ) -> Json:
         """Wait until the case waits for `input_name` (`evidence` or `supervisor_decision`)."""
-        return self.wait_until(
-            dispute_id,
-            lambda body: body.get("waitingFor") == input_name,
-            f"waiting for {input_name}",
-            timeout=timeout,
-            on_status=on_status,
+        what = f"waiting for {input_name}"
+        return self.wait_for(
+            dispute_id, "waitingFor", (input_name,), what, timeout=timeout, on_status=on_status
         )
 
 
