@@ -10,8 +10,8 @@ every instance a host lists (`tools.harness.instances.list_all_instances`, all p
     host.raw_history("maintenance-o-1")
 
 Built on the public `devhost.testing` library (DevHost, HostClient), with the repository's
-defaults (hosts.py). The tests reach it through tests/support/ (pytest glue); the fuzzing, the
-soak, the demo and the benchmarks import it directly: nothing outside tests/ imports the test tree.
+defaults (hosts.py). The tests, the fuzzing, the soak, the demo and the benchmarks import it
+directly (tests/support/ keeps only pytest glue); nothing outside tests/ imports the test tree.
 """
 
 from devhost.testing import HostClient, blob_connection_string, free_port, wait_for_port
