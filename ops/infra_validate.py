@@ -24,8 +24,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ops.command_line import add_command
+from ops.command_line import SubParsers, add_command, add_json_option
 
+SUMMARY = "offline gate for infra/: checkov + custom checks; fails on findings/parse errors/no resources"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CHECKOV_VENV = REPO_ROOT / ".venv-checkov"
 CUSTOM_CHECK_ID = re.compile(r"""["'](CKV2?_FUNCAPP_\d+)["']""")
@@ -291,14 +292,9 @@ def handle(args: argparse.Namespace) -> int:
     return 0 if gate.ok else 1
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: SubParsers) -> None:
     """Add the `infra-validate` subcommand."""
-    parser = add_command(
-        subparsers,
-        "infra-validate",
-        "offline gate for infra/: checkov + custom checks; fails on findings/parse errors/no resources",
-        __doc__,
-    )
+    parser = add_command(subparsers, "infra-validate", SUMMARY, __doc__, handle)
     parser.add_argument(
         "--directory",
         type=Path,
@@ -318,5 +314,4 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="virtualenv holding checkov==3.3.30 (default: .venv-checkov, made by scripts/bootstrap)",
     )
     parser.add_argument("--no-syntax", action="store_true", help="skip the advisory tree-sitter syntax pass")
-    parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
-    parser.set_defaults(handler=handle)
+    add_json_option(parser)

@@ -42,8 +42,9 @@ from pathlib import Path
 
 import pathspec
 
-from ops.command_line import add_command
+from ops.command_line import SubParsers, add_command, add_json_option
 
+SUMMARY = "build the deploy zip of a commit: the app files .funcignore keeps, Linux CPython 3.11 wheels"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FUNCIGNORE = ".funcignore"
 SITE_PACKAGES = ".python_packages/lib/site-packages"
@@ -365,14 +366,9 @@ def handle(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: SubParsers) -> None:
     """Add the `package` subcommand."""
-    parser = add_command(
-        subparsers,
-        "package",
-        "build the deploy zip of a commit: the app files .funcignore keeps, Linux CPython 3.11 wheels",
-        __doc__,
-    )
+    parser = add_command(subparsers, "package", SUMMARY, __doc__, handle)
     parser.add_argument("--output", type=Path, help="zip to write (default: build/app-<commit>.zip)")
     parser.add_argument("--commit", default="HEAD", help="commit to package (default: HEAD)")
     parser.add_argument(
@@ -381,5 +377,4 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=DEFAULT_WHEEL_CACHE,
         help="where downloaded wheels are kept between builds (default: .artifacts/wheels)",
     )
-    parser.add_argument("--json", action="store_true", help="print the manifest as JSON")
-    parser.set_defaults(handler=handle)
+    add_json_option(parser, "print the manifest as JSON")

@@ -30,8 +30,9 @@ from typing import Any
 
 from infra.checks.trust_boundary import OWNER_CLASS_ROLES, STICKY_SETTINGS
 from ops.azure_cli import AzError, AzureCli
-from ops.command_line import add_command
+from ops.command_line import SubParsers, add_command, add_json_option, options_from
 
+SUMMARY = "read-only checks of the deployed app, its slots, settings, task hubs, identity and telemetry"
 ARM = "https://management.azure.com"
 WEB_API_VERSION = "2024-11-01"
 PERMISSIONS_API_VERSION = "2022-04-01"
@@ -1180,14 +1181,7 @@ def format_summary(report: PreflightReport) -> str:
 
 def target_from_args(args: argparse.Namespace) -> Target:
     """Build the Target from parsed arguments."""
-    return Target(
-        resource_group=args.resource_group,
-        app=args.app,
-        slot=args.slot,
-        subscription=args.subscription,
-        app_insights=args.app_insights,
-        storage_account=args.storage_account,
-    )
+    return options_from(Target, args)
 
 
 def handle(args: argparse.Namespace, az: AzureCli | None = None) -> int:
@@ -1305,22 +1299,14 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: SubParsers) -> None:
     """Add the `preflight` and `inventory` subcommands."""
-    parser = add_command(
-        subparsers,
-        "preflight",
-        "read-only checks of the deployed app, its slots, settings, task hubs, identity and telemetry",
-        __doc__,
-    )
+    parser = add_command(subparsers, "preflight", SUMMARY, __doc__, handle)
     add_target_arguments(parser)
     parser.add_argument(
         "--snapshot-dir", type=Path, help="write per-slot configuration snapshots and the diff here"
     )
-    parser.add_argument(
-        "--json", action="store_true", help="print one JSON document on stdout (summary on stderr)"
-    )
-    parser.set_defaults(handler=handle)
+    add_json_option(parser, "print one JSON document on stdout (summary on stderr)")
     inv = subparsers.add_parser(
         "inventory",
         help="list Function Apps of the subscription or a group and whether they host Durable Functions",
@@ -1328,5 +1314,5 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     inv.add_argument(
         "-g", "--resource-group", help="limit to one resource group (default: whole subscription)"
     )
-    inv.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    add_json_option(inv)
     inv.set_defaults(handler=handle_inventory)

@@ -41,11 +41,12 @@ from urllib.parse import quote
 
 from audit_packets.sealing import app_identity
 from ops.azure_cli import AzError, AzureCli
-from ops.command_line import add_command
+from ops.command_line import SubParsers, add_command, add_json_option, options_from
 from ops.package import PackageError, build_package, format_manifest, package_problems
 from ops.preflight import ARM, WEB_API_VERSION, Preflight, Target, format_summary
 from personal_data.erasure_step import RETENTION_INSTANCE_ID
 
+SUMMARY = "what-if + deploy infra, package to staging, preflight, in-flight and replay gates, swap"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # The replay check comes from the ops issue; until it exists under this name, pass
 # --replay-check-command (or set OPS_REPLAY_CHECK_COMMAND). It receives the package path as its
@@ -202,6 +203,10 @@ class Release:
         if not self.confirm(question):
             raise ReleaseRefusedError(f"{step}: not confirmed; nothing further was changed")
 
+    def slot_args(self) -> list[str]:
+        """The az arguments naming the slot that receives the build (`-g`, `-n`, `--slot`)."""
+        return ["-g", self.o.resource_group, "-n", self.o.app, "--slot", self.o.slot]
+
     # --- 1 target ------------------------------------------------------------------------
     def show_target(self) -> None:
         """Print and check the subscription the release would change."""
@@ -330,12 +335,7 @@ class Release:
                 "config",
                 "appsettings",
                 "set",
-                "-g",
-                self.o.resource_group,
-                "-n",
-                self.o.app,
-                "--slot",
-                self.o.slot,
+                *self.slot_args(),
                 "--settings",
                 f"WEBSITE_RUN_FROM_PACKAGE={url}",
                 # Sealed audit packets name the code that sealed them (audit_packets.sealing).
@@ -517,12 +517,7 @@ class Release:
                 "deployment",
                 "slot",
                 "swap",
-                "-g",
-                self.o.resource_group,
-                "-n",
-                self.o.app,
-                "--slot",
-                self.o.slot,
+                *self.slot_args(),
                 "--target-slot",
                 "production",
             ]
@@ -551,22 +546,8 @@ def prompt(question: str) -> bool:
 def options_from_args(args: argparse.Namespace) -> ReleaseOptions:
     """Build ReleaseOptions from parsed arguments."""
     command = args.replay_check_command or os.environ.get("OPS_REPLAY_CHECK_COMMAND")
-    return ReleaseOptions(
-        resource_group=args.resource_group,
-        app=args.app,
-        package=args.package,
-        slot=args.slot,
-        subscription=args.subscription,
-        template=args.template,
-        parameters=args.parameters,
-        deployment_name=args.deployment_name,
-        skip_infra=args.skip_infra,
-        drain=args.drain,
-        drain_timeout=args.drain_timeout,
-        versioning=args.versioning,
-        replay_check_command=shlex.split(command) if command else REPLAY_CHECK_COMMAND,
-        yes=args.yes,
-        dry_run=args.dry_run,
+    return options_from(
+        ReleaseOptions, args, replay_check_command=shlex.split(command) if command else REPLAY_CHECK_COMMAND
     )
 
 
@@ -629,14 +610,9 @@ def handle(
     return status
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: SubParsers) -> None:
     """Add the `release` subcommand."""
-    parser = add_command(
-        subparsers,
-        "release",
-        "what-if + deploy infra, package to staging, preflight, in-flight and replay gates, swap",
-        __doc__,
-    )
+    parser = add_command(subparsers, "release", SUMMARY, __doc__, handle)
     parser.add_argument("-g", "--resource-group", required=True, help="resource group of the app")
     parser.add_argument("-n", "--app", required=True, help="Function App name (output FUNCTION_APP_NAME)")
     parser.add_argument(
@@ -678,7 +654,4 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--yes", action="store_true", help="do not ask before each mutating step")
     parser.add_argument("--dry-run", action="store_true", help="print every az command, run none")
-    parser.add_argument(
-        "--json", action="store_true", help="print one JSON document (the step log) on stdout"
-    )
-    parser.set_defaults(handler=handle)
+    add_json_option(parser, "print one JSON document (the step log) on stdout")
