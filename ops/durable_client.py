@@ -16,13 +16,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
 import requests
 
-from ops.sign_in import TOKEN_ENV, bearer
+from ops.sign_in import TOKEN_ENV, bearer, token_from_args
 
 DEFAULT_BASE_URL = "http://127.0.0.1:7071"
 BASE_URL_ENV = "OPS_BASE_URL"
@@ -62,6 +63,14 @@ KEY_ON_COMMAND_LINE = (
 def add_refused_key_option(parser: Any) -> None:
     """A hidden `--code`: given, the command stops with `KEY_ON_COMMAND_LINE` (exit 2)."""
     parser.add_argument("--code", dest="key_on_command_line", help=argparse.SUPPRESS)
+
+
+def refused_key_given(args: argparse.Namespace) -> bool:
+    """Whether the command line carried the refused `--code`; if so, says why on stderr (exit 2)."""
+    if not getattr(args, "key_on_command_line", None):
+        return False
+    print(f"Error: {KEY_ON_COMMAND_LINE}", file=sys.stderr)
+    return True
 
 
 def system_key() -> str | None:
@@ -275,3 +284,8 @@ class DurableClient:
         if response.status_code != 200:
             raise self._unexpected(f"purge of '{instance_id}'", response)
         return int(response.json().get("instancesDeleted", 0))
+
+
+def client_from_args(args: argparse.Namespace) -> DurableClient:
+    """The management API client for --base-url/--token and $DURABLETASK_EXTENSION_KEY."""
+    return DurableClient(args.base_url, code=system_key(), token=token_from_args(args))

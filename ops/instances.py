@@ -16,27 +16,31 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TextIO
 
 from durable_wire import ACTIVE_STATUSES, RUNTIME_STATUSES, TERMINAL_STATUSES
+from ops import durable_client
 from ops.app_client import AppClient, WorkflowClientError
 from ops.audit.cli import sealed_packet_bytes
-from ops.command_line import add_command
+from ops.command_line import SubParsers, add_command, add_json_option
 from ops.durable_client import (
-    KEY_ON_COMMAND_LINE,
     DurableClient,
     OpsError,
     add_refused_key_option,
     default_base_url,
-    system_key,
+    refused_key_given,
 )
-from ops.sign_in import TOKEN_ENV
+from ops.sign_in import TOKEN_ENV, token_from_args
 
+SUMMARY = "list, inspect and manage orchestration instances (management API)"
 Confirm = Callable[[str], bool]
+
+# The management API client for --base-url/--token; `ops audit` shares it, so it lives in
+# ops.durable_client, and this name stays for the callers that import it from here.
+client_from_args = durable_client.client_from_args
 
 
 class UsageError(Exception):
@@ -48,15 +52,6 @@ def prompt(question: str) -> bool:
     if not sys.stdin.isatty():
         raise UsageError(f"{question} needs confirmation but stdin is not a terminal; pass --yes")
     return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
-
-
-def client_from_args(args: argparse.Namespace) -> DurableClient:
-    """The management API client for --base-url/--token and $DURABLETASK_EXTENSION_KEY."""
-    return DurableClient(
-        args.base_url,
-        code=system_key(),
-        token=args.token or os.environ.get(TOKEN_ENV) or None,
-    )
 
 
 def _iso(value: str, option: str) -> str:
@@ -282,7 +277,7 @@ def _sealed_packet_note(args: argparse.Namespace, who: str) -> str:
     if args.without_audit_packet:
         return " (no sealed audit packet is checked for: --without-audit-packet)"
     # The same principal reads the packet (Operations.Reader or Operator) as purges (Operator).
-    app = AppClient(args.base_url, token=args.token or os.environ.get(TOKEN_ENV) or None)
+    app = AppClient(args.base_url, token=token_from_args(args))
     try:
         content, why = sealed_packet_bytes(app, args.instance_id)
     except WorkflowClientError as error:
@@ -302,8 +297,7 @@ def run(args: argparse.Namespace, confirm: Confirm | None = None) -> int:
     if getattr(args, "action", None) is None:
         print("Error: choose a subcommand: python -m ops instances --help", file=sys.stderr)
         return 2
-    if getattr(args, "key_on_command_line", None):
-        print(f"Error: {KEY_ON_COMMAND_LINE}", file=sys.stderr)
+    if refused_key_given(args):
         return 2
     client = client_from_args(args)
     try:
@@ -332,7 +326,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help=f"bearer token for App Service Authentication (default: ${TOKEN_ENV}): an Entra ID token on "
         "Azure, `python -m ops sign-in` on the devhost with --easy-auth",
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    add_json_option(parser)
 
 
 def _mutating(parser: argparse.ArgumentParser, operation: str) -> None:
@@ -342,12 +336,10 @@ def _mutating(parser: argparse.ArgumentParser, operation: str) -> None:
     parser.set_defaults(operation=operation)
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: SubParsers) -> None:
     """Add the `instances` subcommand and its subcommands."""
-    parser = add_command(
-        subparsers, "instances", "list, inspect and manage orchestration instances (management API)", __doc__
-    )
-    parser.set_defaults(handler=run, action=None)
+    parser = add_command(subparsers, "instances", SUMMARY, __doc__, run)
+    parser.set_defaults(action=None)
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
     for name in ("list", "query"):
         listing = actions.add_parser(name, help="list instances (filters, paging)")

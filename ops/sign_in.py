@@ -26,8 +26,9 @@ from typing import Any
 import requests
 
 from identity import Role
-from ops.command_line import add_command
+from ops.command_line import SubParsers, add_command, add_json_option
 
+SUMMARY = "print a session token from the devhost's emulated Easy Auth (--easy-auth)"
 SIGN_IN_PATH = "/.auth/login/aad"
 TOKEN_ENV = "WORKFLOWS_TOKEN"
 DEFAULT_BASE_URL = "http://127.0.0.1:7071"
@@ -109,6 +110,11 @@ def sign_in(base_url: str, principal: LocalPrincipal, timeout: float = 30.0) -> 
     return token
 
 
+def token_from_args(args: argparse.Namespace) -> str | None:
+    """A command's bearer token: its --token, else `$WORKFLOWS_TOKEN` (None without either)."""
+    return getattr(args, "token", None) or os.environ.get(TOKEN_ENV) or None
+
+
 def bearer(token: str | None) -> dict[str, str]:
     """The `Authorization` header for `token` (none without one)."""
     return {"Authorization": f"Bearer {token}"} if token else {}
@@ -130,14 +136,9 @@ def handle(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: SubParsers) -> None:
     """Add the `sign-in` subcommand."""
-    parser = add_command(
-        subparsers,
-        "sign-in",
-        "print a session token from the devhost's emulated Easy Auth (--easy-auth)",
-        __doc__,
-    )
+    parser = add_command(subparsers, "sign-in", SUMMARY, __doc__, handle)
     parser.add_argument(
         "--base-url",
         default=os.environ.get("OPS_BASE_URL", DEFAULT_BASE_URL),
@@ -150,5 +151,4 @@ def register(subparsers: Any) -> None:
         default=Role.OPERATIONS_OPERATOR.value,
         help=f"app roles, comma-separated (default {Role.OPERATIONS_OPERATOR.value}); see identity/roles.py",
     )
-    parser.add_argument("--json", action="store_true", help="print the token and principal as JSON")
-    parser.set_defaults(handler=handle)
+    add_json_option(parser, "print the token and principal as JSON")

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
 from functools import partial
@@ -45,17 +44,17 @@ from evidence import profile_for
 from ops.app_client import AppClient, WorkflowClientError
 from ops.audit.packet import build_packet
 from ops.audit.redaction import REDACT_KEYS_ENV, configured_keys, redact_value
-from ops.command_line import add_command
+from ops.command_line import SubParsers, add_command, add_json_option
 from ops.durable_client import (
-    KEY_ON_COMMAND_LINE,
-    DurableClient,
     OpsError,
     add_refused_key_option,
+    client_from_args,
     default_base_url,
-    system_key,
+    refused_key_given,
 )
-from ops.sign_in import TOKEN_ENV
+from ops.sign_in import TOKEN_ENV, token_from_args
 
+SUMMARY = "export, verify and seal audit packets; create a local signing key"
 SUBCOMMANDS = ("export", "verify", "seal", "create-key")
 
 
@@ -72,8 +71,7 @@ def file_stem(instance_id: str) -> str:
 
 
 def _app(args: argparse.Namespace) -> AppClient:
-    token = getattr(args, "token", None) or os.environ.get(TOKEN_ENV) or None
-    return AppClient(args.base_url, token=token)
+    return AppClient(args.base_url, token=token_from_args(args))
 
 
 def sealed_packet_bytes(app: AppClient, instance_id: str) -> tuple[bytes | None, str]:
@@ -101,8 +99,7 @@ def run_export(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         print(f"Error: --out {out} is not a directory", file=sys.stderr)
         return 2
-    if getattr(args, "key_on_command_line", None):
-        print(f"Error: {KEY_ON_COMMAND_LINE}", file=sys.stderr)
+    if refused_key_given(args):
         return 2
     stem = file_stem(args.instance_id)
     try:
@@ -127,13 +124,10 @@ def run_export(args: argparse.Namespace) -> int:
         sealed = True
     else:
         keys = configured_keys(args.redact_key or [])
-        client = DurableClient(
-            args.base_url,
-            code=system_key(),
-            token=args.token or os.environ.get(TOKEN_ENV) or None,
-        )
         try:
-            packet: dict[str, Any] = build_packet(client, args.instance_id, partial(redact_value, keys=keys))
+            packet: dict[str, Any] = build_packet(
+                client_from_args(args), args.instance_id, partial(redact_value, keys=keys)
+            )
         except OpsError as error:
             print(f"Error: {error}", file=sys.stderr)
             return 1
@@ -275,14 +269,12 @@ def _connection(parser: argparse.ArgumentParser) -> None:
         help=f"bearer token for App Service Authentication (default: ${TOKEN_ENV}); on the devhost: "
         "`python -m ops sign-in --roles Operations.Reader` (Operations.Operator to seal)",
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    add_json_option(parser)
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: SubParsers) -> None:
     """Add the `audit` command and its subcommands."""
-    parser = add_command(
-        subparsers, "audit", "export, verify and seal audit packets; create a local signing key", __doc__
-    )
+    parser = add_command(subparsers, "audit", SUMMARY, __doc__)
     actions = parser.add_subparsers(dest="audit_action", metavar="ACTION")
 
     export = actions.add_parser("export", help="write the packet (sealed if it is) and its reports")
@@ -323,5 +315,5 @@ def register(subparsers: Any) -> None:
     create = actions.add_parser("create-key", help="write a new local signing key (development only)")
     create.add_argument("--out", required=True, metavar="FILE", help="where to write the PEM private key")
     create.add_argument("--if-missing", action="store_true", help="do nothing (exit 0) when FILE exists")
-    create.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    add_json_option(create)
     create.set_defaults(handler=run_create_key)
