@@ -196,17 +196,15 @@ class DurableClient:
         show_input: bool = False,
     ) -> list[dict[str, Any]]:
         """`GET instances`: one page (or every page with `all_pages`), following continuation tokens."""
-        params: dict[str, str] = {"showInput": str(show_input).lower()}
-        if statuses:
-            params["runtimeStatus"] = ",".join(statuses)
-        if created_from:
-            params["createdTimeFrom"] = created_from
-        if created_to:
-            params["createdTimeTo"] = created_to
-        if prefix:
-            params["instanceIdPrefix"] = prefix
-        if top:
-            params["top"] = str(top)
+        filters = {
+            "runtimeStatus": ",".join(statuses or []),
+            "createdTimeFrom": created_from,
+            "createdTimeTo": created_to,
+            "instanceIdPrefix": prefix,
+            "top": str(top) if top else None,
+        }
+        given = {key: value for key, value in filters.items() if value}  # no empty filters in the URL
+        params = {"showInput": str(show_input).lower(), **given}
         results: list[dict[str, Any]] = []
         headers: dict[str, str] = {}
         while True:
