@@ -3,14 +3,16 @@
 Each command module's `register(subparsers)` calls `add_command` with the command's name, its
 `SUMMARY` (the line `python -m ops --help` lists) and its handler, so every `python -m ops <command>
 --help` shows the module docstring laid out as written (paragraphs and examples kept).
-`add_json_option` is the `--json` switch the commands share, and `options_from` builds a command's
-options dataclass from the parsed arguments of the same names.
+`add_json_option` is the `--json` switch the commands share and `print_result` prints what it
+switches between; `options_from` builds a command's options dataclass from the parsed arguments of
+the same names.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
@@ -45,6 +47,14 @@ def add_command(
 def add_json_option(parser: argparse.ArgumentParser, help_text: str = JSON_HELP) -> None:
     """The `--json` switch: the command prints its result as JSON instead of text."""
     parser.add_argument("--json", action="store_true", help=help_text)
+
+
+def print_result(as_json: bool, document: Any, text: str) -> None:
+    """A command's result on stdout: `document` as indented JSON (--json), else `text` (if any)."""
+    if as_json:
+        print(json.dumps(document, indent=2))
+    elif text:
+        print(text)
 
 
 def options_from(options_type: type[Options], args: argparse.Namespace, **computed: Any) -> Options:

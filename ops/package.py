@@ -26,7 +26,6 @@ import argparse
 import hashlib
 import importlib.metadata
 import io
-import json
 import re
 import shutil
 import subprocess
@@ -42,7 +41,7 @@ from pathlib import Path
 
 import pathspec
 
-from ops.command_line import SubParsers, add_command, add_json_option
+from ops.command_line import SubParsers, add_command, add_json_option, print_result
 
 SUMMARY = "build the deploy zip of a commit: the app files .funcignore keeps, Linux CPython 3.11 wheels"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -353,10 +352,7 @@ def handle(args: argparse.Namespace) -> int:
     except PackageError as error:
         print(f"Error: {error}", file=sys.stderr)
         return 1
-    if args.json:
-        print(json.dumps(manifest.to_dict(), indent=2))
-    else:
-        print(format_manifest(manifest))
+    print_result(args.json, manifest.to_dict(), format_manifest(manifest))
     dirty = git("status", "--porcelain", "--untracked-files=no").decode().strip()
     if dirty and args.commit == "HEAD":
         print(

@@ -30,7 +30,7 @@ from typing import Any
 
 from infra.checks.trust_boundary import OWNER_CLASS_ROLES, STICKY_SETTINGS
 from ops.azure_cli import AzError, AzureCli
-from ops.command_line import SubParsers, add_command, add_json_option, options_from
+from ops.command_line import SubParsers, add_command, add_json_option, options_from, print_result
 
 SUMMARY = "read-only checks of the deployed app, its slots, settings, task hubs, identity and telemetry"
 ARM = "https://management.azure.com"
@@ -1270,14 +1270,12 @@ def handle_inventory(args: argparse.Namespace, az: AzureCli | None = None) -> in
     except AzError as error:
         print(f"Error: {error}. Check `az login` and read access to the subscription.", file=sys.stderr)
         return 1
-    if args.json:
-        print(json.dumps(rows, indent=2))
-    else:
-        for row in rows:
-            print(
-                f"{row['name']}\t{row['resourceGroup']}\t{row['location']}\t{row['plan']}\t{row['runtime']}\t"
-                f"identity={row['identity']}\tdurable={row['durable']}\ttaskHub={row['taskHub']}"
-            )
+    lines = (
+        f"{row['name']}\t{row['resourceGroup']}\t{row['location']}\t{row['plan']}\t{row['runtime']}\t"
+        f"identity={row['identity']}\tdurable={row['durable']}\ttaskHub={row['taskHub']}"
+        for row in rows
+    )
+    print_result(args.json, rows, "\n".join(lines))
     return 0
 
 

@@ -44,7 +44,7 @@ from evidence import profile_for
 from ops.app_client import AppClient, WorkflowClientError
 from ops.audit.packet import build_packet
 from ops.audit.redaction import REDACT_KEYS_ENV, configured_keys, redact_value
-from ops.command_line import SubParsers, add_command, add_json_option
+from ops.command_line import SubParsers, add_command, add_json_option, print_result
 from ops.durable_client import (
     OpsError,
     add_refused_key_option,
@@ -143,15 +143,12 @@ def run_export(args: argparse.Namespace) -> int:
         html_path.write_text(render_html(envelope, profile_for(args.instance_id)), encoding="utf-8")
         written = {"packet": str(json_path), "report": str(html_path)}
         sealed = False
-    if args.json:
-        print(json.dumps({"ok": True, "sealed": sealed, **written}, indent=2))
-    else:
-        label = "Sealed packet:" if sealed else "Audit packet: "
-        lines = [f"{label} {written['packet']}" + ("" if sealed else " (interim: not sealed)")]
-        lines.append(f"Report:        {written['report']}")
-        if "pdf" in written:
-            lines.append(f"PDF report:    {written['pdf']}")
-        print("\n".join(lines))
+    label = "Sealed packet:" if sealed else "Audit packet: "
+    lines = [f"{label} {written['packet']}" + ("" if sealed else " (interim: not sealed)")]
+    lines.append(f"Report:        {written['report']}")
+    if "pdf" in written:
+        lines.append(f"PDF report:    {written['pdf']}")
+    print_result(args.json, {"ok": True, "sealed": sealed, **written}, "\n".join(lines))
     return 0
 
 
@@ -225,12 +222,9 @@ def run_seal(args: argparse.Namespace) -> int:
     except WorkflowClientError as error:
         print(f"Error: {error}", file=sys.stderr)
         return 1
-    if args.json:
-        print(json.dumps(body, indent=2))
-    else:
-        state = "was already sealed" if body.get("alreadySealed") else "sealed"
-        where = f"{body.get('container')}/{body.get('blob')}"
-        print(f"{args.instance_id} {state}: {where}, SHA-256 {body.get('digest')}")
+    state = "was already sealed" if body.get("alreadySealed") else "sealed"
+    where = f"{body.get('container')}/{body.get('blob')}"
+    print_result(args.json, body, f"{args.instance_id} {state}: {where}, SHA-256 {body.get('digest')}")
     return 0
 
 
@@ -250,10 +244,11 @@ def run_create_key(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    if args.json:
-        print(json.dumps({"keyFile": str(path), "publicKey": jwk}, indent=2))
-    else:
-        print(f"Signing key: {path} (mode 0600; keep it out of version control)\nKey id:      {jwk['kid']}")
+    print_result(
+        args.json,
+        {"keyFile": str(path), "publicKey": jwk},
+        f"Signing key: {path} (mode 0600; keep it out of version control)\nKey id:      {jwk['kid']}",
+    )
     return 0
 
 
