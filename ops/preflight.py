@@ -22,7 +22,7 @@ import hashlib
 import json
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
@@ -147,6 +147,21 @@ class PreflightReport:
     def add(self, check_id: str, ok: bool, detail: str, remedy: str = "") -> None:
         """Record a pass or a fail."""
         self.checks.append(Check(check_id, "pass" if ok else "fail", detail, "" if ok else remedy))
+
+    def add_findings(
+        self,
+        check_id: str,
+        findings: Sequence[str],
+        passed: str,
+        remedy: str,
+        *,
+        heading: str = "",
+        separator: str = "; ",
+    ) -> None:
+        """Record a check by what it found wrong: a pass saying `passed` when `findings` is empty, else
+        a fail whose detail is `heading` and the findings joined by `separator`."""
+        detail = heading + separator.join(findings) if findings else passed
+        self.add(check_id, not findings, detail, remedy)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document."""
@@ -366,12 +381,14 @@ class Preflight:
         permissions = result.get("value", [])
         wanted = PREFLIGHT_ACTIONS + (RELEASE_ACTIONS if self.target.release_permissions else ())
         missing = [a for a in wanted if not action_allowed(a, permissions)]
-        self.report.add(
+        self.report.add_findings(
             "access.permissions",
-            not missing,
-            "caller may perform every action needed" if not missing else "missing: " + ", ".join(missing),
+            missing,
+            "caller may perform every action needed",
             "Grant a role with these actions on the resource group (a small custom role rather than "
             "Contributor; Reader lacks Microsoft.Web/sites/config/list/action).",
+            heading="missing: ",
+            separator=", ",
         )
 
     def check_providers(self) -> None:
@@ -387,13 +404,13 @@ class Preflight:
                 return
             if provider.get("registrationState") != "Registered":
                 unregistered.append(f"{namespace} ({provider.get('registrationState')})")
-        self.report.add(
+        self.report.add_findings(
             "access.providers",
-            not unregistered,
-            "registered: " + ", ".join(REQUIRED_PROVIDERS)
-            if not unregistered
-            else "not registered: " + ", ".join(unregistered),
+            unregistered,
+            "registered: " + ", ".join(REQUIRED_PROVIDERS),
             "Run `az provider register --namespace <namespace>` (needs subscription-level rights).",
+            heading="not registered: ",
+            separator=", ",
         )
 
     def inspect_slot(self, slot: str | None) -> dict[str, Any]:
@@ -483,13 +500,11 @@ class Preflight:
             problems.append("the token store is on (the app needs no provider tokens)")
         if settings is not None and AUTH_ENABLED_SETTING in settings:
             problems.append(f"an app setting named {AUTH_ENABLED_SETTING} exists (the platform sets it)")
-        self.report.add(
+        self.report.add_findings(
             f"{label}.authentication",
-            not problems,
+            problems,
             f"Entra ID sign-in required (client {client_id}), {action} for the unauthenticated, "
-            f"open: {', '.join(excluded) or 'nothing'}"
-            if not problems
-            else "; ".join(problems),
+            f"open: {', '.join(excluded) or 'nothing'}",
             "Deploy infra/ with authClientId set to the Entra app registration (docs/deploy-to-azure.md, "
             "'Sign-in and app roles'): it configures authsettingsV2 on both slots; delete any "
             f"{AUTH_ENABLED_SETTING} app setting.",
@@ -530,12 +545,10 @@ class Preflight:
             problems.append("httpsOnly is off")
         if site_config.get("ftpsState") not in ("Disabled", None):
             problems.append(f"ftpsState is {site_config.get('ftpsState')}")
-        self.report.add(
+        self.report.add_findings(
             f"{label}.site",
-            not problems,
-            f"{site.get('state')}, {site.get('kind')}, {site_config.get('linuxFxVersion')}"
-            if not problems
-            else "; ".join(problems),
+            problems,
+            f"{site.get('state')}, {site.get('kind')}, {site_config.get('linuxFxVersion')}",
             "Redeploy infra (az deployment group create ... --mode Incremental) or start the slot.",
         )
         identity = site.get("identity") or {}
@@ -571,13 +584,13 @@ class Preflight:
             f"AzureWebJobsStorage__{s}ServiceUri" in settings for s in ("blob", "queue", "table")
         ):
             missing.append("AzureWebJobsStorage__accountName (or the three __*ServiceUri settings)")
-        self.report.add(
+        self.report.add_findings(
             f"{label}.settings.required",
-            not missing,
-            f"{len(settings)} settings, all required present"
-            if not missing
-            else "missing: " + ", ".join(missing),
+            missing,
+            f"{len(settings)} settings, all required present",
             "Redeploy infra; it writes every required setting (merged with the existing ones).",
+            heading="missing: ",
+            separator=", ",
         )
 
         def value(name: str) -> str:
@@ -591,10 +604,10 @@ class Preflight:
             problems.append("AzureWebJobsStorage__credential is not managedidentity")
         if client_id and value("AzureWebJobsStorage__clientId").lower() != client_id.lower():
             problems.append("AzureWebJobsStorage__clientId is not the app identity's client ID")
-        self.report.add(
+        self.report.add_findings(
             f"{label}.storage.identity",
-            not problems,
-            "host storage is reached by the user-assigned identity" if not problems else "; ".join(problems),
+            problems,
+            "host storage is reached by the user-assigned identity",
             "Delete AzureWebJobsStorage with `az functionapp config appsettings delete --setting-names "
             "AzureWebJobsStorage` and redeploy infra (identity settings AzureWebJobsStorage__*).",
         )
@@ -603,25 +616,26 @@ class Preflight:
             for name in settings
             if name not in NOT_SECRET and SECRET_NAME.search(name) and not key_vault_target(value(name))
         ]
-        self.report.add(
+        self.report.add_findings(
             f"{label}.settings.secrets",
-            not plain_secrets,
-            "every secret-looking setting is a Key Vault reference"
-            if not plain_secrets
-            else "plain values in: " + ", ".join(sorted(plain_secrets)),
+            sorted(plain_secrets),
+            "every secret-looking setting is a Key Vault reference",
             "Store the secret in Key Vault (az keyvault secret set) and set the setting to "
             "@Microsoft.KeyVault(SecretUri=https://<vault>.vault.azure.net/secrets/<name>/).",
+            heading="plain values in: ",
+            separator=", ",
         )
 
     def check_key_vault_references(
         self, label: str, slot: str | None, settings: dict[str, dict[str, Any]]
     ) -> list[dict[str, Any]]:
         """Every Key Vault reference resolves (status Resolved), per the platform's own view."""
+        check_id = f"{label}.keyvault.references"
         if not any(key_vault_target(str(s.get("value") or "")) for s in settings.values()):
-            self.report.add(f"{label}.keyvault.references", True, "no Key Vault references")
+            self.report.add(check_id, True, "no Key Vault references")
             return []
         result = self._site_config(
-            f"{label}.keyvault.references",
+            check_id,
             slot,
             "configreferences/appsettings",
             "Grant the caller read access to the site configuration.",
@@ -637,10 +651,10 @@ class Preflight:
             references.append({"name": name, "status": status, "secretName": properties.get("secretName")})
             if status != "Resolved":
                 unresolved.append(f"{name}: {status}")
-        self.report.add(
-            f"{label}.keyvault.references",
-            not unresolved,
-            f"{len(references)} Key Vault references resolved" if not unresolved else "; ".join(unresolved),
+        self.report.add_findings(
+            check_id,
+            unresolved,
+            f"{len(references)} Key Vault references resolved",
             "SecretNotFound: create the secret (az keyvault secret set); AccessToKeyVaultDenied: grant the "
             "app identity Key Vault Secrets User; MSINotEnabled: set keyVaultReferenceIdentity.",
         )
@@ -683,12 +697,10 @@ class Preflight:
             plan = str(production_site.get("serverFarmId", "")).rsplit("/", 1)[-1]
             if plan and str(found.get("appServicePlan")) != plan:
                 problems.append(f"slot runs on plan {found.get('appServicePlan')}, production on {plan}")
-        self.report.add(
+        self.report.add_findings(
             "slots.staging",
-            not problems,
-            f"slot {self.target.slot} running on plan {found.get('appServicePlan')}"
-            if not problems
-            else "; ".join(problems),
+            problems,
+            f"slot {self.target.slot} running on plan {found.get('appServicePlan')}",
             f"Start the slot (az functionapp start --slot {self.target.slot}) or redeploy infra.",
         )
 
@@ -713,12 +725,10 @@ class Preflight:
             problems.append(
                 f"both slots use task hub {hubs['production']!r}: they would compete for its messages"
             )
-        self.report.add(
+        self.report.add_findings(
             "taskhub.per_slot",
-            not problems,
-            f"production={hubs.get('production')}, {self.target.slot}={hubs.get(self.target.slot)}, sticky"
-            if not problems
-            else "; ".join(problems),
+            problems,
+            f"production={hubs.get('production')}, {self.target.slot}={hubs.get(self.target.slot)}, sticky",
             "Redeploy infra: it sets distinct TASKHUB_NAME values and lists TASKHUB_NAME in slotConfigNames.",
         )
 
@@ -742,10 +752,10 @@ class Preflight:
                     "production and staging carry the same identity: staging's code could read and write "
                     "production's effects"
                 )
-            self.report.add(
+            self.report.add_findings(
                 "identity.per_slot",
-                not problems,
-                "each slot has an identity of its own" if not problems else "; ".join(problems),
+                problems,
+                "each slot has an identity of its own",
                 "Redeploy infra: it creates one user-assigned identity per slot, attached to its slot only.",
             )
         for data in (production, staging):
@@ -757,14 +767,14 @@ class Preflight:
                 for name in STICKY_SETTINGS
                 if name in settings and settings[name].get("slotSetting") is not True
             ]
-            self.report.add(
+            self.report.add_findings(
                 f"{data['slot']}.settings.sticky",
-                not loose,
-                f"sticky: {', '.join(n for n in STICKY_SETTINGS if n in settings)}"
-                if not loose
-                else "not sticky (they would move to the other slot on a swap): " + ", ".join(loose),
+                loose,
+                f"sticky: {', '.join(n for n in STICKY_SETTINGS if n in settings)}",
                 "Redeploy infra: slotConfigNames lists every setting that names the slot's hub, identity "
                 "or integrations.",
+                heading="not sticky (they would move to the other slot on a swap): ",
+                separator=", ",
             )
         for data in (production, staging):
             settings = data.get("settings")
@@ -893,12 +903,10 @@ class Preflight:
                 problems.append(
                     f"{data['slot']}: APPLICATIONINSIGHTS_AUTHENTICATION_STRING does not name the identity"
                 )
-        self.report.add(
+        self.report.add_findings(
             "telemetry.component",
-            not problems,
-            f"both slots report to {self.target.app_insights} with Entra auth ({component.get('source')})"
-            if not problems
-            else "; ".join(problems),
+            problems,
+            f"both slots report to {self.target.app_insights} with Entra auth ({component.get('source')})",
             "Redeploy infra: it sets the connection string from the component and "
             "APPLICATIONINSIGHTS_AUTHENTICATION_STRING=Authorization=AAD;ClientId=<identity client id>.",
         )
@@ -937,10 +945,10 @@ class Preflight:
             problems.append("public blob access is allowed")
         if account.get("minimumTlsVersion") not in ("TLS1_2", "TLS1_3"):
             problems.append(f"minimum TLS is {account.get('minimumTlsVersion')}")
-        self.report.add(
+        self.report.add_findings(
             "storage.account",
-            not problems,
-            "shared keys off, public blob access off, TLS >= 1.2" if not problems else "; ".join(problems),
+            problems,
+            "shared keys off, public blob access off, TLS >= 1.2",
             "Redeploy infra/modules/storage.bicep (shared keys and public blob access off, TLS1_2).",
         )
         slots = [production, *([staging] if staging is not None else [])]
@@ -1048,15 +1056,14 @@ class Preflight:
             for a in assignments
             for role in [str(a.get("roleDefinitionId", "")).rsplit("/", 1)[-1].lower()]
         )
-        self.report.add(
+        self.report.add_findings(
             check_id,
-            not problems,
+            problems,
             f"{label} identity: blob write on its {len(own) + len(HOST_CONTAINERS)} containers only, "
-            "package read-only, queues and tables for Durable, no Owner-class role"
-            if not problems
-            else f"{label} identity {principal}: " + "; ".join(problems),
+            "package read-only, queues and tables for Durable, no Owner-class role",
             "Redeploy infra/modules/rbac.bicep (it grants exactly these) and remove any assignment made by "
             "hand (az role assignment delete --ids ...); assignments take minutes to propagate.",
+            heading=f"{label} identity {principal}: ",
         )
 
     def check_platform_slot_diff(self) -> None:
