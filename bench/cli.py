@@ -19,6 +19,7 @@ from bench.report import evaluate_targets, markdown, ratios
 from bench.stats import Metrics, summarise_runs
 from bench.workloads import REGISTERED, WorkloadHost, registered
 from devhost import fast_timestamps
+from ops.command_line import comma_separated
 from tools.harness import Azurite, make_host
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -32,11 +33,6 @@ FLOOR_WORKLOADS = ("chain_100", "fan_out_1000", "chain_1000")
 
 def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def comma_separated(value: str) -> list[str]:
-    """The names in one `--only` value (`a,b`), blanks dropped."""
-    return [name.strip() for name in value.split(",") if name.strip()]
 
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:

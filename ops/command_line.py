@@ -5,7 +5,7 @@ Each command module's `register(subparsers)` calls `add_command` with the comman
 --help` shows the module docstring laid out as written (paragraphs and examples kept).
 `add_json_option` is the `--json` switch the commands share and `print_result` prints what it
 switches between; `options_from` builds a command's options dataclass from the parsed arguments of
-the same names.
+the same names; `comma_separated` is the `type=` of an option that takes `a,b` lists.
 """
 
 from __future__ import annotations
@@ -47,6 +47,11 @@ def add_command(
 def add_json_option(parser: argparse.ArgumentParser, help_text: str = JSON_HELP) -> None:
     """The `--json` switch: the command prints its result as JSON instead of text."""
     parser.add_argument("--json", action="store_true", help=help_text)
+
+
+def comma_separated(value: str) -> list[str]:
+    """The names in one option value (`a,b`), blanks dropped: `type=` of a comma-separated option."""
+    return [name.strip() for name in value.split(",") if name.strip()]
 
 
 def print_result(as_json: bool, document: Any, text: str) -> None:

@@ -25,7 +25,7 @@ from durable_wire import ACTIVE_STATUSES, RUNTIME_STATUSES, TERMINAL_STATUSES
 from ops import durable_client
 from ops.app_client import AppClient, WorkflowClientError
 from ops.audit.cli import sealed_packet_bytes
-from ops.command_line import SubParsers, add_command, add_json_option
+from ops.command_line import SubParsers, add_command, add_json_option, comma_separated
 from ops.durable_client import (
     DurableClient,
     OpsError,
@@ -62,8 +62,8 @@ def _iso(value: str, option: str) -> str:
     return value
 
 
-def _statuses(values: list[str] | None) -> list[str]:
-    statuses = [s.strip() for value in values or [] for s in value.split(",") if s.strip()]
+def _statuses(statuses: list[str] | None) -> list[str]:
+    statuses = statuses or []
     unknown = [s for s in statuses if s not in RUNTIME_STATUSES]
     if unknown:
         raise UsageError(f"--status {', '.join(unknown)} is not one of {', '.join(RUNTIME_STATUSES)}")
@@ -346,7 +346,8 @@ def register(subparsers: SubParsers) -> None:
         _common(listing)
         listing.add_argument(
             "--status",
-            action="append",
+            action="extend",
+            type=comma_separated,
             metavar="STATUS",
             help=f"runtime status, repeat or comma-separate: {', '.join(RUNTIME_STATUSES)}",
         )

@@ -26,7 +26,7 @@ from typing import Any
 import requests
 
 from identity import Role
-from ops.command_line import SubParsers, add_command, add_json_option
+from ops.command_line import SubParsers, add_command, add_json_option, comma_separated
 
 SUMMARY = "print a session token from the devhost's emulated Easy Auth (--easy-auth)"
 SIGN_IN_PATH = "/.auth/login/aad"
@@ -122,8 +122,7 @@ def bearer(token: str | None) -> dict[str, str]:
 
 def handle(args: argparse.Namespace) -> int:
     """Entry point of `python -m ops sign-in`."""
-    roles = tuple(role.strip() for role in args.roles.split(",") if role.strip())
-    principal = LocalPrincipal(args.user_id, args.name, roles)
+    principal = LocalPrincipal(args.user_id, args.name, tuple(args.roles))
     try:
         token = sign_in(args.base_url, principal)
     except SignInError as error:
@@ -148,6 +147,7 @@ def register(subparsers: SubParsers) -> None:
     parser.add_argument("--name", default="Omar Operator", help="the principal's display name")
     parser.add_argument(
         "--roles",
+        type=comma_separated,
         default=Role.OPERATIONS_OPERATOR.value,
         help=f"app roles, comma-separated (default {Role.OPERATIONS_OPERATOR.value}); see identity/roles.py",
     )
