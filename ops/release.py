@@ -34,7 +34,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import quote
@@ -167,30 +167,24 @@ def bundle_supports_versioning(version_range: str | None) -> bool:
     return numbers >= (4, 30, 0)
 
 
+@dataclass
 class Release:
-    """The release flow; every az call goes through `az`, every prompt through `confirm`."""
+    """The release flow; every az call goes through `az`, every prompt through `confirm`.
 
-    def __init__(
-        self,
-        options: ReleaseOptions,
-        az: AzureCli,
-        confirm: Callable[[str], bool],
-        *,
-        out: TextIO = sys.stderr,
-        replay_check: Callable[
-            [Sequence[str], Path | None], subprocess.CompletedProcess[str]
-        ] = run_replay_check,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.o = options
-        self.az = az
-        self.confirm = confirm
-        self.out = out
-        self.replay_check = replay_check
-        self.sleep = sleep
-        self.log = ReleaseLog()
-        self.outputs: dict[str, Any] = {}
-        self.subscription_id = ""
+    `o` holds the options; `log`, `outputs` (the infra deployment's outputs) and `subscription_id`
+    fill in as the steps run.
+    """
+
+    o: ReleaseOptions
+    az: AzureCli
+    confirm: Callable[[str], bool]
+    _: KW_ONLY
+    out: TextIO = sys.stderr
+    replay_check: Callable[[Sequence[str], Path | None], subprocess.CompletedProcess[str]] = run_replay_check
+    sleep: Callable[[float], None] = time.sleep
+    log: ReleaseLog = field(default_factory=ReleaseLog, init=False)
+    outputs: dict[str, Any] = field(default_factory=dict, init=False)
+    subscription_id: str = field(default="", init=False)
 
     def say(self, message: str) -> None:
         """Progress line on stderr."""
