@@ -10,8 +10,9 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from contracts import ContractModel
 
@@ -33,6 +34,27 @@ def load_model_file(model: type[ModelT], path: Path) -> ModelT:
     loaded = _load_cached(model, str(path), stat.st_mtime_ns, stat.st_size)
     assert isinstance(loaded, model)
     return loaded
+
+
+@dataclass(frozen=True)
+class SettingFile(Generic[ModelT]):
+    """A reference data file of `model`, named by the app setting `setting` (else `default`)."""
+
+    setting: str
+    default: str | Path
+    model: type[ModelT]
+
+    def path(self, environ: Mapping[str, str] | None = None) -> Path:
+        """The file the setting names (or the default); relative paths are from the project root."""
+        return setting_file_path(self.setting, self.default, environ)
+
+    def load(self, path: Path) -> ModelT:
+        """Read and validate a file (cached per path, modification time and size)."""
+        return load_model_file(self.model, path)
+
+    def from_settings(self, environ: Mapping[str, str] | None = None) -> ModelT:
+        """The file named by the app settings, validated."""
+        return self.load(self.path(environ))
 
 
 @functools.lru_cache(maxsize=16)

@@ -15,14 +15,13 @@ restart. Local runs use `data/shelter_staff.local.json` (local.settings.json.exa
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, model_validator
 
 from contracts import ContractModel
-from contracts.setting_files import load_model_file, setting_file_path
+from contracts.setting_files import SettingFile
 
 STAFF_FILE_SETTING = "RELIEF_SHELTER_STAFF_FILE"
 DEFAULT_STAFF_FILE = Path("data") / "shelter_staff.json"
@@ -59,16 +58,9 @@ class ShelterStaffAssignments(ContractModel):
         return frozenset()
 
 
-def staff_file_setting(environ: Mapping[str, str] | None = None) -> Path:
-    """The assignments file named by `RELIEF_SHELTER_STAFF_FILE` (default: data/shelter_staff.json)."""
-    return setting_file_path(STAFF_FILE_SETTING, DEFAULT_STAFF_FILE, environ)
-
-
-def load_assignments(path: Path) -> ShelterStaffAssignments:
-    """Read and validate an assignments file (cached per path, modification time and size)."""
-    return load_model_file(ShelterStaffAssignments, path)
-
-
-def assignments_from_settings(environ: Mapping[str, str] | None = None) -> ShelterStaffAssignments:
-    """The assignments named by the app settings."""
-    return load_assignments(staff_file_setting(environ))
+# The staff file: `staff_file_setting()` (its path), `load_assignments(path)`, and
+# `assignments_from_settings()` (the file the app settings name, validated).
+STAFF_FILE = SettingFile(STAFF_FILE_SETTING, DEFAULT_STAFF_FILE, ShelterStaffAssignments)
+staff_file_setting = STAFF_FILE.path
+load_assignments = STAFF_FILE.load
+assignments_from_settings = STAFF_FILE.from_settings

@@ -8,14 +8,12 @@ unique, stock and capacities are positive.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from pathlib import Path
 from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
 
 from contracts import ContractModel, setting_files
-from contracts.setting_files import load_model_file, setting_file_path
+from contracts.setting_files import SettingFile
 
 NETWORK_FILE_SETTING = "RELIEF_NETWORK_FILE"
 PROJECT_ROOT = setting_files.PROJECT_ROOT
@@ -142,16 +140,9 @@ def _unique(what: str, ids: list[str]) -> None:
         raise ValueError(f"duplicate {what}: {duplicates}")
 
 
-def network_file_setting(environ: Mapping[str, str] | None = None) -> Path:
-    """The network file named by `RELIEF_NETWORK_FILE` (default: the sample shipped with the project)."""
-    return setting_file_path(NETWORK_FILE_SETTING, DEFAULT_NETWORK_FILE, environ)
-
-
-def load_network(path: Path) -> ReliefNetwork:
-    """Read and validate a network file (cached per path, modification time and size)."""
-    return load_model_file(ReliefNetwork, path)
-
-
-def network_from_settings(environ: Mapping[str, str] | None = None) -> ReliefNetwork:
-    """The network named by the app settings."""
-    return load_network(network_file_setting(environ))
+# The network file: `network_file_setting()` (its path), `load_network(path)`, and
+# `network_from_settings()` (the file the app settings name, validated).
+NETWORK_FILE = SettingFile(NETWORK_FILE_SETTING, DEFAULT_NETWORK_FILE, ReliefNetwork)
+network_file_setting = NETWORK_FILE.path
+load_network = NETWORK_FILE.load
+network_from_settings = NETWORK_FILE.from_settings
