@@ -76,6 +76,23 @@ def sealed_with_packet_section(instance_id: str, what: str) -> Section:
     )
 
 
+def table_section(
+    heading: str,
+    columns: tuple[tuple[str, float], ...],
+    rows: Iterable[tuple[str, ...]],
+    empty: str,
+    *,
+    note: str = "",
+) -> Section:
+    """A section holding one table (after a quieter `note` paragraph, when one is given).
+
+    `columns` pairs each header with its relative width in the PDF (the widths sum to about 1).
+    """
+    headers = tuple(header for header, _ in columns)
+    table = Table(headers, tuple(rows), empty, tuple(width for _, width in columns))
+    return Section(heading, (Paragraph(note, note=True), table) if note else (table,))
+
+
 @dataclass(frozen=True)
 class CaseProfile:
     """What one workflow adds to the generic report; every hook takes the packet."""
@@ -507,56 +524,47 @@ def case_report(
         )
     sections = (
         Section("Summary", (Facts(tuple(summary)),)),
-        Section(
+        table_section(
             "Timeline",
-            (
-                Table(
-                    ("When", "What happened", "Who", "Details"),
-                    tuple(timeline),
-                    "No history.",
-                    (0.18, 0.34, 0.22, 0.26),
-                ),
-            ),
+            (("When", 0.18), ("What happened", 0.34), ("Who", 0.22), ("Details", 0.26)),
+            timeline,
+            "No history.",
         ),
-        Section(
+        table_section(
             "Decisions",
             (
-                Table(
-                    ("Decision", "Made by", "Role", "Principal id", "Decided", "Taken in", "Result"),
-                    tuple(decisions),
-                    "No decision was needed or made.",
-                    (0.2, 0.14, 0.12, 0.14, 0.14, 0.14, 0.12),
-                ),
+                ("Decision", 0.2),
+                ("Made by", 0.14),
+                ("Role", 0.12),
+                ("Principal id", 0.14),
+                ("Decided", 0.14),
+                ("Taken in", 0.14),
+                ("Result", 0.12),
             ),
+            decisions,
+            "No decision was needed or made.",
         ),
-        Section(
+        table_section(
             "Side effects",
             (
-                Paragraph(
-                    "Each effect on an outside system ran under its idempotency key: a retry or a second "
-                    "delivery returned the recorded outcome instead of acting again.",
-                    note=True,
-                ),
-                Table(
-                    ("Step", "Idempotency key", "Outcome", "Outside references", "Finished"),
-                    tuple(effects),
-                    "No effect on an outside system.",
-                    (0.2, 0.3, 0.1, 0.25, 0.15),
-                ),
+                ("Step", 0.2),
+                ("Idempotency key", 0.3),
+                ("Outcome", 0.1),
+                ("Outside references", 0.25),
+                ("Finished", 0.15),
             ),
+            effects,
+            "No effect on an outside system.",
+            note="Each effect on an outside system ran under its idempotency key: a retry or a second "
+            "delivery returned the recorded outcome instead of acting again.",
         ),
         *(
             (
-                Section(
+                table_section(
                     "Sub-orchestrations",
-                    (
-                        Table(
-                            ("Sub-orchestration", "Instance", "Outcome", "Its steps"),
-                            tuple(children),
-                            "None.",
-                            (0.2, 0.25, 0.12, 0.43),
-                        ),
-                    ),
+                    (("Sub-orchestration", 0.2), ("Instance", 0.25), ("Outcome", 0.12), ("Its steps", 0.43)),
+                    children,
+                    "None.",
                 ),
             )
             if children
@@ -566,16 +574,11 @@ def case_report(
             "Exceptions and notes",
             bullet_list(exceptions, "None: every step succeeded at its first attempt."),
         ),
-        Section(
+        table_section(
             "Documents",
-            (
-                Table(
-                    ("Document", "Format", "SHA-256", "Download"),
-                    tuple(documents),
-                    "Documents are issued when the case is sealed." if not sealed else "No documents.",
-                    (0.25, 0.08, 0.37, 0.3),
-                ),
-            ),
+            (("Document", 0.25), ("Format", 0.08), ("SHA-256", 0.37), ("Download", 0.3)),
+            documents,
+            "Documents are issued when the case is sealed." if not sealed else "No documents.",
         ),
         Section("Verification", verification),
     )
