@@ -30,7 +30,6 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Literal
 
 from audit_packets.canonical import CANONICALIZATION, DIGEST_ALGORITHM, canonical_bytes
@@ -51,6 +50,7 @@ from audit_packets.signing import PacketSigner, jwk_thumbprint
 from audit_packets.verification import SEALED_FORMAT
 from blob_clients import TASK_HUB_SETTING
 from contracts import utc_text
+from contracts.setting_files import PROJECT_ROOT
 from durable_wire import TERMINAL_STATUSES
 from telemetry import REDACTED, SENSITIVE_KEYS, SENSITIVE_SUFFIXES
 
@@ -59,7 +59,6 @@ INTERIM_FORMAT = "durable-audit-interim/1"
 APP_NAME = "durable-workflows"
 APP_VERSION_SETTING = "APP_VERSION"
 APP_COMMIT_SETTING = "APP_COMMIT"
-APP_ROOT = Path(__file__).resolve().parents[1]
 SealedBy = Literal["workflow", "operator"]
 
 
@@ -112,7 +111,7 @@ def app_identity(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     version = env.get(APP_VERSION_SETTING, "").strip()
     if not version:
         try:
-            version = str(tomllib.loads((APP_ROOT / "pyproject.toml").read_text())["project"]["version"])
+            version = str(tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]["version"])
         except (OSError, KeyError, ValueError):
             version = "unknown"
     commit = env.get(APP_COMMIT_SETTING, "").strip() or _git_commit() or "unknown"
@@ -120,11 +119,16 @@ def app_identity(environ: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 def _git_commit() -> str | None:
-    if not (APP_ROOT / ".git").exists():
+    if not (PROJECT_ROOT / ".git").exists():
         return None
     try:
         answer = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=APP_ROOT, capture_output=True, text=True, timeout=5, check=False
+            ["git", "rev-parse", "HEAD"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
         )
     except (OSError, subprocess.SubprocessError):
         return None

@@ -39,13 +39,14 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     encode_dss_signature,
 )
 
+from contracts.setting_files import PROJECT_ROOT
+
 SIGNATURE_ALGORITHM = "ES256"
 KEY_URI_SETTING = "AUDIT_SIGNING_KEY_URI"
 KEY_FILE_SETTING = "AUDIT_SIGNING_KEY_FILE"
 KEY_CLIENT_ID_SETTING = "AUDIT_SIGNING_KEY__clientId"
 STORAGE_CLIENT_ID_SETTING = "AzureWebJobsStorage__clientId"
 LOCAL_KEY_PREFIX = "local:"
-APP_ROOT = Path(__file__).resolve().parents[1]
 _COORDINATE_BYTES = 32  # P-256
 
 
@@ -264,7 +265,7 @@ def signer_from_settings(environ: Mapping[str, str] | None = None) -> PacketSign
     key_file = env.get(KEY_FILE_SETTING, "").strip()
     if key_file:
         path = Path(key_file)
-        return KeyFileSigner(path if path.is_absolute() else APP_ROOT / path)
+        return KeyFileSigner(path if path.is_absolute() else PROJECT_ROOT / path)
     raise SigningKeyNotConfiguredError(
         f"no audit signing key: set {KEY_URI_SETTING} (Azure Key Vault key) or {KEY_FILE_SETTING} "
         "(a local PEM key; `python -m ops audit create-key --out FILE` makes one)"
