@@ -29,6 +29,7 @@ from typing import Any, Protocol, TypeVar
 
 import azure.durable_functions as df
 
+from contracts import ContractModel
 from contracts.failure import BEST_EFFORT_GIVE_UP_AT_ATTEMPT, failure_reason
 from contracts.relief_routing import (
     ESCALATE_RELIEF_CONFIRMATIONS,
@@ -55,12 +56,12 @@ from contracts.relief_routing import (
 )
 from idempotency import EffectLedger
 from integrations import ReservationNotFoundError, integrations_from_settings
-from integrations.customer_messaging import CustomerMessage, CustomerMessaging
+from integrations.customer_messaging import CustomerMessage
 from integrations.donor_portal import DonorUpdate
 from integrations.driver_messaging import DriverNotification
 from integrations.inventory import InventoryStore, Reservation, ReserveRequest
 from relief_routes import ReliefNetwork, candidate_depots, network_from_settings, plan_routes, service_regions
-from relief_routes.network import ContactPoint
+from relief_routes.network import ContactPoint, Shelter
 from relief_routes.stock import load_network_stock
 from telemetry import activity_log, instance_id_from_key
 
@@ -367,13 +368,9 @@ def notify_relief_drivers(work: JsonDict) -> JsonDict:
 @bp.activity_trigger(input_name="work", activity=NOTIFY_RELIEF_SHELTERS)
 def notify_relief_shelters(work: JsonDict) -> JsonDict:
     """Message each shelter about what is coming (or changed, cancelled, unavailable), once per key."""
-    notices = [ShelterNotice.from_dict(item) for item in work["notices"]]
-    network = network_from_settings()
-    messaging = integrations_from_settings().customer_messaging
-    ledger = EffectLedger.from_settings()
+    shelters = _ShelterMessages()
 
-    def send(notice: ShelterNotice) -> Iterator[str]:
-        shelter = network.shelter(notice.shelter_id)
+    def send(notice: ShelterNotice, shelter: Shelter) -> Iterator[str]:
         parameters = {
             "requestId": notice.request_id,
             "shelter": shelter.name,
@@ -381,34 +378,31 @@ def notify_relief_shelters(work: JsonDict) -> JsonDict:
         }
         if notice.eta_minutes is not None:
             parameters["etaMinutes"] = str(notice.eta_minutes)
-        message = _message(shelter.contact, f"relief_{notice.kind}", parameters)
-        effect = _bind(messaging.send, message, notice.key)
-        yield ledger.run_once(notice.key, effect, request=notice.to_dict()).result["messageId"]
+        yield shelters.send_once(shelter.contact, f"relief_{notice.kind}", parameters, notice.key, notice)
 
-    return _each_notice_once(ledger, notices, send, "sent")
+    return shelters.send_each(work, ShelterNotice.from_dict, send)
 
 
 @bp.activity_trigger(input_name="work", activity=ESCALATE_RELIEF_CONFIRMATIONS)
 def escalate_relief_confirmations(work: JsonDict) -> JsonDict:
     """Remind late shelters; at the last step also hand the shelter to the operations desk."""
-    notices = [EscalationNotice.from_dict(item) for item in work["notices"]]
-    network = network_from_settings()
-    messaging = integrations_from_settings().customer_messaging
-    ledger = EffectLedger.from_settings()
+    shelters = _ShelterMessages()
 
-    def escalate(notice: EscalationNotice) -> Iterator[str]:
-        shelter = network.shelter(notice.shelter_id)
+    def escalate(notice: EscalationNotice, shelter: Shelter) -> Iterator[str]:
         parameters = {"requestId": notice.request_id, "shelter": shelter.name, "level": str(notice.level)}
-        reminder = _message(shelter.contact, "relief_confirmation_reminder", parameters)
-        yield _send_once(ledger, messaging, reminder, f"{notice.key}:shelter", notice.to_dict())
+        yield shelters.send_once(
+            shelter.contact, "relief_confirmation_reminder", parameters, f"{notice.key}:shelter", notice
+        )
         if notice.final:
-            alert = _message(network.operations_contact, "relief_confirmation_unresolved", parameters)
-            yield _send_once(ledger, messaging, alert, f"{notice.key}:desk", notice.to_dict())
+            desk = shelters.network.operations_contact
+            yield shelters.send_once(
+                desk, "relief_confirmation_unresolved", parameters, f"{notice.key}:desk", notice
+            )
         activity_log(WORKFLOW, "escalate", instance_id_from_key(notice.key)).info(
             "confirmation escalated", shelter_id=notice.shelter_id, level=notice.level, final=notice.final
         )
 
-    return _each_notice_once(ledger, notices, escalate, "sent")
+    return shelters.send_each(work, EscalationNotice.from_dict, escalate)
 
 
 @bp.activity_trigger(input_name="work", activity=PUBLISH_RELIEF_UPDATE)
@@ -500,14 +494,53 @@ def _bind(call: Callable[[Any, str], Any], request: Any, key: str) -> Callable[[
     return effect
 
 
-def _message(contact: ContactPoint, template: str, parameters: dict[str, str]) -> CustomerMessage:
-    return CustomerMessage(channel=contact.channel, to=contact.to, template=template, parameters=parameters)
+class _ShelterNotice(_KeyedNotice, Protocol):
+    """A notice to one shelter."""
+
+    @property
+    def shelter_id(self) -> str: ...
 
 
-def _send_once(
-    ledger: EffectLedger, messaging: CustomerMessaging, message: CustomerMessage, key: str, request: JsonDict
-) -> str:
-    return str(ledger.run_once(key, _bind(messaging.send, message, key), request=request).result["messageId"])
+_ToShelter = TypeVar("_ToShelter", bound=_ShelterNotice)
+
+
+class _ShelterMessages:
+    """Messages to shelters (and the operations desk) through customer messaging, each once per key:
+    the contacts come from the relief network, the effects go through the ledger."""
+
+    def __init__(self) -> None:
+        self.network = network_from_settings()
+        self.messaging = integrations_from_settings().customer_messaging
+        self.ledger = EffectLedger.from_settings()
+
+    def send_each(
+        self,
+        work: JsonDict,
+        parse: Callable[[JsonDict], _ToShelter],
+        send: Callable[[_ToShelter, Shelter], Iterator[str]],
+    ) -> JsonDict:
+        """`send(notice, its shelter)` for each of `work["notices"]`, in order (`_each_notice_once`)."""
+        notices = [parse(item) for item in work["notices"]]
+
+        def to_shelter(notice: _ToShelter) -> Iterator[str]:
+            return send(notice, self.network.shelter(notice.shelter_id))
+
+        return _each_notice_once(self.ledger, notices, to_shelter, "sent")
+
+    def send_once(
+        self,
+        contact: ContactPoint,
+        template: str,
+        parameters: dict[str, str],
+        key: str,
+        notice: ContractModel,
+    ) -> str:
+        """Send the message under `key` (the ledger records `notice` as its request); the message id."""
+        message = CustomerMessage(
+            channel=contact.channel, to=contact.to, template=template, parameters=parameters
+        )
+        effect = _bind(self.messaging.send, message, key)
+        return str(self.ledger.run_once(key, effect, request=notice.to_dict()).result["messageId"])
 
 
 def _pallets_text(notice: ShelterNotice) -> str:
