@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from checkov.arm.base_resource_check import BaseResourceCheck
 from checkov.common.models.enums import CheckCategories, CheckResult
+from declared_check import DeclaredCheck
 from funcapp_settings import APP_SETTINGS_CONFIG_TYPES, config_name, unwrap_values
 
 AUTH_CHECK_ID = "CKV_FUNCAPP_12"
@@ -39,17 +39,16 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
-class EntraIdAuthenticationRequired(BaseResourceCheck):  # type: ignore[misc]
+class EntraIdAuthenticationRequired(DeclaredCheck):
     """An authsettingsV2 config: platform on, sign-in required, 401, only /api/health open, Entra ID."""
 
-    def __init__(self) -> None:
-        super().__init__(
-            name="App Service Authentication with Entra ID must require sign-in on every path but the "
-            "health check (401 for the unauthenticated, no token store)",
-            id=AUTH_CHECK_ID,
-            categories=(CheckCategories.IAM,),
-            supported_resources=APP_SETTINGS_CONFIG_TYPES,
-        )
+    check_id = AUTH_CHECK_ID
+    requirement = (
+        "App Service Authentication with Entra ID must require sign-in on every path but the "
+        "health check (401 for the unauthenticated, no token store)"
+    )
+    category = CheckCategories.IAM
+    resource_types = APP_SETTINGS_CONFIG_TYPES
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
         if config_name(conf) != AUTH_CONFIG_NAME:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from checkov.arm.base_resource_check import BaseResourceCheck
 from checkov.common.models.enums import CheckCategories, CheckResult
-from funcapp_settings import APP_SETTINGS_CONFIG_TYPES, SITE_TYPES, app_settings_of, sticky_setting_names
+from declared_check import DeclaredCheck
+from funcapp_settings import APP_SETTINGS_CONFIG_TYPES, SITE_TYPES, app_settings_of
 from resource_property import ResourcePropertyCheck
+from sticky_settings import StickySettingsCheck
 
 # Setting names that hold credentials. Their value must be a Key Vault reference.
 SECRET_NAME = re.compile(
@@ -30,16 +31,11 @@ KEY_VAULT_REFERENCE = re.compile(r"^@Microsoft\.KeyVault\((SecretUri=|VaultName=
 TASK_HUB_SETTING = "TASKHUB_NAME"
 
 
-class _AppSettingsCheck(BaseResourceCheck):  # type: ignore[misc]
+class _AppSettingsCheck(DeclaredCheck):
     """Base for checks on the app settings a site, slot or config/appsettings child writes."""
 
-    def __init__(self, name: str, check_id: str) -> None:
-        super().__init__(
-            name=name,
-            id=check_id,
-            categories=(CheckCategories.SECRETS,),
-            supported_resources=(*APP_SETTINGS_CONFIG_TYPES, *SITE_TYPES),
-        )
+    category = CheckCategories.SECRETS
+    resource_types = (*APP_SETTINGS_CONFIG_TYPES, *SITE_TYPES)
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
         settings = app_settings_of(self.entity_type, conf)
@@ -54,8 +50,8 @@ class _AppSettingsCheck(BaseResourceCheck):  # type: ignore[misc]
 class SecretSettingsAreKeyVaultReferences(_AppSettingsCheck):
     """Secret-looking settings must be Key Vault references, never literal values."""
 
-    def __init__(self) -> None:
-        super().__init__("Secret app settings must be Key Vault references", "CKV_FUNCAPP_3")
+    check_id = "CKV_FUNCAPP_3"
+    requirement = "Secret app settings must be Key Vault references"
 
     def scan_settings(self, settings: dict[str, Any]) -> CheckResult:
         for name, value in settings.items():
@@ -69,10 +65,8 @@ class SecretSettingsAreKeyVaultReferences(_AppSettingsCheck):
 class StorageByIdentity(_AppSettingsCheck):
     """Host storage is reached by managed identity; no AzureWebJobsStorage connection string."""
 
-    def __init__(self) -> None:
-        super().__init__(
-            "AzureWebJobsStorage must use managed identity (no connection string)", "CKV_FUNCAPP_4"
-        )
+    check_id = "CKV_FUNCAPP_4"
+    requirement = "AzureWebJobsStorage must use managed identity (no connection string)"
 
     def scan_settings(self, settings: dict[str, Any]) -> CheckResult:
         if "AzureWebJobsStorage" in settings:
@@ -90,8 +84,8 @@ class StorageByIdentity(_AppSettingsCheck):
 class TaskHubDefinedPerSlot(_AppSettingsCheck):
     """Every slot's settings define TASKHUB_NAME (host.json reads %TASKHUB_NAME%)."""
 
-    def __init__(self) -> None:
-        super().__init__("Every slot must define its own TASKHUB_NAME app setting", "CKV_FUNCAPP_5")
+    check_id = "CKV_FUNCAPP_5"
+    requirement = "Every slot must define its own TASKHUB_NAME app setting"
 
     def scan_settings(self, settings: dict[str, Any]) -> CheckResult:
         value = settings.get(TASK_HUB_SETTING)
@@ -104,34 +98,22 @@ class TaskHubDefinedPerSlot(_AppSettingsCheck):
         return CheckResult.PASSED
 
 
-class TaskHubIsSticky(BaseResourceCheck):  # type: ignore[misc]
+class TaskHubIsSticky(StickySettingsCheck):
     """slotConfigNames must list TASKHUB_NAME so a swap never moves a slot onto the other hub."""
 
-    def __init__(self) -> None:
-        super().__init__(
-            name="TASKHUB_NAME must be a sticky (slot) setting in slotConfigNames",
-            id="CKV_FUNCAPP_6",
-            categories=(CheckCategories.GENERAL_SECURITY,),
-            supported_resources=("Microsoft.Web/sites/config",),
-        )
-
-    def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
-        names = sticky_setting_names(conf)
-        if names is None:
-            return CheckResult.UNKNOWN
-        return CheckResult.PASSED if TASK_HUB_SETTING in names else CheckResult.FAILED
+    check_id = "CKV_FUNCAPP_6"
+    requirement = "TASKHUB_NAME must be a sticky (slot) setting in slotConfigNames"
+    category = CheckCategories.GENERAL_SECURITY
+    settings = (TASK_HUB_SETTING,)
 
 
-class AppHasManagedIdentity(BaseResourceCheck):  # type: ignore[misc]
+class AppHasManagedIdentity(DeclaredCheck):
     """Sites and slots carry a user-assigned identity and use it for Key Vault references."""
 
-    def __init__(self) -> None:
-        super().__init__(
-            name="Function App and slots must use a user-assigned identity for Key Vault references",
-            id="CKV_FUNCAPP_7",
-            categories=(CheckCategories.IAM,),
-            supported_resources=SITE_TYPES,
-        )
+    check_id = "CKV_FUNCAPP_7"
+    requirement = "Function App and slots must use a user-assigned identity for Key Vault references"
+    category = CheckCategories.IAM
+    resource_types = SITE_TYPES
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
         identity = conf.get("identity")

@@ -10,22 +10,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from checkov.arm.base_resource_check import BaseResourceCheck
 from checkov.common.models.enums import CheckCategories, CheckResult
-from funcapp_settings import SITE_TYPES, app_settings_of, sticky_setting_names, unwrap_values
+from declared_check import DeclaredCheck
+from funcapp_settings import SITE_TYPES, app_settings_of, unwrap_values
+from sticky_settings import StickySettingsCheck
 from trust_boundary import OWNER_CLASS_ROLES, STICKY_SETTINGS
 
 
-class NoOwnerClassRoles(BaseResourceCheck):  # type: ignore[misc]
+class NoOwnerClassRoles(DeclaredCheck):
     """No role assignment grants Owner, Contributor, access administration or Blob Data Owner."""
 
-    def __init__(self) -> None:
-        super().__init__(
-            name="Role assignments must not grant Owner-class roles (Owner, Contributor, Blob Data Owner...)",
-            id="CKV_FUNCAPP_13",
-            categories=(CheckCategories.IAM,),
-            supported_resources=("Microsoft.Authorization/roleAssignments",),
-        )
+    check_id = "CKV_FUNCAPP_13"
+    requirement = "Role assignments must not grant Owner-class roles (Owner, Contributor, Blob Data Owner...)"
+    category = CheckCategories.IAM
+    resource_types = ("Microsoft.Authorization/roleAssignments",)
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
         text = json.dumps(conf).lower()
@@ -36,16 +34,13 @@ class NoOwnerClassRoles(BaseResourceCheck):  # type: ignore[misc]
         return CheckResult.PASSED
 
 
-class OneIdentityPerSlot(BaseResourceCheck):  # type: ignore[misc]
+class OneIdentityPerSlot(DeclaredCheck):
     """A site or slot carries exactly one user-assigned identity (its own)."""
 
-    def __init__(self) -> None:
-        super().__init__(
-            name="Each Function App site and slot must carry exactly one user-assigned identity",
-            id="CKV_FUNCAPP_14",
-            categories=(CheckCategories.IAM,),
-            supported_resources=SITE_TYPES,
-        )
+    check_id = "CKV_FUNCAPP_14"
+    requirement = "Each Function App site and slot must carry exactly one user-assigned identity"
+    category = CheckCategories.IAM
+    resource_types = SITE_TYPES
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
         identity = unwrap_values(conf.get("identity"))
@@ -59,40 +54,24 @@ class OneIdentityPerSlot(BaseResourceCheck):  # type: ignore[misc]
         return CheckResult.PASSED
 
 
-class SlotBoundSettingsAreSticky(BaseResourceCheck):  # type: ignore[misc]
+class SlotBoundSettingsAreSticky(StickySettingsCheck):
     """slotConfigNames lists every setting that ties a slot to its identity, hub and integrations."""
 
-    def __init__(self) -> None:
-        super().__init__(
-            name="Identity, task hub and INTEGRATIONS_MODE settings must be sticky (slotConfigNames)",
-            id="CKV_FUNCAPP_15",
-            categories=(CheckCategories.IAM,),
-            supported_resources=("Microsoft.Web/sites/config",),
-        )
-
-    def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
-        listed = sticky_setting_names(conf)
-        if listed is None:
-            return CheckResult.UNKNOWN
-        missing = [name for name in STICKY_SETTINGS if name not in listed]
-        if missing:
-            self.details.append("not sticky: " + ", ".join(missing))
-            return CheckResult.FAILED
-        return CheckResult.PASSED
+    check_id = "CKV_FUNCAPP_15"
+    requirement = "Identity, task hub and INTEGRATIONS_MODE settings must be sticky (slotConfigNames)"
+    category = CheckCategories.IAM
+    settings = STICKY_SETTINGS
 
 
-class ProductionTalksToRealSystems(BaseResourceCheck):  # type: ignore[misc]
+class ProductionTalksToRealSystems(DeclaredCheck):
     """The production slot's settings select the real outside systems and hold the console's CSRF key
     as a Key Vault reference (a sandbox there would take no real effect, and a missing key would
     make every instance sign forms with a key of its own)."""
 
-    def __init__(self) -> None:
-        super().__init__(
-            name="Production must set INTEGRATIONS_MODE=http and CONSOLE_CSRF_KEY as a Key Vault reference",
-            id="CKV_FUNCAPP_16",
-            categories=(CheckCategories.GENERAL_SECURITY,),
-            supported_resources=("Microsoft.Web/sites/config", "Microsoft.Web/sites/slots/config"),
-        )
+    check_id = "CKV_FUNCAPP_16"
+    requirement = "Production must set INTEGRATIONS_MODE=http and CONSOLE_CSRF_KEY as a Key Vault reference"
+    category = CheckCategories.GENERAL_SECURITY
+    resource_types = ("Microsoft.Web/sites/config", "Microsoft.Web/sites/slots/config")
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
         settings = app_settings_of(self.entity_type, conf)

@@ -1,0 +1,32 @@
+"""The base of the custom checks written as classes: each declares what checkov asks of a check.
+
+checkov wants a name, an id, categories and resource types for every check. A subclass sets them as
+class attributes (`check_id`, `requirement`: the name checkov reports, `category`,
+`resource_types`) and implements `scan_resource_conf`; a family of checks on the same resources
+(the app settings checks, the sticky settings checks) sets `category` and `resource_types` once
+in its base. Instantiating a check registers it with checkov.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from checkov.arm.base_resource_check import BaseResourceCheck
+from checkov.common.models.enums import CheckCategories
+
+
+class DeclaredCheck(BaseResourceCheck):  # type: ignore[misc]
+    """A check whose id, requirement, category and resource types are class attributes."""
+
+    check_id: ClassVar[str]
+    requirement: ClassVar[str]
+    category: ClassVar[CheckCategories]
+    resource_types: ClassVar[tuple[str, ...]]
+
+    def __init__(self) -> None:
+        super().__init__(
+            name=self.requirement,
+            id=self.check_id,
+            categories=(self.category,),
+            supported_resources=self.resource_types,
+        )
