@@ -3,8 +3,9 @@
 checkov wants a name, an id, categories and resource types for every check. A subclass sets them as
 class attributes (`check_id`, `requirement`: the name checkov reports, `category`,
 `resource_types`) and implements `scan_resource_conf`; a family of checks on the same resources
-(the app settings checks, the sticky settings checks) sets `category` and `resource_types` once
-in its base. Instantiating a check registers it with checkov.
+sets `category` and `resource_types` once in its base (`SiteIdentityCheck` here, the app settings
+checks in function_app.py, the sticky settings checks in sticky_settings.py). Instantiating a
+check registers it with checkov.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from __future__ import annotations
 from typing import ClassVar
 
 from checkov.arm.base_resource_check import BaseResourceCheck
-from checkov.common.models.enums import CheckCategories
+from checkov.common.models.enums import CheckCategories, CheckResult
+from funcapp_settings import SITE_TYPES
 
 
 class DeclaredCheck(BaseResourceCheck):  # type: ignore[misc]
@@ -30,3 +32,15 @@ class DeclaredCheck(BaseResourceCheck):  # type: ignore[misc]
             categories=(self.category,),
             supported_resources=self.resource_types,
         )
+
+    def failed(self, problem: str) -> CheckResult:
+        """FAILED, with `problem` added to the details checkov reports for this resource."""
+        self.details.append(problem)
+        return CheckResult.FAILED
+
+
+class SiteIdentityCheck(DeclaredCheck):
+    """Base for the checks on the identity a Function App site or slot carries (IAM)."""
+
+    category = CheckCategories.IAM
+    resource_types = SITE_TYPES

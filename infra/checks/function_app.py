@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from checkov.common.models.enums import CheckCategories, CheckResult
-from declared_check import DeclaredCheck
+from declared_check import DeclaredCheck, SiteIdentityCheck
 from funcapp_settings import APP_SETTINGS_CONFIG_TYPES, SITE_TYPES, app_settings_of
 from resource_property import ResourcePropertyCheck
 from sticky_settings import StickySettingsCheck
@@ -70,11 +70,9 @@ class StorageByIdentity(_AppSettingsCheck):
 
     def scan_settings(self, settings: dict[str, Any]) -> CheckResult:
         if "AzureWebJobsStorage" in settings:
-            self.details.append("AzureWebJobsStorage (a connection string) is set")
-            return CheckResult.FAILED
+            return self.failed("AzureWebJobsStorage (a connection string) is set")
         if settings.get("AzureWebJobsStorage__credential") != "managedidentity":
-            self.details.append("AzureWebJobsStorage__credential is not 'managedidentity'")
-            return CheckResult.FAILED
+            return self.failed("AzureWebJobsStorage__credential is not 'managedidentity'")
         has_account = "AzureWebJobsStorage__accountName" in settings or all(
             f"AzureWebJobsStorage__{s}ServiceUri" in settings for s in ("blob", "queue", "table")
         )
@@ -93,8 +91,7 @@ class TaskHubDefinedPerSlot(_AppSettingsCheck):
             return CheckResult.FAILED
         literal = isinstance(value, str) and "$" not in value
         if literal and not TASK_HUB_NAME.fullmatch(value):
-            self.details.append(f"TASKHUB_NAME {value!r} is not 3-45 letters/digits starting with a letter")
-            return CheckResult.FAILED
+            return self.failed(f"TASKHUB_NAME {value!r} is not 3-45 letters/digits starting with a letter")
         return CheckResult.PASSED
 
 
@@ -107,24 +104,20 @@ class TaskHubIsSticky(StickySettingsCheck):
     settings = (TASK_HUB_SETTING,)
 
 
-class AppHasManagedIdentity(DeclaredCheck):
+class AppHasManagedIdentity(SiteIdentityCheck):
     """Sites and slots carry a user-assigned identity and use it for Key Vault references."""
 
     check_id = "CKV_FUNCAPP_7"
     requirement = "Function App and slots must use a user-assigned identity for Key Vault references"
-    category = CheckCategories.IAM
-    resource_types = SITE_TYPES
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
         identity = conf.get("identity")
         identity_type = identity.get("type") if isinstance(identity, dict) else None
         if not (isinstance(identity_type, str) and "UserAssigned" in identity_type):
-            self.details.append("identity.type does not include UserAssigned")
-            return CheckResult.FAILED
+            return self.failed("identity.type does not include UserAssigned")
         properties = conf.get("properties")
         if not (isinstance(properties, dict) and properties.get("keyVaultReferenceIdentity")):
-            self.details.append("keyVaultReferenceIdentity is not set")
-            return CheckResult.FAILED
+            return self.failed("keyVaultReferenceIdentity is not set")
         return CheckResult.PASSED
 
 

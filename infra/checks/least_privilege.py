@@ -11,8 +11,8 @@ import json
 from typing import Any
 
 from checkov.common.models.enums import CheckCategories, CheckResult
-from declared_check import DeclaredCheck
-from funcapp_settings import SITE_TYPES, app_settings_of, unwrap_values
+from declared_check import DeclaredCheck, SiteIdentityCheck
+from funcapp_settings import app_settings_of, unwrap_values
 from sticky_settings import StickySettingsCheck
 from trust_boundary import OWNER_CLASS_ROLES, STICKY_SETTINGS
 
@@ -29,18 +29,15 @@ class NoOwnerClassRoles(DeclaredCheck):
         text = json.dumps(conf).lower()
         granted = [name for guid, name in OWNER_CLASS_ROLES.items() if guid in text]
         if granted:
-            self.details.append("grants " + ", ".join(granted))
-            return CheckResult.FAILED
+            return self.failed("grants " + ", ".join(granted))
         return CheckResult.PASSED
 
 
-class OneIdentityPerSlot(DeclaredCheck):
+class OneIdentityPerSlot(SiteIdentityCheck):
     """A site or slot carries exactly one user-assigned identity (its own)."""
 
     check_id = "CKV_FUNCAPP_14"
     requirement = "Each Function App site and slot must carry exactly one user-assigned identity"
-    category = CheckCategories.IAM
-    resource_types = SITE_TYPES
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
         identity = unwrap_values(conf.get("identity"))
@@ -49,8 +46,7 @@ class OneIdentityPerSlot(DeclaredCheck):
         )
         count = len(assigned) if isinstance(assigned, dict) else 0
         if count != 1:
-            self.details.append(f"{count} user-assigned identities (one per slot, its own)")
-            return CheckResult.FAILED
+            return self.failed(f"{count} user-assigned identities (one per slot, its own)")
         return CheckResult.PASSED
 
 

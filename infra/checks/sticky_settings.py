@@ -25,6 +25,5 @@ class StickySettingsCheck(DeclaredCheck):
             return CheckResult.UNKNOWN
         missing = [name for name in self.settings if name not in listed]
         if missing:
-            self.details.append("not sticky: " + ", ".join(missing))
-            return CheckResult.FAILED
+            return self.failed("not sticky: " + ", ".join(missing))
         return CheckResult.PASSED
