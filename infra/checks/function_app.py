@@ -95,15 +95,6 @@ class TaskHubDefinedPerSlot(_AppSettingsCheck):
         return CheckResult.PASSED
 
 
-class TaskHubIsSticky(StickySettingsCheck):
-    """slotConfigNames must list TASKHUB_NAME so a swap never moves a slot onto the other hub."""
-
-    check_id = "CKV_FUNCAPP_6"
-    requirement = "TASKHUB_NAME must be a sticky (slot) setting in slotConfigNames"
-    category = CheckCategories.GENERAL_SECURITY
-    settings = (TASK_HUB_SETTING,)
-
-
 class AppHasManagedIdentity(SiteIdentityCheck):
     """Sites and slots carry a user-assigned identity and use it for Key Vault references."""
 
@@ -124,7 +115,13 @@ class AppHasManagedIdentity(SiteIdentityCheck):
 secret_settings = SecretSettingsAreKeyVaultReferences()
 storage_by_identity = StorageByIdentity()
 task_hub_per_slot = TaskHubDefinedPerSlot()
-task_hub_sticky = TaskHubIsSticky()
+# A swap must never move a slot onto the other slot's task hub (host.json reads %TASKHUB_NAME%).
+task_hub_sticky = StickySettingsCheck(
+    "CKV_FUNCAPP_6",
+    "TASKHUB_NAME must be a sticky (slot) setting in slotConfigNames",
+    category=CheckCategories.GENERAL_SECURITY,
+    settings=(TASK_HUB_SETTING,),
+)
 app_identity = AppHasManagedIdentity()
 # FTP and SCM basic-auth publishing credentials are turned off (Entra tokens only).
 basic_publishing = ResourcePropertyCheck(

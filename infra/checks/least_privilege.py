@@ -50,15 +50,6 @@ class OneIdentityPerSlot(SiteIdentityCheck):
         return CheckResult.PASSED
 
 
-class SlotBoundSettingsAreSticky(StickySettingsCheck):
-    """slotConfigNames lists every setting that ties a slot to its identity, hub and integrations."""
-
-    check_id = "CKV_FUNCAPP_15"
-    requirement = "Identity, task hub and INTEGRATIONS_MODE settings must be sticky (slotConfigNames)"
-    category = CheckCategories.IAM
-    settings = STICKY_SETTINGS
-
-
 class ProductionTalksToRealSystems(DeclaredCheck):
     """The production slot's settings select the real outside systems and hold the console's CSRF key
     as a Key Vault reference (a sandbox there would take no real effect, and a missing key would
@@ -85,5 +76,11 @@ class ProductionTalksToRealSystems(DeclaredCheck):
 
 no_owner_roles = NoOwnerClassRoles()
 one_identity_per_slot = OneIdentityPerSlot()
-slot_bound_settings_sticky = SlotBoundSettingsAreSticky()
+# Every setting that ties a slot to its identity, hub and integrations stays with the slot.
+slot_bound_settings_sticky = StickySettingsCheck(
+    "CKV_FUNCAPP_15",
+    "Identity, task hub and INTEGRATIONS_MODE settings must be sticky (slotConfigNames)",
+    category=CheckCategories.IAM,
+    settings=STICKY_SETTINGS,
+)
 production_integrations = ProductionTalksToRealSystems()
