@@ -4,8 +4,8 @@ checkov wants a name, an id, categories and resource types for every check. A su
 class attributes (`check_id`, `requirement`: the name checkov reports, `category`,
 `resource_types`) and implements `scan_resource_conf`; a family of checks on the same resources
 sets `category` and `resource_types` once in its base (`SiteIdentityCheck` here, the app settings
-checks in function_app.py, the sticky settings checks in sticky_settings.py). Instantiating a
-check registers it with checkov.
+checks in function_app.py). Instantiating a check registers it with checkov. (A kind of check that
+varies by data only takes it as arguments instead: resource_property.py, sticky_settings.py.)
 """
 
 from __future__ import annotations
