@@ -48,11 +48,6 @@ def parse_utc(text: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-def schedule_blob_name(due: datetime, instance_id: str) -> str:
-    """`erasure/<due, yyyymmddThhmmssZ>/<instance id, quoted>`."""
-    return f"{SCHEDULE_PREFIX}{due.astimezone(UTC).strftime(_TIME_FORMAT)}/{quote(instance_id, safe='')}"
-
-
 @dataclass(frozen=True)
 class ScheduledErasure:
     """A schedule record as listed: when and whose (its name says both)."""
@@ -62,20 +57,16 @@ class ScheduledErasure:
 
     @property
     def blob_name(self) -> str:
-        return schedule_blob_name(self.due, self.instance_id)
+        """`erasure/<due, yyyymmddThhmmssZ>/<instance id, quoted>`."""
+        due = self.due.astimezone(UTC).strftime(_TIME_FORMAT)
+        return f"{SCHEDULE_PREFIX}{due}/{quote(self.instance_id, safe='')}"
 
 
 @dataclass(frozen=True)
-class ErasureRecord:
-    """One case whose personal payloads are to be erased at `due`."""
+class ErasureRecord(ScheduledErasure):
+    """One case whose personal payloads are to be erased at `due`, and when it completed."""
 
-    instance_id: str
     completed_at: datetime
-    due: datetime
-
-    @property
-    def blob_name(self) -> str:
-        return schedule_blob_name(self.due, self.instance_id)
 
     def to_dict(self) -> dict[str, str]:
         return {
@@ -118,7 +109,9 @@ class ErasureSchedule:
         if not instance_id:
             raise ValueError("an instance id is required")
         record = ErasureRecord(
-            instance_id, completed_at.astimezone(UTC), (completed_at + retention).astimezone(UTC)
+            due=(completed_at + retention).astimezone(UTC),
+            instance_id=instance_id,
+            completed_at=completed_at.astimezone(UTC),
         )
         self._payloads.get_blob_client(record.blob_name).upload_blob(
             json.dumps(record.to_dict()).encode(),
