@@ -59,7 +59,7 @@ from contracts.fare_dispute import (
     instance_id_for,
     money,
 )
-from evidence.fare_dispute import PROFILE
+from evidence import FARE_DISPUTE as PROFILE
 from fare_data import accepted_currencies, load_fare_rules
 from identity import Actor, Permission, ensure_not_starter
 

@@ -56,7 +56,7 @@ from contracts.maintenance_order import (
     MaintenanceOrderInput,
     instance_id_for,
 )
-from evidence.maintenance_order import PROFILE
+from evidence import MAINTENANCE_ORDER as PROFILE
 from identity import Actor, Permission, ensure_not_starter
 
 bp = df.Blueprint()

@@ -63,7 +63,7 @@ from contracts.relief_routing import (
     ShelterRequest,
     instance_id_for,
 )
-from evidence.relief_routing import PROFILE
+from evidence import RELIEF_ROUTING as PROFILE
 from idempotency import EffectLedger
 from identity import Actor, Permission, assignments_from_settings, ensure_assigned_shelter
 from integrations import integrations_from_settings

@@ -13,7 +13,6 @@ from typing import Any
 import workflow_catalogue
 from audit_packets.case_report import (
     BusinessDocument,
-    CaseProfile,
     Decision,
     Packet,
     actor_text,
@@ -63,6 +62,18 @@ DECISION_WORDS = {
     "close": "Case closed",
     "evidence": "Evidence submitted",
     "escalate": "Escalated: SLA due time passed",
+}
+# Step and event titles for the report; evidence/__init__.py assembles them into the workflow's
+# CaseProfile with the hooks below (and adds the sealing step every workflow ends with).
+STEP_TITLES: Mapping[str, str] = {
+    LOOK_UP_DISPUTED_TRIP_ACTIVITY: "Trip looked up",
+    APPLY_FARE_RULES_ACTIVITY: "Fare rules applied",
+    NOTIFY_DISPUTE_CUSTOMER_ACTIVITY: "Customer told",
+    ISSUE_FARE_REFUND_ACTIVITY: "Refund issued",
+}
+EVENT_TITLES: Mapping[str, str] = {
+    EVIDENCE_SUBMITTED_EVENT: "Evidence submitted",
+    SUPERVISOR_DECISION_EVENT: "Supervisor decision received",
 }
 
 
@@ -250,8 +261,8 @@ def exceptions(packet: Packet) -> list[str]:
     return notes
 
 
-def resolution_letter(packet: Packet) -> BusinessDocument:
-    """The dispute resolution letter."""
+def documents(packet: Packet) -> list[BusinessDocument]:
+    """The dispute resolution letter (one per dispute)."""
     instance_id = str(packet["instance"]["instanceId"])
     dispute = input_of(packet)
     output = output_of(packet)
@@ -320,32 +331,4 @@ def resolution_letter(packet: Packet) -> BusinessDocument:
         footer="Addressed by customer id; no name, contact or card details appear in this letter.",
         keywords=(instance_id, "fare dispute", "resolution letter"),
     )
-    return BusinessDocument("resolution-letter", "Dispute resolution letter", document)
-
-
-def documents(packet: Packet) -> list[BusinessDocument]:
-    """One letter per dispute."""
-    return [resolution_letter(packet)]
-
-
-PROFILE = CaseProfile(
-    workflow=workflow_catalogue.FARE_DISPUTE,
-    extras=audit_extras,
-    outcome_text=outcome_text,
-    people=people,
-    sla=sla,
-    decisions=decisions,
-    exceptions=exceptions,
-    documents=documents,
-    step_titles={
-        LOOK_UP_DISPUTED_TRIP_ACTIVITY: "Trip looked up",
-        APPLY_FARE_RULES_ACTIVITY: "Fare rules applied",
-        NOTIFY_DISPUTE_CUSTOMER_ACTIVITY: "Customer told",
-        ISSUE_FARE_REFUND_ACTIVITY: "Refund issued",
-        "seal_audit_packet": "Audit packet sealed",
-    },
-    event_titles={
-        EVIDENCE_SUBMITTED_EVENT: "Evidence submitted",
-        SUPERVISOR_DECISION_EVENT: "Supervisor decision received",
-    },
-)
+    return [BusinessDocument("resolution-letter", "Dispute resolution letter", document)]

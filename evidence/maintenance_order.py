@@ -8,12 +8,12 @@ approver's principal, role and time, and the ids the document store gave the cer
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import workflow_catalogue
 from audit_packets.case_report import (
     BusinessDocument,
-    CaseProfile,
     Decision,
     Packet,
     activities_named,
@@ -45,6 +45,18 @@ OUTCOME_WORDS = {
     "rejected": "rejected (not released)",
     "expired": "expired: no decision before the approval deadline",
 }
+# Step and event titles for the report; evidence/__init__.py assembles them into the workflow's
+# CaseProfile with the hooks below (and adds the sealing step every workflow ends with).
+STEP_TITLES: Mapping[str, str] = {
+    CAPTURE_INSPECTION: "Inspection filed",
+    LOOK_UP_PARTS: "Parts looked up",
+    REQUEST_PARTS_FROM_SUPPLIER: "Parts requested from supplier",
+    GENERATE_COMPLIANCE_PACK: "Compliance pack generated",
+    NOTIFY_CUSTOMER: "Customer notified",
+    SEND_APPROVAL_REMINDER: "Approval reminder / escalation sent",
+    ISSUE_RELEASE_CERTIFICATE: "Release certificate issued",
+}
+EVENT_TITLES: Mapping[str, str] = {APPROVAL_DECISION_EVENT: "Approval decision received"}
 
 
 def _decider(decision: dict[str, Any] | None) -> Any:
@@ -227,8 +239,8 @@ def _parts_rows(packet: Packet) -> list[tuple[str, str, str, str, str]]:
     return rows
 
 
-def release_document(packet: Packet) -> BusinessDocument:
-    """The release certificate (released orders) or compliance pack (rejected, expired)."""
+def documents(packet: Packet) -> list[BusinessDocument]:
+    """The release certificate (released orders) or compliance pack (rejected, expired): one per order."""
     instance_id = str(packet["instance"]["instanceId"])
     order = input_of(packet)
     output = output_of(packet)
@@ -322,32 +334,4 @@ def release_document(packet: Packet) -> BusinessDocument:
         footer="No customer contact details appear in this document.",
         keywords=(instance_id, "maintenance", "release certificate"),
     )
-    return BusinessDocument("release-certificate" if released else "compliance-pack", title, document)
-
-
-def documents(packet: Packet) -> list[BusinessDocument]:
-    """One document per order."""
-    return [release_document(packet)]
-
-
-PROFILE = CaseProfile(
-    workflow=workflow_catalogue.MAINTENANCE_ORDER,
-    extras=audit_extras,
-    outcome_text=outcome_text,
-    people=people,
-    sla=sla,
-    decisions=decisions,
-    exceptions=exceptions,
-    documents=documents,
-    step_titles={
-        CAPTURE_INSPECTION: "Inspection filed",
-        LOOK_UP_PARTS: "Parts looked up",
-        REQUEST_PARTS_FROM_SUPPLIER: "Parts requested from supplier",
-        GENERATE_COMPLIANCE_PACK: "Compliance pack generated",
-        NOTIFY_CUSTOMER: "Customer notified",
-        SEND_APPROVAL_REMINDER: "Approval reminder / escalation sent",
-        ISSUE_RELEASE_CERTIFICATE: "Release certificate issued",
-        "seal_audit_packet": "Audit packet sealed",
-    },
-    event_titles={APPROVAL_DECISION_EVENT: "Approval decision received"},
-)
+    return [BusinessDocument("release-certificate" if released else "compliance-pack", title, document)]

@@ -5,12 +5,12 @@ promised (request id, items and pallets per shelter, delivery and confirmation t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import workflow_catalogue
 from audit_packets.case_report import (
     BusinessDocument,
-    CaseProfile,
     Decision,
     Packet,
     activities_named,
@@ -47,6 +47,22 @@ SHELTER_STATES = {
     "cancelled": "cancelled",
     "awaiting": "on its way, awaiting confirmation",
     "planning": "being planned",
+}
+# Step and event titles for the report; evidence/__init__.py assembles them into the workflow's
+# CaseProfile with the hooks below (and adds the sealing step every workflow ends with).
+STEP_TITLES: Mapping[str, str] = {
+    RESERVE_RELIEF_STOCK: "Stock reserved",
+    SELECT_RELIEF_ROUTES: "Routes selected",
+    NOTIFY_RELIEF_DRIVERS: "Drivers told",
+    NOTIFY_RELIEF_SHELTERS: "Shelters told",
+    PUBLISH_RELIEF_UPDATE: "Donor portal updated",
+    RECORD_RELIEF_DELIVERY: "Delivery booked",
+    RELEASE_RELIEF_STOCK: "Stock released",
+    ESCALATE_RELIEF_CONFIRMATIONS: "Late confirmation escalated",
+}
+EVENT_TITLES: Mapping[str, str] = {
+    CHANGE_EVENT: "Change requested",
+    CONFIRMATION_EVENT: "Receipt confirmed by shelter",
 }
 
 
@@ -216,8 +232,8 @@ def _delivery_times(packet: Packet) -> dict[str, str]:
     return times
 
 
-def donor_report(packet: Packet) -> BusinessDocument:
-    """The donor delivery report."""
+def documents(packet: Packet) -> list[BusinessDocument]:
+    """The donor delivery report (one per relief request)."""
     instance_id = str(packet["instance"]["instanceId"])
     request = input_of(packet).get("request") or {}
     output = output_of(packet)
@@ -333,33 +349,4 @@ def donor_report(packet: Packet) -> BusinessDocument:
         footer="Shelter contacts and driver phone numbers are not part of this report.",
         keywords=(instance_id, "relief", "donor report"),
     )
-    return BusinessDocument("donor-delivery-report", "Donor delivery report", document)
-
-
-def documents(packet: Packet) -> list[BusinessDocument]:
-    """One report per relief request."""
-    return [donor_report(packet)]
-
-
-PROFILE = CaseProfile(
-    workflow=workflow_catalogue.RELIEF_ROUTING,
-    extras=audit_extras,
-    outcome_text=outcome_text,
-    people=people,
-    sla=sla,
-    decisions=decisions,
-    exceptions=exceptions,
-    documents=documents,
-    step_titles={
-        RESERVE_RELIEF_STOCK: "Stock reserved",
-        SELECT_RELIEF_ROUTES: "Routes selected",
-        NOTIFY_RELIEF_DRIVERS: "Drivers told",
-        NOTIFY_RELIEF_SHELTERS: "Shelters told",
-        PUBLISH_RELIEF_UPDATE: "Donor portal updated",
-        RECORD_RELIEF_DELIVERY: "Delivery booked",
-        RELEASE_RELIEF_STOCK: "Stock released",
-        ESCALATE_RELIEF_CONFIRMATIONS: "Late confirmation escalated",
-        "seal_audit_packet": "Audit packet sealed",
-    },
-    event_titles={CHANGE_EVENT: "Change requested", CONFIRMATION_EVENT: "Receipt confirmed by shelter"},
-)
+    return [BusinessDocument("donor-delivery-report", "Donor delivery report", document)]
