@@ -371,7 +371,6 @@ def matrix_table(
     caption: str, row_header: str, bars: Sequence[StackedBar], series: Sequence[Series], *, extra: str = ""
 ) -> str:
     """The data of stacked bars as a table: one row per bar, one column per series, totals."""
-    head = "".join(f'<th scope="col">{esc(s.label)}</th>' for s in series)
     rows = []
     for bar in bars:
         values = {segment.series.key: segment.value for segment in bar.segments}
@@ -380,12 +379,35 @@ def matrix_table(
         rows.append(f'<tr><th scope="row">{name}</th>{cells}<td class="num">{bar.total:,}</td></tr>')
     totals = "".join(f'<td class="num">{sum(_value(b, s) for b in bars):,}</td>' for s in series)
     total = sum(bar.total for bar in bars)
+    table = _series_table(
+        caption,
+        series,
+        css_class="data",
+        row_header=row_header,
+        body="".join(rows),
+        totals=totals,
+        total_cell=f'<td class="num">{total:,}</td>',
+    )
+    scroll = f'<div class="table-scroll" tabindex="0" role="region" aria-label="{esc(caption)}">'
+    return f"{scroll}{table}</div>{extra}"
+
+
+def _series_table(
+    caption: str,
+    series: Sequence[Series],
+    *,
+    css_class: str,
+    row_header: str,
+    body: str,
+    totals: str,
+    total_cell: str,
+) -> str:
+    """A chart's data table: a header row naming the series, the body rows, a footer row of totals."""
+    head = "".join(f'<th scope="col">{esc(s.label)}</th>' for s in series)
     return (
-        f'<div class="table-scroll" tabindex="0" role="region" aria-label="{esc(caption)}">'
-        f'<table class="data"><caption>{esc(caption)}</caption><thead><tr>'
+        f'<table class="{css_class}"><caption>{esc(caption)}</caption><thead><tr>'
         f'<th scope="col">{esc(row_header)}</th>{head}<th scope="col">total</th></tr></thead>'
-        f'<tbody>{"".join(rows)}</tbody><tfoot><tr><th scope="row">all</th>{totals}'
-        f'<td class="num">{total:,}</td></tr></tfoot></table></div>{extra}'
+        f'<tbody>{body}</tbody><tfoot><tr><th scope="row">all</th>{totals}{total_cell}</tr></tfoot></table>'
     )
 
 
@@ -458,7 +480,6 @@ def histogram_svg(label: str, buckets: Sequence[HistogramBucket], series: Sequen
 
 def histogram_table(caption: str, buckets: Sequence[HistogramBucket], series: Sequence[Series]) -> str:
     """The histogram's data: one row per bucket that has starts, a column per series, totals."""
-    head = "".join(f'<th scope="col">{esc(s.label)}</th>' for s in series)
     rows = "".join(
         f'<tr><th scope="row">{esc(utc_text(b.start))} – {esc(utc_text(b.end))}</th>'
         + "".join(f'<td class="num">{b.counts.get(s.key, 0):,}</td>' for s in series)
@@ -468,10 +489,13 @@ def histogram_table(caption: str, buckets: Sequence[HistogramBucket], series: Se
     )
     totals = "".join(f'<td class="num">{sum(b.counts.get(s.key, 0) for b in buckets):,}</td>' for s in series)
     total = sum(b.total for b in buckets)
-    return (
-        f'<table class="data histogram-data"><caption>{esc(caption)}</caption><thead><tr>'
-        f'<th scope="col">started (UTC)</th>{head}<th scope="col">total</th></tr></thead>'
-        f"<tbody>{rows}</tbody>"
-        f'<tfoot><tr><th scope="row">all</th>{totals}<td class="num" data-total="{total}">{total:,}</td></tr>'
-        "</tfoot></table>"
+    total_cell = f'<td class="num" data-total="{total}">{total:,}</td>'
+    return _series_table(
+        caption,
+        series,
+        css_class="data histogram-data",
+        row_header="started (UTC)",
+        body=rows,
+        totals=totals,
+        total_cell=total_cell,
     )

@@ -26,6 +26,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from api.errors import InvalidRequest
 from api.fare_dispute import record_supervisor_decision
 from api.maintenance_order import record_approval
 from api.relief_routing import record_shelter_confirmation
@@ -53,26 +54,15 @@ DECISION_ROLES = {
 }
 
 
-class DecisionFormError(Exception):
-    """A decision form field is missing or malformed (`field` names it)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
+class DecisionFormError(InvalidRequest):
+    """A decision form field is missing or malformed: a 400 naming the field (`field`), as in the API."""
 
 
 @dataclass(frozen=True)
-class PendingDecision:
-    """One decision a person still has to take."""
+class KindOfDecision:
+    """What a pending decision and a taken one share: the kind, which decides the permission needed."""
 
     kind: str  # "maintenance_approval" | "supervisor_decision" | "shelter_confirmation"
-    row: InstanceRow
-    subject: str  # what is decided on: order, dispute or shelter
-    due: str  # deadline, SLA due time or next escalation (ISO), '' when unknown
-    detail: str  # reminders sent, escalations, ...
-    shelter_id: str = ""
-    currency: str = ""
-    started_by_id: str = ""  # principal id of whoever started the case, when the input records it
 
     @property
     def permission(self) -> Permission:
@@ -81,19 +71,26 @@ class PendingDecision:
 
 
 @dataclass(frozen=True)
-class Decision:
+class PendingDecision(KindOfDecision):
+    """One decision a person still has to take."""
+
+    row: InstanceRow
+    subject: str  # what is decided on: order, dispute or shelter
+    due: str  # deadline, SLA due time or next escalation (ISO), '' when unknown
+    detail: str  # reminders sent, escalations, ...
+    shelter_id: str = ""
+    currency: str = ""
+    started_by_id: str = ""  # principal id of whoever started the case, when the input records it
+
+
+@dataclass(frozen=True)
+class Decision(KindOfDecision):
     """A validated decision: what the workflow receives, and a sentence for the confirmation."""
 
-    kind: str
     instance_id: str
     business_id: str
     body: dict[str, Any]
     summary: str
-
-    @property
-    def permission(self) -> Permission:
-        """What taking this decision needs."""
-        return DECISION_PERMISSIONS[self.kind]
 
 
 @dataclass(frozen=True)
@@ -274,26 +271,24 @@ def _text(form: Mapping[str, str], field: str) -> str:
     return value
 
 
-def _claim_currency(orchestration_input: Any) -> str:
+def _input_field(orchestration_input: Any, field: str) -> Any:
+    """One field of a case's input as the management API returns it (JSON text, possibly twice), or None."""
     value = orchestration_input
     for _ in range(2):
         if isinstance(value, str):
             try:
                 value = json.loads(value)
             except ValueError:
-                return ""
-    claimed = value.get("claimedAmount") if isinstance(value, dict) else None
+                return None
+    return value.get(field) if isinstance(value, dict) else None
+
+
+def _claim_currency(orchestration_input: Any) -> str:
+    claimed = _input_field(orchestration_input, "claimedAmount")
     return str(claimed.get("currency") or "") if isinstance(claimed, dict) else ""
 
 
 def _starter_id(orchestration_input: Any, field: str) -> str:
     """The principal id recorded as the case's starter in its input ('' when absent)."""
-    value = orchestration_input
-    for _ in range(2):
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except ValueError:
-                return ""
-    recorded = value.get(field) if isinstance(value, dict) else None
+    recorded = _input_field(orchestration_input, field)
     return str(recorded.get("principalId") or "") if isinstance(recorded, dict) else ""
