@@ -9,10 +9,13 @@ returned `Actor` is what the function records as the decider; names typed into a
 from __future__ import annotations
 
 import unicodedata
+from typing import Any
 
 import azure.functions as func
+from pydantic import Field
 
 from api.errors import InvalidRequest
+from audit_packets import loads_json
 from identity import Actor, Permission, Principal, principal_from_headers
 
 
@@ -24,6 +27,27 @@ def authenticate(req: func.HttpRequest) -> Principal:
 def authorize(req: func.HttpRequest, permission: Permission) -> Actor:
     """The `Actor` for `permission`: 401 without a principal, 403 naming the roles without the role."""
     return authenticate(req).authorize(permission)
+
+
+def recorded_actor(orchestration_input: Any, field: str) -> Actor | None:
+    """The principal an instance's input records under `field` (`startedBy`, `filedBy`); None for
+    instances started before the principal was recorded."""
+    data = loads_json(orchestration_input)
+    recorded = data.get(field) if isinstance(data, dict) else None
+    return Actor.from_dict(recorded) if isinstance(recorded, dict) else None
+
+
+def deprecated_decider_field(decider: str) -> Any:
+    """The pydantic field of a deprecated body field naming the `decider` (`approver`, `supervisor`):
+    optional, and accepted only when it names the signed-in principal (`refuse_named_decider`)."""
+    return Field(
+        default=None,
+        min_length=1,
+        max_length=256,
+        description=f"Deprecated: the {decider} is the signed-in principal; leave it out. A value that "
+        "names anyone else is a 400.",
+        json_schema_extra={"deprecated": True},
+    )
 
 
 def refuse_named_decider(value: str | None, actor: Actor, field: str) -> None:

@@ -26,14 +26,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import azure.durable_functions as df
 import azure.functions as func
 from pydantic import Field
 
 from api.access import authorize
+from api.endpoints import durable_route
 from api.errors import Conflict, InstanceNotFound, InvalidRequest
 from api.handlers import json_errors, json_response
 from api.validation import parse_body, route_identifier
@@ -197,22 +197,14 @@ def serve_case_evidence(
         identifier = route_identifier(req, id_parameter)
         return await evidence_of(client, workflow.instance_id(identifier), profile, resource, identifier)
 
-    @blueprint.function_name(name=audit)
-    @blueprint.route(route=f"{case_route}/audit", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
-    @blueprint.durable_client_input(client_name="client")
-    @json_errors
-    @_named(audit)
+    @durable_route(blueprint, f"{case_route}/audit", "GET", name=audit)
     async def get_case_audit(
         req: func.HttpRequest, client: df.DurableOrchestrationClient
     ) -> func.HttpResponse:
         """The case's audit packet: sealed (the stored bytes) once finished, else an interim snapshot."""
         return packet_response(await case_evidence(req, client))
 
-    @blueprint.function_name(name=audit_report)
-    @blueprint.route(route=f"{case_route}/audit/report", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
-    @blueprint.durable_client_input(client_name="client")
-    @json_errors
-    @_named(audit_report)
+    @durable_route(blueprint, f"{case_route}/audit/report", "GET", name=audit_report)
     async def get_case_audit_report(
         req: func.HttpRequest, client: df.DurableOrchestrationClient
     ) -> func.HttpResponse:
@@ -220,13 +212,7 @@ def serve_case_evidence(
         evidence = await case_evidence(req, client)
         return report_response(evidence, str(req.params.get("format") or "html"))
 
-    @blueprint.function_name(name=document)
-    @blueprint.route(
-        route=f"{case_route}/documents/{{document}}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS
-    )
-    @blueprint.durable_client_input(client_name="client")
-    @json_errors
-    @_named(document)
+    @durable_route(blueprint, f"{case_route}/documents/{{document}}", "GET", name=document)
     async def get_case_document(
         req: func.HttpRequest, client: df.DurableOrchestrationClient
     ) -> func.HttpResponse:
@@ -235,25 +221,10 @@ def serve_case_evidence(
         return document_response(evidence, str(req.route_params.get("document", "")))
 
 
-Handler = TypeVar("Handler", bound=Callable[..., Any])
-
-
-def _named(name: str) -> Callable[[Handler], Handler]:
-    """Give a generated handler its registered name, which is also what json_errors logs."""
-
-    def rename(handler: Handler) -> Handler:
-        handler.__name__ = handler.__qualname__ = name
-        return handler
-
-    return rename
-
-
 # -- routes for any instance -----------------------------------------------------------------------
 
 
-@bp.route(route="audit/packets/{instanceId}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
-@bp.durable_client_input(client_name="client")
-@json_errors
+@durable_route(bp, "audit/packets/{instanceId}", "GET")
 async def get_audit_packet(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """The sealed packet as stored; 409 with an interim snapshot when the instance is not sealed."""
     authorize(req, Permission.READ_OPERATIONS)
@@ -265,9 +236,7 @@ async def get_audit_packet(req: func.HttpRequest, client: df.DurableOrchestratio
     return packet_response(evidence)
 
 
-@bp.route(route="audit/packets/{instanceId}/seal", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
-@bp.durable_client_input(client_name="client")
-@json_errors
+@durable_route(bp, "audit/packets/{instanceId}/seal", "POST")
 async def seal_audit_packet_now(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:

@@ -28,7 +28,6 @@ import os
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
-from functools import partial
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -37,18 +36,16 @@ import azure.functions as func
 from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrchestrationStatus
 from pydantic import Field
 
-from api.access import authorize, refuse_named_decider
+from api.access import deprecated_decider_field, recorded_actor, refuse_named_decider
 from api.audit import serve_case_evidence
-from api.errors import Conflict, InvalidRequest
-from api.handlers import json_errors, json_response, seal
-from api.starters import existing_instance, resource_location, start_once
-from api.validation import parse_body, route_identifier
-from audit_packets import loads_json
+from api.endpoints import Call, workflow_route
+from api.errors import InvalidRequest
+from api.handlers import json_response, seal
+from api.starters import CaseResource
 from contracts import ContractModel, Money, duration_setting
 from contracts.fare_dispute import (
     CURRENT_DEADLINE_RULES,
     EVIDENCE_SUBMITTED_EVENT,
-    FARE_DISPUTE_ORCHESTRATOR,
     SUPERVISOR_DECISION_EVENT,
     DisputeReason,
     EvidenceSubmission,
@@ -62,6 +59,7 @@ from contracts.fare_dispute import (
 from evidence import FARE_DISPUTE as PROFILE
 from fare_data import accepted_currencies, load_fare_rules
 from identity import Actor, Permission, ensure_not_starter
+from workflow_catalogue import FARE_DISPUTE
 
 RESOURCE = "fare dispute"
 ROUTE_ID = "disputeId"
@@ -117,17 +115,7 @@ class SupervisorDecisionRequest(ContractModel):
     """Body of `POST .../supervisor-decision`; the supervisor is the signed-in principal."""
 
     decision: Literal["approve", "partial", "reject"]
-    # Deprecated: the supervisor is the signed-in principal. Accepted only when it names them (else 400).
-    supervisor: Annotated[
-        str | None,
-        Field(
-            min_length=1,
-            max_length=256,
-            description="Deprecated: the supervisor is the signed-in principal; leave it out. A value that "
-            "names anyone else is a 400.",
-            json_schema_extra={"deprecated": True},
-        ),
-    ] = None
+    supervisor: str | None = deprecated_decider_field("supervisor")
     refund_amount: Money | None = None
     note: Annotated[str, Field(max_length=2000)] | None = None
 
@@ -188,41 +176,24 @@ async def _waiting_instance(
     client: df.DurableOrchestrationClient, dispute_id: str, expected: WaitingFor, decider: Actor | None = None
 ) -> str:
     """The dispute's instance id when it waits for `expected`; 404 / 403 (maker-checker) / 409 otherwise."""
-    instance_id = instance_id_for(dispute_id)
-    status = await existing_instance(
-        client, instance_id, RESOURCE, dispute_id, show_input=decider is not None
-    )
+    status = await CASES.existing(client, dispute_id, show_input=decider is not None)
     if decider is not None:
-        ensure_not_starter(decider, filed_by_of(status.input_), f"{RESOURCE} {dispute_id!r}")
+        ensure_not_starter(decider, recorded_actor(status.input_, "filedBy"), f"{RESOURCE} {dispute_id!r}")
     if waiting_for(status) != expected.value:
         state = status.runtime_status.value if status.runtime_status else None
-        raise Conflict(
-            f"{RESOURCE} {dispute_id!r} is not waiting for {expected.value}",
-            location=resource_location(status_path(dispute_id)),
-            state=state,
+        raise CASES.conflict(
+            dispute_id, f"{RESOURCE} {dispute_id!r} is not waiting for {expected.value}", state
         )
-    return instance_id
+    return instance_id_for(dispute_id)
 
 
 # -- routes ---------------------------------------------------------------------------------------
 
 
-def filed_by_of(orchestration_input: Any) -> Actor | None:
-    """The principal recorded as the dispute's filer (None for disputes filed before that)."""
-    data = loads_json(orchestration_input)
-    recorded = data.get("filedBy") if isinstance(data, dict) else None
-    return Actor.from_dict(recorded) if isinstance(recorded, dict) else None
-
-
-@bp.route(route="fare-disputes", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
-@bp.durable_client_input(client_name="client")
-@json_errors
-async def file_fare_dispute(
-    req: func.HttpRequest, client: df.DurableOrchestrationClient
-) -> func.HttpResponse:
+@workflow_route(bp, "POST", "fare-disputes", Permission.START_WORKFLOW)
+async def file_fare_dispute(call: Call) -> func.HttpResponse:
     """Start `fare_dispute` as `fare-dispute-<disputeId>` (202), or 409 if that dispute exists."""
-    actor = authorize(req, Permission.START_WORKFLOW)
-    request = parse_body(req, FileFareDisputeRequest)
+    request = call.body(FileFareDisputeRequest)
     check_amount(request.claimed_amount, "claimedAmount", load_fare_rules())
     dispute = FareDisputeInput(
         dispute_id=request.dispute_id,
@@ -231,63 +202,41 @@ async def file_fare_dispute(
         reason=request.reason,
         claimed_amount=request.claimed_amount,
         settings=dispute_settings(request.claimed_amount.currency),
-        filed_by=actor,
+        filed_by=call.actor,
         seals_audit_packet=True,
         erases_personal_data=True,
     )
-    instance_id = instance_id_for(request.dispute_id)
-    return await start_once(
-        client,
-        FARE_DISPUTE_ORCHESTRATOR,
-        instance_id,
-        dispute.to_dict(),
-        RESOURCE,
-        status_path=status_path(request.dispute_id),
-        view=partial(dispute_view, request.dispute_id),
-    )
+    return await CASES.start(call.client, request.dispute_id, dispute.to_dict())
 
 
-@bp.route(route="fare-disputes/{disputeId}/evidence", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
-@bp.durable_client_input(client_name="client")
-@json_errors
-async def submit_fare_dispute_evidence(
-    req: func.HttpRequest, client: df.DurableOrchestrationClient
-) -> func.HttpResponse:
+@workflow_route(bp, "POST", "fare-disputes/{disputeId}/evidence", Permission.SUBMIT_EVIDENCE)
+async def submit_fare_dispute_evidence(call: Call) -> func.HttpResponse:
     """Seal the evidence in a blob and raise `evidence_submitted` with its reference (202)."""
-    actor = authorize(req, Permission.SUBMIT_EVIDENCE)
-    dispute_id = route_identifier(req, ROUTE_ID)
-    evidence = parse_body(req, SubmitEvidenceRequest)
-    instance_id = await _waiting_instance(client, dispute_id, WaitingFor.EVIDENCE)
+    evidence = call.body(SubmitEvidenceRequest)
+    instance_id = await _waiting_instance(call.client, call.business_id, WaitingFor.EVIDENCE)
     sealed = await seal(evidence.to_dict(), f"{instance_id}:evidence")
-    event = EvidenceSubmission(evidence=sealed, document_count=len(evidence.documents), submitted_by=actor)
-    await client.raise_event(instance_id, EVIDENCE_SUBMITTED_EVENT, event.to_dict())
-    return json_response({"accepted": True, "disputeId": dispute_id}, 202)
+    event = EvidenceSubmission(
+        evidence=sealed, document_count=len(evidence.documents), submitted_by=call.actor
+    )
+    await call.client.raise_event(instance_id, EVIDENCE_SUBMITTED_EVENT, event.to_dict())
+    return json_response({"accepted": True, "disputeId": call.business_id}, 202)
 
 
-@bp.route(
-    route="fare-disputes/{disputeId}/supervisor-decision",
-    methods=["POST"],
-    auth_level=func.AuthLevel.ANONYMOUS,
-)
-@bp.durable_client_input(client_name="client")
-@json_errors
-async def decide_fare_dispute(
-    req: func.HttpRequest, client: df.DurableOrchestrationClient
-) -> func.HttpResponse:
+@workflow_route(bp, "POST", "fare-disputes/{disputeId}/supervisor-decision", Permission.DECIDE_FARE_DISPUTE)
+async def decide_fare_dispute(call: Call) -> func.HttpResponse:
     """Raise the signed-in supervisor's decision (202); the note is sealed, the amount checked (400)."""
-    actor = authorize(req, Permission.DECIDE_FARE_DISPUTE)
-    dispute_id = route_identifier(req, ROUTE_ID)
-    decision = parse_body(req, SupervisorDecisionRequest)
-    refuse_named_decider(decision.supervisor, actor, "supervisor")
+    decision = call.body(SupervisorDecisionRequest)
+    refuse_named_decider(decision.supervisor, call.actor, "supervisor")
     await record_supervisor_decision(
-        client,
-        dispute_id,
+        call.client,
+        call.business_id,
         decision=decision.decision,
         refund_amount=decision.refund_amount,
         note=decision.note,
-        actor=actor,
+        actor=call.actor,
     )
-    return json_response({"accepted": True, "disputeId": dispute_id, "decidedBy": actor.to_dict()}, 202)
+    accepted = {"accepted": True, "disputeId": call.business_id, "decidedBy": call.actor.to_dict()}
+    return json_response(accepted, 202)
 
 
 async def record_supervisor_decision(
@@ -323,22 +272,6 @@ async def record_supervisor_decision(
     return event
 
 
-@bp.route(route="fare-disputes/{disputeId}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
-@bp.durable_client_input(client_name="client")
-@json_errors
-async def get_fare_dispute(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    """The support portal's view: stage, SLA due time, what the case waits for, and the outcome."""
-    authorize(req, Permission.READ_WORKFLOW_STATUS)
-    dispute_id = route_identifier(req, ROUTE_ID)
-    status = await existing_instance(client, instance_id_for(dispute_id), RESOURCE, dispute_id)
-    return json_response(dispute_view(dispute_id, status))
-
-
-def status_path(dispute_id: str) -> str:
-    """The dispute's status resource under the route prefix."""
-    return f"fare-disputes/{dispute_id}"
-
-
 def dispute_view(dispute_id: str, status: DurableOrchestrationStatus) -> dict[str, Any]:
     """The dispute's status resource: stage, SLA due time, what it waits for, the outcome."""
     custom = status.custom_status if isinstance(status.custom_status, dict) else {}
@@ -362,4 +295,10 @@ def dispute_view(dispute_id: str, status: DurableOrchestrationStatus) -> dict[st
     return body
 
 
+CASES = CaseResource(FARE_DISPUTE, RESOURCE, ROUTE_ID, dispute_view)
+CASES.serve_status(
+    bp,
+    "get_fare_dispute",
+    "The support portal's view: stage, SLA due time, what the case waits for, and the outcome.",
+)
 serve_case_evidence(bp, PROFILE, resource=RESOURCE, id_parameter=ROUTE_ID)

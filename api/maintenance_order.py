@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
-from functools import partial
 from typing import Annotated, Any
 
 import azure.durable_functions as df
@@ -38,17 +37,16 @@ import azure.functions as func
 from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrchestrationStatus
 from pydantic import Field, StrictBool
 
-from api.access import authorize, refuse_named_decider
+from api.access import deprecated_decider_field, recorded_actor, refuse_named_decider
+from api.app_settings import whole_number_setting
 from api.audit import serve_case_evidence
-from api.errors import Conflict
-from api.handlers import json_errors, json_response, seal
-from api.starters import existing_instance, resource_location, start_once, status_resource_fields
-from api.validation import parse_body, route_identifier
+from api.endpoints import Call, workflow_route
+from api.handlers import json_response, seal
+from api.starters import CaseResource, status_resource_fields
 from audit_packets import loads_json
-from contracts import ContractModel, InvalidDurationError, duration_setting, format_duration, utc_text
+from contracts import ContractModel, duration_setting, format_duration, utc_text
 from contracts.maintenance_order import (
     APPROVAL_DECISION_EVENT,
-    MAINTENANCE_ORDER,
     STAGES_ACCEPTING_APPROVAL,
     ApprovalDecisionEvent,
     ApprovalPolicy,
@@ -58,6 +56,7 @@ from contracts.maintenance_order import (
 )
 from evidence import MAINTENANCE_ORDER as PROFILE
 from identity import Actor, Permission, ensure_not_starter
+from workflow_catalogue import MAINTENANCE_ORDER as MAINTENANCE_ORDER_WORKFLOW
 
 bp = df.Blueprint()
 
@@ -91,17 +90,7 @@ class ApprovalRequest(ContractModel):
     """Body of `POST /api/maintenance-orders/{orderId}/approval`; the approver is the signed-in principal."""
 
     approved: StrictBool
-    # Deprecated: the approver is the signed-in principal. Accepted only when it names them (else 400).
-    approver: Annotated[
-        str | None,
-        Field(
-            min_length=1,
-            max_length=256,
-            description="Deprecated: the approver is the signed-in principal; leave it out. A value that "
-            "names anyone else is a 400.",
-            json_schema_extra={"deprecated": True},
-        ),
-    ] = None
+    approver: str | None = deprecated_decider_field("approver")
     comment: Annotated[str, Field(max_length=2000)] | None = None
 
 
@@ -110,66 +99,40 @@ def approval_policy(environ: dict[str, str] | None = None) -> ApprovalPolicy:
     env = dict(os.environ) if environ is None else environ
     interval = duration_setting(REMINDER_INTERVAL_SETTING, DEFAULT_REMINDER_INTERVAL, env)
     deadline = duration_setting(APPROVAL_DEADLINE_SETTING, DEFAULT_APPROVAL_DEADLINE, env)
-    text = env.get(ESCALATE_AFTER_SETTING, "").strip()
-    try:
-        escalate_after = int(text) if text else DEFAULT_ESCALATE_AFTER
-    except ValueError:
-        raise InvalidDurationError(f"app setting {ESCALATE_AFTER_SETTING} must be a whole number") from None
     return ApprovalPolicy(
         reminder_interval=format_duration(interval),
-        escalate_after_reminders=escalate_after,
+        escalate_after_reminders=whole_number_setting(ESCALATE_AFTER_SETTING, DEFAULT_ESCALATE_AFTER, env),
         approval_deadline=format_duration(deadline),
         deadlines_first=True,
     )
 
 
-@bp.route(route="maintenance-orders", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
-@bp.durable_client_input(client_name="client")
-@json_errors
-async def start_maintenance_order(
-    req: func.HttpRequest, client: df.DurableOrchestrationClient
-) -> func.HttpResponse:
+@workflow_route(bp, "POST", "maintenance-orders", Permission.START_WORKFLOW)
+async def start_maintenance_order(call: Call) -> func.HttpResponse:
     """Start the order's orchestration once (202 + its status resource), or 409 naming that resource."""
-    actor = authorize(req, Permission.START_WORKFLOW)
-    request = parse_body(req, MaintenanceOrderRequest)
-    instance_id = instance_id_for(request.order_id)
-    contact = await seal(request.customer.to_dict(), instance_id)
+    request = call.body(MaintenanceOrderRequest)
+    contact = await seal(request.customer.to_dict(), instance_id_for(request.order_id))
     orchestration_input = MaintenanceOrderInput(
         order_id=request.order_id,
         asset_id=request.asset_id,
         customer_contact=contact,
         inspection=request.inspection,
         approval_policy=approval_policy(),
-        started_by=actor,
+        started_by=call.actor,
         seals_audit_packet=True,
         erases_personal_data=True,
     )
-    return await start_once(
-        client,
-        MAINTENANCE_ORDER,
-        instance_id,
-        orchestration_input.to_dict(),
-        RESOURCE,
-        status_path=status_path(request.order_id),
-        view=partial(order_view, request.order_id),
-    )
+    return await CASES.start(call.client, request.order_id, orchestration_input.to_dict())
 
 
-@bp.route(
-    route="maintenance-orders/{orderId}/approval", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS
-)
-@bp.durable_client_input(client_name="client")
-@json_errors
-async def approve_maintenance_order(
-    req: func.HttpRequest, client: df.DurableOrchestrationClient
-) -> func.HttpResponse:
+@workflow_route(bp, "POST", "maintenance-orders/{orderId}/approval", Permission.APPROVE_MAINTENANCE_ORDER)
+async def approve_maintenance_order(call: Call) -> func.HttpResponse:
     """Raise the signed-in approver's decision; 404 unknown order, 403 own order, 409 no decision now."""
-    actor = authorize(req, Permission.APPROVE_MAINTENANCE_ORDER)
-    order_id = route_identifier(req, "orderId")
-    request = parse_body(req, ApprovalRequest)
-    refuse_named_decider(request.approver, actor, "approver")
+    request = call.body(ApprovalRequest)
+    refuse_named_decider(request.approver, call.actor, "approver")
+    order_id = call.business_id
     event = await record_approval(
-        client, order_id, approved=request.approved, comment=request.comment, actor=actor
+        call.client, order_id, approved=request.approved, comment=request.comment, actor=call.actor
     )
     return json_response(
         {
@@ -190,15 +153,13 @@ async def record_approval(
     404 unknown order, 403 when `actor` started it (maker-checker), 409 when it takes no decision.
     """
     instance_id = instance_id_for(order_id)
-    status = await existing_instance(client, instance_id, RESOURCE, order_id, show_input=True)
-    ensure_not_starter(actor, started_by_of(status.input_), f"{RESOURCE} {order_id!r}")
+    status = await CASES.existing(client, order_id, show_input=True)
+    ensure_not_starter(actor, recorded_actor(status.input_, "startedBy"), f"{RESOURCE} {order_id!r}")
     state = status.runtime_status.value if status.runtime_status is not None else ""
     stage = (loads_json(status.custom_status) or {}).get("stage") if status.custom_status else None
     if state not in ("Running", "Pending") or (stage is not None and stage not in STAGES_ACCEPTING_APPROVAL):
-        raise Conflict(
-            f"{RESOURCE} {order_id!r} is not waiting for approval",
-            location=resource_location(status_path(order_id)),
-            state=str(stage or state),
+        raise CASES.conflict(
+            order_id, f"{RESOURCE} {order_id!r} is not waiting for approval", str(stage or state)
         )
     comment_ref = await seal({"comment": comment}, instance_id) if comment else None
     event = ApprovalDecisionEvent(
@@ -212,31 +173,6 @@ async def record_approval(
     return event
 
 
-def started_by_of(orchestration_input: Any) -> Actor | None:
-    """The principal recorded as the order's starter (None for orders started before that)."""
-    data = loads_json(orchestration_input)
-    recorded = data.get("startedBy") if isinstance(data, dict) else None
-    return Actor.from_dict(recorded) if isinstance(recorded, dict) else None
-
-
-@bp.route(route="maintenance-orders/{orderId}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
-@bp.durable_client_input(client_name="client")
-@json_errors
-async def get_maintenance_order(
-    req: func.HttpRequest, client: df.DurableOrchestrationClient
-) -> func.HttpResponse:
-    """Current step, what it waits for and the deadlines, from the custom status."""
-    authorize(req, Permission.READ_WORKFLOW_STATUS)
-    order_id = route_identifier(req, "orderId")
-    status = await existing_instance(client, instance_id_for(order_id), RESOURCE, order_id)
-    return json_response(order_view(order_id, status))
-
-
-def status_path(order_id: str) -> str:
-    """The order's status resource under the route prefix."""
-    return f"maintenance-orders/{order_id}"
-
-
 def order_view(order_id: str, status: DurableOrchestrationStatus) -> dict[str, Any]:
     """The order's status resource: stage, what it waits for, deadlines (custom status), outcome."""
     body = status_resource_fields("orderId", order_id, instance_id_for(order_id), status)
@@ -246,4 +182,8 @@ def order_view(order_id: str, status: DurableOrchestrationStatus) -> dict[str, A
     return body
 
 
+CASES = CaseResource(MAINTENANCE_ORDER_WORKFLOW, RESOURCE, "orderId", order_view)
+CASES.serve_status(
+    bp, "get_maintenance_order", "Current step, what it waits for and the deadlines, from the custom status."
+)
 serve_case_evidence(bp, PROFILE, resource=RESOURCE, id_parameter="orderId")

@@ -30,7 +30,6 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Mapping
-from functools import partial
 from typing import Annotated, Any
 
 import azure.durable_functions as df
@@ -39,11 +38,13 @@ from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrc
 from pydantic import Field
 
 from api.access import authorize
+from api.app_settings import whole_number_setting
 from api.audit import serve_case_evidence
-from api.errors import Conflict, FieldError, InvalidRequest
+from api.endpoints import Call, workflow_route
+from api.errors import FieldError, InvalidRequest
 from api.handlers import json_errors, json_response
-from api.starters import existing_instance, resource_location, start_once, status_resource_fields
-from api.validation import json_body, parse_body, route_identifier, validate
+from api.starters import CaseResource, status_resource_fields
+from api.validation import json_body, validate
 from audit_packets import loads_json
 from contracts import ContractModel, InvalidDurationError, duration_setting, format_duration
 from contracts.relief_routing import (
@@ -51,7 +52,6 @@ from contracts.relief_routing import (
     CONFIRMATION_EVENT,
     DELIVERED_STATES,
     FINAL_STAGES,
-    RELIEF_ROUTING,
     Identifier,
     ReceivedItem,
     ReliefChange,
@@ -69,6 +69,7 @@ from identity import Actor, Permission, assignments_from_settings, ensure_assign
 from integrations import integrations_from_settings
 from relief_routes import ReliefNetwork, network_from_settings
 from relief_routes.stock import load_network_stock
+from workflow_catalogue import RELIEF_ROUTING as RELIEF_ROUTING_WORKFLOW
 
 bp = df.Blueprint()
 
@@ -91,11 +92,7 @@ def escalation_policy(environ: Mapping[str, str] | None = None) -> tuple[str, in
     """Confirmation interval (ISO 8601) and escalation steps before a shelter is resolved unconfirmed."""
     env = os.environ if environ is None else environ
     interval = duration_setting(CONFIRMATION_INTERVAL_SETTING, DEFAULT_CONFIRMATION_INTERVAL, env)
-    text = env.get(MAX_ESCALATIONS_SETTING, "").strip()
-    try:
-        steps = int(text) if text else DEFAULT_MAX_ESCALATIONS
-    except ValueError:
-        raise InvalidDurationError(f"app setting {MAX_ESCALATIONS_SETTING} must be a whole number") from None
+    steps = whole_number_setting(MAX_ESCALATIONS_SETTING, DEFAULT_MAX_ESCALATIONS, env)
     if not 1 <= steps <= 10:
         raise InvalidDurationError(f"app setting {MAX_ESCALATIONS_SETTING} must be between 1 and 10")
     return format_duration(interval), steps
@@ -116,55 +113,35 @@ def check_against_network(
         raise InvalidRequest.from_errors(errors)
 
 
-@bp.route(route="relief-requests", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
-@bp.durable_client_input(client_name="client")
-@json_errors
-async def start_relief_request(
-    req: func.HttpRequest, client: df.DurableOrchestrationClient
-) -> func.HttpResponse:
+@workflow_route(bp, "POST", "relief-requests", Permission.START_WORKFLOW)
+async def start_relief_request(call: Call) -> func.HttpResponse:
     """Start the request's orchestration once (202 + its status resource), or 409 naming that resource."""
-    actor = authorize(req, Permission.START_WORKFLOW)
-    request = parse_body(req, ReliefRequest)
+    request = call.body(ReliefRequest)
     check_against_network(network_from_settings(), request.shelters)
     interval, max_escalations = escalation_policy()
     orchestration_input = ReliefWorkflowInput(
         request=request,
         confirmation_interval=interval,
         max_escalations=max_escalations,
-        requested_by=actor,
+        requested_by=call.actor,
         seals_audit_packet=True,
         releases_unconfirmed_reservations=True,
     )
-    instance_id = instance_id_for(request.request_id)
-    return await start_once(
-        client,
-        RELIEF_ROUTING,
-        instance_id,
-        orchestration_input.to_dict(),
-        RESOURCE,
-        status_path=status_path(request.request_id),
-        view=partial(request_view, request.request_id),
-    )
+    return await CASES.start(call.client, request.request_id, orchestration_input.to_dict())
 
 
-@bp.route(route="relief-requests/{requestId}/changes", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
-@bp.durable_client_input(client_name="client")
-@json_errors
-async def change_relief_request(
-    req: func.HttpRequest, client: df.DurableOrchestrationClient
-) -> func.HttpResponse:
+@workflow_route(bp, "POST", "relief-requests/{requestId}/changes", Permission.CHANGE_RELIEF_REQUEST)
+async def change_relief_request(call: Call) -> func.HttpResponse:
     """Raise a change (re-plan) or a cancellation; 404 unknown request, 409 when it takes no change."""
-    actor = authorize(req, Permission.CHANGE_RELIEF_REQUEST)
-    request_id = route_identifier(req, "requestId")
-    body = json_body(req)
+    request_id = call.business_id
+    body = json_body(call.req)
     if isinstance(body, dict) and not body.get("changeId"):
         body = {**body, "changeId": uuid.uuid4().hex}  # the orchestrator ignores a repeated change id
     requested = validate(ReliefChangeRequest, body)
-    change = ReliefChange(**dict(requested), requested_by=actor)
+    change = ReliefChange(**dict(requested), requested_by=call.actor)
     check_against_network(network_from_settings(), change.shelters)
     instance_id = instance_id_for(request_id)
-    status = await existing_instance(client, instance_id, RESOURCE, request_id)
-    relief_status = _accepting(client, status, request_id, "changes")
+    relief_status = _accepting(await CASES.existing(call.client, request_id), request_id, "changes")
     delivered = [
         shelter_id
         for shelter_id in change.touched_shelters()
@@ -172,35 +149,34 @@ async def change_relief_request(
         and relief_status.shelters[shelter_id].state in DELIVERED_STATES
     ]
     if delivered:
-        raise _conflict(request_id, f"shelters already received their pallets: {', '.join(delivered)}")
+        raise CASES.conflict(request_id, f"shelters already received their pallets: {', '.join(delivered)}")
     unknown = [
         s for s in change.remove_shelter_ids if relief_status.shelters and s not in relief_status.shelters
     ]
     if unknown:
-        raise _conflict(request_id, f"shelters not part of {RESOURCE} {request_id!r}: {', '.join(unknown)}")
-    await client.raise_event(instance_id, CHANGE_EVENT, change.to_dict())
+        raise CASES.conflict(
+            request_id, f"shelters not part of {RESOURCE} {request_id!r}: {', '.join(unknown)}"
+        )
+    await call.client.raise_event(instance_id, CHANGE_EVENT, change.to_dict())
     return json_response(
         {"requestId": request_id, "instanceId": instance_id, "accepted": True, "change": change.to_dict()},
         202,
     )
 
 
-@bp.route(
-    route="relief-requests/{requestId}/shelter-confirmations",
-    methods=["POST"],
-    auth_level=func.AuthLevel.ANONYMOUS,
+@workflow_route(
+    bp, "POST", "relief-requests/{requestId}/shelter-confirmations", Permission.CONFIRM_SHELTER_DELIVERY
 )
-@bp.durable_client_input(client_name="client")
-@json_errors
-async def confirm_relief_delivery(
-    req: func.HttpRequest, client: df.DurableOrchestrationClient
-) -> func.HttpResponse:
+async def confirm_relief_delivery(call: Call) -> func.HttpResponse:
     """Raise a shelter's receipt; 403 for another shelter's staff, 409 unless the shelter awaits it."""
-    actor = authorize(req, Permission.CONFIRM_SHELTER_DELIVERY)
-    request_id = route_identifier(req, "requestId")
-    body = parse_body(req, ShelterConfirmationRequest)
+    body = call.body(ShelterConfirmationRequest)
+    request_id = call.business_id
     await record_shelter_confirmation(
-        client, request_id, shelter_id=body.shelter_id, received_items=body.received_items, actor=actor
+        call.client,
+        request_id,
+        shelter_id=body.shelter_id,
+        received_items=body.received_items,
+        actor=call.actor,
     )
     return json_response(
         {
@@ -208,7 +184,7 @@ async def confirm_relief_delivery(
             "instanceId": instance_id_for(request_id),
             "accepted": True,
             "shelterId": body.shelter_id,
-            "confirmedBy": actor.to_dict(),
+            "confirmedBy": call.actor.to_dict(),
         },
         202,
     )
@@ -229,37 +205,18 @@ async def record_shelter_confirmation(
     """
     ensure_assigned_shelter(actor, shelter_id, assignments_from_settings())
     instance_id = instance_id_for(request_id)
-    status = await existing_instance(client, instance_id, RESOURCE, request_id)
-    relief_status = _accepting(client, status, request_id, "confirmations")
+    relief_status = _accepting(await CASES.existing(client, request_id), request_id, "confirmations")
     shelter = relief_status.shelters.get(shelter_id)
     if shelter is None or shelter.state != "awaiting":
         state = shelter.state if shelter else "not part of the request"
-        raise _conflict(
-            request_id, f"shelter {shelter_id!r} is not awaiting a delivery ({state})", state=state
+        raise CASES.conflict(
+            request_id, f"shelter {shelter_id!r} is not awaiting a delivery ({state})", state
         )
     confirmation = ShelterConfirmation(
         shelter_id=shelter_id, received_items=received_items, confirmed_by=actor
     )
     await client.raise_event(instance_id, CONFIRMATION_EVENT, confirmation.to_dict())
     return confirmation
-
-
-@bp.route(route="relief-requests/{requestId}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
-@bp.durable_client_input(client_name="client")
-@json_errors
-async def get_relief_request(
-    req: func.HttpRequest, client: df.DurableOrchestrationClient
-) -> func.HttpResponse:
-    """Stage, next escalation, per-shelter confirmation state, and the outcome once finished."""
-    authorize(req, Permission.READ_WORKFLOW_STATUS)
-    request_id = route_identifier(req, "requestId")
-    status = await existing_instance(client, instance_id_for(request_id), RESOURCE, request_id)
-    return json_response(request_view(request_id, status))
-
-
-def status_path(request_id: str) -> str:
-    """The request's status resource under the route prefix."""
-    return f"relief-requests/{request_id}"
 
 
 def request_view(request_id: str, status: DurableOrchestrationStatus) -> dict[str, Any]:
@@ -271,6 +228,12 @@ def request_view(request_id: str, status: DurableOrchestrationStatus) -> dict[st
     return body
 
 
+CASES = CaseResource(RELIEF_ROUTING_WORKFLOW, RESOURCE, "requestId", request_view)
+CASES.serve_status(
+    bp,
+    "get_relief_request",
+    "Stage, next escalation, per-shelter confirmation state, and the outcome once finished.",
+)
 serve_case_evidence(bp, PROFILE, resource=RESOURCE, id_parameter="requestId")
 
 
@@ -291,9 +254,7 @@ def get_relief_inventory(req: func.HttpRequest) -> func.HttpResponse:
 # -- helpers ---------------------------------------------------------------------------------------
 
 
-def _accepting(
-    client: df.DurableOrchestrationClient, status: DurableOrchestrationStatus, request_id: str, what: str
-) -> ReliefStatus:
+def _accepting(status: DurableOrchestrationStatus, request_id: str, what: str) -> ReliefStatus:
     """The custom status of a request that still takes `what`; 409 otherwise."""
     state = status.runtime_status.value if status.runtime_status is not None else ""
     custom = loads_json(status.custom_status) if status.custom_status else None
@@ -305,13 +266,9 @@ def _accepting(
         or relief_status.stage in FINAL_STAGES
         or relief_status.stage in ("cancelling", "failing", "failed")
     ):
-        raise _conflict(
+        raise CASES.conflict(
             request_id,
             f"{RESOURCE} {request_id!r} takes no more {what}",
             state=relief_status.stage if state in ACTIVE_RUNTIME_STATES else state,
         )
     return relief_status
-
-
-def _conflict(request_id: str, message: str, state: str | None = None) -> Conflict:
-    return Conflict(message, location=resource_location(status_path(request_id)), state=state)

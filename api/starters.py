@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
 from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrchestrationStatus
 
+from api.endpoints import Call, workflow_route
 from api.errors import Conflict, InstanceNotFound
 from api.handlers import json_response
 from audit_packets import loads_json
+from identity import Permission
+from workflow_catalogue import Workflow
 
 # host.json `extensions.http.routePrefix`: where the app's own routes live.
 ROUTE_PREFIX = "/api"
@@ -92,3 +97,56 @@ async def existing_instance(
     if status.runtime_status is None:
         raise InstanceNotFound(resource, identifier)
     return status
+
+
+@dataclass(frozen=True)
+class CaseResource:
+    """One workflow's cases as its API shows them: the noun its 404/409 messages use, and the status
+    resource of a case (`/api/<collection>/<business id>`, built by `view`)."""
+
+    workflow: Workflow
+    noun: str  # "fare dispute"
+    id_parameter: str  # the business id in routes: "disputeId"
+    view: Callable[[str, DurableOrchestrationStatus], dict[str, Any]]
+
+    def status_path(self, business_id: str) -> str:
+        """The case's status resource under the route prefix."""
+        return f"{self.workflow.collection}/{business_id}"
+
+    async def start(
+        self, client: df.DurableOrchestrationClient, business_id: str, orchestration_input: dict[str, Any]
+    ) -> func.HttpResponse:
+        """Start the case once (`start_once`): 202 with its status resource, or 409 naming it."""
+        return await start_once(
+            client,
+            self.workflow.orchestrator,
+            self.workflow.instance_id(business_id),
+            orchestration_input,
+            self.noun,
+            status_path=self.status_path(business_id),
+            view=partial(self.view, business_id),
+        )
+
+    async def existing(
+        self, client: df.DurableOrchestrationClient, business_id: str, *, show_input: bool = False
+    ) -> DurableOrchestrationStatus:
+        """The case's Durable status (with its input when asked), or `InstanceNotFound` (404)."""
+        instance_id = self.workflow.instance_id(business_id)
+        return await existing_instance(client, instance_id, self.noun, business_id, show_input=show_input)
+
+    def conflict(self, business_id: str, message: str, state: str | None = None) -> Conflict:
+        """409: the case does not take this request now (`Location`: its status resource)."""
+        return Conflict(message, location=resource_location(self.status_path(business_id)), state=state)
+
+    def serve_status(self, blueprint: df.Blueprint, name: str, summary: str) -> None:
+        """Register `GET <collection>/{<id_parameter>}` as `name` (any role that reads status): the
+        case's status resource, or 404."""
+
+        async def status_resource(call: Call) -> func.HttpResponse:
+            return json_response(
+                self.view(call.business_id, await self.existing(call.client, call.business_id))
+            )
+
+        status_resource.__name__, status_resource.__doc__ = name, summary
+        route = f"{self.workflow.collection}/{{{self.id_parameter}}}"
+        workflow_route(blueprint, "GET", route, Permission.READ_WORKFLOW_STATUS)(status_resource)
