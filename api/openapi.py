@@ -20,7 +20,7 @@ import functools
 import json
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +120,45 @@ def _evidence_operations(tag: str, noun: str, documents: str) -> dict[str, Opera
     }
 
 
+def _event(
+    summary: str,
+    tag: str,
+    schema: str,
+    model: type[ContractModel],
+    permission: Permission,
+    *,
+    example: dict[str, Any],
+    optional_body_fields: tuple[str, ...] = (),
+) -> Operation:
+    """An input for a running case (a decision, evidence, a change): 202, or 404/409."""
+    return Operation(
+        summary,
+        tag,
+        202,
+        schema,
+        model,
+        optional_body_fields=optional_body_fields,
+        errors=(400, 404, 409, 413, 415, 500),
+        example=example,
+        permission=permission,
+    )
+
+
+def _start(
+    summary: str, tag: str, schema: str, model: type[ContractModel], example: dict[str, Any]
+) -> Operation:
+    """A workflow's start: like an event, but 409 (not 404) for a case that exists, and `Location`."""
+    start = _event(summary, tag, schema, model, Permission.START_WORKFLOW, example=example)
+    return replace(start, errors=(400, 409, 413, 415, 500), success_headers=("Location",))
+
+
+def _status(summary: str, tag: str, schema: str) -> Operation:
+    """A case's status resource (`GET <collection>/{id}`), for any role that reads status."""
+    return Operation(
+        summary, tag, 200, schema, errors=(400, 404, 500), permission=Permission.READ_WORKFLOW_STATUS
+    )
+
+
 AUDIT_HEADERS = (
     "Audit-Packet-Sealed",
     "Audit-Packet-Version",
@@ -135,10 +174,6 @@ REPORT_FORMAT_PARAMETER = (
 
 def _operations() -> dict[str, Operation]:
     """The declarative table, keyed by the HTTP function's registered name."""
-    start_errors = (400, 409, 413, 415, 500)
-    event_errors = (400, 404, 409, 413, 415, 500)
-    read_errors = (400, 404, 500)
-    started = ("Location",)
     return {
         **_evidence_operations(
             "maintenance order", "maintenance order", "release certificate / compliance pack"
@@ -192,15 +227,12 @@ def _operations() -> dict[str, Operation]:
             error_schemas=((503, "Health"),),
         ),
         "openapi_document": Operation("This document", "platform", 200, "OpenApiDocument"),
-        "start_maintenance_order": Operation(
+        "start_maintenance_order": _start(
             "Start a maintenance order (instance maintenance-<orderId>)",
             "maintenance order",
-            202,
             "MaintenanceOrderView",
             MaintenanceOrderRequest,
-            errors=start_errors,
-            success_headers=started,
-            example={
+            {
                 "orderId": "order-example-1",
                 "assetId": "A320-MSN-4711",
                 "customer": {"name": "Pat Customer", "email": "pat.customer@example.com"},
@@ -209,126 +241,98 @@ def _operations() -> dict[str, Operation]:
                     "findings": [{"code": "CORR-12", "severity": "high", "partNumbers": ["P-1", "P-2"]}],
                 },
             },
-            permission=Permission.START_WORKFLOW,
         ),
-        "approve_maintenance_order": Operation(
+        "approve_maintenance_order": _event(
             "Approve or reject a maintenance order",
             "maintenance order",
-            202,
             "MaintenanceApprovalAccepted",
             ApprovalRequest,
-            errors=event_errors,
+            Permission.APPROVE_MAINTENANCE_ORDER,
             example={"approved": True, "comment": "parts checked"},
-            permission=Permission.APPROVE_MAINTENANCE_ORDER,
         ),
-        "get_maintenance_order": Operation(
+        "get_maintenance_order": _status(
             "A maintenance order's stage, what it waits for, deadlines and outcome",
             "maintenance order",
-            200,
             "MaintenanceOrderView",
-            errors=read_errors,
-            permission=Permission.READ_WORKFLOW_STATUS,
         ),
-        "file_fare_dispute": Operation(
+        "file_fare_dispute": _start(
             "File a fare dispute (instance fare-dispute-<disputeId>)",
             "fare dispute",
-            202,
             "FareDisputeView",
             FileFareDisputeRequest,
-            errors=start_errors,
-            success_headers=started,
-            example={
+            {
                 "disputeId": "dispute-example-1",
                 "customerId": "cust-ana",
                 "tripId": "trip-overcharged",
                 "reason": "overcharge",
                 "claimedAmount": {"amount": "2.40", "currency": "EUR"},
             },
-            permission=Permission.START_WORKFLOW,
         ),
-        "submit_fare_dispute_evidence": Operation(
+        "submit_fare_dispute_evidence": _event(
             "Customer evidence for a dispute that waits for it",
             "fare dispute",
-            202,
             "FareDisputeEventAccepted",
             SubmitEvidenceRequest,
-            errors=event_errors,
+            Permission.SUBMIT_EVIDENCE,
             example={"description": "I tapped out at Central", "documents": [{"documentId": "receipt-1"}]},
-            permission=Permission.SUBMIT_EVIDENCE,
         ),
-        "decide_fare_dispute": Operation(
+        "decide_fare_dispute": _event(
             "A supervisor's decision for a dispute that waits for it",
             "fare dispute",
-            202,
             "FareDisputeEventAccepted",
             SupervisorDecisionRequest,
-            errors=event_errors,
+            Permission.DECIDE_FARE_DISPUTE,
             example={
                 "decision": "partial",
                 "refundAmount": {"amount": "1.00", "currency": "EUR"},
             },
-            permission=Permission.DECIDE_FARE_DISPUTE,
         ),
-        "get_fare_dispute": Operation(
+        "get_fare_dispute": _status(
             "A dispute's stage, SLA due time, what it waits for, and the outcome",
             "fare dispute",
-            200,
             "FareDisputeView",
-            errors=read_errors,
-            permission=Permission.READ_WORKFLOW_STATUS,
         ),
-        "start_relief_request": Operation(
+        "start_relief_request": _start(
             "Start a relief request (instance relief-<requestId>)",
             "relief routing",
-            202,
             "ReliefRequestView",
             ReliefRequest,
-            errors=start_errors,
-            success_headers=started,
-            example={
+            {
                 "requestId": "relief-example-1",
                 "priority": 2,
                 "shelters": [
                     {"shelterId": "shelter-bayview-school", "items": [{"sku": "water", "pallets": 2}]}
                 ],
             },
-            permission=Permission.START_WORKFLOW,
         ),
-        "change_relief_request": Operation(
+        "change_relief_request": _event(
             "Change (add, re-size, remove shelters) or cancel a relief request",
             "relief routing",
-            202,
             "ReliefChangeAccepted",
             ReliefChangeRequest,
-            optional_body_fields=("changeId",),
-            errors=event_errors,
+            Permission.CHANGE_RELIEF_REQUEST,
             example={
                 "shelters": [
                     {"shelterId": "shelter-hilltop-center", "items": [{"sku": "blanket", "pallets": 1}]}
                 ]
             },
-            permission=Permission.CHANGE_RELIEF_REQUEST,
+            optional_body_fields=("changeId",),
         ),
-        "confirm_relief_delivery": Operation(
+        "confirm_relief_delivery": _event(
             "A shelter confirms it received its pallets",
             "relief routing",
-            202,
             "ReliefConfirmationAccepted",
             ShelterConfirmationRequest,
-            errors=event_errors,
+            Permission.CONFIRM_SHELTER_DELIVERY,
             example={
                 "shelterId": "shelter-bayview-school",
                 "receivedItems": [{"sku": "water", "pallets": 2}],
             },
-            permission=Permission.CONFIRM_SHELTER_DELIVERY,
         ),
-        "get_relief_request": Operation(
+        "get_relief_request": _status(
             "A relief request's stage, per-shelter state, next escalation and outcome",
             "relief routing",
-            200,
             "ReliefRequestView",
-            errors=read_errors,
-            permission=Permission.READ_WORKFLOW_STATUS,
         ),
         "get_relief_inventory": Operation(
             "Stock, reserved, delivered and available pallets per depot and SKU",
@@ -405,6 +409,11 @@ def _body_schemas(models: Sequence[type[ContractModel]]) -> tuple[dict[str, str]
     return names, dict(top.get("$defs", {}))
 
 
+def _object(description: str, required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
+    """A described JSON Schema object (its keys in the order the document has always listed them)."""
+    return {"type": "object", "description": description, "required": required, "properties": properties}
+
+
 def _error_components() -> dict[str, Any]:
     field_error = {
         "type": "object",
@@ -413,13 +422,12 @@ def _error_components() -> dict[str, Any]:
     }
     return {
         "FieldError": field_error,
-        "ValidationError": {
-            "type": "object",
-            "description": "400 (and 413, 415): the first bad field in `field`, every bad field in `fields`. "
+        "ValidationError": _object(
+            "400 (and 413, 415): the first bad field in `field`, every bad field in `fields`. "
             "Field paths are camelCase with indexes (`shelters[0].items[1].sku`); `body` is the body as a "
             "whole; a bad path parameter is named by the parameter (`orderId`).",
-            "required": ["error", "field", "fields"],
-            "properties": {
+            ["error", "field", "fields"],
+            {
                 "error": {"type": "string"},
                 "field": {"type": "string", "minLength": 1},
                 "fields": {
@@ -428,37 +436,33 @@ def _error_components() -> dict[str, Any]:
                     "items": {"$ref": "#/components/schemas/FieldError"},
                 },
             },
-        },
-        "Error": {
-            "type": "object",
-            "description": "404 (unknown instance) and 500 (internal error; details are only logged).",
-            "required": ["error"],
-            "properties": {"error": {"type": "string"}},
-        },
-        "AuthenticationError": {
-            "type": "object",
-            "description": "401 (from the app; App Service Authentication in front answers 401 itself): no "
+        ),
+        "Error": _object(
+            "404 (unknown instance) and 500 (internal error; details are only logged).",
+            ["error"],
+            {"error": {"type": "string"}},
+        ),
+        "AuthenticationError": _object(
+            "401 (from the app; App Service Authentication in front answers 401 itself): no "
             "authenticated principal. `signIn` is where a browser signs in.",
-            "required": ["error"],
-            "properties": {"error": {"type": "string"}, "signIn": {"type": "string"}},
-        },
-        "AccessDeniedError": {
-            "type": "object",
-            "description": "403: the signed-in principal may not do this. `requiredRoles` names the app "
+            ["error"],
+            {"error": {"type": "string"}, "signIn": {"type": "string"}},
+        ),
+        "AccessDeniedError": _object(
+            "403: the signed-in principal may not do this. `requiredRoles` names the app "
             "roles that grant it; `rule` names a broken business rule instead (`maker-checker`: the "
             "principal started the case; `shelter-scope`: the shelter is not assigned to them).",
-            "required": ["error"],
-            "properties": {
+            ["error"],
+            {
                 "error": {"type": "string"},
                 "requiredRoles": {"type": "array", "items": {"type": "string"}},
                 "rule": {"type": "string"},
             },
-        },
-        "ConflictError": {
-            "type": "object",
-            "description": "409: the instance exists but does not take this request now.",
-            "required": ["error"],
-            "properties": {
+        ),
+        "ConflictError": _object(
+            "409: the instance exists but does not take this request now.",
+            ["error"],
+            {
                 "error": {"type": "string"},
                 "statusUrl": {
                     "type": "string",
@@ -466,7 +470,7 @@ def _error_components() -> dict[str, Any]:
                 },
                 "state": {"type": "string"},
             },
-        },
+        ),
     }
 
 
@@ -474,42 +478,21 @@ def _response_components() -> dict[str, Any]:
     text = {"type": "string"}
     nullable_text = {"type": ["string", "null"]}
     view = {"type": "object", "additionalProperties": True}
+
+    def accepted(id_field: str, detail: str, detail_schema: dict[str, Any]) -> dict[str, Any]:
+        """202 to an input for a case: the case's ids, `accepted: true` and what was accepted."""
+        properties = {id_field: text, "instanceId": text, "accepted": {"const": True}, detail: detail_schema}
+        return {"type": "object", "required": list(properties), "properties": properties}
+
     return {
-        "MaintenanceApprovalAccepted": {
-            "type": "object",
-            "required": ["orderId", "instanceId", "accepted", "decision"],
-            "properties": {
-                "orderId": text,
-                "instanceId": text,
-                "accepted": {"const": True},
-                "decision": view,
-            },
-        },
+        "MaintenanceApprovalAccepted": accepted("orderId", "decision", view),
         "FareDisputeEventAccepted": {
             "type": "object",
             "required": ["accepted", "disputeId"],
             "properties": {"accepted": {"const": True}, "disputeId": text},
         },
-        "ReliefChangeAccepted": {
-            "type": "object",
-            "required": ["requestId", "instanceId", "accepted", "change"],
-            "properties": {
-                "requestId": text,
-                "instanceId": text,
-                "accepted": {"const": True},
-                "change": view,
-            },
-        },
-        "ReliefConfirmationAccepted": {
-            "type": "object",
-            "required": ["requestId", "instanceId", "accepted", "shelterId"],
-            "properties": {
-                "requestId": text,
-                "instanceId": text,
-                "accepted": {"const": True},
-                "shelterId": text,
-            },
-        },
+        "ReliefChangeAccepted": accepted("requestId", "change", view),
+        "ReliefConfirmationAccepted": accepted("requestId", "shelterId", text),
         "MaintenanceOrderView": {
             **view,
             "required": ["orderId", "instanceId", "runtimeStatus"],
