@@ -237,12 +237,21 @@ def console_errors(handler: Handler[P]) -> Handler[P]:
     return wrapper
 
 
+def console_route(route: str, method: str) -> Callable[[Handler[P]], Any]:
+    """Register a console function `(req, client)` as `method route` (auth level FUNCTION, like every
+    console function), with the Durable client and `console_errors`."""
+
+    def register(handler: Handler[P]) -> Any:
+        routed = bp.route(route=route, methods=[method], auth_level=func.AuthLevel.FUNCTION)
+        return routed(bp.durable_client_input(client_name="client")(console_errors(handler)))
+
+    return register
+
+
 # -- pages --------------------------------------------------------------------------------------------
 
 
-@bp.route(route="console", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
-@bp.durable_client_input(client_name="client")
-@console_errors
+@console_route("console", "GET")
 async def console_instances(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
@@ -281,9 +290,7 @@ async def console_instances(
     return session.html(html)
 
 
-@bp.route(route="console/instance", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
-@bp.durable_client_input(client_name="client")
-@console_errors
+@console_route("console/instance", "GET")
 async def console_instance(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """One instance."""
     session = Session(req, client)
@@ -337,9 +344,7 @@ async def console_instance(req: func.HttpRequest, client: df.DurableOrchestratio
     return session.html(instance_page(session.context, view))
 
 
-@bp.route(route="console/instance/audit", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
-@bp.durable_client_input(client_name="client")
-@console_errors
+@console_route("console/instance/audit", "GET")
 async def console_instance_audit(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
@@ -363,9 +368,7 @@ async def console_instance_audit(
     )
 
 
-@bp.route(route="console/instance/document", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
-@bp.durable_client_input(client_name="client")
-@console_errors
+@console_route("console/instance/document", "GET")
 async def console_instance_document(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
@@ -412,9 +415,7 @@ def _as_download(response: func.HttpResponse, evidence: Evidence, stem: str) -> 
     )
 
 
-@bp.route(route="console/decisions", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
-@bp.durable_client_input(client_name="client")
-@console_errors
+@console_route("console/decisions", "GET")
 async def console_decisions(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
@@ -438,9 +439,7 @@ async def console_decisions(
 # -- actions ------------------------------------------------------------------------------------------
 
 
-@bp.route(route="console/decide", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
-@bp.durable_client_input(client_name="client")
-@console_errors
+@console_route("console/decide", "POST")
 async def console_decide(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """A decision: checked, confirmed by the signed-in person, then taken by the workflow's own step."""
     session = Session(req, client)
@@ -494,9 +493,7 @@ async def console_decide(req: func.HttpRequest, client: df.DurableOrchestrationC
     return session.redirect(session.instance_url(instance_id, f"Sent: {decision.summary}."))
 
 
-@bp.route(route="console/instance/action", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
-@bp.durable_client_input(client_name="client")
-@console_errors
+@console_route("console/instance/action", "POST")
 async def console_instance_action(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
