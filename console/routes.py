@@ -138,6 +138,15 @@ class Session:
         self.context = PageContext(self.links, hub=str(hub or ""), notice=req.params.get("notice", "")[:300])
         self.principal: Principal | None = None
 
+    @classmethod
+    def requiring(
+        cls, permission: Permission, req: func.HttpRequest, client: df.DurableOrchestrationClient
+    ) -> Session:
+        """The request's session once its signed-in principal holds `permission` (401 / 403 otherwise)."""
+        session = cls(req, client)
+        session.require(permission)
+        return session
+
     def sign_in(self) -> Principal:
         """The signed-in principal (`AuthenticationRequired` otherwise); the pages show who it is."""
         if self.principal is None:
@@ -256,8 +265,7 @@ async def console_instances(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
     """The instance list."""
-    session = Session(req, client)
-    session.require(Permission.READ_OPERATIONS)
+    session = Session.requiring(Permission.READ_OPERATIONS, req, client)
     created_from, created_to = req.params.get("createdFrom", ""), req.params.get("createdTo", "")
     statuses = parse_statuses(_all_values(req, "status"))
     wanted = InstanceFilter(
@@ -293,8 +301,7 @@ async def console_instances(
 @console_route("console/instance", "GET")
 async def console_instance(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """One instance."""
-    session = Session(req, client)
-    session.require(Permission.READ_OPERATIONS)
+    session = Session.requiring(Permission.READ_OPERATIONS, req, client)
     instance_id = req.params.get("id", "")
     api = ManagementApi(client)
     data = await api.instance_status(instance_id) if instance_id else None
@@ -350,8 +357,7 @@ async def console_instance_audit(
 ) -> func.HttpResponse:
     """The audit packet (`format=json`, the sealed bytes or a marked interim snapshot) or its report
     (`format=html` or `pdf`), as a download; the same evidence the workflow's own routes serve."""
-    session = Session(req, client)
-    session.require(Permission.READ_OPERATIONS)
+    session = Session.requiring(Permission.READ_OPERATIONS, req, client)
     instance_id = req.params.get("id", "")
     evidence = await _evidence(client, instance_id)
     if evidence is None:
@@ -373,8 +379,7 @@ async def console_instance_document(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
     """A business document sealed with the packet (`name=release-certificate.pdf`), as a download."""
-    session = Session(req, client)
-    session.require(Permission.READ_OPERATIONS)  # as the audit download beside it
+    session = Session.requiring(Permission.READ_OPERATIONS, req, client)  # as the audit download beside it
     instance_id = req.params.get("id", "")
     evidence = await _evidence(client, instance_id)
     if evidence is None:
@@ -420,8 +425,7 @@ async def console_decisions(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
     """The queue of pending human decisions."""
-    session = Session(req, client)
-    session.require(Permission.VIEW_DECISION_QUEUE)
+    session = Session.requiring(Permission.VIEW_DECISION_QUEUE, req, client)
     api = ManagementApi(client)
     rows = []
     for workflow in WORKFLOWS:
