@@ -1,4 +1,8 @@
-"""Starting a workflow instance exactly once per business id, and looking instances up for events."""
+"""Starting a workflow instance exactly once per business id, and looking instances up for events.
+
+`CaseResource` puts these together for one workflow's API module: its start, its lookups (404),
+its 409s (naming the status resource) and its `GET <collection>/{id}` status resource.
+"""
 
 from __future__ import annotations
 
