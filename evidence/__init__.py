@@ -41,16 +41,6 @@ class WorkflowEvidence(Protocol):
     def documents(self, packet: Packet) -> list[BusinessDocument]: ...
 
 
-# The CaseProfile hook each function of an evidence module fills (WorkflowEvidence names them).
-PROFILE_HOOKS = {
-    "extras": "audit_extras",
-    "outcome_text": "outcome_text",
-    "people": "people",
-    "sla": "sla",
-    "decisions": "decisions",
-    "exceptions": "exceptions",
-    "documents": "documents",
-}
 # The step every workflow ends with: sealing its audit packet (activities/audit_seal.py).
 SEALING_STEP_TITLE = "Audit packet sealed"
 
@@ -61,7 +51,13 @@ def case_profile(workflow: Workflow, evidence: WorkflowEvidence) -> CaseProfile:
         workflow=workflow,
         step_titles={**evidence.STEP_TITLES, SEAL_AUDIT_PACKET: SEALING_STEP_TITLE},
         event_titles=evidence.EVENT_TITLES,
-        **{field: getattr(evidence, hook) for field, hook in PROFILE_HOOKS.items()},
+        extras=evidence.audit_extras,
+        outcome_text=evidence.outcome_text,
+        people=evidence.people,
+        sla=evidence.sla,
+        decisions=evidence.decisions,
+        exceptions=evidence.exceptions,
+        documents=evidence.documents,
     )
 
 
