@@ -2,8 +2,8 @@
 
 A field declared as `field(default=..., metadata=cli_flag(help))` is a `--flag` of the command: the
 flag is the field's name with dashes, its type the field's annotation (or `parse`), its default the
-field's. `add_options` adds those flags to a parser in field order; `options_from` builds the
-dataclass from the parsed arguments. A new option is one line in the dataclass, not three places
+field's. `add_options` adds those flags to a parser in field order; `ops.command_line.options_from`
+builds the dataclass from the parsed arguments. A new option is one line in the dataclass, not three places
 to keep equal.
 """
 
@@ -13,12 +13,10 @@ import argparse
 import typing
 from collections.abc import Callable
 from dataclasses import Field, fields
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
-
-Options = TypeVar("Options", bound="DataclassInstance")
 
 
 def cli_flag(help: str, parse: Callable[[str], Any] | None = None) -> dict[str, Any]:
@@ -40,9 +38,3 @@ def add_options(parser: argparse.ArgumentParser, options: type[DataclassInstance
             default=option.default,
             help=option.metadata["help"],
         )
-
-
-def options_from(options: type[Options], args: argparse.Namespace, **overrides: Any) -> Options:
-    """The options the command line gave (`overrides` for the fields it does not give as they are)."""
-    given = {option.name: getattr(args, option.name) for option in _flags(options)}
-    return options(**{**given, **overrides})

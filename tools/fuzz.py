@@ -44,9 +44,10 @@ import requests
 from api.openapi import DOCUMENT_PATH
 from durable_wire import TERMINAL_STATUSES, UNSUCCESSFUL_STATUSES
 from identity import Role
+from ops.command_line import options_from
 from ops.sign_in import LOCAL_READER, LOCAL_SHELTER_STAFF, LocalPrincipal, bearer, sign_in
 from personal_data.erasure_step import RETENTION_INSTANCE_ID
-from tools.cli_options import add_options, cli_flag, options_from
+from tools.cli_options import add_options, cli_flag
 from tools.clients import (
     AppClient,
     Cast,

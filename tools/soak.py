@@ -71,8 +71,9 @@ import requests
 from devhost.testing import DurableHostError
 from durable_wire import EVENT_TYPE_NAMES, TERMINAL_STATUSES, EventType
 from integrations.selection import SYSTEMS
+from ops.command_line import options_from
 from ops.durable_client import DurableClient, OpsError
-from tools.cli_options import add_options, cli_flag, options_from
+from tools.cli_options import add_options, cli_flag
 from tools.clients import (
     SANDBOX_SHELTERS,
     Cast,
