@@ -47,7 +47,7 @@ from identity import Role
 from ops.command_line import options_from
 from ops.sign_in import LOCAL_READER, LOCAL_SHELTER_STAFF, LocalPrincipal, bearer, sign_in
 from personal_data.erasure_step import RETENTION_INSTANCE_ID
-from tools.cli_options import add_options, cli_flag
+from tools.cli_options import add_options_command, cli_flag
 from tools.clients import (
     AppClient,
     Cast,
@@ -800,13 +800,14 @@ def check_instances(base_url: str, failures: list[str], token: str, days: int = 
 
 def register(subparsers: Any) -> None:
     """Add `fuzz` to `python -m ops`."""
-    parser = subparsers.add_parser(
+    add_options_command(
+        subparsers,
         "fuzz",
-        help="fuzz the HTTP API (Schemathesis + abuse cases) on a devhost on Azurite",
-        description=__doc__.splitlines()[0],
+        "fuzz the HTTP API (Schemathesis + abuse cases) on a devhost on Azurite",
+        __doc__,
+        options=FuzzOptions,
+        handler=main,
     )
-    add_options(parser, FuzzOptions)
-    parser.set_defaults(handler=main)
 
 
 def main(args: argparse.Namespace) -> int:

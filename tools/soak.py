@@ -73,7 +73,7 @@ from durable_wire import EVENT_TYPE_NAMES, TERMINAL_STATUSES, EventType
 from integrations.selection import SYSTEMS
 from ops.command_line import options_from
 from ops.durable_client import DurableClient, OpsError
-from tools.cli_options import add_options, cli_flag
+from tools.cli_options import add_options_command, cli_flag
 from tools.clients import (
     SANDBOX_SHELTERS,
     Cast,
@@ -1010,13 +1010,14 @@ def draw_seed() -> int:
 
 def register(subparsers: Any) -> None:
     """Add `soak` to `python -m ops`."""
-    parser = subparsers.add_parser(
+    add_options_command(
+        subparsers,
         "soak",
-        help="chaos soak: mixed load, sandbox faults, kill -9 of host and storage, outages, deliver-twice",
-        description=__doc__.splitlines()[0],
+        "chaos soak: mixed load, sandbox faults, kill -9 of host and storage, outages, deliver-twice",
+        __doc__,
+        options=SoakOptions,
+        handler=main,
     )
-    add_options(parser, SoakOptions)
-    parser.set_defaults(handler=main)
 
 
 def main(args: argparse.Namespace) -> int:
