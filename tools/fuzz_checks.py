@@ -6,12 +6,15 @@ Two checks beyond Schemathesis' own:
   request that matches no route (an undocumented method, or a path parameter holding `/` or a dot
   segment), which has no body.
 - `no_management_urls`: no answer, whatever its status, carries a Durable management URL
-  (`/runtime/webhooks/`) in its body or headers: on Azure those URLs hold the system key.
+  (`/runtime/webhooks/`) in its body or headers: on Azure those URLs hold the system key. Text the
+  request itself sent and the answer repeats (a 400 naming the client's own field
+  `"/runtime/webhooks/"`) is the client's, not ours, and does not count.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
 import schemathesis
 
@@ -19,16 +22,33 @@ FIELD_NAMING_STATUSES = frozenset({400, 413, 415})
 MANAGEMENT_PATH = "/runtime/webhooks/"
 
 
-def management_url_problem(body: str, headers: Any) -> str | None:
-    """Where an answer carries a Durable management URL (None when it carries none)."""
-    if MANAGEMENT_PATH in body:
-        start = body.index(MANAGEMENT_PATH)
-        return f"the body carries a management URL: ...{body[max(0, start - 40) : start + 60]}..."
+def management_url_problem(body: str, headers: Any, sent: str = "") -> str | None:
+    """Where an answer carries a Durable management URL (None when it carries none).
+
+    `sent`: what the request carried (its URL and body); a management path inside a string the
+    answer only repeats from it is the client's echo, not a URL of ours.
+    """
+    for start in _occurrences(body):
+        left = body.rfind('"', 0, start) + 1
+        right = body.find('"', start)
+        token = body[left : right if right >= 0 else len(body)]
+        if token not in sent:
+            return f"the body carries a management URL: ...{body[max(0, start - 40) : start + 60]}..."
     for name, value in dict(headers or {}).items():
         text = value if isinstance(value, str) else " ".join(str(item) for item in value)
-        if MANAGEMENT_PATH in text:
+        if MANAGEMENT_PATH in text and text not in sent:
             return f"header {name} carries a management URL"
     return None
+
+
+def _occurrences(text: str) -> list[int]:
+    """Where MANAGEMENT_PATH starts in `text`."""
+    found: list[int] = []
+    start = text.find(MANAGEMENT_PATH)
+    while start >= 0:
+        found.append(start)
+        start = text.find(MANAGEMENT_PATH, start + 1)
+    return found
 
 
 def error_body_problem(
@@ -78,8 +98,13 @@ def documented_error_body(ctx: schemathesis.CheckContext, response: schemathesis
 @schemathesis.check
 def no_management_urls(ctx: schemathesis.CheckContext, response: schemathesis.Response, case: Any) -> None:
     """No answer carries a Durable management URL (the system key travels in them on Azure)."""
+    request = response.request
+    sent_body = request.body or b""
+    sent = (sent_body.decode(errors="replace") if isinstance(sent_body, bytes) else str(sent_body)) + unquote(
+        str(request.url)
+    )
     problem = management_url_problem(
-        bytes(response.content or b"").decode(errors="replace"), response.headers
+        bytes(response.content or b"").decode(errors="replace"), response.headers, sent
     )
     if problem is not None:
         raise AssertionError(problem)

@@ -90,3 +90,22 @@ def test_the_fuzz_check_finds_management_urls_in_bodies_and_headers() -> None:
     assert management_url_problem('{"statusUrl": "/api/maintenance-orders/x"}', {}) is None
     assert management_url_problem(json.dumps({"statusQueryGetUri": url}), {}) is not None
     assert management_url_problem("{}", {"Location": url}) == "header Location carries a management URL"
+
+
+def test_the_fuzz_check_tells_an_echo_of_the_clients_own_field_from_a_management_url() -> None:
+    """A 400 naming the client's own field `/runtime/webhooks/` repeats what it sent: no leak. A URL
+    of ours in the same answer still is one."""
+    sent = json.dumps({"/runtime/webhooks/": [True]}) + "http://127.0.0.1/api/relief-requests/r/x"
+    echo = json.dumps(
+        {
+            "error": "invalid request",
+            "field": "/runtime/webhooks/",
+            "fields": [{"field": "/runtime/webhooks/", "error": "Extra inputs are not permitted"}],
+        }
+    )
+    assert management_url_problem(echo, {}, sent) is None
+    assert management_url_problem(echo, {}) is not None, "without the request it is not an echo"
+    url = "https://app.example/runtime/webhooks/durabletask/instances/x?code=secret"
+    leak = json.dumps({"field": "/runtime/webhooks/", "statusQueryGetUri": url})
+    assert management_url_problem(leak, {}, sent) is not None
+    assert management_url_problem("{}", {"Location": url}, sent) == "header Location carries a management URL"
