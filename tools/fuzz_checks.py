@@ -6,15 +6,17 @@ Two checks beyond Schemathesis' own:
   request that matches no route (an undocumented method, or a path parameter holding `/` or a dot
   segment), which has no body.
 - `no_management_urls`: no answer, whatever its status, carries a Durable management URL
-  (`/runtime/webhooks/`) in its body or headers: on Azure those URLs hold the system key. Text the
-  request itself sent and the answer repeats (a 400 naming the client's own field
-  `"/runtime/webhooks/"`) is the client's, not ours, and does not count.
+  (`/runtime/webhooks/`) in its body or headers: on Azure those URLs hold the system key. A string
+  the request itself sent that the answer repeats at the end of one of its own (a 400 naming the
+  client's field `shelters[0]./runtime/webhooks/`) is the client's echo and does not count.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import schemathesis
 
@@ -22,32 +24,45 @@ FIELD_NAMING_STATUSES = frozenset({400, 413, 415})
 MANAGEMENT_PATH = "/runtime/webhooks/"
 
 
-def management_url_problem(body: str, headers: Any, sent: str = "") -> str | None:
+def management_url_problem(body: str, headers: Any, sent: Iterable[str] = ()) -> str | None:
     """Where an answer carries a Durable management URL (None when it carries none).
 
-    `sent`: what the request carried (its URL and body); a management path inside a string the
-    answer only repeats from it is the client's echo, not a URL of ours.
+    `sent`: the strings the request carried (its JSON keys and values, its path and query). Where
+    the answer ends a JSON string with one of them (an error naming the client's own field
+    `shelters[0]./runtime/webhooks/`), that text is the client's echo, not a URL of ours; a URL that
+    merely starts like it (`/runtime/webhooks/durabletask/...`) still counts.
     """
-    for start in _occurrences(body):
-        left = body.rfind('"', 0, start) + 1
-        right = body.find('"', start)
-        token = body[left : right if right >= 0 else len(body)]
-        if token not in sent:
-            return f"the body carries a management URL: ...{body[max(0, start - 40) : start + 60]}..."
+    for echoed in {text for text in sent if MANAGEMENT_PATH in text}:
+        body = body.replace(json.dumps(echoed)[1:-1] + '"', '"')
+    if MANAGEMENT_PATH in body:
+        start = body.index(MANAGEMENT_PATH)
+        return f"the body carries a management URL: ...{body[max(0, start - 40) : start + 60]}..."
     for name, value in dict(headers or {}).items():
         text = value if isinstance(value, str) else " ".join(str(item) for item in value)
-        if MANAGEMENT_PATH in text and text not in sent:
+        if MANAGEMENT_PATH in text:
             return f"header {name} carries a management URL"
     return None
 
 
-def _occurrences(text: str) -> list[int]:
-    """Where MANAGEMENT_PATH starts in `text`."""
-    found: list[int] = []
-    start = text.find(MANAGEMENT_PATH)
-    while start >= 0:
-        found.append(start)
-        start = text.find(MANAGEMENT_PATH, start + 1)
+def strings_sent(request: Any) -> list[str]:
+    """Every string a request carried: its decoded path and query, its JSON body's keys and values."""
+    url = urlsplit(str(request.url))
+    found = [unquote(url.path), *(value for pair in parse_qsl(url.query) for value in pair)]
+    raw = request.body or b""
+    try:
+        document = json.loads(raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw))
+    except ValueError:
+        return found
+    pending = [document]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            found.append(item)
+        elif isinstance(item, dict):
+            found.extend(str(key) for key in item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
     return found
 
 
@@ -98,13 +113,10 @@ def documented_error_body(ctx: schemathesis.CheckContext, response: schemathesis
 @schemathesis.check
 def no_management_urls(ctx: schemathesis.CheckContext, response: schemathesis.Response, case: Any) -> None:
     """No answer carries a Durable management URL (the system key travels in them on Azure)."""
-    request = response.request
-    sent_body = request.body or b""
-    sent = (sent_body.decode(errors="replace") if isinstance(sent_body, bytes) else str(sent_body)) + unquote(
-        str(request.url)
-    )
     problem = management_url_problem(
-        bytes(response.content or b"").decode(errors="replace"), response.headers, sent
+        bytes(response.content or b"").decode(errors="replace"),
+        response.headers,
+        strings_sent(response.request),
     )
     if problem is not None:
         raise AssertionError(problem)

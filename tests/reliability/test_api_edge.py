@@ -11,11 +11,12 @@ import json
 
 import azure.functions as func
 import pytest
+import requests
 
 from api.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 from api.handlers import json_response
 from api.validation import MAX_BODY_BYTES, json_body
-from tools.fuzz_checks import management_url_problem
+from tools.fuzz_checks import management_url_problem, strings_sent
 
 
 def request(body: bytes, content_type: str | None = "application/json") -> func.HttpRequest:
@@ -93,14 +94,14 @@ def test_the_fuzz_check_finds_management_urls_in_bodies_and_headers() -> None:
 
 
 def test_the_fuzz_check_tells_an_echo_of_the_clients_own_field_from_a_management_url() -> None:
-    """A 400 naming the client's own field `/runtime/webhooks/` repeats what it sent: no leak. A URL
-    of ours in the same answer still is one."""
-    sent = json.dumps({"/runtime/webhooks/": [True]}) + "http://127.0.0.1/api/relief-requests/r/x"
+    """A 400 naming the client's own field `.../runtime/webhooks/` repeats what it sent: no leak. A
+    URL of ours in the same answer, even one starting with the echoed text, still is one."""
+    sent = ["/api/relief-requests/r/changes", "/runtime/webhooks/", "pallets"]
     echo = json.dumps(
         {
             "error": "invalid request",
             "field": "/runtime/webhooks/",
-            "fields": [{"field": "/runtime/webhooks/", "error": "Extra inputs are not permitted"}],
+            "fields": [{"field": "shelters[6].items[8]./runtime/webhooks/", "error": "Extra inputs"}],
         }
     )
     assert management_url_problem(echo, {}, sent) is None
@@ -108,4 +109,23 @@ def test_the_fuzz_check_tells_an_echo_of_the_clients_own_field_from_a_management
     url = "https://app.example/runtime/webhooks/durabletask/instances/x?code=secret"
     leak = json.dumps({"field": "/runtime/webhooks/", "statusQueryGetUri": url})
     assert management_url_problem(leak, {}, sent) is not None
+    own_path = json.dumps({"field": "/runtime/webhooks/", "next": "/runtime/webhooks/durabletask/x"})
+    assert management_url_problem(own_path, {}, sent) is not None
     assert management_url_problem("{}", {"Location": url}, sent) == "header Location carries a management URL"
+
+
+def test_the_fuzz_check_reads_every_string_a_request_sent() -> None:
+    request = requests.Request(
+        "POST",
+        "http://h/api/relief-requests/r%2Fx/changes?a=%2Fruntime%2Fwebhooks%2F",
+        json={"shelters": [{"/runtime/webhooks/": [True, "v"]}], "k": "w"},
+    ).prepare()
+    assert set(strings_sent(request)) >= {
+        "/api/relief-requests/r/x/changes",
+        "a",
+        "/runtime/webhooks/",
+        "shelters",
+        "v",
+        "k",
+        "w",
+    }
