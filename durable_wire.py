@@ -108,3 +108,11 @@ RUNTIME_STATUSES: tuple[str, ...] = (
 
 # The task hub naming rule of the Azure Storage provider: 3-45 letters and digits, a letter first.
 TASK_HUB_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,44}$")
+
+# An instance id the Durable HTTP API can address: 1-200 printable ASCII characters, none of
+# `/ \ # ?`. The Azure Storage provider refuses those four in its keys, and the Python SDK's client
+# puts the id into its request URLs unencoded: a `#` or `?` would end the path there and the call
+# would reach another instance or the instance list.
+INSTANCE_ID_PATTERN = r"^[\x21\x22\x24-\x2e\x30-\x3e\x40-\x5b\x5d-\x7e]{1,200}$"
+INSTANCE_ID = re.compile(INSTANCE_ID_PATTERN)
+INSTANCE_ID_RULE = "1-200 printable characters without spaces, '/', '\\', '#' or '?'"

@@ -51,12 +51,12 @@ from audit_packets.service import (
     verify_stored,
 )
 from contracts import ContractModel
+from durable_wire import INSTANCE_ID, INSTANCE_ID_RULE
 from evidence import profile_for
 from identity import Permission
 
 bp = df.Blueprint()
 
-_INSTANCE_ID = re.compile(r"^[\x21-\x7e]{1,200}$")
 _DOCUMENT = re.compile(r"^(?P<name>[a-z][a-z0-9-]{0,63})\.(?P<format>pdf|html)$")
 REPORT_FORMATS = ("html", "pdf")
 
@@ -68,10 +68,10 @@ class SealBody(ContractModel):
 
 
 def instance_route_id(req: func.HttpRequest) -> str:
-    """The `instanceId` route parameter (printable ASCII, at most 200 characters)."""
+    """The `instanceId` route parameter, one the Durable HTTP API can address (durable_wire.INSTANCE_ID)."""
     value = str(req.route_params.get("instanceId", ""))
-    if not _INSTANCE_ID.fullmatch(value):
-        raise InvalidRequest("instanceId", "must be 1-200 printable characters without spaces")
+    if not INSTANCE_ID.fullmatch(value):
+        raise InvalidRequest("instanceId", f"must be {INSTANCE_ID_RULE}")
     return value
 
 

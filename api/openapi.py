@@ -40,6 +40,7 @@ from api.relief_routing import ShelterConfirmationRequest
 from api.validation import IDENTIFIER_PATTERN, MAX_BODY_BYTES
 from contracts import ContractModel
 from contracts.relief_routing import ReliefChangeRequest, ReliefRequest
+from durable_wire import INSTANCE_ID_PATTERN, INSTANCE_ID_RULE
 from identity import Permission, roles_granting
 from integrations.inventory import StockLevel
 from workflow_catalogue import WORKFLOWS
@@ -643,8 +644,8 @@ def _json_content(schema_name: str) -> dict[str, Any]:
 # Path parameters that are not business ids (api/audit.py validates them).
 SPECIAL_PATH_PARAMETERS: dict[str, tuple[str, dict[str, Any]]] = {
     "instanceId": (
-        "An orchestration instance id (`maintenance-<orderId>`, ...): 1-200 printable characters",
-        {"type": "string", "pattern": r"^[\x21-\x7e]{1,200}$"},
+        f"An orchestration instance id (`maintenance-<orderId>`, ...): {INSTANCE_ID_RULE}",
+        {"type": "string", "pattern": INSTANCE_ID_PATTERN},
     ),
     "document": (
         "A document and its format: `release-certificate.pdf`, `resolution-letter.html`, ...",

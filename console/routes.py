@@ -83,7 +83,7 @@ from console.pages import (
     timeline_window,
 )
 from console.timeline import sub_orchestration_ids
-from durable_wire import ACTIVE_STATUSES
+from durable_wire import ACTIVE_STATUSES, INSTANCE_ID
 from evidence import profile_for
 from identity import (
     AccessDenied,
@@ -394,8 +394,8 @@ async def console_instance_document(
 
 
 async def _evidence(client: df.DurableOrchestrationClient, instance_id: str) -> Evidence | None:
-    if not instance_id:
-        return None
+    if not INSTANCE_ID.fullmatch(instance_id):
+        return None  # no instance has it: the API could not address it
     return await current_evidence(client, instance_id, profile_for(instance_id))
 
 
@@ -508,8 +508,10 @@ async def console_instance_action(
     instance_id = req.params.get("id", "") or form.get("id", "")
     action = form.get("action", "")
     csrf.check(req.headers, req.url, form.get("csrf", ""), _action_purpose(action, instance_id))
-    status = await client.get_status(instance_id, show_input=False)
-    if status.runtime_status is None:
+    # The SDK puts the id into its URLs unencoded: check it before `x#` could reach instance `x`.
+    known = INSTANCE_ID.fullmatch(instance_id) is not None
+    status = await client.get_status(instance_id, show_input=False) if known else None
+    if status is None or status.runtime_status is None:
         return session.html(
             message_page(session.context, "Unknown instance", f"No instance with id {instance_id!r}."), 404
         )

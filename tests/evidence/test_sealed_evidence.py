@@ -170,6 +170,29 @@ def test_a_finished_order_is_sealed_once_and_every_read_returns_the_same_bytes(
     assert get(tokens, url).content == first.content
 
 
+def test_instance_ids_the_durable_api_cannot_address_are_refused(
+    host: HostProcess, tokens: Tokens, released_order: str
+) -> None:
+    """`#`, `?`, `\\` and `/` would cut or bend the URL the SDK's client builds from the id (a lone `#`
+    reached the instance list: a 500; `<id>#x` reached `<id>`): 400 naming instanceId, before any
+    read (found by `ops fuzz` on a random seed)."""
+    instance_id = f"maintenance-{released_order}"
+    for suffix in ("%23", "%23x", "%3Fx%3D1", "%5C", "%2Fx"):
+        for url in (f"/api/audit/packets/%23{suffix}", f"/api/audit/packets/{instance_id}{suffix}"):
+            response = get(tokens, host.base_url + url)
+            assert response.status_code == 400, (url, response.status_code, response.text)
+            assert response.json()["field"] == "instanceId"
+    sealing = requests.post(
+        f"{host.base_url}/api/audit/packets/{instance_id}%23/seal",
+        json={"reason": "test"},
+        headers=tokens.headers(OPERATOR),
+        timeout=30,
+    )
+    assert sealing.status_code == 400 and sealing.json()["field"] == "instanceId"
+    console = get(tokens, f"{host.base_url}/api/console/instance/audit?id={instance_id}%23&format=json")
+    assert console.status_code == 404 and "Unknown instance" in console.text
+
+
 def test_ops_audit_verify_passes_on_the_original_and_says_what_is_wrong_otherwise(
     host: HostProcess,
     tokens: Tokens,
