@@ -574,10 +574,6 @@ def run_identity_cases(base_url: str, failures: list[str]) -> int:
 # -- duplicate and out-of-order events ---------------------------------------------------------------
 
 
-def _status_of(call: Callable[[], requests.Response]) -> int:
-    return call().status_code
-
-
 def _concurrently(calls: list[Callable[[], requests.Response]]) -> list[requests.Response]:
     results: list[requests.Response | None] = [None] * len(calls)
 

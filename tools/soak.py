@@ -123,7 +123,6 @@ CLIENT_TIMEOUT_SECONDS = 60.0  # a request unanswered this long is a hang
 STORAGE_GRACE_SECONDS = 20.0
 # Azurite on disk saves what it acknowledged every 5 s; it is cut off this long before a kill -9.
 AZURITE_SAVE_SECONDS = 6.0
-FAULT_KINDS = ("kill", "worker-crash", "outage", "azurite-kill")
 
 
 def _seed(text: str) -> int | None:
